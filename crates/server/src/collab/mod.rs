@@ -1,0 +1,127 @@
+//! Live collaboration: rooms of yrs documents with awareness, served over the y-websocket
+//! protocol, persisted through a batched update log, unloaded when idle.
+
+pub mod connection;
+pub mod persist;
+pub mod room;
+
+use std::collections::HashMap;
+use std::ops::Deref;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::OnceCell;
+
+use crate::metrics::Metrics;
+use crate::store::{Store, StoreError};
+pub use persist::Persister;
+pub use room::{Room, RoomKey};
+
+type Slot = Arc<OnceCell<Arc<Room>>>;
+
+pub struct Collab {
+    rooms: Mutex<HashMap<RoomKey, Slot>>,
+    store: Store,
+    persister: Persister,
+    snapshot_every: u32,
+    idle: Duration,
+    metrics: Metrics,
+}
+
+impl Collab {
+    pub fn new(store: Store, persister: Persister, snapshot_every: u32, idle: Duration, metrics: Metrics) -> Arc<Collab> {
+        Arc::new(Collab { rooms: Mutex::new(HashMap::new()), store, persister, snapshot_every: snapshot_every.max(1), idle, metrics })
+    }
+
+    /// Opens (loading it if needed) a room and holds it until the handle is dropped.
+    pub async fn open(self: &Arc<Self>, key: RoomKey) -> Result<RoomHandle, StoreError> {
+        loop {
+            let slot = self.rooms.lock().unwrap_or_else(|e| e.into_inner()).entry(key.clone()).or_default().clone();
+            let room = slot
+                .get_or_try_init(|| async {
+                    // Writes of an earlier, unloaded copy of this room may still be queued.
+                    self.persister.flush().await;
+                    let stored = self.store.load_doc(&key.session_id, &key.doc).await?;
+                    self.metrics.room_loaded();
+                    Ok::<_, StoreError>(Arc::new(Room::load(key.clone(), stored, self.persister.clone(), self.snapshot_every)))
+                })
+                .await?
+                .clone();
+            // Register as a holder only if this room was not unloaded while we waited for it.
+            let rooms = self.rooms.lock().unwrap_or_else(|e| e.into_inner());
+            if rooms.get(&key).is_some_and(|s| Arc::ptr_eq(s, &slot)) {
+                room.hold();
+                return Ok(RoomHandle { room });
+            }
+        }
+    }
+
+    /// Unloads rooms nobody has held for the idle period, snapshotting what changed.
+    pub fn unload_idle(&self) -> usize {
+        self.unload_where(|room| room.is_idle_for(self.idle))
+    }
+
+    fn unload_where(&self, pred: impl Fn(&Room) -> bool) -> usize {
+        let mut unloaded = Vec::new();
+        self.rooms.lock().unwrap_or_else(|e| e.into_inner()).retain(|_, slot| match slot.get() {
+            Some(room) if pred(room) => {
+                unloaded.push(room.clone());
+                false
+            }
+            _ => true,
+        });
+        for room in &unloaded {
+            room.snapshot_if_dirty();
+            self.metrics.room_unloaded();
+        }
+        unloaded.len()
+    }
+
+    /// Snapshots every loaded room and waits until all writes are stored (graceful shutdown).
+    pub async fn shutdown(&self) {
+        self.unload_where(|_| true);
+        self.persister.flush().await;
+    }
+
+    /// Waits until every applied update so far is stored.
+    pub async fn flush(&self) {
+        self.persister.flush().await;
+    }
+
+    pub fn loaded_rooms(&self) -> usize {
+        self.rooms.lock().unwrap_or_else(|e| e.into_inner()).values().filter(|s| s.get().is_some()).count()
+    }
+
+    /// Periodically unloads idle rooms until `stop` fires.
+    pub fn spawn_janitor(self: &Arc<Self>, stop: tokio_util::sync::CancellationToken) {
+        let collab = self.clone();
+        let period = (self.idle / 4).clamp(Duration::from_millis(250), Duration::from_secs(10));
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(period);
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    _ = tick.tick() => { collab.unload_idle(); }
+                }
+            }
+        });
+    }
+}
+
+/// A held room: keeps it loaded while alive.
+pub struct RoomHandle {
+    room: Arc<Room>,
+}
+
+impl Deref for RoomHandle {
+    type Target = Room;
+    fn deref(&self) -> &Room {
+        &self.room
+    }
+}
+
+impl Drop for RoomHandle {
+    fn drop(&mut self) {
+        self.room.release();
+    }
+}

@@ -1,0 +1,289 @@
+//! A room: one live document (a yrs `Doc` inside its `Awareness`) and the fan-out to every
+//! connection on it. All document mutations go through here so that each applied change is
+//! broadcast and enqueued for storage in the same critical section, in the same order.
+
+use std::collections::HashSet;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Instant;
+
+use bytes::Bytes;
+use tokio::sync::broadcast;
+use yrs::sync::awareness::AwarenessUpdate;
+use yrs::sync::{Awareness, Message, SyncMessage};
+use yrs::updates::decoder::Decode;
+use yrs::updates::encoder::Encode;
+use yrs::{Doc, ReadTxn, StateVector, Transact, TransactionMut, Update};
+
+use super::persist::Persister;
+use crate::store::{DocWrite, StoredDoc};
+use crate::util::now_ms;
+
+/// Identifies a room: a document of a session.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RoomKey {
+    pub session_id: String,
+    pub doc: String,
+}
+
+/// A frame fanned out to the room's connections; `from` is the sending connection (0: the server),
+/// which skips its own frames.
+#[derive(Debug, Clone)]
+pub struct Broadcast {
+    pub from: u64,
+    pub frame: Bytes,
+}
+
+/// Why an incoming message was refused; the connection closes with the matching code.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error("malformed update")]
+    Malformed,
+    #[error("awareness state is not valid JSON or too large")]
+    BadAwareness,
+    #[error("the update could not be applied")]
+    Internal,
+}
+
+/// Room fan-out buffer per connection; a connection further behind than this is resynced.
+const BROADCAST_CAPACITY: usize = 512;
+/// An awareness state is a small JSON object (user, cursor); anything larger is abuse.
+const MAX_AWARENESS_STATE_BYTES: usize = 16 * 1024;
+
+pub struct Room {
+    pub key: RoomKey,
+    state: Mutex<RoomState>,
+    bus: broadcast::Sender<Broadcast>,
+    /// Connections and short-lived users holding the room; it is only unloaded at zero.
+    holders: AtomicUsize,
+    idle_since: Mutex<Instant>,
+    persister: Persister,
+    snapshot_every: u32,
+}
+
+struct RoomState {
+    awareness: Awareness,
+    updates_since_snapshot: u32,
+}
+
+impl Room {
+    /// Rebuilds a room from storage: the newest snapshot, then the updates after it.
+    pub fn load(key: RoomKey, stored: StoredDoc, persister: Persister, snapshot_every: u32) -> Room {
+        let doc = Doc::new();
+        let pending = stored.updates.len() as u32;
+        {
+            let mut txn = doc.transact_mut();
+            for data in stored.snapshot.iter().chain(stored.updates.iter()) {
+                match Update::decode_v1(data) {
+                    Ok(update) => {
+                        if let Err(e) = txn.apply_update(update) {
+                            tracing::error!(session = %key.session_id, doc = %key.doc, error = %e, "skipping a stored update that does not apply");
+                        }
+                    }
+                    Err(e) => {
+                        tracing::error!(session = %key.session_id, doc = %key.doc, error = %e, "skipping an unreadable stored update")
+                    }
+                }
+            }
+        }
+        let (bus, _) = broadcast::channel(BROADCAST_CAPACITY);
+        Room {
+            key,
+            state: Mutex::new(RoomState { awareness: Awareness::new(doc), updates_since_snapshot: pending }),
+            bus,
+            holders: AtomicUsize::new(0),
+            idle_since: Mutex::new(Instant::now()),
+            persister,
+            snapshot_every,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, RoomState> {
+        // Document code runs under catch_unwind, so a poisoned lock only means a panic elsewhere
+        // in the critical section; the state itself is still usable.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Broadcast> {
+        self.bus.subscribe()
+    }
+
+    pub(super) fn hold(&self) {
+        self.holders.fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub(super) fn release(&self) {
+        if self.holders.fetch_sub(1, Ordering::SeqCst) == 1 {
+            *self.idle_since.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+        }
+    }
+
+    pub(super) fn is_idle_for(&self, d: std::time::Duration) -> bool {
+        self.holders.load(Ordering::SeqCst) == 0 && self.idle_since.lock().unwrap_or_else(|e| e.into_inner()).elapsed() >= d
+    }
+
+    /// What the server sends first: its state vector (so the client sends what the server lacks)
+    /// and, as a separate frame, the current awareness states.
+    pub fn greeting(&self) -> Vec<Bytes> {
+        let state = self.lock();
+        let sv = state.awareness.doc().transact().state_vector();
+        let mut frames = vec![Bytes::from(Message::Sync(SyncMessage::SyncStep1(sv)).encode_v1())];
+        if let Some(frame) = awareness_frame(&state.awareness) {
+            frames.push(frame);
+        }
+        frames
+    }
+
+    /// Everything a client may have missed after falling behind: the whole document as a
+    /// SyncStep2 (applying known parts again is harmless) and all awareness states.
+    pub fn resync(&self) -> Vec<Bytes> {
+        let state = self.lock();
+        let txn = state.awareness.doc().transact();
+        let update = txn.encode_state_as_update_v1(&StateVector::default());
+        let sv = txn.state_vector();
+        drop(txn);
+        let mut frames = vec![
+            Bytes::from(Message::Sync(SyncMessage::SyncStep2(update)).encode_v1()),
+            Bytes::from(Message::Sync(SyncMessage::SyncStep1(sv)).encode_v1()),
+        ];
+        if let Some(frame) = awareness_frame(&state.awareness) {
+            frames.push(frame);
+        }
+        frames
+    }
+
+    /// Answer to a client's SyncStep1: the part of the document it does not have.
+    pub fn sync_step2_for(&self, sv: &StateVector) -> Bytes {
+        let state = self.lock();
+        let update = state.awareness.doc().transact().encode_state_as_update_v1(sv);
+        Bytes::from(Message::Sync(SyncMessage::SyncStep2(update)).encode_v1())
+    }
+
+    pub fn awareness_states(&self) -> Option<Bytes> {
+        awareness_frame(&self.lock().awareness)
+    }
+
+    /// Applies a client's document update; what actually changed is broadcast and stored.
+    pub fn apply_update(&self, from: u64, data: &[u8]) -> Result<bool, ApplyError> {
+        let update = Update::decode_v1(data).map_err(|_| ApplyError::Malformed)?;
+        self.mutate(from, |txn| txn.apply_update(update).map_err(|_| ApplyError::Malformed))
+    }
+
+    /// Runs a change made by the server itself (e.g. the language picked through the API).
+    pub fn server_change(&self, change: impl FnOnce(&mut TransactionMut)) -> Result<bool, ApplyError> {
+        self.mutate(0, |txn| {
+            change(txn);
+            Ok(())
+        })
+    }
+
+    fn mutate(
+        &self,
+        from: u64,
+        change: impl FnOnce(&mut TransactionMut) -> Result<(), ApplyError>,
+    ) -> Result<bool, ApplyError> {
+        let mut state = self.lock();
+        let doc = state.awareness.doc();
+        // yrs may panic on a crafted update; contain it to this message instead of the process.
+        let delta = catch_unwind(AssertUnwindSafe(|| {
+            let mut txn = doc.transact_mut();
+            change(&mut txn)?;
+            Ok::<_, ApplyError>(txn.encode_update_v1())
+        }))
+        .map_err(|_| ApplyError::Internal)??;
+        // An update that adds nothing new encodes as two zero bytes (no structs, no deletions).
+        if delta.len() <= 2 && delta.iter().all(|b| *b == 0) {
+            return Ok(false);
+        }
+        self.persister.write(DocWrite::Update {
+            session_id: self.key.session_id.clone(),
+            doc: self.key.doc.clone(),
+            at: now_ms(),
+            data: delta.clone(),
+        });
+        let frame = Bytes::from(Message::Sync(SyncMessage::Update(delta)).encode_v1());
+        let _ = self.bus.send(Broadcast { from, frame });
+        state.updates_since_snapshot += 1;
+        if state.updates_since_snapshot >= self.snapshot_every {
+            self.snapshot_locked(&mut state);
+        }
+        Ok(true)
+    }
+
+    /// Applies a client's awareness update and relays it. `controlled` collects the awareness
+    /// client ids this connection speaks for, so they can be removed when it leaves.
+    pub fn apply_awareness(&self, from: u64, update: AwarenessUpdate, controlled: &mut HashSet<u64>) -> Result<(), ApplyError> {
+        for entry in update.clients.values() {
+            if entry.json.len() > MAX_AWARENESS_STATE_BYTES
+                || serde_json::from_str::<serde_json::Value>(&entry.json).is_err()
+            {
+                return Err(ApplyError::BadAwareness);
+            }
+        }
+        let frame = Bytes::from(Message::Awareness(update.clone()).encode_v1());
+        let mut state = self.lock();
+        let summary = catch_unwind(AssertUnwindSafe(|| state.awareness.apply_update_summary(update)))
+            .map_err(|_| ApplyError::Internal)?
+            .map_err(|_| ApplyError::BadAwareness)?;
+        if let Some(summary) = summary {
+            for id in summary.added.iter().chain(summary.updated.iter()) {
+                controlled.insert(id.get());
+            }
+            for id in &summary.removed {
+                controlled.remove(&id.get());
+            }
+        }
+        drop(state);
+        let _ = self.bus.send(Broadcast { from, frame });
+        Ok(())
+    }
+
+    /// Removes the awareness states of a connection that left, for everyone still here.
+    pub fn remove_awareness(&self, from: u64, clients: &HashSet<u64>) {
+        if clients.is_empty() {
+            return;
+        }
+        let mut state = self.lock();
+        let ids: Vec<yrs::block::ClientID> = clients.iter().map(|id| yrs::block::ClientID::new(*id)).collect();
+        for id in &ids {
+            state.awareness.remove_state(*id);
+        }
+        if let Ok(update) = state.awareness.update_with_clients(ids) {
+            let frame = Bytes::from(Message::Awareness(update).encode_v1());
+            let _ = self.bus.send(Broadcast { from, frame });
+        }
+    }
+
+    /// Writes a snapshot if anything changed since the last one (called when the room unloads).
+    pub fn snapshot_if_dirty(&self) {
+        let mut state = self.lock();
+        if state.updates_since_snapshot > 0 {
+            self.snapshot_locked(&mut state);
+        }
+    }
+
+    fn snapshot_locked(&self, state: &mut RoomState) {
+        let snapshot = state.awareness.doc().transact().encode_state_as_update_v1(&StateVector::default());
+        self.persister.write(DocWrite::Snapshot {
+            session_id: self.key.session_id.clone(),
+            doc: self.key.doc.clone(),
+            at: now_ms(),
+            state: snapshot,
+        });
+        state.updates_since_snapshot = 0;
+    }
+
+    /// Read access to the document (e.g. to read the code for an export).
+    pub fn read<T>(&self, f: impl FnOnce(&Doc) -> T) -> T {
+        f(self.lock().awareness.doc())
+    }
+}
+
+fn awareness_frame(awareness: &Awareness) -> Option<Bytes> {
+    let update = awareness.update().ok()?;
+    if update.clients.is_empty() {
+        return None;
+    }
+    Some(Bytes::from(Message::Awareness(update).encode_v1()))
+}

@@ -1,0 +1,134 @@
+//! JSON routes of sessions, participants and languages.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, FromRequest, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use super::AppState;
+use super::auth::{Auth, cookie_name};
+use super::error::ApiError;
+use crate::sessions::LANGUAGES;
+
+/// A JSON body whose errors are JSON too: 413 above the size limit, 400 for anything malformed.
+/// An empty body reads as `{}`, so `curl -X POST /api/sessions` works.
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE { ApiError::TooLarge } else { ApiError::BadRequest(rejection.body_text()) }
+        })?;
+        let text: &[u8] = if bytes.iter().all(|b| b.is_ascii_whitespace()) { b"{}" } else { &bytes };
+        serde_json::from_slice(text).map(JsonBody).map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSession {
+    title: Option<String>,
+    language: Option<String>,
+}
+
+pub async fn create_session(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<CreateSession>,
+) -> Result<impl IntoResponse, ApiError> {
+    let client = client_address(&headers, peer, state.config.trust_forwarded_for);
+    if !state.create_limiter.allow(client) {
+        return Err(ApiError::RateLimited);
+    }
+    let created = state.sessions.create(body.title.as_deref(), body.language.as_deref()).await?;
+    state.metrics.session_created();
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+pub async fn get_session(State(state): State<AppState>, Auth(caller): Auth) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(state.sessions.view(&caller).await?))
+}
+
+pub async fn get_role(Auth(caller): Auth) -> impl IntoResponse {
+    Json(serde_json::json!({ "role": caller.role }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Join {
+    name: String,
+}
+
+/// Joins as a named participant and sets the session cookie, so the page can drop the token
+/// from its address and a bare `/session/{id}` still works in this browser.
+pub async fn join(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+    JsonBody(body): JsonBody<Join>,
+) -> Result<Response, ApiError> {
+    let participant = state.sessions.join(&caller, &body.name).await?;
+    let mut response = (StatusCode::CREATED, Json(participant)).into_response();
+    // The token is known valid: Auth just resolved it from this same request.
+    if let Some(token) = super::auth::request_token(&headers, uri.query(), &caller.session.id) {
+        let secure = if state.config.public_url().starts_with("https://") { "; Secure" } else { "" };
+        let cookie = format!(
+            "{}={}; Path=/api/sessions/{}; HttpOnly; SameSite=Strict; Max-Age=2592000{secure}",
+            cookie_name(&caller.session.id),
+            token,
+            caller.session.id
+        );
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+    }
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateSession {
+    language: Option<String>,
+    title: Option<String>,
+}
+
+pub async fn update_session(State(state): State<AppState>, Auth(caller): Auth, JsonBody(body): JsonBody<UpdateSession>) -> Result<impl IntoResponse, ApiError> {
+    if body.language.is_none() && body.title.is_none() {
+        return Err(ApiError::BadRequest("nothing to change: send \"language\" and/or \"title\"".into()));
+    }
+    if let Some(title) = &body.title {
+        state.sessions.set_title(&caller, title).await?;
+    }
+    if let Some(language) = &body.language {
+        state.sessions.set_language(&caller, language).await?;
+    }
+    let caller = state.sessions.reload(&caller).await?;
+    Ok(Json(state.sessions.view(&caller).await?))
+}
+
+pub async fn languages() -> impl IntoResponse {
+    Json(LANGUAGES.iter().map(|l| serde_json::json!({"id": l.id, "name": l.name})).collect::<Vec<_>>())
+}
+
+fn client_address(headers: &HeaderMap, peer: SocketAddr, trust_forwarded_for: bool) -> IpAddr {
+    if trust_forwarded_for {
+        if let Some(ip) = headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.trim().parse().ok())
+        {
+            return ip;
+        }
+    }
+    peer.ip()
+}

@@ -1,0 +1,71 @@
+//! `GET /api/sessions/{id}/docs/{doc}`: the WebSocket upgrade to a live document. Authorization
+//! (token, role, document access) is decided here, before the upgrade.
+
+use std::sync::atomic::Ordering;
+
+use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
+use axum::extract::{Path, State};
+use axum::http::Uri;
+use axum::response::Response;
+
+use super::AppState;
+use super::auth::{Auth, query_param};
+use super::error::ApiError;
+use crate::collab::RoomKey;
+use crate::collab::connection::{self, ConnectionSettings};
+use crate::sessions::Role;
+
+/// Who may open which document.
+pub fn doc_access(doc: &str, role: Role) -> Result<(), ApiError> {
+    match doc {
+        "main" => Ok(()),
+        // The interviewer's private notes: refused to candidates here, not just hidden in the UI.
+        "notes" if role == Role::Interviewer => Ok(()),
+        "notes" => Err(ApiError::Forbidden("notes are for the interviewer only".into())),
+        _ => Err(ApiError::NotFound(format!("no document named '{doc}'"))),
+    }
+}
+
+pub async fn open_doc(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    Path((_, doc)): Path<(String, String)>,
+    uri: Uri,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, ApiError> {
+    doc_access(&doc, caller.role)?;
+    let upgrade = upgrade.map_err(|_| ApiError::BadRequest("expected a WebSocket upgrade (y-websocket protocol)".into()))?;
+    let session_id = caller.session.id.clone();
+    let room = state.collab.open(RoomKey { session_id: session_id.clone(), doc: doc.clone() }).await?;
+
+    // Ties the connection to a participant of this session for the timeline, if it says which.
+    let participant = match query_param(uri.query(), "participant") {
+        Some(p) if doc == "main" => state.store.participants(&session_id).await?.into_iter().find(|row| row.id == p),
+        _ => None,
+    };
+
+    let settings = ConnectionSettings {
+        conn_id: state.next_conn_id.fetch_add(1, Ordering::Relaxed),
+        max_frame_bytes: state.config.max_frame_bytes,
+        max_messages_per_second: state.config.max_messages_per_second,
+        can_write: true,
+        shutdown: state.shutdown.clone(),
+        metrics: state.metrics.clone(),
+    };
+    let limit = state.config.max_frame_bytes;
+    Ok(upgrade
+        // Frames somewhat over the limit are read and refused with a clear close code; far larger
+        // ones are cut off by the WebSocket layer itself.
+        .max_message_size(limit.saturating_mul(2).max(64 * 1024))
+        .max_frame_size(limit.saturating_mul(2).max(64 * 1024))
+        .on_upgrade(move |socket| async move {
+            let role = caller.role;
+            if let Some(p) = &participant {
+                state.sessions.event(&session_id, "connected", role, serde_json::json!({"participant": p.id, "name": p.name})).await;
+            }
+            connection::serve(socket, room, settings).await;
+            if let Some(p) = &participant {
+                state.sessions.event(&session_id, "disconnected", role, serde_json::json!({"participant": p.id, "name": p.name})).await;
+            }
+        }))
+}

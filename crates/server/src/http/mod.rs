@@ -1,0 +1,107 @@
+//! The HTTP edge: routes, extractors, errors, headers, request logging.
+
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod live;
+pub mod web;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderName, HeaderValue, Request, Response, StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+use tracing::Span;
+
+use crate::App;
+use error::ApiError;
+
+pub type AppState = Arc<App>;
+
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/sessions", post(api::create_session))
+        .route("/sessions/{id}", get(api::get_session).patch(api::update_session))
+        .route("/sessions/{id}/role", get(api::get_role))
+        .route("/sessions/{id}/join", post(api::join))
+        .route("/sessions/{id}/docs/{doc}", get(live::open_doc))
+        .route("/languages", get(api::languages))
+        .fallback(|| async { ApiError::NotFound("no such API route".into()) });
+
+    let metrics = state.metrics.clone();
+    let request_id = HeaderName::from_static("x-request-id");
+    Router::new()
+        .nest("/api", api)
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_text))
+        .fallback(web::serve)
+        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(always("content-security-policy", web::CSP))
+        .layer(always("x-content-type-options", "nosniff"))
+        // Tokens travel in links: never leak them through Referer.
+        .layer(always("referrer-policy", "no-referrer"))
+        // Cross-origin isolation lets the in-browser Python runtime be interrupted (SharedArrayBuffer).
+        .layer(always("cross-origin-opener-policy", "same-origin"))
+        .layer(always("cross-origin-embedder-policy", "require-corp"))
+        .layer(always("cross-origin-resource-policy", "same-origin"))
+        .layer(
+            // One line per request. Only the path is logged: queries carry tokens.
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request<_>| {
+                    let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+                    tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path())
+                })
+                .on_request(())
+                .on_response(move |res: &Response<_>, latency: Duration, _span: &Span| {
+                    metrics.http_response(res.status().as_u16());
+                    tracing::info!(status = res.status().as_u16(), ms = latency.as_secs_f64() * 1000.0, "response");
+                }),
+        )
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, SequentialRequestId::default()))
+        .with_state(state)
+}
+
+async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    match state.store.ping().await {
+        Ok(()) => (StatusCode::OK, "ready"),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "storage unreachable"),
+    }
+}
+
+async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
+}
+
+/// A header every response gets unless the handler set it.
+fn always(name: &'static str, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(HeaderName::from_static(name), HeaderValue::from_static(value))
+}
+
+/// Request ids: a per-process random prefix and a counter, cheap and unique enough for logs.
+#[derive(Clone)]
+struct SequentialRequestId {
+    prefix: u32,
+    next: Arc<AtomicU64>,
+}
+
+impl Default for SequentialRequestId {
+    fn default() -> Self {
+        SequentialRequestId { prefix: rand::random(), next: Arc::new(AtomicU64::new(1)) }
+    }
+}
+
+impl MakeRequestId for SequentialRequestId {
+    fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        HeaderValue::from_str(&format!("{:08x}-{n}", self.prefix)).ok().map(RequestId::new)
+    }
+}

@@ -1,0 +1,113 @@
+//! interview-ide: a self-hosted platform for live technical interviews.
+//!
+//! Layers, top to bottom (dependencies point down): `http` (routes, auth, errors, web assets) ->
+//! `sessions` (roles, participants) and `collab` (live documents) -> `store` (SQLite/PostgreSQL).
+
+pub mod collab;
+pub mod config;
+pub mod http;
+pub mod metrics;
+pub mod ratelimit;
+pub mod sessions;
+pub mod store;
+pub mod util;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use axum::serve::ListenerExt;
+use tokio_util::sync::CancellationToken;
+
+pub use config::Config;
+use collab::{Collab, Persister};
+use metrics::Metrics;
+use ratelimit::PerAddressLimiter;
+use sessions::Sessions;
+use store::Store;
+
+/// Everything a request handler can reach.
+pub struct App {
+    pub config: Config,
+    pub store: Store,
+    pub sessions: Sessions,
+    pub collab: Arc<Collab>,
+    pub metrics: Metrics,
+    pub create_limiter: PerAddressLimiter,
+    pub shutdown: CancellationToken,
+    pub next_conn_id: AtomicU64,
+}
+
+/// A running server: its address and how to stop it.
+pub struct Server {
+    pub addr: SocketAddr,
+    shutdown: CancellationToken,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Server {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Graceful stop: closes connections (1001), snapshots documents, flushes storage.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        self.task.await?
+    }
+
+    /// Resolves when the server stops on its own (e.g. a signal).
+    pub async fn wait(self) -> anyhow::Result<()> {
+        self.task.await?
+    }
+
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+}
+
+/// Connects storage, runs migrations, binds and starts serving.
+pub async fn start(mut config: Config) -> anyhow::Result<Server> {
+    let store = Store::connect(&config.database_url).await?;
+    let listener = tokio::net::TcpListener::bind(config.bind).await?;
+    let addr = listener.local_addr()?;
+    if config.public_url.is_none() {
+        // With port 0 the real port is only known now.
+        config.public_url = Some(format!("http://{addr}"));
+    }
+    let metrics = Metrics::default();
+    let shutdown = CancellationToken::new();
+    let (persister, writer) = Persister::start(store.clone(), config.flush_interval(), metrics.clone());
+    let collab = Collab::new(store.clone(), persister, config.snapshot_every_updates, config.room_idle(), metrics.clone());
+    collab.spawn_janitor(shutdown.clone());
+    let sessions = Sessions::new(store.clone(), collab.clone(), config.public_url());
+    let app = Arc::new(App {
+        create_limiter: PerAddressLimiter::new(config.max_sessions_per_minute),
+        config,
+        store: store.clone(),
+        sessions,
+        collab: collab.clone(),
+        metrics,
+        shutdown: shutdown.clone(),
+        next_conn_id: AtomicU64::new(1),
+    });
+    let router = http::router(app.clone());
+    // Small edits must not wait for Nagle's algorithm.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    let stop = shutdown.clone();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(stop.cancelled_owned())
+            .await?;
+        collab.shutdown().await;
+        drop(app);
+        drop(collab);
+        // The writer ends once the last queue handle is gone and the queue is drained.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(10), writer).await;
+        store.close().await;
+        Ok(())
+    });
+    Ok(Server { addr, shutdown, task })
+}

@@ -1,0 +1,100 @@
+//! Process metrics in the Prometheus text format, kept as plain atomics: the hot paths (every
+//! applied update) only do relaxed increments.
+
+use std::fmt::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
+
+#[derive(Clone, Default)]
+pub struct Metrics(Arc<Inner>);
+
+#[derive(Default)]
+struct Inner {
+    http_by_class: [AtomicU64; 6],
+    ws_open: AtomicI64,
+    ws_total: AtomicU64,
+    ws_refused_input: AtomicU64,
+    ws_resyncs: AtomicU64,
+    rooms_loaded: AtomicI64,
+    updates_applied: AtomicU64,
+    update_bytes: AtomicU64,
+    update_apply_micros: AtomicU64,
+    persist_batches: AtomicU64,
+    persist_writes: AtomicU64,
+    persist_micros: AtomicU64,
+    persist_errors: AtomicU64,
+    sessions_created: AtomicU64,
+}
+
+impl Metrics {
+    pub fn http_response(&self, status: u16) {
+        let class = (status / 100).min(5) as usize;
+        self.0.http_by_class[class].fetch_add(1, Relaxed);
+    }
+    pub fn ws_opened(&self) {
+        self.0.ws_open.fetch_add(1, Relaxed);
+        self.0.ws_total.fetch_add(1, Relaxed);
+    }
+    pub fn ws_closed(&self) {
+        self.0.ws_open.fetch_sub(1, Relaxed);
+    }
+    pub fn ws_refused_input(&self) {
+        self.0.ws_refused_input.fetch_add(1, Relaxed);
+    }
+    pub fn ws_resynced(&self) {
+        self.0.ws_resyncs.fetch_add(1, Relaxed);
+    }
+    pub fn room_loaded(&self) {
+        self.0.rooms_loaded.fetch_add(1, Relaxed);
+    }
+    pub fn room_unloaded(&self) {
+        self.0.rooms_loaded.fetch_sub(1, Relaxed);
+    }
+    pub fn update_applied(&self, bytes: usize, took: Duration) {
+        self.0.updates_applied.fetch_add(1, Relaxed);
+        self.0.update_bytes.fetch_add(bytes as u64, Relaxed);
+        self.0.update_apply_micros.fetch_add(took.as_micros() as u64, Relaxed);
+    }
+    pub fn persist_batch(&self, writes: usize, took: Duration) {
+        self.0.persist_batches.fetch_add(1, Relaxed);
+        self.0.persist_writes.fetch_add(writes as u64, Relaxed);
+        self.0.persist_micros.fetch_add(took.as_micros() as u64, Relaxed);
+    }
+    pub fn persist_error(&self) {
+        self.0.persist_errors.fetch_add(1, Relaxed);
+    }
+    pub fn session_created(&self) {
+        self.0.sessions_created.fetch_add(1, Relaxed);
+    }
+
+    pub fn render(&self) -> String {
+        let m = &self.0;
+        let mut out = String::new();
+        let mut metric = |name: &str, kind: &str, help: &str, value: String| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
+        };
+        metric("iide_ws_connections", "gauge", "Open live-document connections.", m.ws_open.load(Relaxed).to_string());
+        metric("iide_ws_connections_total", "counter", "Live-document connections accepted.", m.ws_total.load(Relaxed).to_string());
+        metric("iide_ws_closed_bad_input_total", "counter", "Connections closed for malformed, oversized or too many messages.", m.ws_refused_input.load(Relaxed).to_string());
+        metric("iide_ws_resyncs_total", "counter", "Full resyncs sent to connections that fell behind.", m.ws_resyncs.load(Relaxed).to_string());
+        metric("iide_rooms_loaded", "gauge", "Documents loaded in memory.", m.rooms_loaded.load(Relaxed).to_string());
+        metric("iide_doc_updates_total", "counter", "Document updates applied.", m.updates_applied.load(Relaxed).to_string());
+        metric("iide_doc_update_bytes_total", "counter", "Bytes of document updates received.", m.update_bytes.load(Relaxed).to_string());
+        metric("iide_doc_update_apply_seconds_total", "counter", "Time spent applying document updates.", secs(m.update_apply_micros.load(Relaxed)));
+        metric("iide_persist_batches_total", "counter", "Storage transactions of document writes.", m.persist_batches.load(Relaxed).to_string());
+        metric("iide_persist_writes_total", "counter", "Document writes stored.", m.persist_writes.load(Relaxed).to_string());
+        metric("iide_persist_seconds_total", "counter", "Time spent committing document writes.", secs(m.persist_micros.load(Relaxed)));
+        metric("iide_persist_errors_total", "counter", "Failed storage transactions (retried).", m.persist_errors.load(Relaxed).to_string());
+        metric("iide_sessions_created_total", "counter", "Sessions created.", m.sessions_created.load(Relaxed).to_string());
+        let _ = writeln!(out, "# HELP iide_http_responses_total HTTP responses by status class.\n# TYPE iide_http_responses_total counter");
+        for (class, count) in m.http_by_class.iter().enumerate().skip(1) {
+            let _ = writeln!(out, "iide_http_responses_total{{class=\"{class}xx\"}} {}", count.load(Relaxed));
+        }
+        out
+    }
+}
+
+fn secs(micros: u64) -> String {
+    format!("{:.6}", micros as f64 / 1e6)
+}

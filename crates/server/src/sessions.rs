@@ -1,0 +1,284 @@
+//! Sessions, roles and participants: who may do what in a session.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use yrs::{Doc, Map, ReadTxn, StateVector, Text, Transact, WriteTxn};
+
+use crate::collab::{Collab, RoomKey};
+use crate::store::{ParticipantRow, SessionRow, Store, StoreError};
+use crate::util::{new_id, new_token, now_ms, rfc3339, token_hash, token_matches};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Interviewer,
+    Candidate,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Interviewer => "interviewer",
+            Role::Candidate => "candidate",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error("no such session")]
+    NotFound,
+    #[error("missing or invalid token")]
+    Unauthorized,
+    #[error("only the interviewer can do that")]
+    Forbidden,
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub type Result<T> = std::result::Result<T, SessionError>;
+
+/// A language the pad offers: id (Monaco's language id), display name, starter code.
+pub struct Language {
+    pub id: &'static str,
+    pub name: &'static str,
+    pub starter: &'static str,
+}
+
+pub const LANGUAGES: &[Language] = &[
+    Language { id: "python", name: "Python", starter: "def greet(name: str) -> str:\n    return f\"Hello, {name}!\"\n\n\nprint(greet(\"world\"))\n" },
+    Language { id: "javascript", name: "JavaScript", starter: "function greet(name) {\n  return `Hello, ${name}!`;\n}\n\nconsole.log(greet(\"world\"));\n" },
+    Language { id: "typescript", name: "TypeScript", starter: "function greet(name: string): string {\n  return `Hello, ${name}!`;\n}\n\nconsole.log(greet(\"world\"));\n" },
+    Language { id: "java", name: "Java", starter: "class Main {\n    public static void main(String[] args) {\n        System.out.println(\"Hello, world!\");\n    }\n}\n" },
+    Language { id: "go", name: "Go", starter: "package main\n\nimport \"fmt\"\n\nfunc main() {\n\tfmt.Println(\"Hello, world!\")\n}\n" },
+    Language { id: "rust", name: "Rust", starter: "fn main() {\n    println!(\"Hello, world!\");\n}\n" },
+    Language { id: "cpp", name: "C++", starter: "#include <iostream>\n\nint main() {\n    std::cout << \"Hello, world!\" << std::endl;\n}\n" },
+    Language { id: "sql", name: "SQL", starter: "SELECT 'Hello, world!' AS greeting;\n" },
+    Language { id: "plaintext", name: "Plain text", starter: "" },
+];
+
+pub fn language(id: &str) -> Option<&'static Language> {
+    LANGUAGES.iter().find(|l| l.id == id)
+}
+
+/// Participant colours: saturated enough to tell apart, light enough for dark backgrounds.
+const PALETTE: &[&str] = &[
+    "#4fc1ff", "#f48771", "#b5cea8", "#c586c0", "#dcdcaa", "#4ec9b0", "#ce9178", "#9cdcfe", "#d7ba7d", "#f14c4c",
+    "#89d185", "#e2c08d",
+];
+
+pub const DEFAULT_TITLE: &str = "Untitled interview";
+pub const MAX_TITLE_CHARS: usize = 200;
+pub const MAX_NAME_CHARS: usize = 64;
+
+/// What creating a session hands out. The tokens are shown once and never stored in clear.
+#[derive(Debug, Serialize)]
+pub struct Created {
+    pub id: String,
+    pub interviewer_token: String,
+    pub candidate_token: String,
+    pub interviewer_url: String,
+    pub candidate_url: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ParticipantView {
+    pub id: String,
+    pub name: String,
+    pub color: String,
+    pub role: String,
+    pub joined_at: String,
+}
+
+impl From<ParticipantRow> for ParticipantView {
+    fn from(p: ParticipantRow) -> Self {
+        ParticipantView { id: p.id, name: p.name, color: p.color, role: p.role, joined_at: rfc3339(p.joined_at) }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct SessionView {
+    pub id: String,
+    pub title: String,
+    pub language: String,
+    pub kind: String,
+    pub created_at: String,
+    pub ended_at: Option<String>,
+    pub participants: Vec<ParticipantView>,
+    pub role: Role,
+}
+
+/// A request's standing in a session, resolved from its token.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub session: SessionRow,
+    pub role: Role,
+}
+
+impl Caller {
+    pub fn require_interviewer(&self) -> Result<()> {
+        if self.role == Role::Interviewer { Ok(()) } else { Err(SessionError::Forbidden) }
+    }
+}
+
+#[derive(Clone)]
+pub struct Sessions {
+    store: Store,
+    collab: Arc<Collab>,
+    public_url: String,
+}
+
+impl Sessions {
+    pub fn new(store: Store, collab: Arc<Collab>, public_url: String) -> Sessions {
+        Sessions { store, collab, public_url }
+    }
+
+    pub async fn create(&self, title: Option<&str>, language_id: Option<&str>) -> Result<Created> {
+        let title = clean_text(title.unwrap_or(DEFAULT_TITLE), MAX_TITLE_CHARS, "title")?;
+        let lang = match language_id {
+            None => &LANGUAGES[0],
+            Some(id) => language(id).ok_or_else(|| {
+                SessionError::Invalid(format!(
+                    "unknown language '{id}'; expected one of: {}",
+                    LANGUAGES.iter().map(|l| l.id).collect::<Vec<_>>().join(", ")
+                ))
+            })?,
+        };
+        let id = new_id();
+        let interviewer_token = new_token();
+        let candidate_token = new_token();
+        let row = SessionRow {
+            id: id.clone(),
+            title,
+            language: lang.id.to_string(),
+            kind: "pad".into(),
+            interviewer_token_hash: token_hash(&interviewer_token),
+            candidate_token_hash: token_hash(&candidate_token),
+            created_at: now_ms(),
+            ended_at: None,
+        };
+        self.store.create_session(&row, &[("main", initial_pad(lang))]).await?;
+        let _ = self.store.add_event(&id, row.created_at, "session_created", Some("interviewer"), &serde_json::json!({"language": lang.id}).to_string()).await;
+        let link = |token: &str| format!("{}/session/{}?token={}", self.public_url, id, token);
+        Ok(Created {
+            interviewer_url: link(&interviewer_token),
+            candidate_url: link(&candidate_token),
+            id,
+            interviewer_token,
+            candidate_token,
+        })
+    }
+
+    /// Resolves the role of a token in a session. Unknown session: NotFound; no token, a wrong
+    /// one, or one of another session: Unauthorized. Both hashes are always compared.
+    pub async fn authorize(&self, id: &str, token: Option<&str>) -> Result<Caller> {
+        let session = self.store.get_session(id).await?.ok_or(SessionError::NotFound)?;
+        let token = token.filter(|t| !t.is_empty()).ok_or(SessionError::Unauthorized)?;
+        let is_interviewer = token_matches(token, &session.interviewer_token_hash);
+        let is_candidate = token_matches(token, &session.candidate_token_hash);
+        let role = match (is_interviewer, is_candidate) {
+            (true, _) => Role::Interviewer,
+            (_, true) => Role::Candidate,
+            _ => return Err(SessionError::Unauthorized),
+        };
+        Ok(Caller { session, role })
+    }
+
+    /// The caller with the session as stored now (after a change).
+    pub async fn reload(&self, caller: &Caller) -> Result<Caller> {
+        let session = self.store.get_session(&caller.session.id).await?.ok_or(SessionError::NotFound)?;
+        Ok(Caller { session, role: caller.role })
+    }
+
+    pub async fn view(&self, caller: &Caller) -> Result<SessionView> {
+        let s = &caller.session;
+        let participants = self.store.participants(&s.id).await?.into_iter().map(Into::into).collect();
+        Ok(SessionView {
+            id: s.id.clone(),
+            title: s.title.clone(),
+            language: s.language.clone(),
+            kind: s.kind.clone(),
+            created_at: rfc3339(s.created_at),
+            ended_at: s.ended_at.map(rfc3339),
+            participants,
+            role: caller.role,
+        })
+    }
+
+    pub async fn join(&self, caller: &Caller, name: &str) -> Result<ParticipantView> {
+        let name = clean_text(name, MAX_NAME_CHARS, "name")?;
+        let existing = self.store.participants(&caller.session.id).await?;
+        let color = PALETTE[existing.len() % PALETTE.len()].to_string();
+        let row = ParticipantRow {
+            id: new_id(),
+            session_id: caller.session.id.clone(),
+            name,
+            color,
+            role: caller.role.as_str().to_string(),
+            joined_at: now_ms(),
+        };
+        self.store.add_participant(&row).await?;
+        self.event(&caller.session.id, "joined", caller.role, serde_json::json!({"participant": row.id, "name": row.name})).await;
+        Ok(row.into())
+    }
+
+    /// Changes the pad's language for everyone: stored, and written into the live document's
+    /// `meta` map so every open editor switches at once.
+    pub async fn set_language(&self, caller: &Caller, language_id: &str) -> Result<()> {
+        let lang = language(language_id).ok_or_else(|| SessionError::Invalid(format!("unknown language '{language_id}'")))?;
+        self.store.set_language(&caller.session.id, lang.id).await?;
+        let room = self.collab.open(RoomKey { session_id: caller.session.id.clone(), doc: "main".into() }).await?;
+        room.server_change(|txn| {
+            let meta = txn.get_or_insert_map("meta");
+            meta.insert(txn, "language", lang.id);
+        })
+        .map_err(|e| SessionError::Invalid(e.to_string()))?;
+        self.event(&caller.session.id, "language_changed", caller.role, serde_json::json!({"from": caller.session.language, "to": lang.id})).await;
+        Ok(())
+    }
+
+    pub async fn set_title(&self, caller: &Caller, title: &str) -> Result<()> {
+        caller.require_interviewer()?;
+        let title = clean_text(title, MAX_TITLE_CHARS, "title")?;
+        self.store.set_title(&caller.session.id, &title).await?;
+        Ok(())
+    }
+
+    /// Records a timeline event; losing one must not fail the action it describes.
+    pub async fn event(&self, session_id: &str, kind: &str, actor: Role, data: serde_json::Value) {
+        if let Err(e) = self.store.add_event(session_id, now_ms(), kind, Some(actor.as_str()), &data.to_string()).await {
+            tracing::warn!(session = session_id, kind, error = %e, "could not record an event");
+        }
+    }
+}
+
+/// The first state of a pad: the starter code and the language.
+fn initial_pad(lang: &Language) -> Vec<u8> {
+    let doc = Doc::new();
+    let code = doc.get_or_insert_text("code");
+    let meta = doc.get_or_insert_map("meta");
+    {
+        let mut txn = doc.transact_mut();
+        code.insert(&mut txn, 0, lang.starter);
+        meta.insert(&mut txn, "language", lang.id);
+    }
+    doc.transact().encode_state_as_update_v1(&StateVector::default())
+}
+
+/// Trims and validates a user-supplied line of text.
+fn clean_text(value: &str, max_chars: usize, what: &str) -> Result<String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(SessionError::Invalid(format!("{what} must not be empty")));
+    }
+    if value.chars().count() > max_chars {
+        return Err(SessionError::Invalid(format!("{what} is longer than {max_chars} characters")));
+    }
+    if value.chars().any(|c| c.is_control()) {
+        return Err(SessionError::Invalid(format!("{what} must not contain control characters")));
+    }
+    Ok(value.to_string())
+}

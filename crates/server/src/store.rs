@@ -1,0 +1,376 @@
+//! Storage: SQLite (default) or PostgreSQL behind one interface.
+//!
+//! Both backends go through sqlx's `Any` driver with plain SQL that both dialects accept
+//! (`$n` placeholders, BIGINT milliseconds, text and bytes), and each has its own migrations
+//! folder for the few DDL differences (AUTOINCREMENT vs BIGSERIAL, BLOB vs BYTEA).
+
+use std::path::Path;
+use std::str::FromStr;
+
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Executor, Row};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("unsupported database URL (use sqlite://path or postgres://...)")]
+    UnsupportedUrl,
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("cannot create the database folder: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, Clone)]
+pub struct SessionRow {
+    pub id: String,
+    pub title: String,
+    pub language: String,
+    pub kind: String,
+    pub interviewer_token_hash: String,
+    pub candidate_token_hash: String,
+    pub created_at: i64,
+    pub ended_at: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ParticipantRow {
+    pub id: String,
+    pub session_id: String,
+    pub name: String,
+    pub color: String,
+    pub role: String,
+    pub joined_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct EventRow {
+    pub id: i64,
+    pub at: i64,
+    pub kind: String,
+    pub actor: Option<String>,
+    pub data: String,
+}
+
+/// One write of the document persistence queue; a batch of them commits in one transaction.
+#[derive(Debug, Clone)]
+pub enum DocWrite {
+    /// An update applied to a live document.
+    Update { session_id: String, doc: String, at: i64, data: Vec<u8> },
+    /// The full state of a document, covering every update written before it.
+    Snapshot { session_id: String, doc: String, at: i64, state: Vec<u8> },
+}
+
+/// What is needed to rebuild a document: its newest snapshot and the updates after it.
+#[derive(Debug, Default)]
+pub struct StoredDoc {
+    pub snapshot: Option<Vec<u8>>,
+    pub updates: Vec<Vec<u8>>,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Connects, creating the SQLite file (and its folder) if needed, and runs the migrations.
+    pub async fn connect(url: &str) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let (backend, url) = if let Some(rest) = url.strip_prefix("sqlite:") {
+            (Backend::Sqlite, sqlite_url(rest)?)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            (Backend::Postgres, url.to_string())
+        } else {
+            return Err(StoreError::UnsupportedUrl);
+        };
+        let options = sqlx::any::AnyConnectOptions::from_str(&url)?;
+        let pool = match backend {
+            // One writer at a time is SQLite's model; a few connections let reads run beside it.
+            Backend::Sqlite => {
+                AnyPoolOptions::new()
+                    .max_connections(4)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            // WAL + NORMAL: a commit is durable against a process crash (kill -9);
+                            // only an OS crash can lose the last commits.
+                            conn.execute(
+                                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; \
+                                 PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON;",
+                            )
+                            .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(options)
+                    .await?
+            }
+            Backend::Postgres => AnyPoolOptions::new().max_connections(8).connect_with(options).await?,
+        };
+        match backend {
+            Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&pool).await?,
+            Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await?,
+        }
+        Ok(Store { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Storage is reachable and answers.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Creates a session with the initial state of its documents, atomically.
+    pub async fn create_session(&self, s: &SessionRow, initial_docs: &[(&str, Vec<u8>)]) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO sessions (id, title, language, kind, interviewer_token_hash, candidate_token_hash, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&s.id)
+        .bind(&s.title)
+        .bind(&s.language)
+        .bind(&s.kind)
+        .bind(&s.interviewer_token_hash)
+        .bind(&s.candidate_token_hash)
+        .bind(s.created_at)
+        .execute(&mut *tx)
+        .await?;
+        for (doc, data) in initial_docs {
+            sqlx::query("INSERT INTO doc_updates (session_id, doc, at, data) VALUES ($1, $2, $3, $4)")
+                .bind(&s.id)
+                .bind(*doc)
+                .bind(s.created_at)
+                .bind(data.clone())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn get_session(&self, id: &str) -> Result<Option<SessionRow>> {
+        let row = sqlx::query(
+            "SELECT id, title, language, kind, interviewer_token_hash, candidate_token_hash, created_at, ended_at \
+             FROM sessions WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| session_from_row(&r)).transpose()
+    }
+
+    pub async fn set_language(&self, id: &str, language: &str) -> Result<()> {
+        sqlx::query("UPDATE sessions SET language = $1 WHERE id = $2")
+            .bind(language)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn set_title(&self, id: &str, title: &str) -> Result<()> {
+        sqlx::query("UPDATE sessions SET title = $1 WHERE id = $2")
+            .bind(title)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn add_participant(&self, p: &ParticipantRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO participants (id, session_id, name, color, role, joined_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&p.id)
+        .bind(&p.session_id)
+        .bind(&p.name)
+        .bind(&p.color)
+        .bind(&p.role)
+        .bind(p.joined_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn participants(&self, session_id: &str) -> Result<Vec<ParticipantRow>> {
+        let rows = sqlx::query(
+            "SELECT id, session_id, name, color, role, joined_at FROM participants \
+             WHERE session_id = $1 ORDER BY joined_at, id",
+        )
+        .bind(session_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ParticipantRow {
+                    id: r.try_get("id")?,
+                    session_id: r.try_get("session_id")?,
+                    name: r.try_get("name")?,
+                    color: r.try_get("color")?,
+                    role: r.try_get("role")?,
+                    joined_at: r.try_get("joined_at")?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn add_event(&self, session_id: &str, at: i64, kind: &str, actor: Option<&str>, data: &str) -> Result<()> {
+        sqlx::query("INSERT INTO events (session_id, at, kind, actor, data) VALUES ($1, $2, $3, $4, $5)")
+            .bind(session_id)
+            .bind(at)
+            .bind(kind)
+            .bind(actor)
+            .bind(data)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The session's timeline, oldest first.
+    pub async fn events(&self, session_id: &str) -> Result<Vec<EventRow>> {
+        let rows = sqlx::query("SELECT id, at, kind, actor, data FROM events WHERE session_id = $1 ORDER BY id")
+            .bind(session_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(EventRow {
+                    id: r.try_get("id")?,
+                    at: r.try_get("at")?,
+                    kind: r.try_get("kind")?,
+                    actor: r.try_get("actor")?,
+                    data: r.try_get("data")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Commits a batch of document writes in one transaction, in order.
+    pub async fn write_docs(&self, batch: &[DocWrite]) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for write in batch {
+            match write {
+                DocWrite::Update { session_id, doc, at, data } => {
+                    sqlx::query("INSERT INTO doc_updates (session_id, doc, at, data) VALUES ($1, $2, $3, $4)")
+                        .bind(session_id)
+                        .bind(doc)
+                        .bind(*at)
+                        .bind(data.clone())
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                DocWrite::Snapshot { session_id, doc, at, state } => {
+                    // Covers every update of this document written so far (the queue is ordered).
+                    let upto: Option<i64> =
+                        sqlx::query("SELECT MAX(id) AS upto FROM doc_updates WHERE session_id = $1 AND doc = $2")
+                            .bind(session_id)
+                            .bind(doc)
+                            .fetch_one(&mut *tx)
+                            .await?
+                            .try_get("upto")?;
+                    sqlx::query(
+                        "INSERT INTO doc_snapshots (session_id, doc, upto_update_id, at, state) VALUES ($1, $2, $3, $4, $5) \
+                         ON CONFLICT (session_id, doc, upto_update_id) DO UPDATE SET at = excluded.at, state = excluded.state",
+                    )
+                    .bind(session_id)
+                    .bind(doc)
+                    .bind(upto.unwrap_or(0))
+                    .bind(*at)
+                    .bind(state.clone())
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The newest snapshot of a document and the updates written after it.
+    pub async fn load_doc(&self, session_id: &str, doc: &str) -> Result<StoredDoc> {
+        let snapshot = sqlx::query(
+            "SELECT upto_update_id, state FROM doc_snapshots WHERE session_id = $1 AND doc = $2 \
+             ORDER BY upto_update_id DESC LIMIT 1",
+        )
+        .bind(session_id)
+        .bind(doc)
+        .fetch_optional(&self.pool)
+        .await?;
+        let (upto, snapshot) = match snapshot {
+            Some(r) => (r.try_get::<i64, _>("upto_update_id")?, Some(r.try_get::<Vec<u8>, _>("state")?)),
+            None => (0, None),
+        };
+        let updates = sqlx::query(
+            "SELECT data FROM doc_updates WHERE session_id = $1 AND doc = $2 AND id > $3 ORDER BY id",
+        )
+        .bind(session_id)
+        .bind(doc)
+        .bind(upto)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| r.try_get::<Vec<u8>, _>("data"))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+        Ok(StoredDoc { snapshot, updates })
+    }
+
+    /// The timestamped update log of a document, oldest first (replay reads it).
+    pub async fn doc_log(&self, session_id: &str, doc: &str) -> Result<Vec<(i64, Vec<u8>)>> {
+        let rows = sqlx::query("SELECT at, data FROM doc_updates WHERE session_id = $1 AND doc = $2 ORDER BY id")
+            .bind(session_id)
+            .bind(doc)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("at")?, r.try_get("data")?)))
+            .collect()
+    }
+}
+
+fn session_from_row(r: &AnyRow) -> Result<SessionRow> {
+    Ok(SessionRow {
+        id: r.try_get("id")?,
+        title: r.try_get("title")?,
+        language: r.try_get("language")?,
+        kind: r.try_get("kind")?,
+        interviewer_token_hash: r.try_get("interviewer_token_hash")?,
+        candidate_token_hash: r.try_get("candidate_token_hash")?,
+        created_at: r.try_get("created_at")?,
+        ended_at: r.try_get("ended_at")?,
+    })
+}
+
+/// `sqlite://data/x.db` -> a URL that creates the file, after creating its folder.
+fn sqlite_url(rest: &str) -> Result<String> {
+    let rest = rest.trim_start_matches("//");
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path.is_empty() || path == ":memory:" {
+        return Ok("sqlite::memory:".to_string());
+    }
+    if let Some(parent) = Path::new(path).parent() {
+        if !parent.as_os_str().is_empty() {
+            std::fs::create_dir_all(parent)?;
+        }
+    }
+    let query = if query.contains("mode=") { query.to_string() } else if query.is_empty() { "mode=rwc".into() } else { format!("{query}&mode=rwc") };
+    Ok(format!("sqlite://{path}?{query}"))
+}
