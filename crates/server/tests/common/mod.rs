@@ -1,0 +1,224 @@
+//! Test harness: a real server on an ephemeral port, an HTTP client, and a y-websocket peer
+//! written against yrs (the same protocol the browser's `WebsocketProvider` speaks).
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use interview_ide::{Config, Server};
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use yrs::sync::awareness::{AwarenessUpdate, AwarenessUpdateEntry};
+use yrs::sync::{Message, SyncMessage};
+use yrs::updates::decoder::Decode;
+use yrs::updates::encoder::Encode;
+use yrs::{Doc, GetString, Map, ReadTxn, Text, Transact, Update};
+
+pub struct TestServer {
+    pub server: Server,
+    pub db_url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestServer {
+    /// A server on a fresh SQLite file.
+    pub async fn start() -> TestServer {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> TestServer {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db_url = format!("sqlite://{}/test.db", dir.path().display());
+        let server = Self::start_on(&db_url, tweak).await;
+        TestServer { server, db_url, _dir: Some(dir) }
+    }
+
+    /// A server on an existing database (e.g. to restart on the same data).
+    pub async fn start_on(db_url: &str, tweak: impl FnOnce(&mut Config)) -> Server {
+        let mut config = Config::defaults();
+        config.bind = "127.0.0.1:0".parse().unwrap();
+        config.database_url = db_url.to_string();
+        config.max_sessions_per_minute = 1000;
+        tweak(&mut config);
+        interview_ide::start(config).await.expect("server starts")
+    }
+
+    pub fn url(&self) -> String {
+        self.server.url()
+    }
+
+    pub fn ws_url(&self) -> String {
+        self.url().replacen("http://", "ws://", 1)
+    }
+}
+
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap()
+}
+
+/// A created session, as `POST /api/sessions` answers.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub id: String,
+    pub interviewer: String,
+    pub candidate: String,
+    pub body: Value,
+}
+
+pub async fn create_session(base: &str, body: Value) -> Session {
+    let res = http().post(format!("{base}/api/sessions")).json(&body).send().await.unwrap();
+    assert_eq!(res.status(), 201, "create session");
+    let body: Value = res.json().await.unwrap();
+    Session {
+        id: body["id"].as_str().unwrap().to_string(),
+        interviewer: body["interviewer_token"].as_str().unwrap().to_string(),
+        candidate: body["candidate_token"].as_str().unwrap().to_string(),
+        body,
+    }
+}
+
+pub async fn new_session(base: &str) -> Session {
+    create_session(base, json!({"title": "Test", "language": "python"})).await
+}
+
+/// The reason a connection ended.
+#[derive(Debug, PartialEq)]
+pub enum Ended {
+    Closed(Option<u16>),
+    Error(String),
+}
+
+/// A y-websocket peer with its own document replica and view of awareness.
+pub struct Peer {
+    pub ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    pub doc: Doc,
+    pub awareness: HashMap<u64, Option<String>>,
+    awareness_clock: u32,
+    pub ended: Option<Ended>,
+}
+
+impl Peer {
+    pub async fn connect(ws_base: &str, session: &str, doc: &str, token: &str) -> Peer {
+        Self::try_connect(ws_base, session, doc, token).await.expect("websocket connects")
+    }
+
+    pub async fn try_connect(ws_base: &str, session: &str, doc: &str, token: &str) -> Result<Peer, u16> {
+        let url = format!("{ws_base}/api/sessions/{session}/docs/{doc}?token={token}");
+        match tokio_tungstenite::connect_async(url).await {
+            Ok((ws, _)) => {
+                let mut peer = Peer { ws, doc: Doc::new(), awareness: HashMap::new(), awareness_clock: 0, ended: None };
+                // Like the JS client: announce our state vector so the server sends what we lack.
+                let sv = peer.doc.transact().state_vector();
+                peer.send(Message::Sync(SyncMessage::SyncStep1(sv))).await;
+                Ok(peer)
+            }
+            Err(tokio_tungstenite::tungstenite::Error::Http(res)) => Err(res.status().as_u16()),
+            Err(e) => panic!("unexpected websocket error: {e}"),
+        }
+    }
+
+    pub async fn send(&mut self, message: Message) {
+        self.send_raw(message.encode_v1()).await;
+    }
+
+    pub async fn send_raw(&mut self, bytes: Vec<u8>) {
+        let _ = self.ws.send(WsMessage::Binary(bytes.into())).await;
+    }
+
+    /// Inserts text locally and sends the resulting update.
+    pub async fn insert(&mut self, index: u32, text: &str) {
+        let code = self.doc.get_or_insert_text("code");
+        let update = {
+            let mut txn = self.doc.transact_mut();
+            code.insert(&mut txn, index, text);
+            txn.encode_update_v1()
+        };
+        self.send(Message::Sync(SyncMessage::Update(update))).await;
+    }
+
+    pub async fn append(&mut self, text: &str) {
+        let len = self.text().chars().count() as u32;
+        self.insert(len, text).await;
+    }
+
+    pub fn text(&self) -> String {
+        let code = self.doc.get_or_insert_text("code");
+        code.get_string(&self.doc.transact())
+    }
+
+    pub fn meta(&self, key: &str) -> Option<String> {
+        let meta = self.doc.get_or_insert_map("meta");
+        meta.get(&self.doc.transact(), key).map(|v| v.to_string(&self.doc.transact()))
+    }
+
+    pub async fn set_awareness(&mut self, client_id: u64, state: &str) {
+        self.awareness_clock += 1;
+        let mut clients = HashMap::new();
+        clients.insert(yrs::block::ClientID::new(client_id), AwarenessUpdateEntry { clock: self.awareness_clock, json: state.into() });
+        self.send(Message::Awareness(AwarenessUpdate { clients })).await;
+    }
+
+    /// Handles incoming messages for up to `wait` or until `done` holds.
+    pub async fn pump_until(&mut self, wait: Duration, done: impl Fn(&Peer) -> bool) -> bool {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            if done(self) {
+                return true;
+            }
+            if self.ended.is_some() {
+                return false;
+            }
+            match tokio::time::timeout_at(deadline, self.ws.next()).await {
+                Err(_) => return done(self),
+                Ok(None) => {
+                    self.ended = Some(Ended::Closed(None));
+                }
+                Ok(Some(Err(e))) => {
+                    self.ended = Some(Ended::Error(e.to_string()));
+                }
+                Ok(Some(Ok(WsMessage::Binary(data)))) => self.handle(&data).await,
+                Ok(Some(Ok(WsMessage::Close(frame)))) => {
+                    self.ended = Some(Ended::Closed(frame.map(|f: CloseFrame| u16::from(f.code))));
+                }
+                Ok(Some(Ok(_))) => {}
+            }
+        }
+    }
+
+    /// Processes whatever arrives within `wait`.
+    pub async fn pump(&mut self, wait: Duration) {
+        self.pump_until(wait, |_| false).await;
+    }
+
+    /// Waits for the server to close the connection and returns its close code.
+    pub async fn closed_with(&mut self, wait: Duration) -> Option<Ended> {
+        self.pump_until(wait, |p| p.ended.is_some()).await;
+        self.ended.take()
+    }
+
+    async fn handle(&mut self, data: &[u8]) {
+        match Message::decode_v1(data).expect("server sends well-formed messages") {
+            Message::Sync(SyncMessage::SyncStep1(sv)) => {
+                let update = self.doc.transact().encode_state_as_update_v1(&sv);
+                self.send(Message::Sync(SyncMessage::SyncStep2(update))).await;
+            }
+            Message::Sync(SyncMessage::SyncStep2(update)) | Message::Sync(SyncMessage::Update(update)) => {
+                let update = Update::decode_v1(&update).expect("valid update from server");
+                self.doc.transact_mut().apply_update(update).expect("update applies");
+            }
+            Message::Awareness(update) => {
+                for (id, entry) in update.clients {
+                    let state = if &*entry.json == "null" { None } else { Some(entry.json.to_string()) };
+                    self.awareness.insert(id.get(), state);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+pub const WAIT: Duration = Duration::from_secs(5);

@@ -1,0 +1,139 @@
+//! Live documents over the y-websocket protocol: convergence, awareness, bad input.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use yrs::sync::{Message, SyncMessage};
+use yrs::updates::encoder::Encode;
+
+#[tokio::test]
+async fn two_clients_converge_including_concurrent_edits() {
+    let t = TestServer::start().await;
+    let s = new_session(&t.url()).await;
+    let mut a = Peer::connect(&t.ws_url(), &s.id, "main", &s.interviewer).await;
+    let mut b = Peer::connect(&t.ws_url(), &s.id, "main", &s.candidate).await;
+    // Both receive the starter code from the server.
+    assert!(a.pump_until(WAIT, |p| p.text().contains("greet")).await);
+    assert!(b.pump_until(WAIT, |p| p.text().contains("greet")).await);
+
+    a.insert(0, "# from A\n").await;
+    assert!(b.pump_until(WAIT, |p| p.text().starts_with("# from A\n")).await, "B sees A's edit");
+
+    // Concurrent edits at the same spot: both sides end with the same text holding both edits.
+    a.insert(0, "AAA").await;
+    b.insert(0, "BBB").await;
+    let both = |p: &Peer| p.text().contains("AAA") && p.text().contains("BBB");
+    assert!(a.pump_until(WAIT, both).await);
+    assert!(b.pump_until(WAIT, both).await);
+    assert_eq!(a.text(), b.text());
+}
+
+#[tokio::test]
+async fn late_joiner_gets_the_whole_document() {
+    let t = TestServer::start().await;
+    let s = new_session(&t.url()).await;
+    let mut a = Peer::connect(&t.ws_url(), &s.id, "main", &s.interviewer).await;
+    a.pump(Duration::from_millis(200)).await;
+    for i in 0..50 {
+        a.append(&format!("line {i}\n")).await;
+    }
+    a.pump(Duration::from_millis(200)).await;
+    let mut late = Peer::connect(&t.ws_url(), &s.id, "main", &s.candidate).await;
+    let expected = a.text();
+    assert!(late.pump_until(WAIT, |p| p.text() == expected).await, "late joiner converges");
+}
+
+#[tokio::test]
+async fn awareness_is_relayed_and_removed_when_a_client_leaves() {
+    let t = TestServer::start().await;
+    let s = new_session(&t.url()).await;
+    let mut a = Peer::connect(&t.ws_url(), &s.id, "main", &s.interviewer).await;
+    let mut b = Peer::connect(&t.ws_url(), &s.id, "main", &s.candidate).await;
+    a.pump(Duration::from_millis(100)).await;
+    b.pump(Duration::from_millis(100)).await;
+
+    b.set_awareness(4242, r##"{"user":{"name":"Bob","color":"#4fc1ff"}}"##).await;
+    assert!(a.pump_until(WAIT, |p| matches!(p.awareness.get(&4242), Some(Some(s)) if s.contains("Bob"))).await);
+
+    // A newcomer gets the current awareness states on connect.
+    let mut c = Peer::connect(&t.ws_url(), &s.id, "main", &s.interviewer).await;
+    assert!(c.pump_until(WAIT, |p| matches!(p.awareness.get(&4242), Some(Some(_)))).await);
+
+    drop(b);
+    assert!(a.pump_until(WAIT, |p| p.awareness.get(&4242) == Some(&None)).await, "A sees Bob leave");
+    assert!(c.pump_until(WAIT, |p| p.awareness.get(&4242) == Some(&None)).await, "C sees Bob leave");
+}
+
+/// After each kind of bad input the offending connection is closed with a clear code, and the
+/// room keeps working for everyone else with its content intact.
+#[tokio::test]
+async fn bad_frames_close_only_that_connection() {
+    let t = TestServer::start_with(|c| {
+        c.max_frame_bytes = 64 * 1024;
+        c.max_messages_per_second = 50;
+    })
+    .await;
+    let s = new_session(&t.url()).await;
+    let mut good = Peer::connect(&t.ws_url(), &s.id, "main", &s.interviewer).await;
+    good.pump(Duration::from_millis(100)).await;
+    good.insert(0, "KEEP ME\n").await;
+    good.pump(Duration::from_millis(100)).await;
+
+    let cases: Vec<(&str, Vec<u8>, u16)> = vec![
+        ("unknown sync step", vec![0, 7, 1, 2], 1002),
+        ("truncated update", vec![0, 2, 200, 1, 5], 1002),
+        ("update that is not a yrs update", { let mut m = vec![0, 2, 10]; m.extend([0xff; 10]); m }, 1002),
+        ("invalid awareness JSON", Message::Awareness(yrs::sync::awareness::AwarenessUpdate {
+            clients: [(yrs::block::ClientID::new(7), yrs::sync::awareness::AwarenessUpdateEntry { clock: 1, json: "{nope".into() })].into_iter().collect(),
+        }).encode_v1(), 1002),
+        ("empty frame", vec![], 1002),
+        ("oversized frame", { let mut m = Message::Sync(SyncMessage::Update(vec![0; 100 * 1024])).encode_v1(); m.truncate(100 * 1024); m }, 1009),
+        ("frame far over the limit", vec![0; 1024 * 1024], 1009),
+    ];
+    for (what, frame, code) in cases {
+        let mut bad = Peer::connect(&t.ws_url(), &s.id, "main", &s.candidate).await;
+        bad.send_raw(frame).await;
+        let ended = bad.closed_with(WAIT).await;
+        match ended {
+            Some(Ended::Closed(Some(got))) => assert_eq!(got, code, "{what}"),
+            // A frame beyond the transport limit may be cut off before a close frame is read.
+            Some(Ended::Error(_)) | Some(Ended::Closed(None)) if code == 1009 => {}
+            other => panic!("{what}: expected close {code}, got {other:?}"),
+        }
+    }
+
+    // A text frame is not y-websocket.
+    let mut text = Peer::connect(&t.ws_url(), &s.id, "main", &s.candidate).await;
+    use futures_util::SinkExt;
+    text.ws.send(tokio_tungstenite::tungstenite::Message::Text("hello".into())).await.unwrap();
+    assert_eq!(text.closed_with(WAIT).await, Some(Ended::Closed(Some(1003))));
+
+    // Flooding: more than the per-connection rate closes with 1008.
+    let mut flood = Peer::connect(&t.ws_url(), &s.id, "main", &s.candidate).await;
+    for _ in 0..500 {
+        flood.send(Message::AwarenessQuery).await;
+    }
+    assert_eq!(flood.closed_with(WAIT).await, Some(Ended::Closed(Some(1008))));
+
+    // The room is unharmed: the good client still edits and a fresh client sees everything.
+    good.insert(0, "STILL HERE\n").await;
+    let mut fresh = Peer::connect(&t.ws_url(), &s.id, "main", &s.interviewer).await;
+    assert!(fresh.pump_until(WAIT, |p| p.text().starts_with("STILL HERE\nKEEP ME\n")).await, "room intact");
+}
+
+#[tokio::test]
+async fn sessions_do_not_share_documents() {
+    let t = TestServer::start().await;
+    let s1 = new_session(&t.url()).await;
+    let s2 = new_session(&t.url()).await;
+    let mut a = Peer::connect(&t.ws_url(), &s1.id, "main", &s1.interviewer).await;
+    let mut b = Peer::connect(&t.ws_url(), &s2.id, "main", &s2.interviewer).await;
+    a.pump(Duration::from_millis(100)).await;
+    a.insert(0, "only in s1").await;
+    b.pump(Duration::from_millis(500)).await;
+    assert!(!b.text().contains("only in s1"));
+    // A token of session 1 does not open session 2.
+    assert_eq!(Peer::try_connect(&t.ws_url(), &s2.id, "main", &s1.candidate).await.err(), Some(401));
+}
