@@ -1,0 +1,34 @@
+import { lazy, Suspense } from 'react';
+import { HomePage } from './home/HomePage';
+import { takeToken } from './session/token';
+import { ErrorScreen } from './ui/ErrorScreen';
+import { PageLoading } from './ui/Spinner';
+
+// The session page pulls in Monaco (the bulk of the bundle); the home page does not need it.
+const SessionPage = lazy(() => import('./session/SessionPage'));
+
+/** Two routes only, so a path match is enough; the server answers every non-/api path with index.html. */
+export function App() {
+  const path = window.location.pathname;
+  if (path === '/' || path === '/index.html') return <HomePage />;
+
+  const m = /^\/session\/([^/]+)\/?$/.exec(path);
+  if (m) {
+    const id = decodeURIComponent(m[1]);
+    // Out of the address bar now, not after the editor bundle has downloaded.
+    takeToken(id);
+    return (
+      <Suspense fallback={<PageLoading label="Loading session…" />}>
+        <SessionPage sessionId={id} />
+      </Suspense>
+    );
+  }
+
+  return (
+    <ErrorScreen
+      title="Page not found"
+      message="There is nothing at this address."
+      action={{ label: 'Create a session', href: '/' }}
+    />
+  );
+}

@@ -1,0 +1,241 @@
+import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
+import { api, ApiError, type CreatedSession } from '../api';
+import { useLanguages } from '../languages';
+import { CopyField } from '../ui/CopyField';
+import { Spinner } from '../ui/Spinner';
+import { addRecent, loadRecent, removeRecent, type RecentSession } from './recentSessions';
+
+const DEFAULT_TITLE = 'Untitled interview';
+
+export function HomePage() {
+  const [recent, setRecent] = useState<RecentSession[]>(() => loadRecent());
+  const [created, setCreated] = useState<(CreatedSession & { title: string }) | null>(null);
+
+  useEffect(() => {
+    document.title = 'New session · interview-ide';
+  }, []);
+
+  return (
+    <div className="home">
+      <header className="home-header">
+        <Logo />
+        <span className="home-tagline">Live technical interviews, self-hosted.</span>
+      </header>
+      <main className="home-main">
+        {created ? (
+          <CreatedPanel created={created} onAnother={() => setCreated(null)} />
+        ) : (
+          <CreateForm
+            onCreated={(session, title) => {
+              setCreated({ ...session, title });
+              setRecent(
+                addRecent({
+                  id: session.id,
+                  title,
+                  interviewerUrl: session.interviewer_url,
+                  candidateUrl: session.candidate_url,
+                  createdAt: new Date().toISOString(),
+                }),
+              );
+            }}
+          />
+        )}
+        <RecentList sessions={recent} onForget={(id) => setRecent(removeRecent(id))} />
+      </main>
+    </div>
+  );
+}
+
+function Logo() {
+  return (
+    <a className="logo" href="/" aria-label="interview-ide home">
+      <img src="/favicon.svg" alt="" width={22} height={22} />
+      <span>interview-ide</span>
+    </a>
+  );
+}
+
+function CreateForm({ onCreated }: { onCreated: (s: CreatedSession, title: string) => void }) {
+  const { languages, loading } = useLanguages();
+  const [title, setTitle] = useState('');
+  const [language, setLanguage] = useState('python');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const titleId = useId();
+  const langId = useId();
+  const titleRef = useRef<HTMLInputElement>(null);
+
+  useEffect(() => titleRef.current?.focus(), []);
+
+  // Keep the choice valid when the server's list replaces the built-in one.
+  useEffect(() => {
+    if (!languages.some((l) => l.id === language)) setLanguage(languages[0]?.id ?? 'python');
+  }, [languages, language]);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    if (busy) return;
+    const finalTitle = title.trim() || DEFAULT_TITLE;
+    setBusy(true);
+    setError(null);
+    try {
+      const session = await api.createSession({ title: finalTitle, language });
+      onCreated(session, finalTitle);
+    } catch (err) {
+      setError(createErrorMessage(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <section className="card" aria-labelledby="create-heading">
+      <h1 id="create-heading">New interview session</h1>
+      <p className="muted">
+        You get two links: one for you, one for the candidate. Nobody needs an account.
+      </p>
+      <form className="create-form" onSubmit={submit}>
+        <div className="field">
+          <label htmlFor={titleId}>Title</label>
+          <input
+            id={titleId}
+            ref={titleRef}
+            type="text"
+            value={title}
+            maxLength={200}
+            placeholder={DEFAULT_TITLE}
+            onChange={(e) => setTitle(e.target.value)}
+            autoComplete="off"
+          />
+        </div>
+        <div className="field field-narrow">
+          <label htmlFor={langId}>Language</label>
+          <select
+            id={langId}
+            value={language}
+            onChange={(e) => setLanguage(e.target.value)}
+            aria-busy={loading}
+          >
+            {languages.map((l) => (
+              <option key={l.id} value={l.id}>
+                {l.name}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="field field-action">
+          <button
+            type="submit"
+            className="btn btn-primary"
+            data-testid="create-session"
+            disabled={busy}
+            title="Create the session (Enter)"
+          >
+            {busy && <Spinner size={14} />}
+            {busy ? 'Creating…' : 'Create session'}
+          </button>
+        </div>
+      </form>
+      {error && (
+        <p className="form-error" role="alert">
+          {error}
+        </p>
+      )}
+    </section>
+  );
+}
+
+function createErrorMessage(err: unknown): string {
+  if (err instanceof ApiError) {
+    if (err.status === 0) return 'The server could not be reached. Check your connection and try again.';
+    if (err.status === 429) return 'Too many sessions were created from this address. Wait a minute and try again.';
+    return `The session could not be created: ${err.message}`;
+  }
+  return 'The session could not be created.';
+}
+
+function CreatedPanel({
+  created,
+  onAnother,
+}: {
+  created: CreatedSession & { title: string };
+  onAnother: () => void;
+}) {
+  const headingRef = useRef<HTMLHeadingElement>(null);
+  // Move focus to the result so keyboard and screen-reader users land on the links.
+  useEffect(() => headingRef.current?.focus(), []);
+
+  return (
+    <section className="card" aria-labelledby="created-heading">
+      <h1 id="created-heading" ref={headingRef} tabIndex={-1}>
+        “{created.title}” is ready
+      </h1>
+      <CopyField
+        label="Interviewer link"
+        value={created.interviewer_url}
+        testId="interviewer-link"
+        hint="Keep this one to yourself: it opens the session as the interviewer."
+      />
+      <CopyField
+        label="Candidate link"
+        value={created.candidate_url}
+        testId="candidate-link"
+        hint="Send this to the candidate."
+      />
+      <div className="row">
+        <button
+          type="button"
+          className="btn btn-primary"
+          onClick={() => window.location.assign(created.interviewer_url)}
+          title="Open the session as the interviewer in this tab"
+        >
+          Open interviewer view
+        </button>
+        <button type="button" className="btn" onClick={onAnother}>
+          Create another session
+        </button>
+      </div>
+    </section>
+  );
+}
+
+function RecentList({ sessions, onForget }: { sessions: RecentSession[]; onForget: (id: string) => void }) {
+  return (
+    <section className="recent" aria-labelledby="recent-heading">
+      <h2 id="recent-heading">Your recent sessions</h2>
+      {sessions.length === 0 ? (
+        <p className="muted">Sessions you create in this browser appear here.</p>
+      ) : (
+        <ul className="recent-list">
+          {sessions.map((s) => (
+            <li key={s.id}>
+              <div className="recent-info">
+                <a href={s.interviewerUrl} className="recent-title">
+                  {s.title}
+                </a>
+                <time dateTime={s.createdAt} className="muted">
+                  {formatDate(s.createdAt)}
+                </time>
+              </div>
+              <button
+                type="button"
+                className="btn btn-ghost btn-small"
+                onClick={() => onForget(s.id)}
+                aria-label={`Remove “${s.title}” from this list`}
+                title="Remove from this list (the session itself is kept)"
+              >
+                Remove
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+function formatDate(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return '';
+  return d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+}

@@ -1,0 +1,42 @@
+import { useEffect, useState } from 'react';
+import { api, type Language } from './api';
+
+/** Used when GET /api/languages fails, so the forms stay usable. */
+export const FALLBACK_LANGUAGES: Language[] = [
+  { id: 'python', name: 'Python' },
+  { id: 'javascript', name: 'JavaScript' },
+  { id: 'typescript', name: 'TypeScript' },
+];
+
+let cached: Promise<Language[]> | null = null;
+
+/** The server's languages, fetched once per page load. */
+export function loadLanguages(): Promise<Language[]> {
+  if (!cached) {
+    cached = api.languages().then(
+      (list) => (Array.isArray(list) && list.length > 0 ? list : FALLBACK_LANGUAGES),
+      () => {
+        cached = null; // try again next time instead of remembering the failure
+        return FALLBACK_LANGUAGES;
+      },
+    );
+  }
+  return cached;
+}
+
+export function useLanguages(): { languages: Language[]; loading: boolean } {
+  const [languages, setLanguages] = useState<Language[] | null>(null);
+  useEffect(() => {
+    let alive = true;
+    loadLanguages().then((list) => alive && setLanguages(list));
+    return () => {
+      alive = false;
+    };
+  }, []);
+  return { languages: languages ?? FALLBACK_LANGUAGES, loading: languages === null };
+}
+
+/** A display name for a language id, even one the list does not know. */
+export function languageName(languages: Language[], id: string): string {
+  return languages.find((l) => l.id === id)?.name ?? id;
+}

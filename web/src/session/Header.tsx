@@ -1,0 +1,82 @@
+import { useId } from 'react';
+import type { Language, Role } from '../api';
+import { CopyButton } from '../ui/CopyButton';
+import { shortcut } from '../ui/shortcuts';
+import { ConnectionBadge } from './ConnectionBadge';
+import { ParticipantsList } from './ParticipantsList';
+import type { CollabStatus } from './useCollab';
+import type { ParticipantView } from './useParticipants';
+
+interface Props {
+  title: string;
+  role: Role;
+  participants: ParticipantView[];
+  status: CollabStatus;
+  languages: Language[];
+  language: string;
+  languagePending: boolean;
+  onLanguage: (id: string) => void;
+  candidateUrl: string | null;
+  sidebarOpen: boolean;
+  onToggleSidebar: () => void;
+}
+
+export function Header(props: Props) {
+  const langId = useId();
+  const { languages, language } = props;
+  // The doc may name a language this server's list lacks; still show it.
+  const options = languages.some((l) => l.id === language) ? languages : [...languages, { id: language, name: language }];
+
+  return (
+    <header className="ide-header">
+      <a className="header-logo" href="/" title="interview-ide: create a new session">
+        <img src="/favicon.svg" alt="interview-ide home" width={18} height={18} />
+      </a>
+      <h1 className="session-title" title={props.title}>
+        {props.title}
+      </h1>
+      <span className={`role-badge ${props.role}`} data-testid="role-badge">
+        {props.role === 'interviewer' ? 'Interviewer' : 'Candidate'}
+      </span>
+      <ParticipantsList participants={props.participants} />
+      <div className="header-actions">
+        <label htmlFor={langId} className="header-label">
+          Language
+        </label>
+        <select
+          id={langId}
+          className="language-picker"
+          data-testid="language-picker"
+          value={language}
+          aria-busy={props.languagePending}
+          onChange={(e) => props.onLanguage(e.target.value)}
+          title="Language of the pad (changes it for everyone)"
+        >
+          {options.map((l) => (
+            <option key={l.id} value={l.id}>
+              {l.name}
+            </option>
+          ))}
+        </select>
+        <ConnectionBadge status={props.status} />
+        {props.role === 'interviewer' && props.candidateUrl && (
+          <CopyButton value={props.candidateUrl} label="Copy candidate link" title="Copy the link to send to the candidate" />
+        )}
+        <button
+          type="button"
+          className="icon-btn"
+          onClick={props.onToggleSidebar}
+          aria-expanded={props.sidebarOpen}
+          aria-controls="ide-sidebar"
+          aria-label={props.sidebarOpen ? 'Hide side panel' : 'Show side panel'}
+          title={`${props.sidebarOpen ? 'Hide' : 'Show'} side panel (${shortcut.toggleSidebar})`}
+        >
+          <svg viewBox="0 0 16 16" width="16" height="16" aria-hidden="true">
+            <rect x="1.5" y="2.5" width="13" height="11" rx="1" fill="none" stroke="currentColor" />
+            <rect x="10" y="3" width="4" height="10" fill={props.sidebarOpen ? 'currentColor' : 'none'} />
+          </svg>
+        </button>
+      </div>
+    </header>
+  );
+}

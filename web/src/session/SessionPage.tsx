@@ -1,0 +1,102 @@
+import { useCallback, useEffect, useState } from 'react';
+import { api, ApiError, type Participant, type Session } from '../api';
+import { ErrorScreen } from '../ui/ErrorScreen';
+import { PageLoading } from '../ui/Spinner';
+import { JoinForm } from './JoinForm';
+import { SessionView } from './SessionView';
+import { forgetParticipant, forgetToken, storedParticipant, storeParticipant, takeToken } from './token';
+
+type State =
+  | { kind: 'loading' }
+  | { kind: 'invalid' }
+  | { kind: 'missing' }
+  | { kind: 'error'; message: string }
+  | { kind: 'join'; session: Session }
+  | { kind: 'ready'; session: Session; participant: Participant };
+
+/** /session/:id: takes the token from the link, loads the session, asks for a name once, opens it. */
+export default function SessionPage({ sessionId }: { sessionId: string }) {
+  const [token] = useState(() => takeToken(sessionId));
+  const [state, setState] = useState<State>({ kind: 'loading' });
+  const [attempt, setAttempt] = useState(0);
+
+  const invalid = useCallback(() => {
+    forgetToken(sessionId);
+    forgetParticipant(sessionId);
+    setState({ kind: 'invalid' });
+  }, [sessionId]);
+
+  useEffect(() => {
+    let alive = true;
+    setState({ kind: 'loading' });
+    api.getSession(sessionId, token).then(
+      (session) => {
+        if (!alive) return;
+        // A reload of this tab keeps its participant, if the session still knows it in this role.
+        const p = storedParticipant(sessionId);
+        const known = p && p.role === session.role && session.participants.some((q) => q.id === p.id);
+        setState(known ? { kind: 'ready', session, participant: p } : { kind: 'join', session });
+      },
+      (err: unknown) => {
+        if (!alive) return;
+        if (err instanceof ApiError && err.status === 401) invalid();
+        else if (err instanceof ApiError && err.status === 404) setState({ kind: 'missing' });
+        else if (err instanceof ApiError && err.status === 0)
+          setState({ kind: 'error', message: 'The server could not be reached. Check your connection.' });
+        else setState({ kind: 'error', message: (err as Error).message || 'The session could not be loaded.' });
+      },
+    );
+    return () => {
+      alive = false;
+    };
+  }, [sessionId, token, attempt, invalid]);
+
+  switch (state.kind) {
+    case 'loading':
+      return <PageLoading label="Loading session…" />;
+    case 'invalid':
+      return (
+        <ErrorScreen
+          title="This link is not valid"
+          message="The link is incomplete, mistyped, or belongs to another session. Ask the interviewer for a new link."
+          action={{ label: 'Create a session', href: '/' }}
+        />
+      );
+    case 'missing':
+      return (
+        <ErrorScreen
+          title="No such session"
+          message="There is no session at this address. Check that the link was copied in full."
+          action={{ label: 'Create a session', href: '/' }}
+        />
+      );
+    case 'error':
+      return (
+        <ErrorScreen
+          title="The session could not be loaded"
+          message={state.message}
+          onRetry={() => setAttempt((a) => a + 1)}
+          action={{ label: 'Home', href: '/' }}
+        />
+      );
+    case 'join':
+      return (
+        <JoinForm
+          session={state.session}
+          token={token}
+          onInvalid={invalid}
+          onJoined={(participant) => {
+            storeParticipant(sessionId, participant);
+            // Fold ourselves into the list so we show up before the next fetch.
+            const session = {
+              ...state.session,
+              participants: [...state.session.participants.filter((q) => q.id !== participant.id), participant],
+            };
+            setState({ kind: 'ready', session, participant });
+          }}
+        />
+      );
+    case 'ready':
+      return <SessionView session={state.session} participant={state.participant} token={token} />;
+  }
+}

@@ -1,0 +1,145 @@
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import type { Participant, Session } from '../api';
+import { CodeEditor, type CursorInfo, type EditorHandle } from '../editor/CodeEditor';
+import { languageInfo } from '../editor/monaco';
+import type { UndoState } from '../editor/undo';
+import { findRecent } from '../home/recentSessions';
+import { languageName, useLanguages } from '../languages';
+import { shortcut } from '../ui/shortcuts';
+import { Spinner } from '../ui/Spinner';
+import { Header } from './Header';
+import { Sidebar } from './Sidebar';
+import { StatusBar } from './StatusBar';
+import { useCollab } from './useCollab';
+import { useParticipants } from './useParticipants';
+import { useSessionLanguage } from './useSessionLanguage';
+
+interface Props {
+  session: Session;
+  participant: Participant;
+  token: string | null;
+}
+
+/** The live session: header, shared editor, side panel and status bar. */
+export function SessionView({ session, participant, token }: Props) {
+  const { collab, status } = useCollab(session.id, token, participant);
+  const awareness = collab?.provider.awareness ?? null;
+  const participants = useParticipants(session.id, token, session.participants, awareness, participant.id, status.state === 'connected');
+  const { languages } = useLanguages();
+
+  const [notice, setNotice] = useState<string | null>(null);
+  const noticeTimer = useRef<number | undefined>(undefined);
+  const notify = useCallback((msg: string) => {
+    setNotice(msg);
+    window.clearTimeout(noticeTimer.current);
+    noticeTimer.current = window.setTimeout(() => setNotice(null), 6000);
+  }, []);
+  useEffect(() => () => window.clearTimeout(noticeTimer.current), []);
+
+  const lang = useSessionLanguage(collab?.doc ?? null, session.id, token, session.language, notify);
+  const info = languageInfo(lang.language);
+
+  const [cursor, setCursor] = useState<CursorInfo | null>(null);
+  const [undoState, setUndoState] = useState<UndoState>({ canUndo: false, canRedo: false });
+  const editorRef = useRef<EditorHandle>(null);
+
+  const [sidebarOpen, setSidebarOpen] = useState(true);
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if ((e.ctrlKey || e.metaKey) && e.shiftKey && e.code === 'KeyB') {
+        e.preventDefault();
+        setSidebarOpen((o) => !o);
+      }
+    };
+    window.addEventListener('keydown', onKey, true);
+    return () => window.removeEventListener('keydown', onKey, true);
+  }, []);
+
+  useEffect(() => {
+    document.title = `${session.title} · interview-ide`;
+  }, [session.title]);
+
+  // The candidate link is known only to the browser that created the session.
+  const candidateUrl = useMemo(() => (session.role === 'interviewer' ? (findRecent(session.id)?.candidateUrl ?? null) : null), [session]);
+
+  const ytext = useMemo(() => collab?.doc.getText('code') ?? null, [collab]);
+  const langName = languageName(languages, lang.language);
+  const tabSize = ['javascript', 'typescript', 'ruby', 'scala'].includes(info.monacoId) ? 2 : 4;
+
+  return (
+    <div className="ide">
+      <Header
+        title={session.title}
+        role={session.role}
+        participants={participants}
+        status={status}
+        languages={languages}
+        language={lang.language}
+        languagePending={lang.pending}
+        onLanguage={lang.setLanguage}
+        candidateUrl={candidateUrl}
+        sidebarOpen={sidebarOpen}
+        onToggleSidebar={() => setSidebarOpen((o) => !o)}
+      />
+      <div className="ide-body">
+        <main className="editor-area">
+          <div className="editor-tabs">
+            <span className="editor-tab" aria-current="page">
+              <span className={`file-icon lang-${info.monacoId}`} aria-hidden="true" />
+              main.{info.ext}
+            </span>
+            <div className="editor-tools">
+              <button
+                type="button"
+                className="icon-btn"
+                onClick={() => editorRef.current?.undo()}
+                disabled={!undoState.canUndo}
+                aria-label="Undo your last edit"
+                title={`Undo your last edit (${shortcut.undo}); others' edits are kept`}
+              >
+                <svg viewBox="0 0 16 16" width="16" height="16" aria-hidden="true">
+                  <path d="M5 3 2 6l3 3M2.5 6H10a4 4 0 0 1 0 8H7" fill="none" stroke="currentColor" strokeWidth="1.4" />
+                </svg>
+              </button>
+              <button
+                type="button"
+                className="icon-btn"
+                onClick={() => editorRef.current?.redo()}
+                disabled={!undoState.canRedo}
+                aria-label="Redo"
+                title={`Redo (${shortcut.redo})`}
+              >
+                <svg viewBox="0 0 16 16" width="16" height="16" aria-hidden="true">
+                  <path d="M11 3l3 3-3 3M13.5 6H6a4 4 0 0 0 0 8h3" fill="none" stroke="currentColor" strokeWidth="1.4" />
+                </svg>
+              </button>
+            </div>
+          </div>
+          <div className="editor-host">
+            {ytext && awareness && (
+              <CodeEditor
+                ytext={ytext}
+                awareness={awareness}
+                language={lang.language}
+                readOnly={!status.everSynced}
+                ariaLabel={`Shared code editor, ${langName}. Press ${shortcut.tabFocus} to make Tab move focus.`}
+                handleRef={editorRef}
+                onCursor={setCursor}
+                onUndoState={setUndoState}
+              />
+            )}
+            {!status.everSynced && (
+              <div className="editor-loading" role="status" aria-live="polite">
+                <Spinner size={22} />
+                <span>{status.state === 'offline' ? 'Cannot reach the session. Retrying…' : 'Loading the code…'}</span>
+              </div>
+            )}
+          </div>
+          {/* The Run panel (output of the candidate's code) goes here, between the editor and the status bar. */}
+        </main>
+        {sidebarOpen && <Sidebar role={session.role} />}
+      </div>
+      <StatusBar status={status} languageName={langName} cursor={cursor} tabSize={tabSize} notice={notice ?? status.lastCloseReason} />
+    </div>
+  );
+}

@@ -1,0 +1,111 @@
+import { useRef, useState, type KeyboardEvent } from 'react';
+import type { Role } from '../api';
+
+type Tab = 'assistant' | 'interviewer';
+
+/** Right-hand panel: the assistant for everyone, the interviewer's cockpit for interviewers only. */
+export function Sidebar({ role }: { role: Role }) {
+  const tabs: { id: Tab; label: string }[] = [
+    ...(role === 'interviewer' ? [{ id: 'interviewer' as const, label: 'Interviewer' }] : []),
+    { id: 'assistant', label: 'Assistant' },
+  ];
+  const [active, setActive] = useState<Tab>(tabs[0].id);
+  const refs = useRef<Partial<Record<Tab, HTMLButtonElement | null>>>({});
+
+  // Arrow keys move between tabs (WAI-ARIA tabs pattern).
+  const onKeyDown = (e: KeyboardEvent) => {
+    const i = tabs.findIndex((t) => t.id === active);
+    let next = -1;
+    if (e.key === 'ArrowRight') next = (i + 1) % tabs.length;
+    else if (e.key === 'ArrowLeft') next = (i - 1 + tabs.length) % tabs.length;
+    else if (e.key === 'Home') next = 0;
+    else if (e.key === 'End') next = tabs.length - 1;
+    if (next < 0) return;
+    e.preventDefault();
+    setActive(tabs[next].id);
+    refs.current[tabs[next].id]?.focus();
+  };
+
+  return (
+    <aside className="sidebar" id="ide-sidebar" aria-label="Side panel">
+      <div className="sidebar-tabs" role="tablist" aria-label="Side panel" onKeyDown={onKeyDown}>
+        {tabs.map((t) => (
+          <button
+            key={t.id}
+            ref={(el) => {
+              refs.current[t.id] = el;
+            }}
+            type="button"
+            role="tab"
+            id={`tab-${t.id}`}
+            aria-selected={active === t.id}
+            aria-controls={`panel-${t.id}`}
+            tabIndex={active === t.id ? 0 : -1}
+            className="sidebar-tab"
+            onClick={() => setActive(t.id)}
+          >
+            {t.label}
+          </button>
+        ))}
+      </div>
+      {/* Only the active panel is mounted; the interviewer panel never exists for candidates. */}
+      {active === 'assistant' && (
+        <section className="sidebar-panel" role="tabpanel" id="panel-assistant" aria-labelledby="tab-assistant">
+          <AssistantPanel role={role} />
+        </section>
+      )}
+      {active === 'interviewer' && role === 'interviewer' && (
+        <section
+          className="sidebar-panel"
+          role="tabpanel"
+          id="panel-interviewer"
+          aria-labelledby="tab-interviewer"
+          data-testid="interviewer-panel"
+        >
+          <InterviewerPanel />
+        </section>
+      )}
+    </aside>
+  );
+}
+
+function AssistantPanel({ role }: { role: Role }) {
+  return (
+    <div className="empty-state">
+      <h2>AI assistant</h2>
+      <p className="soon">Coming soon</p>
+      <p>
+        {role === 'candidate'
+          ? 'You will be able to ask an AI assistant for help here, if the interviewer allows it. The interviewer sees the conversation.'
+          : 'The candidate will be able to ask an AI assistant here, if you allow it, and you will see the whole conversation.'}
+      </p>
+    </div>
+  );
+}
+
+function InterviewerPanel() {
+  return (
+    <div className="empty-state">
+      <h2>Interviewer cockpit</h2>
+      <p className="soon">Coming soon</p>
+      <p>Only you see this panel. It will hold:</p>
+      <ul className="feature-list">
+        <li>
+          <strong>Private notes</strong> that the candidate never sees
+        </li>
+        <li>
+          <strong>Timeline</strong> of the session: joins, runs, language changes, large pastes
+        </li>
+        <li>
+          <strong>Chaos Engine</strong>: break the candidate’s running backend on purpose and watch them debug
+        </li>
+        <li>
+          <strong>Assistant transcript</strong>: what the candidate asked the AI
+        </li>
+        <li>
+          <strong>Replay</strong> of everything that happened
+        </li>
+      </ul>
+    </div>
+  );
+}
