@@ -22,6 +22,17 @@ pub enum StoreError {
     Io(#[from] std::io::Error),
 }
 
+impl StoreError {
+    /// Whether retrying later can succeed (storage unreachable) rather than the write itself
+    /// being refused (e.g. a constraint: the session was deleted meanwhile).
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Db(sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) | sqlx::Error::WorkerCrashed)
+        )
+    }
+}
+
 pub type Result<T> = std::result::Result<T, StoreError>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -128,3 +128,29 @@ async fn unsupported_database_url_is_a_clear_error() {
     let err = Store::connect("mysql://localhost/x").await.err().expect("refused");
     assert!(err.to_string().contains("sqlite://"), "{err}");
 }
+
+/// A write storage refuses (its session is gone) does not drop the other writes of its batch.
+#[tokio::test]
+async fn a_refused_write_does_not_lose_the_rest_of_its_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::connect(&format!("sqlite://{}/db.sqlite", dir.path().display())).await.unwrap();
+    let id = interview_ide::util::new_id();
+    let session = SessionRow {
+        id: id.clone(),
+        title: "t".into(),
+        language: "python".into(),
+        kind: "pad".into(),
+        interviewer_token_hash: "x".into(),
+        candidate_token_hash: "y".into(),
+        created_at: 1,
+        ended_at: None,
+    };
+    store.create_session(&session, &[]).await.unwrap();
+    let (persister, _task) = interview_ide::collab::Persister::start(store.clone(), Duration::from_millis(50), Default::default());
+    let write = |session_id: &str, data: u8| DocWrite::Update { session_id: session_id.into(), doc: "main".into(), at: 2, data: vec![data] };
+    persister.write(write(&id, 1));
+    persister.write(write("no-such-session", 2));
+    persister.write(write(&id, 3));
+    persister.flush().await;
+    assert_eq!(store.load_doc(&id, "main").await.unwrap().updates, vec![vec![1], vec![3]]);
+}

@@ -86,13 +86,15 @@ async fn writer(store: Store, mut rx: mpsc::UnboundedReceiver<Command>, interval
 }
 
 /// Commits a batch, retrying with backoff while storage is unreachable so that an outage delays
-/// writes instead of dropping them.
+/// writes instead of dropping them. A write that storage refuses outright (its session was
+/// deleted meanwhile) must not take the rest of the batch down with it: the batch is then
+/// written one by one and only the refused writes are dropped.
 async fn commit(store: &Store, batch: &mut Vec<DocWrite>, metrics: &Metrics) {
     if batch.is_empty() {
         return;
     }
     let mut delay = Duration::from_millis(100);
-    for attempt in 1..=20 {
+    for attempt in 1..=30 {
         let started = std::time::Instant::now();
         match store.write_docs(batch).await {
             Ok(()) => {
@@ -100,14 +102,24 @@ async fn commit(store: &Store, batch: &mut Vec<DocWrite>, metrics: &Metrics) {
                 batch.clear();
                 return;
             }
+            Err(e) if !e.is_transient() => {
+                metrics.persist_error();
+                tracing::warn!(writes = batch.len(), error = %e, "a batch of document writes was refused; writing one by one");
+                for write in batch.drain(..) {
+                    if let Err(e) = store.write_docs(std::slice::from_ref(&write)).await {
+                        tracing::warn!(error = %e, "dropping a document write that storage refuses");
+                    }
+                }
+                return;
+            }
             Err(e) => {
-                tracing::error!(attempt, writes = batch.len(), error = %e, "writing documents failed; retrying");
+                tracing::error!(attempt, writes = batch.len(), error = %e, "storage unreachable; retrying document writes");
                 metrics.persist_error();
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(5));
             }
         }
     }
-    tracing::error!(writes = batch.len(), "giving up on a batch of document writes");
+    tracing::error!(writes = batch.len(), "giving up on a batch of document writes after repeated failures");
     batch.clear();
 }
