@@ -6,7 +6,7 @@ use serde::Serialize;
 use yrs::{Doc, Map, ReadTxn, StateVector, Text, Transact, WriteTxn};
 
 use crate::collab::{Collab, RoomKey};
-use crate::store::{ParticipantRow, SessionRow, Store, StoreError};
+use crate::store::{ParticipantRow, Policy, SessionRow, Store, StoreError};
 use crate::util::{new_id, new_token, now_ms, rfc3339, token_hash, token_matches};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -35,6 +35,8 @@ pub enum SessionError {
     Forbidden,
     #[error("{0}")]
     Invalid(String),
+    #[error("{0}")]
+    Conflict(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -107,9 +109,33 @@ pub struct SessionView {
     pub kind: String,
     pub created_at: String,
     pub ended_at: Option<String>,
+    pub policy: Policy,
     pub participants: Vec<ParticipantView>,
     pub role: Role,
 }
+
+/// A change to the session's policy; absent fields stay as they are.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyChange {
+    pub execution_enabled: Option<bool>,
+    pub time_limit_seconds: Option<i64>,
+}
+
+pub const MAX_TIME_LIMIT_SECONDS: i64 = 120;
+
+/// A finished code run, as the browser that ran it reports it for the timeline.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunReport {
+    pub run_id: String,
+    pub language: String,
+    pub status: String,
+    pub duration_ms: u64,
+    pub output_bytes: Option<u64>,
+}
+
+const RUN_STATUSES: &[&str] = &["ok", "error", "timeout", "stopped"];
 
 /// A request's standing in a session, resolved from its token.
 #[derive(Debug, Clone)]
@@ -159,8 +185,9 @@ impl Sessions {
             candidate_token_hash: token_hash(&candidate_token),
             created_at: now_ms(),
             ended_at: None,
+            policy: Policy::default(),
         };
-        self.store.create_session(&row, &[("main", initial_pad(lang))]).await?;
+        self.store.create_session(&row, &[("main", initial_pad(lang, row.policy))]).await?;
         let _ = self.store.add_event(&id, row.created_at, "session_created", Some("interviewer"), &serde_json::json!({"language": lang.id}).to_string()).await;
         let link = |token: &str| format!("{}/session/{}?token={}", self.public_url, id, token);
         Ok(Created {
@@ -203,6 +230,7 @@ impl Sessions {
             kind: s.kind.clone(),
             created_at: rfc3339(s.created_at),
             ended_at: s.ended_at.map(rfc3339),
+            policy: s.policy,
             participants,
             role: caller.role,
         })
@@ -240,6 +268,55 @@ impl Sessions {
         Ok(())
     }
 
+    /// Changes what the candidate may use; interviewer only. Written into the live `meta` map too.
+    pub async fn set_policy(&self, caller: &Caller, change: &PolicyChange) -> Result<()> {
+        caller.require_interviewer()?;
+        let mut policy = caller.session.policy;
+        if let Some(enabled) = change.execution_enabled {
+            policy.execution_enabled = enabled;
+        }
+        if let Some(limit) = change.time_limit_seconds {
+            if !(1..=MAX_TIME_LIMIT_SECONDS).contains(&limit) {
+                return Err(SessionError::Invalid(format!("time_limit_seconds must be between 1 and {MAX_TIME_LIMIT_SECONDS}")));
+            }
+            policy.time_limit_seconds = limit;
+        }
+        self.store.set_policy(&caller.session.id, policy).await?;
+        let room = self.collab.open(RoomKey { session_id: caller.session.id.clone(), doc: "main".into() }).await?;
+        room.server_change(|txn| {
+            let meta = txn.get_or_insert_map("meta");
+            meta.insert(txn, "execution_enabled", policy.execution_enabled);
+            meta.insert(txn, "time_limit_seconds", policy.time_limit_seconds);
+        })
+        .map_err(|e| SessionError::Invalid(e.to_string()))?;
+        self.event(&caller.session.id, "policy_changed", caller.role, serde_json::json!(policy)).await;
+        Ok(())
+    }
+
+    /// Records a code run on the timeline. Refused (Conflict) for the candidate while execution is off.
+    pub async fn record_run(&self, caller: &Caller, run: &RunReport) -> Result<()> {
+        if caller.role == Role::Candidate && !caller.session.policy.execution_enabled {
+            return Err(SessionError::Conflict("code execution is turned off for this session".into()));
+        }
+        if language(&run.language).is_none() {
+            return Err(SessionError::Invalid(format!("unknown language '{}'", run.language)));
+        }
+        if !RUN_STATUSES.contains(&run.status.as_str()) {
+            return Err(SessionError::Invalid(format!("status must be one of: {}", RUN_STATUSES.join(", "))));
+        }
+        if run.run_id.is_empty() || run.run_id.len() > 64 {
+            return Err(SessionError::Invalid("run_id must be 1..=64 characters".into()));
+        }
+        self.event(
+            &caller.session.id,
+            "code_run",
+            caller.role,
+            serde_json::json!({"run_id": run.run_id, "language": run.language, "status": run.status, "duration_ms": run.duration_ms, "output_bytes": run.output_bytes}),
+        )
+        .await;
+        Ok(())
+    }
+
     pub async fn set_title(&self, caller: &Caller, title: &str) -> Result<()> {
         caller.require_interviewer()?;
         let title = clean_text(title, MAX_TITLE_CHARS, "title")?;
@@ -255,8 +332,8 @@ impl Sessions {
     }
 }
 
-/// The first state of a pad: the starter code and the language.
-fn initial_pad(lang: &Language) -> Vec<u8> {
+/// The first state of a pad: the starter code, the language and the policy.
+fn initial_pad(lang: &Language, policy: Policy) -> Vec<u8> {
     let doc = Doc::new();
     let code = doc.get_or_insert_text("code");
     let meta = doc.get_or_insert_map("meta");
@@ -264,6 +341,8 @@ fn initial_pad(lang: &Language) -> Vec<u8> {
         let mut txn = doc.transact_mut();
         code.insert(&mut txn, 0, lang.starter);
         meta.insert(&mut txn, "language", lang.id);
+        meta.insert(&mut txn, "execution_enabled", policy.execution_enabled);
+        meta.insert(&mut txn, "time_limit_seconds", policy.time_limit_seconds);
     }
     doc.transact().encode_state_as_update_v1(&StateVector::default())
 }

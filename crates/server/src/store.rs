@@ -51,6 +51,20 @@ pub struct SessionRow {
     pub candidate_token_hash: String,
     pub created_at: i64,
     pub ended_at: Option<i64>,
+    pub policy: Policy,
+}
+
+/// What the candidate may use in a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Policy {
+    pub execution_enabled: bool,
+    pub time_limit_seconds: i64,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy { execution_enabled: true, time_limit_seconds: 10 }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -153,8 +167,8 @@ impl Store {
     pub async fn create_session(&self, s: &SessionRow, initial_docs: &[(&str, Vec<u8>)]) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "INSERT INTO sessions (id, title, language, kind, interviewer_token_hash, candidate_token_hash, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO sessions (id, title, language, kind, interviewer_token_hash, candidate_token_hash, created_at, \
+             execution_enabled, time_limit_seconds) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&s.id)
         .bind(&s.title)
@@ -163,6 +177,8 @@ impl Store {
         .bind(&s.interviewer_token_hash)
         .bind(&s.candidate_token_hash)
         .bind(s.created_at)
+        .bind(i64::from(s.policy.execution_enabled))
+        .bind(s.policy.time_limit_seconds)
         .execute(&mut *tx)
         .await?;
         for (doc, data) in initial_docs {
@@ -180,8 +196,8 @@ impl Store {
 
     pub async fn get_session(&self, id: &str) -> Result<Option<SessionRow>> {
         let row = sqlx::query(
-            "SELECT id, title, language, kind, interviewer_token_hash, candidate_token_hash, created_at, ended_at \
-             FROM sessions WHERE id = $1",
+            "SELECT id, title, language, kind, interviewer_token_hash, candidate_token_hash, created_at, ended_at, \
+             execution_enabled, time_limit_seconds FROM sessions WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&self.pool)
@@ -192,6 +208,16 @@ impl Store {
     pub async fn set_language(&self, id: &str, language: &str) -> Result<()> {
         sqlx::query("UPDATE sessions SET language = $1 WHERE id = $2")
             .bind(language)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn set_policy(&self, id: &str, policy: Policy) -> Result<()> {
+        sqlx::query("UPDATE sessions SET execution_enabled = $1, time_limit_seconds = $2 WHERE id = $3")
+            .bind(i64::from(policy.execution_enabled))
+            .bind(policy.time_limit_seconds)
             .bind(id)
             .execute(&self.pool)
             .await?;
@@ -367,6 +393,10 @@ fn session_from_row(r: &AnyRow) -> Result<SessionRow> {
         candidate_token_hash: r.try_get("candidate_token_hash")?,
         created_at: r.try_get("created_at")?,
         ended_at: r.try_get("ended_at")?,
+        policy: Policy {
+            execution_enabled: r.try_get::<i64, _>("execution_enabled")? != 0,
+            time_limit_seconds: r.try_get("time_limit_seconds")?,
+        },
     })
 }
 

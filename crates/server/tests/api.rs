@@ -208,6 +208,8 @@ async fn role_matrix() {
         ("POST", format!("{base}/join"), json!({"name": "X"}), [201, 201, 401, 401, 401]),
         ("PATCH", base.clone(), json!({"language": "python"}), [200, 200, 401, 401, 401]),
         ("PATCH", base.clone(), json!({"title": "T"}), [200, 403, 401, 401, 401]),
+        ("PATCH", base.clone(), json!({"policy": {"time_limit_seconds": 5}}), [200, 403, 401, 401, 401]),
+        ("POST", format!("{base}/runs"), json!({"run_id": "r1", "language": "python", "status": "ok", "duration_ms": 12}), [201, 201, 401, 401, 401]),
     ];
     for (method, url, body, expected) in &routes {
         for (who, want) in all.iter().zip(expected) {
@@ -227,8 +229,12 @@ async fn role_matrix() {
     }
     // Live documents: `main` for both roles, `notes` refused to the candidate at the upgrade.
     let ws = t.ws_url();
-    let docs: [(&str, [u16; 5]); 3] =
-        [("main", [101, 101, 401, 401, 401]), ("notes", [101, 403, 401, 401, 401]), ("secret", [404, 404, 401, 401, 401])];
+    let docs: [(&str, [u16; 5]); 4] = [
+        ("main", [101, 101, 401, 401, 401]),
+        ("runs", [101, 101, 401, 401, 401]),
+        ("notes", [101, 403, 401, 401, 401]),
+        ("secret", [404, 404, 401, 401, 401]),
+    ];
     for (doc, expected) in docs {
         for (who, want) in all.iter().zip(expected) {
             let tok = token(*who).unwrap_or_default();
@@ -243,4 +249,66 @@ async fn role_matrix() {
     let res = http().get(format!("{}/api/sessions/doesnotexist", t.url())).bearer_auth(&s.interviewer).send().await.unwrap();
     assert_eq!(res.status(), 404);
     assert_eq!(Peer::try_connect(&ws, "doesnotexist", "main", &s.interviewer).await.err(), Some(404));
+}
+
+#[tokio::test]
+async fn interviewer_sets_the_policy_and_open_pages_follow() {
+    let t = TestServer::start().await;
+    let s = new_session(&t.url()).await;
+    let url = format!("{}/api/sessions/{}", t.url(), s.id);
+    let got: Value = http().get(&url).bearer_auth(&s.candidate).send().await.unwrap().json().await.unwrap();
+    assert_eq!(got["policy"], json!({"execution_enabled": true, "time_limit_seconds": 10}));
+
+    let mut page = Peer::connect(&t.ws_url(), &s.id, "main", &s.candidate).await;
+    assert!(page.pump_until(WAIT, |p| p.meta("execution_enabled").as_deref() == Some("true")).await);
+
+    // The candidate cannot change it, not even together with a change they may make.
+    let res = http().patch(&url).bearer_auth(&s.candidate).json(&json!({"policy": {"execution_enabled": true}, "language": "go"})).send().await.unwrap();
+    assert_eq!(res.status(), 403);
+    let unchanged: Value = http().get(&url).bearer_auth(&s.candidate).send().await.unwrap().json().await.unwrap();
+    assert_eq!(unchanged["language"], "python", "nothing applied from a refused request");
+
+    let res = http().patch(&url).bearer_auth(&s.interviewer).json(&json!({"policy": {"execution_enabled": false, "time_limit_seconds": 3}})).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.json::<Value>().await.unwrap()["policy"], json!({"execution_enabled": false, "time_limit_seconds": 3}));
+    assert!(page.pump_until(WAIT, |p| p.meta("execution_enabled").as_deref() == Some("false") && p.meta("time_limit_seconds").as_deref() == Some("3")).await);
+
+    for bad in [json!({"policy": {"time_limit_seconds": 0}}), json!({"policy": {"time_limit_seconds": 121}}), json!({"policy": {"sudo": true}})] {
+        let res = http().patch(&url).bearer_auth(&s.interviewer).json(&bad).send().await.unwrap();
+        assert_eq!(res.status(), 400, "{bad}");
+    }
+
+    // With execution off, the candidate's runs are refused; the interviewer's still count.
+    let run = json!({"run_id": "r1", "language": "python", "status": "ok", "duration_ms": 5});
+    let res = http().post(format!("{url}/runs")).bearer_auth(&s.candidate).json(&run).send().await.unwrap();
+    assert_eq!(res.status(), 409);
+    let res = http().post(format!("{url}/runs")).bearer_auth(&s.interviewer).json(&run).send().await.unwrap();
+    assert_eq!(res.status(), 201);
+    let res = http().post(format!("{url}/runs")).bearer_auth(&s.interviewer).json(&json!({"run_id": "r2", "language": "python", "status": "exploded", "duration_ms": 5})).send().await.unwrap();
+    assert_eq!(res.status(), 400);
+}
+
+#[tokio::test]
+async fn sandbox_workers_get_a_policy_without_network() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("assets")).unwrap();
+    std::fs::write(dir.path().join("index.html"), "<!doctype html>").unwrap();
+    std::fs::write(dir.path().join("assets/sandbox-js.worker-abc.js"), "postMessage(1)").unwrap();
+    std::fs::write(dir.path().join("assets/app-abc.js"), "1").unwrap();
+    let web_dir = dir.path().to_path_buf();
+    let t = TestServer::start_with(|c| c.web_dir = Some(web_dir)).await;
+
+    let res = http().get(format!("{}/assets/sandbox-js.worker-abc.js", t.url())).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let csp = res.headers().get("content-security-policy").unwrap().to_str().unwrap().to_string();
+    let host = t.url().trim_start_matches("http://").to_string();
+    assert!(csp.contains(&format!("connect-src http://{host}/pyodide/;")), "{csp}");
+    assert!(csp.contains("default-src 'none'"), "{csp}");
+
+    let res = http().get(format!("{}/assets/app-abc.js", t.url())).send().await.unwrap();
+    let csp = res.headers().get("content-security-policy").unwrap().to_str().unwrap();
+    assert!(csp.contains("connect-src 'self'"), "ordinary assets keep the page policy");
+    // Paths cannot escape the web folder.
+    let res = http().get(format!("{}/assets/..%2F..%2Fetc%2Fpasswd", t.url())).send().await.unwrap();
+    assert_ne!(res.text().await.unwrap().contains("root:"), true);
 }

@@ -28,6 +28,7 @@ async fn exercise_store(store: &Store) {
         candidate_token_hash: interview_ide::util::token_hash("c"),
         created_at: 1_700_000_000_000,
         ended_at: None,
+        policy: Default::default(),
     };
     store.create_session(&session, &[("main", vec![1, 2, 3])]).await.unwrap();
     let got = store.get_session(&id).await.unwrap().expect("stored");
@@ -36,6 +37,9 @@ async fn exercise_store(store: &Store) {
     assert!(store.get_session("missing").await.unwrap().is_none());
 
     store.set_language(&id, "go").await.unwrap();
+    let policy = interview_ide::store::Policy { execution_enabled: false, time_limit_seconds: 3 };
+    store.set_policy(&id, policy).await.unwrap();
+    assert_eq!(store.get_session(&id).await.unwrap().unwrap().policy, policy);
     assert_eq!(store.get_session(&id).await.unwrap().unwrap().language, "go");
 
     for (n, name) in ["Ann", "Ben"].iter().enumerate() {
@@ -144,6 +148,7 @@ async fn a_refused_write_does_not_lose_the_rest_of_its_batch() {
         candidate_token_hash: "y".into(),
         created_at: 1,
         ended_at: None,
+        policy: Default::default(),
     };
     store.create_session(&session, &[]).await.unwrap();
     let (persister, _task) = interview_ide::collab::Persister::start(store.clone(), Duration::from_millis(50), Default::default());

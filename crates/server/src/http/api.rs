@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use super::AppState;
 use super::auth::{Auth, cookie_name};
 use super::error::ApiError;
-use crate::sessions::LANGUAGES;
+use crate::sessions::{LANGUAGES, PolicyChange, RunReport};
 
 /// A JSON body whose errors are JSON too: 413 above the size limit, 400 for anything malformed.
 /// An empty body reads as `{}`, so `curl -X POST /api/sessions` works.
@@ -99,11 +99,19 @@ pub async fn join(
 pub struct UpdateSession {
     language: Option<String>,
     title: Option<String>,
+    policy: Option<PolicyChange>,
 }
 
 pub async fn update_session(State(state): State<AppState>, Auth(caller): Auth, JsonBody(body): JsonBody<UpdateSession>) -> Result<impl IntoResponse, ApiError> {
-    if body.language.is_none() && body.title.is_none() {
-        return Err(ApiError::BadRequest("nothing to change: send \"language\" and/or \"title\"".into()));
+    if body.language.is_none() && body.title.is_none() && body.policy.is_none() {
+        return Err(ApiError::BadRequest("nothing to change: send \"language\", \"title\" or \"policy\"".into()));
+    }
+    // Interviewer-only changes are checked before anything is applied.
+    if body.title.is_some() || body.policy.is_some() {
+        caller.require_interviewer()?;
+    }
+    if let Some(policy) = &body.policy {
+        state.sessions.set_policy(&caller, policy).await?;
     }
     if let Some(title) = &body.title {
         state.sessions.set_title(&caller, title).await?;
@@ -131,4 +139,10 @@ fn client_address(headers: &HeaderMap, peer: SocketAddr, trust_forwarded_for: bo
         }
     }
     peer.ip()
+}
+
+/// Records a finished code run (the browser that ran it reports it) on the timeline.
+pub async fn record_run(State(state): State<AppState>, Auth(caller): Auth, JsonBody(run): JsonBody<RunReport>) -> Result<impl IntoResponse, ApiError> {
+    state.sessions.record_run(&caller, &run).await?;
+    Ok((StatusCode::CREATED, Json(serde_json::json!({"recorded": true}))))
 }

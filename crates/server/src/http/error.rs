@@ -66,6 +66,7 @@ impl From<SessionError> for ApiError {
             SessionError::Unauthorized => ApiError::Unauthorized,
             SessionError::Forbidden => ApiError::Forbidden("only the interviewer can do that".into()),
             SessionError::Invalid(msg) => ApiError::BadRequest(msg),
+            SessionError::Conflict(msg) => ApiError::Conflict(msg),
             SessionError::Store(e) => e.into(),
         }
     }

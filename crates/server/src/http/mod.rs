@@ -31,6 +31,7 @@ pub fn router(state: AppState) -> Router {
         .route("/sessions/{id}", get(api::get_session).patch(api::update_session))
         .route("/sessions/{id}/role", get(api::get_role))
         .route("/sessions/{id}/join", post(api::join))
+        .route("/sessions/{id}/runs", post(api::record_run))
         .route("/sessions/{id}/docs/{doc}", get(live::open_doc))
         .route("/languages", get(api::languages))
         .fallback(|| async { ApiError::NotFound("no such API route".into()) });

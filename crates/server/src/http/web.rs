@@ -5,7 +5,7 @@ use std::path::{Component, Path, PathBuf};
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use rust_embed::RustEmbed;
 
@@ -22,10 +22,27 @@ pub const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval';
 img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; \
 frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'";
 
-pub async fn serve(State(state): State<AppState>, uri: Uri) -> Response {
+/// The policy of the code-run workers (assets named `sandbox*`): a dedicated worker takes its
+/// CSP from its script's response, so code run there may evaluate code and load the Python
+/// runtime from `/pyodide/`, and reach nothing else: not the API, not other origins.
+fn sandbox_csp(origin: &str) -> String {
+    format!(
+        "default-src 'none'; script-src 'self' 'unsafe-eval' 'wasm-unsafe-eval'; connect-src {origin}/pyodide/; \
+         worker-src 'none'; base-uri 'none'; form-action 'none'"
+    )
+}
+
+pub async fn serve(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Response {
     let path = uri.path().trim_start_matches('/');
     let path = if path.is_empty() { "index.html" } else { path };
-    if let Some(response) = asset(state.config.web_dir.as_deref(), path).await {
+    if let Some(mut response) = asset(state.config.web_dir.as_deref(), path).await {
+        if path.starts_with("assets/sandbox") {
+            let scheme = if state.config.public_url().starts_with("https://") { "https" } else { "http" };
+            let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+            if let Ok(value) = HeaderValue::from_str(&sandbox_csp(&format!("{scheme}://{host}"))) {
+                response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, value);
+            }
+        }
         return response;
     }
     // Client-side routes (/session/...) get the app; a missing file with an extension is a 404.
@@ -48,8 +65,15 @@ async fn asset(web_dir: Option<&Path>, path: &str) -> Option<Response> {
         None => Embedded::get(path)?.data.into_owned(),
     };
     let mime = mime_guess::from_path(path).first_or_octet_stream();
-    // Hashed build outputs never change; everything else is revalidated.
-    let cache = if path.starts_with("assets/") { "public, max-age=31536000, immutable" } else { "no-cache" };
+    // Hashed build outputs never change; the Python runtime changes only with its version
+    // (tens of MB: worth a day of caching); everything else is revalidated.
+    let cache = if path.starts_with("assets/") {
+        "public, max-age=31536000, immutable"
+    } else if path.starts_with("pyodide/") {
+        "public, max-age=86400"
+    } else {
+        "no-cache"
+    };
     Some(
         Response::builder()
             .header(header::CONTENT_TYPE, HeaderValue::from_str(mime.as_ref()).ok()?)
