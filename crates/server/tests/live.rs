@@ -137,3 +137,27 @@ async fn sessions_do_not_share_documents() {
     // A token of session 1 does not open session 2.
     assert_eq!(Peer::try_connect(&t.ws_url(), &s2.id, "main", &s1.candidate).await.err(), Some(401));
 }
+
+/// A client that stops reading falls behind the room's fan-out buffer; when it reads again it
+/// is resynced with the whole document instead of silently missing edits.
+#[tokio::test]
+async fn a_client_that_falls_behind_is_resynced() {
+    let t = TestServer::start_with(|c| c.max_messages_per_second = 100_000).await;
+    let s = new_session(&t.url()).await;
+    let mut slow = Peer::connect(&t.ws_url(), &s.id, "main", &s.candidate).await;
+    slow.pump(Duration::from_millis(100)).await;
+    let mut writer = Peer::connect(&t.ws_url(), &s.id, "main", &s.interviewer).await;
+    writer.pump(Duration::from_millis(100)).await;
+    // ~10 MB of edits: more than the socket buffers hold, so the server's send to `slow` blocks
+    // while the room's buffer (512 frames) overflows behind it.
+    let chunk = "x".repeat(16 * 1024);
+    for _ in 0..700 {
+        writer.append(&chunk).await;
+    }
+    writer.pump(Duration::from_millis(200)).await;
+    let expected = writer.text();
+    assert!(slow.pump_until(Duration::from_secs(20), |p| p.text() == expected).await, "slow client converged");
+    let metrics = http().get(format!("{}/metrics", t.url())).send().await.unwrap().text().await.unwrap();
+    let resyncs: u64 = metrics.lines().find_map(|l| l.strip_prefix("iide_ws_resyncs_total ")).unwrap().parse().unwrap();
+    assert!(resyncs >= 1, "the slow client was resynced (resyncs = {resyncs})");
+}
