@@ -1,0 +1,731 @@
+//! `loadgen run`: orchestration (connect ramp, warm-up, measured window, drain) and the report.
+
+use crate::client::{self, ClientSpec, Plan};
+use crate::procstat;
+use crate::stats::{Shared, Window};
+use serde::Serialize;
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    /// WebSocket URL template of any y-websocket server; `{room}` becomes the room name,
+    /// e.g. ws://127.0.0.1:1234/{room}
+    #[arg(long, conflicts_with = "interview_ide", required_unless_present = "interview_ide")]
+    url: Option<String>,
+    /// Base URL of an interview-ide server (e.g. http://127.0.0.1:8080): one session is created
+    /// per room and its document is opened with the interviewer token.
+    #[arg(long, value_name = "BASE_URL")]
+    interview_ide: Option<String>,
+    /// Document name in --interview-ide mode.
+    #[arg(long, default_value = "main")]
+    doc: String,
+    /// Number of rooms (R).
+    #[arg(long, short = 'r', default_value_t = 10)]
+    rooms: usize,
+    /// Clients per room (C).
+    #[arg(long, short = 'c', default_value_t = 3)]
+    clients: usize,
+    /// Edits per second made by each client (K), on a jittered schedule.
+    #[arg(long, short = 'k', default_value_t = 2.0)]
+    rate: f64,
+    /// Measured window in seconds (D).
+    #[arg(long, short = 'd', default_value_t = 60.0)]
+    duration: f64,
+    /// Seconds of editing before the measured window starts.
+    #[arg(long, default_value_t = 5.0)]
+    warmup: f64,
+    /// Seconds to wait after the window for deliveries still in flight.
+    #[arg(long, default_value_t = 10.0)]
+    drain: f64,
+    /// New connections per second during the ramp.
+    #[arg(long, default_value_t = 200.0)]
+    connect_rate: f64,
+    /// Seconds one connection attempt may take.
+    #[arg(long, default_value_t = 10.0)]
+    connect_timeout: f64,
+    /// Characters inserted per edit.
+    #[arg(long, default_value_t = 8)]
+    edit_len: u32,
+    /// Integrate every received update into the receiver's yrs document (like a real client)
+    /// instead of only decoding it. Costs the load generator more CPU.
+    #[arg(long)]
+    apply: bool,
+    /// Also send an awareness update (the cursor) after every edit, as editor bindings do.
+    /// Doubles the messages; awareness is not timed.
+    #[arg(long)]
+    awareness: bool,
+    /// WebSocket read buffer per connection, bytes.
+    #[arg(long, default_value_t = 4096)]
+    read_buffer: usize,
+    /// Server process to watch: CPU % over the window and peak RSS.
+    #[arg(long)]
+    server_pid: Option<u32>,
+    /// Runtime worker threads (default: the CPUs this process may run on; 1 = single-threaded).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Seconds between progress lines on stderr (0: none).
+    #[arg(long, default_value_t = 5.0)]
+    report_every: f64,
+    /// Room name prefix in --url mode (default: a random one, so runs never share rooms).
+    #[arg(long)]
+    room_prefix: Option<String>,
+    /// Seed of the edit schedule jitter.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Print the report as JSON on stdout (progress stays on stderr).
+    #[arg(long)]
+    json: bool,
+    /// Also write the JSON report to this file.
+    #[arg(long, value_name = "PATH")]
+    json_file: Option<std::path::PathBuf>,
+    /// Parallel POST /api/sessions requests in --interview-ide mode.
+    #[arg(long, default_value_t = 8)]
+    create_concurrency: usize,
+}
+
+pub fn main(args: RunArgs) -> i32 {
+    if let Err(e) = validate(&args) {
+        eprintln!("loadgen: {e}");
+        return 1;
+    }
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+        .max(1);
+    let rt = if threads == 1 {
+        tokio::runtime::Builder::new_current_thread().enable_all().build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread().worker_threads(threads).enable_all().build()
+    };
+    let rt = match rt {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("loadgen: cannot start runtime: {e}");
+            return 1;
+        }
+    };
+    let json_file = args.json_file.clone();
+    match rt.block_on(execute(args, threads)) {
+        Ok(report) => {
+            let failed = report.errors.total > 0;
+            let json = serde_json::to_string_pretty(&report).unwrap_or_default();
+            if let Some(path) = json_file {
+                if let Err(e) = std::fs::write(&path, format!("{json}\n")) {
+                    eprintln!("loadgen: cannot write {}: {e}", path.display());
+                }
+            }
+            if report.json_out {
+                println!("{json}");
+            } else {
+                print_text(&report);
+            }
+            if failed { 2 } else { 0 }
+        }
+        Err(e) => {
+            eprintln!("loadgen: {e}");
+            1
+        }
+    }
+}
+
+fn validate(a: &RunArgs) -> Result<(), String> {
+    if a.rooms == 0 || a.clients < 2 {
+        return Err("need at least 1 room and 2 clients per room".into());
+    }
+    if !(a.rate > 0.0 && a.duration > 0.0 && a.warmup >= 0.0 && a.connect_rate > 0.0) {
+        return Err("--rate, --duration and --connect-rate must be > 0, --warmup >= 0".into());
+    }
+    if a.edit_len == 0 {
+        return Err("--edit-len must be >= 1".into());
+    }
+    if let Some(u) = &a.url {
+        if !u.contains("{room}") {
+            return Err("--url must contain {room}".into());
+        }
+        client::host_port(u)?;
+    }
+    Ok(())
+}
+
+/// Room WebSocket URLs, one per room.
+async fn room_urls(a: &RunArgs) -> Result<Vec<String>, String> {
+    if let Some(template) = &a.url {
+        let prefix = a.room_prefix.clone().unwrap_or_else(|| {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.subsec_nanos())
+                .unwrap_or(0);
+            format!("lg{:06x}-", (nanos ^ std::process::id()) & 0xff_ffff)
+        });
+        return Ok((0..a.rooms).map(|r| template.replace("{room}", &format!("{prefix}{r}"))).collect());
+    }
+    let base = a.interview_ide.as_deref().ok_or("--url or --interview-ide is required")?;
+    let (authority, prefix) = crate::http::split_base(base)?;
+    let started = Instant::now();
+    let mut urls = vec![String::new(); a.rooms];
+    let mut set = tokio::task::JoinSet::new();
+    let mut next = 0;
+    let mut done = 0;
+    while done < a.rooms {
+        while next < a.rooms && set.len() < a.create_concurrency.max(1) {
+            let (au, pr, doc) = (authority.clone(), prefix.clone(), a.doc.clone());
+            let i = next;
+            set.spawn(async move { (i, crate::http::create_session(&au, &pr, &doc).await) });
+            next += 1;
+        }
+        match set.join_next().await {
+            Some(Ok((i, Ok(url)))) => {
+                urls[i] = url;
+                done += 1;
+            }
+            Some(Ok((_, Err(e)))) => return Err(format!("creating sessions: {e}")),
+            Some(Err(e)) => return Err(format!("creating sessions: {e}")),
+            None => break,
+        }
+    }
+    eprintln!("loadgen: created {} sessions in {:.1} s", a.rooms, started.elapsed().as_secs_f64());
+    Ok(urls)
+}
+
+/// CPU and memory readings taken at one instant.
+#[derive(Clone, Copy)]
+struct Snap {
+    at: Instant,
+    self_cpu: Duration,
+    server_cpu: Option<Duration>,
+    self_wait: Duration,
+    server_wait: Option<Duration>,
+    machine_busy: Option<(Duration, Duration)>,
+    delivered: u64,
+    sent: u64,
+}
+
+impl Snap {
+    fn take(sh: &Shared, pid: Option<u32>) -> Snap {
+        Snap {
+            at: Instant::now(),
+            self_cpu: procstat::self_cpu(),
+            server_cpu: pid.and_then(procstat::pid_cpu),
+            self_wait: procstat::pid_run_delay(std::process::id()).unwrap_or_default(),
+            server_wait: pid.and_then(procstat::pid_run_delay),
+            machine_busy: procstat::machine_busy(),
+            delivered: sh.c.deliveries_received.load(Relaxed) + sh.c.deliveries_other.load(Relaxed),
+            sent: sh.c.edits_sent.load(Relaxed),
+        }
+    }
+}
+
+/// CPU % (of one core) used by processes other than the server and the load generator.
+fn other_cpu(a: &Snap, b: &Snap) -> Option<f64> {
+    let busy = b.machine_busy?.0.saturating_sub(a.machine_busy?.0);
+    let ours = b.self_cpu.saturating_sub(a.self_cpu)
+        + match (a.server_cpu, b.server_cpu) {
+            (Some(x), Some(y)) => y.saturating_sub(x),
+            _ => Duration::ZERO,
+        };
+    // /proc/stat ticks are coarse (10 ms): clamp the rounding noise at zero.
+    Some(procstat::pct(busy.saturating_sub(ours), b.at - a.at))
+}
+
+/// CPU % (of one core) spent in interrupts and softirqs (loopback TCP for the most part).
+fn irq_cpu(a: &Snap, b: &Snap) -> Option<f64> {
+    Some(procstat::pct(b.machine_busy?.1.saturating_sub(a.machine_busy?.1), b.at - a.at))
+}
+
+/// Samples the server every second and prints progress lines.
+struct Monitor {
+    sh: Arc<Shared>,
+    pid: Option<u32>,
+    t0: Instant,
+    report_every: Duration,
+    last_report: Snap,
+    last_sample: Snap,
+    max_rss: u64,
+    /// Highest one-second server CPU % seen inside the window.
+    peak_cpu_1s: f64,
+    in_window: bool,
+    server_gone: bool,
+}
+
+impl Monitor {
+    fn tick(&mut self, phase: &str) {
+        let now = Snap::take(&self.sh, self.pid);
+        if let Some(pid) = self.pid {
+            match procstat::pid_mem(pid) {
+                Some((rss, _)) => self.max_rss = self.max_rss.max(rss),
+                None if !self.server_gone => {
+                    self.server_gone = true;
+                    eprintln!("loadgen: server pid {pid} is gone");
+                }
+                None => {}
+            }
+        }
+        let dt = now.at - self.last_sample.at;
+        if dt >= Duration::from_millis(950) {
+            if let (true, Some(a), Some(b)) = (self.in_window, self.last_sample.server_cpu, now.server_cpu) {
+                self.peak_cpu_1s = self.peak_cpu_1s.max(procstat::pct(b.saturating_sub(a), dt));
+            }
+            self.last_sample = now;
+        }
+        if !self.report_every.is_zero() && now.at - self.last_report.at >= self.report_every {
+            self.progress(phase, now);
+            self.last_report = now;
+        }
+    }
+
+    fn progress(&self, phase: &str, now: Snap) {
+        let prev = self.last_report;
+        let secs = (now.at - prev.at).as_secs_f64();
+        let c = &self.sh.c;
+        let live = c.connect_ok.load(Relaxed).saturating_sub(c.closed_early.load(Relaxed));
+        let (p50, p99, max) = {
+            let mut h = self.sh.hists.lock().unwrap_or_else(|e| e.into_inner());
+            let r = if h.interval.is_empty() {
+                (0, 0, 0)
+            } else {
+                (h.interval.value_at_quantile(0.5), h.interval.value_at_quantile(0.99), h.interval.max())
+            };
+            h.interval.reset();
+            r
+        };
+        let mut line = format!(
+            "[{:6.1}s] {phase:<9} conns {live:>5}  edits/s {:>6.0}  deliv/s {:>6.0}  p50 {:>6.2} ms  p99 {:>7.2} ms  max {:>7.1} ms  loadgen cpu {:>3.0}%",
+            (now.at - self.t0).as_secs_f64(),
+            (now.sent - prev.sent) as f64 / secs,
+            (now.delivered - prev.delivered) as f64 / secs,
+            p50 as f64 / 1000.0,
+            p99 as f64 / 1000.0,
+            max as f64 / 1000.0,
+            procstat::pct(now.self_cpu.saturating_sub(prev.self_cpu), now.at - prev.at),
+        );
+        if let (Some(a), Some(b)) = (prev.server_cpu, now.server_cpu) {
+            line += &format!("  server cpu {:>3.0}%", procstat::pct(b.saturating_sub(a), now.at - prev.at));
+        }
+        if let Some((rss, _)) = self.pid.and_then(procstat::pid_mem) {
+            line += &format!(" rss {:.0} MB", rss as f64 / 1e6);
+        }
+        if let Some(other) = other_cpu(&prev, &now) {
+            line += &format!("  other procs {other:>3.0}%");
+        }
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "{line}");
+    }
+
+    /// Ticks (250 ms) until `deadline`, or earlier once `done()` holds.
+    async fn wait(&mut self, phase: &str, deadline: Instant, done: impl Fn(&Shared) -> bool) {
+        loop {
+            let now = Instant::now();
+            if now >= deadline || done(&self.sh) {
+                return;
+            }
+            let step = (deadline - now).min(Duration::from_millis(250));
+            tokio::time::sleep(step).await;
+            self.tick(phase);
+        }
+    }
+}
+
+async fn execute(a: RunArgs, threads: usize) -> Result<Report, String> {
+    let n = a.rooms * a.clients;
+    let urls = room_urls(&a).await?;
+
+    // Send-time slots per client: the whole editing span at the nominal rate, plus slack for
+    // jitter (the schedule is open loop, so the count is close to rate x time).
+    let span = a.warmup + a.duration + 1.0;
+    let slots = (a.rate * span * 1.25).ceil() as usize + 16;
+    let mut sh = Shared::new(a.rooms, a.clients, slots, a.edit_len, a.apply);
+    sh.awareness_per_edit = a.awareness;
+    let sh = Arc::new(sh);
+
+    let (plan_tx, plan_rx) = watch::channel::<Option<Plan>>(None);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let t0 = Instant::now();
+    let ramp_start = t0 + Duration::from_millis(50);
+    let mut tasks = Vec::with_capacity(n);
+    for i in 0..n {
+        let room = i / a.clients;
+        let spec = ClientSpec {
+            idx: i,
+            room,
+            url: urls[room].clone(),
+            connect_at: ramp_start + Duration::from_secs_f64(i as f64 / a.connect_rate),
+            connect_timeout: Duration::from_secs_f64(a.connect_timeout),
+            read_buffer: a.read_buffer,
+            seed: a.seed,
+        };
+        tasks.push(tokio::spawn(client::run(sh.clone(), spec, plan_rx.clone(), stop_rx.clone())));
+    }
+    drop((plan_rx, stop_rx));
+
+    let first = Snap::take(&sh, a.server_pid);
+    let mut mon = Monitor {
+        sh: sh.clone(),
+        pid: a.server_pid,
+        t0,
+        report_every: Duration::from_secs_f64(a.report_every.max(0.0)),
+        last_report: first,
+        last_sample: first,
+        max_rss: 0,
+        peak_cpu_1s: 0.0,
+        in_window: false,
+        server_gone: false,
+    };
+
+    // Connect ramp: every attempt finishes (or times out) before editing starts.
+    let ramp_end = ramp_start
+        + Duration::from_secs_f64(n as f64 / a.connect_rate + a.connect_timeout + 5.0);
+    let nn = n as u64;
+    mon.wait("connect", ramp_end, |sh| sh.c.connect_done.load(Relaxed) >= nn).await;
+    let connected = sh.c.connect_ok.load(Relaxed);
+    eprintln!(
+        "loadgen: {connected}/{n} connected in {:.1} s, {} failed",
+        t0.elapsed().as_secs_f64(),
+        sh.c.connect_failed.load(Relaxed)
+    );
+    if connected == 0 {
+        let _ = stop_tx.send(true);
+        let msgs = sh.error_messages();
+        let first = msgs.first().map(|(m, _)| m.as_str()).unwrap_or("unknown error");
+        return Err(format!("no connection succeeded ({first})"));
+    }
+
+    let edit_start = Instant::now() + Duration::from_millis(100);
+    let measure_start = edit_start + Duration::from_secs_f64(a.warmup);
+    let measure_end = measure_start + Duration::from_secs_f64(a.duration);
+    let _ = sh.window.set(Window { start_ns: sh.ns(measure_start), end_ns: sh.ns(measure_end) });
+    let _ = plan_tx.send(Some(Plan {
+        edit_start,
+        edit_end: measure_end,
+        interval: Duration::from_secs_f64(1.0 / a.rate),
+    }));
+
+    mon.wait("warm-up", measure_start, |_| false).await;
+    let w0 = Snap::take(&sh, a.server_pid);
+    mon.in_window = true;
+    mon.last_sample = w0;
+    mon.wait("measure", measure_end, |_| false).await;
+    let w1 = Snap::take(&sh, a.server_pid);
+    mon.in_window = false;
+    // Deliveries still in flight count (with their full latency) until the drain ends.
+    mon.wait("drain", measure_end + Duration::from_secs_f64(a.drain), |sh| {
+        sh.c.deliveries_received.load(Relaxed) >= sh.c.deliveries_expected.load(Relaxed)
+    })
+    .await;
+    let server_mem = a.server_pid.and_then(procstat::pid_mem);
+    if let Some((rss, _)) = server_mem {
+        mon.max_rss = mon.max_rss.max(rss);
+    }
+
+    let _ = stop_tx.send(true);
+    let closing = Instant::now() + Duration::from_secs(10);
+    for t in tasks {
+        let left = closing.saturating_duration_since(Instant::now());
+        let _ = tokio::time::timeout(left, t).await;
+    }
+    drop(plan_tx);
+
+    Ok(build_report(&a, &sh, threads, w0, w1, &mon, server_mem))
+}
+
+#[derive(Serialize)]
+struct Report {
+    #[serde(skip)]
+    json_out: bool,
+    target: String,
+    config: Config,
+    connections: Connections,
+    edits: Edits,
+    deliveries: Deliveries,
+    latency_ms: Option<Latency>,
+    errors: Errors,
+    loadgen: Loadgen,
+    server: Option<Server>,
+    machine: Machine,
+    traffic: Traffic,
+}
+
+#[derive(Serialize)]
+struct Config {
+    rooms: usize,
+    clients_per_room: usize,
+    edits_per_sec_per_client: f64,
+    duration_s: f64,
+    warmup_s: f64,
+    connect_rate: f64,
+    edit_len: u32,
+    receive_mode: &'static str,
+    awareness_per_edit: bool,
+}
+
+#[derive(Serialize)]
+struct Connections {
+    attempted: usize,
+    connected: u64,
+    failed: u64,
+    closed_early: u64,
+}
+
+#[derive(Serialize)]
+struct Edits {
+    sent_total: u64,
+    sent_measured: u64,
+}
+
+#[derive(Serialize)]
+struct Deliveries {
+    expected: u64,
+    received: u64,
+    missing: u64,
+    per_sec: f64,
+    echoes_to_sender: u64,
+}
+
+#[derive(Serialize)]
+struct Latency {
+    p50: f64,
+    p95: f64,
+    p99: f64,
+    p999: f64,
+    max: f64,
+    mean: f64,
+}
+
+#[derive(Serialize)]
+struct Errors {
+    total: u64,
+    connect: u64,
+    closed_early: u64,
+    send: u64,
+    protocol: u64,
+    missing_deliveries: u64,
+    /// Rooms whose replicas ended with different texts (apply mode only).
+    diverged_rooms: u64,
+    schedule_slots_exhausted: u64,
+    messages: Vec<(String, u64)>,
+}
+
+#[derive(Serialize)]
+struct Loadgen {
+    threads: usize,
+    cpu_percent: f64,
+    /// Share of the window its threads were runnable but waiting for a CPU.
+    runqueue_wait_percent: f64,
+}
+
+#[derive(Serialize)]
+struct Machine {
+    /// CPU used by every other process during the window, % of one core; it should be ~0
+    /// for clean figures.
+    other_processes_cpu_percent: Option<f64>,
+    /// Interrupt + softirq time (mostly the loopback TCP traffic itself), % of one core.
+    irq_softirq_cpu_percent: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct Server {
+    pid: u32,
+    cpu_percent: Option<f64>,
+    cpu_peak_1s_percent: f64,
+    runqueue_wait_percent: Option<f64>,
+    peak_rss_mb: Option<f64>,
+    max_sampled_rss_mb: f64,
+}
+
+#[derive(Serialize)]
+struct Traffic {
+    frames_in: u64,
+    frames_out: u64,
+    bytes_in: u64,
+    bytes_out: u64,
+}
+
+fn build_report(
+    a: &RunArgs,
+    sh: &Shared,
+    threads: usize,
+    w0: Snap,
+    w1: Snap,
+    mon: &Monitor,
+    server_mem: Option<(u64, u64)>,
+) -> Report {
+    let c = &sh.c;
+    let ld = |x: &std::sync::atomic::AtomicU64| x.load(Relaxed);
+    let expected = ld(&c.deliveries_expected);
+    let received = ld(&c.deliveries_received);
+    let missing = expected.saturating_sub(received);
+    let wall = w1.at - w0.at;
+    let diverged = if a.apply { diverged_rooms(sh) } else { 0 };
+    let latency = {
+        let h = sh.hists.lock().unwrap_or_else(|e| e.into_inner());
+        let ms = |us: u64| us as f64 / 1000.0;
+        (!h.total.is_empty()).then(|| Latency {
+            p50: ms(h.total.value_at_quantile(0.50)),
+            p95: ms(h.total.value_at_quantile(0.95)),
+            p99: ms(h.total.value_at_quantile(0.99)),
+            p999: ms(h.total.value_at_quantile(0.999)),
+            max: ms(h.total.max()),
+            mean: h.total.mean() / 1000.0,
+        })
+    };
+    let errors = Errors {
+        connect: ld(&c.connect_failed),
+        closed_early: ld(&c.closed_early),
+        send: ld(&c.send_errors),
+        protocol: ld(&c.protocol_errors),
+        missing_deliveries: missing,
+        diverged_rooms: diverged,
+        schedule_slots_exhausted: ld(&c.slots_exhausted),
+        // Send failures also end their connection, so they are inside closed_early.
+        total: ld(&c.connect_failed) + ld(&c.closed_early) + ld(&c.protocol_errors) + missing + diverged,
+        messages: sh.error_messages(),
+    };
+    let server = a.server_pid.map(|pid| Server {
+        pid,
+        cpu_percent: match (w0.server_cpu, w1.server_cpu) {
+            (Some(x), Some(y)) => Some(procstat::pct(y.saturating_sub(x), wall)),
+            _ => None,
+        },
+        cpu_peak_1s_percent: mon.peak_cpu_1s,
+        runqueue_wait_percent: match (w0.server_wait, w1.server_wait) {
+            (Some(x), Some(y)) => Some(procstat::pct(y.saturating_sub(x), wall)),
+            _ => None,
+        },
+        peak_rss_mb: server_mem.map(|(_, hwm)| hwm as f64 / 1e6),
+        max_sampled_rss_mb: mon.max_rss as f64 / 1e6,
+    });
+    Report {
+        json_out: a.json,
+        target: a.url.clone().or_else(|| a.interview_ide.clone()).unwrap_or_default(),
+        config: Config {
+            rooms: a.rooms,
+            clients_per_room: a.clients,
+            edits_per_sec_per_client: a.rate,
+            duration_s: a.duration,
+            warmup_s: a.warmup,
+            connect_rate: a.connect_rate,
+            edit_len: a.edit_len,
+            receive_mode: if a.apply { "apply" } else { "decode" },
+            awareness_per_edit: a.awareness,
+        },
+        connections: Connections {
+            attempted: a.rooms * a.clients,
+            connected: ld(&c.connect_ok),
+            failed: ld(&c.connect_failed),
+            closed_early: ld(&c.closed_early),
+        },
+        edits: Edits { sent_total: ld(&c.edits_sent), sent_measured: ld(&c.edits_sent_window) },
+        deliveries: Deliveries {
+            expected,
+            received,
+            missing,
+            per_sec: received as f64 / a.duration,
+            echoes_to_sender: ld(&c.echoes),
+        },
+        latency_ms: latency,
+        errors,
+        loadgen: Loadgen {
+            threads,
+            cpu_percent: procstat::pct(w1.self_cpu.saturating_sub(w0.self_cpu), wall),
+            runqueue_wait_percent: procstat::pct(w1.self_wait.saturating_sub(w0.self_wait), wall),
+        },
+        server,
+        machine: Machine { other_processes_cpu_percent: other_cpu(&w0, &w1), irq_softirq_cpu_percent: irq_cpu(&w0, &w1) },
+        traffic: Traffic {
+            frames_in: ld(&c.frames_in),
+            frames_out: ld(&c.frames_out),
+            bytes_in: ld(&c.bytes_in),
+            bytes_out: ld(&c.bytes_out),
+        },
+    }
+}
+
+/// Rooms where two clients that stayed connected to the end hold different texts.
+fn diverged_rooms(sh: &Shared) -> u64 {
+    let digests: Vec<u64> = sh.digests.iter().map(|d| d.load(Relaxed)).collect();
+    digests
+        .chunks(sh.clients_per_room)
+        .filter(|room| {
+            let mut done = room.iter().filter(|&&d| d != 0);
+            let first = done.next();
+            first.is_some_and(|f| done.any(|d| d != f))
+        })
+        .count() as u64
+}
+
+fn print_text(r: &Report) {
+    let c = &r.config;
+    println!("target        {}", r.target);
+    println!(
+        "config        {} rooms x {} clients, {} edits/s per client, {} s measured after {} s warm-up, \
+         connect ramp {}/s, {}-char edits, receive mode {}",
+        c.rooms, c.clients_per_room, c.edits_per_sec_per_client, c.duration_s, c.warmup_s, c.connect_rate,
+        c.edit_len, c.receive_mode
+    );
+    let k = &r.connections;
+    println!(
+        "connections   {} attempted, {} connected, {} failed, {} closed early",
+        k.attempted, k.connected, k.failed, k.closed_early
+    );
+    println!("edits         {} sent in the window ({} in total)", r.edits.sent_measured, r.edits.sent_total);
+    let d = &r.deliveries;
+    println!(
+        "deliveries    {} expected, {} received, {} missing; throughput {:.0} deliveries/s",
+        d.expected, d.received, d.missing, d.per_sec
+    );
+    if d.echoes_to_sender > 0 {
+        println!("              ({} updates were echoed back to their sender)", d.echoes_to_sender);
+    }
+    match &r.latency_ms {
+        Some(l) => println!(
+            "latency       p50 {:.2} ms  p95 {:.2} ms  p99 {:.2} ms  p99.9 {:.2} ms  max {:.2} ms  (mean {:.2} ms)",
+            l.p50, l.p95, l.p99, l.p999, l.max, l.mean
+        ),
+        None => println!("latency       no deliveries"),
+    }
+    let e = &r.errors;
+    println!(
+        "errors        {} (connect {}, closed early {} incl. {} send failures, protocol {}, missing deliveries {}{})",
+        e.total, e.connect, e.closed_early, e.send, e.protocol, e.missing_deliveries,
+        if c.receive_mode == "apply" { format!(", diverged rooms {}", e.diverged_rooms) } else { String::new() }
+    );
+    for (m, n) in e.messages.iter().take(10) {
+        println!("                {n} x {m}");
+    }
+    if e.schedule_slots_exhausted > 0 {
+        println!("warning       {} clients fell far behind their edit schedule", e.schedule_slots_exhausted);
+    }
+    println!(
+        "loadgen       CPU {:.1} % of one core over the window ({} thread(s)); waited for a CPU {:.1} % of the time",
+        r.loadgen.cpu_percent, r.loadgen.threads, r.loadgen.runqueue_wait_percent
+    );
+    if let Some(s) = &r.server {
+        let cpu = s.cpu_percent.map(|v| format!("{v:.1} %")).unwrap_or_else(|| "n/a".into());
+        let hwm = s.peak_rss_mb.map(|v| format!("{v:.1} MB")).unwrap_or_else(|| "n/a".into());
+        println!(
+            "server        pid {}: CPU {cpu} over the window (peak 1 s: {:.0} %), peak RSS {hwm} (VmHWM; max sampled VmRSS {:.1} MB)",
+            s.pid, s.cpu_peak_1s_percent, s.max_sampled_rss_mb
+        );
+        if let Some(w) = s.runqueue_wait_percent {
+            println!("              server threads waited for a CPU {w:.1} % of the window");
+        }
+    }
+    if let Some(o) = r.machine.other_processes_cpu_percent {
+        let irq = r.machine.irq_softirq_cpu_percent.unwrap_or(0.0);
+        println!("machine       other processes used {o:.1} % of a core during the window (irq/softirq, mostly loopback TCP: {irq:.1} %)");
+        if o > 10.0 {
+            println!("warning       the machine was not quiet: these figures are not clean, run again");
+        }
+    }
+    let t = &r.traffic;
+    println!(
+        "traffic       {} frames in ({:.1} MB), {} frames out ({:.1} MB)",
+        t.frames_in,
+        t.bytes_in as f64 / 1e6,
+        t.frames_out,
+        t.bytes_out as f64 / 1e6
+    );
+}
