@@ -54,6 +54,10 @@ pub struct Config {
     #[arg(long, env = "FLUSH_INTERVAL_MS", default_value_t = 200)]
     pub flush_interval_ms: u64,
 
+    /// Token of the operator's admin API (list and delete sessions); the API is off when unset.
+    #[arg(long, env = "ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+
     /// Write a snapshot of a document after this many updates since the last one.
     #[arg(long, env = "SNAPSHOT_EVERY_UPDATES", default_value_t = 500)]
     pub snapshot_every_updates: u32,

@@ -3,11 +3,13 @@
 //! Layers, top to bottom (dependencies point down): `http` (routes, auth, errors, web assets) ->
 //! `sessions` (roles, participants) and `collab` (live documents) -> `store` (SQLite/PostgreSQL).
 
+pub mod cockpit;
 pub mod collab;
 pub mod config;
 pub mod http;
 pub mod metrics;
 pub mod ratelimit;
+pub mod report;
 pub mod sessions;
 pub mod store;
 pub mod util;
@@ -20,6 +22,7 @@ use axum::serve::ListenerExt;
 use tokio_util::sync::CancellationToken;
 
 pub use config::Config;
+use cockpit::Cockpit;
 use collab::{Collab, Persister};
 use metrics::Metrics;
 use ratelimit::PerAddressLimiter;
@@ -31,6 +34,7 @@ pub struct App {
     pub config: Config,
     pub store: Store,
     pub sessions: Sessions,
+    pub cockpit: Cockpit,
     pub collab: Arc<Collab>,
     pub metrics: Metrics,
     pub create_limiter: PerAddressLimiter,
@@ -86,6 +90,7 @@ pub async fn start(mut config: Config) -> anyhow::Result<Server> {
         config,
         store: store.clone(),
         sessions,
+        cockpit: Cockpit::new(store.clone(), collab.clone()),
         collab: collab.clone(),
         metrics,
         shutdown: shutdown.clone(),

@@ -148,6 +148,11 @@ impl Caller {
     pub fn require_interviewer(&self) -> Result<()> {
         if self.role == Role::Interviewer { Ok(()) } else { Err(SessionError::Forbidden) }
     }
+
+    /// Changes to an ended session are refused: it keeps its final state.
+    pub fn require_open(&self) -> Result<()> {
+        if self.session.ended_at.is_none() { Ok(()) } else { Err(SessionError::Conflict("the session has ended".into())) }
+    }
 }
 
 #[derive(Clone)]
@@ -256,6 +261,7 @@ impl Sessions {
     /// Changes the pad's language for everyone: stored, and written into the live document's
     /// `meta` map so every open editor switches at once.
     pub async fn set_language(&self, caller: &Caller, language_id: &str) -> Result<()> {
+        caller.require_open()?;
         let lang = language(language_id).ok_or_else(|| SessionError::Invalid(format!("unknown language '{language_id}'")))?;
         self.store.set_language(&caller.session.id, lang.id).await?;
         let room = self.collab.open(RoomKey { session_id: caller.session.id.clone(), doc: "main".into() }).await?;
@@ -271,6 +277,7 @@ impl Sessions {
     /// Changes what the candidate may use; interviewer only. Written into the live `meta` map too.
     pub async fn set_policy(&self, caller: &Caller, change: &PolicyChange) -> Result<()> {
         caller.require_interviewer()?;
+        caller.require_open()?;
         let mut policy = caller.session.policy;
         if let Some(enabled) = change.execution_enabled {
             policy.execution_enabled = enabled;
@@ -295,6 +302,7 @@ impl Sessions {
 
     /// Records a code run on the timeline. Refused (Conflict) for the candidate while execution is off.
     pub async fn record_run(&self, caller: &Caller, run: &RunReport) -> Result<()> {
+        caller.require_open()?;
         if caller.role == Role::Candidate && !caller.session.policy.execution_enabled {
             return Err(SessionError::Conflict("code execution is turned off for this session".into()));
         }

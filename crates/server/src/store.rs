@@ -305,6 +305,96 @@ impl Store {
             .collect()
     }
 
+    /// Marks a session ended (once); false if it had already ended.
+    pub async fn end_session(&self, id: &str, at: i64) -> Result<bool> {
+        let done = sqlx::query("UPDATE sessions SET ended_at = $1 WHERE id = $2 AND ended_at IS NULL")
+            .bind(at)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Deletes a session with everything that belongs to it (participants, documents, events).
+    pub async fn delete_session(&self, id: &str) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        // Explicit deletes rather than relying on ON DELETE CASCADE being enforced on every backend.
+        for table in ["doc_snapshots", "doc_updates", "events", "participants"] {
+            sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE session_id = $1")))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let done = sqlx::query("DELETE FROM sessions WHERE id = $1").bind(id).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// All sessions, newest first, with how many people joined each (the operator's list).
+    pub async fn list_sessions(&self, limit: i64) -> Result<Vec<(SessionRow, i64)>> {
+        let rows = sqlx::query(
+            "SELECT s.id, s.title, s.language, s.kind, s.interviewer_token_hash, s.candidate_token_hash, s.created_at, \
+             s.ended_at, s.execution_enabled, s.time_limit_seconds, \
+             (SELECT COUNT(*) FROM participants p WHERE p.session_id = s.id) AS participants \
+             FROM sessions s ORDER BY s.created_at DESC LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok((session_from_row(r)?, r.try_get::<i64, _>("participants")?))).collect()
+    }
+
+    pub async fn scorecard(&self, id: &str) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT scorecard FROM sessions WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
+        Ok(row.and_then(|r| r.try_get::<Option<String>, _>("scorecard").ok().flatten()))
+    }
+
+    pub async fn set_scorecard(&self, id: &str, json: &str) -> Result<()> {
+        sqlx::query("UPDATE sessions SET scorecard = $1 WHERE id = $2").bind(json).bind(id).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// What is needed to rebuild a document as it was at time `at` (ms): the newest snapshot
+    /// written by then (a checkpoint) and the updates after it up to `at`.
+    pub async fn load_doc_at(&self, session_id: &str, doc: &str, at: i64) -> Result<StoredDoc> {
+        let snapshot = sqlx::query(
+            "SELECT upto_update_id, state FROM doc_snapshots WHERE session_id = $1 AND doc = $2 AND at <= $3 \
+             ORDER BY upto_update_id DESC LIMIT 1",
+        )
+        .bind(session_id)
+        .bind(doc)
+        .bind(at)
+        .fetch_optional(&self.pool)
+        .await?;
+        let (upto, snapshot) = match snapshot {
+            Some(r) => (r.try_get::<i64, _>("upto_update_id")?, Some(r.try_get::<Vec<u8>, _>("state")?)),
+            None => (0, None),
+        };
+        let updates = sqlx::query(
+            "SELECT data FROM doc_updates WHERE session_id = $1 AND doc = $2 AND id > $3 AND at <= $4 ORDER BY id",
+        )
+        .bind(session_id)
+        .bind(doc)
+        .bind(upto)
+        .bind(at)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| r.try_get::<Vec<u8>, _>("data"))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+        Ok(StoredDoc { snapshot, updates })
+    }
+
+    /// The times at which a document changed, oldest first (the replay bar).
+    pub async fn doc_change_times(&self, session_id: &str, doc: &str) -> Result<Vec<i64>> {
+        let rows = sqlx::query("SELECT at FROM doc_updates WHERE session_id = $1 AND doc = $2 ORDER BY id")
+            .bind(session_id)
+            .bind(doc)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| Ok(r.try_get("at")?)).collect()
+    }
+
     /// Commits a batch of document writes in one transaction, in order. Runs of updates go in
     /// multi-row INSERTs: one statement per row costs several times more CPU, and that CPU is
     /// taken from the editing traffic on a small machine.

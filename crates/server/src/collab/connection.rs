@@ -33,6 +33,8 @@ pub mod close_code {
     pub const POLICY_VIOLATION: u16 = 1008;
     pub const TOO_BIG: u16 = 1009;
     pub const INTERNAL_ERROR: u16 = 1011;
+    /// Application code: the session no longer exists; clients should not reconnect.
+    pub const SESSION_DELETED: u16 = 4404;
 }
 
 /// Serves the connection until either side closes it; always removes the connection's awareness.
@@ -58,6 +60,7 @@ pub async fn serve(socket: WebSocket, room: RoomHandle, settings: ConnectionSett
             tokio::select! {
                 biased;
                 _ = settings.shutdown.cancelled() => break Some((close_code::GOING_AWAY, "server shutting down")),
+                _ = room.closed() => break Some((close_code::SESSION_DELETED, "session deleted")),
                 incoming = stream.next() => {
                     let data = match incoming {
                         None | Some(Ok(WsMessage::Close(_))) => break None,

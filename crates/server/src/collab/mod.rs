@@ -77,6 +77,25 @@ impl Collab {
         unloaded.len()
     }
 
+    /// Drops every room of a deleted session without saving, closing its connections.
+    pub fn discard_session(&self, session_id: &str) {
+        let mut dropped = Vec::new();
+        self.rooms.lock().unwrap_or_else(|e| e.into_inner()).retain(|key, slot| {
+            if key.session_id != session_id {
+                return true;
+            }
+            if let Some(room) = slot.get() {
+                dropped.push(room.clone());
+            }
+            false
+        });
+        for room in dropped {
+            room.freeze();
+            room.close();
+            self.metrics.room_unloaded();
+        }
+    }
+
     /// Snapshots every loaded room and waits until all writes are stored (graceful shutdown).
     pub async fn shutdown(&self) {
         self.unload_where(|_| true);

@@ -4,12 +4,13 @@
 
 use std::collections::HashSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
 use bytes::Bytes;
 use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
 use yrs::sync::awareness::AwarenessUpdate;
 use yrs::sync::{Awareness, Message, SyncMessage};
 use yrs::updates::decoder::Decode;
@@ -60,6 +61,10 @@ pub struct Room {
     idle_since: Mutex<Instant>,
     persister: Persister,
     snapshot_every: u32,
+    /// Set when the session ended: the document keeps its final state; clients' edits are ignored.
+    frozen: AtomicBool,
+    /// Cancelled when the session is deleted: every connection closes.
+    closed: CancellationToken,
 }
 
 struct RoomState {
@@ -96,7 +101,27 @@ impl Room {
             idle_since: Mutex::new(Instant::now()),
             persister,
             snapshot_every,
+            frozen: AtomicBool::new(false),
+            closed: CancellationToken::new(),
         }
+    }
+
+    /// Makes the document read-only for clients (the session ended).
+    pub fn freeze(&self) {
+        self.frozen.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_frozen(&self) -> bool {
+        self.frozen.load(Ordering::SeqCst)
+    }
+
+    /// Closes every connection on this room (its session was deleted).
+    pub fn close(&self) {
+        self.closed.cancel();
+    }
+
+    pub fn closed(&self) -> tokio_util::sync::WaitForCancellationFuture<'_> {
+        self.closed.cancelled()
     }
 
     fn lock(&self) -> MutexGuard<'_, RoomState> {
@@ -166,6 +191,9 @@ impl Room {
 
     /// Applies a client's document update; what actually changed is broadcast and stored.
     pub fn apply_update(&self, from: u64, data: &[u8]) -> Result<bool, ApplyError> {
+        if self.is_frozen() {
+            return Ok(false);
+        }
         let update = Update::decode_v1(data).map_err(|_| ApplyError::Malformed)?;
         self.mutate(from, |txn| txn.apply_update(update).map_err(|_| ApplyError::Malformed))
     }

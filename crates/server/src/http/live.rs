@@ -37,6 +37,10 @@ pub async fn open_doc(
     let upgrade = upgrade.map_err(|_| ApiError::BadRequest("expected a WebSocket upgrade (y-websocket protocol)".into()))?;
     let session_id = caller.session.id.clone();
     let room = state.collab.open(RoomKey { session_id: session_id.clone(), doc: doc.clone() }).await?;
+    if caller.session.ended_at.is_some() && doc != "notes" {
+        // An ended session opens in its final state, read-only (also after a restart).
+        room.freeze();
+    }
 
     // Ties the connection to a participant of this session for the timeline, if it says which.
     let participant = match query_param(uri.query(), "participant") {

@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod cockpit;
 pub mod error;
 pub mod live;
 pub mod web;
@@ -33,6 +34,14 @@ pub fn router(state: AppState) -> Router {
         .route("/sessions/{id}/join", post(api::join))
         .route("/sessions/{id}/runs", post(api::record_run))
         .route("/sessions/{id}/docs/{doc}", get(live::open_doc))
+        .route("/sessions/{id}/events", get(cockpit::events))
+        .route("/sessions/{id}/end", post(cockpit::end))
+        .route("/sessions/{id}/replay/{doc}", get(cockpit::replay))
+        .route("/sessions/{id}/scorecard", get(cockpit::get_scorecard).put(cockpit::put_scorecard))
+        .route("/sessions/{id}/report", get(cockpit::report))
+        .route("/admin/sessions", get(cockpit::admin_sessions))
+        .route("/admin/sessions/{id}", axum::routing::delete(cockpit::admin_delete))
+        .route("/admin/sessions/{id}/report", get(cockpit::admin_report))
         .route("/languages", get(api::languages))
         .fallback(|| async { ApiError::NotFound("no such API route".into()) });
 

@@ -1,0 +1,2 @@
+-- The interviewer's scorecard of a session, as JSON.
+ALTER TABLE sessions ADD COLUMN scorecard TEXT;

@@ -1,0 +1,133 @@
+//! Interviewer-only routes: timeline, replay, end, scorecard, report; and the operator's admin routes.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::AppState;
+use super::api::JsonBody;
+use super::auth::Auth;
+use super::error::ApiError;
+use crate::cockpit::Scorecard;
+use crate::util::rfc3339;
+
+pub async fn events(State(state): State<AppState>, Auth(caller): Auth) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(state.cockpit.events(&caller).await?))
+}
+
+pub async fn end(State(state): State<AppState>, Auth(caller): Auth) -> Result<impl IntoResponse, ApiError> {
+    state.cockpit.end(&caller).await?;
+    let caller = state.sessions.reload(&caller).await?;
+    Ok(Json(state.sessions.view(&caller).await?))
+}
+
+#[derive(Deserialize)]
+pub struct AtQuery {
+    at: Option<i64>,
+}
+
+/// `GET /api/sessions/{id}/replay/{doc}?at=<ms>`: the document at that moment (default: now);
+/// without `at`, also the times at which it changed.
+pub async fn replay(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    Path((_, doc)): Path<(String, String)>,
+    Query(q): Query<AtQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    let at = q.at.unwrap_or_else(crate::util::now_ms);
+    let state_at = state.cockpit.doc_at(&caller, &doc, at).await?;
+    let changes = state.cockpit.change_times(&caller, &doc).await?;
+    Ok(Json(serde_json::json!({
+        "doc": doc,
+        "at_ms": state_at.at_ms,
+        "text": state_at.text,
+        "update": state_at.update,
+        "changes": changes,
+        "created_at_ms": caller.session.created_at,
+        "ended_at_ms": caller.session.ended_at,
+    })))
+}
+
+pub async fn get_scorecard(State(state): State<AppState>, Auth(caller): Auth) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(state.cockpit.scorecard(&caller).await?))
+}
+
+pub async fn put_scorecard(State(state): State<AppState>, Auth(caller): Auth, JsonBody(card): JsonBody<Scorecard>) -> Result<impl IntoResponse, ApiError> {
+    state.cockpit.set_scorecard(&caller, &card).await?;
+    Ok(Json(card))
+}
+
+pub async fn report(State(state): State<AppState>, Auth(caller): Auth) -> Result<Response, ApiError> {
+    let html = state.cockpit.report(&caller).await?;
+    Ok(html_download(html, &caller.session.id))
+}
+
+fn html_download(html: String, id: &str) -> Response {
+    let mut response = html.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"interview-{id}.html\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    response
+}
+
+/// The operator's token from `Authorization: Bearer`, compared in constant time.
+fn require_admin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(expected) = state.config.admin_token.as_deref().filter(|t| !t.is_empty()) else {
+        return Err(ApiError::NotFound("the admin API is off: set ADMIN_TOKEN to turn it on".into()));
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    // Hash both sides so the comparison takes the same time whatever the lengths.
+    if crate::util::token_matches(given, &crate::util::token_hash(expected)) {
+        Ok(())
+    } else {
+        Err(ApiError::Unauthorized)
+    }
+}
+
+pub async fn admin_sessions(State(state): State<AppState>, headers: HeaderMap) -> Result<impl IntoResponse, ApiError> {
+    require_admin(&state, &headers)?;
+    let rows = state.store.list_sessions(1000).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|(s, participants)| {
+                serde_json::json!({
+                    "id": s.id,
+                    "title": s.title,
+                    "language": s.language,
+                    "kind": s.kind,
+                    "created_at": rfc3339(s.created_at),
+                    "ended_at": s.ended_at.map(rfc3339),
+                    "status": if s.ended_at.is_some() { "ended" } else { "open" },
+                    "participants": participants,
+                    "report_url": format!("/api/admin/sessions/{}/report", s.id),
+                })
+            })
+            .collect::<Vec<_>>(),
+    ))
+}
+
+pub async fn admin_delete(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+    require_admin(&state, &headers)?;
+    if !state.store.delete_session(&id).await? {
+        return Err(ApiError::NotFound("no such session".into()));
+    }
+    state.collab.discard_session(&id);
+    tracing::info!(session = %id, "session deleted by the operator");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn admin_report(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, ApiError> {
+    require_admin(&state, &headers)?;
+    let session = state.store.get_session(&id).await?.ok_or_else(|| ApiError::NotFound("no such session".into()))?;
+    let caller = crate::sessions::Caller { session, role: crate::sessions::Role::Interviewer };
+    let html = state.cockpit.report(&caller).await?;
+    Ok(html_download(html, &id))
+}
