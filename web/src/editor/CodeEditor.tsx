@@ -1,6 +1,6 @@
 import { useEffect, useImperativeHandle, useRef, type Ref } from 'react';
-import type * as Y from 'yjs';
 import type { Awareness } from 'y-protocols/awareness';
+import * as Y from 'yjs';
 import { MonacoBinding } from 'y-monaco';
 import { languageInfo, monaco } from './monaco';
 import { useRemoteCursorStyles } from './remoteCursors';
@@ -91,10 +91,30 @@ export function CodeEditor({ ytext, awareness, language, readOnly, ariaLabel, ha
       });
     };
     reportCursor();
-    const cursorSub = editor.onDidChangeCursorSelection(reportCursor);
+    // y-monaco shares the caret on every selection change, including the moves that other
+    // people's typing causes. Only a caret the person placed (the editor has focus) is shared,
+    // so an idle participant's caret is not dragged along someone else's typing.
+    const shareOnlyFocused = () => {
+      if (!editor.hasTextFocus()) awareness.setLocalStateField('selection', null);
+    };
+    shareOnlyFocused();
+    const cursorSub = editor.onDidChangeCursorSelection(() => {
+      shareOnlyFocused();
+      reportCursor();
+    });
+    const blurSub = editor.onDidBlurEditorText(() => awareness.setLocalStateField('selection', null));
+    // Focusing without moving the caret (Tab into the editor) shares it, in y-monaco's format.
+    const focusSub = editor.onDidFocusEditorText(() => {
+      const sel = editor.getSelection();
+      if (!sel) return;
+      const at = (p: { lineNumber: number; column: number }) => Y.createRelativePositionFromTypeIndex(ytext, model.getOffsetAt(p));
+      awareness.setLocalStateField('selection', { anchor: at(sel.getStartPosition()), head: at(sel.getEndPosition()) });
+    });
 
     return () => {
       cursorSub.dispose();
+      blurSub.dispose();
+      focusSub.dispose();
       undo.destroy();
       binding.destroy();
       editor.dispose();
