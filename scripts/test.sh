@@ -17,6 +17,9 @@ fi
 log "Rust tests"
 cargo test --release --workspace
 
+log "web unit tests"
+(cd web && npm test --silent)
+
 log "interop and browser tests"
 (cd tests && node --test --test-concurrency=1 --test-timeout=120000 interop/ e2e/)
 log "all tests passed"

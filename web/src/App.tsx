@@ -1,4 +1,5 @@
 import { lazy, Suspense } from 'react';
+import AdminPage from './admin/AdminPage';
 import { HomePage } from './home/HomePage';
 import { takeToken } from './session/token';
 import { ErrorScreen } from './ui/ErrorScreen';
@@ -7,10 +8,11 @@ import { PageLoading } from './ui/Spinner';
 // The session page pulls in Monaco (the bulk of the bundle); the home page does not need it.
 const SessionPage = lazy(() => import('./session/SessionPage'));
 
-/** Two routes only, so a path match is enough; the server answers every non-/api path with index.html. */
+/** A few routes only, so a path match is enough; the server answers every non-/api path with index.html. */
 export function App() {
   const path = window.location.pathname;
   if (path === '/' || path === '/index.html') return <HomePage />;
+  if (path === '/admin' || path === '/admin/') return <AdminPage />;
 
   const m = /^\/session\/([^/]+)\/?$/.exec(path);
   if (m) {

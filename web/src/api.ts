@@ -16,6 +16,14 @@ export interface Participant {
   joined_at: string;
 }
 
+/** Who may run code and for how long (`policy` of a session). */
+export interface Policy {
+  execution_enabled: boolean;
+  time_limit_seconds: number;
+}
+
+export const DEFAULT_POLICY: Policy = { execution_enabled: true, time_limit_seconds: 10 };
+
 export interface Session {
   id: string;
   title: string;
@@ -23,6 +31,16 @@ export interface Session {
   created_at: string;
   participants: Participant[];
   role: Role;
+  policy?: Policy;
+}
+
+/** A finished code run, for the session's timeline. */
+export interface RunRecord {
+  run_id: string;
+  language: string;
+  status: 'ok' | 'error' | 'timeout' | 'stopped';
+  duration_ms: number;
+  output_bytes?: number;
 }
 
 export interface CreatedSession {
@@ -36,6 +54,7 @@ export interface CreatedSession {
 export interface SessionPatch {
   title?: string;
   language?: string;
+  policy?: Partial<Policy>;
 }
 
 /** An HTTP error with the server's `{"error": "..."}` message; status 0 means no answer at all. */
@@ -116,6 +135,9 @@ export const api = {
 
   updateSession: (id: string, token: string | null, patch: SessionPatch) =>
     request<Session>('PATCH', sessionPath(id), { token, body: patch }),
+
+  recordRun: (id: string, token: string | null, run: RunRecord) =>
+    request<unknown>('POST', `${sessionPath(id)}/runs`, { token, body: run }),
 };
 
 /** WebSocket base URL of a session's live documents; the doc name is appended by y-websocket. */
@@ -123,3 +145,111 @@ export function docsUrl(id: string): string {
   const proto = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
   return `${proto}//${window.location.host}${sessionPath(id)}/docs`;
 }
+
+// Cockpit
+
+/** A timeline entry (`GET /api/sessions/{id}/events`), oldest first. */
+export interface TimelineEvent {
+  at: string;
+  at_ms: number;
+  kind: string;
+  actor: string | null;
+  data: Record<string, unknown> | null;
+}
+
+/** A document as it was at a moment (`GET /api/sessions/{id}/replay/{doc}`). */
+export interface ReplayState {
+  doc: string;
+  at_ms: number;
+  text: string;
+  update: string;
+  changes: number[];
+  created_at_ms: number;
+  ended_at_ms: number | null;
+}
+
+export interface Rating {
+  skill: string;
+  score: number;
+  comment: string;
+}
+
+export interface Scorecard {
+  ratings: Rating[];
+  summary: string;
+}
+
+/** A session as `GET /api/sessions/{id}` returns it, with its end time once ended. */
+export type SessionWithEnd = Session & { ended_at?: string | null };
+
+/** A row of the operator's list (`GET /api/admin/sessions`). */
+export interface AdminSession {
+  id: string;
+  title: string;
+  language: string;
+  kind?: string;
+  created_at: string;
+  ended_at: string | null;
+  status: 'open' | 'ended';
+  participants: number;
+  report_url: string;
+}
+
+/** A file from the API (the HTML report), fetched with the Bearer token rather than a link. */
+async function download(path: string, token: string | null): Promise<Blob> {
+  const headers: Record<string, string> = {};
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const ctrl = new AbortController();
+  const timer = window.setTimeout(() => ctrl.abort(), 60_000);
+  try {
+    let res: Response;
+    try {
+      res = await fetch(path, { headers, credentials: 'same-origin', signal: ctrl.signal });
+    } catch {
+      throw new ApiError(0, 'The server could not be reached.');
+    }
+    if (!res.ok) {
+      let message = `Request failed (${res.status}).`;
+      try {
+        const data = (await res.json()) as { error?: unknown };
+        if (typeof data.error === 'string') message = data.error;
+      } catch {
+        /* not JSON */
+      }
+      throw new ApiError(res.status, message);
+    }
+    return await res.blob();
+  } finally {
+    window.clearTimeout(timer);
+  }
+}
+
+export const cockpitApi = {
+  session: (id: string, token: string | null) => request<SessionWithEnd>('GET', sessionPath(id), { token }),
+
+  events: (id: string, token: string | null) => request<TimelineEvent[]>('GET', `${sessionPath(id)}/events`, { token }),
+
+  end: (id: string, token: string | null) => request<SessionWithEnd>('POST', `${sessionPath(id)}/end`, { token }),
+
+  replay: (id: string, token: string | null, doc: string, at?: number) =>
+    request<ReplayState>(
+      'GET',
+      `${sessionPath(id)}/replay/${encodeURIComponent(doc)}${at === undefined ? '' : `?at=${Math.round(at)}`}`,
+      { token },
+    ),
+
+  scorecard: (id: string, token: string | null) => request<Scorecard>('GET', `${sessionPath(id)}/scorecard`, { token }),
+
+  saveScorecard: (id: string, token: string | null, card: Scorecard) =>
+    request<Scorecard>('PUT', `${sessionPath(id)}/scorecard`, { token, body: card }),
+
+  report: (id: string, token: string | null) => download(`${sessionPath(id)}/report`, token),
+
+  adminSessions: (adminToken: string) => request<AdminSession[]>('GET', '/api/admin/sessions', { token: adminToken }),
+
+  adminDelete: (adminToken: string, id: string) =>
+    request<unknown>('DELETE', `/api/admin/sessions/${encodeURIComponent(id)}`, { token: adminToken }),
+
+  adminReport: (adminToken: string, id: string) =>
+    download(`/api/admin/sessions/${encodeURIComponent(id)}/report`, adminToken),
+};

@@ -73,11 +73,15 @@ export function createPerUserUndo(
   manager.on('stack-cleared', report);
   report();
 
+  // A read-only editor (not synced yet, or the session has ended) changes nothing, undo included.
+  const readOnly = () => editor.getOption(monaco.editor.EditorOption.readOnly);
   const undo = () => {
+    if (readOnly()) return;
     manager.undo();
     editor.focus();
   };
   const redo = () => {
+    if (readOnly()) return;
     manager.redo();
     editor.focus();
   };

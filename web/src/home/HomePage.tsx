@@ -3,6 +3,7 @@ import { api, ApiError, type CreatedSession } from '../api';
 import { useLanguages } from '../languages';
 import { CopyField } from '../ui/CopyField';
 import { Spinner } from '../ui/Spinner';
+import { SessionsList } from '../cockpit/SessionsList';
 import { addRecent, loadRecent, removeRecent, type RecentSession } from './recentSessions';
 
 const DEFAULT_TITLE = 'Untitled interview';
@@ -40,7 +41,7 @@ export function HomePage() {
             }}
           />
         )}
-        <RecentList sessions={recent} onForget={(id) => setRecent(removeRecent(id))} />
+        <SessionsList sessions={recent} onForget={(id) => setRecent(removeRecent(id))} />
       </main>
     </div>
   );
@@ -197,45 +198,4 @@ function CreatedPanel({
       </div>
     </section>
   );
-}
-
-function RecentList({ sessions, onForget }: { sessions: RecentSession[]; onForget: (id: string) => void }) {
-  return (
-    <section className="recent" aria-labelledby="recent-heading">
-      <h2 id="recent-heading">Your recent sessions</h2>
-      {sessions.length === 0 ? (
-        <p className="muted">Sessions you create in this browser appear here.</p>
-      ) : (
-        <ul className="recent-list">
-          {sessions.map((s) => (
-            <li key={s.id}>
-              <div className="recent-info">
-                <a href={s.interviewerUrl} className="recent-title">
-                  {s.title}
-                </a>
-                <time dateTime={s.createdAt} className="muted">
-                  {formatDate(s.createdAt)}
-                </time>
-              </div>
-              <button
-                type="button"
-                className="btn btn-ghost btn-small"
-                onClick={() => onForget(s.id)}
-                aria-label={`Remove “${s.title}” from this list`}
-                title="Remove from this list (the session itself is kept)"
-              >
-                Remove
-              </button>
-            </li>
-          ))}
-        </ul>
-      )}
-    </section>
-  );
-}
-
-function formatDate(iso: string): string {
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return '';
-  return d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 }

@@ -16,6 +16,8 @@ interface Props {
   language: string;
   languagePending: boolean;
   onLanguage: (id: string) => void;
+  /** The session has ended: the language can no longer change. */
+  locked?: boolean;
   candidateUrl: string | null;
   sidebarOpen: boolean;
   onToggleSidebar: () => void;
@@ -50,7 +52,8 @@ export function Header(props: Props) {
           value={language}
           aria-busy={props.languagePending}
           onChange={(e) => props.onLanguage(e.target.value)}
-          title="Language of the pad (changes it for everyone)"
+          disabled={props.locked}
+          title={props.locked ? 'The session has ended' : 'Language of the pad (changes it for everyone)'}
         >
           {options.map((l) => (
             <option key={l.id} value={l.id}>

@@ -5,6 +5,12 @@ import { languageInfo } from '../editor/monaco';
 import type { UndoState } from '../editor/undo';
 import { findRecent } from '../home/recentSessions';
 import { languageName, useLanguages } from '../languages';
+import { Cockpit, EndedBanner, useSessionEnded } from '../cockpit';
+import type { SessionWithEnd } from '../api';
+import { RunPanel } from '../run/RunPanel';
+import { useRunsDoc } from '../run/runsDoc';
+import { usePolicy } from '../run/usePolicy';
+import { useRunner } from '../run/useRunner';
 import { shortcut } from '../ui/shortcuts';
 import { Spinner } from '../ui/Spinner';
 import { Header } from './Header';
@@ -38,6 +44,7 @@ export function SessionView({ session, participant, token }: Props) {
 
   const lang = useSessionLanguage(collab?.doc ?? null, session.id, token, session.language, notify);
   const info = languageInfo(lang.language);
+  const endedAt = useSessionEnded(collab?.doc ?? null, (session as SessionWithEnd).ended_at);
 
   const [cursor, setCursor] = useState<CursorInfo | null>(null);
   const [undoState, setUndoState] = useState<UndoState>({ canUndo: false, canRedo: false });
@@ -66,6 +73,20 @@ export function SessionView({ session, participant, token }: Props) {
   const langName = languageName(languages, lang.language);
   const tabSize = ['javascript', 'typescript', 'ruby', 'scala'].includes(info.monacoId) ? 2 : 4;
 
+  const { policy, setPolicy } = usePolicy(collab?.doc ?? null, session.id, token, session.policy, notify);
+  const { runsDoc, synced: runsSynced } = useRunsDoc(session.id, token, participant);
+  const runner = useRunner({
+    sessionId: session.id,
+    token,
+    participant,
+    language: lang.language,
+    languageName: langName,
+    code: ytext,
+    policy,
+    runsDoc,
+    synced: runsSynced,
+  });
+
   return (
     <div className="ide">
       <Header
@@ -77,12 +98,14 @@ export function SessionView({ session, participant, token }: Props) {
         language={lang.language}
         languagePending={lang.pending}
         onLanguage={lang.setLanguage}
+        locked={endedAt !== null}
         candidateUrl={candidateUrl}
         sidebarOpen={sidebarOpen}
         onToggleSidebar={() => setSidebarOpen((o) => !o)}
       />
       <div className="ide-body">
         <main className="editor-area">
+          {endedAt !== null && <EndedBanner endedAt={endedAt} />}
           <div className="editor-tabs">
             <span className="editor-tab" aria-current="page">
               <span className={`file-icon lang-${info.monacoId}`} aria-hidden="true" />
@@ -93,7 +116,7 @@ export function SessionView({ session, participant, token }: Props) {
                 type="button"
                 className="icon-btn"
                 onClick={() => editorRef.current?.undo()}
-                disabled={!undoState.canUndo}
+                disabled={!undoState.canUndo || endedAt !== null}
                 aria-label="Undo your last edit"
                 title={`Undo your last edit (${shortcut.undo}); others' edits are kept`}
               >
@@ -105,7 +128,7 @@ export function SessionView({ session, participant, token }: Props) {
                 type="button"
                 className="icon-btn"
                 onClick={() => editorRef.current?.redo()}
-                disabled={!undoState.canRedo}
+                disabled={!undoState.canRedo || endedAt !== null}
                 aria-label="Redo"
                 title={`Redo (${shortcut.redo})`}
               >
@@ -121,7 +144,7 @@ export function SessionView({ session, participant, token }: Props) {
                 ytext={ytext}
                 awareness={awareness}
                 language={lang.language}
-                readOnly={!status.everSynced}
+                readOnly={!status.everSynced || endedAt !== null}
                 ariaLabel={`Shared code editor, ${langName}. Press ${shortcut.tabFocus} to make Tab move focus.`}
                 handleRef={editorRef}
                 onCursor={setCursor}
@@ -135,11 +158,41 @@ export function SessionView({ session, participant, token }: Props) {
               </div>
             )}
           </div>
-          {/* The Run panel (output of the candidate's code) goes here, between the editor and the status bar. */}
+          <RunPanel
+            runner={runner}
+            role={session.role}
+            policy={policy}
+            onPolicy={setPolicy}
+            fileName={`main.${info.ext}`}
+            languageNames={(id) => languageName(languages, id)}
+          />
         </main>
-        {sidebarOpen && <Sidebar role={session.role} />}
+        {sidebarOpen && (
+          <Sidebar
+            role={session.role}
+            interviewerPanel={
+              session.role === 'interviewer' ? (
+                <Cockpit
+                  sessionId={session.id}
+                  token={token}
+                  createdAt={session.created_at}
+                  endedAt={endedAt}
+                  language={lang.language}
+                  languages={languages}
+                />
+              ) : undefined
+            }
+          />
+        )}
       </div>
-      <StatusBar status={status} languageName={langName} cursor={cursor} tabSize={tabSize} notice={notice ?? status.lastCloseReason} />
+      <StatusBar
+        status={status}
+        languageName={langName}
+        cursor={cursor}
+        tabSize={tabSize}
+        notice={notice ?? status.lastCloseReason}
+        run={runner.active ? (runner.active.phase === 'loading' ? 'Loading Python…' : runner.active.phase === 'input' ? 'Waiting for input' : 'Running…') : runner.blocked ? 'Run: off' : `Run: ${shortcut.run}`}
+      />
     </div>
   );
 }

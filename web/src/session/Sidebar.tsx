@@ -1,10 +1,10 @@
-import { useRef, useState, type KeyboardEvent } from 'react';
+import { useRef, useState, type KeyboardEvent, type ReactNode } from 'react';
 import type { Role } from '../api';
 
 type Tab = 'assistant' | 'interviewer';
 
 /** Right-hand panel: the assistant for everyone, the interviewer's cockpit for interviewers only. */
-export function Sidebar({ role }: { role: Role }) {
+export function Sidebar({ role, interviewerPanel }: { role: Role; interviewerPanel: ReactNode }) {
   const tabs: { id: Tab; label: string }[] = [
     ...(role === 'interviewer' ? [{ id: 'interviewer' as const, label: 'Interviewer' }] : []),
     { id: 'assistant', label: 'Assistant' },
@@ -27,7 +27,7 @@ export function Sidebar({ role }: { role: Role }) {
   };
 
   return (
-    <aside className="sidebar" id="ide-sidebar" aria-label="Side panel">
+    <aside className={`sidebar${active === 'interviewer' ? ' sidebar-wide' : ''}`} id="ide-sidebar" aria-label="Side panel">
       <div className="sidebar-tabs" role="tablist" aria-label="Side panel" onKeyDown={onKeyDown}>
         {tabs.map((t) => (
           <button
@@ -62,7 +62,7 @@ export function Sidebar({ role }: { role: Role }) {
           aria-labelledby="tab-interviewer"
           data-testid="interviewer-panel"
         >
-          <InterviewerPanel />
+          {interviewerPanel}
         </section>
       )}
     </aside>
@@ -79,33 +79,6 @@ function AssistantPanel({ role }: { role: Role }) {
           ? 'You will be able to ask an AI assistant for help here, if the interviewer allows it. The interviewer sees the conversation.'
           : 'The candidate will be able to ask an AI assistant here, if you allow it, and you will see the whole conversation.'}
       </p>
-    </div>
-  );
-}
-
-function InterviewerPanel() {
-  return (
-    <div className="empty-state">
-      <h2>Interviewer cockpit</h2>
-      <p className="soon">Coming soon</p>
-      <p>Only you see this panel. It will hold:</p>
-      <ul className="feature-list">
-        <li>
-          <strong>Private notes</strong> that the candidate never sees
-        </li>
-        <li>
-          <strong>Timeline</strong> of the session: joins, runs, language changes, large pastes
-        </li>
-        <li>
-          <strong>Chaos Engine</strong>: break the candidate’s running backend on purpose and watch them debug
-        </li>
-        <li>
-          <strong>Assistant transcript</strong>: what the candidate asked the AI
-        </li>
-        <li>
-          <strong>Replay</strong> of everything that happened
-        </li>
-      </ul>
     </div>
   );
 }

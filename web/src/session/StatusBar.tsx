@@ -8,15 +8,17 @@ interface Props {
   cursor: CursorInfo | null;
   tabSize: number;
   notice: string | null;
+  /** What the run panel is doing, in a few words. */
+  run: string;
 }
 
-/** VS Code-style status bar. The Run panel (a later version) opens above it. */
-export function StatusBar({ status, languageName, cursor, tabSize, notice }: Props) {
+/** VS Code-style status bar, under the run panel. */
+export function StatusBar({ status, languageName, cursor, tabSize, notice, run }: Props) {
   return (
     <footer className={`status-bar ${status.state}`} aria-label="Status bar">
       <div className="status-left">
-        <span className="status-item" title="Running code arrives in a later version">
-          ▶ Run: coming soon
+        <span className="status-item" title={`Run the code: ${shortcut.run}`}>
+          ▶ {run}
         </span>
         {notice && (
           <span className="status-item status-notice" role="alert">

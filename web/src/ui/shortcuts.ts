@@ -9,4 +9,5 @@ export const shortcut = {
   toggleSidebar: `${modKey}+Shift+B`,
   tabFocus: isMac ? 'Ctrl+Shift+M' : 'Ctrl+M',
   commandPalette: 'F1',
+  run: `${modKey}+Enter`,
 };

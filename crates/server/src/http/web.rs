@@ -65,12 +65,10 @@ async fn asset(web_dir: Option<&Path>, path: &str) -> Option<Response> {
         None => Embedded::get(path)?.data.into_owned(),
     };
     let mime = mime_guess::from_path(path).first_or_octet_stream();
-    // Hashed build outputs never change; the Python runtime changes only with its version
-    // (tens of MB: worth a day of caching); everything else is revalidated.
-    let cache = if path.starts_with("assets/") {
+    // Hashed build outputs and the Python runtime (under a versioned folder) never change;
+    // everything else is revalidated.
+    let cache = if path.starts_with("assets/") || path.starts_with("pyodide/") {
         "public, max-age=31536000, immutable"
-    } else if path.starts_with("pyodide/") {
-        "public, max-age=86400"
     } else {
         "no-cache"
     };

@@ -1,0 +1,269 @@
+import { useCallback, useEffect, useId, useState, type FormEvent } from 'react';
+import { ApiError, cockpitApi, type AdminSession } from '../api';
+import { ConfirmDialog } from '../cockpit/ConfirmDialog';
+import { formatDate } from '../cockpit/SessionsList';
+import { saveBlob } from '../cockpit/time';
+import { readString, remove, writeString } from '../storage';
+import { Spinner } from '../ui/Spinner';
+import './admin.css';
+
+const TOKEN_KEY = 'iide:admin-token';
+
+type List =
+  | { kind: 'idle' }
+  | { kind: 'loading' }
+  | { kind: 'ready'; sessions: AdminSession[] }
+  | { kind: 'error'; message: string; badToken?: boolean };
+
+/** /admin: the operator's view of every session, with the admin token the server was given. */
+export default function AdminPage() {
+  const [token, setToken] = useState<string | null>(() => readString('session', TOKEN_KEY));
+  const [list, setList] = useState<List>({ kind: 'idle' });
+  const [attempt, setAttempt] = useState(0);
+  const [toDelete, setToDelete] = useState<AdminSession | null>(null);
+  const [deleting, setDeleting] = useState(false);
+  const [deleteError, setDeleteError] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+
+  useEffect(() => {
+    document.title = 'Sessions · interview-ide admin';
+  }, []);
+
+  useEffect(() => {
+    if (!token) {
+      setList({ kind: 'idle' });
+      return;
+    }
+    let alive = true;
+    setList((l) => (l.kind === 'ready' ? l : { kind: 'loading' }));
+    cockpitApi.adminSessions(token).then(
+      (sessions) => alive && setList({ kind: 'ready', sessions }),
+      (err: unknown) => {
+        if (!alive) return;
+        if (err instanceof ApiError && err.status === 401) {
+          setList({ kind: 'error', message: 'The server refused this admin token.', badToken: true });
+        } else if (err instanceof ApiError && err.status === 404) {
+          setList({ kind: 'error', message: 'The admin API is off on this server: start it with ADMIN_TOKEN set.' });
+        } else if (err instanceof ApiError && err.status === 0) {
+          setList({ kind: 'error', message: 'The server could not be reached.' });
+        } else setList({ kind: 'error', message: (err as Error).message });
+      },
+    );
+    return () => {
+      alive = false;
+    };
+  }, [token, attempt]);
+
+  const signIn = (value: string) => {
+    writeString('session', TOKEN_KEY, value);
+    setToken(value);
+    setAttempt((a) => a + 1);
+  };
+  const signOut = () => {
+    remove('session', TOKEN_KEY);
+    setToken(null);
+  };
+
+  const confirmDelete = () => {
+    if (!token || !toDelete) return;
+    setDeleting(true);
+    setDeleteError(null);
+    const target = toDelete;
+    cockpitApi.adminDelete(token, target.id).then(
+      () => {
+        setDeleting(false);
+        setToDelete(null);
+        setNotice(`“${target.title}” was deleted.`);
+        setList((l) => (l.kind === 'ready' ? { kind: 'ready', sessions: l.sessions.filter((s) => s.id !== target.id) } : l));
+      },
+      (err: Error) => {
+        setDeleting(false);
+        setDeleteError(`It could not be deleted: ${err.message}`);
+      },
+    );
+  };
+
+  return (
+    <div className="home admin">
+      <header className="home-header">
+        <a className="logo" href="/" aria-label="interview-ide home">
+          <img src="/favicon.svg" alt="" width={22} height={22} />
+          <span>interview-ide</span>
+        </a>
+        <span className="home-tagline">Operator</span>
+        {token && (
+          <button type="button" className="btn btn-ghost btn-small admin-signout" onClick={signOut}>
+            Forget token
+          </button>
+        )}
+      </header>
+      <main className="admin-main">
+        {!token || (list.kind === 'error' && list.badToken) ? (
+          <TokenForm onSubmit={signIn} error={list.kind === 'error' && list.badToken ? list.message : null} />
+        ) : (
+          <section aria-labelledby="admin-heading">
+            <div className="admin-title">
+              <h1 id="admin-heading">All sessions</h1>
+              <button type="button" className="btn btn-small" onClick={() => setAttempt((a) => a + 1)} disabled={list.kind === 'loading'}>
+                Refresh
+              </button>
+            </div>
+            {notice && (
+              <p className="admin-notice" role="status">
+                {notice}
+              </p>
+            )}
+            {list.kind === 'loading' && (
+              <p className="cockpit-empty">
+                <Spinner size={14} /> Loading sessions…
+              </p>
+            )}
+            {list.kind === 'error' && (
+              <p className="form-error" role="alert">
+                {list.message}
+              </p>
+            )}
+            {list.kind === 'ready' &&
+              (list.sessions.length === 0 ? (
+                <p className="muted" data-testid="admin-sessions">
+                  There are no sessions on this server.
+                </p>
+              ) : (
+                <SessionsTable sessions={list.sessions} token={token} onDelete={(s) => { setDeleteError(null); setToDelete(s); }} />
+              ))}
+          </section>
+        )}
+      </main>
+      <ConfirmDialog
+        open={toDelete !== null}
+        title="Delete this session?"
+        confirmLabel="Delete"
+        busy={deleting}
+        error={deleteError}
+        onConfirm={confirmDelete}
+        onCancel={() => setToDelete(null)}
+        testId="delete-dialog"
+      >
+        <p>
+          “{toDelete?.title}” and all its data (code, notes, runs, timeline, scorecard) are removed for good. Anyone still in it is
+          disconnected.
+        </p>
+      </ConfirmDialog>
+    </div>
+  );
+}
+
+function TokenForm({ onSubmit, error }: { onSubmit: (token: string) => void; error: string | null }) {
+  const [value, setValue] = useState('');
+  const id = useId();
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    if (value.trim()) onSubmit(value.trim());
+  };
+  return (
+    <section className="card admin-card" aria-labelledby="admin-signin">
+      <h1 id="admin-signin">Operator sign-in</h1>
+      <p className="muted">Enter the admin token configured on the server (ADMIN_TOKEN). It is kept in this tab only.</p>
+      <form className="create-form" onSubmit={submit}>
+        <div className="field">
+          <label htmlFor={id}>Admin token</label>
+          <input
+            id={id}
+            type="password"
+            className="admin-token"
+            data-testid="admin-token"
+            value={value}
+            autoComplete="off"
+            onChange={(e) => setValue(e.target.value)}
+          />
+        </div>
+        <div className="field field-action">
+          <button type="submit" className="btn btn-primary" data-testid="admin-signin" disabled={!value.trim()}>
+            Show sessions
+          </button>
+        </div>
+      </form>
+      {error && (
+        <p className="form-error" role="alert">
+          {error}
+        </p>
+      )}
+    </section>
+  );
+}
+
+function SessionsTable({ sessions, token, onDelete }: { sessions: AdminSession[]; token: string; onDelete: (s: AdminSession) => void }) {
+  const [busy, setBusy] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const report = useCallback(
+    (s: AdminSession) => {
+      setBusy(s.id);
+      setError(null);
+      cockpitApi.adminReport(token, s.id).then(
+        (blob) => {
+          setBusy(null);
+          saveBlob(blob, `interview-${s.id}.html`);
+        },
+        (err: Error) => {
+          setBusy(null);
+          setError(`The report of “${s.title}” could not be downloaded: ${err.message}`);
+        },
+      );
+    },
+    [token],
+  );
+
+  return (
+    <>
+      {error && (
+        <p className="form-error" role="alert">
+          {error}
+        </p>
+      )}
+      <table className="admin-table" data-testid="admin-sessions">
+        <caption className="sr-only">Every session on this server, newest first</caption>
+        <thead>
+          <tr>
+            <th scope="col">Title</th>
+            <th scope="col">Created</th>
+            <th scope="col">Status</th>
+            <th scope="col">Participants</th>
+            <th scope="col">
+              <span className="sr-only">Actions</span>
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {sessions.map((s) => (
+            <tr key={s.id} data-testid="admin-session" data-session-id={s.id}>
+              <td>
+                <div className="admin-session-title">{s.title}</div>
+                <div className="muted mono small">{s.id}</div>
+              </td>
+              <td>
+                <time dateTime={s.created_at}>{formatDate(s.created_at)}</time>
+              </td>
+              <td>
+                <span className={`status-pill ${s.status}`} title={s.ended_at ? `Ended ${formatDate(s.ended_at)}` : undefined}>
+                  {s.status === 'ended' ? 'Ended' : 'Open'}
+                </span>
+              </td>
+              <td>{s.participants}</td>
+              <td>
+                <div className="admin-actions">
+                <button type="button" className="btn btn-small" onClick={() => report(s)} disabled={busy === s.id} aria-label={`Download the report of “${s.title}”`}>
+                  {busy === s.id && <Spinner size={10} />}
+                  Report
+                </button>
+                <button type="button" className="btn btn-small btn-danger" data-testid="admin-delete" onClick={() => onDelete(s)} aria-label={`Delete “${s.title}”`}>
+                  Delete
+                </button>
+                </div>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </>
+  );
+}

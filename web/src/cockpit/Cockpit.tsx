@@ -1,0 +1,197 @@
+import { memo, useCallback, useState, type ReactNode } from 'react';
+import { ApiError, cockpitApi, type Language } from '../api';
+import { languageName as nameOf } from '../languages';
+import { Spinner } from '../ui/Spinner';
+import { ConfirmDialog } from './ConfirmDialog';
+import { useEvents } from './events';
+import { Notes } from './Notes';
+import { Replay } from './Replay';
+import { Scorecard } from './Scorecard';
+import { saveBlob, wallClock } from './time';
+import { Timeline } from './Timeline';
+import './cockpit.css';
+
+interface Props {
+  sessionId: string;
+  token: string | null;
+  /** When the session was created (RFC 3339). */
+  createdAt: string;
+  endedAt: number | null;
+  language: string;
+  languages: Language[];
+}
+
+/** The interviewer's panel: end and export, private notes, timeline, replay and scorecard. */
+export const Cockpit = memo(function Cockpit({ sessionId, token, createdAt, endedAt, language, languages }: Props) {
+  const languageName = useCallback((id: string) => nameOf(languages, id), [languages]);
+  const startMs = Date.parse(createdAt) || Date.now();
+  const { events, error: eventsError, refresh } = useEvents(sessionId, token);
+  const [jump, setJump] = useState<{ at: number; seq: number } | null>(null);
+  const select = useCallback((at: number) => setJump((j) => ({ at, seq: (j?.seq ?? 0) + 1 })), []);
+
+  return (
+    <div className="cockpit">
+      <div className="cockpit-actions">
+        <EndSession sessionId={sessionId} token={token} endedAt={endedAt} onEnded={refresh} />
+        <ExportReport sessionId={sessionId} token={token} />
+      </div>
+      <Section id="notes" title="Private notes">
+        <Notes sessionId={sessionId} token={token} startMs={startMs} />
+      </Section>
+      <Section id="timeline" title="Timeline">
+        <Timeline
+          events={events}
+          error={eventsError}
+          startMs={startMs}
+          languageName={languageName}
+          selectedAt={jump?.at ?? null}
+          onSelect={select}
+        />
+      </Section>
+      <Section id="replay" title="Replay">
+        <Replay
+          sessionId={sessionId}
+          token={token}
+          language={language}
+          endedAt={endedAt}
+          events={events}
+          languageName={languageName}
+          jump={jump}
+        />
+      </Section>
+      <Section id="scorecard" title="Scorecard">
+        <Scorecard sessionId={sessionId} token={token} />
+      </Section>
+    </div>
+  );
+});
+
+/** A collapsible part of the panel; all start open. */
+function Section({ id, title, children }: { id: string; title: string; children: ReactNode }) {
+  const [open, setOpen] = useState(true);
+  const bodyId = `cockpit-${id}`;
+  return (
+    <section className="cockpit-section" aria-labelledby={`${bodyId}-h`}>
+      <h2 className="cockpit-heading" id={`${bodyId}-h`}>
+        <button type="button" aria-expanded={open} aria-controls={bodyId} onClick={() => setOpen((o) => !o)}>
+          <svg viewBox="0 0 16 16" width="10" height="10" aria-hidden="true" className={open ? 'chev open' : 'chev'}>
+            <path d="M5 3l5 5-5 5" fill="none" stroke="currentColor" strokeWidth="1.8" />
+          </svg>
+          {title}
+        </button>
+      </h2>
+      <div id={bodyId} hidden={!open} className="cockpit-body">
+        {children}
+      </div>
+    </section>
+  );
+}
+
+function EndSession({ sessionId, token, endedAt, onEnded }: { sessionId: string; token: string | null; endedAt: number | null; onEnded: () => void }) {
+  const [open, setOpen] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  if (endedAt !== null) {
+    return (
+      <span className="cockpit-ended" title={new Date(endedAt).toLocaleString()}>
+        Ended at {wallClock(endedAt)}
+      </span>
+    );
+  }
+
+  const confirm = () => {
+    setBusy(true);
+    setError(null);
+    cockpitApi.end(sessionId, token).then(
+      () => {
+        setBusy(false);
+        setOpen(false);
+        onEnded();
+      },
+      (err: unknown) => {
+        setBusy(false);
+        // Ended meanwhile (another tab): the page follows the document.
+        if (err instanceof ApiError && err.status === 409) {
+          setOpen(false);
+          onEnded();
+        } else setError(`The session could not be ended: ${(err as Error).message}`);
+      },
+    );
+  };
+
+  return (
+    <>
+      <button
+        type="button"
+        className="btn btn-small btn-danger"
+        data-testid="end-session"
+        onClick={() => {
+          setError(null);
+          setOpen(true);
+        }}
+        title="End the session for everyone"
+      >
+        End session
+      </button>
+      <ConfirmDialog
+        open={open}
+        title="End this session?"
+        confirmLabel="End session"
+        busy={busy}
+        error={error}
+        onConfirm={confirm}
+        onCancel={() => setOpen(false)}
+        testId="end-session-dialog"
+      >
+        <p>The code becomes read-only for everyone and code runs stop. This cannot be undone.</p>
+        <p className="muted">Your notes, the replay, the scorecard and the report stay available.</p>
+      </ConfirmDialog>
+    </>
+  );
+}
+
+function ExportReport({ sessionId, token }: { sessionId: string; token: string | null }) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const exportIt = () => {
+    setBusy(true);
+    setError(null);
+    cockpitApi.report(sessionId, token).then(
+      (blob) => {
+        setBusy(false);
+        saveBlob(blob, `interview-${sessionId}.html`);
+      },
+      (err: Error) => {
+        setBusy(false);
+        setError(`Export failed: ${err.message}`);
+      },
+    );
+  };
+  return (
+    <>
+      <button
+        type="button"
+        className="btn btn-small"
+        data-testid="export-report"
+        onClick={exportIt}
+        disabled={busy}
+        title="Download the session as one HTML file that opens offline"
+      >
+        {busy ? (
+          <Spinner size={12} />
+        ) : (
+          <svg viewBox="0 0 16 16" width="12" height="12" aria-hidden="true">
+            <path d="M8 2v8M4.5 6.5 8 10l3.5-3.5M3 13h10" fill="none" stroke="currentColor" strokeWidth="1.5" />
+          </svg>
+        )}
+        Export report
+      </button>
+      {error && (
+        <p className="cockpit-error cockpit-actions-error" role="alert">
+          {error}
+        </p>
+      )}
+    </>
+  );
+}

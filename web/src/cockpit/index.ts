@@ -1,0 +1,3 @@
+export { Cockpit } from './Cockpit';
+export { EndedBanner } from './EndedBanner';
+export { useSessionEnded } from './useSessionEnded';

@@ -1,0 +1,204 @@
+// Runs the pad's code in this browser and shares the run live through the `runs` document.
+import { useCallback, useEffect, useRef, useState } from 'react';
+import type * as Y from 'yjs';
+import { api, type Participant, type Policy } from '../api';
+import { getEngines, type Execution, type Phase } from './engines';
+import { isRunnable, type Chunk } from './protocol';
+import { addRun, closeOrphanRuns, readOutput, readRun, RunWriter, type RunInfo, type RunsDoc } from './runsDoc';
+
+export interface ActiveRun {
+  id: string;
+  phase: Phase;
+}
+
+export interface Runner {
+  runs: RunInfo[];
+  /** Output of a run by id, chunk by chunk as written. */
+  outputOf: (id: string) => Chunk[];
+  /** Bumped whenever the runs document changes. */
+  version: number;
+  /** This browser's run in progress. */
+  active: ActiveRun | null;
+  canRun: boolean;
+  /** Why Run is disabled, when it is. */
+  blocked: string | null;
+  run: () => void;
+  stop: () => void;
+  input: (line: string) => void;
+}
+
+interface Options {
+  sessionId: string;
+  token: string | null;
+  participant: Participant;
+  language: string;
+  languageName: string;
+  code: Y.Text | null;
+  policy: Policy;
+  runsDoc: RunsDoc | null;
+  synced: boolean;
+}
+
+function newRunId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(12));
+  return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+export function useRunner({ sessionId, token, participant, language, languageName, code, policy, runsDoc, synced }: Options): Runner {
+  const [version, setVersion] = useState(0);
+  const [active, setActive] = useState<ActiveRun | null>(null);
+  const exec = useRef<Execution | null>(null);
+  const activeId = useRef<string | null>(null);
+  const writerRef = useRef<RunWriter | null>(null);
+
+  // Re-render on document changes, at most once per frame.
+  useEffect(() => {
+    if (!runsDoc) return;
+    let frame = 0;
+    const bump = () => {
+      if (frame) return;
+      frame = requestAnimationFrame(() => {
+        frame = 0;
+        setVersion((v) => v + 1);
+      });
+    };
+    runsDoc.runs.observeDeep(bump);
+    bump();
+    return () => {
+      runsDoc.runs.unobserveDeep(bump);
+      cancelAnimationFrame(frame);
+    };
+  }, [runsDoc]);
+
+  useEffect(() => {
+    if (runsDoc && synced) closeOrphanRuns(runsDoc, participant.id, activeId.current);
+  }, [runsDoc, synced, participant.id]);
+
+  // The JavaScript sandbox is cheap: have one ready before the first run.
+  useEffect(() => {
+    if (language === 'javascript' || language === 'typescript') getEngines().js.warm();
+  }, [language]);
+
+  const runs = runsDoc ? runsDoc.runs.toArray().map(readRun) : [];
+  const outputOf = useCallback(
+    (id: string) => {
+      const m = runsDoc?.runs.toArray().find((r) => r.get('id') === id);
+      return m ? readOutput(m, false) : [];
+    },
+    // `version` changes with the document's content, which this reads.
+    [runsDoc, version],
+  );
+
+  const executionOff = participant.role === 'candidate' && !policy.execution_enabled;
+  const blocked = executionOff
+    ? 'Code execution is turned off by the interviewer.'
+    : !isRunnable(language)
+      ? `${languageName} cannot run in the browser. Python, JavaScript and TypeScript can.`
+      : !runsDoc
+        ? 'Connecting…'
+        : null;
+  const canRun = blocked === null && active === null;
+
+  const state = useRef({ canRun, language, code, policy, runsDoc, participant, sessionId, token });
+  state.current = { canRun, language, code, policy, runsDoc, participant, sessionId, token };
+
+  const run = useCallback(() => {
+    const s = state.current;
+    if (!s.canRun || !s.runsDoc || !s.code || !isRunnable(s.language) || exec.current) return;
+    const id = newRunId();
+    const language = s.language;
+    const source = s.code.toString();
+    const limitMs = s.policy.time_limit_seconds * 1000;
+    const map = addRun(s.runsDoc, { id, participant: s.participant, language });
+    const writer = new RunWriter(s.runsDoc.doc, map);
+    writerRef.current = writer;
+    activeId.current = id;
+    setActive({ id, phase: 'running' });
+
+    let phase: Phase = 'running';
+    const hooks = {
+      onPhase: (p: Phase) => {
+        if (p === phase) return;
+        phase = p;
+        setActive({ id, phase: p });
+        writer.set({ phase: p });
+      },
+      onOutput: (chunks: Chunk[]) => writer.append(chunks),
+    };
+    const engines = getEngines();
+    const execution =
+      language === 'python'
+        ? engines.python.execute(id, source, limitMs, hooks)
+        : engines.js.execute(id, source, language, limitMs, hooks);
+    exec.current = execution;
+
+    void execution.done.then((result) => {
+      if (result.truncated) writer.markTruncated();
+      if (result.message) writer.system(result.message);
+      writer.finish(result.status, result.durationMs);
+      exec.current = null;
+      activeId.current = null;
+      writerRef.current = null;
+      setActive(null);
+      // The server refuses (409) a candidate's run while execution is off: nothing to record.
+      const now = state.current;
+      if (now.participant.role === 'candidate' && !now.policy.execution_enabled) return;
+      api
+        .recordRun(s.sessionId, s.token, {
+          run_id: id,
+          language,
+          status: result.status,
+          duration_ms: Math.round(result.durationMs),
+          output_bytes: writer.outputBytes,
+        })
+        .catch(() => {
+          /* the timeline is best effort: 409 (execution off) or an older server */
+        });
+    });
+  }, []);
+
+  const stop = useCallback(() => exec.current?.stop(), []);
+
+  const input = useCallback((line: string) => {
+    if (!exec.current) return;
+    writerRef.current?.append([{ stream: 'stdin', text: `${line}\n` }]);
+    exec.current.input(line);
+  }, []);
+
+  // Turning execution off stops a candidate's program that is running.
+  useEffect(() => {
+    if (executionOff && exec.current) {
+      writerRef.current?.system('Code execution was turned off by the interviewer.');
+      exec.current.stop();
+    }
+  }, [executionOff]);
+
+  // Ctrl/Cmd+Enter runs, from the editor, the run panel, or nowhere in particular (not from the side
+  // panel's own text fields).
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const target = e.target instanceof Element ? e.target : null;
+      const here = !target || target === document.body || target.closest('.editor-area') !== null;
+      if (here && (e.ctrlKey || e.metaKey) && !e.shiftKey && !e.altKey && e.key === 'Enter') {
+        e.preventDefault();
+        e.stopPropagation();
+        run();
+      }
+    };
+    window.addEventListener('keydown', onKey, true);
+    return () => window.removeEventListener('keydown', onKey, true);
+  }, [run]);
+
+  // A page that goes away mid-run leaves a finished record behind, not a run that never ends.
+  useEffect(() => {
+    const onHide = () => {
+      if (!exec.current || !writerRef.current) return;
+      writerRef.current.system('The page was closed during this run.');
+      writerRef.current.finish('stopped', 0);
+    };
+    window.addEventListener('pagehide', onHide);
+    return () => window.removeEventListener('pagehide', onHide);
+  }, []);
+
+  return { runs, outputOf, version, active, canRun, blocked, run, stop, input };
+}
