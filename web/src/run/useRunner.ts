@@ -37,6 +37,8 @@ interface Options {
   policy: Policy;
   runsDoc: RunsDoc | null;
   synced: boolean;
+  /** The session ended: nothing runs any more (the final runs stay visible). */
+  ended: boolean;
 }
 
 function newRunId(): string {
@@ -44,7 +46,7 @@ function newRunId(): string {
   return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-export function useRunner({ sessionId, token, participant, language, languageName, code, policy, runsDoc, synced }: Options): Runner {
+export function useRunner({ sessionId, token, participant, language, languageName, code, policy, runsDoc, synced, ended }: Options): Runner {
   const [version, setVersion] = useState(0);
   const [active, setActive] = useState<ActiveRun | null>(null);
   const exec = useRef<Execution | null>(null);
@@ -90,7 +92,9 @@ export function useRunner({ sessionId, token, participant, language, languageNam
   );
 
   const executionOff = participant.role === 'candidate' && !policy.execution_enabled;
-  const blocked = executionOff
+  const blocked = ended
+    ? 'The session has ended.'
+    : executionOff
     ? 'Code execution is turned off by the interviewer.'
     : !isRunnable(language)
       ? `${languageName} cannot run in the browser. Python, JavaScript and TypeScript can.`
@@ -172,6 +176,14 @@ export function useRunner({ sessionId, token, participant, language, languageNam
       exec.current.stop();
     }
   }, [executionOff]);
+
+  // Ending the session stops whatever still runs.
+  useEffect(() => {
+    if (ended && exec.current) {
+      writerRef.current?.system('The session ended.');
+      exec.current.stop();
+    }
+  }, [ended]);
 
   // Ctrl/Cmd+Enter runs, from the editor, the run panel, or nowhere in particular (not from the side
   // panel's own text fields).

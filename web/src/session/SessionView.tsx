@@ -85,6 +85,7 @@ export function SessionView({ session, participant, token }: Props) {
     policy,
     runsDoc,
     synced: runsSynced,
+    ended: endedAt !== null,
   });
 
   return (
