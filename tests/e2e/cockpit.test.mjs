@@ -98,7 +98,7 @@ function scrubTo(page, ms) {
 test('interviewer cockpit: notes, timeline, replay, end of session and report', async () => {
   const session = await createSession(server.url, { title: 'Cockpit test', language: 'python' });
   const interviewer = await newPage({ acceptDownloads: true });
-  const candidate = await newPage();
+  const candidate = await newPage({ permissions: ['clipboard-read', 'clipboard-write'] });
   await joinSession(interviewer, session.interviewer_url, 'Ada');
   await joinSession(candidate, session.candidate_url, 'Cleo');
   await waitOnline(interviewer, ['Ada', 'Cleo']);
@@ -158,6 +158,14 @@ test('interviewer cockpit: notes, timeline, replay, end of session and report', 
   // The timeline, in plain words.
   await waitTimeline(interviewer, /Cleo joined as candidate/);
   await waitTimeline(interviewer, /Language changed to JavaScript/);
+
+  // A large paste by the candidate shows on the interviewer's timeline.
+  const pasted = `# ${'pasted from somewhere else '.repeat(10)}\n`;
+  await candidate.evaluate((text) => navigator.clipboard.writeText(text), pasted);
+  await candidate.locator('[data-testid="editor"] .view-lines').click();
+  await candidate.keyboard.press('Control+End');
+  await candidate.keyboard.press('Control+V');
+  await waitTimeline(interviewer, new RegExp(`Large paste into the editor \\(${pasted.length} characters\\)`));
 
   // Replay: the live state, then an earlier moment from the scrubber, then from the timeline.
   await waitFor(async () => (await replayText(interviewer)).includes(second), { timeout: 8000, what: 'the replay catching up' }).catch(async (e) =>

@@ -138,6 +138,18 @@ export const api = {
 
   recordRun: (id: string, token: string | null, run: RunRecord) =>
     request<unknown>('POST', `${sessionPath(id)}/runs`, { token, body: run }),
+
+  recordActivity: (
+    id: string,
+    token: string | null,
+    participantId: string | null,
+    body: { kind: 'large_paste'; chars: number } | { kind: 'focus_lost'; duration_ms: number },
+  ) =>
+    request<unknown>(
+      'POST',
+      `${sessionPath(id)}/activity${participantId ? `?participant=${encodeURIComponent(participantId)}` : ''}`,
+      { token, body },
+    ),
 };
 
 /** WebSocket base URL of a session's live documents; the doc name is appended by y-websocket. */

@@ -137,6 +137,16 @@ pub struct RunReport {
 
 const RUN_STATUSES: &[&str] = &["ok", "error", "timeout", "stopped"];
 
+/// Something a participant's page noticed that the interviewer's timeline shows: a large paste
+/// into the editor (`chars`), or the window losing focus (`duration_ms` away, sent on return).
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Activity {
+    pub kind: String,
+    pub chars: Option<u64>,
+    pub duration_ms: Option<u64>,
+}
+
 /// A request's standing in a session, resolved from its token.
 #[derive(Debug, Clone)]
 pub struct Caller {
@@ -322,6 +332,25 @@ impl Sessions {
             serde_json::json!({"run_id": run.run_id, "language": run.language, "status": run.status, "duration_ms": run.duration_ms, "output_bytes": run.output_bytes}),
         )
         .await;
+        Ok(())
+    }
+
+    /// Records page activity on the timeline (either role; the interviewer reads it).
+    pub async fn record_activity(&self, caller: &Caller, participant: Option<&str>, activity: &Activity) -> Result<()> {
+        caller.require_open()?;
+        let data = match activity.kind.as_str() {
+            "large_paste" => serde_json::json!({"chars": activity.chars.ok_or_else(|| SessionError::Invalid("large_paste needs chars".into()))?}),
+            "focus_lost" => serde_json::json!({"duration_ms": activity.duration_ms.ok_or_else(|| SessionError::Invalid("focus_lost needs duration_ms".into()))?}),
+            other => return Err(SessionError::Invalid(format!("unknown activity '{other}'; expected large_paste or focus_lost"))),
+        };
+        let mut data = data;
+        if let Some(p) = participant {
+            if let Some(row) = self.store.participants(&caller.session.id).await?.into_iter().find(|r| r.id == p) {
+                data["participant"] = row.id.into();
+                data["name"] = row.name.into();
+            }
+        }
+        self.event(&caller.session.id, &activity.kind, caller.role, data).await;
         Ok(())
     }
 

@@ -19,11 +19,22 @@ async fn timeline_lists_what_happened_in_order_for_the_interviewer_only() {
     http().post(format!("{base}/join")).bearer_auth(&s.candidate).json(&json!({"name": "Cleo"})).send().await.unwrap();
     http().patch(&base).bearer_auth(&s.candidate).json(&json!({"language": "go"})).send().await.unwrap();
     http().post(format!("{base}/runs")).bearer_auth(&s.candidate).json(&json!({"run_id": "r", "language": "go", "status": "error", "duration_ms": 30})).send().await.unwrap();
+    let who: Value = http().post(format!("{base}/join")).bearer_auth(&s.candidate).json(&json!({"name": "Cleo"})).send().await.unwrap().json().await.unwrap();
+    let activity = format!("{base}/activity?participant={}", who["id"].as_str().unwrap());
+    let res = http().post(&activity).bearer_auth(&s.candidate).json(&json!({"kind": "large_paste", "chars": 1200})).send().await.unwrap();
+    assert_eq!(res.status(), 201);
+    http().post(&activity).bearer_auth(&s.candidate).json(&json!({"kind": "focus_lost", "duration_ms": 8000})).send().await.unwrap();
+    for bad in [json!({"kind": "mining"}), json!({"kind": "large_paste"}), json!({"kind": "focus_lost", "chars": 1})] {
+        assert_eq!(http().post(&activity).bearer_auth(&s.candidate).json(&bad).send().await.unwrap().status(), 400, "{bad}");
+    }
     http().post(format!("{base}/end")).bearer_auth(&s.interviewer).send().await.unwrap();
 
     let events: Value = get(&format!("{base}/events"), &s.interviewer).await.json().await.unwrap();
     let kinds: Vec<&str> = events.as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
-    assert_eq!(kinds, ["session_created", "joined", "language_changed", "code_run", "session_ended"]);
+    assert_eq!(kinds, ["session_created", "joined", "language_changed", "code_run", "joined", "large_paste", "focus_lost", "session_ended"]);
+    assert_eq!(events[5]["data"]["chars"], 1200);
+    assert_eq!(events[5]["data"]["name"], "Cleo");
+    assert_eq!(events[6]["data"]["duration_ms"], 8000);
     let joined = &events[1];
     assert_eq!(joined["actor"], "candidate");
     assert_eq!(joined["data"]["name"], "Cleo");

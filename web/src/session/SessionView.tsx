@@ -3,6 +3,7 @@ import type { Participant, Session } from '../api';
 import { CodeEditor, type CursorInfo, type EditorHandle } from '../editor/CodeEditor';
 import { languageInfo } from '../editor/monaco';
 import type { UndoState } from '../editor/undo';
+import { useActivityReport } from './useActivityReport';
 import { findRecent } from '../home/recentSessions';
 import { languageName, useLanguages } from '../languages';
 import { Cockpit, EndedBanner, useSessionEnded } from '../cockpit';
@@ -87,6 +88,7 @@ export function SessionView({ session, participant, token }: Props) {
     synced: runsSynced,
     ended: endedAt !== null,
   });
+  useActivityReport(session.id, token, session.role, participant.id, endedAt !== null);
 
   return (
     <div className="ide">

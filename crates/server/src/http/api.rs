@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use super::AppState;
 use super::auth::{Auth, cookie_name};
 use super::error::ApiError;
-use crate::sessions::{LANGUAGES, PolicyChange, RunReport};
+use crate::sessions::{Activity, LANGUAGES, PolicyChange, RunReport};
 
 /// A JSON body whose errors are JSON too: 413 above the size limit, 400 for anything malformed.
 /// An empty body reads as `{}`, so `curl -X POST /api/sessions` works.
@@ -144,5 +144,18 @@ fn client_address(headers: &HeaderMap, peer: SocketAddr, trust_forwarded_for: bo
 /// Records a finished code run (the browser that ran it reports it) on the timeline.
 pub async fn record_run(State(state): State<AppState>, Auth(caller): Auth, JsonBody(run): JsonBody<RunReport>) -> Result<impl IntoResponse, ApiError> {
     state.sessions.record_run(&caller, &run).await?;
+    Ok((StatusCode::CREATED, Json(serde_json::json!({"recorded": true}))))
+}
+
+/// Records page activity (a large paste, the window losing focus) on the timeline.
+/// `?participant=` names the participant whose page saw it.
+pub async fn record_activity(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    uri: axum::http::Uri,
+    JsonBody(activity): JsonBody<Activity>,
+) -> Result<impl IntoResponse, ApiError> {
+    let participant = super::auth::query_param(uri.query(), "participant");
+    state.sessions.record_activity(&caller, participant.as_deref(), &activity).await?;
     Ok((StatusCode::CREATED, Json(serde_json::json!({"recorded": true}))))
 }

@@ -33,6 +33,7 @@ pub fn router(state: AppState) -> Router {
         .route("/sessions/{id}/role", get(api::get_role))
         .route("/sessions/{id}/join", post(api::join))
         .route("/sessions/{id}/runs", post(api::record_run))
+        .route("/sessions/{id}/activity", post(api::record_activity))
         .route("/sessions/{id}/docs/{doc}", get(live::open_doc))
         .route("/sessions/{id}/events", get(cockpit::events))
         .route("/sessions/{id}/end", post(cockpit::end))
