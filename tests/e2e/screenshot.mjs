@@ -71,6 +71,12 @@ try {
   await waitFor(async () => (await editorText(interviewer)) === expected, { what: 'the typed line at the interviewer' }).catch(async (e) => {
     throw new Error(`${e.message}; the interviewer sees:\n${await editorText(interviewer)}`);
   });
+  // The candidate runs it (Ctrl+Enter keeps the editor focused, so the caret stays shared); the
+  // interviewer sees the run live.
+  await candidate.keyboard.press('Control+Enter');
+  await waitFor(async () => /\b6\b/.test(await byTestId(interviewer, 'run-output').innerText()), { timeout: 60_000, what: 'the run at the interviewer' });
+  await candidate.keyboard.press('Home');
+  await candidate.keyboard.press('End');
   // The candidate's caret and name label, fully shown.
   await waitFor(async () => (await remoteCursors(interviewer)).some((c) => c.name === CANDIDATE && c.line?.startsWith('print(')), {
     what: "the candidate's cursor",
