@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod chat;
 pub mod error;
 pub mod live;
 pub mod web;
@@ -33,6 +34,8 @@ pub fn router(state: AppState) -> Router {
         .route("/sessions/{id}/join", post(api::join))
         .route("/sessions/{id}/runs", post(api::record_run))
         .route("/sessions/{id}/docs/{doc}", get(live::open_doc))
+        .route("/sessions/{id}/chat", get(chat::history).post(chat::ask))
+        .route("/sessions/{id}/assistant", get(chat::status).patch(chat::set_mode))
         .route("/languages", get(api::languages))
         .fallback(|| async { ApiError::NotFound("no such API route".into()) });
 
