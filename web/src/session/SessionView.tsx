@@ -137,7 +137,7 @@ export function SessionView({ session, participant, token }: Props) {
           </div>
           {/* The Run panel (output of the candidate's code) goes here, between the editor and the status bar. */}
         </main>
-        {sidebarOpen && <Sidebar role={session.role} />}
+        {sidebarOpen && <Sidebar role={session.role} sessionId={session.id} token={token} doc={collab?.doc ?? null} />}
       </div>
       <StatusBar status={status} languageName={langName} cursor={cursor} tabSize={tabSize} notice={notice ?? status.lastCloseReason} />
     </div>

@@ -1,10 +1,21 @@
 import { useRef, useState, type KeyboardEvent } from 'react';
+import type * as Y from 'yjs';
 import type { Role } from '../api';
+import { AssistantCockpit } from '../assistant/AssistantCockpit';
+import { ChatPanel } from '../assistant/ChatPanel';
 
 type Tab = 'assistant' | 'interviewer';
 
 /** Right-hand panel: the assistant for everyone, the interviewer's cockpit for interviewers only. */
-export function Sidebar({ role }: { role: Role }) {
+interface SidebarProps {
+  role: Role;
+  sessionId: string;
+  token: string | null;
+  /** The session's `main` live document (code and `meta`), once connected. */
+  doc: Y.Doc | null;
+}
+
+export function Sidebar({ role, sessionId, token, doc }: SidebarProps) {
   const tabs: { id: Tab; label: string }[] = [
     ...(role === 'interviewer' ? [{ id: 'interviewer' as const, label: 'Interviewer' }] : []),
     { id: 'assistant', label: 'Assistant' },
@@ -51,7 +62,11 @@ export function Sidebar({ role }: { role: Role }) {
       {/* Only the active panel is mounted; the interviewer panel never exists for candidates. */}
       {active === 'assistant' && (
         <section className="sidebar-panel" role="tabpanel" id="panel-assistant" aria-labelledby="tab-assistant">
-          <AssistantPanel role={role} />
+          {role === 'candidate' ? (
+            <ChatPanel sessionId={sessionId} token={token} doc={doc} />
+          ) : (
+            <AssistantCockpit sessionId={sessionId} token={token} doc={doc} />
+          )}
         </section>
       )}
       {active === 'interviewer' && role === 'interviewer' && (
@@ -62,24 +77,11 @@ export function Sidebar({ role }: { role: Role }) {
           aria-labelledby="tab-interviewer"
           data-testid="interviewer-panel"
         >
+          <AssistantCockpit sessionId={sessionId} token={token} doc={doc} />
           <InterviewerPanel />
         </section>
       )}
     </aside>
-  );
-}
-
-function AssistantPanel({ role }: { role: Role }) {
-  return (
-    <div className="empty-state">
-      <h2>AI assistant</h2>
-      <p className="soon">Coming soon</p>
-      <p>
-        {role === 'candidate'
-          ? 'You will be able to ask an AI assistant for help here, if the interviewer allows it. The interviewer sees the conversation.'
-          : 'The candidate will be able to ask an AI assistant here, if you allow it, and you will see the whole conversation.'}
-      </p>
-    </div>
   );
 }
 
@@ -98,9 +100,6 @@ function InterviewerPanel() {
         </li>
         <li>
           <strong>Chaos Engine</strong>: break the candidate’s running backend on purpose and watch them debug
-        </li>
-        <li>
-          <strong>Assistant transcript</strong>: what the candidate asked the AI
         </li>
         <li>
           <strong>Replay</strong> of everything that happened
