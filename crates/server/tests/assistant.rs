@@ -526,3 +526,32 @@ async fn without_a_provider_the_assistant_says_how_to_configure_one() {
     assert!(res.json::<Value>().await.unwrap()["error"].as_str().unwrap().contains("ANTHROPIC_API_KEY"));
     assert_eq!(history(&t, &s, &s.candidate).await.len(), 0);
 }
+
+#[tokio::test]
+async fn the_conversation_is_stored_on_postgres_too() {
+    let Ok(db_url) = std::env::var("TEST_DATABASE_URL") else {
+        eprintln!("SKIPPED: PostgreSQL assistant test needs TEST_DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/test)");
+        return;
+    };
+    let fake = start_fake().await;
+    let url = fake.url.clone();
+    let server = TestServer::start_on(&db_url, move |c| {
+        c.anthropic_api_key = Some(interview_ide::assistant::provider::Secret::new(KEY));
+        c.anthropic_base_url = url;
+    })
+    .await;
+    let base = server.url();
+    let s = new_session(&base).await;
+    let res = http().post(format!("{base}/api/sessions/{}/chat", s.id)).bearer_auth(&s.candidate).json(&json!({"message": "hi"})).send().await.unwrap();
+    let events = read_events(res).await;
+    assert_eq!(events.last().unwrap().event.as_deref(), Some("done"));
+    let res = http().patch(format!("{base}/api/sessions/{}/assistant", s.id)).bearer_auth(&s.interviewer).json(&json!({"mode": "full"})).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let status: Value = http().get(format!("{base}/api/sessions/{}/assistant", s.id)).bearer_auth(&s.interviewer).send().await.unwrap().json().await.unwrap();
+    assert_eq!(status["tokens_used"], 40);
+    assert_eq!(status["mode"], "full");
+    let h: Value = http().get(format!("{base}/api/sessions/{}/chat", s.id)).bearer_auth(&s.candidate).send().await.unwrap().json().await.unwrap();
+    assert_eq!(h["messages"][1]["text"], "Look at the loop: é is fine; `n` is off by one.");
+    assert_eq!(h["messages"][1]["cut_off"], false);
+    server.stop().await.unwrap();
+}

@@ -403,24 +403,23 @@ impl Assistant {
             ..user_row.clone()
         };
 
-        // The provider request and the bookkeeping run side by side: storage does not delay the
-        // first token.
+        // Storing the question and opening the live document run beside the provider request and
+        // the first tokens: storage never delays what the candidate sees.
         let store = self.store.clone();
         let collab = self.collab.clone();
         let (user_for_db, reply_for_db) = (user_row.clone(), reply_row.clone());
-        let bookkeeping = async move {
+        let mut booking = tokio::spawn(async move {
             store::insert_message(&store, &user_for_db).await?;
             store::insert_message(&store, &reply_for_db).await?;
             let room = collab.open(RoomKey { session_id: user_for_db.session_id.clone(), doc: live::CHAT_DOC.into() }).await?;
             live::push(&room, &user_for_db);
             let live_reply = live::push(&room, &reply_for_db);
             Ok::<_, StoreError>((room, live_reply))
-        };
-        let (started_stream, booked) = tokio::join!(provider.start(request), bookkeeping);
-        let (room, live_reply) = booked?;
-        let stream = match started_stream {
+        });
+        let stream = match provider.start(request).await {
             Ok(s) => s,
             Err(e) => {
+                let (room, live_reply) = (&mut booking).await.map_err(|_| ChatError::Store(StoreError::Io(std::io::Error::other("task failed"))))??;
                 reply_row.status = "error".into();
                 reply_row.error = Some(e.to_string());
                 reply_row.duration_ms = Some(started.elapsed().as_millis() as i64);
@@ -443,10 +442,26 @@ impl Assistant {
             let mut usage = Usage::default();
             let mut stop_reason = None;
             let mut first_token_ms = None;
+            // The live document, once the bookkeeping is done; text that arrived before is caught up then.
+            let mut live: Option<(crate::collab::RoomHandle, Option<live::LiveMessage>)> = None;
+            let mut booked = false;
             let outcome: Result<(), (String, Option<u64>)> = loop {
                 let item = tokio::select! {
                     biased;
                     _ = tx.closed() => break Err(("stopped before the answer was complete".into(), None)),
+                    done = &mut booking, if !booked => {
+                        booked = true;
+                        match done {
+                            Ok(Ok((room, l))) => {
+                                if let (Some(msg), false) = (&l, reply_row.text.is_empty()) {
+                                    live::append(&room, msg, &reply_row.text);
+                                }
+                                live = Some((room, l));
+                                continue;
+                            }
+                            _ => break Err(("the conversation could not be stored".into(), None)),
+                        }
+                    }
                     item = stream.next() => item,
                 };
                 match item {
@@ -455,11 +470,11 @@ impl Assistant {
                             first_token_ms = Some(started.elapsed().as_millis() as i64);
                         }
                         reply_row.text.push_str(&t);
-                        if let Some(l) = &live_reply {
-                            live::append(&room, l, &t);
+                        // The asking client first, then the live document for everyone else.
+                        let _ = tx.send(ReplyEvent::Delta(t.clone())).await;
+                        if let Some((room, Some(l))) = &live {
+                            live::append(room, l, &t);
                         }
-                        // A client that went away is noticed at the next select.
-                        let _ = tx.send(ReplyEvent::Delta(t)).await;
                     }
                     Some(Ok(StreamEvent::Usage { input_tokens, output_tokens })) => {
                         if let Some(i) = input_tokens {
@@ -474,6 +489,15 @@ impl Assistant {
                     Some(Err(e)) => break Err((e.to_string(), e.retry_after())),
                 }
             };
+            // The rows must exist before they are completed.
+            if !booked {
+                if let Ok(Ok((room, l))) = booking.await {
+                    if let (Some(msg), false) = (&l, reply_row.text.is_empty()) {
+                        live::append(&room, msg, &reply_row.text);
+                    }
+                    live = Some((room, l));
+                }
+            }
             let duration_ms = started.elapsed().as_millis() as i64;
             reply_row.input_tokens = usage.input_tokens;
             reply_row.output_tokens = usage.output_tokens;
@@ -496,8 +520,8 @@ impl Assistant {
             if let Err(e) = store::finish_message(&this.store, &reply_row).await {
                 tracing::warn!(error = %e, "could not store an assistant reply");
             }
-            if let Some(l) = &live_reply {
-                live::finish(&room, l, &reply_row);
+            if let Some((room, Some(l))) = &live {
+                live::finish(room, l, &reply_row);
             }
             this.exchange_event(&reply_row, has_context).await;
             let last = match outcome {

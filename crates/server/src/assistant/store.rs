@@ -129,7 +129,7 @@ pub async fn messages(store: &Store, session_id: &str) -> Result<Vec<MessageRow>
 
 /// Tokens the session has used so far (input and output of every reply).
 pub async fn tokens_used(store: &Store, session_id: &str) -> Result<i64> {
-    let row = sqlx::query("SELECT COALESCE(SUM(input_tokens + output_tokens), 0) AS used FROM chat_messages WHERE session_id = $1")
+    let row = sqlx::query("SELECT CAST(COALESCE(SUM(input_tokens + output_tokens), 0) AS BIGINT) AS used FROM chat_messages WHERE session_id = $1")
         .bind(session_id)
         .fetch_one(store.pool())
         .await?;
