@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { startServer, createSession, waitFor } from '../lib/server.mjs';
 import { startFakeAnthropic } from '../lib/fake-anthropic.mjs';
-import { VIEWPORT, byTestId, collectErrors, joinSession, launchBrowser, waitOnline } from './browser.mjs';
+import { VIEWPORT, byTestId, collectErrors, formatViolations, joinSession, launchBrowser, runAxe, waitOnline } from './browser.mjs';
 
 const ANSWER = [
   'To find the bug,',
@@ -102,6 +102,10 @@ test('the candidate asks, the answer streams in, the interviewer reads along and
   await waitFor(async () => /\b\d+ \/ 200,000 tokens/.test(await byTestId(interviewer, 'assistant-budget').innerText()), { what: 'usage shown' });
   await shot(candidate, 'assistant-candidate.png');
   await shot(interviewer, 'assistant-interviewer.png');
+  for (const [who, p] of [['candidate', candidate], ['interviewer', interviewer]]) {
+    const serious = (await runAxe(p)).violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+    assert.equal(serious.length, 0, `accessibility violations in the ${who}'s chat:\n${formatViolations(serious)}`);
+  }
 
   // Stop: the partial answer stays, marked as cut off, for both.
   await byTestId(candidate, 'chat-input').fill('And a second question?');
