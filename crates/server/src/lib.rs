@@ -90,7 +90,12 @@ pub async fn start(mut config: Config) -> anyhow::Result<Server> {
     let collab = Collab::new(store.clone(), persister, config.snapshot_every_updates, config.room_idle(), metrics.clone());
     collab.spawn_janitor(shutdown.clone());
     let sessions = Sessions::new(store.clone(), collab.clone(), config.public_url());
-    let assistant = Arc::new(assistant::Assistant::new(&config, assistant_provider, store.clone(), collab.clone(), sessions.clone()));
+    let assistant = Arc::new(assistant::Assistant::new(&config, assistant_provider, store.clone(), collab.clone(), sessions.clone(), shutdown.clone()));
+    match assistant.recover_interrupted().await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(replies = n, "assistant replies interrupted by the last stop are marked cut off"),
+        Err(e) => tracing::warn!(error = %e, "could not mark interrupted assistant replies"),
+    }
     let app = Arc::new(App {
         assistant,
         create_limiter: PerAddressLimiter::new(config.max_sessions_per_minute),

@@ -555,3 +555,62 @@ async fn the_conversation_is_stored_on_postgres_too() {
     assert_eq!(h["messages"][1]["cut_off"], false);
     server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_restart_cuts_off_replies_in_flight_and_recovers_interrupted_ones() {
+    let fake = start_fake().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db_url = format!("sqlite://{}/test.db", dir.path().display());
+    let url = fake.url.clone();
+    let tweak = move |c: &mut interview_ide::Config| {
+        c.anthropic_api_key = Some(interview_ide::assistant::provider::Secret::new(KEY));
+        c.anthropic_base_url = url.clone();
+    };
+    let server = TestServer::start_on(&db_url, tweak.clone()).await;
+    let s = new_session(&server.url()).await;
+    let res = http().post(format!("{}/api/sessions/{}/chat", server.url(), s.id)).bearer_auth(&s.candidate).json(&json!({"message": "[gated] hi"})).send().await.unwrap();
+    let mut body = res.bytes_stream();
+    let mut parser = SseParser::new();
+    let mut seen = Vec::new();
+    while !seen.iter().any(|e: &SseEvent| e.event.as_deref() == Some("delta")) {
+        seen.extend(parser.feed(&body.next().await.unwrap().unwrap()));
+    }
+    // A graceful stop does not wait for the provider: the reply ends now, cut off, with an error event.
+    let started = std::time::Instant::now();
+    let stopping = tokio::spawn(server.stop());
+    while let Some(Ok(chunk)) = body.next().await {
+        seen.extend(parser.feed(&chunk));
+    }
+    stopping.await.unwrap().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(5), "stop took {:?}", started.elapsed());
+    let last = seen.last().unwrap();
+    assert_eq!(last.event.as_deref(), Some("error"));
+    assert!(data(last)["error"].as_str().unwrap().contains("restarting"));
+
+    // A reply a crashed process left 'streaming' is marked cut off at the next start.
+    {
+        let store = interview_ide::store::Store::connect(&db_url).await.unwrap();
+        sqlx::query("UPDATE chat_messages SET status = 'streaming', cut_off = 0, error = NULL WHERE role = 'assistant'").execute(store.pool()).await.unwrap();
+        store.close().await;
+    }
+    let server = TestServer::start_on(&db_url, tweak).await;
+    let h: Value = http().get(format!("{}/api/sessions/{}/chat", server.url(), s.id)).bearer_auth(&s.interviewer).send().await.unwrap().json().await.unwrap();
+    let reply = &h["messages"][1];
+    assert_eq!(reply["status"], "cut_off");
+    assert_eq!(reply["text"], "Look at ");
+    assert!(reply["error"].as_str().unwrap().contains("restarted"), "{reply}");
+    let mut peer = Peer::connect(&server.url().replacen("http://", "ws://", 1), &s.id, "chat", &s.interviewer).await;
+    let ok = peer
+        .pump_until(WAIT, |p| {
+            use yrs::{Array, Map, ReadTxn, Transact};
+            let txn = p.doc.transact();
+            let Some(a) = txn.get_array("messages") else { return false };
+            match a.get(&txn, 1) {
+                Some(yrs::Out::YMap(m)) => matches!(m.get(&txn, "status"), Some(yrs::Out::Any(yrs::Any::String(s))) if &*s == "cut_off"),
+                _ => false,
+            }
+        })
+        .await;
+    assert!(ok, "the live document does not show the reply as streaming");
+    fake.fake.release.notify_one();
+}

@@ -157,6 +157,8 @@ pub struct Assistant {
     sessions: Sessions,
     windows: Mutex<HashMap<String, VecDeque<Instant>>>,
     busy: Arc<Mutex<HashSet<String>>>,
+    /// Server shutdown: replies in flight end (cut off) instead of holding the stop up.
+    shutdown: tokio_util::sync::CancellationToken,
 }
 
 const HELP: &str = "No AI provider is configured on this server. To enable the assistant, start interview-ide with \
@@ -214,7 +216,14 @@ impl Drop for BusyGuard {
 }
 
 impl Assistant {
-    pub fn new(config: &Config, provider: Option<Arc<dyn Provider>>, store: Store, collab: Arc<Collab>, sessions: Sessions) -> Assistant {
+    pub fn new(
+        config: &Config,
+        provider: Option<Arc<dyn Provider>>,
+        store: Store,
+        collab: Arc<Collab>,
+        sessions: Sessions,
+        shutdown: tokio_util::sync::CancellationToken,
+    ) -> Assistant {
         Assistant {
             provider,
             help: HELP.into(),
@@ -231,7 +240,21 @@ impl Assistant {
             sessions,
             windows: Mutex::new(HashMap::new()),
             busy: Arc::new(Mutex::new(HashSet::new())),
+            shutdown,
         }
+    }
+
+    /// At start: replies a previous run left 'streaming' (it stopped mid-answer) become cut off,
+    /// in storage and in the live document, so no page waits for them forever.
+    pub async fn recover_interrupted(&self) -> Result<usize, StoreError> {
+        const WHY: &str = "the server restarted before the answer was complete";
+        let open = store::interrupted(&self.store).await?;
+        for (session_id, id) in &open {
+            store::mark_interrupted(&self.store, id, WHY).await?;
+            let room = self.collab.open(RoomKey { session_id: session_id.clone(), doc: live::CHAT_DOC.into() }).await?;
+            live::mark_interrupted(&room, id, WHY);
+        }
+        Ok(open.len())
     }
 
     pub fn configured(&self) -> bool {
@@ -449,6 +472,7 @@ impl Assistant {
                 let item = tokio::select! {
                     biased;
                     _ = tx.closed() => break Err(("stopped before the answer was complete".into(), None)),
+                    _ = this.shutdown.cancelled() => break Err(("the server is restarting; the answer was cut off".into(), None)),
                     done = &mut booking, if !booked => {
                         booked = true;
                         match done {

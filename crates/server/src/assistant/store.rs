@@ -135,3 +135,21 @@ pub async fn tokens_used(store: &Store, session_id: &str) -> Result<i64> {
         .await?;
     Ok(row.try_get::<i64, _>("used")?)
 }
+
+/// Replies left 'streaming' by a server that stopped mid-way: (session, message id).
+pub async fn interrupted(store: &Store) -> Result<Vec<(String, String)>> {
+    let rows = sqlx::query("SELECT session_id, id FROM chat_messages WHERE status = 'streaming' ORDER BY n")
+        .fetch_all(store.pool())
+        .await?;
+    rows.iter().map(|r| Ok((r.try_get("session_id")?, r.try_get("id")?))).collect()
+}
+
+/// Marks a reply that was interrupted as cut off, keeping its text.
+pub async fn mark_interrupted(store: &Store, id: &str, error: &str) -> Result<()> {
+    sqlx::query("UPDATE chat_messages SET status = 'cut_off', cut_off = 1, error = $1 WHERE id = $2 AND status = 'streaming'")
+        .bind(error)
+        .bind(id)
+        .execute(store.pool())
+        .await?;
+    Ok(())
+}
