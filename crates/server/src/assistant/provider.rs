@@ -101,6 +101,9 @@ pub const ANTHROPIC_VERSION: &str = "2023-06-01";
 /// The HTTP client all providers share: connection reuse, no overall timeout (answers stream for
 /// a while), but bounded connect time and a bound on silence between chunks.
 pub fn http_client() -> reqwest::Client {
+    // reqwest is built with rustls but without a bundled crypto provider (no aws-lc C build): ring
+    // is installed here, idempotently, so a client can never be built without one.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
         .read_timeout(Duration::from_secs(90))
