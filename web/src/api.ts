@@ -265,3 +265,153 @@ export const cockpitApi = {
   adminReport: (adminToken: string, id: string) =>
     download(`/api/admin/sessions/${encodeURIComponent(id)}/report`, adminToken),
 };
+
+// --- AI assistant (docs/API.md, "Assistant") ---
+
+export type AssistantMode = 'off' | 'hints' | 'full';
+
+export interface ChatMessage {
+  id: string;
+  role: 'user' | 'assistant';
+  text: string;
+  context_kind: 'file' | 'selection' | null;
+  context: string | null;
+  /** `streaming`, `done`, `cut_off` (stopped or broken mid-way; text is partial) or `error`. */
+  status: string;
+  cut_off: boolean;
+  error: string | null;
+  input_tokens: number;
+  output_tokens: number;
+  created_at: number;
+  first_token_ms: number | null;
+  duration_ms: number | null;
+}
+
+export interface AssistantStatus {
+  configured: boolean;
+  provider: string | null;
+  model: string | null;
+  help: string | null;
+  mode: AssistantMode;
+  busy: boolean;
+  limits: {
+    max_message_chars: number;
+    max_context_chars: number;
+    messages_per_minute: number;
+    token_budget: number;
+    max_reply_tokens: number;
+  };
+  /** Interviewer only. */
+  tokens_used?: number;
+}
+
+export interface ChatContext {
+  kind: 'file' | 'selection';
+  code: string;
+  output?: string;
+}
+
+/** Events of `POST /api/sessions/{id}/chat` (Server-Sent Events). */
+export type ChatEvent =
+  | { type: 'start'; message_id: string; user_message_id: string; model: string }
+  | { type: 'delta'; text: string }
+  | { type: 'done'; usage: { input_tokens: number; output_tokens: number }; stop_reason: string | null }
+  | { type: 'error'; error: string; cut_off: boolean };
+
+export const assistantApi = {
+  status: (id: string, token: string | null) => request<AssistantStatus>('GET', `${sessionPath(id)}/assistant`, { token }),
+
+  setMode: (id: string, token: string | null, mode: AssistantMode) =>
+    request<AssistantStatus>('PATCH', `${sessionPath(id)}/assistant`, { token, body: { mode } }),
+
+  history: (id: string, token: string | null) =>
+    request<{ messages: ChatMessage[] }>('GET', `${sessionPath(id)}/chat`, { token }),
+
+  /**
+   * Asks a question and calls `onEvent` for each event of the streamed reply as it arrives.
+   * Refusals before the stream starts throw ApiError with the server's message. Aborting `signal`
+   * stops the reply (the server keeps the partial answer, marked as cut off).
+   */
+  async ask(
+    id: string,
+    token: string | null,
+    body: { message: string; context?: ChatContext },
+    onEvent: (e: ChatEvent) => void,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const headers: Record<string, string> = { 'Content-Type': 'application/json', Accept: 'text/event-stream' };
+    if (token) headers.Authorization = `Bearer ${token}`;
+    let res: Response;
+    try {
+      res = await fetch(`${sessionPath(id)}/chat`, { method: 'POST', headers, body: JSON.stringify(body), credentials: 'same-origin', signal });
+    } catch (e) {
+      if (signal.aborted) return;
+      throw new ApiError(0, 'The server could not be reached.');
+    }
+    if (!res.ok || !res.body) {
+      let message = `Request failed (${res.status}).`;
+      try {
+        const data = await res.json();
+        if (data && typeof data.error === 'string') message = data.error;
+      } catch {
+        /* not JSON */
+      }
+      throw new ApiError(res.status, message);
+    }
+    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+    const parser = new SseParser((event, data) => {
+      try {
+        onEvent({ type: event, ...JSON.parse(data) } as ChatEvent);
+      } catch {
+        /* an event we cannot read is skipped */
+      }
+    });
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        parser.feed(value);
+      }
+    } catch (e) {
+      if (signal.aborted) return;
+      throw new ApiError(0, 'The connection to the server broke off.');
+    }
+  },
+};
+
+/** Minimal text/event-stream parser (event + data fields; comments ignored; any line ending). */
+class SseParser {
+  private buf = '';
+  private event = 'message';
+  private data: string[] = [];
+  constructor(private readonly dispatch: (event: string, data: string) => void) {}
+
+  feed(chunk: string) {
+    this.buf += chunk;
+    for (;;) {
+      const m = /\r\n|\r|\n/.exec(this.buf);
+      if (!m) break;
+      // A lone \r at the end may be the first half of \r\n: wait for more.
+      if (m[0] === '\r' && m.index === this.buf.length - 1) break;
+      const line = this.buf.slice(0, m.index);
+      this.buf = this.buf.slice(m.index + m[0].length);
+      this.line(line);
+    }
+  }
+
+  private line(line: string) {
+    if (line === '') {
+      if (this.data.length) this.dispatch(this.event, this.data.join('\n'));
+      this.event = 'message';
+      this.data = [];
+      return;
+    }
+    if (line.startsWith(':')) return;
+    const i = line.indexOf(':');
+    const field = i < 0 ? line : line.slice(0, i);
+    let value = i < 0 ? '' : line.slice(i + 1);
+    if (value.startsWith(' ')) value = value.slice(1);
+    if (field === 'event') this.event = value;
+    else if (field === 'data') this.data.push(value);
+  }
+}

@@ -61,6 +61,53 @@ pub struct Config {
     /// Write a snapshot of a document after this many updates since the last one.
     #[arg(long, env = "SNAPSHOT_EVERY_UPDATES", default_value_t = 500)]
     pub snapshot_every_updates: u32,
+
+    // --- AI assistant ---
+    /// `anthropic` or `openai` (OpenAI-compatible). Unset: Anthropic if its key is set, else
+    /// OpenAI-compatible if OPENAI_BASE_URL or OPENAI_API_KEY is set, else no assistant.
+    #[arg(long, env = "ASSISTANT_PROVIDER")]
+    pub assistant_provider: Option<String>,
+
+    /// Anthropic API key. Never logged or returned.
+    #[arg(long, env = "ANTHROPIC_API_KEY", hide_env_values = true)]
+    pub anthropic_api_key: Option<crate::assistant::provider::Secret>,
+
+    /// Anthropic API root (a proxy or a test double may stand in).
+    #[arg(long, env = "ANTHROPIC_BASE_URL", default_value = crate::assistant::provider::DEFAULT_ANTHROPIC_BASE_URL)]
+    pub anthropic_base_url: String,
+
+    /// OpenAI-compatible API root that `/chat/completions` is appended to, e.g.
+    /// `http://127.0.0.1:11434/v1` (Ollama). Default https://api.openai.com/v1.
+    #[arg(long, env = "OPENAI_BASE_URL")]
+    pub openai_base_url: Option<String>,
+
+    /// Key of the OpenAI-compatible endpoint, if it needs one. Never logged or returned.
+    #[arg(long, env = "OPENAI_API_KEY", hide_env_values = true)]
+    pub openai_api_key: Option<crate::assistant::provider::Secret>,
+
+    /// Model name (default: claude-sonnet-4-5 for Anthropic, gpt-4o-mini for OpenAI-compatible).
+    #[arg(long, env = "ASSISTANT_MODEL")]
+    pub assistant_model: Option<String>,
+
+    /// Longest question, in characters (413 above it).
+    #[arg(long, env = "ASSISTANT_MAX_MESSAGE_CHARS", default_value_t = 4000)]
+    pub assistant_max_message_chars: usize,
+
+    /// Longest editor context (code plus run output) sent with a question, in characters (413 above it).
+    #[arg(long, env = "ASSISTANT_MAX_CONTEXT_CHARS", default_value_t = 40_000)]
+    pub assistant_max_context_chars: usize,
+
+    /// Questions per minute per session (429 above it).
+    #[arg(long, env = "ASSISTANT_MESSAGES_PER_MINUTE", default_value_t = 10)]
+    pub assistant_messages_per_minute: u32,
+
+    /// Tokens (input + output) a session may use in total (409 once used up).
+    #[arg(long, env = "ASSISTANT_TOKEN_BUDGET", default_value_t = 200_000)]
+    pub assistant_token_budget: i64,
+
+    /// Longest answer, in tokens (the provider's max_tokens).
+    #[arg(long, env = "ASSISTANT_MAX_REPLY_TOKENS", default_value_t = 1024)]
+    pub assistant_max_reply_tokens: u32,
 }
 
 impl Config {

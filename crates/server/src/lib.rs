@@ -3,6 +3,7 @@
 //! Layers, top to bottom (dependencies point down): `http` (routes, auth, errors, web assets) ->
 //! `sessions` (roles, participants) and `collab` (live documents) -> `store` (SQLite/PostgreSQL).
 
+pub mod assistant;
 pub mod cockpit;
 pub mod collab;
 pub mod config;
@@ -40,6 +41,7 @@ pub struct App {
     pub create_limiter: PerAddressLimiter,
     pub shutdown: CancellationToken,
     pub next_conn_id: AtomicU64,
+    pub assistant: Arc<assistant::Assistant>,
 }
 
 /// A running server: its address and how to stop it.
@@ -72,6 +74,13 @@ impl Server {
 
 /// Connects storage, runs migrations, binds and starts serving.
 pub async fn start(mut config: Config) -> anyhow::Result<Server> {
+    // TLS for the assistant's provider uses ring; installing it twice (tests) is harmless.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let assistant_provider = assistant::provider_from_config(&config)?;
+    match &assistant_provider {
+        Some(p) => tracing::info!(provider = p.name(), model = p.model(), "AI assistant enabled"),
+        None => tracing::info!("AI assistant: no provider configured"),
+    }
     let store = Store::connect(&config.database_url).await?;
     let listener = tokio::net::TcpListener::bind(config.bind).await?;
     let addr = listener.local_addr()?;
@@ -85,7 +94,14 @@ pub async fn start(mut config: Config) -> anyhow::Result<Server> {
     let collab = Collab::new(store.clone(), persister, config.snapshot_every_updates, config.room_idle(), metrics.clone());
     collab.spawn_janitor(shutdown.clone());
     let sessions = Sessions::new(store.clone(), collab.clone(), config.public_url());
+    let assistant = Arc::new(assistant::Assistant::new(&config, assistant_provider, store.clone(), collab.clone(), sessions.clone(), shutdown.clone()));
+    match assistant.recover_interrupted().await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(replies = n, "assistant replies interrupted by the last stop are marked cut off"),
+        Err(e) => tracing::warn!(error = %e, "could not mark interrupted assistant replies"),
+    }
     let app = Arc::new(App {
+        assistant,
         create_limiter: PerAddressLimiter::new(config.max_sessions_per_minute),
         config,
         store: store.clone(),

@@ -153,6 +153,11 @@ impl Store {
         Ok(Store { pool, backend })
     }
 
+    /// The connection pool, for layers that keep their own tables (the assistant's).
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
     pub fn backend(&self) -> Backend {
         self.backend
     }

@@ -173,6 +173,9 @@ export function SessionView({ session, participant, token }: Props) {
         {sidebarOpen && (
           <Sidebar
             role={session.role}
+            sessionId={session.id}
+            token={token}
+            doc={collab?.doc ?? null}
             interviewerPanel={
               session.role === 'interviewer' ? (
                 <Cockpit

@@ -1,10 +1,23 @@
 import { useRef, useState, type KeyboardEvent, type ReactNode } from 'react';
+import type * as Y from 'yjs';
 import type { Role } from '../api';
+import { AssistantCockpit } from '../assistant/AssistantCockpit';
+import { ChatPanel } from '../assistant/ChatPanel';
 
 type Tab = 'assistant' | 'interviewer';
 
 /** Right-hand panel: the assistant for everyone, the interviewer's cockpit for interviewers only. */
-export function Sidebar({ role, interviewerPanel }: { role: Role; interviewerPanel: ReactNode }) {
+interface SidebarProps {
+  role: Role;
+  sessionId: string;
+  token: string | null;
+  /** The session's `main` live document (code and `meta`), once connected. */
+  doc: Y.Doc | null;
+  /** The interviewer's cockpit (notes, timeline, replay, scorecard); rendered for interviewers only. */
+  interviewerPanel: ReactNode;
+}
+
+export function Sidebar({ role, sessionId, token, doc, interviewerPanel }: SidebarProps) {
   const tabs: { id: Tab; label: string }[] = [
     ...(role === 'interviewer' ? [{ id: 'interviewer' as const, label: 'Interviewer' }] : []),
     { id: 'assistant', label: 'Assistant' },
@@ -27,7 +40,7 @@ export function Sidebar({ role, interviewerPanel }: { role: Role; interviewerPan
   };
 
   return (
-    <aside className={`sidebar${active === 'interviewer' ? ' sidebar-wide' : ''}`} id="ide-sidebar" aria-label="Side panel">
+    <aside className="sidebar" id="ide-sidebar" aria-label="Side panel">
       <div className="sidebar-tabs" role="tablist" aria-label="Side panel" onKeyDown={onKeyDown}>
         {tabs.map((t) => (
           <button
@@ -51,7 +64,11 @@ export function Sidebar({ role, interviewerPanel }: { role: Role; interviewerPan
       {/* Only the active panel is mounted; the interviewer panel never exists for candidates. */}
       {active === 'assistant' && (
         <section className="sidebar-panel" role="tabpanel" id="panel-assistant" aria-labelledby="tab-assistant">
-          <AssistantPanel role={role} />
+          {role === 'candidate' ? (
+            <ChatPanel sessionId={sessionId} token={token} doc={doc} />
+          ) : (
+            <AssistantCockpit sessionId={sessionId} token={token} doc={doc} />
+          )}
         </section>
       )}
       {active === 'interviewer' && role === 'interviewer' && (
@@ -63,22 +80,9 @@ export function Sidebar({ role, interviewerPanel }: { role: Role; interviewerPan
           data-testid="interviewer-panel"
         >
           {interviewerPanel}
+          <AssistantCockpit sessionId={sessionId} token={token} doc={doc} />
         </section>
       )}
     </aside>
-  );
-}
-
-function AssistantPanel({ role }: { role: Role }) {
-  return (
-    <div className="empty-state">
-      <h2>AI assistant</h2>
-      <p className="soon">Coming soon</p>
-      <p>
-        {role === 'candidate'
-          ? 'You will be able to ask an AI assistant for help here, if the interviewer allows it. The interviewer sees the conversation.'
-          : 'The candidate will be able to ask an AI assistant here, if you allow it, and you will see the whole conversation.'}
-      </p>
-    </div>
   );
 }

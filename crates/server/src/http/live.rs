@@ -19,6 +19,8 @@ use crate::sessions::Role;
 pub fn doc_access(doc: &str, role: Role) -> Result<(), ApiError> {
     match doc {
         "main" | "runs" => Ok(()),
+        // The assistant conversation: both roles read it; only the server writes it.
+        "chat" => Ok(()),
         // The interviewer's private notes: refused to candidates here, not just hidden in the UI.
         "notes" if role == Role::Interviewer => Ok(()),
         "notes" => Err(ApiError::Forbidden("notes are for the interviewer only".into())),
@@ -52,7 +54,8 @@ pub async fn open_doc(
         conn_id: state.next_conn_id.fetch_add(1, Ordering::Relaxed),
         max_frame_bytes: state.config.max_frame_bytes,
         max_messages_per_second: state.config.max_messages_per_second,
-        can_write: true,
+        // Server-written documents refuse clients' updates.
+        can_write: doc != "chat",
         shutdown: state.shutdown.clone(),
         metrics: state.metrics.clone(),
     };

@@ -3,6 +3,7 @@
 pub mod api;
 pub mod auth;
 pub mod cockpit;
+pub mod chat;
 pub mod error;
 pub mod live;
 pub mod web;
@@ -43,6 +44,8 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/sessions", get(cockpit::admin_sessions))
         .route("/admin/sessions/{id}", axum::routing::delete(cockpit::admin_delete))
         .route("/admin/sessions/{id}/report", get(cockpit::admin_report))
+        .route("/sessions/{id}/chat", get(chat::history).post(chat::ask))
+        .route("/sessions/{id}/assistant", get(chat::status).patch(chat::set_mode))
         .route("/languages", get(api::languages))
         .fallback(|| async { ApiError::NotFound("no such API route".into()) });
 

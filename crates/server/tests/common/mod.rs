@@ -57,6 +57,9 @@ impl TestServer {
 }
 
 pub fn http() -> reqwest::Client {
+    // The server's reqwest brings TLS without a built-in crypto provider; a client built before
+    // any server has started in this process needs one installed (harmless if already there).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap()
 }
 

@@ -1,0 +1,434 @@
+//! AI providers behind one trait: the Anthropic Messages API and any OpenAI-compatible
+//! chat-completions endpoint (OpenAI, Ollama, llama.cpp, vLLM), both streamed over SSE.
+//!
+//! `start` returns once the provider has accepted the request (HTTP status known), so refusals
+//! (401, 429, 529, ...) are errors before anything is streamed; after that, events arrive one by
+//! one and a failure mid-stream is an `Err` item.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use futures_util::future::BoxFuture;
+use futures_util::stream::BoxStream;
+use serde_json::{Value, json};
+
+use super::sse::{SseEvent, SseParser};
+
+/// One turn of the conversation sent to a provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Turn {
+    pub role: TurnRole,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TurnRole {
+    User,
+    Assistant,
+}
+
+impl TurnRole {
+    fn as_str(self) -> &'static str {
+        match self {
+            TurnRole::User => "user",
+            TurnRole::Assistant => "assistant",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ChatRequest {
+    pub system: String,
+    pub turns: Vec<Turn>,
+    pub max_tokens: u32,
+}
+
+/// What a reply stream yields.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StreamEvent {
+    /// A piece of the answer's text.
+    Text(String),
+    /// Token counts so far (providers report input at the start and output at the end).
+    Usage { input_tokens: Option<u64>, output_tokens: Option<u64> },
+    /// Why the model stopped (`end_turn`, `max_tokens`, ...), before the end of the stream.
+    StopReason(String),
+    /// The reply is complete.
+    Done,
+}
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
+pub enum ProviderError {
+    #[error("the AI provider rejected the API key (401); check the server's configuration")]
+    Unauthorized,
+    #[error("the AI provider is rate limiting requests{}", retry_after.map(|s| format!("; retry in {s} s")).unwrap_or_default())]
+    RateLimited { retry_after: Option<u64> },
+    #[error("the AI provider is overloaded right now; try again in a moment")]
+    Overloaded,
+    #[error("the AI provider answered {status}: {message}")]
+    Http { status: u16, message: String },
+    #[error("the AI provider could not be reached: {0}")]
+    Network(String),
+    #[error("the AI provider reported an error: {0}")]
+    Stream(String),
+    #[error("the AI provider's stream broke off before the answer was complete")]
+    Truncated,
+}
+
+impl ProviderError {
+    /// Seconds after which retrying may work, when the provider said so.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            ProviderError::RateLimited { retry_after } => *retry_after,
+            _ => None,
+        }
+    }
+}
+
+pub type ReplyStream = BoxStream<'static, Result<StreamEvent, ProviderError>>;
+
+pub trait Provider: Send + Sync {
+    /// `anthropic` or `openai`.
+    fn name(&self) -> &'static str;
+    fn model(&self) -> &str;
+    fn start<'a>(&'a self, request: ChatRequest) -> BoxFuture<'a, Result<ReplyStream, ProviderError>>;
+}
+
+pub const DEFAULT_ANTHROPIC_MODEL: &str = "claude-sonnet-4-5";
+pub const DEFAULT_ANTHROPIC_BASE_URL: &str = "https://api.anthropic.com";
+pub const DEFAULT_OPENAI_MODEL: &str = "gpt-4o-mini";
+pub const ANTHROPIC_VERSION: &str = "2023-06-01";
+
+/// The HTTP client all providers share: connection reuse, no overall timeout (answers stream for
+/// a while), but bounded connect time and a bound on silence between chunks.
+pub fn http_client() -> reqwest::Client {
+    // reqwest is built with rustls but without a bundled crypto provider (no aws-lc C build): ring
+    // is installed here, idempotently, so a client can never be built without one.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .read_timeout(Duration::from_secs(90))
+        .tcp_nodelay(true)
+        .user_agent(concat!("interview-ide/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .unwrap_or_else(|_| reqwest::Client::new())
+}
+
+/// The key is kept out of `Debug` so it cannot end up in a log line by accident.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(s.to_string()))
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+pub struct Anthropic {
+    client: reqwest::Client,
+    base_url: String,
+    key: Secret,
+    model: String,
+}
+
+impl Anthropic {
+    pub fn new(client: reqwest::Client, base_url: &str, key: Secret, model: &str) -> Self {
+        Anthropic { client, base_url: base_url.trim_end_matches('/').to_string(), key, model: model.to_string() }
+    }
+}
+
+impl Provider for Anthropic {
+    fn name(&self) -> &'static str {
+        "anthropic"
+    }
+
+    fn model(&self) -> &str {
+        &self.model
+    }
+
+    fn start<'a>(&'a self, request: ChatRequest) -> BoxFuture<'a, Result<ReplyStream, ProviderError>> {
+        Box::pin(async move {
+            let messages: Vec<Value> = request.turns.iter().map(|t| json!({"role": t.role.as_str(), "content": t.text})).collect();
+            let body = json!({
+                "model": self.model,
+                "max_tokens": request.max_tokens,
+                "system": request.system,
+                "messages": messages,
+                "stream": true,
+            });
+            let response = self
+                .client
+                .post(format!("{}/v1/messages", self.base_url))
+                .header("x-api-key", self.key.expose())
+                .header("anthropic-version", ANTHROPIC_VERSION)
+                .header("accept", "text/event-stream")
+                .json(&body)
+                .send()
+                .await
+                .map_err(network_error)?;
+            let response = check_status(response).await?;
+            Ok(sse_events(response, anthropic_event).boxed())
+        })
+    }
+}
+
+/// Maps one Anthropic stream event to what we yield. `Ok(None)`: nothing to yield (ping, block
+/// start/stop); `Err`: the provider's `error` event or a malformed event.
+fn anthropic_event(ev: &SseEvent) -> Result<Vec<StreamEvent>, ProviderError> {
+    let data: Value = serde_json::from_str(&ev.data).map_err(|_| ProviderError::Stream("malformed event from the provider".into()))?;
+    let kind = ev.event.as_deref().or_else(|| data["type"].as_str()).unwrap_or("");
+    Ok(match kind {
+        "message_start" => {
+            let usage = &data["message"]["usage"];
+            vec![StreamEvent::Usage { input_tokens: usage["input_tokens"].as_u64(), output_tokens: usage["output_tokens"].as_u64() }]
+        }
+        "content_block_delta" => match data["delta"]["type"].as_str() {
+            Some("text_delta") => match data["delta"]["text"].as_str() {
+                Some(t) if !t.is_empty() => vec![StreamEvent::Text(t.to_string())],
+                _ => vec![],
+            },
+            // thinking, tool input and signature deltas are not shown.
+            _ => vec![],
+        },
+        "message_delta" => {
+            let mut out = Vec::new();
+            let usage = &data["usage"];
+            if usage.is_object() {
+                out.push(StreamEvent::Usage { input_tokens: usage["input_tokens"].as_u64(), output_tokens: usage["output_tokens"].as_u64() });
+            }
+            if let Some(reason) = data["delta"]["stop_reason"].as_str() {
+                out.push(StreamEvent::StopReason(reason.to_string()));
+            }
+            out
+        }
+        "message_stop" => vec![StreamEvent::Done],
+        "error" => {
+            let kind = data["error"]["type"].as_str().unwrap_or("error");
+            let message = data["error"]["message"].as_str().unwrap_or("unknown error");
+            return Err(if kind == "overloaded_error" { ProviderError::Overloaded } else { ProviderError::Stream(format!("{kind}: {message}")) });
+        }
+        // ping, content_block_start, content_block_stop, and event types added later.
+        _ => vec![],
+    })
+}
+
+pub struct OpenAi {
+    client: reqwest::Client,
+    base_url: String,
+    key: Option<Secret>,
+    model: String,
+}
+
+impl OpenAi {
+    /// `base_url` is the API root that `/chat/completions` is appended to, e.g.
+    /// `https://api.openai.com/v1` or `http://127.0.0.1:11434/v1` (Ollama).
+    pub fn new(client: reqwest::Client, base_url: &str, key: Option<Secret>, model: &str) -> Self {
+        OpenAi { client, base_url: base_url.trim_end_matches('/').to_string(), key, model: model.to_string() }
+    }
+}
+
+impl Provider for OpenAi {
+    fn name(&self) -> &'static str {
+        "openai"
+    }
+
+    fn model(&self) -> &str {
+        &self.model
+    }
+
+    fn start<'a>(&'a self, request: ChatRequest) -> BoxFuture<'a, Result<ReplyStream, ProviderError>> {
+        Box::pin(async move {
+            let mut messages = vec![json!({"role": "system", "content": request.system})];
+            messages.extend(request.turns.iter().map(|t| json!({"role": t.role.as_str(), "content": t.text})));
+            let body = json!({
+                "model": self.model,
+                "messages": messages,
+                "max_tokens": request.max_tokens,
+                "stream": true,
+                "stream_options": {"include_usage": true},
+            });
+            let mut builder = self.client.post(format!("{}/chat/completions", self.base_url)).header("accept", "text/event-stream").json(&body);
+            if let Some(key) = &self.key {
+                builder = builder.bearer_auth(key.expose());
+            }
+            let response = builder.send().await.map_err(network_error)?;
+            let response = check_status(response).await?;
+            Ok(sse_events(response, openai_event).boxed())
+        })
+    }
+}
+
+fn openai_event(ev: &SseEvent) -> Result<Vec<StreamEvent>, ProviderError> {
+    if ev.data.trim() == "[DONE]" {
+        return Ok(vec![StreamEvent::Done]);
+    }
+    let data: Value = serde_json::from_str(&ev.data).map_err(|_| ProviderError::Stream("malformed event from the provider".into()))?;
+    if let Some(err) = data.get("error").filter(|e| !e.is_null()) {
+        let message = err["message"].as_str().or_else(|| err.as_str()).unwrap_or("unknown error");
+        return Err(ProviderError::Stream(message.to_string()));
+    }
+    let mut out = Vec::new();
+    if let Some(choice) = data["choices"].get(0) {
+        if let Some(t) = choice["delta"]["content"].as_str().filter(|t| !t.is_empty()) {
+            out.push(StreamEvent::Text(t.to_string()));
+        }
+    }
+    let usage = &data["usage"];
+    if usage.is_object() {
+        out.push(StreamEvent::Usage { input_tokens: usage["prompt_tokens"].as_u64(), output_tokens: usage["completion_tokens"].as_u64() });
+    }
+    if let Some(reason) = data["choices"].get(0).and_then(|c| c["finish_reason"].as_str()) {
+        out.push(StreamEvent::StopReason(reason.to_string()));
+    }
+    // The usage chunk comes after finish_reason; the stream ends at [DONE].
+    Ok(out)
+}
+
+fn network_error(e: reqwest::Error) -> ProviderError {
+    // reqwest's message can carry the URL but never headers, so the key cannot leak through it.
+    let mut text = e.to_string();
+    if let Some(url) = e.url() {
+        text = text.replace(url.as_str(), url.host_str().unwrap_or("provider"));
+    }
+    ProviderError::Network(text)
+}
+
+/// Refusals before the stream starts, with the provider's own message when it gave one.
+async fn check_status(response: reqwest::Response) -> Result<reqwest::Response, ProviderError> {
+    let status = response.status();
+    if status.is_success() {
+        return Ok(response);
+    }
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .map(|s| s.ceil().max(0.0) as u64);
+    let body = response.text().await.unwrap_or_default();
+    let message = serde_json::from_str::<Value>(&body)
+        .ok()
+        .and_then(|v| v["error"]["message"].as_str().or_else(|| v["error"].as_str()).map(str::to_string))
+        .unwrap_or_else(|| body.chars().take(200).collect());
+    Err(match status.as_u16() {
+        401 | 403 => ProviderError::Unauthorized,
+        429 => ProviderError::RateLimited { retry_after },
+        529 | 503 => ProviderError::Overloaded,
+        s => ProviderError::Http { status: s, message },
+    })
+}
+
+/// Turns a streaming HTTP body into our events through the SSE parser and a per-provider mapper.
+/// The stream ends after `Done`; a body that ends before it is `Truncated`.
+fn sse_events(
+    response: reqwest::Response,
+    map: fn(&SseEvent) -> Result<Vec<StreamEvent>, ProviderError>,
+) -> impl futures_util::Stream<Item = Result<StreamEvent, ProviderError>> + Send + 'static {
+    struct St {
+        body: BoxStream<'static, reqwest::Result<bytes::Bytes>>,
+        parser: SseParser,
+        queue: std::collections::VecDeque<Result<StreamEvent, ProviderError>>,
+        finished: bool,
+    }
+    let st = St { body: response.bytes_stream().boxed(), parser: SseParser::new(), queue: Default::default(), finished: false };
+    futures_util::stream::unfold(st, move |mut st| async move {
+        loop {
+            if let Some(item) = st.queue.pop_front() {
+                if matches!(item, Ok(StreamEvent::Done) | Err(_)) {
+                    st.finished = true;
+                    st.queue.clear();
+                }
+                return Some((item, st));
+            }
+            if st.finished {
+                return None;
+            }
+            match st.body.next().await {
+                Some(Ok(chunk)) => {
+                    for ev in st.parser.feed(&chunk) {
+                        match map(&ev) {
+                            Ok(items) => st.queue.extend(items.into_iter().map(Ok)),
+                            Err(e) => st.queue.push_back(Err(e)),
+                        }
+                    }
+                }
+                Some(Err(e)) => {
+                    st.queue.push_back(Err(if e.is_timeout() { ProviderError::Network("the provider stopped sending".into()) } else { ProviderError::Truncated }));
+                }
+                None => {
+                    // A final event without its blank line still counts.
+                    for ev in st.parser.feed(b"\n\n") {
+                        match map(&ev) {
+                            Ok(items) => st.queue.extend(items.into_iter().map(Ok)),
+                            Err(e) => st.queue.push_back(Err(e)),
+                        }
+                    }
+                    if !st.queue.iter().any(|i| matches!(i, Ok(StreamEvent::Done))) {
+                        st.queue.push_back(Err(ProviderError::Truncated));
+                    }
+                }
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(event: Option<&str>, data: &str) -> SseEvent {
+        SseEvent { event: event.map(str::to_string), data: data.into(), id: None }
+    }
+
+    #[test]
+    fn anthropic_events_map_to_text_usage_and_done() {
+        assert_eq!(
+            anthropic_event(&ev(Some("message_start"), r#"{"type":"message_start","message":{"usage":{"input_tokens":25,"output_tokens":1}}}"#)).unwrap(),
+            vec![StreamEvent::Usage { input_tokens: Some(25), output_tokens: Some(1) }]
+        );
+        assert_eq!(
+            anthropic_event(&ev(Some("content_block_delta"), r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}"#)).unwrap(),
+            vec![StreamEvent::Text("Hi".into())]
+        );
+        assert!(anthropic_event(&ev(Some("ping"), r#"{"type": "ping"}"#)).unwrap().is_empty());
+        assert_eq!(
+            anthropic_event(&ev(Some("message_delta"), r#"{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":15}}"#)).unwrap(),
+            vec![StreamEvent::Usage { input_tokens: None, output_tokens: Some(15) }, StreamEvent::StopReason("end_turn".into())]
+        );
+        assert_eq!(
+            anthropic_event(&ev(Some("error"), r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#)),
+            Err(ProviderError::Overloaded)
+        );
+    }
+
+    #[test]
+    fn openai_chunks_map_to_text_usage_and_done() {
+        assert_eq!(openai_event(&ev(None, r#"{"choices":[{"index":0,"delta":{"content":"Hel"}}]}"#)).unwrap(), vec![StreamEvent::Text("Hel".into())]);
+        assert_eq!(
+            openai_event(&ev(None, r#"{"choices":[],"usage":{"prompt_tokens":9,"completion_tokens":3}}"#)).unwrap(),
+            vec![StreamEvent::Usage { input_tokens: Some(9), output_tokens: Some(3) }]
+        );
+        assert_eq!(openai_event(&ev(None, "[DONE]")).unwrap(), vec![StreamEvent::Done]);
+        assert!(openai_event(&ev(None, r#"{"error":{"message":"boom"}}"#)).is_err());
+    }
+
+    #[test]
+    fn secrets_do_not_debug_print() {
+        assert_eq!(format!("{:?}", Secret::new("sk-ant-123")), "Secret(***)");
+    }
+}
