@@ -149,7 +149,7 @@ async fn a_client_that_falls_behind_is_resynced() {
     let mut writer = Peer::connect(&t.ws_url(), &s.id, "main", &s.interviewer).await;
     writer.pump(Duration::from_millis(100)).await;
     // ~10 MB of edits: more than the socket buffers hold, so the server's send to `slow` blocks
-    // while the room's buffer (512 frames) overflows behind it.
+    // while the room's buffer (128 frames) overflows behind it.
     let chunk = "x".repeat(16 * 1024);
     for _ in 0..700 {
         writer.append(&chunk).await;

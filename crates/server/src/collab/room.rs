@@ -47,8 +47,10 @@ pub enum ApplyError {
     Internal,
 }
 
-/// Room fan-out buffer per connection; a connection further behind than this is resynced.
-const BROADCAST_CAPACITY: usize = 512;
+/// Room fan-out buffer (frames); a connection further behind than this is resynced. Every
+/// slot is allocated up front, per room: 128 keeps a thousand rooms at ~9 MB and is still far
+/// more than two people typing put in flight.
+const BROADCAST_CAPACITY: usize = 128;
 /// An awareness state is a small JSON object (user, cursor); anything larger is abuse.
 const MAX_AWARENESS_STATE_BYTES: usize = 16 * 1024;
 
