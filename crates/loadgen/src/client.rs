@@ -19,7 +19,10 @@ use yrs::sync::protocol::MessageReader;
 use yrs::sync::{Message, SyncMessage};
 use yrs::updates::decoder::{Decode, DecoderV1};
 use yrs::updates::encoder::Encode;
-use yrs::{Assoc, ClientID, Doc, GetString, IndexedSequence, ReadTxn, StickyIndex, Text, TextRef, Transact, Update};
+use yrs::{
+    Assoc, ClientID, Doc, GetString, IndexedSequence, ReadTxn, StickyIndex, Text, TextRef,
+    Transact, Update,
+};
 
 /// When the edit phase runs; sent to every client once all connections are up.
 #[derive(Clone, Copy, Debug)]
@@ -59,7 +62,8 @@ pub async fn run(
     mut stop_rx: watch::Receiver<bool>,
 ) {
     tokio::time::sleep_until(spec.connect_at.into()).await;
-    let connected = tokio::time::timeout(spec.connect_timeout, connect(&spec.url, spec.read_buffer)).await;
+    let connected =
+        tokio::time::timeout(spec.connect_timeout, connect(&spec.url, spec.read_buffer)).await;
     let ws = match connected {
         Ok(Ok(ws)) => ws,
         Ok(Err(e)) => return connect_failed(&sh, e),
@@ -85,9 +89,12 @@ fn connect_failed(sh: &Shared, e: String) {
 
 async fn connect(url: &str, read_buffer: usize) -> Result<Ws, String> {
     let addr = host_port(url)?;
-    let tcp = TcpStream::connect(&addr).await.map_err(|e| format!("tcp {addr}: {e}"))?;
+    let tcp = TcpStream::connect(&addr)
+        .await
+        .map_err(|e| format!("tcp {addr}: {e}"))?;
     // Edits are tiny frames: without NODELAY, Nagle + delayed ACK add tens of milliseconds.
-    tcp.set_nodelay(true).map_err(|e| format!("set_nodelay: {e}"))?;
+    tcp.set_nodelay(true)
+        .map_err(|e| format!("set_nodelay: {e}"))?;
     // tungstenite zero-fills its read buffer on every read: the 128 KiB default costs more
     // CPU than the protocol itself with thousands of small frames.
     let cfg = WebSocketConfig::default()
@@ -95,7 +102,9 @@ async fn connect(url: &str, read_buffer: usize) -> Result<Ws, String> {
         .write_buffer_size(0);
     match tokio_tungstenite::client_async_with_config(url, tcp, Some(cfg)).await {
         Ok((ws, _)) => Ok(ws),
-        Err(tungstenite::Error::Http(resp)) => Err(format!("handshake refused: HTTP {}", resp.status())),
+        Err(tungstenite::Error::Http(resp)) => {
+            Err(format!("handshake refused: HTTP {}", resp.status()))
+        }
         Err(e) => Err(format!("handshake: {e}")),
     }
 }
@@ -109,9 +118,15 @@ pub fn host_port(url: &str) -> Result<String, String> {
     if authority.is_empty() {
         return Err(format!("no host in {url}"));
     }
-    let has_port = authority.rsplit_once(':').is_some_and(|(_, p)| p.chars().all(|c| c.is_ascii_digit()))
+    let has_port = authority
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| p.chars().all(|c| c.is_ascii_digit()))
         && !authority.ends_with(']');
-    Ok(if has_port { authority.to_string() } else { format!("{authority}:80") })
+    Ok(if has_port {
+        authority.to_string()
+    } else {
+        format!("{authority}:80")
+    })
 }
 
 struct Client {
@@ -141,7 +156,9 @@ impl Client {
             text,
             peers: (0..cpr).map(|_| PeerTrack::default()).collect(),
             next_seq: 0,
-            rng: spec.seed ^ (spec.idx as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03,
+            rng: spec.seed
+                ^ (spec.idx as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                ^ 0xD1B5_4A32_D192_ED03,
             awareness_clock: 0,
             cursor: None,
             sh,
@@ -151,7 +168,10 @@ impl Client {
     /// This client's awareness state as a y-websocket message, with a new clock.
     fn awareness(&mut self, cursor: Option<u32>) -> Vec<u8> {
         self.awareness_clock += 1;
-        let user = format!(r##""user":{{"name":"loadgen {}","color":"#30bced"}}"##, self.idx);
+        let user = format!(
+            r##""user":{{"name":"loadgen {}","color":"#30bced"}}"##,
+            self.idx
+        );
         let json = match cursor {
             Some(c) => format!(r#"{{{user},"cursor":{{"anchor":{c},"head":{c}}}}}"#),
             None => format!("{{{user}}}"),
@@ -159,7 +179,10 @@ impl Client {
         let update = AwarenessUpdate {
             clients: HashMap::from([(
                 ClientID::new(self.idx as u64 + 1),
-                AwarenessUpdateEntry { clock: self.awareness_clock, json: json.into() },
+                AwarenessUpdateEntry {
+                    clock: self.awareness_clock,
+                    json: json.into(),
+                },
             )]),
         };
         Message::Awareness(update).encode_v1()
@@ -185,7 +208,8 @@ impl Client {
         stop_rx: &mut watch::Receiver<bool>,
     ) -> bool {
         // What a y-websocket client sends on open: its state vector, then its awareness.
-        let step1 = Message::Sync(SyncMessage::SyncStep1(self.doc.transact().state_vector())).encode_v1();
+        let step1 =
+            Message::Sync(SyncMessage::SyncStep1(self.doc.transact().state_vector())).encode_v1();
         let hello = [step1, self.awareness(None)];
         for frame in hello {
             if let Err(e) = self.send(&mut ws, frame).await {
@@ -311,19 +335,24 @@ impl Client {
         }
         self.next_seq += 1;
         let len = self.sh.edit_len as usize;
-        let token: String = (0..len).map(|i| (b'a' + ((seq + i) % 26) as u8) as char).collect();
+        let token: String = (0..len)
+            .map(|i| (b'a' + ((seq + i) % 26) as u8) as char)
+            .collect();
         let update = {
             let mut txn = self.doc.transact_mut();
             // Type at our own cursor, right after our previous edit, as a person does: the
             // consecutive characters of one author then merge into few Yjs items everywhere.
             // In decode mode the local document holds only our own text, so that is its end.
             let at = match &self.cursor {
-                Some(c) => c.get_offset(&txn).map(|o| o.index).unwrap_or_else(|| self.text.len(&txn)),
+                Some(c) => c
+                    .get_offset(&txn)
+                    .map(|o| o.index)
+                    .unwrap_or_else(|| self.text.len(&txn)),
                 None => self.text.len(&txn),
             };
             self.text.insert(&mut txn, at, &token);
             if self.sh.apply {
-                self.cursor = self.text.sticky_index(&mut txn, at + len as u32, Assoc::Before);
+                self.cursor = self.text.sticky_index(&txn, at + len as u32, Assoc::Before);
             }
             txn.encode_update_v1()
         };
@@ -332,7 +361,12 @@ impl Client {
         let now = self.sh.ns(Instant::now());
         slots[seq].store(now + 1, Relaxed);
         self.sh.c.edits_sent.fetch_add(1, Relaxed);
-        if self.sh.window.get().is_some_and(|w| now >= w.start_ns && now < w.end_ns) {
+        if self
+            .sh
+            .window
+            .get()
+            .is_some_and(|w| now >= w.start_ns && now < w.end_ns)
+        {
             self.sh.c.edits_sent_window.fetch_add(1, Relaxed);
             let live = self.sh.room_live[self.room_base / self.sh.clients_per_room].load(Relaxed);
             let others = live.saturating_sub(1) as u64;
@@ -354,7 +388,11 @@ impl Client {
     }
 
     /// Handles one WebSocket frame. Ok(false): the server closed the connection.
-    async fn on_frame(&mut self, ws: &mut Ws, frame: WsMessage) -> Result<bool, tungstenite::Error> {
+    async fn on_frame(
+        &mut self,
+        ws: &mut Ws,
+        frame: WsMessage,
+    ) -> Result<bool, tungstenite::Error> {
         let data = match frame {
             WsMessage::Binary(data) => data,
             WsMessage::Close(close) => {
@@ -383,7 +421,9 @@ impl Client {
                     let diff = self.doc.transact().encode_diff_v1(&sv);
                     replies.push(Message::Sync(SyncMessage::SyncStep2(diff)).encode_v1());
                 }
-                Ok(Message::Sync(SyncMessage::SyncStep2(u) | SyncMessage::Update(u))) => self.on_update(&u),
+                Ok(Message::Sync(SyncMessage::SyncStep2(u) | SyncMessage::Update(u))) => {
+                    self.on_update(&u)
+                }
                 Ok(Message::AwarenessQuery) => replies.push(self.awareness(None)),
                 Ok(Message::Auth(Some(reason))) => {
                     self.sh.error(format!("permission denied: {reason}"));
@@ -498,5 +538,25 @@ impl Client {
         for seq in (old / len)..(clock / len) {
             self.sh.delivered(sender, seq as usize, now);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_port;
+
+    #[test]
+    fn host_port_from_ws_urls() {
+        assert_eq!(
+            host_port("ws://127.0.0.1:1234/room-1").unwrap(),
+            "127.0.0.1:1234"
+        );
+        assert_eq!(
+            host_port("ws://localhost/a?token=x").unwrap(),
+            "localhost:80"
+        );
+        assert_eq!(host_port("ws://[::1]:9000/x").unwrap(), "[::1]:9000");
+        assert!(host_port("wss://example.test/x").is_err());
+        assert!(host_port("ws:///x").is_err());
     }
 }

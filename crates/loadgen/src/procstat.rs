@@ -34,7 +34,12 @@ pub fn pid_mem(pid: u32) -> Option<(u64, u64)> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let field = |name: &str| -> Option<u64> {
         let line = status.lines().find(|l| l.starts_with(name))?;
-        let kb: u64 = line[name.len()..].trim().trim_end_matches("kB").trim().parse().ok()?;
+        let kb: u64 = line[name.len()..]
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()?;
         Some(kb * 1024)
     };
     Some((field("VmRSS:")?, field("VmHWM:")?))
@@ -52,9 +57,16 @@ pub fn pct(cpu: Duration, wall: Duration) -> f64 {
 /// field of /proc/PID/task/*/schedstat). High values mean something else shared the core.
 pub fn pid_run_delay(pid: u32) -> Option<Duration> {
     let mut total = 0u64;
-    for task in std::fs::read_dir(format!("/proc/{pid}/task")).ok()?.flatten() {
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .ok()?
+        .flatten()
+    {
         if let Ok(s) = std::fs::read_to_string(task.path().join("schedstat")) {
-            total += s.split_whitespace().nth(1).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+            total += s
+                .split_whitespace()
+                .nth(1)
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0);
         }
     }
     Some(Duration::from_nanos(total))
@@ -66,7 +78,11 @@ pub fn pid_run_delay(pid: u32) -> Option<Duration> {
 pub fn machine_busy() -> Option<(Duration, Duration)> {
     let stat = std::fs::read_to_string("/proc/stat").ok()?;
     let line = stat.lines().find(|l| l.starts_with("cpu "))?;
-    let v: Vec<u64> = line.split_whitespace().skip(1).filter_map(|x| x.parse().ok()).collect();
+    let v: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|x| x.parse().ok())
+        .collect();
     // Fields: user nice system idle iowait irq softirq steal (guest time is inside user).
     let procs = v.first()? + v.get(1)? + v.get(2)? + v.get(7).unwrap_or(&0);
     let irq = v.get(5)? + v.get(6)?;

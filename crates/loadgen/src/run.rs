@@ -14,7 +14,11 @@ use tokio::sync::watch;
 pub struct RunArgs {
     /// WebSocket URL template of any y-websocket server; `{room}` becomes the room name,
     /// e.g. ws://127.0.0.1:1234/{room}
-    #[arg(long, conflicts_with = "interview_ide", required_unless_present = "interview_ide")]
+    #[arg(
+        long,
+        conflicts_with = "interview_ide",
+        required_unless_present = "interview_ide"
+    )]
     url: Option<String>,
     /// Base URL of an interview-ide server (e.g. http://127.0.0.1:8080): one session is created
     /// per room and its document is opened with the interviewer token.
@@ -94,12 +98,21 @@ pub fn main(args: RunArgs) -> i32 {
     }
     let threads = args
         .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        })
         .max(1);
     let rt = if threads == 1 {
-        tokio::runtime::Builder::new_current_thread().enable_all().build()
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
     } else {
-        tokio::runtime::Builder::new_multi_thread().worker_threads(threads).enable_all().build()
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .enable_all()
+            .build()
     };
     let rt = match rt {
         Ok(rt) => rt,
@@ -113,10 +126,10 @@ pub fn main(args: RunArgs) -> i32 {
         Ok(report) => {
             let failed = report.errors.total > 0;
             let json = serde_json::to_string_pretty(&report).unwrap_or_default();
-            if let Some(path) = json_file {
-                if let Err(e) = std::fs::write(&path, format!("{json}\n")) {
-                    eprintln!("loadgen: cannot write {}: {e}", path.display());
-                }
+            if let Some(path) = json_file
+                && let Err(e) = std::fs::write(&path, format!("{json}\n"))
+            {
+                eprintln!("loadgen: cannot write {}: {e}", path.display());
             }
             if report.json_out {
                 println!("{json}");
@@ -161,9 +174,14 @@ async fn room_urls(a: &RunArgs) -> Result<Vec<String>, String> {
                 .unwrap_or(0);
             format!("lg{:06x}-", (nanos ^ std::process::id()) & 0xff_ffff)
         });
-        return Ok((0..a.rooms).map(|r| template.replace("{room}", &format!("{prefix}{r}"))).collect());
+        return Ok((0..a.rooms)
+            .map(|r| template.replace("{room}", &format!("{prefix}{r}")))
+            .collect());
     }
-    let base = a.interview_ide.as_deref().ok_or("--url or --interview-ide is required")?;
+    let base = a
+        .interview_ide
+        .as_deref()
+        .ok_or("--url or --interview-ide is required")?;
     let (authority, prefix) = crate::http::split_base(base)?;
     let started = Instant::now();
     let mut urls = vec![String::new(); a.rooms];
@@ -187,7 +205,11 @@ async fn room_urls(a: &RunArgs) -> Result<Vec<String>, String> {
             None => break,
         }
     }
-    eprintln!("loadgen: created {} sessions in {:.1} s", a.rooms, started.elapsed().as_secs_f64());
+    eprintln!(
+        "loadgen: created {} sessions in {:.1} s",
+        a.rooms,
+        started.elapsed().as_secs_f64()
+    );
     Ok(urls)
 }
 
@@ -233,7 +255,10 @@ fn other_cpu(a: &Snap, b: &Snap) -> Option<f64> {
 
 /// CPU % (of one core) spent in interrupts and softirqs (loopback TCP for the most part).
 fn irq_cpu(a: &Snap, b: &Snap) -> Option<f64> {
-    Some(procstat::pct(b.machine_busy?.1.saturating_sub(a.machine_busy?.1), b.at - a.at))
+    Some(procstat::pct(
+        b.machine_busy?.1.saturating_sub(a.machine_busy?.1),
+        b.at - a.at,
+    ))
 }
 
 /// Samples the server every second and prints progress lines.
@@ -266,7 +291,9 @@ impl Monitor {
         }
         let dt = now.at - self.last_sample.at;
         if dt >= Duration::from_millis(950) {
-            if let (true, Some(a), Some(b)) = (self.in_window, self.last_sample.server_cpu, now.server_cpu) {
+            if let (true, Some(a), Some(b)) =
+                (self.in_window, self.last_sample.server_cpu, now.server_cpu)
+            {
                 self.peak_cpu_1s = self.peak_cpu_1s.max(procstat::pct(b.saturating_sub(a), dt));
             }
             self.last_sample = now;
@@ -281,13 +308,20 @@ impl Monitor {
         let prev = self.last_report;
         let secs = (now.at - prev.at).as_secs_f64();
         let c = &self.sh.c;
-        let live = c.connect_ok.load(Relaxed).saturating_sub(c.closed_early.load(Relaxed));
+        let live = c
+            .connect_ok
+            .load(Relaxed)
+            .saturating_sub(c.closed_early.load(Relaxed));
         let (p50, p99, max) = {
             let mut h = self.sh.hists.lock().unwrap_or_else(|e| e.into_inner());
             let r = if h.interval.is_empty() {
                 (0, 0, 0)
             } else {
-                (h.interval.value_at_quantile(0.5), h.interval.value_at_quantile(0.99), h.interval.max())
+                (
+                    h.interval.value_at_quantile(0.5),
+                    h.interval.value_at_quantile(0.99),
+                    h.interval.max(),
+                )
             };
             h.interval.reset();
             r
@@ -303,7 +337,10 @@ impl Monitor {
             procstat::pct(now.self_cpu.saturating_sub(prev.self_cpu), now.at - prev.at),
         );
         if let (Some(a), Some(b)) = (prev.server_cpu, now.server_cpu) {
-            line += &format!("  server cpu {:>3.0}%", procstat::pct(b.saturating_sub(a), now.at - prev.at));
+            line += &format!(
+                "  server cpu {:>3.0}%",
+                procstat::pct(b.saturating_sub(a), now.at - prev.at)
+            );
         }
         if let Some((rss, _)) = self.pid.and_then(procstat::pid_mem) {
             line += &format!(" rss {:.0} MB", rss as f64 / 1e6);
@@ -357,7 +394,12 @@ async fn execute(a: RunArgs, threads: usize) -> Result<Report, String> {
             read_buffer: a.read_buffer,
             seed: a.seed,
         };
-        tasks.push(tokio::spawn(client::run(sh.clone(), spec, plan_rx.clone(), stop_rx.clone())));
+        tasks.push(tokio::spawn(client::run(
+            sh.clone(),
+            spec,
+            plan_rx.clone(),
+            stop_rx.clone(),
+        )));
     }
     drop((plan_rx, stop_rx));
 
@@ -376,10 +418,13 @@ async fn execute(a: RunArgs, threads: usize) -> Result<Report, String> {
     };
 
     // Connect ramp: every attempt finishes (or times out) before editing starts.
-    let ramp_end = ramp_start
-        + Duration::from_secs_f64(n as f64 / a.connect_rate + a.connect_timeout + 5.0);
+    let ramp_end =
+        ramp_start + Duration::from_secs_f64(n as f64 / a.connect_rate + a.connect_timeout + 5.0);
     let nn = n as u64;
-    mon.wait("connect", ramp_end, |sh| sh.c.connect_done.load(Relaxed) >= nn).await;
+    mon.wait("connect", ramp_end, |sh| {
+        sh.c.connect_done.load(Relaxed) >= nn
+    })
+    .await;
     let connected = sh.c.connect_ok.load(Relaxed);
     eprintln!(
         "loadgen: {connected}/{n} connected in {:.1} s, {} failed",
@@ -389,14 +434,20 @@ async fn execute(a: RunArgs, threads: usize) -> Result<Report, String> {
     if connected == 0 {
         let _ = stop_tx.send(true);
         let msgs = sh.error_messages();
-        let first = msgs.first().map(|(m, _)| m.as_str()).unwrap_or("unknown error");
+        let first = msgs
+            .first()
+            .map(|(m, _)| m.as_str())
+            .unwrap_or("unknown error");
         return Err(format!("no connection succeeded ({first})"));
     }
 
     let edit_start = Instant::now() + Duration::from_millis(100);
     let measure_start = edit_start + Duration::from_secs_f64(a.warmup);
     let measure_end = measure_start + Duration::from_secs_f64(a.duration);
-    let _ = sh.window.set(Window { start_ns: sh.ns(measure_start), end_ns: sh.ns(measure_end) });
+    let _ = sh.window.set(Window {
+        start_ns: sh.ns(measure_start),
+        end_ns: sh.ns(measure_end),
+    });
     let _ = plan_tx.send(Some(Plan {
         edit_start,
         edit_end: measure_end,
@@ -404,18 +455,27 @@ async fn execute(a: RunArgs, threads: usize) -> Result<Report, String> {
     }));
 
     mon.wait("warm-up", measure_start, |_| false).await;
+    let m0 = server_metrics(&a).await;
     let w0 = Snap::take(&sh, a.server_pid);
     mon.in_window = true;
     mon.last_sample = w0;
     mon.wait("measure", measure_end, |_| false).await;
     let w1 = Snap::take(&sh, a.server_pid);
+    let m1 = server_metrics(&a).await;
     mon.in_window = false;
     // Deliveries still in flight count (with their full latency) until the drain ends.
-    mon.wait("drain", measure_end + Duration::from_secs_f64(a.drain), |sh| {
-        sh.c.deliveries_received.load(Relaxed) >= sh.c.deliveries_expected.load(Relaxed)
-    })
+    mon.wait(
+        "drain",
+        measure_end + Duration::from_secs_f64(a.drain),
+        |sh| sh.c.deliveries_received.load(Relaxed) >= sh.c.deliveries_expected.load(Relaxed),
+    )
     .await;
     let server_mem = a.server_pid.and_then(procstat::pid_mem);
+    let m2 = server_metrics(&a).await;
+    let iide = match (m0, m1, m2) {
+        (Some(m0), Some(m1), Some(m2)) => Some(IideMetrics::from_pages(&m0, &m1, &m2)),
+        _ => None,
+    };
     if let Some((rss, _)) = server_mem {
         mon.max_rss = mon.max_rss.max(rss);
     }
@@ -428,7 +488,9 @@ async fn execute(a: RunArgs, threads: usize) -> Result<Report, String> {
     }
     drop(plan_tx);
 
-    Ok(build_report(&a, &sh, threads, w0, w1, &mon, server_mem))
+    let mut report = build_report(&a, &sh, threads, w0, w1, &mon, server_mem);
+    report.interview_ide_metrics = iide;
+    Ok(report)
 }
 
 #[derive(Serialize)]
@@ -446,6 +508,43 @@ struct Report {
     server: Option<Server>,
     machine: Machine,
     traffic: Traffic,
+    /// From the server's /metrics, in --interview-ide mode.
+    interview_ide_metrics: Option<IideMetrics>,
+}
+
+type MetricsPage = std::collections::HashMap<String, f64>;
+
+/// The server's own view of the run: whether storage keeps up with the edits.
+#[derive(Serialize)]
+struct IideMetrics {
+    updates_applied_in_window: u64,
+    updates_persisted_in_window: u64,
+    /// Applied but not yet stored updates (held in memory; lost in a crash).
+    persist_backlog_at_window_end: u64,
+    persist_backlog_after_drain: u64,
+    resyncs_total: u64,
+    closed_for_bad_input_total: u64,
+}
+
+impl IideMetrics {
+    fn from_pages(m0: &MetricsPage, m1: &MetricsPage, m2: &MetricsPage) -> IideMetrics {
+        let g = |m: &MetricsPage, k: &str| m.get(k).copied().unwrap_or(0.0) as u64;
+        let (upd, pw) = ("iide_doc_updates_total", "iide_persist_writes_total");
+        IideMetrics {
+            updates_applied_in_window: g(m1, upd).saturating_sub(g(m0, upd)),
+            updates_persisted_in_window: g(m1, pw).saturating_sub(g(m0, pw)),
+            persist_backlog_at_window_end: g(m1, upd).saturating_sub(g(m1, pw)),
+            persist_backlog_after_drain: g(m2, upd).saturating_sub(g(m2, pw)),
+            resyncs_total: g(m2, "iide_ws_resyncs_total"),
+            closed_for_bad_input_total: g(m2, "iide_ws_closed_bad_input_total"),
+        }
+    }
+}
+
+/// The interview-ide /metrics page, when running in --interview-ide mode and it answers.
+async fn server_metrics(a: &RunArgs) -> Option<MetricsPage> {
+    let (authority, prefix) = crate::http::split_base(a.interview_ide.as_deref()?).ok()?;
+    crate::http::metrics(&authority, &prefix).await
 }
 
 #[derive(Serialize)]
@@ -580,7 +679,11 @@ fn build_report(
         diverged_rooms: diverged,
         schedule_slots_exhausted: ld(&c.slots_exhausted),
         // Send failures also end their connection, so they are inside closed_early.
-        total: ld(&c.connect_failed) + ld(&c.closed_early) + ld(&c.protocol_errors) + missing + diverged,
+        total: ld(&c.connect_failed)
+            + ld(&c.closed_early)
+            + ld(&c.protocol_errors)
+            + missing
+            + diverged,
         messages: sh.error_messages(),
     };
     let server = a.server_pid.map(|pid| Server {
@@ -599,7 +702,11 @@ fn build_report(
     });
     Report {
         json_out: a.json,
-        target: a.url.clone().or_else(|| a.interview_ide.clone()).unwrap_or_default(),
+        target: a
+            .url
+            .clone()
+            .or_else(|| a.interview_ide.clone())
+            .unwrap_or_default(),
         config: Config {
             rooms: a.rooms,
             clients_per_room: a.clients,
@@ -617,7 +724,10 @@ fn build_report(
             failed: ld(&c.connect_failed),
             closed_early: ld(&c.closed_early),
         },
-        edits: Edits { sent_total: ld(&c.edits_sent), sent_measured: ld(&c.edits_sent_window) },
+        edits: Edits {
+            sent_total: ld(&c.edits_sent),
+            sent_measured: ld(&c.edits_sent_window),
+        },
         deliveries: Deliveries {
             expected,
             received,
@@ -633,7 +743,11 @@ fn build_report(
             runqueue_wait_percent: procstat::pct(w1.self_wait.saturating_sub(w0.self_wait), wall),
         },
         server,
-        machine: Machine { other_processes_cpu_percent: other_cpu(&w0, &w1), irq_softirq_cpu_percent: irq_cpu(&w0, &w1) },
+        interview_ide_metrics: None,
+        machine: Machine {
+            other_processes_cpu_percent: other_cpu(&w0, &w1),
+            irq_softirq_cpu_percent: irq_cpu(&w0, &w1),
+        },
         traffic: Traffic {
             frames_in: ld(&c.frames_in),
             frames_out: ld(&c.frames_out),
@@ -662,22 +776,34 @@ fn print_text(r: &Report) {
     println!(
         "config        {} rooms x {} clients, {} edits/s per client, {} s measured after {} s warm-up, \
          connect ramp {}/s, {}-char edits, receive mode {}",
-        c.rooms, c.clients_per_room, c.edits_per_sec_per_client, c.duration_s, c.warmup_s, c.connect_rate,
-        c.edit_len, c.receive_mode
+        c.rooms,
+        c.clients_per_room,
+        c.edits_per_sec_per_client,
+        c.duration_s,
+        c.warmup_s,
+        c.connect_rate,
+        c.edit_len,
+        c.receive_mode
     );
     let k = &r.connections;
     println!(
         "connections   {} attempted, {} connected, {} failed, {} closed early",
         k.attempted, k.connected, k.failed, k.closed_early
     );
-    println!("edits         {} sent in the window ({} in total)", r.edits.sent_measured, r.edits.sent_total);
+    println!(
+        "edits         {} sent in the window ({} in total)",
+        r.edits.sent_measured, r.edits.sent_total
+    );
     let d = &r.deliveries;
     println!(
         "deliveries    {} expected, {} received, {} missing; throughput {:.0} deliveries/s",
         d.expected, d.received, d.missing, d.per_sec
     );
     if d.echoes_to_sender > 0 {
-        println!("              ({} updates were echoed back to their sender)", d.echoes_to_sender);
+        println!(
+            "              ({} updates were echoed back to their sender)",
+            d.echoes_to_sender
+        );
     }
     match &r.latency_ms {
         Some(l) => println!(
@@ -689,22 +815,40 @@ fn print_text(r: &Report) {
     let e = &r.errors;
     println!(
         "errors        {} (connect {}, closed early {} incl. {} send failures, protocol {}, missing deliveries {}{})",
-        e.total, e.connect, e.closed_early, e.send, e.protocol, e.missing_deliveries,
-        if c.receive_mode == "apply" { format!(", diverged rooms {}", e.diverged_rooms) } else { String::new() }
+        e.total,
+        e.connect,
+        e.closed_early,
+        e.send,
+        e.protocol,
+        e.missing_deliveries,
+        if c.receive_mode == "apply" {
+            format!(", diverged rooms {}", e.diverged_rooms)
+        } else {
+            String::new()
+        }
     );
     for (m, n) in e.messages.iter().take(10) {
         println!("                {n} x {m}");
     }
     if e.schedule_slots_exhausted > 0 {
-        println!("warning       {} clients fell far behind their edit schedule", e.schedule_slots_exhausted);
+        println!(
+            "warning       {} clients fell far behind their edit schedule",
+            e.schedule_slots_exhausted
+        );
     }
     println!(
         "loadgen       CPU {:.1} % of one core over the window ({} thread(s)); waited for a CPU {:.1} % of the time",
         r.loadgen.cpu_percent, r.loadgen.threads, r.loadgen.runqueue_wait_percent
     );
     if let Some(s) = &r.server {
-        let cpu = s.cpu_percent.map(|v| format!("{v:.1} %")).unwrap_or_else(|| "n/a".into());
-        let hwm = s.peak_rss_mb.map(|v| format!("{v:.1} MB")).unwrap_or_else(|| "n/a".into());
+        let cpu = s
+            .cpu_percent
+            .map(|v| format!("{v:.1} %"))
+            .unwrap_or_else(|| "n/a".into());
+        let hwm = s
+            .peak_rss_mb
+            .map(|v| format!("{v:.1} MB"))
+            .unwrap_or_else(|| "n/a".into());
         println!(
             "server        pid {}: CPU {cpu} over the window (peak 1 s: {:.0} %), peak RSS {hwm} (VmHWM; max sampled VmRSS {:.1} MB)",
             s.pid, s.cpu_peak_1s_percent, s.max_sampled_rss_mb
@@ -715,10 +859,25 @@ fn print_text(r: &Report) {
     }
     if let Some(o) = r.machine.other_processes_cpu_percent {
         let irq = r.machine.irq_softirq_cpu_percent.unwrap_or(0.0);
-        println!("machine       other processes used {o:.1} % of a core during the window (irq/softirq, mostly loopback TCP: {irq:.1} %)");
+        println!(
+            "machine       other processes used {o:.1} % of a core during the window (irq/softirq, mostly loopback TCP: {irq:.1} %)"
+        );
         if o > 10.0 {
-            println!("warning       the machine was not quiet: these figures are not clean, run again");
+            println!(
+                "warning       the machine was not quiet: these figures are not clean, run again"
+            );
         }
+    }
+    if let Some(m) = &r.interview_ide_metrics {
+        println!(
+            "server says   {} updates applied and {} stored during the window; {} applied but not yet stored at its end ({} after the drain); {} resyncs, {} connections closed for bad input",
+            m.updates_applied_in_window,
+            m.updates_persisted_in_window,
+            m.persist_backlog_at_window_end,
+            m.persist_backlog_after_drain,
+            m.resyncs_total,
+            m.closed_for_bad_input_total
+        );
     }
     let t = &r.traffic;
     println!(

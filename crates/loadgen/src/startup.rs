@@ -58,12 +58,26 @@ pub fn main(a: StartupArgs) -> i32 {
             eprintln!("loadgen: cannot create {}: {e}", tmp.display());
             return 1;
         }
-        let argv: Vec<String> = a.command.iter().map(|s| s.replace("{tmp}", &tmp.to_string_lossy())).collect();
-        let result = one_start(&argv, &authority, &path, Duration::from_secs_f64(a.timeout), a.show_output);
+        let argv: Vec<String> = a
+            .command
+            .iter()
+            .map(|s| s.replace("{tmp}", &tmp.to_string_lossy()))
+            .collect();
+        let result = one_start(
+            &argv,
+            &authority,
+            &path,
+            Duration::from_secs_f64(a.timeout),
+            a.show_output,
+        );
         let _ = std::fs::remove_dir_all(&tmp);
         match result {
             Ok(t) => {
-                eprintln!("start {:>2}: ready in {:.1} ms", i + 1, t.as_secs_f64() * 1000.0);
+                eprintln!(
+                    "start {:>2}: ready in {:.1} ms",
+                    i + 1,
+                    t.as_secs_f64() * 1000.0
+                );
                 times.push(t.as_secs_f64() * 1000.0);
             }
             Err(e) => eprintln!("start {:>2}: FAILED: {e}", i + 1),
@@ -101,7 +115,13 @@ pub fn main(a: StartupArgs) -> i32 {
     if s.ok == s.runs { 0 } else { 2 }
 }
 
-fn one_start(argv: &[String], authority: &str, path: &str, timeout: Duration, show: bool) -> Result<Duration, String> {
+fn one_start(
+    argv: &[String],
+    authority: &str,
+    path: &str,
+    timeout: Duration,
+    show: bool,
+) -> Result<Duration, String> {
     let (prog, args) = argv.split_first().ok_or("empty command")?;
     let mut cmd = Command::new(prog);
     cmd.args(args).stdin(Stdio::null());
@@ -115,7 +135,13 @@ fn one_start(argv: &[String], authority: &str, path: &str, timeout: Duration, sh
     result
 }
 
-fn poll_ready(child: &mut Child, authority: &str, path: &str, started: Instant, timeout: Duration) -> Result<Duration, String> {
+fn poll_ready(
+    child: &mut Child,
+    authority: &str,
+    path: &str,
+    started: Instant,
+    timeout: Duration,
+) -> Result<Duration, String> {
     let addr = authority
         .to_socket_addrs()
         .map_err(|e| format!("resolve {authority}: {e}"))?

@@ -78,7 +78,13 @@ struct ErrorLog {
 }
 
 impl Shared {
-    pub fn new(rooms: usize, clients_per_room: usize, slots: usize, edit_len: u32, apply: bool) -> Self {
+    pub fn new(
+        rooms: usize,
+        clients_per_room: usize,
+        slots: usize,
+        edit_len: u32,
+        apply: bool,
+    ) -> Self {
         let n = rooms * clients_per_room;
         Shared {
             epoch: Instant::now(),
@@ -87,11 +93,16 @@ impl Shared {
             apply,
             awareness_per_edit: false,
             digests: (0..n).map(|_| AtomicU64::new(0)).collect(),
-            send_times: (0..n).map(|_| (0..slots).map(|_| AtomicU64::new(0)).collect()).collect(),
+            send_times: (0..n)
+                .map(|_| (0..slots).map(|_| AtomicU64::new(0)).collect())
+                .collect(),
             room_live: (0..rooms).map(|_| AtomicU32::new(0)).collect(),
             window: OnceLock::new(),
             c: Counters::default(),
-            hists: Mutex::new(Hists { total: new_histogram(), interval: new_histogram() }),
+            hists: Mutex::new(Hists {
+                total: new_histogram(),
+                interval: new_histogram(),
+            }),
             errors: Mutex::new(ErrorLog::default()),
         }
     }
@@ -111,26 +122,36 @@ impl Shared {
 
     pub fn error_messages(&self) -> Vec<(String, u64)> {
         let log = self.errors.lock().unwrap_or_else(|e| e.into_inner());
-        log.by_message.iter().map(|(m, n)| (m.clone(), *n)).collect()
+        log.by_message
+            .iter()
+            .map(|(m, n)| (m.clone(), *n))
+            .collect()
     }
 
     /// Record that edit `seq` of client `sender` has reached another client at `now_ns`.
     pub fn delivered(&self, sender: usize, seq: usize, now_ns: u64) {
         let Some(slot) = self.send_times.get(sender).and_then(|s| s.get(seq)) else {
             self.c.protocol_errors.fetch_add(1, Relaxed);
-            self.error(format!("delivery of an edit that was never sent (client {sender}, seq {seq})"));
+            self.error(format!(
+                "delivery of an edit that was never sent (client {sender}, seq {seq})"
+            ));
             return;
         };
         let sent = slot.load(Relaxed);
         if sent == 0 {
             // The send time is stored before the frame is written, so this cannot be a race.
             self.c.protocol_errors.fetch_add(1, Relaxed);
-            self.error(format!("delivery of an edit that was never sent (client {sender}, seq {seq})"));
+            self.error(format!(
+                "delivery of an edit that was never sent (client {sender}, seq {seq})"
+            ));
             return;
         }
         let sent = sent - 1;
         let micros = (now_ns.saturating_sub(sent) / 1000).max(1);
-        let in_window = self.window.get().is_some_and(|w| sent >= w.start_ns && sent < w.end_ns);
+        let in_window = self
+            .window
+            .get()
+            .is_some_and(|w| sent >= w.start_ns && sent < w.end_ns);
         let mut h = self.hists.lock().unwrap_or_else(|e| e.into_inner());
         // Progress lines show warm-up latencies too; the report only the window's.
         h.interval.saturating_record(micros);
