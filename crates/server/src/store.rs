@@ -463,30 +463,7 @@ impl Store {
 
     /// The newest snapshot of a document and the updates written after it.
     pub async fn load_doc(&self, session_id: &str, doc: &str) -> Result<StoredDoc> {
-        let snapshot = sqlx::query(
-            "SELECT upto_update_id, state FROM doc_snapshots WHERE session_id = $1 AND doc = $2 \
-             ORDER BY upto_update_id DESC LIMIT 1",
-        )
-        .bind(session_id)
-        .bind(doc)
-        .fetch_optional(&self.pool)
-        .await?;
-        let (upto, snapshot) = match snapshot {
-            Some(r) => (r.try_get::<i64, _>("upto_update_id")?, Some(r.try_get::<Vec<u8>, _>("state")?)),
-            None => (0, None),
-        };
-        let updates = sqlx::query(
-            "SELECT data FROM doc_updates WHERE session_id = $1 AND doc = $2 AND id > $3 ORDER BY id",
-        )
-        .bind(session_id)
-        .bind(doc)
-        .bind(upto)
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| r.try_get::<Vec<u8>, _>("data"))
-        .collect::<std::result::Result<Vec<_>, _>>()?;
-        Ok(StoredDoc { snapshot, updates })
+        self.load_doc_at(session_id, doc, i64::MAX).await
     }
 
     /// The timestamped update log of a document, oldest first (replay reads it).
