@@ -161,3 +161,36 @@ async fn a_client_that_falls_behind_is_resynced() {
     let resyncs: u64 = metrics.lines().find_map(|l| l.strip_prefix("iide_ws_resyncs_total ")).unwrap().parse().unwrap();
     assert!(resyncs >= 1, "the slow client was resynced (resyncs = {resyncs})");
 }
+
+/// The pad's `meta` map (language, policy, end of session) is the server's: a client that writes
+/// it directly is overruled, so the others never see a spoofed value.
+#[tokio::test]
+async fn clients_cannot_rewrite_the_servers_meta_map() {
+    let t = TestServer::start().await;
+    let s = new_session(&t.url()).await;
+    let mut mallory = Peer::connect(&t.ws_url(), &s.id, "main", &s.candidate).await;
+    assert!(mallory.pump_until(WAIT, |p| p.meta("language").as_deref() == Some("python")).await);
+    let update = {
+        use yrs::{Map, Text, Transact};
+        let meta = mallory.doc.get_or_insert_map("meta");
+        let code = mallory.doc.get_or_insert_text("code");
+        let mut txn = mallory.doc.transact_mut();
+        meta.insert(&mut txn, "language", "cobol");
+        meta.insert(&mut txn, "ended_at", 1);
+        meta.remove(&mut txn, "execution_enabled");
+        // A legitimate edit in the same update still lands.
+        code.insert(&mut txn, 0, "# legit\n");
+        txn.encode_update_v1()
+    };
+    mallory.send(yrs::sync::Message::Sync(yrs::sync::SyncMessage::Update(update))).await;
+    mallory.pump(Duration::from_millis(200)).await;
+
+    let mut other = Peer::connect(&t.ws_url(), &s.id, "main", &s.interviewer).await;
+    assert!(other.pump_until(WAIT, |p| p.text().starts_with("# legit\n")).await, "the code edit applies");
+    assert_eq!(other.meta("language").as_deref(), Some("python"));
+    assert_eq!(other.meta("ended_at"), None);
+    assert_eq!(other.meta("execution_enabled").as_deref(), Some("true"));
+    // The server's own changes still go through.
+    http().patch(format!("{}/api/sessions/{}", t.url(), s.id)).bearer_auth(&s.candidate).json(&serde_json::json!({"language": "go"})).send().await.unwrap();
+    assert!(other.pump_until(WAIT, |p| p.meta("language").as_deref() == Some("go")).await);
+}

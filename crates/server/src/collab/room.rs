@@ -15,7 +15,8 @@ use yrs::sync::awareness::AwarenessUpdate;
 use yrs::sync::{Awareness, Message, SyncMessage};
 use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
-use yrs::{Doc, ReadTxn, StateVector, Transact, TransactionMut, Update};
+use yrs::types::ToJson;
+use yrs::{Doc, Map, ReadTxn, StateVector, Transact, TransactionMut, Update};
 
 use super::persist::Persister;
 use crate::store::{DocWrite, StoredDoc};
@@ -215,10 +216,20 @@ impl Room {
     ) -> Result<bool, ApplyError> {
         let mut state = self.lock();
         let doc = state.awareness.doc();
+        // The pad's `meta` map (language, policy, end of session) is the server's to write; a
+        // client that writes it anyway is overruled in the same transaction, so nobody else
+        // ever sees a spoofed value.
+        let guarded_meta = (from != 0 && self.key.doc == "main").then(|| doc.get_or_insert_map("meta"));
         // yrs may panic on a crafted update; contain it to this message instead of the process.
         let delta = catch_unwind(AssertUnwindSafe(|| {
             let mut txn = doc.transact_mut();
+            let before = guarded_meta.as_ref().map(|meta| meta.to_json(&txn));
             change(&mut txn)?;
+            if let (Some(meta), Some(before)) = (&guarded_meta, before) {
+                if meta.to_json(&txn) != before {
+                    restore_map(meta, &mut txn, &before);
+                }
+            }
             Ok::<_, ApplyError>(txn.encode_update_v1())
         }))
         .map_err(|_| ApplyError::Internal)??;
@@ -307,6 +318,20 @@ impl Room {
     /// Read access to the document (e.g. to read the code for an export).
     pub fn read<T>(&self, f: impl FnOnce(&Doc) -> T) -> T {
         f(self.lock().awareness.doc())
+    }
+}
+
+/// Puts a map back to the given JSON state: every key as it was, and no other key.
+fn restore_map(map: &yrs::MapRef, txn: &mut TransactionMut, state: &yrs::Any) {
+    let yrs::Any::Map(entries) = state else { return };
+    let current: Vec<String> = map.keys(txn).map(str::to_string).collect();
+    for key in current {
+        if !entries.contains_key(&key) {
+            map.remove(txn, &key);
+        }
+    }
+    for (key, value) in entries.iter() {
+        map.insert(txn, key.as_str(), value.clone());
     }
 }
 
