@@ -36,14 +36,138 @@ build_server() {
   (cd "$ROOT" && cargo build --release -p interview-ide)
 }
 
-# Debian's chromium for the browser tests. apt's first install on a fresh machine can fail
-# with "cannot access archive" (a cache clean hook); the same install then succeeds.
+# Debian packages, installed when missing. `apt-get update` runs at most once per script run.
+# apt's first install on a fresh machine can fail with "cannot access archive" (a cache clean
+# hook); the same install then succeeds, hence the retry.
+APT_UPDATED=""
+apt_install() {
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  if [ -z "$APT_UPDATED" ]; then
+    $sudo apt-get update -qq
+    APT_UPDATED=1
+  fi
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null \
+    || $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+# Installs the Debian packages among "$@" that are not installed yet.
+ensure_debs() {
+  local missing=() pkg
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return
+  log "installing ${missing[*]}"
+  apt_install "${missing[@]}"
+}
+
+# Debian's chromium for the browser tests.
 ensure_chromium() {
   if command -v chromium >/dev/null 2>&1; then return; fi
   log "installing chromium (browser tests)"
-  local sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
-    || $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  apt_install chromium
+}
+
+# Tools for workspace sessions live here, outside the repo, so that sandboxed sessions (running as
+# unprivileged uids) can read them.
+IIDE_TOOLS_DIR="${IIDE_TOOLS_DIR:-/opt/interview-ide}"
+
+# Makes $IIDE_TOOLS_DIR and every parent folder traversable by any uid.
+tools_dir() {
+  mkdir -p "$IIDE_TOOLS_DIR"
+  local d="$IIDE_TOOLS_DIR"
+  while [ "$d" != "/" ]; do
+    [ -n "$(find "$d" -maxdepth 0 -perm -o+x)" ] || chmod a+x "$d"
+    d="$(dirname "$d")"
+  done
+  chmod a+rx "$IIDE_TOOLS_DIR"
+}
+
+# bubblewrap: sessions run candidate code and code-server inside it.
+ensure_bubblewrap() {
+  command -v bwrap >/dev/null 2>&1 && return
+  log "installing bubblewrap (session sandbox)"
+  apt_install bubblewrap
+}
+
+# One Python venv per exercise that has a requirements.txt, at $IIDE_TOOLS_DIR/venvs/<exercise>.
+# Sandboxes bind it read-only, so it must be built with Debian's /usr/bin/python3 (its symlinks
+# point into /usr, which sandboxes see; pyenv's python under /root is unreachable for them).
+# It is rebuilt from scratch when requirements.txt or the Python version changes; the key is
+# written last, so a failed install is retried on the next run.
+ensure_exercise_envs() {
+  local req id venv key checked=""
+  for req in "$ROOT"/exercises/*/requirements.txt; do
+    [ -f "$req" ] || continue
+    if [ -z "$checked" ] && ! /usr/bin/python3 -c 'import ensurepip, venv' 2>/dev/null; then
+      log "installing python3-venv (exercise environments)"
+      apt_install python3 python3-venv
+    fi
+    checked=1
+    id="$(basename "$(dirname "$req")")"
+    venv="$IIDE_TOOLS_DIR/venvs/$id"
+    key="$( { /usr/bin/python3 --version; cat "$req"; } | sha256sum | cut -d' ' -f1)"
+    if [ "$(cat "$venv/.requirements.sha256" 2>/dev/null)" = "$key" ]; then continue; fi
+    log "creating the Python environment of exercise $id"
+    tools_dir
+    rm -rf "$venv"
+    mkdir -p "$IIDE_TOOLS_DIR/venvs"
+    chmod a+rx "$IIDE_TOOLS_DIR/venvs"
+    /usr/bin/python3 -m venv "$venv"
+    "$venv/bin/python" -m pip install --quiet --no-input --disable-pip-version-check -r "$req"
+    echo "$key" >"$venv/.requirements.sha256"
+    chmod -R a+rX "$venv"
+  done
+}
+
+# code-server (VS Code in the browser) for workspace sessions, at
+# $IIDE_TOOLS_DIR/code-server/node_modules/.bin/code-server. 4.100.3 is the last release that runs
+# on Node 20. Its install needs, offline from GitHub: libkrb5-dev (the kerberos module),
+# npm_config_yes (node-pty's postinstall runs npx), --unsafe-perm (root), node headers from /usr,
+# and a pre-seeded ripgrep download cache holding Debian's rg (@vscode/ripgrep's postinstall
+# otherwise downloads it from GitHub). It is built in a staging folder and moved in place once it
+# runs, so a half install is never used. IIDE_SKIP_CODE_SERVER=1 skips it.
+CODE_SERVER_VERSION="4.100.3"
+ensure_code_server() {
+  if [ "${IIDE_SKIP_CODE_SERVER:-}" = "1" ]; then
+    log "IIDE_SKIP_CODE_SERVER=1: not installing code-server"
+    return
+  fi
+  local dir="$IIDE_TOOLS_DIR/code-server"
+  local bin="$dir/node_modules/.bin/code-server"
+  if [ "$(cat "$dir/.installed-version" 2>/dev/null)" = "$CODE_SERVER_VERSION" ] && [ -x "$bin" ]; then
+    return
+  fi
+  need npm "Node.js 20 with npm"
+  ensure_debs libkrb5-dev ripgrep build-essential
+  log "installing code-server $CODE_SERVER_VERSION (takes a minute or two)"
+  tools_dir
+  local stage="$dir.staging" tmp
+  tmp="$(mktemp -d)"
+  rm -rf "$stage"
+  mkdir -p "$stage"
+  # The cache file name @vscode/ripgrep 1.15.x looks for; it holds a single `rg` at its root.
+  local cache="$tmp/vscode-ripgrep-cache-1.15.11"
+  mkdir -p "$cache"
+  cp "$(command -v rg)" "$tmp/rg"
+  tar -C "$tmp" -czf "$cache/ripgrep-v13.0.0-10-x86_64-unknown-linux-musl.tar.gz" rg
+  echo '{"name":"iide-code-server","private":true}' >"$stage/package.json"
+  # Native modules compile against the installed node headers instead of downloading them.
+  local nodedir=()
+  [ -f /usr/include/node/node.h ] && nodedir=(npm_config_nodedir=/usr)
+  if ! (cd "$stage" && env TMPDIR="$tmp" npm_config_yes=true "${nodedir[@]}" \
+      npm install --unsafe-perm --no-audit --no-fund --loglevel=error "code-server@$CODE_SERVER_VERSION" >"$tmp/npm.log" 2>&1); then
+    tail -n 40 "$tmp/npm.log" >&2
+    rm -rf "$tmp"
+    echo "code-server install failed" >&2
+    exit 1
+  fi
+  rm -rf "$tmp"
+  rm -rf "$dir"
+  mv "$stage" "$dir"
+  chmod -R a+rX "$dir"
+  "$bin" --version >/dev/null
+  echo "$CODE_SERVER_VERSION" >"$dir/.installed-version"
+  log "code-server $CODE_SERVER_VERSION installed at $bin"
 }

@@ -7,6 +7,9 @@ source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
 ensure_chromium
+ensure_bubblewrap
+ensure_exercise_envs
+ensure_code_server
 build_web
 ensure_npm tests
 build_server

@@ -32,7 +32,13 @@ export interface Session {
   participants: Participant[];
   role: Role;
   policy?: Policy;
+  /** `pad` (one shared file, code runs in the browser) or `workspace` (a project on the server). */
+  kind?: SessionKind;
+  /** The exercise a workspace was created from; null for a pad. */
+  exercise?: string | null;
 }
+
+export type SessionKind = 'pad' | 'workspace';
 
 /** A finished code run, for the session's timeline. */
 export interface RunRecord {
@@ -121,7 +127,7 @@ const sessionPath = (id: string) => `/api/sessions/${encodeURIComponent(id)}`;
 export const api = {
   languages: () => request<Language[]>('GET', '/api/languages'),
 
-  createSession: (body: { title?: string; language?: string }) =>
+  createSession: (body: { title?: string; language?: string; kind?: SessionKind; exercise?: string }) =>
     request<CreatedSession>('POST', '/api/sessions', { body }),
 
   getSession: (id: string, token: string | null) =>
@@ -414,4 +420,236 @@ class SseParser {
     if (field === 'event') this.event = value;
     else if (field === 'data') this.data.push(value);
   }
+}
+
+// --- Workspaces (docs/API.md, "Workspaces") ---
+
+export interface Exercise {
+  id: string;
+  title: string;
+  description: string;
+}
+
+export type ProcessState = 'stopped' | 'starting' | 'running' | 'crashed';
+
+export interface WorkspaceStatus {
+  app: { state: ProcessState; since?: number | string | null; error?: string | null };
+  terminal: { state: ProcessState };
+  code_server: { installed: boolean; state: ProcessState; install_hint?: string | null };
+}
+
+export interface FileEntry {
+  path: string;
+  type: 'file' | 'dir';
+  size: number;
+  editable: boolean;
+}
+
+export interface LogLine {
+  n: number;
+  at_ms: number;
+  stream: 'stdout' | 'stderr' | 'system';
+  text: string;
+}
+
+/** What the app answered through the platform's proxy (request console). */
+export interface AppResponse {
+  status: number;
+  statusText: string;
+  headers: [string, string][];
+  body: string;
+  ms: number;
+}
+
+/** The bytes of a workspace file, for read-only views; `text` is null when they are not UTF-8. */
+export interface FileContent {
+  size: number;
+  text: string | null;
+}
+
+function authHeaders(token: string | null): Record<string, string> {
+  return token ? { Authorization: `Bearer ${token}` } : {};
+}
+
+async function errorFrom(res: Response): Promise<ApiError> {
+  let message = `Request failed (${res.status}).`;
+  try {
+    const data = (await res.json()) as { error?: unknown };
+    if (typeof data.error === 'string') message = data.error;
+  } catch {
+    /* not JSON */
+  }
+  return new ApiError(res.status, message);
+}
+
+export const workspaceApi = {
+  exercises: () => request<Exercise[]>('GET', '/api/exercises'),
+
+  status: (id: string, token: string | null) => request<WorkspaceStatus>('GET', `${sessionPath(id)}/workspace`, { token }),
+
+  start: (id: string, token: string | null) => request<WorkspaceStatus>('POST', `${sessionPath(id)}/workspace/start`, { token }),
+
+  restart: (id: string, token: string | null) =>
+    request<WorkspaceStatus>('POST', `${sessionPath(id)}/workspace/restart`, { token }),
+
+  logs: (id: string, token: string | null, after: number) =>
+    request<{ lines: LogLine[]; next: number }>('GET', `${sessionPath(id)}/workspace/logs?after=${Math.max(0, Math.floor(after))}`, { token }),
+
+  files: (id: string, token: string | null) => request<{ entries: FileEntry[] }>('GET', `${sessionPath(id)}/files`, { token }),
+
+  create: (id: string, token: string | null, path: string, type: 'file' | 'dir', content?: string) =>
+    request<FileEntry>('POST', `${sessionPath(id)}/files`, { token, body: content === undefined ? { path, type } : { path, type, content } }),
+
+  rename: (id: string, token: string | null, from: string, to: string) =>
+    request<FileEntry>('POST', `${sessionPath(id)}/files/rename`, { token, body: { from, to } }),
+
+  remove: (id: string, token: string | null, path: string) =>
+    request<unknown>('DELETE', `${sessionPath(id)}/files?path=${encodeURIComponent(path)}`, { token }),
+
+  /** A file's bytes (`GET /files/content`), decoded as UTF-8 when they are text. */
+  async content(id: string, token: string | null, path: string): Promise<FileContent> {
+    let res: Response;
+    try {
+      res = await fetch(`${sessionPath(id)}/files/content?path=${encodeURIComponent(path)}`, {
+        headers: authHeaders(token),
+        credentials: 'same-origin',
+      });
+    } catch {
+      throw new ApiError(0, 'The server could not be reached.');
+    }
+    if (!res.ok) throw await errorFrom(res);
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    let text: string | null = null;
+    if (!bytes.includes(0)) {
+      try {
+        text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+      } catch {
+        text = null;
+      }
+    }
+    return { size: bytes.length, text };
+  },
+
+  /**
+   * Sends a request to the workspace's app through the platform's proxy
+   * (`/api/sessions/{id}/app{path}`) and returns whatever it answered, errors included.
+   */
+  async app(
+    id: string,
+    token: string | null,
+    method: string,
+    path: string,
+    body: string | undefined,
+    signal?: AbortSignal,
+  ): Promise<AppResponse> {
+    const clean = path.startsWith('/') ? path : `/${path}`;
+    const headers: Record<string, string> = { ...authHeaders(token), Accept: 'application/json, */*;q=0.5' };
+    if (body !== undefined && body !== '') {
+      let json = true;
+      try {
+        JSON.parse(body);
+      } catch {
+        json = false;
+      }
+      headers['Content-Type'] = json ? 'application/json' : 'text/plain; charset=utf-8';
+    }
+    const started = performance.now();
+    let res: Response;
+    try {
+      res = await fetch(`${sessionPath(id)}/app${clean}`, {
+        method,
+        headers,
+        body: body === undefined || body === '' ? undefined : body,
+        credentials: 'same-origin',
+        signal,
+      });
+    } catch {
+      if (signal?.aborted) throw new ApiError(0, 'The request was cancelled.');
+      throw new ApiError(0, 'The server could not be reached.');
+    }
+    const text = await res.text();
+    return {
+      status: res.status,
+      statusText: res.statusText,
+      headers: [...res.headers.entries()],
+      body: text,
+      ms: Math.round(performance.now() - started),
+    };
+  },
+};
+
+/** WebSocket URL of a workspace's shared terminal. */
+export function terminalUrl(id: string, token: string | null): string {
+  const proto = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
+  return `${proto}//${window.location.host}${sessionPath(id)}/terminal${token ? `?token=${encodeURIComponent(token)}` : ''}`;
+}
+
+/** Where code-server is served for a session (same origin; the session cookie authenticates). */
+export function vscodeUrl(id: string): string {
+  return `${sessionPath(id)}/vscode/?folder=/workspace`;
+}
+
+// --- Chaos Engine (docs/API.md, "Chaos Engine"; interviewer only) ---
+
+export interface ChaosScenario {
+  id: string;
+  title: string;
+  description: string;
+  watch_for: string;
+  active: boolean;
+  since?: number | string | null;
+}
+
+export type FaultKind = 'latency' | 'error' | 'reset' | 'timeout' | 'bandwidth';
+
+/** A network fault as the client describes it (`POST /chaos/faults`). */
+export interface FaultSpec {
+  kind: FaultKind;
+  methods: string[];
+  path: string;
+  probability: number;
+  latency_ms?: number;
+  jitter_ms?: number;
+  status?: number;
+  timeout_ms?: number;
+  bytes_per_second?: number;
+}
+
+export interface ChaosFault extends FaultSpec {
+  id: string;
+  scenario?: string | null;
+  since?: number | string | null;
+}
+
+export interface ChaosStatus {
+  scenarios: ChaosScenario[];
+  faults: ChaosFault[];
+}
+
+export const chaosApi = {
+  status: (id: string, token: string | null) => request<ChaosStatus>('GET', `${sessionPath(id)}/chaos/status`, { token }),
+
+  activate: (id: string, token: string | null, scenario: string) =>
+    request<ChaosStatus>('POST', `${sessionPath(id)}/chaos`, { token, body: { scenario } }),
+
+  deactivate: (id: string, token: string | null, scenario: string) =>
+    request<ChaosStatus>('POST', `${sessionPath(id)}/chaos/deactivate`, { token, body: { scenario } }),
+
+  addFault: (id: string, token: string | null, fault: FaultSpec) =>
+    request<ChaosStatus>('POST', `${sessionPath(id)}/chaos/faults`, { token, body: fault }),
+
+  removeFault: (id: string, token: string | null, faultId: string) =>
+    request<ChaosStatus>('DELETE', `${sessionPath(id)}/chaos/faults/${encodeURIComponent(faultId)}`, { token }),
+
+  reset: (id: string, token: string | null) => request<ChaosStatus>('POST', `${sessionPath(id)}/chaos/reset`, { token }),
+};
+
+/** A server time that may be epoch milliseconds or an RFC 3339 string; null when absent or unreadable. */
+export function timeMs(v: number | string | null | undefined): number | null {
+  if (typeof v === 'number' && Number.isFinite(v)) return v < 1e11 ? v * 1000 : v;
+  if (typeof v === 'string' && v) {
+    const n = Date.parse(v);
+    return Number.isNaN(n) ? null : n;
+  }
+  return null;
 }

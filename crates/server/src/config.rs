@@ -108,6 +108,44 @@ pub struct Config {
     /// Longest answer, in tokens (the provider's max_tokens).
     #[arg(long, env = "ASSISTANT_MAX_REPLY_TOKENS", default_value_t = 1024)]
     pub assistant_max_reply_tokens: u32,
+
+    // --- Workspaces ---
+    /// Where the exercises are (a folder per exercise with its `exercise.toml`).
+    #[arg(long, env = "EXERCISES_DIR", default_value = "exercises")]
+    pub exercises_dir: PathBuf,
+
+    /// Where each workspace session's files live.
+    #[arg(long, env = "WORKSPACES_DIR", default_value = "data/workspaces")]
+    pub workspaces_dir: PathBuf,
+
+    /// Tools the sandboxes use read-only: the exercises' Python environments (`venvs/<id>`) and
+    /// code-server, as the set-up scripts install them.
+    #[arg(long, env = "TOOLS_DIR", default_value = "/opt/interview-ide")]
+    pub tools_dir: PathBuf,
+
+    /// The code-server executable (default: `<TOOLS_DIR>/code-server/node_modules/.bin/code-server`).
+    #[arg(long, env = "CODE_SERVER_BIN")]
+    pub code_server_bin: Option<PathBuf>,
+
+    /// A workspace's processes stop after this long without use (they start again on demand).
+    #[arg(long, env = "WORKSPACE_IDLE_SECONDS", default_value_t = 900)]
+    pub workspace_idle_seconds: u64,
+
+    /// A workspace's files are deleted this long after its session ended.
+    #[arg(long, env = "WORKSPACE_RETENTION_HOURS", default_value_t = 72)]
+    pub workspace_retention_hours: u64,
+
+    /// Memory for each of a workspace's process groups (the app, the terminal, code-server).
+    #[arg(long, env = "SANDBOX_MEMORY_MB", default_value_t = 1024)]
+    pub sandbox_memory_mb: u64,
+
+    /// Processes (and threads) per workspace group, and per workspace user.
+    #[arg(long, env = "SANDBOX_MAX_PROCESSES", default_value_t = 256)]
+    pub sandbox_max_processes: u64,
+
+    /// CPU per workspace group, in percent of one core.
+    #[arg(long, env = "SANDBOX_CPU_PERCENT", default_value_t = 100)]
+    pub sandbox_cpu_percent: u64,
 }
 
 impl Config {

@@ -4,6 +4,7 @@
 //! `sessions` (roles, participants) and `collab` (live documents) -> `store` (SQLite/PostgreSQL).
 
 pub mod assistant;
+pub mod chaos;
 pub mod cockpit;
 pub mod collab;
 pub mod config;
@@ -14,6 +15,7 @@ pub mod report;
 pub mod sessions;
 pub mod store;
 pub mod util;
+pub mod workspace;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -42,6 +44,7 @@ pub struct App {
     pub shutdown: CancellationToken,
     pub next_conn_id: AtomicU64,
     pub assistant: Arc<assistant::Assistant>,
+    pub workspaces: Arc<workspace::Workspaces>,
 }
 
 /// A running server: its address and how to stop it.
@@ -100,7 +103,14 @@ pub async fn start(mut config: Config) -> anyhow::Result<Server> {
         Ok(n) => tracing::info!(replies = n, "assistant replies interrupted by the last stop are marked cut off"),
         Err(e) => tracing::warn!(error = %e, "could not mark interrupted assistant replies"),
     }
+    let workspaces = workspace::Workspaces::new(
+        workspace::Catalog::load(&config.exercises_dir)?,
+        workspace_settings(&config)?,
+        shutdown.clone(),
+    );
+    spawn_retention_sweep(workspaces.clone(), store.clone(), shutdown.clone());
     let app = Arc::new(App {
+        workspaces,
         assistant,
         create_limiter: PerAddressLimiter::new(config.max_sessions_per_minute),
         config,
@@ -131,4 +141,47 @@ pub async fn start(mut config: Config) -> anyhow::Result<Server> {
         Ok(())
     });
     Ok(Server { addr, shutdown, task })
+}
+
+fn workspace_settings(config: &Config) -> anyhow::Result<workspace::Settings> {
+    std::fs::create_dir_all(&config.workspaces_dir)?;
+    // The sandbox mounts these: they must be absolute.
+    let root = std::fs::canonicalize(&config.workspaces_dir)?;
+    Ok(workspace::Settings {
+        root,
+        code_server: config.code_server_bin.clone().unwrap_or_else(|| config.tools_dir.join("code-server/node_modules/.bin/code-server")),
+        tools_dir: config.tools_dir.clone(),
+        limits: workspace::sandbox::Limits {
+            memory_bytes: config.sandbox_memory_mb.max(64) << 20,
+            max_processes: config.sandbox_max_processes.max(16),
+            cpu_percent: config.sandbox_cpu_percent.clamp(5, 100 * 64),
+        },
+        idle: std::time::Duration::from_secs(config.workspace_idle_seconds.max(1)),
+        retention: std::time::Duration::from_secs(config.workspace_retention_hours * 3600),
+    })
+}
+
+/// Deletes workspaces whose session is gone or ended longer ago than the retention period.
+fn spawn_retention_sweep(workspaces: Arc<workspace::Workspaces>, store: Store, stop: CancellationToken) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = tick.tick() => {}
+            }
+            let retention_ms = workspaces.settings.retention.as_millis() as i64;
+            for id in workspaces.on_disk() {
+                let expired = match store.get_session(&id).await {
+                    Ok(None) => true,
+                    Ok(Some(s)) => s.ended_at.is_some_and(|at| util::now_ms() - at > retention_ms),
+                    Err(_) => false,
+                };
+                if expired {
+                    tracing::info!(session = %id, "deleting an expired workspace");
+                    workspaces.remove(&id);
+                }
+            }
+        }
+    });
 }

@@ -107,6 +107,7 @@ pub struct SessionView {
     pub title: String,
     pub language: String,
     pub kind: String,
+    pub exercise: Option<String>,
     pub created_at: String,
     pub ended_at: Option<String>,
     pub policy: Policy,
@@ -177,7 +178,8 @@ impl Sessions {
         Sessions { store, collab, public_url }
     }
 
-    pub async fn create(&self, title: Option<&str>, language_id: Option<&str>) -> Result<Created> {
+    /// Creates a session: a pad, or with `exercise` (already validated) a workspace session.
+    pub async fn create(&self, title: Option<&str>, language_id: Option<&str>, exercise: Option<&str>) -> Result<Created> {
         let title = clean_text(title.unwrap_or(DEFAULT_TITLE), MAX_TITLE_CHARS, "title")?;
         let lang = match language_id {
             None => &LANGUAGES[0],
@@ -195,7 +197,8 @@ impl Sessions {
             id: id.clone(),
             title,
             language: lang.id.to_string(),
-            kind: "pad".into(),
+            kind: if exercise.is_some() { "workspace" } else { "pad" }.into(),
+            exercise: exercise.map(str::to_string),
             interviewer_token_hash: token_hash(&interviewer_token),
             candidate_token_hash: token_hash(&candidate_token),
             created_at: now_ms(),
@@ -243,6 +246,7 @@ impl Sessions {
             title: s.title.clone(),
             language: s.language.clone(),
             kind: s.kind.clone(),
+            exercise: s.exercise.clone(),
             created_at: rfc3339(s.created_at),
             ended_at: s.ended_at.map(rfc3339),
             policy: s.policy,

@@ -47,6 +47,8 @@ pub struct SessionRow {
     pub title: String,
     pub language: String,
     pub kind: String,
+    /// The exercise a workspace session was created from; None for a pad.
+    pub exercise: Option<String>,
     pub interviewer_token_hash: String,
     pub candidate_token_hash: String,
     pub created_at: i64,
@@ -177,7 +179,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO sessions (id, title, language, kind, interviewer_token_hash, candidate_token_hash, created_at, \
-             execution_enabled, time_limit_seconds) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             execution_enabled, time_limit_seconds, exercise) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(&s.id)
         .bind(&s.title)
@@ -188,6 +190,7 @@ impl Store {
         .bind(s.created_at)
         .bind(i64::from(s.policy.execution_enabled))
         .bind(s.policy.time_limit_seconds)
+        .bind(s.exercise.clone())
         .execute(&mut *tx)
         .await?;
         for (doc, data) in initial_docs {
@@ -206,7 +209,7 @@ impl Store {
     pub async fn get_session(&self, id: &str) -> Result<Option<SessionRow>> {
         let row = sqlx::query(
             "SELECT id, title, language, kind, interviewer_token_hash, candidate_token_hash, created_at, ended_at, \
-             execution_enabled, time_limit_seconds FROM sessions WHERE id = $1",
+             execution_enabled, time_limit_seconds, exercise FROM sessions WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&self.pool)
@@ -339,7 +342,7 @@ impl Store {
     pub async fn list_sessions(&self, limit: i64) -> Result<Vec<(SessionRow, i64)>> {
         let rows = sqlx::query(
             "SELECT s.id, s.title, s.language, s.kind, s.interviewer_token_hash, s.candidate_token_hash, s.created_at, \
-             s.ended_at, s.execution_enabled, s.time_limit_seconds, \
+             s.ended_at, s.execution_enabled, s.time_limit_seconds, s.exercise, \
              (SELECT COUNT(*) FROM participants p WHERE p.session_id = s.id) AS participants \
              FROM sessions s ORDER BY s.created_at DESC LIMIT $1",
         )
@@ -485,6 +488,7 @@ fn session_from_row(r: &AnyRow) -> Result<SessionRow> {
         title: r.try_get("title")?,
         language: r.try_get("language")?,
         kind: r.try_get("kind")?,
+        exercise: r.try_get("exercise")?,
         interviewer_token_hash: r.try_get("interviewer_token_hash")?,
         candidate_token_hash: r.try_get("candidate_token_hash")?,
         created_at: r.try_get("created_at")?,

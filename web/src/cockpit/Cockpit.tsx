@@ -19,10 +19,14 @@ interface Props {
   endedAt: number | null;
   language: string;
   languages: Language[];
+  /** The Chaos Engine panel, first, for workspace sessions. */
+  chaos?: ReactNode;
+  /** The replay rebuilds the pad's code; a workspace has no pad. */
+  showReplay?: boolean;
 }
 
 /** The interviewer's panel: end and export, private notes, timeline, replay and scorecard. */
-export const Cockpit = memo(function Cockpit({ sessionId, token, createdAt, endedAt, language, languages }: Props) {
+export const Cockpit = memo(function Cockpit({ sessionId, token, createdAt, endedAt, language, languages, chaos, showReplay = true }: Props) {
   const languageName = useCallback((id: string) => nameOf(languages, id), [languages]);
   const startMs = Date.parse(createdAt) || Date.now();
   const { events, error: eventsError, refresh } = useEvents(sessionId, token);
@@ -35,6 +39,11 @@ export const Cockpit = memo(function Cockpit({ sessionId, token, createdAt, ende
         <EndSession sessionId={sessionId} token={token} endedAt={endedAt} onEnded={refresh} />
         <ExportReport sessionId={sessionId} token={token} />
       </div>
+      {chaos && (
+        <Section id="chaos" title="Chaos Engine">
+          {chaos}
+        </Section>
+      )}
       <Section id="notes" title="Private notes">
         <Notes sessionId={sessionId} token={token} startMs={startMs} />
       </Section>
@@ -48,17 +57,19 @@ export const Cockpit = memo(function Cockpit({ sessionId, token, createdAt, ende
           onSelect={select}
         />
       </Section>
-      <Section id="replay" title="Replay">
-        <Replay
-          sessionId={sessionId}
-          token={token}
-          language={language}
-          endedAt={endedAt}
-          events={events}
-          languageName={languageName}
-          jump={jump}
-        />
-      </Section>
+      {showReplay && (
+        <Section id="replay" title="Replay">
+          <Replay
+            sessionId={sessionId}
+            token={token}
+            language={language}
+            endedAt={endedAt}
+            events={events}
+            languageName={languageName}
+            jump={jump}
+          />
+        </Section>
+      )}
       <Section id="scorecard" title="Scorecard">
         <Scorecard sessionId={sessionId} token={token} />
       </Section>

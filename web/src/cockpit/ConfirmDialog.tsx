@@ -11,10 +11,12 @@ interface Props {
   onConfirm: () => void;
   onCancel: () => void;
   testId?: string;
+  /** data-testid of the confirm button (default `confirm`). */
+  confirmTestId?: string;
 }
 
 /** A modal confirmation (native <dialog>: focus stays inside, Escape cancels). Cancel has the focus. */
-export function ConfirmDialog({ open, title, children, confirmLabel, busy, error, onConfirm, onCancel, testId }: Props) {
+export function ConfirmDialog({ open, title, children, confirmLabel, busy, error, onConfirm, onCancel, testId, confirmTestId = 'confirm' }: Props) {
   const ref = useRef<HTMLDialogElement>(null);
   const titleId = useId();
   const bodyId = useId();
@@ -53,7 +55,7 @@ export function ConfirmDialog({ open, title, children, confirmLabel, busy, error
             <button type="button" className="btn" onClick={onCancel} disabled={busy}>
               Cancel
             </button>
-            <button type="button" className="btn btn-danger" onClick={onConfirm} disabled={busy} data-testid="confirm">
+            <button type="button" className="btn btn-danger" onClick={onConfirm} disabled={busy} data-testid={confirmTestId}>
               {busy && <Spinner size={14} />}
               {confirmLabel}
             </button>

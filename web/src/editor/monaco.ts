@@ -54,6 +54,13 @@ import 'monaco-editor/languages/definitions/shell/register';
 import 'monaco-editor/languages/definitions/sql/register';
 import 'monaco-editor/languages/definitions/swift/register';
 import 'monaco-editor/languages/definitions/typescript/register';
+// Files of a workspace project.
+import 'monaco-editor/languages/definitions/css/register';
+import 'monaco-editor/languages/definitions/dockerfile/register';
+import 'monaco-editor/languages/definitions/html/register';
+import 'monaco-editor/languages/definitions/ini/register';
+import 'monaco-editor/languages/definitions/xml/register';
+import 'monaco-editor/languages/definitions/yaml/register';
 
 import EditorWorker from 'monaco-editor/editor/editor.worker?worker';
 
@@ -74,6 +81,31 @@ monaco.editor.defineTheme('iide-dark', {
     'editorLineNumber.activeForeground': '#d4d4d4',
     'editorGutter.background': '#1f1f1f',
   },
+});
+
+// JSON highlighting without the JSON language service (and its worker): a small Monarch tokenizer.
+monaco.languages.register({ id: 'json', extensions: ['.json'], aliases: ['JSON'] });
+monaco.languages.setMonarchTokensProvider('json', {
+  tokenizer: {
+    root: [
+      [/"(?:[^"\\]|\\.)*"(?=\s*:)/, 'type'],
+      [/"(?:[^"\\]|\\.)*"/, 'string'],
+      [/-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/, 'number'],
+      [/\b(?:true|false|null)\b/, 'keyword'],
+      [/[{}[\],:]/, 'delimiter'],
+    ],
+  },
+});
+monaco.languages.setLanguageConfiguration('json', {
+  brackets: [
+    ['{', '}'],
+    ['[', ']'],
+  ],
+  autoClosingPairs: [
+    { open: '{', close: '}' },
+    { open: '[', close: ']' },
+    { open: '"', close: '"' },
+  ],
 });
 
 interface LanguageInfo {
@@ -100,6 +132,13 @@ const LANGS: Record<string, LanguageInfo> = {
   shell: { monacoId: 'shell', ext: 'sh' },
   markdown: { monacoId: 'markdown', ext: 'md' },
   plaintext: { monacoId: 'plaintext', ext: 'txt' },
+  json: { monacoId: 'json', ext: 'json' },
+  html: { monacoId: 'html', ext: 'html' },
+  css: { monacoId: 'css', ext: 'css' },
+  yaml: { monacoId: 'yaml', ext: 'yaml' },
+  ini: { monacoId: 'ini', ext: 'ini' },
+  xml: { monacoId: 'xml', ext: 'xml' },
+  dockerfile: { monacoId: 'dockerfile', ext: 'dockerfile' },
 };
 
 const ALIASES: Record<string, string> = {
@@ -124,6 +163,10 @@ const ALIASES: Record<string, string> = {
   mysql: 'sql',
   text: 'plaintext',
   md: 'markdown',
+  yml: 'yaml',
+  toml: 'ini',
+  cfg: 'ini',
+  htm: 'html',
 };
 
 /** Maps a session language id (from the server) to Monaco's language and a file extension. */

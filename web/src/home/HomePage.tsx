@@ -1,5 +1,5 @@
 import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
-import { api, ApiError, type CreatedSession } from '../api';
+import { api, ApiError, workspaceApi, type CreatedSession, type Exercise, type SessionKind } from '../api';
 import { useLanguages } from '../languages';
 import { CopyField } from '../ui/CopyField';
 import { Spinner } from '../ui/Spinner';
@@ -65,8 +65,21 @@ function CreateForm({ onCreated }: { onCreated: (s: CreatedSession, title: strin
   const titleId = useId();
   const langId = useId();
   const titleRef = useRef<HTMLInputElement>(null);
+  const exerciseId = useId();
+  const exerciseHintId = useId();
+  const [kind, setKind] = useState<SessionKind>('pad');
+  const [exercise, setExercise] = useState('');
+  const exercises = useExercises(kind === 'workspace');
 
   useEffect(() => titleRef.current?.focus(), []);
+
+  // Pick the first exercise once the list arrives (and keep the choice valid).
+  useEffect(() => {
+    const list = exercises.list;
+    if (list && list.length > 0 && !list.some((x) => x.id === exercise)) setExercise(list[0].id);
+  }, [exercises.list, exercise]);
+  const chosen = exercises.list?.find((x) => x.id === exercise) ?? null;
+  const canSubmit = kind === 'pad' || chosen !== null;
 
   // Keep the choice valid when the server's list replaces the built-in one.
   useEffect(() => {
@@ -76,11 +89,17 @@ function CreateForm({ onCreated }: { onCreated: (s: CreatedSession, title: strin
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     if (busy) return;
+    if (!canSubmit) {
+      setError('Choose an exercise for the workspace.');
+      return;
+    }
     const finalTitle = title.trim() || DEFAULT_TITLE;
     setBusy(true);
     setError(null);
     try {
-      const session = await api.createSession({ title: finalTitle, language });
+      const session = await api.createSession(
+        kind === 'workspace' ? { title: finalTitle, kind, exercise } : { title: finalTitle, language },
+      );
       onCreated(session, finalTitle);
     } catch (err) {
       setError(createErrorMessage(err));
@@ -96,6 +115,7 @@ function CreateForm({ onCreated }: { onCreated: (s: CreatedSession, title: strin
         You get two links: one for you, one for the candidate. Nobody needs an account.
       </p>
       <form className="create-form" onSubmit={submit}>
+        <KindPicker kind={kind} onChange={setKind} />
         <div className="field">
           <label htmlFor={titleId}>Title</label>
           <input
@@ -109,33 +129,78 @@ function CreateForm({ onCreated }: { onCreated: (s: CreatedSession, title: strin
             autoComplete="off"
           />
         </div>
-        <div className="field field-narrow">
-          <label htmlFor={langId}>Language</label>
-          <select
-            id={langId}
-            value={language}
-            onChange={(e) => setLanguage(e.target.value)}
-            aria-busy={loading}
-          >
-            {languages.map((l) => (
-              <option key={l.id} value={l.id}>
-                {l.name}
-              </option>
-            ))}
-          </select>
-        </div>
+        {kind === 'pad' ? (
+          <div className="field field-narrow">
+            <label htmlFor={langId}>Language</label>
+            <select
+              id={langId}
+              value={language}
+              onChange={(e) => setLanguage(e.target.value)}
+              aria-busy={loading}
+            >
+              {languages.map((l) => (
+                <option key={l.id} value={l.id}>
+                  {l.name}
+                </option>
+              ))}
+            </select>
+          </div>
+        ) : (
+          <div className="field field-exercise">
+            <label htmlFor={exerciseId}>Exercise</label>
+            <select
+              id={exerciseId}
+              data-testid="exercise-picker"
+              value={exercise}
+              onChange={(e) => setExercise(e.target.value)}
+              aria-busy={exercises.loading}
+              aria-describedby={exerciseHintId}
+              disabled={!exercises.list || exercises.list.length === 0}
+            >
+              {exercises.loading && !exercises.list && <option value="">Loading exercises…</option>}
+              {exercises.list?.length === 0 && <option value="">No exercises on this server</option>}
+              {exercises.list?.map((x) => (
+                <option key={x.id} value={x.id} title={x.description}>
+                  {x.title}
+                </option>
+              ))}
+            </select>
+          </div>
+        )}
         <div className="field field-action">
           <button
             type="submit"
             className="btn btn-primary"
             data-testid="create-session"
-            disabled={busy}
+            disabled={busy || !canSubmit}
             title="Create the session (Enter)"
           >
             {busy && <Spinner size={14} />}
             {busy ? 'Creating…' : 'Create session'}
           </button>
         </div>
+        {kind === 'workspace' && (
+          <div className="exercise-hint" id={exerciseHintId} aria-live="polite">
+            {exercises.error ? (
+              <p className="form-error" role="alert">
+                {exercises.error}{' '}
+                <button type="button" className="link-button" onClick={exercises.retry}>
+                  Try again
+                </button>
+              </p>
+            ) : chosen ? (
+              <p className="muted" data-testid="exercise-description">
+                <strong>{chosen.title}</strong>: {chosen.description}
+              </p>
+            ) : exercises.loading ? (
+              <p className="muted">Loading exercises…</p>
+            ) : null}
+            <p className="field-hint">
+              A workspace is a small project on the server: files, a shared terminal, the running app and the Chaos
+              Engine for you.
+            </p>
+          </div>
+        )}
       </form>
       {error && (
         <p className="form-error" role="alert">
@@ -144,6 +209,73 @@ function CreateForm({ onCreated }: { onCreated: (s: CreatedSession, title: strin
       )}
     </section>
   );
+}
+
+const KINDS: { id: SessionKind; label: string; hint: string }[] = [
+  { id: 'pad', label: 'Pad', hint: 'One shared file; code runs in the browser.' },
+  { id: 'workspace', label: 'Workspace', hint: 'A project with files, a terminal and a running app.' },
+];
+
+/** Pad or workspace: a segmented control made of real radio buttons (arrow keys move the choice). */
+function KindPicker({ kind, onChange }: { kind: SessionKind; onChange: (k: SessionKind) => void }) {
+  const name = useId();
+  const labelId = useId();
+  return (
+    <div className="field field-kind">
+      <span className="field-label" id={labelId}>
+        Kind
+      </span>
+      <div className="segmented" role="radiogroup" aria-labelledby={labelId} data-testid="kind-picker">
+        {KINDS.map((k) => (
+          <label key={k.id} className={kind === k.id ? 'segment checked' : 'segment'} title={k.hint}>
+            <input
+              type="radio"
+              name={name}
+              value={k.id}
+              checked={kind === k.id}
+              onChange={() => onChange(k.id)}
+              data-testid={`kind-${k.id}`}
+            />
+            {k.label}
+          </label>
+        ))}
+      </div>
+    </div>
+  );
+}
+
+/** The server's exercises, fetched the first time a workspace is chosen. */
+function useExercises(wanted: boolean): { list: Exercise[] | null; loading: boolean; error: string | null; retry: () => void } {
+  const [list, setList] = useState<Exercise[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [loading, setLoading] = useState(false);
+  const [attempt, setAttempt] = useState(0);
+  useEffect(() => {
+    if (!wanted || list !== null) return;
+    let alive = true;
+    setLoading(true);
+    setError(null);
+    workspaceApi.exercises().then(
+      (l) => {
+        if (!alive) return;
+        setList(Array.isArray(l) ? l : []);
+        setLoading(false);
+      },
+      (err: unknown) => {
+        if (!alive) return;
+        setLoading(false);
+        setError(
+          err instanceof ApiError && err.status === 0
+            ? 'The exercises could not be loaded: the server could not be reached.'
+            : `The exercises could not be loaded: ${(err as Error).message}`,
+        );
+      },
+    );
+    return () => {
+      alive = false;
+    };
+  }, [wanted, list, attempt]);
+  return { list, loading, error, retry: () => setAttempt((a) => a + 1) };
 }
 
 function createErrorMessage(err: unknown): string {

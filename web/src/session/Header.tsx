@@ -12,10 +12,13 @@ interface Props {
   role: Role;
   participants: ParticipantView[];
   status: CollabStatus;
-  languages: Language[];
-  language: string;
-  languagePending: boolean;
-  onLanguage: (id: string) => void;
+  /** The pad's language picker; a workspace has none (its files say their language). */
+  languages?: Language[];
+  language?: string;
+  languagePending?: boolean;
+  onLanguage?: (id: string) => void;
+  /** A short label after the title (a workspace's exercise). */
+  subtitle?: string | null;
   /** The session has ended: the language can no longer change. */
   locked?: boolean;
   candidateUrl: string | null;
@@ -25,7 +28,7 @@ interface Props {
 
 export function Header(props: Props) {
   const langId = useId();
-  const { languages, language } = props;
+  const { languages = [], language = '', onLanguage } = props;
   // The doc may name a language this server's list lacks; still show it.
   const options = languages.some((l) => l.id === language) ? languages : [...languages, { id: language, name: language }];
 
@@ -37,30 +40,39 @@ export function Header(props: Props) {
       <h1 className="session-title" title={props.title}>
         {props.title}
       </h1>
+      {props.subtitle && (
+        <span className="session-subtitle" data-testid="session-exercise" title={props.subtitle}>
+          {props.subtitle}
+        </span>
+      )}
       <span className={`role-badge ${props.role}`} data-testid="role-badge">
         {props.role === 'interviewer' ? 'Interviewer' : 'Candidate'}
       </span>
       <ParticipantsList participants={props.participants} />
       <div className="header-actions">
-        <label htmlFor={langId} className="header-label">
-          Language
-        </label>
-        <select
-          id={langId}
-          className="language-picker"
-          data-testid="language-picker"
-          value={language}
-          aria-busy={props.languagePending}
-          onChange={(e) => props.onLanguage(e.target.value)}
-          disabled={props.locked}
-          title={props.locked ? 'The session has ended' : 'Language of the pad (changes it for everyone)'}
-        >
-          {options.map((l) => (
-            <option key={l.id} value={l.id}>
-              {l.name}
-            </option>
-          ))}
-        </select>
+        {onLanguage && (
+          <>
+            <label htmlFor={langId} className="header-label">
+              Language
+            </label>
+            <select
+              id={langId}
+              className="language-picker"
+              data-testid="language-picker"
+              value={language}
+              aria-busy={props.languagePending}
+              onChange={(e) => onLanguage(e.target.value)}
+              disabled={props.locked}
+              title={props.locked ? 'The session has ended' : 'Language of the pad (changes it for everyone)'}
+            >
+              {options.map((l) => (
+                <option key={l.id} value={l.id}>
+                  {l.name}
+                </option>
+              ))}
+            </select>
+          </>
+        )}
         <ConnectionBadge status={props.status} />
         {props.role === 'interviewer' && props.candidateUrl && (
           <CopyButton value={props.candidateUrl} label="Copy candidate link" title="Copy the link to send to the candidate" />

@@ -1,10 +1,13 @@
-import { useCallback, useEffect, useState } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useState } from 'react';
 import { api, ApiError, type Participant, type Session } from '../api';
 import { ErrorScreen } from '../ui/ErrorScreen';
 import { PageLoading } from '../ui/Spinner';
 import { JoinForm } from './JoinForm';
 import { SessionView } from './SessionView';
 import { forgetParticipant, forgetToken, storedParticipant, storeParticipant, takeToken } from './token';
+
+// Workspaces bring the terminal and the project views; pads never load them.
+const WorkspaceSession = lazy(() => import('../workspace/WorkspaceSession'));
 
 type State =
   | { kind: 'loading' }
@@ -97,6 +100,13 @@ export default function SessionPage({ sessionId }: { sessionId: string }) {
         />
       );
     case 'ready':
+      if (state.session.kind === 'workspace') {
+        return (
+          <Suspense fallback={<PageLoading label="Loading workspace…" />}>
+            <WorkspaceSession session={state.session} participant={state.participant} token={token} />
+          </Suspense>
+        );
+      }
       return <SessionView session={state.session} participant={state.participant} token={token} />;
   }
 }

@@ -1,3 +1,4 @@
+import type { ReactNode } from 'react';
 import type { CursorInfo } from '../editor/CodeEditor';
 import { shortcut } from '../ui/shortcuts';
 import type { CollabStatus } from './useCollab';
@@ -8,18 +9,23 @@ interface Props {
   cursor: CursorInfo | null;
   tabSize: number;
   notice: string | null;
-  /** What the run panel is doing, in a few words. */
-  run: string;
+  /** What the run panel is doing, in a few words (pads). */
+  run?: string;
+  /** Items shown first, on the left (a workspace's app state). */
+  left?: ReactNode;
 }
 
 /** VS Code-style status bar, under the run panel. */
-export function StatusBar({ status, languageName, cursor, tabSize, notice, run }: Props) {
+export function StatusBar({ status, languageName, cursor, tabSize, notice, run, left }: Props) {
   return (
     <footer className={`status-bar ${status.state}`} aria-label="Status bar">
       <div className="status-left">
-        <span className="status-item" title={`Run the code: ${shortcut.run}`}>
-          ▶ {run}
-        </span>
+        {left}
+        {run !== undefined && (
+          <span className="status-item" title={`Run the code: ${shortcut.run}`}>
+            ▶ {run}
+          </span>
+        )}
         {notice && (
           <span className="status-item status-notice" role="alert">
             {notice}

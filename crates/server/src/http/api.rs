@@ -36,6 +36,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
 pub struct CreateSession {
     title: Option<String>,
     language: Option<String>,
+    /// `pad` (default) or `workspace`.
+    kind: Option<String>,
+    /// The exercise of a workspace session.
+    exercise: Option<String>,
 }
 
 pub async fn create_session(
@@ -48,7 +52,39 @@ pub async fn create_session(
     if !state.create_limiter.allow(client) {
         return Err(ApiError::RateLimited);
     }
-    let created = state.sessions.create(body.title.as_deref(), body.language.as_deref()).await?;
+    let exercise = match (body.kind.as_deref().unwrap_or("pad"), body.exercise.as_deref()) {
+        ("pad", None) => None,
+        ("pad", Some(_)) => return Err(ApiError::BadRequest("a pad session has no exercise; use \"kind\": \"workspace\"".into())),
+        ("workspace", Some(id)) if state.workspaces.catalog.get(id).is_some() => Some(id),
+        ("workspace", other) => {
+            return Err(ApiError::NotOneOf {
+                message: match other {
+                    None => "a workspace session needs an exercise".into(),
+                    Some(id) => format!("unknown exercise '{}'", id.chars().take(100).collect::<String>()),
+                },
+                valid: state.workspaces.catalog.ids(),
+            });
+        }
+        (kind, _) => {
+            return Err(ApiError::NotOneOf {
+                message: format!("unknown kind '{}'", kind.chars().take(40).collect::<String>()),
+                valid: vec!["pad".into(), "workspace".into()],
+            });
+        }
+    };
+    // A workspace that cannot be created (e.g. no sandbox on this server) fails the request
+    // before any session exists.
+    if exercise.is_some() && !crate::workspace::sandbox::bwrap_available() {
+        return Err(ApiError::Conflict("workspaces need bubblewrap (bwrap) on the server, which is not installed".into()));
+    }
+    let created = state.sessions.create(body.title.as_deref(), body.language.as_deref(), exercise).await?;
+    if let Some(ex) = exercise {
+        if let Err(e) = state.workspaces.create(&created.id, ex).await {
+            state.workspaces.remove(&created.id);
+            let _ = state.store.delete_session(&created.id).await;
+            return Err(e.into());
+        }
+    }
     state.metrics.session_created();
     Ok((StatusCode::CREATED, Json(created)))
 }

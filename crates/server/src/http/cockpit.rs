@@ -19,6 +19,8 @@ pub async fn events(State(state): State<AppState>, Auth(caller): Auth) -> Result
 
 pub async fn end(State(state): State<AppState>, Auth(caller): Auth) -> Result<impl IntoResponse, ApiError> {
     state.cockpit.end(&caller).await?;
+    // An ended session keeps its files (until the retention period) but runs nothing.
+    state.workspaces.stop(&caller.session.id);
     let caller = state.sessions.reload(&caller).await?;
     Ok(Json(state.sessions.view(&caller).await?))
 }
@@ -120,6 +122,7 @@ pub async fn admin_delete(State(state): State<AppState>, headers: HeaderMap, Pat
         return Err(ApiError::NotFound("no such session".into()));
     }
     state.collab.discard_session(&id);
+    state.workspaces.remove(&id);
     tracing::info!(session = %id, "session deleted by the operator");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -27,6 +27,9 @@ pub enum ApiError {
     Unavailable,
     #[error("internal error")]
     Internal(String),
+    /// 400 for a value outside a fixed set; the answer lists the valid ones.
+    #[error("{message}")]
+    NotOneOf { message: String, valid: Vec<String> },
 }
 
 impl ApiError {
@@ -41,6 +44,7 @@ impl ApiError {
             ApiError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::NotOneOf { .. } => StatusCode::BAD_REQUEST,
         }
     }
 }
@@ -51,7 +55,11 @@ impl IntoResponse for ApiError {
             tracing::error!(error = %detail, "request failed");
         }
         let status = self.status();
-        let mut response = (status, Json(serde_json::json!({ "error": self.to_string() }))).into_response();
+        let body = match &self {
+            ApiError::NotOneOf { valid, .. } => serde_json::json!({ "error": self.to_string(), "valid": valid }),
+            _ => serde_json::json!({ "error": self.to_string() }),
+        };
+        let mut response = (status, Json(body)).into_response();
         if status == StatusCode::TOO_MANY_REQUESTS {
             response.headers_mut().insert("retry-after", axum::http::HeaderValue::from_static("60"));
         }
@@ -77,6 +85,33 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::Db(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed) => ApiError::Unavailable,
             other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<crate::workspace::WorkspaceError> for ApiError {
+    fn from(e: crate::workspace::WorkspaceError) -> Self {
+        use crate::workspace::WorkspaceError as W;
+        match e {
+            W::BadPath(m) => ApiError::BadRequest(m),
+            W::NotFound(m) => ApiError::NotFound(m),
+            W::Conflict(m) => ApiError::Conflict(m),
+            W::TooLarge => ApiError::TooLarge,
+            W::Unavailable(m) => ApiError::Conflict(m),
+            W::Io(m) => ApiError::Internal(m),
+        }
+    }
+}
+
+impl From<crate::chaos::ChaosError> for ApiError {
+    fn from(e: crate::chaos::ChaosError) -> Self {
+        use crate::chaos::ChaosError as C;
+        match e {
+            C::UnknownScenario { id, valid } => ApiError::NotOneOf { message: format!("unknown scenario '{id}'"), valid },
+            C::Invalid(m) => ApiError::BadRequest(m),
+            C::NotFound(m) => ApiError::NotFound(m),
+            C::AppNotRunning(m) => ApiError::Conflict(m),
+            C::Failed(m) => ApiError::Internal(m),
         }
     }
 }

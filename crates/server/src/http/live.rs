@@ -15,6 +15,9 @@ use crate::collab::RoomKey;
 use crate::collab::connection::{self, ConnectionSettings};
 use crate::sessions::Role;
 
+/// Live documents of workspace files are named `file:<path>`.
+pub const FILE_PREFIX: &str = "file:";
+
 /// Who may open which document.
 pub fn doc_access(doc: &str, role: Role) -> Result<(), ApiError> {
     match doc {
@@ -24,6 +27,8 @@ pub fn doc_access(doc: &str, role: Role) -> Result<(), ApiError> {
         // The interviewer's private notes: refused to candidates here, not just hidden in the UI.
         "notes" if role == Role::Interviewer => Ok(()),
         "notes" => Err(ApiError::Forbidden("notes are for the interviewer only".into())),
+        // Workspace files: both roles; the path is checked against the workspace when opened.
+        d if d.starts_with(FILE_PREFIX) => Ok(()),
         _ => Err(ApiError::NotFound(format!("no document named '{doc}'"))),
     }
 }
@@ -38,7 +43,31 @@ pub async fn open_doc(
     doc_access(&doc, caller.role)?;
     let upgrade = upgrade.map_err(|_| ApiError::BadRequest("expected a WebSocket upgrade (y-websocket protocol)".into()))?;
     let session_id = caller.session.id.clone();
+    // A workspace file: it must exist and be text; the document and the file stay synced while open.
+    let file = match doc.strip_prefix(FILE_PREFIX) {
+        Some(rel) => {
+            let ws = super::workspace::workspace_of(&state, &caller)?;
+            let full = crate::workspace::files::resolve(&ws.root, rel)?;
+            let entry = crate::workspace::files::entry(&ws.root, rel)?;
+            if entry.kind != "file" || !entry.editable {
+                return Err(ApiError::Conflict(format!("'{rel}' is binary or larger than 1 MiB: it opens read-only")));
+            }
+            Some((ws, entry.path, full))
+        }
+        None => None,
+    };
+    let doc = match &file {
+        Some((_, rel, _)) => format!("{FILE_PREFIX}{rel}"),
+        None => doc,
+    };
     let room = state.collab.open(RoomKey { session_id: session_id.clone(), doc: doc.clone() }).await?;
+    let sync_guard = match file {
+        Some((ws, rel, full)) if caller.session.ended_at.is_none() => {
+            let held = state.collab.open(RoomKey { session_id: session_id.clone(), doc: doc.clone() }).await?;
+            Some(ws.syncs.attach(&rel, full, held))
+        }
+        _ => None,
+    };
     if caller.session.ended_at.is_some() && doc != "notes" {
         // An ended session opens in its final state, read-only (also after a restart).
         room.freeze();
@@ -69,6 +98,7 @@ pub async fn open_doc(
         .max_message_size(limit.saturating_mul(2).max(64 * 1024))
         .max_frame_size(limit.saturating_mul(2).max(64 * 1024))
         .on_upgrade(move |socket| async move {
+            let _sync = sync_guard;
             let role = caller.role;
             if let Some(p) = &participant {
                 state.sessions.event(&session_id, "connected", role, serde_json::json!({"participant": p.id, "name": p.name})).await;

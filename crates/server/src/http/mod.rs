@@ -2,11 +2,13 @@
 
 pub mod api;
 pub mod auth;
-pub mod cockpit;
+pub mod chaos;
 pub mod chat;
+pub mod cockpit;
 pub mod error;
 pub mod live;
 pub mod web;
+pub mod workspace;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,7 +18,7 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderName, HeaderValue, Request, Response, StatusCode, header};
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
@@ -47,6 +49,27 @@ pub fn router(state: AppState) -> Router {
         .route("/sessions/{id}/chat", get(chat::history).post(chat::ask))
         .route("/sessions/{id}/assistant", get(chat::status).patch(chat::set_mode))
         .route("/languages", get(api::languages))
+        .route("/exercises", get(workspace::exercises))
+        .route("/sessions/{id}/workspace", get(workspace::status))
+        .route("/sessions/{id}/workspace/start", post(workspace::start))
+        .route("/sessions/{id}/workspace/restart", post(workspace::restart))
+        .route("/sessions/{id}/workspace/logs", get(workspace::logs))
+        .route("/sessions/{id}/files", get(workspace::list_files).post(workspace::create_file).delete(workspace::delete_file))
+        .route("/sessions/{id}/files/content", get(workspace::file_content))
+        .route("/sessions/{id}/files/rename", post(workspace::rename_file))
+        .route("/sessions/{id}/app", any(workspace::app_proxy))
+        .route("/sessions/{id}/app/{*path}", any(workspace::app_proxy))
+        .route("/sessions/{id}/terminal", get(workspace::terminal))
+        .route("/sessions/{id}/vscode", any(workspace::vscode))
+        .route("/sessions/{id}/vscode/", any(workspace::vscode))
+        .route("/sessions/{id}/vscode/{*path}", any(workspace::vscode))
+        .route("/sessions/{id}/chaos", post(chaos::activate))
+        .route("/sessions/{id}/chaos/activate", post(chaos::activate))
+        .route("/sessions/{id}/chaos/status", get(chaos::status))
+        .route("/sessions/{id}/chaos/deactivate", post(chaos::deactivate))
+        .route("/sessions/{id}/chaos/reset", post(chaos::reset))
+        .route("/sessions/{id}/chaos/faults", post(chaos::add_fault))
+        .route("/sessions/{id}/chaos/faults/{fault_id}", axum::routing::delete(chaos::remove_fault))
         .fallback(|| async { ApiError::NotFound("no such API route".into()) });
 
     let metrics = state.metrics.clone();

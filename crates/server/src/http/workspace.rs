@@ -1,0 +1,266 @@
+//! Workspace routes: exercises, status and logs, files, the app proxy, the shared terminal and
+//! the code-server proxy. Both roles reach all of them; the interviewer only watches the
+//! terminal. Chaos routes are in `chaos.rs`.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures_util::{SinkExt, StreamExt};
+use serde::Deserialize;
+
+use super::AppState;
+use super::api::JsonBody;
+use super::auth::Auth;
+use super::error::ApiError;
+use crate::sessions::{Caller, Role};
+use crate::workspace::terminal::Output;
+use crate::workspace::{Workspace, files, proxy};
+
+/// The caller's workspace; 404 for a pad session.
+pub fn workspace_of(state: &AppState, caller: &Caller) -> Result<Arc<Workspace>, ApiError> {
+    if caller.session.kind != "workspace" {
+        return Err(ApiError::NotFound("this session has no workspace".into()));
+    }
+    Ok(state.workspaces.get(&caller.session.id, caller.session.exercise.as_deref())?)
+}
+
+/// Running things needs an open session.
+fn running_workspace(state: &AppState, caller: &Caller) -> Result<Arc<Workspace>, ApiError> {
+    caller.require_open()?;
+    workspace_of(state, caller)
+}
+
+pub async fn exercises(State(state): State<AppState>) -> impl IntoResponse {
+    Json(state.workspaces.catalog.summaries())
+}
+
+pub async fn status(State(state): State<AppState>, Auth(caller): Auth) -> Result<impl IntoResponse, ApiError> {
+    let ws = workspace_of(&state, &caller)?;
+    Ok(Json(ws.status().await))
+}
+
+pub async fn start(State(state): State<AppState>, Auth(caller): Auth) -> Result<impl IntoResponse, ApiError> {
+    let ws = running_workspace(&state, &caller)?;
+    ws.app.start();
+    Ok(Json(ws.status().await))
+}
+
+pub async fn restart(State(state): State<AppState>, Auth(caller): Auth) -> Result<impl IntoResponse, ApiError> {
+    let ws = running_workspace(&state, &caller)?;
+    ws.app.restart().await;
+    state.sessions.event(&caller.session.id, "app_restarted", caller.role, serde_json::json!({})).await;
+    Ok(Json(ws.status().await))
+}
+
+#[derive(Deserialize)]
+pub struct LogsQuery {
+    after: Option<u64>,
+}
+
+pub async fn logs(State(state): State<AppState>, Auth(caller): Auth, Query(q): Query<LogsQuery>) -> Result<impl IntoResponse, ApiError> {
+    let ws = workspace_of(&state, &caller)?;
+    let (lines, next) = ws.app.logs_after(q.after);
+    Ok(Json(serde_json::json!({ "lines": lines, "next": next })))
+}
+
+// --- files ---
+
+pub async fn list_files(State(state): State<AppState>, Auth(caller): Auth) -> Result<impl IntoResponse, ApiError> {
+    let ws = workspace_of(&state, &caller)?;
+    let root = ws.root.clone();
+    let entries = tokio::task::spawn_blocking(move || files::list(&root)).await.map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(Json(serde_json::json!({ "entries": entries })))
+}
+
+#[derive(Deserialize)]
+pub struct PathQuery {
+    path: String,
+}
+
+pub async fn file_content(State(state): State<AppState>, Auth(caller): Auth, Query(q): Query<PathQuery>) -> Result<Response, ApiError> {
+    let ws = workspace_of(&state, &caller)?;
+    let full = files::resolve(&ws.root, &q.path)?;
+    let meta = std::fs::metadata(&full).map_err(|_| ApiError::NotFound(format!("no file '{}'", q.path)))?;
+    if !meta.is_file() {
+        return Err(ApiError::BadRequest("not a file".into()));
+    }
+    if meta.len() > 16 * 1024 * 1024 {
+        return Err(ApiError::TooLarge);
+    }
+    let bytes = tokio::fs::read(&full).await.map_err(|e| ApiError::Internal(e.to_string()))?;
+    let mut res = Response::new(Body::from(bytes));
+    // Served as bytes, never rendered as a page of this origin.
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+    res.headers_mut().insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment"));
+    Ok(res)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewFile {
+    path: String,
+    #[serde(rename = "type", default = "file_type")]
+    kind: String,
+    content: Option<String>,
+}
+
+fn file_type() -> String {
+    "file".into()
+}
+
+pub async fn create_file(State(state): State<AppState>, Auth(caller): Auth, JsonBody(body): JsonBody<NewFile>) -> Result<impl IntoResponse, ApiError> {
+    let ws = running_workspace(&state, &caller)?;
+    let dir = match body.kind.as_str() {
+        "file" => false,
+        "dir" => true,
+        _ => return Err(ApiError::NotOneOf { message: "unknown type".into(), valid: vec!["file".into(), "dir".into()] }),
+    };
+    let entry = files::create(&ws.root, &body.path, dir, body.content.as_deref(), ws.sandbox.uid)?;
+    state.sessions.event(&caller.session.id, "file_created", caller.role, serde_json::json!({"path": entry.path})).await;
+    Ok((StatusCode::CREATED, Json(entry)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rename {
+    from: String,
+    to: String,
+}
+
+pub async fn rename_file(State(state): State<AppState>, Auth(caller): Auth, JsonBody(body): JsonBody<Rename>) -> Result<impl IntoResponse, ApiError> {
+    let ws = running_workspace(&state, &caller)?;
+    let entry = files::rename(&ws.root, &body.from, &body.to)?;
+    state.sessions.event(&caller.session.id, "file_renamed", caller.role, serde_json::json!({"from": body.from, "to": entry.path})).await;
+    Ok(Json(entry))
+}
+
+pub async fn delete_file(State(state): State<AppState>, Auth(caller): Auth, Query(q): Query<PathQuery>) -> Result<impl IntoResponse, ApiError> {
+    let ws = running_workspace(&state, &caller)?;
+    files::delete(&ws.root, &q.path)?;
+    state.sessions.event(&caller.session.id, "file_deleted", caller.role, serde_json::json!({"path": q.path})).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// --- the app ---
+
+/// `/api/sessions/{id}/app/{path}`: the session's app, through the same proxy (and faults) as
+/// the candidate's terminal uses. The platform's credentials never reach the app.
+pub async fn app_proxy(State(state): State<AppState>, Auth(caller): Auth, req: Request) -> Result<Response, ApiError> {
+    let ws = running_workspace(&state, &caller)?;
+    let (mut parts, body) = req.into_parts();
+    let prefix = format!("/api/sessions/{}/app", caller.session.id);
+    let path = parts.uri.path().strip_prefix(&prefix).unwrap_or("/");
+    let path = if path.is_empty() { "/" } else { path };
+    let target = proxy::without_token(path, parts.uri.query());
+    parts.uri = target.parse().map_err(|_| ApiError::BadRequest("invalid path".into()))?;
+    proxy::strip_credentials(&mut parts.headers);
+    parts.headers.remove("x-request-id");
+    // Bodies to the app are limited like every other body.
+    let body = Body::new(http_body_util::Limited::new(body, 1024 * 1024));
+    match ws.call_app(axum::http::Request::from_parts(parts, body)).await {
+        Ok(res) => Ok(res),
+        // A dropped connection, as the browser sees it: the answer starts and breaks off.
+        Err(_) => {
+            let broken = futures_util::stream::once(async { Err::<bytes::Bytes, std::io::Error>(std::io::Error::other("connection reset")) });
+            let mut res = Response::new(Body::from_stream(broken));
+            res.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from_static("1"));
+            Ok(res)
+        }
+    }
+}
+
+// --- terminal ---
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+enum TermIn {
+    Input { data: String },
+    Resize { cols: u16, rows: u16 },
+}
+
+pub async fn terminal(State(state): State<AppState>, Auth(caller): Auth, upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>) -> Result<Response, ApiError> {
+    let ws = running_workspace(&state, &caller)?;
+    let upgrade = upgrade.map_err(|_| ApiError::BadRequest("expected a WebSocket upgrade".into()))?;
+    let term = ws.terminal().await.map_err(|e| ApiError::Conflict(format!("could not start the terminal: {e}")))?;
+    let role = caller.role;
+    let shutdown = state.shutdown.clone();
+    Ok(upgrade.on_upgrade(move |socket| async move {
+        ws.terminal_watchers.fetch_add(1, Ordering::SeqCst);
+        serve_terminal(socket, term, role, shutdown, &ws).await;
+        ws.terminal_watchers.fetch_sub(1, Ordering::SeqCst);
+        ws.touch();
+    }))
+}
+
+async fn serve_terminal(socket: WebSocket, term: Arc<crate::workspace::terminal::Terminal>, role: Role, shutdown: tokio_util::sync::CancellationToken, ws: &Workspace) {
+    let (mut tx, mut rx) = socket.split();
+    let (scrollback, mut output) = term.watch();
+    if !scrollback.is_empty() && tx.send(Message::Binary(scrollback.into())).await.is_err() {
+        return;
+    }
+    if !term.is_alive() {
+        let _ = tx.send(Message::Text(r#"{"type":"exit","code":null}"#.into())).await;
+        return;
+    }
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            out = output.recv() => match out {
+                Ok(Output::Data(bytes)) => if tx.send(Message::Binary(bytes)).await.is_err() { break },
+                Ok(Output::Exit(code)) => {
+                    let _ = tx.send(Message::Text(serde_json::json!({"type": "exit", "code": code}).to_string().into())).await;
+                    break;
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(_) => break,
+            },
+            msg = rx.next() => match msg {
+                Some(Ok(Message::Text(text))) => {
+                    // The interviewer watches; only the candidate types (and sizes the terminal).
+                    if role != Role::Candidate || text.len() > 64 * 1024 {
+                        continue;
+                    }
+                    ws.touch();
+                    match serde_json::from_str::<TermIn>(&text) {
+                        Ok(TermIn::Input { data }) => term.input(data.as_bytes()),
+                        Ok(TermIn::Resize { cols, rows }) => term.resize(cols, rows),
+                        Err(_) => {}
+                    }
+                }
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                Some(Ok(_)) => {}
+            },
+        }
+    }
+    let _ = tx.close().await;
+}
+
+// --- VS Code ---
+
+/// `/api/sessions/{id}/vscode/...`: code-server for this session, behind the session's auth.
+pub async fn vscode(State(state): State<AppState>, Auth(caller): Auth, req: Request) -> Result<Response, ApiError> {
+    let ws = running_workspace(&state, &caller)?;
+    let prefix = format!("/api/sessions/{}/vscode", caller.session.id);
+    let (mut parts, body) = req.into_parts();
+    let path = parts.uri.path().strip_prefix(&prefix).unwrap_or("");
+    if path.is_empty() {
+        // Relative URLs in the workbench need the trailing slash.
+        let q = parts.uri.query().map(|q| format!("?{q}")).unwrap_or_default();
+        return Ok(axum::response::Redirect::temporary(&format!("{prefix}/{q}")).into_response());
+    }
+    ws.code_server.ensure_running().await.map_err(ApiError::Conflict)?;
+    ws.touch();
+    parts.uri = proxy::without_token(path, parts.uri.query()).parse().map_err(|_| ApiError::BadRequest("invalid path".into()))?;
+    proxy::strip_credentials(&mut parts.headers);
+    let res = proxy::forward(&ws.code_server.socket, axum::http::Request::from_parts(parts, body)).await.map_err(|e| {
+        tracing::warn!(error = %e, "code-server did not answer");
+        ApiError::Conflict("VS Code is not answering; reload in a moment".into())
+    })?;
+    Ok(res)
+}

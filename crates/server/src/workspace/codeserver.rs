@@ -1,0 +1,112 @@
+//! code-server (VS Code in the browser) per workspace: started in the sandbox on first use,
+//! listening on a Unix socket that only the platform's reverse proxy reaches, with its auth off
+//! (the platform checks the session's cookie) and its own port proxy disabled.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::sandbox::{self, Sandbox, Spec};
+
+pub const INSTALL_HINT: &str = "code-server is not installed on this server. Run ./scripts/start.sh (it installs it into /opt/interview-ide/code-server), or set CODE_SERVER_BIN to its path.";
+
+#[derive(Debug, Serialize)]
+pub struct Status {
+    pub installed: bool,
+    pub state: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub install_hint: Option<&'static str>,
+}
+
+pub struct CodeServer {
+    sandbox: Sandbox,
+    bin: PathBuf,
+    pub socket: PathBuf,
+    child: Mutex<Option<tokio::process::Child>>,
+    start: tokio::sync::Mutex<()>,
+}
+
+impl CodeServer {
+    pub fn new(sandbox: Sandbox, bin: PathBuf) -> CodeServer {
+        let socket = sandbox.runtime.join("code.sock");
+        CodeServer { sandbox, bin, socket, child: Mutex::new(None), start: tokio::sync::Mutex::new(()) }
+    }
+
+    pub fn installed(&self) -> bool {
+        self.bin.is_file()
+    }
+
+    fn running(&self) -> bool {
+        let mut child = self.child.lock().unwrap_or_else(|e| e.into_inner());
+        match child.as_mut() {
+            Some(c) => matches!(c.try_wait(), Ok(None)),
+            None => false,
+        }
+    }
+
+    pub fn status(&self) -> Status {
+        let installed = self.installed();
+        Status {
+            installed,
+            state: if self.running() { "running" } else { "stopped" },
+            install_hint: (!installed).then_some(INSTALL_HINT),
+        }
+    }
+
+    /// Starts code-server unless it runs, and waits until its socket answers.
+    pub async fn ensure_running(&self) -> Result<(), String> {
+        if !self.installed() {
+            return Err(INSTALL_HINT.into());
+        }
+        let _one_at_a_time = self.start.lock().await;
+        if self.running() && tokio::net::UnixStream::connect(&self.socket).await.is_ok() {
+            return Ok(());
+        }
+        let _ = std::fs::remove_file(&self.socket);
+        let home = sandbox::HOME;
+        let cs = vec![
+            self.bin.display().to_string(),
+            "--socket".into(), sandbox::CODE_SERVER_SOCKET.into(),
+            "--auth".into(), "none".into(),
+            "--disable-telemetry".into(),
+            "--disable-update-check".into(),
+            "--disable-workspace-trust".into(),
+            "--disable-getting-started-override".into(),
+            // Its /proxy/<port>/ route would reach any port inside the sandbox from the browser.
+            "--disable-proxy".into(),
+            "--disable-file-downloads".into(),
+            "--user-data-dir".into(), format!("{home}/.code-server/data"),
+            "--extensions-dir".into(), format!("{home}/.code-server/extensions"),
+            sandbox::WORKSPACE.into(),
+        ];
+        let argv = sandbox::with_forwarder(&cs);
+        let env = vec![
+            ("XDG_CONFIG_HOME".to_string(), format!("{home}/.config")),
+            ("XDG_DATA_HOME".to_string(), format!("{home}/.local/share")),
+        ];
+        let spec = Spec { argv: &argv, group: "vscode", new_session: true, pty_slave: None, extra_env: env };
+        let mut cmd = self.sandbox.command(&spec).map_err(|e| e.to_string())?;
+        cmd.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+        let child = cmd.spawn().map_err(|e| format!("could not start code-server: {e}"))?;
+        *self.child.lock().unwrap_or_else(|e| e.into_inner()) = Some(child);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while tokio::time::Instant::now() < deadline {
+            if tokio::net::UnixStream::connect(&self.socket).await.is_ok() {
+                return Ok(());
+            }
+            if !self.running() {
+                return Err("code-server exited while starting".into());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Err("code-server did not start in time".into())
+    }
+
+    pub fn stop(&self) {
+        if let Some(mut c) = self.child.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            let _ = c.start_kill();
+        }
+    }
+}

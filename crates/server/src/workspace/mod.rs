@@ -1,0 +1,382 @@
+//! Workspace sessions: a copy of an exercise's project per session, its sandboxed processes (the
+//! app, a shared terminal, code-server), the proxy in front of the app, and the sync between the
+//! files on disk and their live documents.
+//!
+//! On disk, per session, under the workspaces directory:
+//! `<id>/workspace` (the project, mounted at /workspace), `<id>/run` (sockets, /run/iide),
+//! `<id>/conf` (platform-written, read-only, /etc/iide) and `<id>/clean.db` (the app's database
+//! right after setup: what the Chaos Engine's reset restores).
+
+pub mod app;
+pub mod codeserver;
+pub mod exercise;
+pub mod files;
+pub mod proxy;
+pub mod sandbox;
+pub mod sync;
+pub mod terminal;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, Response};
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+use crate::chaos::SessionChaos;
+use crate::util::now_ms;
+pub use exercise::{Catalog, Exercise};
+use sandbox::{Limits, Sandbox};
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkspaceError {
+    #[error("{0}")]
+    BadPath(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("file too large")]
+    TooLarge,
+    #[error("{0}")]
+    Io(String),
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub root: PathBuf,
+    pub tools_dir: PathBuf,
+    pub code_server: PathBuf,
+    pub limits: Limits,
+    /// Processes of a workspace nobody used for this long are stopped.
+    pub idle: Duration,
+    /// Workspaces of sessions that ended this long ago are deleted from disk.
+    pub retention: Duration,
+}
+
+pub struct Workspaces {
+    pub catalog: Catalog,
+    pub settings: Settings,
+    open: Mutex<HashMap<String, Arc<Workspace>>>,
+    shutdown: CancellationToken,
+}
+
+/// One session's live workspace.
+pub struct Workspace {
+    pub session_id: String,
+    pub exercise: Exercise,
+    pub sandbox: Sandbox,
+    /// The project folder on the host, canonical.
+    pub root: PathBuf,
+    pub app: Arc<app::App>,
+    pub chaos: SessionChaos,
+    pub syncs: Arc<sync::FileSyncs>,
+    pub code_server: codeserver::CodeServer,
+    terminal: tokio::sync::Mutex<Option<Arc<terminal::Terminal>>>,
+    /// Terminal watchers; while any is connected the workspace is in use.
+    pub terminal_watchers: std::sync::atomic::AtomicUsize,
+    last_used: AtomicI64,
+    stop: CancellationToken,
+}
+
+#[derive(Debug, Serialize)]
+pub struct WorkspaceStatus {
+    pub app: app::Status,
+    pub terminal: ProcessState,
+    pub code_server: codeserver::Status,
+    pub sandbox: SandboxInfo,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ProcessState {
+    pub state: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SandboxInfo {
+    /// Whether memory, process and CPU limits are enforced by cgroups (else rlimits only).
+    pub cgroups: bool,
+}
+
+impl Workspaces {
+    pub fn new(catalog: Catalog, settings: Settings, shutdown: CancellationToken) -> Arc<Workspaces> {
+        let _ = std::fs::create_dir_all(&settings.root);
+        if !sandbox::bwrap_available() && !catalog.ids().is_empty() {
+            tracing::warn!("bubblewrap (bwrap) is not installed: workspace sessions cannot run anything");
+        }
+        let ws = Arc::new(Workspaces { catalog, settings, open: Mutex::new(HashMap::new()), shutdown });
+        ws.clone().spawn_janitor();
+        ws
+    }
+
+    fn dir(&self, session_id: &str) -> PathBuf {
+        self.settings.root.join(session_id)
+    }
+
+    fn sandbox(&self, session_id: &str, exercise: &Exercise) -> Sandbox {
+        let dir = self.dir(session_id);
+        Sandbox {
+            session_id: session_id.to_string(),
+            uid: sandbox::uid_for(session_id),
+            workspace: dir.join("workspace"),
+            runtime: dir.join("run"),
+            conf: dir.join("conf"),
+            tools_dir: self.settings.tools_dir.clone(),
+            venv: self.settings.tools_dir.join("venvs").join(&exercise.id),
+            limits: self.settings.limits.clone(),
+        }
+    }
+
+    /// Creates a session's workspace from its exercise: copies the project, runs the setup
+    /// command in the sandbox and keeps a clean copy of the app's database for resets.
+    pub async fn create(&self, session_id: &str, exercise_id: &str) -> Result<(), WorkspaceError> {
+        let exercise = self.catalog.get(exercise_id).ok_or_else(|| WorkspaceError::NotFound(format!("no exercise '{exercise_id}'")))?.clone();
+        if !sandbox::bwrap_available() {
+            return Err(WorkspaceError::Unavailable("workspaces need bubblewrap (bwrap), which is not installed on the server".into()));
+        }
+        let sb = self.sandbox(session_id, &exercise);
+        let dir = self.dir(session_id);
+        let setup = async {
+            files::copy_tree(&exercise.project_dir(), &sb.workspace)?;
+            sb.write_conf()?;
+            files::give_tree_to(&sb.workspace, sb.uid);
+            std::io::Result::Ok(())
+        };
+        setup.await.map_err(|e| WorkspaceError::Io(format!("could not create the workspace: {e}")))?;
+        if !exercise.manifest.app.setup.is_empty() {
+            let spec = sandbox::Spec { argv: &exercise.manifest.app.setup, group: "setup", new_session: true, pty_slave: None, extra_env: vec![] };
+            let mut cmd = sb.command(&spec).map_err(|e| WorkspaceError::Io(e.to_string()))?;
+            cmd.stdin(std::process::Stdio::null());
+            let out = tokio::time::timeout(Duration::from_secs(60), cmd.output())
+                .await
+                .map_err(|_| WorkspaceError::Unavailable("the exercise's setup took over 60 s".into()))?
+                .map_err(|e| WorkspaceError::Io(format!("could not run the exercise's setup: {e}")))?;
+            if !out.status.success() {
+                let err = String::from_utf8_lossy(&out.stderr);
+                tracing::error!(session = session_id, stderr = %err.chars().take(2000).collect::<String>(), "exercise setup failed");
+                return Err(WorkspaceError::Unavailable("the exercise's setup failed; see the server log".into()));
+            }
+        }
+        if let Some(db) = &exercise.manifest.app.database {
+            let _ = std::fs::copy(sb.workspace.join(db), dir.join("clean.db"));
+        }
+        Ok(())
+    }
+
+    /// The live workspace of a session, opened on first use.
+    pub fn get(&self, session_id: &str, exercise_id: Option<&str>) -> Result<Arc<Workspace>, WorkspaceError> {
+        if let Some(ws) = self.open.lock().unwrap_or_else(|e| e.into_inner()).get(session_id) {
+            ws.touch();
+            return Ok(ws.clone());
+        }
+        let exercise_id = exercise_id.ok_or_else(|| WorkspaceError::NotFound("this session has no workspace".into()))?;
+        let exercise = self.catalog.get(exercise_id).ok_or_else(|| WorkspaceError::NotFound(format!("the exercise '{exercise_id}' is no longer installed")))?.clone();
+        let sb = self.sandbox(session_id, &exercise);
+        let root = std::fs::canonicalize(&sb.workspace).map_err(|_| WorkspaceError::NotFound("this session's workspace was removed".into()))?;
+        let _ = sb.write_conf();
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(ws) = open.get(session_id) {
+            return Ok(ws.clone());
+        }
+        let code_server = codeserver::CodeServer::new(sb.clone(), self.settings.code_server.clone());
+        let ws = Arc::new(Workspace {
+            session_id: session_id.to_string(),
+            app: Arc::new(app::App::new(sb.clone(), exercise.manifest.app.command.clone())),
+            chaos: SessionChaos::default(),
+            exercise,
+            sandbox: sb,
+            root,
+            syncs: Arc::new(sync::FileSyncs::default()),
+            code_server,
+            terminal: tokio::sync::Mutex::new(None),
+            terminal_watchers: Default::default(),
+            last_used: AtomicI64::new(now_ms()),
+            stop: self.shutdown.child_token(),
+        });
+        ws.clone().serve_sandbox_proxy();
+        open.insert(session_id.to_string(), ws.clone());
+        Ok(ws)
+    }
+
+    /// Stops a session's processes (session ended, or idle).
+    pub fn stop(&self, session_id: &str) {
+        let ws = self.open.lock().unwrap_or_else(|e| e.into_inner()).remove(session_id);
+        if let Some(ws) = ws {
+            ws.shutdown();
+        }
+    }
+
+    /// Stops everything and deletes a session's workspace from disk (session deleted).
+    pub fn remove(&self, session_id: &str) {
+        self.stop(session_id);
+        let dir = self.dir(session_id);
+        if dir.starts_with(&self.settings.root) && dir != self.settings.root {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+
+    pub fn open_count(&self) -> usize {
+        self.open.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// Stops idle workspaces' processes every so often.
+    fn spawn_janitor(self: Arc<Self>) {
+        let stop = self.shutdown.clone();
+        let period = (self.settings.idle / 4).clamp(Duration::from_secs(1), Duration::from_secs(30));
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(period);
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    _ = tick.tick() => self.stop_idle(),
+                }
+            }
+            let all: Vec<_> = self.open.lock().unwrap_or_else(|e| e.into_inner()).drain().collect();
+            for (_, ws) in all {
+                ws.shutdown();
+            }
+        });
+    }
+
+    fn stop_idle(&self) {
+        let idle_ms = self.settings.idle.as_millis() as i64;
+        let idle: Vec<String> = self
+            .open
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter(|(_, ws)| ws.terminal_watchers.load(Ordering::SeqCst) == 0 && ws.syncs.open_count() == 0 && now_ms() - ws.last_used.load(Ordering::SeqCst) > idle_ms)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in idle {
+            tracing::info!(session = %id, "stopping an idle workspace's processes");
+            self.stop(&id);
+        }
+    }
+
+    /// Session ids that have a workspace on disk (the retention sweep checks each).
+    pub fn on_disk(&self) -> Vec<String> {
+        std::fs::read_dir(&self.settings.root)
+            .map(|rd| rd.flatten().filter(|e| e.path().is_dir()).map(|e| e.file_name().to_string_lossy().to_string()).collect())
+            .unwrap_or_default()
+    }
+}
+
+impl Workspace {
+    pub fn touch(&self) {
+        self.last_used.store(now_ms(), Ordering::SeqCst);
+    }
+
+    pub fn database(&self) -> Option<PathBuf> {
+        self.exercise.manifest.app.database.as_ref().map(|db| self.sandbox.workspace.join(db))
+    }
+
+    pub fn clean_database(&self) -> PathBuf {
+        self.sandbox.workspace.parent().unwrap_or(Path::new("/")).join("clean.db")
+    }
+
+    pub async fn status(&self) -> WorkspaceStatus {
+        let terminal = match &*self.terminal.lock().await {
+            Some(t) if t.is_alive() => "running",
+            _ => "stopped",
+        };
+        WorkspaceStatus {
+            app: self.app.status(),
+            terminal: ProcessState { state: terminal },
+            code_server: self.code_server.status(),
+            sandbox: SandboxInfo { cgroups: self.sandbox.cgroups_enforced() },
+        }
+    }
+
+    /// The shared terminal, started if it is not running.
+    pub async fn terminal(&self) -> std::io::Result<Arc<terminal::Terminal>> {
+        let mut slot = self.terminal.lock().await;
+        if let Some(t) = &*slot {
+            if t.is_alive() {
+                return Ok(t.clone());
+            }
+        }
+        let t = terminal::Terminal::start(&self.sandbox, 100, 30)?;
+        *slot = Some(t.clone());
+        Ok(t)
+    }
+
+    fn shutdown(&self) {
+        self.stop.cancel();
+        self.app.stop();
+        self.code_server.stop();
+        if let Ok(mut t) = self.terminal.try_lock() {
+            if let Some(t) = t.take() {
+                t.stop();
+            }
+        }
+        let sb = self.sandbox.clone();
+        // Whatever is left in the session's cgroups goes once the processes are gone.
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            sb.remove_cgroups();
+        });
+    }
+
+    /// A request for the app, from the browser or from inside the sandbox: through the session's
+    /// network faults, then to the app's socket. `Err` means: drop the connection, no answer.
+    pub async fn call_app(self: &Arc<Self>, req: Request<Body>) -> Result<Response<Body>, Dropped> {
+        self.touch();
+        crate::chaos::through_faults(self, req).await
+    }
+
+    /// Serves the proxy's Unix socket inside the sandbox (the terminal's 127.0.0.1:8000 leads here).
+    fn serve_sandbox_proxy(self: Arc<Self>) {
+        let path = self.sandbox.runtime.join("proxy.sock");
+        let _ = std::fs::remove_file(&path);
+        let listener = match tokio::net::UnixListener::bind(&path) {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not open the sandbox's proxy socket");
+                return;
+            }
+        };
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666));
+        let stop = self.stop.clone();
+        let ws = Arc::downgrade(&self);
+        drop(self);
+        tokio::spawn(async move {
+            loop {
+                let stream = tokio::select! {
+                    _ = stop.cancelled() => break,
+                    r = listener.accept() => match r { Ok((s, _)) => s, Err(_) => continue },
+                };
+                let Some(ws) = ws.upgrade() else { break };
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+                        let ws = ws.clone();
+                        async move { ws.call_app(req.map(Body::new)).await }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .with_upgrades()
+                        .await;
+                });
+            }
+        });
+    }
+}
+
+/// The connection is dropped without an answer (a reset or timeout fault).
+#[derive(Debug)]
+pub struct Dropped;
+
+impl std::fmt::Display for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped")
+    }
+}
+
+impl std::error::Error for Dropped {}

@@ -1,0 +1,99 @@
+//! Reverse proxying to a sandboxed process's Unix socket (the app, code-server): HTTP/1.1 with
+//! streaming bodies, and WebSocket upgrades piped through.
+
+use std::path::Path;
+
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderName, Request, Response, StatusCode, header};
+use hyper_util::rt::TokioIo;
+
+/// Headers that belong to one hop, not to the request (RFC 9110 7.6.1).
+const HOP_BY_HOP: &[&str] = &["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "proxy-authorization", "proxy-authenticate"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProxyError {
+    #[error("the upstream is not answering: {0}")]
+    Connect(std::io::Error),
+    #[error("the upstream failed: {0}")]
+    Upstream(hyper::Error),
+}
+
+fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
+    let named: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(',').map(|s| s.trim().to_ascii_lowercase()))
+        .filter(|n| !(keep_upgrade && n == "upgrade"))
+        .filter_map(|n| HeaderName::from_bytes(n.as_bytes()).ok())
+        .collect();
+    for n in named {
+        headers.remove(n);
+    }
+    for n in HOP_BY_HOP {
+        if keep_upgrade && *n == "connection" {
+            continue;
+        }
+        headers.remove(*n);
+    }
+    if !keep_upgrade {
+        headers.remove(header::UPGRADE);
+    }
+}
+
+/// Sends `req` to the server on `socket` and returns its answer. A WebSocket (or other) upgrade
+/// is completed on both sides and the two connections are piped together.
+pub async fn forward(socket: &Path, mut req: Request<Body>) -> Result<Response<Body>, ProxyError> {
+    let upgrade = req.headers().get(header::UPGRADE).is_some();
+    let client_upgrade = if upgrade { req.extensions_mut().remove::<hyper::upgrade::OnUpgrade>() } else { None };
+    strip_hop_by_hop(req.headers_mut(), upgrade);
+    if upgrade {
+        req.headers_mut().insert(header::CONNECTION, header::HeaderValue::from_static("upgrade"));
+    }
+    let stream = tokio::net::UnixStream::connect(socket).await.map_err(ProxyError::Connect)?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(ProxyError::Upstream)?;
+    tokio::spawn(async move {
+        let _ = conn.with_upgrades().await;
+    });
+    let mut res = sender.send_request(req).await.map_err(ProxyError::Upstream)?;
+    if res.status() == StatusCode::SWITCHING_PROTOCOLS {
+        if let Some(client) = client_upgrade {
+            let upstream = hyper::upgrade::on(&mut res);
+            tokio::spawn(async move {
+                if let (Ok(c), Ok(u)) = (client.await, upstream.await) {
+                    let _ = tokio::io::copy_bidirectional(&mut TokioIo::new(c), &mut TokioIo::new(u)).await;
+                }
+            });
+        }
+        let (parts, _) = res.into_parts();
+        return Ok(Response::from_parts(parts, Body::empty()));
+    }
+    let (mut parts, body) = res.into_parts();
+    strip_hop_by_hop(&mut parts.headers, false);
+    Ok(Response::from_parts(parts, Body::new(body)))
+}
+
+/// Removes the platform's own credentials (session token, cookie) before a request reaches a
+/// process the candidate controls.
+pub fn strip_credentials(headers: &mut HeaderMap) {
+    headers.remove(header::AUTHORIZATION);
+    let kept: Vec<String> = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';').map(|c| c.trim().to_string()))
+        .filter(|c| !c.starts_with("iide_") && !c.is_empty())
+        .collect();
+    headers.remove(header::COOKIE);
+    if !kept.is_empty() {
+        if let Ok(v) = header::HeaderValue::from_str(&kept.join("; ")) {
+            headers.insert(header::COOKIE, v);
+        }
+    }
+}
+
+/// A path and query without the `token` parameter.
+pub fn without_token(path: &str, query: Option<&str>) -> String {
+    let rest: Vec<&str> = query.unwrap_or("").split('&').filter(|kv| !kv.is_empty() && !kv.starts_with("token=")).collect();
+    if rest.is_empty() { path.to_string() } else { format!("{path}?{}", rest.join("&")) }
+}
