@@ -237,7 +237,17 @@ async fn restore(conn: &mut sqlx::SqliteConnection, clean: &std::path::Path) -> 
             sql.push_str(&format!("INSERT INTO main.{name} ({cols}) SELECT {cols} FROM clean.{name};\n"));
         }
     }
-    sql.push_str("DELETE FROM main.sqlite_sequence WHERE 1 = (SELECT COUNT(*) FROM main.sqlite_master WHERE name = 'sqlite_sequence');\n");
+    // AUTOINCREMENT counters too, so new rows get the ids they would have had.
+    let has_seq = |db: &'static str| format!("SELECT COUNT(*) AS n FROM {db}.sqlite_master WHERE name = 'sqlite_sequence'");
+    let count = |row: sqlx::sqlite::SqliteRow| row.try_get::<i64, _>("n").unwrap_or(0);
+    let main_seq = count(sqlx::query(sqlx::AssertSqlSafe(has_seq("main"))).fetch_one(&mut *conn).await.map_err(failed)?);
+    let clean_seq = count(sqlx::query(sqlx::AssertSqlSafe(has_seq("clean"))).fetch_one(&mut *conn).await.map_err(failed)?);
+    if main_seq > 0 {
+        sql.push_str("DELETE FROM main.sqlite_sequence;\n");
+        if clean_seq > 0 {
+            sql.push_str("INSERT INTO main.sqlite_sequence SELECT * FROM clean.sqlite_sequence;\n");
+        }
+    }
     sql.push_str("COMMIT;\n");
     let r = conn.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(sql))).await;
     if r.is_err() {
@@ -248,7 +258,8 @@ async fn restore(conn: &mut sqlx::SqliteConnection, clean: &std::path::Path) -> 
 }
 
 async fn open_db(db: &std::path::Path) -> Result<sqlx::SqliteConnection, ChaosError> {
-    let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(db).busy_timeout(Duration::from_secs(10)).create_if_missing(false);
+    // Foreign keys off: a restore deletes and re-inserts whole tables in whatever order.
+    let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(db).busy_timeout(Duration::from_secs(10)).create_if_missing(false).foreign_keys(false);
     sqlx::SqliteConnection::connect_with(&opts).await.map_err(|e| ChaosError::Failed(format!("could not open the app's database: {e}")))
 }
 

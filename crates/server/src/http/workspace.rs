@@ -149,13 +149,19 @@ pub async fn delete_file(State(state): State<AppState>, Auth(caller): Auth, Quer
 
 // --- the app ---
 
+/// The part of a path after `/sessions/{id}/{what}` (the router may or may not have stripped `/api`).
+fn after_prefix<'a>(path: &'a str, session_id: &str, what: &str) -> &'a str {
+    let prefix = format!("/sessions/{session_id}/{what}");
+    let path = path.strip_prefix("/api").unwrap_or(path);
+    path.strip_prefix(&prefix).unwrap_or("")
+}
+
 /// `/api/sessions/{id}/app/{path}`: the session's app, through the same proxy (and faults) as
 /// the candidate's terminal uses. The platform's credentials never reach the app.
 pub async fn app_proxy(State(state): State<AppState>, Auth(caller): Auth, req: Request) -> Result<Response, ApiError> {
     let ws = running_workspace(&state, &caller)?;
     let (mut parts, body) = req.into_parts();
-    let prefix = format!("/api/sessions/{}/app", caller.session.id);
-    let path = parts.uri.path().strip_prefix(&prefix).unwrap_or("/");
+    let path = after_prefix(parts.uri.path(), &caller.session.id, "app");
     let path = if path.is_empty() { "/" } else { path };
     let target = proxy::without_token(path, parts.uri.query());
     parts.uri = target.parse().map_err(|_| ApiError::BadRequest("invalid path".into()))?;
@@ -248,7 +254,7 @@ pub async fn vscode(State(state): State<AppState>, Auth(caller): Auth, req: Requ
     let ws = running_workspace(&state, &caller)?;
     let prefix = format!("/api/sessions/{}/vscode", caller.session.id);
     let (mut parts, body) = req.into_parts();
-    let path = parts.uri.path().strip_prefix(&prefix).unwrap_or("");
+    let path = after_prefix(parts.uri.path(), &caller.session.id, "vscode");
     if path.is_empty() {
         // Relative URLs in the workbench need the trailing slash.
         let q = parts.uri.query().map(|q| format!("?{q}")).unwrap_or_default();

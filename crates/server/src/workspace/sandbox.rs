@@ -154,6 +154,9 @@ impl Sandbox {
         push(&["--dir", HOME]);
         push(&["--bind", &self.workspace.display().to_string(), WORKSPACE]);
         push(&["--bind", &self.runtime.display().to_string(), RUNTIME]);
+        // The sandbox's own root (where /etc, /opt, /run are made) is read-only too; only the
+        // workspace, /run/iide and the small /tmp and /home are writable.
+        push(&["--remount-ro", "/"]);
         push(&["--chdir", WORKSPACE]);
         for (k, v) in self.env().into_iter().chain(spec.extra_env.iter().cloned()) {
             push(&["--setenv", &k, &v]);

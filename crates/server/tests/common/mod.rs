@@ -102,6 +102,8 @@ pub struct Peer {
     pub awareness: HashMap<u64, Option<String>>,
     awareness_clock: u32,
     pub ended: Option<Ended>,
+    /// The shared text's name: `code` in the pad, `content` in workspace files.
+    pub text_name: &'static str,
 }
 
 impl Peer {
@@ -113,7 +115,7 @@ impl Peer {
         let url = format!("{ws_base}/api/sessions/{session}/docs/{doc}?token={token}");
         match tokio_tungstenite::connect_async(url).await {
             Ok((ws, _)) => {
-                let mut peer = Peer { ws, doc: Doc::new(), awareness: HashMap::new(), awareness_clock: 0, ended: None };
+                let mut peer = Peer { ws, doc: Doc::new(), awareness: HashMap::new(), awareness_clock: 0, ended: None, text_name: "code" };
                 // Like the JS client: announce our state vector so the server sends what we lack.
                 let sv = peer.doc.transact().state_vector();
                 peer.send(Message::Sync(SyncMessage::SyncStep1(sv))).await;
@@ -122,6 +124,14 @@ impl Peer {
             Err(tokio_tungstenite::tungstenite::Error::Http(res)) => Err(res.status().as_u16()),
             Err(e) => panic!("unexpected websocket error: {e}"),
         }
+    }
+
+    /// A workspace file's live document (`file:<path>`, text `content`).
+    pub async fn try_connect_file(ws_base: &str, session: &str, path: &str, token: &str) -> Result<Peer, u16> {
+        let doc = format!("file%3A{}", path.replace('/', "%2F"));
+        let mut peer = Self::try_connect(ws_base, session, &doc, token).await?;
+        peer.text_name = "content";
+        Ok(peer)
     }
 
     pub async fn send(&mut self, message: Message) {
@@ -134,7 +144,7 @@ impl Peer {
 
     /// Inserts text locally and sends the resulting update.
     pub async fn insert(&mut self, index: u32, text: &str) {
-        let code = self.doc.get_or_insert_text("code");
+        let code = self.doc.get_or_insert_text(self.text_name);
         let update = {
             let mut txn = self.doc.transact_mut();
             code.insert(&mut txn, index, text);
@@ -149,7 +159,7 @@ impl Peer {
     }
 
     pub fn text(&self) -> String {
-        let code = self.doc.get_or_insert_text("code");
+        let code = self.doc.get_or_insert_text(self.text_name);
         code.get_string(&self.doc.transact())
     }
 

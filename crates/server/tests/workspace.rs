@@ -1,0 +1,369 @@
+//! Workspace sessions against the real sandbox (bubblewrap), the real exercise app (FastAPI in
+//! the exercise's venv) and real websockets. Skipped with a message when the machine lacks
+//! bubblewrap or the exercise's environment (`./scripts/test.sh` installs both).
+
+mod common;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use common::{Peer, Session, TestServer, create_session, http};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+struct Env {
+    server: TestServer,
+    _ws_dir: tempfile::TempDir,
+    ws_root: PathBuf,
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn ready() -> bool {
+    let bwrap = std::process::Command::new("bwrap").arg("--version").output().is_ok_and(|o| o.status.success());
+    let venv = PathBuf::from("/opt/interview-ide/venvs/trading-backend/bin/uvicorn").is_file();
+    if !bwrap || !venv {
+        eprintln!("SKIPPED: workspace tests need bubblewrap and /opt/interview-ide/venvs/trading-backend (./scripts/test.sh installs them)");
+    }
+    bwrap && venv
+}
+
+async fn env() -> Env {
+    env_with(|_| {}).await
+}
+
+async fn env_with(tweak: impl FnOnce(&mut interview_ide::Config)) -> Env {
+    let dir = tempfile::tempdir().unwrap();
+    let ws_root = std::fs::canonicalize(dir.path()).unwrap();
+    let root = ws_root.clone();
+    let server = TestServer::start_with(move |c| {
+        c.exercises_dir = repo().join("exercises");
+        c.workspaces_dir = root;
+        tweak(c);
+    })
+    .await;
+    Env { server, _ws_dir: dir, ws_root }
+}
+
+async fn workspace(base: &str) -> Session {
+    create_session(base, json!({"kind": "workspace", "exercise": "trading-backend"})).await
+}
+
+async fn get(base: &str, s: &Session, token: &str, path: &str) -> reqwest::Response {
+    http().get(format!("{base}/api/sessions/{}{path}", s.id)).bearer_auth(token).send().await.unwrap()
+}
+
+async fn post(base: &str, s: &Session, token: &str, path: &str, body: Value) -> reqwest::Response {
+    http().post(format!("{base}/api/sessions/{}{path}", s.id)).bearer_auth(token).json(&body).send().await.unwrap()
+}
+
+/// A request to the session's app through the platform.
+async fn app(base: &str, s: &Session, path: &str) -> (u16, String) {
+    let res = http().get(format!("{base}/api/sessions/{}/app{path}", s.id)).bearer_auth(&s.candidate).timeout(Duration::from_secs(30)).send().await.unwrap();
+    let status = res.status().as_u16();
+    (status, res.text().await.unwrap_or_default())
+}
+
+/// The shared terminal, as a client sees it.
+struct Term {
+    ws: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    pub output: String,
+}
+
+impl Term {
+    async fn open(ws_base: &str, s: &Session, token: &str) -> Term {
+        let (ws, _) = tokio_tungstenite::connect_async(format!("{ws_base}/api/sessions/{}/terminal?token={token}", s.id)).await.expect("terminal connects");
+        Term { ws, output: String::new() }
+    }
+
+    async fn type_line(&mut self, line: &str) {
+        let msg = json!({"type": "input", "data": format!("{line}\r")}).to_string();
+        self.ws.send(WsMessage::Text(msg.into())).await.unwrap();
+    }
+
+    /// Reads output until it contains `needle` (or the wait is over).
+    async fn until(&mut self, needle: &str, wait: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + wait;
+        while !self.output.contains(needle) {
+            match tokio::time::timeout_at(deadline, self.ws.next()).await {
+                Ok(Some(Ok(WsMessage::Binary(b)))) => self.output.push_str(&String::from_utf8_lossy(&b)),
+                Ok(Some(Ok(WsMessage::Text(t)))) => self.output.push_str(&format!("\n[{t}]\n")),
+                Ok(Some(Ok(_))) => {}
+                _ => return false,
+            }
+        }
+        true
+    }
+
+    /// Runs a command and returns what it printed between two markers.
+    async fn run(&mut self, cmd: &str, wait: Duration) -> String {
+        let n = rand_marker();
+        self.type_line(&format!("echo BEGIN{n}; {cmd}; echo END{n}$((1+1))")).await;
+        assert!(self.until(&format!("END{n}2"), wait).await, "command did not finish: {cmd}\n{}", self.output);
+        let out = self.output.rsplit(&format!("BEGIN{n}\r\n")).next().unwrap_or("").to_string();
+        out.split(&format!("END{n}2")).next().unwrap_or("").to_string()
+    }
+}
+
+fn rand_marker() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(1000);
+    N.fetch_add(1, Ordering::SeqCst)
+}
+
+#[tokio::test]
+async fn creating_a_workspace_session_and_its_contract() {
+    if !ready() {
+        return;
+    }
+    let e = env().await;
+    let base = e.server.url();
+    let list: Value = http().get(format!("{base}/api/exercises")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(list[0]["id"], "trading-backend");
+    assert!(list[0]["title"].as_str().unwrap().len() > 3);
+
+    let res = http().post(format!("{base}/api/sessions")).json(&json!({"kind": "workspace", "exercise": "nope"})).send().await.unwrap();
+    assert_eq!(res.status(), 400);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["valid"], json!(["trading-backend"]));
+    let res = http().post(format!("{base}/api/sessions")).json(&json!({"kind": "workspace"})).send().await.unwrap();
+    assert_eq!(res.status(), 400);
+    let res = http().post(format!("{base}/api/sessions")).json(&json!({"kind": "spaceship"})).send().await.unwrap();
+    assert_eq!(res.status(), 400);
+
+    let s = workspace(&base).await;
+    let view: Value = get(&base, &s, &s.candidate, "").await.json().await.unwrap();
+    assert_eq!(view["kind"], "workspace");
+    assert_eq!(view["exercise"], "trading-backend");
+    // The project is there, the manifest (scenarios, interviewer notes) is not.
+    let files: Value = get(&base, &s, &s.candidate, "/files").await.json().await.unwrap();
+    let paths: Vec<&str> = files["entries"].as_array().unwrap().iter().map(|e| e["path"].as_str().unwrap()).collect();
+    assert!(paths.contains(&"app/main.py"), "{paths:?}");
+    assert!(paths.contains(&"tests"), "{paths:?}");
+    assert!(!paths.iter().any(|p| p.contains("exercise.toml")), "{paths:?}");
+    // The database made by the exercise's setup is there, and binary: read-only.
+    let db = files["entries"].as_array().unwrap().iter().find(|e| e["path"] == "data/trading.db").expect("setup created the database");
+    assert_eq!(db["editable"], false);
+    // A pad has no workspace.
+    let pad = common::new_session(&base).await;
+    assert_eq!(get(&base, &pad, &pad.candidate, "/files").await.status(), 404);
+    assert_eq!(get(&base, &pad, &pad.candidate, "/workspace").await.status(), 404);
+    // Workspace routes need a token of the session.
+    assert_eq!(http().get(format!("{base}/api/sessions/{}/files", s.id)).send().await.unwrap().status(), 401);
+    assert_eq!(get(&base, &s, &pad.candidate, "/files").await.status(), 401);
+    assert_eq!(http().get(format!("{base}/api/sessions/{}/app/stocks", s.id)).send().await.unwrap().status(), 401);
+}
+
+#[tokio::test]
+async fn files_api_create_rename_delete_and_path_traversal() {
+    if !ready() {
+        return;
+    }
+    let e = env().await;
+    let base = e.server.url();
+    let s = workspace(&base).await;
+    let disk = e.ws_root.join(&s.id).join("workspace");
+
+    let res = post(&base, &s, &s.candidate, "/files", json!({"path": "notes/todo.md", "content": "# todo\n"})).await;
+    assert_eq!(res.status(), 201);
+    assert_eq!(std::fs::read_to_string(disk.join("notes/todo.md")).unwrap(), "# todo\n");
+    assert_eq!(post(&base, &s, &s.candidate, "/files", json!({"path": "notes/todo.md"})).await.status(), 409);
+    assert_eq!(post(&base, &s, &s.candidate, "/files", json!({"path": "scratch", "type": "dir"})).await.status(), 201);
+    assert!(disk.join("scratch").is_dir());
+
+    let res = post(&base, &s, &s.interviewer, "/files/rename", json!({"from": "notes/todo.md", "to": "scratch/todo.md"})).await;
+    assert_eq!(res.status(), 200);
+    assert!(disk.join("scratch/todo.md").is_file() && !disk.join("notes/todo.md").exists());
+
+    let res = http().delete(format!("{base}/api/sessions/{}/files?path=scratch", s.id)).bearer_auth(&s.candidate).send().await.unwrap();
+    assert_eq!(res.status(), 204);
+    assert!(!disk.join("scratch").exists());
+
+    // Escapes: `..`, absolute paths, and symlinks that lead out, on every verb.
+    std::os::unix::fs::symlink("/etc", disk.join("etc-link")).unwrap();
+    for bad in ["../outside.txt", "/etc/passwd", "app/../../x", "etc-link/passwd", "etc-link/new.txt", ".iide/x"] {
+        let res = post(&base, &s, &s.candidate, "/files", json!({"path": bad, "content": "x"})).await;
+        assert_eq!(res.status(), 400, "create {bad}");
+        let res = get(&base, &s, &s.candidate, &format!("/files/content?path={}", urlencode(bad))).await;
+        assert_eq!(res.status(), 400, "read {bad}");
+        let res = post(&base, &s, &s.candidate, "/files/rename", json!({"from": "README.md", "to": bad})).await;
+        assert_eq!(res.status(), 400, "rename to {bad}");
+        let res = http().delete(format!("{base}/api/sessions/{}/files?path={}", s.id, urlencode(bad))).bearer_auth(&s.candidate).send().await.unwrap();
+        assert_eq!(res.status(), 400, "delete {bad}");
+        assert_eq!(Peer::try_connect_file(&e.server.ws_url(), &s.id, bad, &s.candidate).await.err(), Some(400), "open {bad}");
+    }
+    assert!(std::path::Path::new("/etc/passwd").exists() && !std::path::Path::new("/etc/new.txt").exists());
+    // Binary files do not open as live documents.
+    assert_eq!(Peer::try_connect_file(&e.server.ws_url(), &s.id, "data/trading.db", &s.candidate).await.err(), Some(409));
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'_' { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+}
+
+#[tokio::test]
+async fn editor_and_disk_stay_in_sync_both_ways_even_when_both_change() {
+    if !ready() {
+        return;
+    }
+    let e = env().await;
+    let base = e.server.url();
+    let s = workspace(&base).await;
+    let file = e.ws_root.join(&s.id).join("workspace/app/models.py");
+    let original = std::fs::read_to_string(&file).unwrap();
+
+    // Opening the file's document loads it from disk.
+    let mut a = Peer::try_connect_file(&e.server.ws_url(), &s.id, "app/models.py", &s.candidate).await.unwrap();
+    assert!(a.pump_until(Duration::from_secs(5), |p| p.text() == original).await, "document loaded from disk: {:?}", a.text());
+    let mut b = Peer::try_connect_file(&e.server.ws_url(), &s.id, "app/models.py", &s.interviewer).await.unwrap();
+    assert!(b.pump_until(Duration::from_secs(5), |p| p.text() == original).await);
+
+    // Editor -> disk.
+    a.insert(0, "# edited in the editor\n").await;
+    let on_disk = wait_disk(&file, |t| t.starts_with("# edited in the editor\n")).await;
+    assert!(on_disk.starts_with("# edited in the editor\n"), "{on_disk:?}");
+
+    // Disk -> editor (e.g. sed in the terminal), as a minimal edit.
+    let changed = on_disk.replacen("class ", "class  ", 1) + "# appended on disk\n";
+    std::fs::write(&file, &changed).unwrap();
+    assert!(b.pump_until(Duration::from_secs(5), |p| p.text() == changed).await, "disk change reached the editor: {:?}", b.text());
+    assert!(a.pump_until(Duration::from_secs(5), |p| p.text() == changed).await);
+
+    // Both at once: the editor types at the top while the disk changes at the bottom; both survive.
+    a.insert(0, "# editor-concurrent\n").await;
+    std::fs::write(&file, changed.clone() + "# disk-concurrent\n").unwrap();
+    let both = |t: &str| t.contains("# editor-concurrent\n") && t.contains("# disk-concurrent\n");
+    assert!(b.pump_until(Duration::from_secs(5), |p| both(&p.text())).await, "both edits in the document: {:?}", b.text());
+    let on_disk = wait_disk(&file, both).await;
+    assert!(both(&on_disk), "both edits on disk: {on_disk:?}");
+    a.pump(Duration::from_millis(500)).await;
+    assert_eq!(a.text(), std::fs::read_to_string(&file).unwrap(), "document and disk agree");
+}
+
+/// The file's content once `pred` holds (or after 5 s). The server runs in this test's runtime:
+/// waiting must not block it.
+async fn wait_disk(file: &std::path::Path, pred: impl Fn(&str) -> bool) -> String {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let now = std::fs::read_to_string(file).unwrap_or_default();
+        if pred(&now) || tokio::time::Instant::now() > deadline {
+            return now;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn terminal_runs_commands_for_the_candidate_and_the_interviewer_only_watches() {
+    if !ready() {
+        return;
+    }
+    let e = env().await;
+    let base = e.server.url();
+    let s = workspace(&base).await;
+    let mut cand = Term::open(&e.server.ws_url(), &s, &s.candidate).await;
+    let mut watcher = Term::open(&e.server.ws_url(), &s, &s.interviewer).await;
+    let out = cand.run("echo six-times-seven=$((6*7)); pwd; whoami", Duration::from_secs(10)).await;
+    assert!(out.contains("six-times-seven=42"), "{out}");
+    assert!(out.contains("/workspace") && out.contains("candidate"), "{out}");
+    assert!(watcher.until("six-times-seven=42", Duration::from_secs(5)).await, "the interviewer sees the same terminal");
+
+    // The interviewer's keystrokes are ignored.
+    watcher.type_line("echo typed-by-interviewer-$((2+3))").await;
+    let out = cand.run("true", Duration::from_secs(10)).await;
+    assert!(!cand.output.contains("typed-by-interviewer-5"), "{out}");
+
+    // The app, through the platform, from inside the sandbox; and the exercise's own tests.
+    let out = cand.run("curl -s -m 20 $APP_URL/stocks/GOOGL", Duration::from_secs(30)).await;
+    assert!(out.contains("\"symbol\":\"GOOGL\""), "{out}");
+    let out = cand.run("pytest -q -p no:cacheprovider 2>&1 | tail -3", Duration::from_secs(90)).await;
+    assert!(out.contains(" passed") && !out.contains("failed"), "the exercise's tests pass in the sandbox: {out}");
+    // A late watcher gets the scrollback.
+    let mut late = Term::open(&e.server.ws_url(), &s, &s.interviewer).await;
+    assert!(late.until("six-times-seven=42", Duration::from_secs(5)).await);
+}
+
+#[tokio::test]
+async fn the_app_answers_through_the_platform_and_restarts() {
+    if !ready() {
+        return;
+    }
+    let e = env().await;
+    let base = e.server.url();
+    let s = workspace(&base).await;
+    // Started on demand by the first request.
+    let (status, body) = app(&base, &s, "/stocks/GOOGL").await;
+    assert_eq!(status, 200, "{body}");
+    let stock: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(stock["symbol"], "GOOGL");
+    assert!(stock["price"].as_f64().unwrap() > 0.0);
+    let st: Value = get(&base, &s, &s.candidate, "/workspace").await.json().await.unwrap();
+    assert_eq!(st["app"]["state"], "running");
+    let logs: Value = get(&base, &s, &s.candidate, "/workspace/logs").await.json().await.unwrap();
+    assert!(logs["lines"].as_array().unwrap().iter().any(|l| l["text"].as_str().unwrap_or("").contains("/stocks/GOOGL")), "{logs}");
+    // The app never sees the platform's credentials.
+    let res = http()
+        .post(format!("{base}/api/sessions/{}/app/alerts?token={}", s.id, s.candidate))
+        .header("cookie", format!("iide_{}={}", s.id, s.candidate))
+        .json(&json!({"user_id": 1, "symbol": "AAPL", "target_price": 1, "direction": "above"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let logs: Value = get(&base, &s, &s.candidate, "/workspace/logs").await.json().await.unwrap();
+    assert!(!logs.to_string().contains(&s.candidate), "a token reached the app's log");
+
+    let res = post(&base, &s, &s.candidate, "/workspace/restart", json!({})).await;
+    assert_eq!(res.status(), 200);
+    let (status, _) = app(&base, &s, "/stocks").await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn the_sandbox_holds() {
+    if !ready() {
+        return;
+    }
+    let e = env_with(|c| {
+        c.sandbox_max_processes = 64;
+        c.sandbox_memory_mb = 256;
+    })
+    .await;
+    let base = e.server.url();
+    let a = workspace(&base).await;
+    let b = workspace(&base).await;
+    let (status, _) = app(&base, &b, "/stocks").await;
+    assert_eq!(status, 200);
+    let mut t = Term::open(&e.server.ws_url(), &a, &a.candidate).await;
+    let other = e.ws_root.join(&b.id).join("workspace/README.md");
+    let out = t.run(&format!("cat {} 2>&1", other.display()), Duration::from_secs(10)).await;
+    assert!(out.contains("No such file"), "another session's workspace is invisible: {out}");
+    let out = t.run(&format!("ls / /tmp /run/iide /home 2>&1; ps -e 2>&1; find / -name '{}*' 2>/dev/null | head -3", b.id), Duration::from_secs(30)).await;
+    assert!(!out.contains(&format!("/{}", b.id)) && !out.contains("uvicorn"), "nothing of the other session (files, processes) is visible: {out}");
+
+    let out = t.run("touch /usr/x /etc/x /opt/x /x 2>&1; echo ok > /workspace/mine.txt && cat /workspace/mine.txt", Duration::from_secs(10)).await;
+    assert_eq!(out.matches("Read-only file system").count() + out.matches("Permission denied").count(), 4, "{out}");
+    assert!(out.contains("ok"), "{out}");
+
+    // No network: neither the internet nor the host's services (PostgreSQL on 5432 here).
+    let probe = "import socket,sys\nfor h,p in [('1.1.1.1',80),('127.0.0.1',5432),('10.0.0.1',80)]:\n  try:\n    socket.create_connection((h,p),timeout=2); print('REACHED',h,p)\n  except OSError as e: print('blocked',h,p)";
+    std::fs::write(e.ws_root.join(&a.id).join("workspace/probe.py"), probe).unwrap();
+    let out = t.run("python3 probe.py", Duration::from_secs(20)).await;
+    assert!(!out.contains("REACHED") && out.matches("blocked").count() == 3, "{out}");
+
+    // A memory hog and a fork bomb hurt only their own sandbox.
+    let out = t.run("python3 -c 'x = bytearray(1 << 30); print(\"allocated\")' 2>&1 | tail -1", Duration::from_secs(60)).await;
+    assert!(!out.contains("allocated"), "a 1 GiB allocation must fail under a 256 MiB limit: {out}");
+    // The bomb keeps its sandbox's process slots full; this terminal is not used afterwards.
+    t.type_line("bash -c ':(){ :|:& };:'").await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(http().get(format!("{base}/healthz")).send().await.unwrap().status(), 200);
+    let (status, _) = app(&base, &b, "/stocks").await;
+    assert_eq!(status, 200, "another session's app is unharmed");
+    let other_new = workspace(&base).await;
+    let (status, _) = app(&base, &other_new, "/stocks").await;
+    assert_eq!(status, 200, "new sessions still start");
+}
