@@ -333,7 +333,7 @@ pub async fn through_faults(ws: &Arc<Workspace>, mut req: Request<Body>) -> Resu
         ws.app.ensure_running(Duration::from_secs(20)).await;
     }
     req.headers_mut().insert(header::HOST, HeaderValue::from_static("127.0.0.1:8000"));
-    let res = match crate::workspace::proxy::forward(&ws.app.socket, req).await {
+    let res = match ws.app.upstream.send(req).await {
         Ok(r) => r,
         Err(e) => {
             tracing::debug!(error = %e, "the app did not answer");

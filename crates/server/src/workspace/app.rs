@@ -59,6 +59,8 @@ pub struct App {
     command: Vec<String>,
     /// The app's socket as the platform sees it.
     pub socket: PathBuf,
+    /// Kept-alive connections to it.
+    pub upstream: super::proxy::Upstream,
     inner: Mutex<Inner>,
     changed: Notify,
 }
@@ -69,6 +71,7 @@ impl App {
         App {
             sandbox,
             command,
+            upstream: super::proxy::Upstream::new(socket.clone()),
             socket,
             inner: Mutex::new(Inner { state: State::Stopped, since: now_ms(), error: None, generation: 0, kill: None, logs: VecDeque::new(), next_line: 0 }),
             changed: Notify::new(),
@@ -131,6 +134,7 @@ impl App {
             i.generation
         };
         self.changed.notify_waiters();
+        self.upstream.clear();
         let _ = std::fs::remove_file(&self.socket);
         let argv: Vec<String> = self.command.iter().map(|a| a.replace("{socket}", sandbox::APP_SOCKET)).collect();
         let spec = Spec { argv: &argv, group: "app", new_session: true, pty_slave: None, extra_env: vec![] };

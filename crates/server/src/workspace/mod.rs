@@ -107,6 +107,15 @@ pub struct SandboxInfo {
 impl Workspaces {
     pub fn new(catalog: Catalog, settings: Settings, shutdown: CancellationToken) -> Arc<Workspaces> {
         let _ = std::fs::create_dir_all(&settings.root);
+        // Sandboxed processes run as their own uid and mount their folders from here: every
+        // folder on the way must let others through.
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(&settings.root, std::fs::Permissions::from_mode(0o755));
+        for dir in settings.root.ancestors().skip(1) {
+            if std::fs::metadata(dir).is_ok_and(|m| m.permissions().mode() & 0o001 == 0) {
+                tracing::warn!(dir = %dir.display(), "workspaces cannot start: this folder is not traversable by other users (chmod o+x it, or set WORKSPACES_DIR elsewhere)");
+            }
+        }
         if !sandbox::bwrap_available() && !catalog.ids().is_empty() {
             tracing::warn!("bubblewrap (bwrap) is not installed: workspace sessions cannot run anything");
         }

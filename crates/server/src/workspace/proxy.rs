@@ -1,10 +1,12 @@
 //! Reverse proxying to a sandboxed process's Unix socket (the app, code-server): HTTP/1.1 with
 //! streaming bodies, and WebSocket upgrades piped through.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderName, Request, Response, StatusCode, header};
+use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 
 /// Headers that belong to one hop, not to the request (RFC 9110 7.6.1).
@@ -41,8 +43,66 @@ fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
     }
 }
 
-/// Sends `req` to the server on `socket` and returns its answer. A WebSocket (or other) upgrade
-/// is completed on both sides and the two connections are piped together.
+/// A server on a Unix socket with a few kept-alive connections to it: opening a connection per
+/// request costs the (Python) server more than the request itself.
+pub struct Upstream {
+    pub socket: PathBuf,
+    idle: Mutex<Vec<SendRequest<Body>>>,
+}
+
+const MAX_IDLE: usize = 8;
+
+impl Upstream {
+    pub fn new(socket: PathBuf) -> Upstream {
+        Upstream { socket, idle: Mutex::new(Vec::new()) }
+    }
+
+    /// Sends `req` and returns the answer; upgrades go through `forward` on a fresh connection.
+    pub async fn send(&self, req: Request<Body>) -> Result<Response<Body>, ProxyError> {
+        if req.headers().contains_key(header::UPGRADE) {
+            return forward(&self.socket, req).await;
+        }
+        let (mut parts, body) = req.into_parts();
+        strip_hop_by_hop(&mut parts.headers, false);
+        let req = Request::from_parts(parts, body);
+        let reused = {
+            let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+            idle.retain(|s| !s.is_closed());
+            let ready = idle.iter().position(|s| s.is_ready());
+            ready.map(|i| idle.swap_remove(i))
+        };
+        let mut sender = match reused {
+            Some(s) => s,
+            None => {
+                let stream = tokio::net::UnixStream::connect(&self.socket).await.map_err(ProxyError::Connect)?;
+                let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(ProxyError::Upstream)?;
+                tokio::spawn(async move {
+                    let _ = conn.await;
+                });
+                sender
+            }
+        };
+        let res = sender.send_request(req).await.map_err(ProxyError::Upstream)?;
+        // Back in the pool: it is ready again once this answer's body is read.
+        {
+            let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+            if idle.len() < MAX_IDLE {
+                idle.push(sender);
+            }
+        }
+        let (mut parts, body) = res.into_parts();
+        strip_hop_by_hop(&mut parts.headers, false);
+        Ok(Response::from_parts(parts, Body::new(body)))
+    }
+
+    /// Drops kept-alive connections (the app restarted).
+    pub fn clear(&self) {
+        self.idle.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+}
+
+/// Sends `req` to the server on `socket` over a new connection and returns its answer. A
+/// WebSocket (or other) upgrade is completed on both sides and the two connections are piped.
 pub async fn forward(socket: &Path, mut req: Request<Body>) -> Result<Response<Body>, ProxyError> {
     let upgrade = req.headers().get(header::UPGRADE).is_some();
     let client_upgrade = if upgrade { req.extensions_mut().remove::<hyper::upgrade::OnUpgrade>() } else { None };
