@@ -367,3 +367,50 @@ async fn the_sandbox_holds() {
     let (status, _) = app(&base, &other_new, "/stocks").await;
     assert_eq!(status, 200, "new sessions still start");
 }
+
+/// Whether something answers on a Unix socket.
+async fn answers(socket: &std::path::Path) -> bool {
+    tokio::net::UnixStream::connect(socket).await.is_ok()
+}
+
+#[tokio::test]
+async fn idle_workspaces_stop_ended_ones_run_nothing_deleted_ones_are_removed() {
+    if !ready() {
+        return;
+    }
+    let e = env_with(|c| {
+        c.workspace_idle_seconds = 1;
+        c.admin_token = Some("admin-secret-for-tests".into());
+    })
+    .await;
+    let base = e.server.url();
+    let s = workspace(&base).await;
+    let sock = e.ws_root.join(&s.id).join("run/app.sock");
+    assert_eq!(app(&base, &s, "/health").await.0, 200);
+    assert!(answers(&sock).await);
+    // Nobody uses it: its processes stop...
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    while answers(&sock).await && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(!answers(&sock).await, "an idle workspace's app is stopped");
+    // ...and start again on demand, with the files as they were.
+    assert_eq!(app(&base, &s, "/health").await.0, 200);
+
+    // Ending the session stops everything; the files stay readable.
+    let res = http().post(format!("{base}/api/sessions/{}/end", s.id)).bearer_auth(&s.interviewer).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!answers(&sock).await, "an ended session's app is stopped");
+    assert_eq!(app(&base, &s, "/health").await.0, 409);
+    assert_eq!(get(&base, &s, &s.candidate, "/files").await.status(), 200);
+    let term = tokio_tungstenite::connect_async(format!("{}/api/sessions/{}/terminal?token={}", e.server.ws_url(), s.id, s.candidate)).await;
+    assert!(term.is_err(), "no terminal in an ended session");
+    assert_eq!(post(&base, &s, &s.candidate, "/files", json!({"path": "late.py"})).await.status(), 409);
+
+    // Deleting the session deletes its workspace from disk.
+    assert!(e.ws_root.join(&s.id).exists());
+    let res = http().delete(format!("{base}/api/admin/sessions/{}", s.id)).bearer_auth("admin-secret-for-tests").send().await.unwrap();
+    assert_eq!(res.status(), 204);
+    assert!(!e.ws_root.join(&s.id).exists());
+}
