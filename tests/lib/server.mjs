@@ -1,6 +1,6 @@
 // Starts the real interview-ide binary on a free port with a fresh SQLite database.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const binary = process.env.INTERVIEW_IDE_BIN || join(root, 'target', 'release', 'interview-ide');
+/** The exercises workspace sessions are created from. */
+export const EXERCISES_DIR = join(root, 'exercises');
 
 export async function freePort() {
   return new Promise((resolve, reject) => {
@@ -23,9 +25,22 @@ export async function freePort() {
 /** Starts a server; `stop()` kills it and removes its data. */
 export async function startServer(extraArgs = []) {
   const dir = mkdtempSync(join(tmpdir(), 'iide-test-'));
+  // Workspace processes run sandboxed under a uid of their own, which must be able to reach their
+  // folder: the temporary folder (0700 as created) is opened up to traversal.
+  const workspacesDir = join(dir, 'workspaces');
+  mkdirSync(workspacesDir);
+  chmodSync(dir, 0o755);
+  chmodSync(workspacesDir, 0o755);
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(binary, ['--bind', `127.0.0.1:${port}`, '--database-url', `sqlite://${dir}/db.sqlite`, ...extraArgs], {
+  const args = [
+    '--bind', `127.0.0.1:${port}`,
+    '--database-url', `sqlite://${dir}/db.sqlite`,
+    '--exercises-dir', EXERCISES_DIR,
+    '--workspaces-dir', workspacesDir,
+    ...extraArgs,
+  ];
+  const child = spawn(binary, args, {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, RUST_LOG: 'warn' },
   });
@@ -45,6 +60,7 @@ export async function startServer(extraArgs = []) {
   return {
     url,
     wsUrl: url.replace('http', 'ws'),
+    workspacesDir,
     async stop() {
       child.kill('SIGTERM');
       await new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)));

@@ -414,3 +414,35 @@ async fn idle_workspaces_stop_ended_ones_run_nothing_deleted_ones_are_removed() 
     assert_eq!(res.status(), 204);
     assert!(!e.ws_root.join(&s.id).exists());
 }
+
+#[tokio::test]
+async fn candidate_controlled_content_never_runs_as_this_origin() {
+    if !ready() {
+        return;
+    }
+    let e = env().await;
+    let base = e.server.url();
+    let s = workspace(&base).await;
+    // The app's answers are sandboxed pages: no script of the candidate's runs as this origin.
+    let res = http().get(format!("{base}/api/sessions/{}/app/stocks", s.id)).bearer_auth(&s.candidate).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-security-policy"], "sandbox; default-src 'none'");
+    // VS Code (code-server serves the candidate's code) opens only for the candidate.
+    let res = get(&base, &s, &s.interviewer, "/vscode/").await;
+    assert_eq!(res.status(), 403);
+    if PathBuf::from("/opt/interview-ide/code-server/node_modules/.bin/code-server").is_file() {
+        let res = http().get(format!("{base}/api/sessions/{}/vscode/?folder=/workspace", s.id)).header("cookie", format!("iide_{}={}", s.id, s.candidate)).timeout(Duration::from_secs(60)).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        let html = res.text().await.unwrap();
+        assert!(html.contains("workbench"), "the workbench page: {}", &html[..html.len().min(300)]);
+    } else {
+        eprintln!("code-server is not installed: its page is not checked");
+    }
+    // With only the cookie, changes must come from this origin (another port of the host is another origin).
+    let cookie = format!("iide_{}={}", s.id, s.candidate);
+    let url = format!("{base}/api/sessions/{}/files", s.id);
+    let res = http().post(&url).header("cookie", &cookie).header("origin", "http://127.0.0.1:1").json(&json!({"path": "csrf.py"})).send().await.unwrap();
+    assert_eq!(res.status(), 403);
+    let res = http().post(&url).header("cookie", &cookie).header("origin", base.as_str()).json(&json!({"path": "same-origin.py"})).send().await.unwrap();
+    assert_eq!(res.status(), 201);
+}

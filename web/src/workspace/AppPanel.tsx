@@ -15,6 +15,19 @@ interface Props {
 
 const MAX_LINES = 2000;
 
+/**
+ * The level a line announces, as an extra class: Python's logging (uvicorn's included) writes every
+ * level to stderr, so the stream alone would show plain INFO lines as errors.
+ */
+function logLevel(text: string): string {
+  const m = /^\s*(INFO|DEBUG|TRACE|WARN(?:ING)?|ERROR|CRITICAL|FATAL)\b/.exec(text);
+  if (!m) return '';
+  const level = m[1];
+  if (level.startsWith('WARN')) return ' warn';
+  if (level === 'ERROR' || level === 'CRITICAL' || level === 'FATAL') return ' error';
+  return ' info';
+}
+
 /** The "App" tab: the app's state, a restart button, its logs (polled) and the request console. */
 export function AppPanel({ sessionId, token, status, onStatus, visible, ended }: Props) {
   return (
@@ -174,7 +187,7 @@ function AppLogs({ sessionId, token, status, onStatus, visible, ended }: Props) 
           <div className="log-empty">No output yet.</div>
         ) : (
           lines.map((l) => (
-            <div key={l.n} className={`log-line ${l.stream}`}>
+            <div key={l.n} className={`log-line ${l.stream}${logLevel(l.text)}`}>
               <span className="log-time">{new Date(l.at_ms).toLocaleTimeString([], { hour12: false })}</span>
               <span className="log-text">{l.text}</span>
             </div>

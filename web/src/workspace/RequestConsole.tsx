@@ -15,6 +15,8 @@ export function RequestConsole({ sessionId, token }: { sessionId: string; token:
   const [busy, setBusy] = useState(false);
   const [response, setResponse] = useState<AppResponse | null>(null);
   const [error, setError] = useState<string | null>(null);
+  /** How many requests have been answered (or failed): tells one answer from the next. */
+  const [answered, setAnswered] = useState(0);
   const abort = useRef<AbortController | null>(null);
   const ids = { method: useId(), path: useId(), body: useId() };
   const bodyless = BODYLESS.has(method);
@@ -37,6 +39,7 @@ export function RequestConsole({ sessionId, token }: { sessionId: string; token:
       setError((err as Error).message);
     } finally {
       setBusy(false);
+      setAnswered((n) => n + 1);
       abort.current = null;
     }
   };
@@ -101,7 +104,7 @@ export function RequestConsole({ sessionId, token }: { sessionId: string; token:
       <span className="sr-only" id={`${ids.body}-hint`}>
         JSON bodies are sent as application/json. {modKey}+Enter sends.
       </span>
-      <div className="response" aria-live="polite">
+      <div className="response" aria-live="polite" data-testid="response" data-answered={answered}>
         {error && (
           <p className="panel-error" role="alert" data-testid="response-status">
             {error}

@@ -205,6 +205,7 @@ export function WorkspaceView({ sessionId, token, participant, role, files, stat
                     }}
                     type="button"
                     role="tab"
+                    aria-keyshortcuts="Delete"
                     id={`wtab-${i}`}
                     aria-selected={isActive}
                     aria-controls="workspace-editor"
@@ -224,6 +225,8 @@ export function WorkspaceView({ sessionId, token, participant, role, files, stat
                     type="button"
                     className="file-tab-close"
                     tabIndex={-1}
+                    // Pointer-only: a tab list may hold tabs alone; keyboards close a tab with Delete.
+                    aria-hidden="true"
                     aria-label={`Close ${path}`}
                     title="Close (Delete on the tab, or middle-click)"
                     data-testid={`close-tab-${path}`}
@@ -243,22 +246,26 @@ export function WorkspaceView({ sessionId, token, participant, role, files, stat
                 Saved automatically
               </span>
             )}
-            <button
-              type="button"
-              className={`btn btn-small${view === 'vscode' ? ' btn-primary' : ''}`}
-              aria-pressed={view === 'vscode'}
-              data-testid="open-vscode"
-              onClick={() => {
-                setVscodeOpened(true);
-                setView((v) => (v === 'vscode' ? 'editor' : 'vscode'));
-              }}
-              title={view === 'vscode' ? 'Back to the shared editor' : 'Open the workspace in VS Code (code-server)'}
-            >
-              <svg viewBox="0 0 16 16" width="12" height="12" aria-hidden="true">
-                <path d="M11.5 1.5 5 7.5 2.5 5.5 1.5 6v4l1 .5L5 8.5l6.5 6 3-1.5v-10l-3-1.5ZM11.5 5v6L8 8l3.5-3Z" fill="currentColor" />
-              </svg>
-              {view === 'vscode' ? 'Back to editor' : 'Open in VS Code'}
-            </button>
+            {/* VS Code serves the candidate's code as pages of this site: it opens only in the
+                candidate's browser (the server refuses it to the interviewer). */}
+            {role === 'candidate' && (
+              <button
+                type="button"
+                className={`btn btn-small${view === 'vscode' ? ' btn-primary' : ''}`}
+                aria-pressed={view === 'vscode'}
+                data-testid="open-vscode"
+                onClick={() => {
+                  setVscodeOpened(true);
+                  setView((v) => (v === 'vscode' ? 'editor' : 'vscode'));
+                }}
+                title={view === 'vscode' ? 'Back to the shared editor' : 'Open the workspace in VS Code (code-server)'}
+              >
+                <svg viewBox="0 0 16 16" width="12" height="12" aria-hidden="true">
+                  <path d="M11.5 1.5 5 7.5 2.5 5.5 1.5 6v4l1 .5L5 8.5l6.5 6 3-1.5v-10l-3-1.5ZM11.5 5v6L8 8l3.5-3Z" fill="currentColor" />
+                </svg>
+                {view === 'vscode' ? 'Back to editor' : 'Open in VS Code'}
+              </button>
+            )}
           </div>
         </div>
         <div className="workspace-center">

@@ -37,6 +37,24 @@ pub fn request_token(headers: &HeaderMap, query: Option<&str>, session_id: &str)
         .map(|(_, value)| value.to_string())
 }
 
+/// Whether the request names its token itself (header or query), rather than riding on the cookie.
+fn explicit_token(headers: &HeaderMap, query: Option<&str>) -> bool {
+    headers.contains_key(header::AUTHORIZATION) || query.is_some_and(|q| form_urlencoded_pairs(q).any(|(k, _)| k == "token"))
+}
+
+/// A state-changing request or a WebSocket upgrade whose `Origin` is not this server's.
+fn cross_origin_write(parts: &Parts) -> bool {
+    let unsafe_method = !matches!(parts.method, axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS);
+    let upgrade = parts.headers.contains_key(header::UPGRADE);
+    if !unsafe_method && !upgrade {
+        return false;
+    }
+    let Some(origin) = parts.headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else { return false };
+    let host = parts.headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let origin_host = origin.split_once("://").map(|(_, h)| h).unwrap_or("");
+    origin_host.is_empty() || !origin_host.eq_ignore_ascii_case(host)
+}
+
 fn form_urlencoded_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
     serde_urlencoded::from_str::<Vec<(String, String)>>(query).unwrap_or_default().into_iter()
 }
@@ -62,6 +80,11 @@ impl FromRequestParts<AppState> for Auth {
             .map(|(_, v)| v.to_string())
             .ok_or_else(|| ApiError::NotFound("no such session".into()))?;
         let token = request_token(&parts.headers, parts.uri.query(), &id);
+        if token.is_some() && !explicit_token(&parts.headers, parts.uri.query()) && cross_origin_write(parts) {
+            // The cookie rides along with requests from any page of the same site (another port
+            // of this host, say); changes and live connections must come from this origin.
+            return Err(ApiError::Forbidden("cross-origin request refused".into()));
+        }
         let caller = state.sessions.authorize(&id, token.as_deref()).await?;
         Ok(Auth(caller))
     }

@@ -170,7 +170,12 @@ pub async fn app_proxy(State(state): State<AppState>, Auth(caller): Auth, req: R
     // Bodies to the app are limited like every other body.
     let body = Body::new(http_body_util::Limited::new(body, 1024 * 1024));
     match ws.call_app(axum::http::Request::from_parts(parts, body)).await {
-        Ok(res) => Ok(res),
+        Ok(mut res) => {
+            // The app is the candidate's code: whatever it answers must not run as this origin
+            // in someone's browser (an HTML page with a script, opened by the interviewer).
+            res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox; default-src 'none'"));
+            Ok(res)
+        }
         // A dropped connection, as the browser sees it: the answer starts and breaks off.
         Err(_) => {
             let broken = futures_util::stream::once(async { Err::<bytes::Bytes, std::io::Error>(std::io::Error::other("connection reset")) });
@@ -250,7 +255,14 @@ async fn serve_terminal(socket: WebSocket, term: Arc<crate::workspace::terminal:
 // --- VS Code ---
 
 /// `/api/sessions/{id}/vscode/...`: code-server for this session, behind the session's auth.
+///
+/// Candidate only: code-server runs the candidate's code and serves what they write (extensions,
+/// webviews, files) as pages of this origin, which in the interviewer's browser could read the
+/// interviewer's token. The interviewer follows the same files in the collaborative editor.
 pub async fn vscode(State(state): State<AppState>, Auth(caller): Auth, req: Request) -> Result<Response, ApiError> {
+    if caller.role != Role::Candidate {
+        return Err(ApiError::Forbidden("VS Code opens only in the candidate's browser: it serves the candidate's code as pages of this site. Follow the files in the editor and the terminal.".into()));
+    }
     let ws = running_workspace(&state, &caller)?;
     let prefix = format!("/api/sessions/{}/vscode", caller.session.id);
     let (mut parts, body) = req.into_parts();
@@ -264,9 +276,14 @@ pub async fn vscode(State(state): State<AppState>, Auth(caller): Auth, req: Requ
     ws.touch();
     parts.uri = proxy::without_token(path, parts.uri.query()).parse().map_err(|_| ApiError::BadRequest("invalid path".into()))?;
     proxy::strip_credentials(&mut parts.headers);
-    let res = proxy::forward(&ws.code_server.socket, axum::http::Request::from_parts(parts, body)).await.map_err(|e| {
+    let mut res = proxy::forward(&ws.code_server.socket, axum::http::Request::from_parts(parts, body)).await.map_err(|e| {
         tracing::warn!(error = %e, "code-server did not answer");
         ApiError::Conflict("VS Code is not answering; reload in a moment".into())
     })?;
+    // code-server frames some of its own pages (extension host, webviews); the web app's policy
+    // (no framing at all) must not apply to them. Pages with a policy of their own keep it.
+    if !res.headers().contains_key(header::CONTENT_SECURITY_POLICY) {
+        res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("frame-ancestors 'self'"));
+    }
     Ok(res)
 }

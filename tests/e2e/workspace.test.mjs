@@ -1,0 +1,300 @@
+// Workspace sessions in a real browser against the real server and sandbox: the file tree, the
+// collaborative editor of each file and its sync with the disk, the shared terminal, the app panel
+// (logs and request console), VS Code (code-server), accessibility and a screenshot.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startServer, waitFor } from '../lib/server.mjs';
+import { VIEWPORT, byTestId, collectErrors, formatViolations, launchBrowser, runAxe } from './browser.mjs';
+import {
+  createWorkspace,
+  fileOnDisk,
+  joinWorkspace,
+  openFile,
+  openWorkspacePage,
+  sendRequest,
+  terminalText,
+  typeFirstLine,
+  typeInTerminal,
+  waitEditor,
+  waitTerminal,
+} from '../lib/workspace.mjs';
+
+const screenshotPath = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'docs', 'screenshot-workspace.png');
+
+let server;
+let browser;
+/** The session every test works in: created through the home page by the first test. */
+let ws = null;
+
+before(async () => {
+  const web = process.env.TEST_WEB_DIR ? ['--web-dir', process.env.TEST_WEB_DIR] : [];
+  server = await startServer(web);
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+const unique = (label) => `${label}_${randomBytes(4).toString('hex')}`;
+
+/** The shared session (made through the API when the first test did not run or failed). */
+async function workspace() {
+  if (!ws) {
+    const session = await createWorkspace(server.url);
+    const interviewer = await openWorkspacePage(browser, session.interviewer_url, 'Ada');
+    const candidate = await openWorkspacePage(browser, session.candidate_url, 'Cleo');
+    ws = { session, id: session.id, token: session.interviewer_token, interviewer, candidate };
+  }
+  return ws;
+}
+
+function assertNoPageErrors(...pages) {
+  const errors = pages.flatMap((p) => p.errors.filter((e) => e.startsWith('pageerror')));
+  assert.deepEqual(errors, [], 'uncaught errors in the page');
+}
+
+test('the interviewer creates a workspace on the home page; both see the file tree', async () => {
+  const context = await browser.newContext({ viewport: VIEWPORT, permissions: ['clipboard-read', 'clipboard-write'] });
+  const interviewer = collectErrors(await context.newPage());
+  await interviewer.goto(server.url);
+  await byTestId(interviewer, 'kind-workspace').check();
+  const picker = byTestId(interviewer, 'exercise-picker');
+  await waitFor(async () => (await picker.inputValue()) === 'trading-backend', { timeout: 10_000, what: 'the exercise list' });
+  await picker.selectOption('trading-backend');
+  await byTestId(interviewer, 'exercise-description').waitFor();
+  await byTestId(interviewer, 'create-session').click();
+  await byTestId(interviewer, 'interviewer-link').waitFor({ timeout: 15_000 });
+  const interviewerUrl = await byTestId(interviewer, 'interviewer-link').inputValue();
+  const candidateUrl = await byTestId(interviewer, 'candidate-link').inputValue();
+  const id = new URL(interviewerUrl).pathname.split('/').at(-1);
+  const token = new URL(interviewerUrl).searchParams.get('token');
+  const candidateToken = new URL(candidateUrl).searchParams.get('token');
+
+  // The interviewer goes on from the home page in the same tab; the candidate is elsewhere.
+  await joinWorkspace(interviewer, interviewerUrl, 'Ada');
+  const candidate = await openWorkspacePage(browser, candidateUrl, 'Cleo');
+  ws = { session: { id, interviewer_token: token, candidate_token: candidateToken }, id, token, interviewer, candidate };
+
+  // The header offers the candidate link the home page gave.
+  await interviewer.getByRole('button', { name: 'Copy candidate link' }).click();
+  assert.equal(await interviewer.evaluate(() => navigator.clipboard.readText()), candidateUrl);
+  assert.match(await byTestId(interviewer, 'session-exercise').innerText(), /Trading backend/);
+  for (const page of [interviewer, candidate]) {
+    const tree = byTestId(page, 'file-tree');
+    await tree.waitFor();
+    await byTestId(page, 'file-app').waitFor();
+    // The app folder is listed; its main.py shows once it is expanded (it is by default).
+    await byTestId(page, 'file-app/main.py').waitFor({ timeout: 10_000 });
+  }
+  assert.match(await byTestId(interviewer, 'role-badge').innerText(), /interviewer/i);
+  assert.match(await byTestId(candidate, 'role-badge').innerText(), /candidate/i);
+  assertNoPageErrors(interviewer, candidate);
+});
+
+test('what the candidate types reaches the interviewer and the disk', async () => {
+  const { interviewer, candidate, id, token } = await workspace();
+  await openFile(candidate, 'app/main.py');
+  await openFile(interviewer, 'app/main.py');
+  const line = `# typed ${unique('by_candidate')}`;
+  await typeFirstLine(candidate, 'app/main.py', line);
+  await waitEditor(interviewer, 'app/main.py', (lines) => lines.includes(line), { what: 'the line in the interviewer editor' });
+  await waitFor(async () => (await fileOnDisk(server.url, id, token, 'app/main.py')).includes(line), {
+    timeout: 8000,
+    what: 'the line in app/main.py on disk',
+  });
+  assertNoPageErrors(interviewer, candidate);
+});
+
+test('the shared terminal: the candidate runs pytest, the interviewer watches and cannot type', async () => {
+  const { interviewer, candidate, id } = await workspace();
+  await waitTerminal(candidate);
+  await waitTerminal(interviewer);
+  await typeInTerminal(candidate, 'pytest -q\r');
+  await waitFor(async () => /\d+ passed/.test(await terminalText(interviewer)), {
+    timeout: 60_000,
+    interval: 200,
+    what: 'pytest passing in the interviewer terminal',
+  }).catch(async (e) => assert.fail(`${e.message}\n--- interviewer terminal ---\n${await terminalText(interviewer)}`));
+  assert.match(await terminalText(candidate), /\d+ passed/);
+
+  // The interviewer's keystrokes do not reach the shell: neither typed in the page nor sent by hand.
+  const typed = unique('interviewer_typed');
+  const sent = unique('interviewer_sent');
+  await byTestId(interviewer, 'terminal-readonly').waitFor();
+  await byTestId(interviewer, 'terminal').click();
+  await interviewer.keyboard.type(`echo ${typed}\r`, { delay: 5 });
+  const raw = await interviewer.evaluate(
+    ({ id, token, sent }) =>
+      new Promise((resolve) => {
+        const socket = new WebSocket(`${location.origin.replace('http', 'ws')}/api/sessions/${id}/terminal?token=${token}`);
+        socket.onopen = () => {
+          socket.send(JSON.stringify({ type: 'input', data: `echo ${sent}\r` }));
+          setTimeout(() => {
+            socket.close();
+            resolve('sent');
+          }, 300);
+        };
+        socket.onerror = () => resolve('refused');
+      }),
+    { id, token: ws.session.interviewer_token, sent },
+  );
+  assert.ok(['sent', 'refused'].includes(raw));
+  // Something the candidate types after it shows up; the interviewer's lines never do.
+  const marker = unique('candidate_marker');
+  await typeInTerminal(candidate, `echo ${marker}\r`);
+  await waitFor(async () => (await terminalText(interviewer)).split(marker).length >= 3, {
+    timeout: 10_000,
+    what: 'the candidate echo in the interviewer terminal',
+  });
+  for (const page of [interviewer, candidate]) {
+    const text = await terminalText(page);
+    assert.ok(!text.includes(typed), 'what the interviewer typed reached the shell');
+    assert.ok(!text.includes(sent), 'what the interviewer sent reached the shell');
+  }
+  assertNoPageErrors(interviewer, candidate);
+});
+
+test('a change made from the terminal shows in both collaborative editors', async () => {
+  const { interviewer, candidate } = await workspace();
+  await openFile(candidate, 'app/main.py');
+  await openFile(interviewer, 'app/main.py');
+  await waitTerminal(candidate);
+  const line = `# ${unique('from_terminal')}`;
+  await typeInTerminal(candidate, `sed -i '1i ${line}' app/main.py\r`);
+  for (const page of [candidate, interviewer]) {
+    await waitEditor(page, 'app/main.py', (lines) => lines[0] === line, { timeout: 8000, what: 'the line from the terminal' });
+  }
+  assertNoPageErrors(interviewer, candidate);
+});
+
+test('the request console and the app logs', async () => {
+  const { candidate, interviewer } = await workspace();
+  const res = await sendRequest(candidate, 'GET', '/stocks/GOOGL');
+  assert.equal(res.status, 200, res.body);
+  assert.match(res.body, /GOOGL/);
+  assert.match(res.body, /178\.35/);
+  const logs = byTestId(candidate, 'app-logs');
+  await waitFor(async () => /GET \/stocks\/GOOGL -> 200/.test(await logs.innerText()), {
+    timeout: 8000,
+    what: 'the request in the app logs',
+  }).catch(async (e) => assert.fail(`${e.message}\n--- logs ---\n${await logs.innerText()}`));
+  // The interviewer's App panel follows the same logs.
+  await byTestId(interviewer, 'panel-tab-app').click();
+  await waitFor(async () => /GET \/stocks\/GOOGL -> 200/.test(await byTestId(interviewer, 'app-logs').innerText()), {
+    timeout: 8000,
+    what: 'the request in the interviewer app logs',
+  });
+  await byTestId(interviewer, 'panel-tab-terminal').click();
+  assertNoPageErrors(interviewer, candidate);
+});
+
+test('VS Code: the workbench opens the workspace and its edits reach the collaborative editor', async () => {
+  const { interviewer, candidate } = await workspace();
+  await openFile(interviewer, 'app/main.py');
+  // code-server serves the candidate's code as pages of this site: never in the interviewer's browser.
+  assert.equal(await byTestId(interviewer, 'open-vscode').count(), 0, 'no VS Code for the interviewer');
+  await byTestId(candidate, 'open-vscode').click();
+  const frame = candidate.frameLocator('[data-testid="vscode-frame"]');
+  await frame.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+  // The explorer lists the workspace.
+  const explorer = frame.locator('.explorer-folders-view');
+  await explorer.waitFor({ timeout: 30_000 });
+  await waitFor(async () => /main\.py|app/.test(await explorer.innerText()), { timeout: 30_000, what: 'the VS Code explorer' });
+
+  // Quick Open app/main.py, type a line at the top, save.
+  const line = `# ${unique('from_vscode')}`;
+  const vsEditor = frame.locator('.monaco-editor[data-uri$="/workspace/app/main.py"] .view-lines');
+  await waitFor(
+    // The workbench takes a moment to index the folder: Quick Open is retried until it finds the file.
+    async () => {
+      try {
+        await frame.locator('.monaco-workbench').press('Control+P');
+        const input = frame.locator('.quick-input-widget input');
+        await input.waitFor({ timeout: 5000 });
+        await input.pressSequentially('app/main.py', { delay: 10 });
+        const row = frame.locator('.quick-input-list .monaco-list-row', { hasText: 'main.py' }).first();
+        await row.waitFor({ timeout: 5000 });
+        await row.click();
+        await vsEditor.waitFor({ timeout: 5000 });
+        return true;
+      } catch {
+        await candidate.keyboard.press('Escape');
+        return false;
+      }
+    },
+    { timeout: 40_000, interval: 500, what: 'app/main.py open in VS Code' },
+  );
+  await waitFor(async () => /import/.test(await vsEditor.innerText()), { timeout: 15_000, what: 'main.py in VS Code' });
+  await vsEditor.click();
+  await candidate.keyboard.press('Control+Home');
+  await candidate.keyboard.type(line, { delay: 5 });
+  await candidate.keyboard.press('Enter');
+  await candidate.keyboard.press('Control+S');
+  await waitEditor(interviewer, 'app/main.py', (lines) => lines[0] === line, { timeout: 15_000, what: 'the VS Code edit in the shared editor' });
+
+  // And the other way: a change in the shared editor shows in VS Code.
+  await byTestId(candidate, 'open-vscode').click(); // back to the shared editor
+  const back = `# ${unique('to_vscode')}`;
+  await openFile(candidate, 'app/main.py');
+  await typeFirstLine(candidate, 'app/main.py', back);
+  await byTestId(candidate, 'open-vscode').click();
+  await waitFor(async () => (await vsEditor.innerText()).includes(back.replace(/ /g, '\u00a0')) || (await vsEditor.innerText()).includes(back), {
+    timeout: 15_000,
+    what: 'the shared editor change in VS Code',
+  });
+  await byTestId(candidate, 'open-vscode').click();
+  assertNoPageErrors(interviewer, candidate);
+});
+
+test(
+  'VS Code: its nested frames (extension host, webviews) may be framed by the workbench',
+  async () => {
+    const { candidate, id } = await workspace();
+    // Top-level this time, in the candidate's browser (the session cookie authenticates it).
+    const page = await candidate.context().newPage();
+    const blocked = [];
+    page.on('response', async (res) => {
+      if (res.request().resourceType() !== 'document' || !res.url().includes('/vscode/')) return;
+      const csp = (await res.allHeaders())['content-security-policy'] ?? '';
+      if (/frame-ancestors\s+'none'/.test(csp)) blocked.push(new URL(res.url()).pathname.replace(/^.*\/vscode\//, '/vscode/'));
+    });
+    try {
+      await page.goto(`${server.url}/api/sessions/${id}/vscode/?folder=/workspace`);
+      await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+      // The web worker extension host's frame loads with the workbench.
+      await waitFor(async () => page.frames().length > 1, { timeout: 20_000, what: 'the extension host frame' });
+      await page.waitForLoadState('networkidle').catch(() => {});
+      assert.deepEqual(blocked, [], 'code-server documents refused to their own frames');
+    } finally {
+      await page.close();
+    }
+  },
+);
+
+test('accessibility of the workspace page, both roles', async () => {
+  const { interviewer, candidate } = await workspace();
+  for (const [page, who] of [[interviewer, 'interviewer'], [candidate, 'candidate']]) {
+    await byTestId(page, 'file-tree').waitFor();
+    const { violations } = await runAxe(page);
+    const blocking = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+    assert.equal(blocking.length, 0, `accessibility violations for the ${who}:\n${formatViolations(blocking)}`);
+  }
+});
+
+test('screenshot of the interviewer workspace', async () => {
+  const { interviewer, candidate } = await workspace();
+  await openFile(interviewer, 'app/main.py');
+  await waitTerminal(interviewer);
+  // The shell works the sum out: the command line shows the expression, the output its value.
+  const n = 1000 + Math.floor(Math.random() * 1000);
+  await typeInTerminal(candidate, `clear; pytest -q; echo finished-$((${n} + 1))\r`);
+  await waitFor(async () => (await terminalText(interviewer)).includes(`finished-${n + 1}`), { timeout: 60_000, interval: 200, what: 'pytest output' });
+  assert.match(await terminalText(interviewer), /\d+ passed/);
+  await interviewer.mouse.move(0, 0);
+  await interviewer.screenshot({ path: screenshotPath });
+});
