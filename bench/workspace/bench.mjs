@@ -63,6 +63,67 @@ async function appAnswers(s) {
   }
 }
 
+// 4. Proxy overhead: keep-alive requests through the platform vs straight to the app's socket.
+// Measured first, with only this workspace running (idle ones still poll their files).
+const s = await createWorkspace();
+await appAnswers(s);
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+const socketDir = join(server.workspacesDir, s.id, 'run');
+function get(opts) {
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const req = http.request({ method: 'GET', ...opts }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(Number(process.hrtime.bigint() - t0) / 1e6));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+const url = new URL(base);
+const viaProxy = () => get({ host: url.hostname, port: url.port, path: `/api/sessions/${s.id}/app/health`, agent, headers: { authorization: `Bearer ${s.candidate_token}` } });
+const direct = () => get({ socketPath: join(socketDir, 'app.sock'), path: '/health', headers: { host: '127.0.0.1' } });
+for (let i = 0; i < 100; i++) { await viaProxy(); await direct(); }
+const proxied = [];
+const straight = [];
+for (let i = 0; i < REQUESTS; i++) {
+  // Interleaved, so both see the same machine noise.
+  straight.push(await direct());
+  proxied.push(await viaProxy());
+}
+results.direct_ms = straight;
+results.proxied_ms = proxied;
+console.log(`app directly (Unix socket):        ${summary(straight, 'ms', 2)}`);
+console.log(`app through the platform's proxy:  ${summary(proxied, 'ms', 2)}`);
+console.log(`proxy overhead: p50 +${(pct(proxied, 50) - pct(straight, 50)).toFixed(2)} ms, p99 +${(pct(proxied, 99) - pct(straight, 99)).toFixed(2)} ms`);
+
+// 5. Chaos: from the interviewer's request to the effect on the candidate's next request.
+const auth = (t) => ({ authorization: `Bearer ${t}`, 'content-type': 'application/json' });
+const effect = { network: [], data: [] };
+for (let i = 0; i < 20; i++) {
+  const t0 = performance.now();
+  const r = await fetch(`${base}/api/sessions/${s.id}/chaos/faults`, { method: 'POST', headers: auth(s.interviewer_token), body: JSON.stringify({ kind: 'error', status: 503, path: '/stocks' }) });
+  await r.text();
+  const seen = await fetch(`${base}/api/sessions/${s.id}/app/stocks`, { headers: auth(s.candidate_token) });
+  await seen.text();
+  if (seen.status !== 503) throw new Error('fault not live');
+  effect.network.push(performance.now() - t0);
+  await fetch(`${base}/api/sessions/${s.id}/chaos/reset`, { method: 'POST', headers: auth(s.interviewer_token) }).then((x) => x.text());
+
+  const t1 = performance.now();
+  await fetch(`${base}/api/sessions/${s.id}/chaos`, { method: 'POST', headers: auth(s.interviewer_token), body: JSON.stringify({ scenario: 'chaos_data' }) }).then((x) => x.text());
+  const price = await fetch(`${base}/api/sessions/${s.id}/app/stocks/GOOGL`, { headers: auth(s.candidate_token) }).then((x) => x.json());
+  if (price.price !== -50) throw new Error('data not changed');
+  effect.data.push(performance.now() - t1);
+  await fetch(`${base}/api/sessions/${s.id}/chaos/reset`, { method: 'POST', headers: auth(s.interviewer_token) }).then((x) => x.text());
+}
+results.chaos_network_ms = effect.network;
+results.chaos_data_ms = effect.data;
+console.log(`chaos, network fault: request -> effect seen by the next request: ${summary(effect.network)}`);
+console.log(`chaos, chaos_data (SQL): request -> effect seen by the next request: ${summary(effect.data)}`);
+
+await fetch(`${base}/api/sessions/${s.id}/end`, { method: 'POST', headers: { authorization: `Bearer ${s.interviewer_token}` } }).then((x) => x.text());
+
 // 1. Ready time, as the page does it: create, then open the terminal and call the app at once.
 const ready = [];
 const sockets = [];
@@ -134,63 +195,6 @@ const memTotal = Number(/MemTotal:\s+(\d+)/.exec(readFileSync('/proc/meminfo', '
 const perIdle = pct(idle, 50);
 console.log(`capacity by memory (${(memTotal / 1024).toFixed(1)} GiB): ~${Math.floor((memTotal * 0.8) / perIdle)} idle workspaces` +
   (results.with_vscode_mb ? `, ~${Math.floor((memTotal * 0.8) / pct(results.with_vscode_mb, 50))} with VS Code open` : '') + ' (80 % of RAM)');
-
-// 4. Proxy overhead: keep-alive requests through the platform vs straight to the app's socket.
-const s = sessions[0];
-const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-const socketDir = join(server.workspacesDir, s.id, 'run');
-function get(opts) {
-  return new Promise((resolve, reject) => {
-    const t0 = process.hrtime.bigint();
-    const req = http.request({ method: 'GET', ...opts }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(Number(process.hrtime.bigint() - t0) / 1e6));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-const url = new URL(base);
-const viaProxy = () => get({ host: url.hostname, port: url.port, path: `/api/sessions/${s.id}/app/health`, agent, headers: { authorization: `Bearer ${s.candidate_token}` } });
-const direct = () => get({ socketPath: join(socketDir, 'app.sock'), path: '/health', headers: { host: '127.0.0.1' } });
-for (let i = 0; i < 100; i++) { await viaProxy(); await direct(); }
-const proxied = [];
-const straight = [];
-for (let i = 0; i < REQUESTS; i++) {
-  // Interleaved, so both see the same machine noise.
-  straight.push(await direct());
-  proxied.push(await viaProxy());
-}
-results.direct_ms = straight;
-results.proxied_ms = proxied;
-console.log(`app directly (Unix socket):        ${summary(straight, 'ms', 2)}`);
-console.log(`app through the platform's proxy:  ${summary(proxied, 'ms', 2)}`);
-console.log(`proxy overhead: p50 +${(pct(proxied, 50) - pct(straight, 50)).toFixed(2)} ms, p99 +${(pct(proxied, 99) - pct(straight, 99)).toFixed(2)} ms`);
-
-// 5. Chaos: from the interviewer's request to the effect on the candidate's next request.
-const auth = (t) => ({ authorization: `Bearer ${t}`, 'content-type': 'application/json' });
-const effect = { network: [], data: [] };
-for (let i = 0; i < 20; i++) {
-  const t0 = performance.now();
-  const r = await fetch(`${base}/api/sessions/${s.id}/chaos/faults`, { method: 'POST', headers: auth(s.interviewer_token), body: JSON.stringify({ kind: 'error', status: 503, path: '/stocks' }) });
-  await r.text();
-  const seen = await fetch(`${base}/api/sessions/${s.id}/app/stocks`, { headers: auth(s.candidate_token) });
-  await seen.text();
-  if (seen.status !== 503) throw new Error('fault not live');
-  effect.network.push(performance.now() - t0);
-  await fetch(`${base}/api/sessions/${s.id}/chaos/reset`, { method: 'POST', headers: auth(s.interviewer_token) }).then((x) => x.text());
-
-  const t1 = performance.now();
-  await fetch(`${base}/api/sessions/${s.id}/chaos`, { method: 'POST', headers: auth(s.interviewer_token), body: JSON.stringify({ scenario: 'chaos_data' }) }).then((x) => x.text());
-  const price = await fetch(`${base}/api/sessions/${s.id}/app/stocks/GOOGL`, { headers: auth(s.candidate_token) }).then((x) => x.json());
-  if (price.price !== -50) throw new Error('data not changed');
-  effect.data.push(performance.now() - t1);
-  await fetch(`${base}/api/sessions/${s.id}/chaos/reset`, { method: 'POST', headers: auth(s.interviewer_token) }).then((x) => x.text());
-}
-results.chaos_network_ms = effect.network;
-results.chaos_data_ms = effect.data;
-console.log(`chaos, network fault: request -> effect seen by the next request: ${summary(effect.network)}`);
-console.log(`chaos, chaos_data (SQL): request -> effect seen by the next request: ${summary(effect.data)}`);
 
 for (const ws of sockets) ws.close();
 await server.stop();

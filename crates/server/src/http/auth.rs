@@ -37,6 +37,17 @@ pub fn request_token(headers: &HeaderMap, query: Option<&str>, session_id: &str)
         .map(|(_, value)| value.to_string())
 }
 
+/// The request's token for session `id`. With only the cookie, changes and live connections
+/// must come from this origin: the cookie rides along with requests from any page of the same
+/// site (another port of this host, say).
+pub fn checked_token(parts: &Parts, id: &str) -> Result<Option<String>, ApiError> {
+    let token = request_token(&parts.headers, parts.uri.query(), id);
+    if token.is_some() && !explicit_token(&parts.headers, parts.uri.query()) && cross_origin_write(parts) {
+        return Err(ApiError::Forbidden("cross-origin request refused".into()));
+    }
+    Ok(token)
+}
+
 /// Whether the request names its token itself (header or query), rather than riding on the cookie.
 fn explicit_token(headers: &HeaderMap, query: Option<&str>) -> bool {
     headers.contains_key(header::AUTHORIZATION) || query.is_some_and(|q| form_urlencoded_pairs(q).any(|(k, _)| k == "token"))
@@ -79,12 +90,7 @@ impl FromRequestParts<AppState> for Auth {
             .find(|(k, _)| *k == "id")
             .map(|(_, v)| v.to_string())
             .ok_or_else(|| ApiError::NotFound("no such session".into()))?;
-        let token = request_token(&parts.headers, parts.uri.query(), &id);
-        if token.is_some() && !explicit_token(&parts.headers, parts.uri.query()) && cross_origin_write(parts) {
-            // The cookie rides along with requests from any page of the same site (another port
-            // of this host, say); changes and live connections must come from this origin.
-            return Err(ApiError::Forbidden("cross-origin request refused".into()));
-        }
+        let token = checked_token(parts, &id)?;
         let caller = state.sessions.authorize(&id, token.as_deref()).await?;
         Ok(Auth(caller))
     }

@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Query, Request, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
@@ -27,7 +27,7 @@ pub fn workspace_of(state: &AppState, caller: &Caller) -> Result<Arc<Workspace>,
     if caller.session.kind != "workspace" {
         return Err(ApiError::NotFound("this session has no workspace".into()));
     }
-    Ok(state.workspaces.get(&caller.session.id, caller.session.exercise.as_deref())?)
+    Ok(state.workspaces.get(&caller.session)?)
 }
 
 /// Running things needs an open session.
@@ -158,10 +158,19 @@ fn after_prefix<'a>(path: &'a str, session_id: &str, what: &str) -> &'a str {
 
 /// `/api/sessions/{id}/app/{path}`: the session's app, through the same proxy (and faults) as
 /// the candidate's terminal uses. The platform's credentials never reach the app.
-pub async fn app_proxy(State(state): State<AppState>, Auth(caller): Auth, req: Request) -> Result<Response, ApiError> {
-    let ws = running_workspace(&state, &caller)?;
+pub async fn app_proxy(State(state): State<AppState>, Path(params): Path<Vec<(String, String)>>, req: Request) -> Result<Response, ApiError> {
     let (mut parts, body) = req.into_parts();
-    let path = after_prefix(parts.uri.path(), &caller.session.id, "app");
+    let id = params.into_iter().find(|(k, _)| k == "id").map(|(_, v)| v).unwrap_or_default();
+    let token = super::auth::checked_token(&parts, &id)?;
+    // Open workspaces know their tokens: most requests skip the database.
+    let ws = match token.as_deref().and_then(|t| state.workspaces.open_with_token(&id, t)) {
+        Some((ws, _)) => ws,
+        None => {
+            let caller = state.sessions.authorize(&id, token.as_deref()).await?;
+            running_workspace(&state, &caller)?
+        }
+    };
+    let path = after_prefix(parts.uri.path(), &id, "app");
     let path = if path.is_empty() { "/" } else { path };
     let target = proxy::without_token(path, parts.uri.query());
     parts.uri = target.parse().map_err(|_| ApiError::BadRequest("invalid path".into()))?;
