@@ -75,6 +75,7 @@ async function resetToClean(page) {
 /** The candidate's page shows nothing of the Chaos Engine: no element, no word of it. */
 async function assertNothingOfChaos(page) {
   assert.equal(await page.locator('[data-testid^="chaos"]').count(), 0, 'the candidate has chaos elements');
+  assert.equal(await page.locator('[data-testid="exercise-notes"]').count(), 0, 'the candidate sees the exercise notes');
   const text = await page.evaluate(() => document.body.innerText);
   assert.doesNotMatch(text, /chaos|\bfaults?\b/i, 'the candidate page mentions the Chaos Engine');
   const html = await page.content();
@@ -87,6 +88,9 @@ test('corrupted market data: the candidate sees -50 until the interviewer resets
   assert.equal(before.status, 200, before.body);
   assert.equal(googlPrice(before), NORMAL_GOOGL);
 
+  // The interviewer has the exercise's notes (the planted weaknesses) a click away.
+  await interviewer.getByRole('button', { name: 'Exercise notes' }).click();
+  await byTestId(interviewer, 'exercise-notes').getByText(/N\+1/).first().waitFor();
   await byTestId(interviewer, 'chaos-scenario-chaos_data').waitFor();
   await waitChaosStatus(interviewer, /^No faults active$/);
   await activate(interviewer, 'chaos_data');

@@ -482,7 +482,17 @@ async function errorFrom(res: Response): Promise<ApiError> {
   return new ApiError(res.status, message);
 }
 
+/** A workspace session's exercise with the interviewer's notes (interviewer only). */
+export interface ExerciseNotes {
+  id: string;
+  title: string;
+  description: string;
+  interviewer_notes: string;
+}
+
 export const workspaceApi = {
+  exercise: (id: string, token: string | null) => request<ExerciseNotes>('GET', `${sessionPath(id)}/exercise`, { token }),
+
   exercises: () => request<Exercise[]>('GET', '/api/exercises'),
 
   status: (id: string, token: string | null) => request<WorkspaceStatus>('GET', `${sessionPath(id)}/workspace`, { token }),

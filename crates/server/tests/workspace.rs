@@ -147,6 +147,11 @@ async fn creating_a_workspace_session_and_its_contract() {
     // The database made by the exercise's setup is there, and binary: read-only.
     let db = files["entries"].as_array().unwrap().iter().find(|e| e["path"] == "data/trading.db").expect("setup created the database");
     assert_eq!(db["editable"], false);
+    // The exercise's notes (they name the planted weaknesses) are the interviewer's alone.
+    let notes: Value = get(&base, &s, &s.interviewer, "/exercise").await.json().await.unwrap();
+    assert!(notes["interviewer_notes"].as_str().unwrap().len() > 100, "{notes}");
+    assert_eq!(get(&base, &s, &s.candidate, "/exercise").await.status(), 403);
+    assert_eq!(http().get(format!("{base}/api/sessions/{}/exercise", s.id)).send().await.unwrap().status(), 401);
     // A pad has no workspace.
     let pad = common::new_session(&base).await;
     assert_eq!(get(&base, &pad, &pad.candidate, "/files").await.status(), 404);

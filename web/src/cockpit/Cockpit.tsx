@@ -21,12 +21,14 @@ interface Props {
   languages: Language[];
   /** The Chaos Engine panel, first, for workspace sessions. */
   chaos?: ReactNode;
+  /** A workspace's exercise notes for the interviewer. */
+  exerciseNotes?: ReactNode;
   /** The replay rebuilds the pad's code; a workspace has no pad. */
   showReplay?: boolean;
 }
 
 /** The interviewer's panel: end and export, private notes, timeline, replay and scorecard. */
-export const Cockpit = memo(function Cockpit({ sessionId, token, createdAt, endedAt, language, languages, chaos, showReplay = true }: Props) {
+export const Cockpit = memo(function Cockpit({ sessionId, token, createdAt, endedAt, language, languages, chaos, exerciseNotes, showReplay = true }: Props) {
   const languageName = useCallback((id: string) => nameOf(languages, id), [languages]);
   const startMs = Date.parse(createdAt) || Date.now();
   const { events, error: eventsError, refresh } = useEvents(sessionId, token);
@@ -42,6 +44,11 @@ export const Cockpit = memo(function Cockpit({ sessionId, token, createdAt, ende
       {chaos && (
         <Section id="chaos" title="Chaos Engine">
           {chaos}
+        </Section>
+      )}
+      {exerciseNotes && (
+        <Section id="exercise" title="Exercise notes" startOpen={false}>
+          {exerciseNotes}
         </Section>
       )}
       <Section id="notes" title="Private notes">
@@ -78,8 +85,8 @@ export const Cockpit = memo(function Cockpit({ sessionId, token, createdAt, ende
 });
 
 /** A collapsible part of the panel; all start open. */
-function Section({ id, title, children }: { id: string; title: string; children: ReactNode }) {
-  const [open, setOpen] = useState(true);
+function Section({ id, title, children, startOpen = true }: { id: string; title: string; children: ReactNode; startOpen?: boolean }) {
+  const [open, setOpen] = useState(startOpen);
   const bodyId = `cockpit-${id}`;
   return (
     <section className="cockpit-section" aria-labelledby={`${bodyId}-h`}>

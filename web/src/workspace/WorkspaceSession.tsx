@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { workspaceApi, type Participant, type Session, type SessionWithEnd } from '../api';
 import { ChaosPanel } from '../chaos/ChaosPanel';
+import { ExerciseNotes } from './ExerciseNotes';
 import { Cockpit, EndedBanner, useSessionEnded } from '../cockpit';
 import type { CursorInfo } from '../editor/CodeEditor';
 import { findRecent } from '../home/recentSessions';
@@ -124,6 +125,7 @@ export default function WorkspaceSession({ session, participant, token }: Props)
                   languages={languages}
                   showReplay={false}
                   chaos={<ChaosPanel sessionId={session.id} token={token} appState={app?.state ?? null} />}
+                  exerciseNotes={<ExerciseNotes sessionId={session.id} token={token} />}
                 />
               ) : undefined
             }

@@ -51,6 +51,7 @@ pub fn router(state: AppState) -> Router {
         .route("/languages", get(api::languages))
         .route("/exercises", get(workspace::exercises))
         .route("/sessions/{id}/workspace", get(workspace::status))
+        .route("/sessions/{id}/exercise", get(workspace::exercise))
         .route("/sessions/{id}/workspace/start", post(workspace::start))
         .route("/sessions/{id}/workspace/restart", post(workspace::restart))
         .route("/sessions/{id}/workspace/logs", get(workspace::logs))

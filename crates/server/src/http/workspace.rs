@@ -40,6 +40,20 @@ pub async fn exercises(State(state): State<AppState>) -> impl IntoResponse {
     Json(state.workspaces.catalog.summaries())
 }
 
+/// The exercise of a workspace session with the interviewer's notes (interviewer only: the notes
+/// name the planted weaknesses).
+pub async fn exercise(State(state): State<AppState>, Auth(caller): Auth) -> Result<impl IntoResponse, ApiError> {
+    caller.require_interviewer()?;
+    let ws = workspace_of(&state, &caller)?;
+    let m = &ws.exercise.manifest;
+    Ok(Json(serde_json::json!({
+        "id": ws.exercise.id,
+        "title": m.title,
+        "description": m.description,
+        "interviewer_notes": m.interviewer_notes,
+    })))
+}
+
 pub async fn status(State(state): State<AppState>, Auth(caller): Auth) -> Result<impl IntoResponse, ApiError> {
     let ws = workspace_of(&state, &caller)?;
     Ok(Json(ws.status().await))

@@ -1,0 +1,33 @@
+import { useEffect, useState } from 'react';
+import { workspaceApi, type ExerciseNotes as Notes } from '../api';
+import { Markdown } from '../assistant/markdown';
+import { Spinner } from '../ui/Spinner';
+
+/** The exercise's notes for the interviewer: what to look for, the planted weaknesses, questions. */
+export function ExerciseNotes({ sessionId, token }: { sessionId: string; token: string | null }) {
+  const [notes, setNotes] = useState<Notes | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    let cancelled = false;
+    workspaceApi.exercise(sessionId, token).then(
+      (n) => !cancelled && setNotes(n),
+      (e: Error) => !cancelled && setError(e.message || 'Could not load the exercise notes.'),
+    );
+    return () => {
+      cancelled = true;
+    };
+  }, [sessionId, token]);
+  if (error) return <p className="muted" role="alert">{error}</p>;
+  if (!notes)
+    return (
+      <p className="muted" role="status">
+        <Spinner /> Loading the exercise notes
+      </p>
+    );
+  return (
+    <div className="exercise-notes" data-testid="exercise-notes">
+      <p className="exercise-notes-title">{notes.title}</p>
+      {notes.interviewer_notes ? <Markdown text={notes.interviewer_notes} highlight={false} /> : <p className="muted">This exercise has no notes.</p>}
+    </div>
+  );
+}
