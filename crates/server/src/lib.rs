@@ -164,7 +164,9 @@ fn workspace_settings(config: &Config) -> anyhow::Result<workspace::Settings> {
 /// Deletes workspaces whose session is gone or ended longer ago than the retention period.
 fn spawn_retention_sweep(workspaces: Arc<workspace::Workspaces>, store: Store, stop: CancellationToken) {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+        // Every 10 minutes, or more often when the retention period is shorter than that.
+        let period = (workspaces.settings.retention / 4).clamp(std::time::Duration::from_secs(1), std::time::Duration::from_secs(600));
+        let mut tick = tokio::time::interval(period);
         loop {
             tokio::select! {
                 _ = stop.cancelled() => break,

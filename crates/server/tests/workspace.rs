@@ -451,3 +451,24 @@ async fn candidate_controlled_content_never_runs_as_this_origin() {
     let res = http().post(&url).header("cookie", &cookie).header("origin", base.as_str()).json(&json!({"path": "same-origin.py"})).send().await.unwrap();
     assert_eq!(res.status(), 201);
 }
+
+#[tokio::test]
+async fn ended_workspaces_are_deleted_after_the_retention_period() {
+    if !ready() {
+        return;
+    }
+    let e = env_with(|c| c.workspace_retention_hours = 0).await;
+    let base = e.server.url();
+    let s = workspace(&base).await;
+    let kept = workspace(&base).await;
+    assert_eq!(app(&base, &s, "/health").await.0, 200);
+    let res = http().post(format!("{base}/api/sessions/{}/end", s.id)).bearer_auth(&s.interviewer).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while e.ws_root.join(&s.id).exists() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(!e.ws_root.join(&s.id).exists(), "the ended session's files are reclaimed");
+    assert!(e.ws_root.join(&kept.id).exists(), "an open session's files stay");
+    assert_eq!(get(&base, &s, &s.candidate, "/files").await.status(), 404);
+}

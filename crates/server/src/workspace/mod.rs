@@ -123,6 +123,7 @@ impl Workspaces {
         if !sandbox::bwrap_available() && !catalog.ids().is_empty() {
             tracing::warn!("bubblewrap (bwrap) is not installed: workspace sessions cannot run anything");
         }
+        sandbox::remove_stale_cgroups();
         let ws = Arc::new(Workspaces { catalog, settings, open: Mutex::new(HashMap::new()), shutdown });
         ws.clone().spawn_janitor();
         ws

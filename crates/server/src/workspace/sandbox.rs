@@ -262,6 +262,23 @@ impl Sandbox {
     }
 }
 
+/// Removes limit groups left by an earlier run that stopped without cleaning up (only empty ones
+/// can be removed: a group that still has processes stays).
+pub fn remove_stale_cgroups() {
+    for controller in ["memory", "pids", "cpu"] {
+        let base = PathBuf::from(format!("/sys/fs/cgroup/{controller}/interview-ide"));
+        let Ok(sessions) = std::fs::read_dir(&base) else { continue };
+        for session in sessions.flatten() {
+            if let Ok(groups) = std::fs::read_dir(session.path()) {
+                for g in groups.flatten().filter(|g| g.path().is_dir()) {
+                    let _ = std::fs::remove_dir(g.path());
+                }
+            }
+            let _ = std::fs::remove_dir(session.path());
+        }
+    }
+}
+
 fn format_pid(pid: i32, buf: &mut [u8; 24]) -> usize {
     let mut digits = [0u8; 12];
     let mut n = 0;
