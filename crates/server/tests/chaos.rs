@@ -4,40 +4,22 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use common::{Session, TestServer, create_session, http};
+use common::{Session, WorkspaceServer, http, workspace_session};
 use serde_json::{Value, json};
 
 fn ready() -> bool {
-    let bwrap = std::process::Command::new("bwrap").arg("--version").output().is_ok_and(|o| o.status.success());
-    let venv = PathBuf::from("/opt/interview-ide/venvs/trading-backend/bin/uvicorn").is_file();
-    if !bwrap || !venv {
-        eprintln!("SKIPPED: chaos tests need bubblewrap and /opt/interview-ide/venvs/trading-backend (./scripts/test.sh installs them)");
-    }
-    bwrap && venv
+    common::workspaces_ready("chaos tests")
 }
 
-struct Env {
-    server: TestServer,
-    _dir: tempfile::TempDir,
-}
-
-async fn env() -> Env {
-    let dir = tempfile::tempdir().unwrap();
-    let root = std::fs::canonicalize(dir.path()).unwrap();
-    let server = TestServer::start_with(move |c| {
-        c.exercises_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../exercises");
-        c.workspaces_dir = root;
-    })
-    .await;
-    Env { server, _dir: dir }
+async fn env() -> WorkspaceServer {
+    WorkspaceServer::start(|_| {}).await
 }
 
 /// A workspace session whose app is running.
 async fn running(base: &str) -> Session {
-    let s = create_session(base, json!({"kind": "workspace", "exercise": "trading-backend"})).await;
+    let s = workspace_session(base).await;
     let (status, _) = app(base, &s, "GET", "/health", None).await;
     assert_eq!(status, 200, "the app starts");
     s
@@ -97,7 +79,7 @@ async fn only_the_interviewer_reaches_chaos_on_every_route() {
     }
     let e = env().await;
     let base = e.server.url();
-    let s = create_session(&base, json!({"kind": "workspace", "exercise": "trading-backend"})).await;
+    let s = workspace_session(&base).await;
     let routes: Vec<(&str, &str, Option<Value>)> = vec![
         ("GET", "/status", None),
         ("POST", "", Some(json!({"scenario": "chaos_data"}))),

@@ -7,49 +7,25 @@ mod common;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::{Peer, Session, TestServer, create_session, http};
+use common::{Peer, Session, WorkspaceServer, http, workspace_session};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
-struct Env {
-    server: TestServer,
-    _ws_dir: tempfile::TempDir,
-    ws_root: PathBuf,
-}
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 fn ready() -> bool {
-    let bwrap = std::process::Command::new("bwrap").arg("--version").output().is_ok_and(|o| o.status.success());
-    let venv = PathBuf::from("/opt/interview-ide/venvs/trading-backend/bin/uvicorn").is_file();
-    if !bwrap || !venv {
-        eprintln!("SKIPPED: workspace tests need bubblewrap and /opt/interview-ide/venvs/trading-backend (./scripts/test.sh installs them)");
-    }
-    bwrap && venv
+    common::workspaces_ready("workspace tests")
 }
 
-async fn env() -> Env {
-    env_with(|_| {}).await
+async fn env() -> WorkspaceServer {
+    WorkspaceServer::start(|_| {}).await
 }
 
-async fn env_with(tweak: impl FnOnce(&mut interview_ide::Config)) -> Env {
-    let dir = tempfile::tempdir().unwrap();
-    let ws_root = std::fs::canonicalize(dir.path()).unwrap();
-    let root = ws_root.clone();
-    let server = TestServer::start_with(move |c| {
-        c.exercises_dir = repo().join("exercises");
-        c.workspaces_dir = root;
-        tweak(c);
-    })
-    .await;
-    Env { server, _ws_dir: dir, ws_root }
+async fn env_with(tweak: impl FnOnce(&mut interview_ide::Config)) -> WorkspaceServer {
+    WorkspaceServer::start(tweak).await
 }
 
 async fn workspace(base: &str) -> Session {
-    create_session(base, json!({"kind": "workspace", "exercise": "trading-backend"})).await
+    workspace_session(base).await
 }
 
 async fn get(base: &str, s: &Session, token: &str, path: &str) -> reqwest::Response {

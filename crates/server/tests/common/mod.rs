@@ -235,3 +235,42 @@ impl Peer {
 }
 
 pub const WAIT: Duration = Duration::from_secs(5);
+
+/// Whether workspace sessions can run here (bubblewrap and the trading-backend exercise's venv,
+/// which `./scripts/test.sh` installs); says why not when they cannot.
+pub fn workspaces_ready(what: &str) -> bool {
+    let bwrap = std::process::Command::new("bwrap").arg("--version").output().is_ok_and(|o| o.status.success());
+    let venv = std::path::Path::new("/opt/interview-ide/venvs/trading-backend/bin/uvicorn").is_file();
+    if !bwrap || !venv {
+        eprintln!("SKIPPED: {what} need bubblewrap and /opt/interview-ide/venvs/trading-backend (./scripts/test.sh installs them)");
+    }
+    bwrap && venv
+}
+
+/// A server with the repository's exercises and a fresh folder for workspaces.
+pub struct WorkspaceServer {
+    pub server: TestServer,
+    /// The workspaces folder (canonical).
+    pub ws_root: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl WorkspaceServer {
+    pub async fn start(tweak: impl FnOnce(&mut Config)) -> WorkspaceServer {
+        let dir = tempfile::tempdir().unwrap();
+        let ws_root = std::fs::canonicalize(dir.path()).unwrap();
+        let root = ws_root.clone();
+        let server = TestServer::start_with(move |c| {
+            c.exercises_dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../exercises");
+            c.workspaces_dir = root;
+            tweak(c);
+        })
+        .await;
+        WorkspaceServer { server, ws_root, _dir: dir }
+    }
+}
+
+/// A workspace session of the trading-backend exercise.
+pub async fn workspace_session(base: &str) -> Session {
+    create_session(base, json!({"kind": "workspace", "exercise": "trading-backend"})).await
+}
