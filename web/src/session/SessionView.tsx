@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { useDocumentTitle, useSidebarToggle } from './useSessionChrome';
 import type { Participant, Session } from '../api';
 import { CodeEditor, type CursorInfo, type EditorHandle } from '../editor/CodeEditor';
 import { languageInfo } from '../editor/monaco';
@@ -51,21 +52,8 @@ export function SessionView({ session, participant, token }: Props) {
   const [undoState, setUndoState] = useState<UndoState>({ canUndo: false, canRedo: false });
   const editorRef = useRef<EditorHandle>(null);
 
-  const [sidebarOpen, setSidebarOpen] = useState(true);
-  useEffect(() => {
-    const onKey = (e: KeyboardEvent) => {
-      if ((e.ctrlKey || e.metaKey) && e.shiftKey && e.code === 'KeyB') {
-        e.preventDefault();
-        setSidebarOpen((o) => !o);
-      }
-    };
-    window.addEventListener('keydown', onKey, true);
-    return () => window.removeEventListener('keydown', onKey, true);
-  }, []);
-
-  useEffect(() => {
-    document.title = `${session.title} · interview-ide`;
-  }, [session.title]);
+  const [sidebarOpen, setSidebarOpen] = useSidebarToggle();
+  useDocumentTitle(session.title);
 
   // The candidate link is known only to the browser that created the session.
   const candidateUrl = useMemo(() => (session.role === 'interviewer' ? (findRecent(session.id)?.candidateUrl ?? null) : null), [session]);

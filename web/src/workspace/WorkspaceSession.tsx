@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useDocumentTitle, useSidebarToggle } from '../session/useSessionChrome';
 import { workspaceApi, type Participant, type Session, type SessionWithEnd } from '../api';
 import { ChaosPanel } from '../chaos/ChaosPanel';
 import { ExerciseNotes } from './ExerciseNotes';
@@ -42,21 +43,8 @@ export default function WorkspaceSession({ session, participant, token }: Props)
   const [activeFile, setActiveFile] = useState<string | null>(null);
   useActivityReport(session.id, token, session.role, participant.id, ended);
 
-  const [sidebarOpen, setSidebarOpen] = useState(true);
-  useEffect(() => {
-    const onKey = (e: KeyboardEvent) => {
-      if ((e.ctrlKey || e.metaKey) && e.shiftKey && e.code === 'KeyB') {
-        e.preventDefault();
-        setSidebarOpen((o) => !o);
-      }
-    };
-    window.addEventListener('keydown', onKey, true);
-    return () => window.removeEventListener('keydown', onKey, true);
-  }, []);
-
-  useEffect(() => {
-    document.title = `${session.title} · interview-ide`;
-  }, [session.title]);
+  const [sidebarOpen, setSidebarOpen] = useSidebarToggle();
+  useDocumentTitle(session.title);
 
   const candidateUrl = useMemo(() => (session.role === 'interviewer' ? (findRecent(session.id)?.candidateUrl ?? null) : null), [session]);
   const onActiveFile = useCallback((p: string | null) => setActiveFile(p), []);
