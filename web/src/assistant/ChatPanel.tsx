@@ -106,14 +106,15 @@ export function ChatPanel({ sessionId, token, doc }: Props) {
   }
 
   function askAboutFile() {
-    if (!doc) return;
-    const code = doc.getText('code').toString();
+    // The file on screen: the pad, or the workspace's active tab.
+    const code = visibleEditor()?.getModel()?.getValue() ?? doc?.getText('code').toString();
+    if (code === undefined) return;
     const output = lastRunOutput();
     void send(input.trim() || 'Can you look at my code? What should I look at first?', { kind: 'file', code, ...(output ? { output } : {}) });
   }
 
   function askAboutSelection() {
-    const editor = monaco.editor.getEditors()[0];
+    const editor = visibleEditor();
     const sel = editor?.getSelection();
     const model = editor?.getModel();
     const code = sel && model ? model.getValueInRange(sel) : '';
@@ -122,6 +123,12 @@ export function ChatPanel({ sessionId, token, doc }: Props) {
       return;
     }
     void send(input.trim() || 'Can you explain this part of my code?', { kind: 'selection', code });
+  }
+
+  /** The editor the candidate is looking at (a workspace keeps one per open tab, hidden but one). */
+  function visibleEditor() {
+    const editors = monaco.editor.getEditors();
+    return editors.find((e) => e.hasTextFocus()) ?? editors.find((e) => e.getContainerDomNode().offsetParent !== null) ?? editors[0];
   }
 
   const onSubmit = (e: FormEvent) => {
