@@ -199,9 +199,30 @@ impl App {
     fn pump(self: &Arc<Self>, out: impl tokio::io::AsyncRead + Unpin + Send + 'static, stream: &'static str) {
         let app = self.clone();
         tokio::spawn(async move {
-            let mut lines = BufReader::new(out).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                app.log(stream, &line);
+            // Line by line, but never holding more than one line's worth: the app is the
+            // candidate's code and may print anything, e.g. gigabytes without a newline.
+            let mut out = BufReader::new(out);
+            let mut line = Vec::new();
+            loop {
+                let chunk = match out.fill_buf().await {
+                    Ok([]) | Err(_) => break,
+                    Ok(chunk) => chunk,
+                };
+                let (take, ends_line) = match chunk.iter().position(|b| *b == b'\n') {
+                    Some(i) => (i + 1, true),
+                    None => (chunk.len(), false),
+                };
+                let room = (MAX_LINE_CHARS * 4).saturating_sub(line.len());
+                line.extend_from_slice(&chunk[..take.min(room)]);
+                out.consume(take);
+                if ends_line || line.len() >= MAX_LINE_CHARS * 4 {
+                    let text = String::from_utf8_lossy(&line);
+                    app.log(stream, text.trim_end_matches(['\n', '\r']));
+                    line.clear();
+                }
+            }
+            if !line.is_empty() {
+                app.log(stream, &String::from_utf8_lossy(&line));
             }
         });
     }

@@ -134,6 +134,11 @@ impl FileSync {
             return;
         }
         let stat = self.stat();
+        // A file grown past the editable size is left alone too (never read whole into memory).
+        if stat.is_some_and(|(_, len)| len > super::files::MAX_EDITABLE_BYTES) {
+            self.seen = stat;
+            return;
+        }
         // A deleted file, or one that is no longer text, is left alone (its document stays).
         let Some(Ok(disk)) = std::fs::read(&self.path).ok().map(String::from_utf8) else {
             self.seen = stat;
