@@ -98,6 +98,9 @@ pub fn router(state: AppState) -> Router {
                     tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path())
                 })
                 .on_request(())
+                // Our own failures are logged where they happen (ApiError::Internal); a 5xx from a
+                // workspace's app (the candidate's code, or a chaos fault) is not a server error.
+                .on_failure(())
                 .on_response(move |res: &Response<_>, latency: Duration, _span: &Span| {
                     metrics.http_response(res.status().as_u16());
                     tracing::info!(status = res.status().as_u16(), ms = latency.as_secs_f64() * 1000.0, "response");

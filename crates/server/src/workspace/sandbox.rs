@@ -179,6 +179,10 @@ impl Sandbox {
         let nproc = self.limits.max_processes;
         let pty = spec.pty_slave;
         let tasks: Vec<CString> = cgroup_procs.iter().filter_map(|p| CString::new(p.as_os_str().as_encoded_bytes()).ok()).collect();
+        // Without a memory cgroup, an address-space limit still stops a memory hog (not for
+        // code-server: V8 reserves far more address space than it uses).
+        let address_space = (!cgroup_procs.iter().any(|p| p.starts_with("/sys/fs/cgroup/memory")) && spec.group != "vscode")
+            .then(|| self.limits.memory_bytes.saturating_mul(2));
         // SAFETY: only async-signal-safe calls (open/write/close, setrlimit, setsid, ioctl,
         // setgroups/setgid/setuid) on data prepared before the fork.
         unsafe {
@@ -201,6 +205,9 @@ impl Sandbox {
                 lim(libc::RLIMIT_CORE, 0);
                 lim(libc::RLIMIT_FSIZE, 512 << 20);
                 lim(libc::RLIMIT_NOFILE, 4096);
+                if let Some(bytes) = address_space {
+                    lim(libc::RLIMIT_AS, bytes);
+                }
                 if let Some(fd) = pty {
                     if libc::setsid() < 0 || libc::ioctl(fd, libc::TIOCSCTTY, 0) < 0 {
                         return Err(std::io::Error::last_os_error());
