@@ -81,7 +81,7 @@ impl CodeServer {
             "--extensions-dir".into(), format!("{home}/.code-server/extensions"),
             sandbox::WORKSPACE.into(),
         ];
-        let argv = sandbox::with_forwarder(&cs);
+        let argv = sandbox::with_forwarder(&sandbox::with_vscode_settings(&cs, &format!("{home}/.code-server/data")));
         let env = vec![
             ("XDG_CONFIG_HOME".to_string(), format!("{home}/.config")),
             ("XDG_DATA_HOME".to_string(), format!("{home}/.local/share")),

@@ -95,6 +95,7 @@ impl Sandbox {
         std::fs::write(self.conf.join("hosts"), "127.0.0.1 localhost app\n::1 localhost\n")?;
         std::fs::write(self.conf.join("bashrc"), BASHRC)?;
         std::fs::write(self.conf.join("forward.py"), FORWARDER)?;
+        std::fs::write(self.conf.join("vscode-settings.json"), VSCODE_SETTINGS)?;
         super::files::give_to(&self.runtime, uid);
         Ok(())
     }
@@ -343,6 +344,34 @@ if os.fork() == 0:
     os.setsid()
     asyncio.run(main())
 "#;
+
+/// VS Code's user settings in the sandbox: the dark theme like the rest of the product, no welcome
+/// page, and saving as you type, so VS Code's edits reach the shared editor without Ctrl+S.
+const VSCODE_SETTINGS: &str = r#"{
+  "workbench.colorTheme": "Default Dark Modern",
+  "workbench.startupEditor": "none",
+  "workbench.tips.enabled": false,
+  "security.workspace.trust.enabled": false,
+  "telemetry.telemetryLevel": "off",
+  "update.mode": "none",
+  "extensions.ignoreRecommendations": true,
+  "files.autoSave": "afterDelay",
+  "files.autoSaveDelay": 500,
+  "editor.fontSize": 13
+}
+"#;
+
+/// The argv that starts code-server (`argv`) with its user settings in place.
+pub fn with_vscode_settings(argv: &[String], user_data_dir: &str) -> Vec<String> {
+    let mut out = vec![
+        "/bin/sh".to_string(),
+        "-c".to_string(),
+        format!("mkdir -p {user_data_dir}/User && cp {CONF}/vscode-settings.json {user_data_dir}/User/settings.json; exec \"$@\""),
+        "sh".to_string(),
+    ];
+    out.extend(argv.iter().cloned());
+    out
+}
 
 /// The argv that starts the forwarder in the background, then `then`.
 pub fn with_forwarder(then: &[String]) -> Vec<String> {
