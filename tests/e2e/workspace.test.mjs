@@ -107,6 +107,13 @@ test('what the candidate types reaches the interviewer and the disk', async () =
     timeout: 8000,
     what: 'the line in app/main.py on disk',
   });
+  // The interviewer's replay follows the file on screen and holds the candidate's line.
+  await interviewer.getByRole('button', { name: 'Replay: app/main.py' }).waitFor();
+  await waitFor(async () => (await interviewer.locator('#cockpit-replay').innerText()).includes(line.slice(2)), {
+    timeout: 10_000,
+    what: 'the typed line in the replay of app/main.py',
+  });
+  assert.equal(await candidate.getByText('Replay:').count(), 0);
   assertNoPageErrors(interviewer, candidate);
 });
 

@@ -67,6 +67,17 @@ pub struct Scorecard {
 
 /// Documents whose history the interviewer can replay.
 pub const REPLAYABLE_DOCS: &[&str] = &["main", "runs", "notes"];
+/// Workspace files' documents (`file:<path>`) replay too.
+const FILE_DOC_PREFIX: &str = "file:";
+
+fn replayable(caller: &Caller, doc: &str) -> Result<()> {
+    let file = doc.starts_with(FILE_DOC_PREFIX) && caller.session.kind == "workspace";
+    if REPLAYABLE_DOCS.contains(&doc) || file {
+        Ok(())
+    } else {
+        Err(SessionError::Invalid(format!("no replay for document '{}'", doc.chars().take(100).collect::<String>())))
+    }
+}
 
 #[derive(Clone)]
 pub struct Cockpit {
@@ -107,12 +118,14 @@ impl Cockpit {
     /// The document as it was at `at_ms`, rebuilt from the newest checkpoint before it.
     pub async fn doc_at(&self, caller: &Caller, doc: &str, at_ms: i64) -> Result<DocAt> {
         caller.require_interviewer()?;
-        if !REPLAYABLE_DOCS.contains(&doc) {
-            return Err(SessionError::Invalid(format!("no replay for document '{doc}'")));
-        }
+        replayable(caller, doc)?;
         let stored = self.store.load_doc_at(&caller.session.id, doc, at_ms).await?;
         let doc_state = rebuild(&stored);
-        let text_name = if doc == "notes" { "notes" } else { "code" };
+        let text_name = match doc {
+            "notes" => "notes",
+            d if d.starts_with(FILE_DOC_PREFIX) => crate::workspace::sync::TEXT,
+            _ => "code",
+        };
         let text = doc_state.get_or_insert_text(text_name).get_string(&doc_state.transact());
         let update = doc_state.transact().encode_state_as_update_v1(&StateVector::default());
         use base64::Engine;
@@ -122,9 +135,7 @@ impl Cockpit {
     /// When each replayable document changed (the marks of the replay bar).
     pub async fn change_times(&self, caller: &Caller, doc: &str) -> Result<Vec<i64>> {
         caller.require_interviewer()?;
-        if !REPLAYABLE_DOCS.contains(&doc) {
-            return Err(SessionError::Invalid(format!("no replay for document '{doc}'")));
-        }
+        replayable(caller, doc)?;
         Ok(self.store.doc_change_times(&caller.session.id, doc).await?)
     }
 

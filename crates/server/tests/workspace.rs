@@ -222,6 +222,15 @@ async fn editor_and_disk_stay_in_sync_both_ways_even_when_both_change() {
     assert!(both(&on_disk), "both edits on disk: {on_disk:?}");
     a.pump(Duration::from_millis(500)).await;
     assert_eq!(a.text(), std::fs::read_to_string(&file).unwrap(), "document and disk agree");
+
+    // The interviewer can replay the file: its first state is the file as it was on disk.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let replay: Value = get(&base, &s, &s.interviewer, "/replay/file%3Aapp%2Fmodels.py").await.json().await.unwrap();
+    assert_eq!(replay["text"].as_str().unwrap(), a.text());
+    let first = replay["changes"][0].as_i64().unwrap();
+    let at_first: Value = get(&base, &s, &s.interviewer, &format!("/replay/file%3Aapp%2Fmodels.py?at={first}")).await.json().await.unwrap();
+    assert_eq!(at_first["text"].as_str().unwrap(), original);
+    assert_eq!(get(&base, &s, &s.candidate, "/replay/file%3Aapp%2Fmodels.py").await.status(), 403);
 }
 
 /// The file's content once `pred` holds (or after 5 s). The server runs in this test's runtime:

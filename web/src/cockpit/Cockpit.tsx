@@ -25,10 +25,12 @@ interface Props {
   exerciseNotes?: ReactNode;
   /** The replay rebuilds the pad's code; a workspace has no pad. */
   showReplay?: boolean;
+  /** Replay this document instead of the pad (a workspace's active file), in this language. */
+  replayDoc?: { doc: string; language: string; label: string } | null;
 }
 
 /** The interviewer's panel: end and export, private notes, timeline, replay and scorecard. */
-export const Cockpit = memo(function Cockpit({ sessionId, token, createdAt, endedAt, language, languages, chaos, exerciseNotes, showReplay = true }: Props) {
+export const Cockpit = memo(function Cockpit({ sessionId, token, createdAt, endedAt, language, languages, chaos, exerciseNotes, showReplay = true, replayDoc = null }: Props) {
   const languageName = useCallback((id: string) => nameOf(languages, id), [languages]);
   const startMs = Date.parse(createdAt) || Date.now();
   const { events, error: eventsError, refresh } = useEvents(sessionId, token);
@@ -64,16 +66,17 @@ export const Cockpit = memo(function Cockpit({ sessionId, token, createdAt, ende
           onSelect={select}
         />
       </Section>
-      {showReplay && (
-        <Section id="replay" title="Replay">
+      {(showReplay || replayDoc) && (
+        <Section id="replay" title={replayDoc ? `Replay: ${replayDoc.label}` : 'Replay'}>
           <Replay
             sessionId={sessionId}
             token={token}
-            language={language}
+            language={replayDoc?.language ?? language}
             endedAt={endedAt}
             events={events}
             languageName={languageName}
             jump={jump}
+            doc={replayDoc?.doc}
           />
         </Section>
       )}

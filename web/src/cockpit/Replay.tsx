@@ -14,6 +14,8 @@ interface Props {
   languageName: (id: string) => string;
   /** A moment to show (from the timeline); `seq` changes on every request, even for the same moment. */
   jump: { at: number; seq: number } | null;
+  /** The document to replay: the pad (`main`, default) or a workspace file (`file:<path>`). */
+  doc?: string;
 }
 
 interface Info {
@@ -45,7 +47,7 @@ function lastChangeAt(changes: number[], t: number): number {
 }
 
 /** The code at any moment of the session, with play at 1x to 32x. */
-export function Replay({ sessionId, token, language, endedAt, events, languageName, jump }: Props) {
+export function Replay({ sessionId, token, language, endedAt, events, languageName, jump, doc = 'main' }: Props) {
   const [info, setInfo] = useState<Info | null>(null);
   const [infoError, setInfoError] = useState<string | null>(null);
   const [now, setNow] = useState(() => Date.now());
@@ -68,7 +70,7 @@ export function Replay({ sessionId, token, language, endedAt, events, languageNa
         timer = window.setTimeout(load, 3000);
         return;
       }
-      cockpitApi.replay(sessionId, token, 'main').then(
+      cockpitApi.replay(sessionId, token, doc).then(
         (r) => {
           if (!alive) return;
           setInfo({ created: r.created_at_ms, ended: r.ended_at_ms, changes: r.changes, text: r.text });
@@ -88,7 +90,15 @@ export function Replay({ sessionId, token, language, endedAt, events, languageNa
       alive = false;
       window.clearTimeout(timer);
     };
-  }, [sessionId, token, endedAt]);
+  }, [sessionId, token, endedAt, doc]);
+
+  // Another document: its own history and states.
+  useEffect(() => {
+    cache.current.clear();
+    setInfo(null);
+    setPos(null);
+    setPlaying(false);
+  }, [doc]);
 
   // The bar's end follows the clock while the session runs.
   const ended = info?.ended ?? endedAt;
@@ -135,7 +145,7 @@ export function Replay({ sessionId, token, language, endedAt, events, languageNa
     let alive = true;
     setLoading(true);
     const timer = window.setTimeout(() => {
-      cockpitApi.replay(sessionId, token, 'main', fetchAt).then(
+      cockpitApi.replay(sessionId, token, doc, fetchAt).then(
         (r) => {
           cache.current.set(fetchAt, r.text);
           if (!alive) return;
@@ -156,7 +166,7 @@ export function Replay({ sessionId, token, language, endedAt, events, languageNa
     };
     // `pos` and `max` only matter when following the end (fetchAt null).
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [fetchAt, info, sessionId, token, playing]);
+  }, [fetchAt, info, sessionId, token, playing, doc]);
 
   // Playing: time moves at `speed`, long quiet stretches are skipped.
   useEffect(() => {

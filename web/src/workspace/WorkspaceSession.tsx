@@ -49,6 +49,11 @@ export default function WorkspaceSession({ session, participant, token }: Props)
   const candidateUrl = useMemo(() => (session.role === 'interviewer' ? (findRecent(session.id)?.candidateUrl ?? null) : null), [session]);
   const onActiveFile = useCallback((p: string | null) => setActiveFile(p), []);
   const type = activeFile ? fileType(activeFile) : null;
+  // The interviewer replays the file on screen.
+  const replayDoc = useMemo(
+    () => (activeFile && type ? { doc: `file:${activeFile}`, language: type.language, label: activeFile } : null),
+    [activeFile, type?.language],
+  );
   const app = workspace.status?.app;
   const interviewer = session.role === 'interviewer';
 
@@ -112,6 +117,7 @@ export default function WorkspaceSession({ session, participant, token }: Props)
                   language={session.language}
                   languages={languages}
                   showReplay={false}
+                  replayDoc={replayDoc}
                   chaos={<ChaosPanel sessionId={session.id} token={token} appState={app?.state ?? null} />}
                   exerciseNotes={<ExerciseNotes sessionId={session.id} token={token} />}
                 />
