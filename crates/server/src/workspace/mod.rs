@@ -156,13 +156,16 @@ impl Workspaces {
         }
         let sb = self.sandbox(session_id, &exercise);
         let dir = self.dir(session_id);
-        let setup = async {
-            files::copy_tree(&exercise.project_dir(), &sb.workspace)?;
-            sb.write_conf()?;
-            files::give_tree_to(&sb.workspace, sb.uid);
+        let (project, sb2) = (exercise.project_dir(), sb.clone());
+        tokio::task::spawn_blocking(move || {
+            files::copy_tree(&project, &sb2.workspace)?;
+            sb2.write_conf()?;
+            files::give_tree_to(&sb2.workspace, sb2.uid);
             std::io::Result::Ok(())
-        };
-        setup.await.map_err(|e| WorkspaceError::Io(format!("could not create the workspace: {e}")))?;
+        })
+        .await
+        .map_err(|e| WorkspaceError::Io(e.to_string()))?
+        .map_err(|e| WorkspaceError::Io(format!("could not create the workspace: {e}")))?;
         if !exercise.manifest.app.setup.is_empty() {
             let spec = sandbox::Spec { argv: &exercise.manifest.app.setup, group: "setup", new_session: true, pty_slave: None, extra_env: vec![] };
             let mut cmd = sb.command(&spec).map_err(|e| WorkspaceError::Io(e.to_string()))?;

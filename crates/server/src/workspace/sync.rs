@@ -65,7 +65,7 @@ impl FileSyncs {
         SyncGuard { syncs: self.clone(), path: rel.to_string() }
     }
 
-    /// Syncs every open file now (tests and shutdown use it).
+    /// How many files are open (and synced) now; a workspace with open files is in use.
     pub fn open_count(&self) -> usize {
         self.open.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
