@@ -202,7 +202,9 @@ async fn editor_and_disk_stay_in_sync_both_ways_even_when_both_change() {
     let mut b = Peer::try_connect_file(&e.server.ws_url(), &s.id, "app/models.py", &s.interviewer).await.unwrap();
     assert!(b.pump_until(Duration::from_secs(5), |p| p.text() == original).await);
 
-    // Editor -> disk.
+    // Editor -> disk. (A moment later than the load: the replay below tells states apart by
+    // their millisecond.)
+    tokio::time::sleep(Duration::from_millis(20)).await;
     a.insert(0, "# edited in the editor\n").await;
     let on_disk = wait_disk(&file, |t| t.starts_with("# edited in the editor\n")).await;
     assert!(on_disk.starts_with("# edited in the editor\n"), "{on_disk:?}");
