@@ -35,6 +35,26 @@ const CLOSE_REASONS: Record<number, string> = {
 };
 
 /** One live connection to the session's `main` doc, with this participant in its awareness. */
+/** Connects a live document (`room` as the server names it) and announces who we are on it. */
+export function openLiveDoc(sessionId: string, room: string, token: string | null, participant: Participant): Collab {
+  const doc = new Y.Doc();
+  const params: Record<string, string> = { participant: participant.id };
+  if (token) params.token = token;
+  const provider = new WebsocketProvider(docsUrl(sessionId), room, doc, {
+    params,
+    maxBackoffTime: 5000,
+    // Tabs of one browser may hold different roles: everything goes through the server.
+    disableBc: true,
+  });
+  provider.awareness.setLocalStateField('user', {
+    name: participant.name,
+    color: participant.color,
+    participantId: participant.id,
+    role: participant.role,
+  } satisfies AwarenessUser);
+  return { doc, provider };
+}
+
 export function useCollab(
   sessionId: string,
   token: string | null,
@@ -48,21 +68,7 @@ export function useCollab(
   });
 
   useEffect(() => {
-    const doc = new Y.Doc();
-    const params: Record<string, string> = { participant: participant.id };
-    if (token) params.token = token;
-    const provider = new WebsocketProvider(docsUrl(sessionId), 'main', doc, {
-      params,
-      maxBackoffTime: 5000,
-      // Tabs of one browser may hold different roles: everything goes through the server.
-      disableBc: true,
-    });
-    provider.awareness.setLocalStateField('user', {
-      name: participant.name,
-      color: participant.color,
-      participantId: participant.id,
-      role: participant.role,
-    } satisfies AwarenessUser);
+    const { doc, provider } = openLiveDoc(sessionId, 'main', token, participant);
 
     let connected = false;
     let synced = false;

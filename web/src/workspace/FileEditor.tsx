@@ -1,9 +1,7 @@
 import { useEffect, useState } from 'react';
-import * as Y from 'yjs';
-import { WebsocketProvider } from 'y-websocket';
-import { docsUrl, workspaceApi, type FileContent, type Participant } from '../api';
+import { workspaceApi, type FileContent, type Participant } from '../api';
 import { CodeEditor, type CursorInfo } from '../editor/CodeEditor';
-import type { AwarenessUser } from '../session/useCollab';
+import { openLiveDoc, type Collab } from '../session/useCollab';
 import { shortcut } from '../ui/shortcuts';
 import { Spinner } from '../ui/Spinner';
 import { fileType, formatBytes } from './fileTypes';
@@ -37,24 +35,11 @@ export function fileRoom(path: string): string {
 }
 
 function LiveFile({ sessionId, token, participant, path, active, readOnly, onCursor }: Props) {
-  const [live, setLive] = useState<{ doc: Y.Doc; provider: WebsocketProvider } | null>(null);
+  const [live, setLive] = useState<Collab | null>(null);
   const [state, setState] = useState<DocState>({ synced: false, failures: 0, gone: false });
 
   useEffect(() => {
-    const doc = new Y.Doc();
-    const params: Record<string, string> = { participant: participant.id };
-    if (token) params.token = token;
-    const provider = new WebsocketProvider(docsUrl(sessionId), fileRoom(path), doc, {
-      params,
-      maxBackoffTime: 5000,
-      disableBc: true,
-    });
-    provider.awareness.setLocalStateField('user', {
-      name: participant.name,
-      color: participant.color,
-      participantId: participant.id,
-      role: participant.role,
-    } satisfies AwarenessUser);
+    const { doc, provider } = openLiveDoc(sessionId, fileRoom(path), token, participant);
     let everSynced = false;
     const onSync = (synced: boolean) => {
       if (synced) everSynced = true;
