@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { api, type Language } from './api';
+import { listLanguages, type Language } from './api/sessions';
 
 /** Used when GET /api/languages fails, so the forms stay usable. */
 export const FALLBACK_LANGUAGES: Language[] = [
@@ -13,7 +13,7 @@ let cached: Promise<Language[]> | null = null;
 /** The server's languages, fetched once per page load. */
 export function loadLanguages(): Promise<Language[]> {
   if (!cached) {
-    cached = api.languages().then(
+    cached = listLanguages().then(
       (list) => (Array.isArray(list) && list.length > 0 ? list : FALLBACK_LANGUAGES),
       () => {
         cached = null; // try again next time instead of remembering the failure

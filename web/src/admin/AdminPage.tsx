@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useId, useState, type FormEvent } from 'react';
-import { ApiError, cockpitApi, type AdminSession } from '../api';
+import { adminApi, type AdminSession } from '../api/admin';
+import { ApiError } from '../api/client';
 import { ConfirmDialog } from '../cockpit/ConfirmDialog';
 import { formatDate } from '../cockpit/SessionsList';
 import { saveBlob } from '../cockpit/time';
@@ -36,7 +37,7 @@ export default function AdminPage() {
     }
     let alive = true;
     setList((l) => (l.kind === 'ready' ? l : { kind: 'loading' }));
-    cockpitApi.adminSessions(token).then(
+    adminApi(token).sessions().then(
       (sessions) => alive && setList({ kind: 'ready', sessions }),
       (err: unknown) => {
         if (!alive) return;
@@ -69,7 +70,7 @@ export default function AdminPage() {
     setDeleting(true);
     setDeleteError(null);
     const target = toDelete;
-    cockpitApi.adminDelete(token, target.id).then(
+    adminApi(token).remove(target.id).then(
       () => {
         setDeleting(false);
         setToDelete(null);
@@ -199,7 +200,7 @@ function SessionsTable({ sessions, token, onDelete }: { sessions: AdminSession[]
     (s: AdminSession) => {
       setBusy(s.id);
       setError(null);
-      cockpitApi.adminReport(token, s.id).then(
+      adminApi(token).report(s.id).then(
         (blob) => {
           setBusy(null);
           saveBlob(blob, `interview-${s.id}.html`);

@@ -2,7 +2,8 @@
 // conversation live and read-only (from the server-written `chat` document).
 import { useEffect, useMemo, useState } from 'react';
 import type * as Y from 'yjs';
-import { assistantApi, type AssistantMode } from '../api';
+import type { AssistantMode } from '../api/assistant';
+import { sessionApi } from '../api/sessionApi';
 import { MessageList } from './MessageList';
 import { useAssistantStatus, useLiveChat, useLiveMode } from './hooks';
 import { MODE_LABELS, StatusLine } from './StatusLine';
@@ -31,7 +32,7 @@ export function AssistantCockpit({ sessionId, token, doc }: Props) {
     setPending(true);
     setModeError(null);
     try {
-      setStatus(await assistantApi.setMode(sessionId, token, next));
+      setStatus(await sessionApi(sessionId, token).assistant.setMode(next));
     } catch (e) {
       setModeError((e as Error).message);
     } finally {

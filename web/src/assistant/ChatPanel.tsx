@@ -1,7 +1,9 @@
 // The candidate's assistant chat: history from GET /chat, the reply streamed from POST /chat.
 import { useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
 import type * as Y from 'yjs';
-import { ApiError, assistantApi, type ChatContext, type ChatMessage } from '../api';
+import type { ChatContext, ChatMessage } from '../api/assistant';
+import { ApiError } from '../api/client';
+import { sessionApi } from '../api/sessionApi';
 import { monaco } from '../editor/monaco';
 import { MessageList, type ShownMessage } from './MessageList';
 import { useAssistantStatus, useLastRunOutput, useLiveMode } from './hooks';
@@ -34,8 +36,8 @@ export function ChatPanel({ sessionId, token, doc }: Props) {
 
   useEffect(() => {
     let live = true;
-    assistantApi
-      .history(sessionId, token)
+    sessionApi(sessionId, token)
+      .assistant.history()
       .then((h) => live && setMessages(h.messages.map(fromServer)))
       .catch(() => {})
       .finally(() => live && setLoaded(true));
@@ -67,10 +69,7 @@ export function ChatPanel({ sessionId, token, doc }: Props) {
     const ctrl = new AbortController();
     abortRef.current = ctrl;
     try {
-      await assistantApi.ask(
-        sessionId,
-        token,
-        { message: text, context },
+      await sessionApi(sessionId, token).assistant.ask({ message: text, context },
         (e) => {
           if (e.type === 'start') {
             const id = e.message_id;

@@ -1,4 +1,4 @@
-import type { AssistantMode, AssistantStatus } from '../api';
+import type { AssistantMode, AssistantStatus } from '../api/assistant';
 
 export const MODE_LABELS: Record<AssistantMode, string> = {
   off: 'Off',

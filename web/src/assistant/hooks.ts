@@ -1,7 +1,8 @@
 import { useCallback, useEffect, useState } from 'react';
 import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
-import { assistantApi, docsUrl, type AssistantMode, type AssistantStatus } from '../api';
+import type { AssistantMode, AssistantStatus } from '../api/assistant';
+import { sessionApi } from '../api/sessionApi';
 import type { ShownMessage } from './MessageList';
 
 /** The assistant's status (configured, mode, limits, usage for the interviewer), refreshable. */
@@ -9,8 +10,8 @@ export function useAssistantStatus(sessionId: string, token: string | null) {
   const [status, setStatus] = useState<AssistantStatus | null>(null);
   const [error, setError] = useState<string | null>(null);
   const refresh = useCallback(() => {
-    assistantApi
-      .status(sessionId, token)
+    sessionApi(sessionId, token)
+      .assistant.status()
       .then((s) => {
         setStatus(s);
         setError(null);
@@ -46,7 +47,7 @@ function useLiveDoc(sessionId: string, token: string | null, name: string, enabl
     const d = new Y.Doc();
     const params: Record<string, string> = {};
     if (token) params.token = token;
-    const provider = new WebsocketProvider(docsUrl(sessionId), name, d, { params, maxBackoffTime: 5000, disableBc: true });
+    const provider = new WebsocketProvider(sessionApi(sessionId, token).session.docsUrl(), name, d, { params, maxBackoffTime: 5000, disableBc: true });
     setDoc(d);
     return () => {
       provider.destroy();

@@ -1,5 +1,8 @@
 import { useEffect, useState } from 'react';
-import { ApiError, chaosApi, timeMs, type ChaosScenario, type ChaosStatus, type ProcessState } from '../api';
+import type { ChaosScenario, ChaosStatus } from '../api/chaos';
+import { ApiError, timeMs } from '../api/client';
+import { sessionApi } from '../api/sessionApi';
+import type { ProcessState } from '../api/workspace';
 import { ConfirmDialog } from '../cockpit/ConfirmDialog';
 import { Spinner } from '../ui/Spinner';
 import { CustomFault } from './CustomFault';
@@ -68,8 +71,8 @@ export function ChaosPanel({ sessionId, token, appState }: Props) {
     if (!pending) return;
     const p = pending;
     setPending(null);
-    if (p.kind === 'activate') await act(`scenario:${p.scenario.id}`, () => chaosApi.activate(sessionId, token, p.scenario.id));
-    else await act('reset', () => chaosApi.reset(sessionId, token));
+    if (p.kind === 'activate') await act(`scenario:${p.scenario.id}`, () => sessionApi(sessionId, token).chaos.activate(p.scenario.id));
+    else await act('reset', () => sessionApi(sessionId, token).chaos.reset());
   };
 
   const errorAt = (where: string) =>
@@ -139,7 +142,7 @@ export function ChaosPanel({ sessionId, token, appState }: Props) {
                       <button
                         type="button"
                         className="btn btn-small"
-                        onClick={() => void act(where, () => chaosApi.deactivate(sessionId, token, s.id))}
+                        onClick={() => void act(where, () => sessionApi(sessionId, token).chaos.deactivate(s.id))}
                         disabled={busy !== null}
                         data-testid={`chaos-deactivate-${s.id}`}
                         aria-describedby={`chaos-${s.id}-title`}
@@ -192,7 +195,7 @@ export function ChaosPanel({ sessionId, token, appState }: Props) {
                     <button
                       type="button"
                       className="icon-btn"
-                      onClick={() => void act(`fault:${f.id}`, () => chaosApi.removeFault(sessionId, token, f.id))}
+                      onClick={() => void act(`fault:${f.id}`, () => sessionApi(sessionId, token).chaos.removeFault(f.id))}
                       disabled={busy !== null}
                       aria-label={`Remove fault: ${describeFault(f)}`}
                       title="Remove this fault"
@@ -215,7 +218,7 @@ export function ChaosPanel({ sessionId, token, appState }: Props) {
         disabled={busy !== null}
         busy={busy === 'custom'}
         error={actionError?.where === 'custom' ? actionError.message : null}
-        onAdd={(fault) => act('custom', () => chaosApi.addFault(sessionId, token, fault))}
+        onAdd={(fault) => act('custom', () => sessionApi(sessionId, token).chaos.addFault(fault))}
       />
 
       <ConfirmDialog

@@ -1,5 +1,5 @@
 import { useId, useState, type FormEvent } from 'react';
-import type { FaultKind, FaultSpec } from '../api';
+import type { FaultKind, FaultSpec } from '../api/chaos';
 import { Spinner } from '../ui/Spinner';
 
 const KINDS: { id: FaultKind; label: string }[] = [

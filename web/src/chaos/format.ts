@@ -1,4 +1,4 @@
-import type { ChaosFault, ChaosStatus } from '../api';
+import type { ChaosFault, ChaosStatus } from '../api/chaos';
 
 /** "mm:ss" (or "h:mm:ss") of a duration in ms. */
 export function elapsed(ms: number): string {

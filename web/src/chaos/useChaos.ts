@@ -1,5 +1,7 @@
 import { useCallback, useRef, useState } from 'react';
-import { ApiError, chaosApi, type ChaosStatus } from '../api';
+import type { ChaosStatus } from '../api/chaos';
+import { ApiError } from '../api/client';
+import { sessionApi } from '../api/sessionApi';
 import { usePolling } from '../workspace/usePolling';
 
 export interface ChaosState {
@@ -28,7 +30,7 @@ export function useChaos(sessionId: string, token: string | null): ChaosState {
 
   const refresh = useCallback(async () => {
     try {
-      accept(await chaosApi.status(sessionId, token));
+      accept(await sessionApi(sessionId, token).chaos.status());
       setError(null);
     } catch (err) {
       setError(err instanceof ApiError && err.status === 0 ? 'Cannot reach the server. Retrying…' : `Chaos status: ${(err as Error).message}`);

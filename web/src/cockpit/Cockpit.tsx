@@ -1,5 +1,7 @@
 import { memo, useCallback, useState, type ReactNode } from 'react';
-import { ApiError, cockpitApi, type Language } from '../api';
+import { ApiError } from '../api/client';
+import { sessionApi } from '../api/sessionApi';
+import type { Language } from '../api/sessions';
 import { languageName as nameOf } from '../languages';
 import { Spinner } from '../ui/Spinner';
 import { ConfirmDialog } from './ConfirmDialog';
@@ -124,7 +126,7 @@ function EndSession({ sessionId, token, endedAt, onEnded }: { sessionId: string;
   const confirm = () => {
     setBusy(true);
     setError(null);
-    cockpitApi.end(sessionId, token).then(
+    sessionApi(sessionId, token).cockpit.end().then(
       () => {
         setBusy(false);
         setOpen(false);
@@ -178,7 +180,7 @@ function ExportReport({ sessionId, token }: { sessionId: string; token: string |
   const exportIt = () => {
     setBusy(true);
     setError(null);
-    cockpitApi.report(sessionId, token).then(
+    sessionApi(sessionId, token).cockpit.report().then(
       (blob) => {
         setBusy(false);
         saveBlob(blob, `interview-${sessionId}.html`);

@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from 'react';
 import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
 import { MonacoBinding } from 'y-monaco';
-import { docsUrl } from '../api';
+import { sessionApi } from '../api/sessionApi';
 import { monaco } from '../editor/monaco';
 import 'monaco-editor/editor/contrib/placeholderText/browser/placeholderText.contribution';
 import { Spinner } from '../ui/Spinner';
@@ -26,7 +26,7 @@ export function Notes({ sessionId, token, startMs }: Props) {
     const doc = new Y.Doc();
     const params: Record<string, string> = {};
     if (token) params.token = token;
-    const provider = new WebsocketProvider(docsUrl(sessionId), 'notes', doc, {
+    const provider = new WebsocketProvider(sessionApi(sessionId, token).session.docsUrl(), 'notes', doc, {
       params,
       maxBackoffTime: 5000,
       disableBc: true,

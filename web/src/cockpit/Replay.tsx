@@ -1,5 +1,7 @@
 import { useEffect, useId, useMemo, useRef, useState } from 'react';
-import { ApiError, cockpitApi, type TimelineEvent } from '../api';
+import { ApiError } from '../api/client';
+import type { TimelineEvent } from '../api/cockpit';
+import { sessionApi } from '../api/sessionApi';
 import { languageInfo, monaco } from '../editor/monaco';
 import { Spinner } from '../ui/Spinner';
 import { describeEvent, toneOf } from './events';
@@ -70,7 +72,7 @@ export function Replay({ sessionId, token, language, endedAt, events, languageNa
         timer = window.setTimeout(load, 3000);
         return;
       }
-      cockpitApi.replay(sessionId, token, doc).then(
+      sessionApi(sessionId, token).cockpit.replay(doc).then(
         (r) => {
           if (!alive) return;
           setInfo({ created: r.created_at_ms, ended: r.ended_at_ms, changes: r.changes, text: r.text });
@@ -145,7 +147,7 @@ export function Replay({ sessionId, token, language, endedAt, events, languageNa
     let alive = true;
     setLoading(true);
     const timer = window.setTimeout(() => {
-      cockpitApi.replay(sessionId, token, doc, fetchAt).then(
+      sessionApi(sessionId, token).cockpit.replay(doc, fetchAt).then(
         (r) => {
           cache.current.set(fetchAt, r.text);
           if (!alive) return;

@@ -1,5 +1,6 @@
 import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
-import { cockpitApi, type Scorecard as Card } from '../api';
+import type { Scorecard as Card } from '../api/cockpit';
+import { sessionApi } from '../api/sessionApi';
 import { Spinner } from '../ui/Spinner';
 
 const DEFAULT_SKILLS = ['Problem solving', 'Code quality', 'Communication', 'Debugging'];
@@ -42,7 +43,7 @@ export function Scorecard({ sessionId, token }: { sessionId: string; token: stri
   useEffect(() => {
     let alive = true;
     setLoadError(null);
-    cockpitApi.scorecard(sessionId, token).then(
+    sessionApi(sessionId, token).cockpit.scorecard().then(
       (card) => {
         if (!alive) return;
         const saved: Row[] = card.ratings.map((r) => ({ skill: r.skill, score: r.score, comment: r.comment ?? '' }));
@@ -61,7 +62,7 @@ export function Scorecard({ sessionId, token }: { sessionId: string; token: stri
   const unsaved = useRef<Card | null>(null);
   useEffect(
     () => () => {
-      if (unsaved.current) cockpitApi.saveScorecard(sessionId, token, unsaved.current).catch(() => undefined);
+      if (unsaved.current) sessionApi(sessionId, token).cockpit.saveScorecard(unsaved.current).catch(() => undefined);
     },
     [sessionId, token],
   );
@@ -75,7 +76,7 @@ export function Scorecard({ sessionId, token }: { sessionId: string; token: stri
     const timer = window.setTimeout(() => {
       unsaved.current = null;
       setSave('saving');
-      cockpitApi.saveScorecard(sessionId, token, toCard(rows, summary)).then(
+      sessionApi(sessionId, token).cockpit.saveScorecard(toCard(rows, summary)).then(
         () => {
           if (dirty.current === version) setSave('saved');
           setSaveError(null);

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
-import { ApiError, cockpitApi } from '../api';
+import { ApiError } from '../api/client';
+import { sessionApi } from '../api/sessionApi';
 import type { RecentSession } from '../home/recentSessions';
 import { CopyButton } from '../ui/CopyButton';
 import { Spinner } from '../ui/Spinner';
@@ -30,7 +31,7 @@ function useStatuses(sessions: RecentSession[]): Record<string, Status> {
     for (const s of sessions) {
       const token = tokenOf(s);
       setStatuses((m) => (m[s.id] ? m : { ...m, [s.id]: { kind: 'loading' } }));
-      cockpitApi.session(s.id, token).then(
+      sessionApi(s.id, token).session.get().then(
         (v) => {
           if (!alive) return;
           const status: Status = { kind: v.ended_at ? 'ended' : 'open', participants: v.participants.length, endedAt: v.ended_at ?? null };

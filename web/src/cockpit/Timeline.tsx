@@ -1,5 +1,5 @@
 import { useEffect, useId, useMemo, useRef, useState } from 'react';
-import type { TimelineEvent } from '../api';
+import type { TimelineEvent } from '../api/cockpit';
 import { Spinner } from '../ui/Spinner';
 import { CATEGORIES, categoryOf, describeEvent, toneOf, type Category } from './events';
 import { sessionClock, wallClock } from './time';

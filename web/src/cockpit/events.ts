@@ -1,5 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { ApiError, cockpitApi, type TimelineEvent } from '../api';
+import { ApiError } from '../api/client';
+import type { TimelineEvent } from '../api/cockpit';
+import { sessionApi } from '../api/sessionApi';
 import { formatMs } from './time';
 
 export type Category = 'people' | 'code' | 'settings' | 'session' | 'other';
@@ -126,7 +128,7 @@ export function useEvents(sessionId: string, token: string | null, intervalMs = 
         timer = window.setTimeout(load, intervalMs);
         return;
       }
-      cockpitApi.events(sessionId, token).then(
+      sessionApi(sessionId, token).cockpit.events().then(
         (list) => {
           if (!alive) return;
           // Same answer as last time: keep the same array so nothing re-renders.

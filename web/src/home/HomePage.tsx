@@ -1,5 +1,7 @@
 import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
-import { api, ApiError, workspaceApi, type CreatedSession, type Exercise, type SessionKind } from '../api';
+import { ApiError } from '../api/client';
+import { createSession, type CreatedSession, type SessionKind } from '../api/sessions';
+import { listExercises, type Exercise } from '../api/workspace';
 import { useLanguages } from '../languages';
 import { CopyField } from '../ui/CopyField';
 import { Spinner } from '../ui/Spinner';
@@ -97,7 +99,7 @@ function CreateForm({ onCreated }: { onCreated: (s: CreatedSession, title: strin
     setBusy(true);
     setError(null);
     try {
-      const session = await api.createSession(
+      const session = await createSession(
         kind === 'workspace' ? { title: finalTitle, kind, exercise } : { title: finalTitle, language },
       );
       onCreated(session, finalTitle);
@@ -255,7 +257,7 @@ function useExercises(wanted: boolean): { list: Exercise[] | null; loading: bool
     let alive = true;
     setLoading(true);
     setError(null);
-    workspaceApi.exercises().then(
+    listExercises().then(
       (l) => {
         if (!alive) return;
         setList(Array.isArray(l) ? l : []);

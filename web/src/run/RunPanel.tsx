@@ -1,5 +1,5 @@
 import { memo, useEffect, useLayoutEffect, useMemo, useRef, useState, type FormEvent, type KeyboardEvent, type PointerEvent, type RefObject } from 'react';
-import type { Policy, Role } from '../api';
+import type { Policy, Role } from '../api/sessions';
 import { modKey } from '../ui/shortcuts';
 import { Spinner } from '../ui/Spinner';
 import type { Chunk } from './protocol';

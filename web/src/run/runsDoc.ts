@@ -3,7 +3,8 @@
 import { useEffect, useState } from 'react';
 import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
-import { docsUrl, type Participant, type Role } from '../api';
+import { sessionApi } from '../api/sessionApi';
+import type { Participant, Role } from '../api/sessions';
 import { OUTPUT_LIMIT_BYTES, utf8Length, type Chunk, type FinalStatus, type RunStatus } from './protocol';
 
 /** Runs kept in the document. */
@@ -91,7 +92,7 @@ export function useRunsDoc(sessionId: string, token: string | null, participant:
     const doc = new Y.Doc();
     const params: Record<string, string> = { participant: participant.id };
     if (token) params.token = token;
-    const provider = new WebsocketProvider(docsUrl(sessionId), 'runs', doc, { params, maxBackoffTime: 5000, disableBc: true });
+    const provider = new WebsocketProvider(sessionApi(sessionId, token).session.docsUrl(), 'runs', doc, { params, maxBackoffTime: 5000, disableBc: true });
     const onSync = (s: boolean) => setSynced(s);
     provider.on('sync', onSync);
     setRunsDoc({ doc, runs: doc.getArray<RunMap>('runs'), provider });

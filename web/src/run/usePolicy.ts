@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import type * as Y from 'yjs';
-import { api, DEFAULT_POLICY, type Policy } from '../api';
+import { sessionApi } from '../api/sessionApi';
+import { DEFAULT_POLICY, type Policy } from '../api/sessions';
 
 export const MIN_TIME_LIMIT = 1;
 export const MAX_TIME_LIMIT = 120;
@@ -45,7 +46,7 @@ export function usePolicy(
   const setPolicy = useCallback(
     (patch: Partial<Policy>) => {
       setPending((p) => ({ ...p, ...patch }));
-      api.updateSession(sessionId, token, { policy: patch }).then(
+      sessionApi(sessionId, token).session.update({ policy: patch }).then(
         (s) => {
           // Normally the doc says so first; if the doc has no policy at all, trust the answer.
           window.setTimeout(() => {

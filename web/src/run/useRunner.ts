@@ -1,7 +1,8 @@
 // Runs the pad's code in this browser and shares the run live through the `runs` document.
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type * as Y from 'yjs';
-import { api, type Participant, type Policy } from '../api';
+import { sessionApi } from '../api/sessionApi';
+import type { Participant, Policy } from '../api/sessions';
 import { getEngines, type Execution, type Phase } from './engines';
 import { isRunnable, type Chunk } from './protocol';
 import { addRun, closeOrphanRuns, readOutput, readRun, RunWriter, type RunInfo, type RunsDoc } from './runsDoc';
@@ -147,8 +148,8 @@ export function useRunner({ sessionId, token, participant, language, languageNam
       // The server refuses (409) a candidate's run while execution is off: nothing to record.
       const now = state.current;
       if (now.participant.role === 'candidate' && !now.policy.execution_enabled) return;
-      api
-        .recordRun(s.sessionId, s.token, {
+      sessionApi(s.sessionId, s.token)
+        .session.recordRun({
           run_id: id,
           language,
           status: result.status,

@@ -1,5 +1,5 @@
 import { useId } from 'react';
-import type { Language, Role } from '../api';
+import type { Language, Role } from '../api/sessions';
 import { CopyButton } from '../ui/CopyButton';
 import { shortcut } from '../ui/shortcuts';
 import { ConnectionBadge } from './ConnectionBadge';

@@ -1,5 +1,7 @@
 import { useId, useState, type FormEvent } from 'react';
-import { api, ApiError, type Participant, type Session } from '../api';
+import { ApiError } from '../api/client';
+import { sessionApi } from '../api/sessionApi';
+import type { Participant, Session } from '../api/sessions';
 import { keys, readString, writeString } from '../storage';
 import { Spinner } from '../ui/Spinner';
 
@@ -28,7 +30,7 @@ export function JoinForm({ session, token, onJoined, onInvalid }: Props) {
     setBusy(true);
     setError(null);
     try {
-      const p = await api.join(session.id, token, clean);
+      const p = await sessionApi(session.id, token).session.join(clean);
       writeString('local', keys.name, clean);
       onJoined(p);
     } catch (err) {

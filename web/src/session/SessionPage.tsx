@@ -1,5 +1,7 @@
 import { lazy, Suspense, useCallback, useEffect, useState } from 'react';
-import { api, ApiError, type Participant, type Session } from '../api';
+import { ApiError } from '../api/client';
+import { sessionApi } from '../api/sessionApi';
+import type { Participant, Session } from '../api/sessions';
 import { ErrorScreen } from '../ui/ErrorScreen';
 import { PageLoading } from '../ui/Spinner';
 import { JoinForm } from './JoinForm';
@@ -32,7 +34,7 @@ export default function SessionPage({ sessionId }: { sessionId: string }) {
   useEffect(() => {
     let alive = true;
     setState({ kind: 'loading' });
-    api.getSession(sessionId, token).then(
+    sessionApi(sessionId, token).session.get().then(
       (session) => {
         if (!alive) return;
         // A reload of this tab keeps its participant, if the session still knows it in this role.

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useDocumentTitle, useSidebarToggle } from './useSessionChrome';
-import type { Participant, Session } from '../api';
+import type { Participant, Session, SessionWithEnd } from '../api/sessions';
 import { CodeEditor, type CursorInfo, type EditorHandle } from '../editor/CodeEditor';
 import { languageInfo } from '../editor/monaco';
 import type { UndoState } from '../editor/undo';
@@ -8,7 +8,6 @@ import { useActivityReport } from './useActivityReport';
 import { findRecent } from '../home/recentSessions';
 import { languageName, useLanguages } from '../languages';
 import { Cockpit, EndedBanner, useSessionEnded } from '../cockpit';
-import type { SessionWithEnd } from '../api';
 import { RunPanel } from '../run/RunPanel';
 import { useRunsDoc } from '../run/runsDoc';
 import { usePolicy } from '../run/usePolicy';

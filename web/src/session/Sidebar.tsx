@@ -1,6 +1,6 @@
 import { useRef, useState, type KeyboardEvent, type ReactNode } from 'react';
 import type * as Y from 'yjs';
-import type { Role } from '../api';
+import type { Role } from '../api/sessions';
 import { AssistantCockpit } from '../assistant/AssistantCockpit';
 import { ChatPanel } from '../assistant/ChatPanel';
 

@@ -1,4 +1,4 @@
-import type { Participant } from '../api';
+import type { Participant } from '../api/sessions';
 import { keys, readJson, readString, remove, writeJson, writeString } from '../storage';
 
 // Also kept in memory, for browsers where sessionStorage is unavailable.

@@ -1,6 +1,6 @@
 import { useEffect } from 'react';
-import { api } from '../api';
-import type { Role } from '../api';
+import { sessionApi } from '../api/sessionApi';
+import type { Role } from '../api/sessions';
 
 /** Pastes at least this long show on the interviewer's timeline. */
 const LARGE_PASTE_CHARS = 200;
@@ -15,7 +15,7 @@ export function useActivityReport(sessionId: string, token: string | null, role:
   useEffect(() => {
     if (role !== 'candidate' || ended) return;
     const report = (body: { kind: 'large_paste'; chars: number } | { kind: 'focus_lost'; duration_ms: number }) => {
-      api.recordActivity(sessionId, token, participantId, body).catch(() => {
+      sessionApi(sessionId, token).session.recordActivity(participantId, body).catch(() => {
         // The timeline is best effort: the session goes on whatever happens to this report.
       });
     };

@@ -1,7 +1,8 @@
 import { useEffect, useState } from 'react';
 import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
-import { docsUrl, type Participant } from '../api';
+import { sessionApi } from '../api/sessionApi';
+import type { Participant } from '../api/sessions';
 
 export type ConnectionState = 'connecting' | 'connected' | 'offline';
 
@@ -40,7 +41,7 @@ export function openLiveDoc(sessionId: string, room: string, token: string | nul
   const doc = new Y.Doc();
   const params: Record<string, string> = { participant: participant.id };
   if (token) params.token = token;
-  const provider = new WebsocketProvider(docsUrl(sessionId), room, doc, {
+  const provider = new WebsocketProvider(sessionApi(sessionId, token).session.docsUrl(), room, doc, {
     params,
     maxBackoffTime: 5000,
     // Tabs of one browser may hold different roles: everything goes through the server.

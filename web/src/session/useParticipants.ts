@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import type { Awareness } from 'y-protocols/awareness';
-import { api, type Participant } from '../api';
+import { sessionApi } from '../api/sessionApi';
+import type { Participant } from '../api/sessions';
 import { safeColor } from '../ui/color';
 import type { AwarenessUser } from './useCollab';
 
@@ -74,7 +75,7 @@ export function useParticipants(
     // Debounced, and once per newcomer: a burst of joins costs one request.
     const t = window.setTimeout(() => {
       unknown.forEach((id) => fetched.current.add(id));
-      api.getSession(sessionId, token).then(
+      sessionApi(sessionId, token).session.get().then(
         (s) => setKnown(s.participants),
         () => {
           /* keep showing them from the awareness */

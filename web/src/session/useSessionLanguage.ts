@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useState } from 'react';
 import type * as Y from 'yjs';
-import { api } from '../api';
+import { sessionApi } from '../api/sessionApi';
 
 /**
  * The session language, read live from the `meta` map of the `main` doc (the server writes it on
@@ -37,7 +37,7 @@ export function useSessionLanguage(
   const setLanguage = useCallback(
     (id: string) => {
       setPending(id);
-      api.updateSession(sessionId, token, { language: id }).then(
+      sessionApi(sessionId, token).session.update({ language: id }).then(
         (s) => {
           // The doc normally says so first; if it has no language at all, trust the answer.
           window.setTimeout(() => {

@@ -1,5 +1,7 @@
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
-import { ApiError, timeMs, workspaceApi, type LogLine, type ProcessState, type WorkspaceStatus } from '../api';
+import { ApiError, timeMs } from '../api/client';
+import { sessionApi } from '../api/sessionApi';
+import type { LogLine, ProcessState, WorkspaceStatus } from '../api/workspace';
 import { Spinner } from '../ui/Spinner';
 import { RequestConsole } from './RequestConsole';
 import { usePolling } from './usePolling';
@@ -82,7 +84,7 @@ function AppLogs({ sessionId, token, status, onStatus, visible, ended }: Props) 
 
   const poll = useCallback(async () => {
     try {
-      const res = await workspaceApi.logs(sessionId, token, after.current);
+      const res = await sessionApi(sessionId, token).workspace.logs(after.current);
       setError(null);
       const got = Array.isArray(res.lines) ? res.lines : [];
       const next = typeof res.next === 'number' ? res.next : (got[got.length - 1]?.n ?? after.current);
@@ -117,7 +119,7 @@ function AppLogs({ sessionId, token, status, onStatus, visible, ended }: Props) 
   const restart = () => {
     setRestarting(true);
     setRestartError(null);
-    workspaceApi.restart(sessionId, token).then(
+    sessionApi(sessionId, token).workspace.restart().then(
       (s) => {
         setRestarting(false);
         onStatus(s);

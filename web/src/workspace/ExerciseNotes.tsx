@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
-import { workspaceApi, type ExerciseNotes as Notes } from '../api';
+import { sessionApi } from '../api/sessionApi';
+import type { ExerciseNotes as Notes } from '../api/workspace';
 import { Markdown } from '../assistant/markdown';
 import { Spinner } from '../ui/Spinner';
 
@@ -9,7 +10,7 @@ export function ExerciseNotes({ sessionId, token }: { sessionId: string; token: 
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
     let cancelled = false;
-    workspaceApi.exercise(sessionId, token).then(
+    sessionApi(sessionId, token).workspace.exercise().then(
       (n) => !cancelled && setNotes(n),
       (e: Error) => !cancelled && setError(e.message || 'Could not load the exercise notes.'),
     );

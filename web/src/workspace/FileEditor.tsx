@@ -1,5 +1,7 @@
 import { useEffect, useState } from 'react';
-import { workspaceApi, type FileContent, type Participant } from '../api';
+import { sessionApi } from '../api/sessionApi';
+import type { Participant } from '../api/sessions';
+import type { FileContent } from '../api/workspace';
 import { CodeEditor, type CursorInfo } from '../editor/CodeEditor';
 import { openLiveDoc, type Collab } from '../session/useCollab';
 import { shortcut } from '../ui/shortcuts';
@@ -121,7 +123,7 @@ function ReadOnlyFile({
   useEffect(() => {
     let alive = true;
     setError(null);
-    workspaceApi.content(sessionId, token, path).then(
+    sessionApi(sessionId, token).workspace.content(path).then(
       (c) => alive && setContent(c),
       (err: Error) => alive && setError(err.message),
     );

@@ -1,5 +1,6 @@
 import { useEffect, useId, useMemo, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
-import { workspaceApi, type FileEntry } from '../api';
+import { sessionApi } from '../api/sessionApi';
+import type { FileEntry } from '../api/workspace';
 import { ConfirmDialog } from '../cockpit/ConfirmDialog';
 import { Spinner } from '../ui/Spinner';
 import { baseName, dirName, fileType, formatBytes, isWithin, pathProblem } from './fileTypes';
@@ -127,10 +128,10 @@ export function FileTree({ sessionId, token, entries, error, refresh, activePath
     setFormError(null);
     try {
       if (form.mode === 'rename') {
-        await workspaceApi.rename(sessionId, token, form.from, path);
+        await sessionApi(sessionId, token).workspace.rename(form.from, path);
         onRenamed(form.from, path);
       } else {
-        await workspaceApi.create(sessionId, token, path, form.mode, form.mode === 'file' ? '' : undefined);
+        await sessionApi(sessionId, token).workspace.create(path, form.mode, form.mode === 'file' ? '' : undefined);
       }
       await refresh();
       if (form.mode === 'file') onOpen(path);
@@ -149,7 +150,7 @@ export function FileTree({ sessionId, token, entries, error, refresh, activePath
     setBusy(true);
     setDeleteError(null);
     try {
-      await workspaceApi.remove(sessionId, token, toDelete.path);
+      await sessionApi(sessionId, token).workspace.remove(toDelete.path);
       onDeleted(toDelete.path);
       setToDelete(null);
       await refresh();

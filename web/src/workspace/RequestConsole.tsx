@@ -1,5 +1,6 @@
 import { useId, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
-import { workspaceApi, type AppResponse } from '../api';
+import { sessionApi } from '../api/sessionApi';
+import type { AppResponse } from '../api/workspace';
 import { Spinner } from '../ui/Spinner';
 import { modKey } from '../ui/shortcuts';
 
@@ -32,7 +33,7 @@ export function RequestConsole({ sessionId, token }: { sessionId: string; token:
     setBusy(true);
     setError(null);
     try {
-      const res = await workspaceApi.app(sessionId, token, method, path.trim() || '/', bodyless ? undefined : body, ctrl.signal);
+      const res = await sessionApi(sessionId, token).workspace.app(method, path.trim() || '/', bodyless ? undefined : body, ctrl.signal);
       setResponse(res);
     } catch (err) {
       setResponse(null);

@@ -2,7 +2,7 @@ import { useEffect, useImperativeHandle, useRef, useState, type Ref } from 'reac
 import { Terminal } from '@xterm/xterm';
 import { FitAddon } from '@xterm/addon-fit';
 import '@xterm/xterm/css/xterm.css';
-import { terminalUrl } from '../api';
+import { sessionApi } from '../api/sessionApi';
 import { Spinner } from '../ui/Spinner';
 
 export interface TerminalHandle {
@@ -138,7 +138,7 @@ export function TerminalView({ sessionId, token, watchOnly, ended, visible, hand
     const connect = () => {
       if (disposed) return;
       setState({ kind: 'connecting' });
-      const socket = new WebSocket(terminalUrl(sessionId, token));
+      const socket = new WebSocket(sessionApi(sessionId, token).workspace.terminalUrl());
       socket.binaryType = 'arraybuffer';
       ws = socket;
       let first = true;

@@ -1,5 +1,6 @@
 import { useState } from 'react';
-import { vscodeUrl, type WorkspaceStatus } from '../api';
+import { sessionApi } from '../api/sessionApi';
+import type { WorkspaceStatus } from '../api/workspace';
 import { Spinner } from '../ui/Spinner';
 
 /**
@@ -27,7 +28,7 @@ export function VsCodeView({ sessionId, status, visible }: { sessionId: string; 
       </div>
     );
   } else {
-    const src = vscodeUrl(sessionId);
+    const src = sessionApi(sessionId, null).workspace.vscodeUrl();
     body = (
       <>
         <div className="vscode-bar">

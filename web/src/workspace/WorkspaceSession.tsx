@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { useDocumentTitle, useSidebarToggle } from '../session/useSessionChrome';
-import { workspaceApi, type Participant, type Session, type SessionWithEnd } from '../api';
+import type { Participant, Session, SessionWithEnd } from '../api/sessions';
+import { listExercises } from '../api/workspace';
 import { ChaosPanel } from '../chaos/ChaosPanel';
 import { ExerciseNotes } from './ExerciseNotes';
 import { Cockpit, EndedBanner, useSessionEnded } from '../cockpit';
@@ -62,7 +63,7 @@ export default function WorkspaceSession({ session, participant, token }: Props)
   useEffect(() => {
     if (!session.exercise) return;
     let alive = true;
-    workspaceApi.exercises().then(
+    listExercises().then(
       (list) => alive && setExerciseTitle(list.find((x) => x.id === session.exercise)?.title ?? null),
       () => {},
     );

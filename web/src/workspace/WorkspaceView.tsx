@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import type { Awareness } from 'y-protocols/awareness';
-import type { Participant, Role, WorkspaceStatus } from '../api';
+import type { Participant, Role } from '../api/sessions';
+import type { WorkspaceStatus } from '../api/workspace';
 import type { CursorInfo } from '../editor/CodeEditor';
 import { readJson, writeJson } from '../storage';
 import { modKey } from '../ui/shortcuts';

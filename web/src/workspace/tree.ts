@@ -1,4 +1,4 @@
-import type { FileEntry } from '../api';
+import type { FileEntry } from '../api/workspace';
 import { baseName } from './fileTypes';
 
 export interface TreeNode {

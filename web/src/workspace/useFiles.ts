@@ -1,5 +1,7 @@
 import { useCallback, useRef, useState } from 'react';
-import { ApiError, workspaceApi, type FileEntry } from '../api';
+import { ApiError } from '../api/client';
+import { sessionApi } from '../api/sessionApi';
+import type { FileEntry } from '../api/workspace';
 import { usePolling } from './usePolling';
 
 export interface FilesState {
@@ -18,7 +20,7 @@ export function useFiles(sessionId: string, token: string | null): FilesState {
 
   const refresh = useCallback(async () => {
     try {
-      const { entries: list } = await workspaceApi.files(sessionId, token);
+      const { entries: list } = await sessionApi(sessionId, token).workspace.files();
       const clean = Array.isArray(list) ? list : [];
       const key = JSON.stringify(clean);
       if (key !== lastKey.current) {

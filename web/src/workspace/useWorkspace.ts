@@ -1,5 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { ApiError, workspaceApi, type WorkspaceStatus } from '../api';
+import { ApiError } from '../api/client';
+import { sessionApi } from '../api/sessionApi';
+import type { WorkspaceStatus } from '../api/workspace';
 import { usePolling } from './usePolling';
 
 /** Sessions whose workspace this page has already asked to start (once per page load). */
@@ -27,7 +29,7 @@ export function useWorkspace(sessionId: string, token: string | null, ended: boo
   useEffect(() => {
     if (ended || started.has(sessionId)) return;
     started.add(sessionId);
-    workspaceApi.start(sessionId, token).then(setStatus, (err: Error) => {
+    sessionApi(sessionId, token).workspace.start().then(setStatus, (err: Error) => {
       started.delete(sessionId);
       setError(`The workspace could not be started: ${err.message}`);
     });
@@ -35,7 +37,7 @@ export function useWorkspace(sessionId: string, token: string | null, ended: boo
 
   const poll = useCallback(async () => {
     try {
-      setStatus(await workspaceApi.status(sessionId, token));
+      setStatus(await sessionApi(sessionId, token).workspace.status());
       setError(null);
     } catch (err) {
       setError(err instanceof ApiError && err.status === 0 ? 'Cannot reach the server.' : `Workspace status: ${(err as Error).message}`);

@@ -1,0 +1,103 @@
+// Sessions (docs/API.md, "Sessions"): create, load, join, change, and what the pad reports.
+import { request, wsUrl, type SessionClient } from './client';
+
+export type Role = 'interviewer' | 'candidate';
+
+export interface Language {
+  id: string;
+  name: string;
+}
+
+export interface Participant {
+  id: string;
+  name: string;
+  color: string;
+  role: Role;
+  joined_at: string;
+}
+
+/** Who may run code and for how long (`policy` of a session). */
+export interface Policy {
+  execution_enabled: boolean;
+  time_limit_seconds: number;
+}
+
+export const DEFAULT_POLICY: Policy = { execution_enabled: true, time_limit_seconds: 10 };
+
+export type SessionKind = 'pad' | 'workspace';
+
+/** What the session says about its exercise (workspaces); every field optional. */
+export interface ExerciseInfo {
+  /** Files to open first for someone arriving, in order of preference. */
+  open_first?: string[];
+}
+
+export interface Session {
+  id: string;
+  title: string;
+  language: string;
+  created_at: string;
+  participants: Participant[];
+  role: Role;
+  policy?: Policy;
+  /** `pad` (one shared file, code runs in the browser) or `workspace` (a project on the server). */
+  kind?: SessionKind;
+  /** The exercise a workspace was created from; null for a pad. */
+  exercise?: string | null;
+  exercise_info?: ExerciseInfo | null;
+}
+
+/** A session as `GET /api/sessions/{id}` returns it, with its end time once ended. */
+export type SessionWithEnd = Session & { ended_at?: string | null };
+
+/** A finished code run, for the session's timeline. */
+export interface RunRecord {
+  run_id: string;
+  language: string;
+  status: 'ok' | 'error' | 'timeout' | 'stopped';
+  duration_ms: number;
+  output_bytes?: number;
+}
+
+export interface CreatedSession {
+  id: string;
+  interviewer_token: string;
+  candidate_token: string;
+  interviewer_url: string;
+  candidate_url: string;
+}
+
+export interface SessionPatch {
+  title?: string;
+  language?: string;
+  policy?: Partial<Policy>;
+}
+
+export type Activity = { kind: 'large_paste'; chars: number } | { kind: 'focus_lost'; duration_ms: number };
+
+export const listLanguages = () => request<Language[]>('GET', '/api/languages');
+
+export const createSession = (body: { title?: string; language?: string; kind?: SessionKind; exercise?: string }) =>
+  request<CreatedSession>('POST', '/api/sessions', { json: body });
+
+export function sessionsApi(c: SessionClient) {
+  return {
+    get: () => c.request<SessionWithEnd>('GET', ''),
+
+    role: () => c.request<{ role: Role }>('GET', '/role'),
+
+    join: (name: string) => c.request<Participant>('POST', '/join', { name }),
+
+    update: (patch: SessionPatch) => c.request<Session>('PATCH', '', patch),
+
+    recordRun: (run: RunRecord) => c.request<unknown>('POST', '/runs', run),
+
+    recordActivity: (participantId: string | null, body: Activity) =>
+      c.request<unknown>('POST', `/activity${participantId ? `?participant=${encodeURIComponent(participantId)}` : ''}`, body),
+
+    /** WebSocket base URL of the session's live documents; y-websocket appends the doc name. */
+    docsUrl: () => wsUrl(c.path('/docs')),
+  };
+}
+
+export type SessionsApi = ReturnType<typeof sessionsApi>;
