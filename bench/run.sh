@@ -8,6 +8,9 @@
 # Environment (defaults in brackets):
 #   SERVER        interview-ide | yws (@y/websocket-server 0.1.1, for comparison) [interview-ide]
 #   ROOMS [1000]  CLIENTS [3]  RATE edits/s per client [2]  DURATION measured s [60]
+#   WORKLOAD      cursor (each client types at its own cursor) | same-spot (all clients of a room
+#                 append 20-char edits at the end of the one shared text and apply every update
+#                 into their own yrs document) [cursor]
 #   WARMUP [5]    CONNECT_RATE connections/s [200]  RATES for sweep ["2 3 4 5 6 8"]
 #   RUNS [20]     starts in startup mode
 #   PORT [18931]  SERVER_CPU [0]  LOADGEN_CPU [1]
@@ -28,6 +31,7 @@ SERVER=${SERVER:-interview-ide}
 ROOMS=${ROOMS:-1000}
 CLIENTS=${CLIENTS:-3}
 RATE=${RATE:-2}
+WORKLOAD=${WORKLOAD:-cursor}
 DURATION=${DURATION:-60}
 WARMUP=${WARMUP:-5}
 CONNECT_RATE=${CONNECT_RATE:-200}
@@ -171,9 +175,9 @@ load_run_once() {
   wait_quiet
   start_server
   log "$SERVER pid $SERVER_PID on CPU $SERVER_CPU; loadgen on CPU $LOADGEN_CPU:" \
-    "$ROOMS rooms x $CLIENTS clients x $rate edits/s, ${DURATION}s"
+    "$ROOMS rooms x $CLIENTS clients x $rate edits/s, ${DURATION}s, workload $WORKLOAD"
   # shellcheck disable=SC2086
-  taskset -c "$LOADGEN_CPU" "$LOADGEN" run "${TARGET_ARGS[@]}" \
+  taskset -c "$LOADGEN_CPU" "$LOADGEN" run "${TARGET_ARGS[@]}" --workload "$WORKLOAD" \
     --rooms "$ROOMS" --clients "$CLIENTS" --rate "$rate" --duration "$DURATION" \
     --warmup "$WARMUP" --connect-rate "$CONNECT_RATE" --server-pid "$SERVER_PID" \
     --json-file "$json_file" ${JSON:+--json} $LOADGEN_ARGS || rc=$?
@@ -181,7 +185,18 @@ load_run_once() {
     log "loadgen failed (exit $rc); server log:"; tail -20 "$TMP_DB/server.log" >&2
   fi
   stop_server
+  if [[ -s $json_file ]]; then
+    if [[ -n ${JSON:-} ]]; then summary_line "$json_file" >&2; else summary_line "$json_file"; fi
+  fi
   return 0
+}
+
+# The figures most often quoted, on one line, from a JSON report.
+summary_line() {
+  jq -r '"summary       \(.config.workload), \(.config.rooms) rooms x \(.config.clients_per_room) x \(.config.edits_per_sec_per_client) edits/s: " +
+    "p50 \(.latency_ms.p50 // "-") ms, p95 \(.latency_ms.p95 // "-") ms, p99 \(.latency_ms.p99 // "-") ms, max \(.latency_ms.max // "-") ms; " +
+    "\(.deliveries.per_sec | floor) deliveries/s; server CPU \((.server.cpu_percent // 0) | floor) %, peak RSS \((.server.peak_rss_mb // 0) | floor) MB; " +
+    "loadgen \((.loadgen.cpu_us_per_delivery // 0) * 100 | round / 100) µs CPU per delivered edit; errors \(.errors.total)"' "$1"
 }
 
 stamp() { date +%Y%m%d-%H%M%S; }
@@ -206,7 +221,7 @@ mkdir -p "$RESULTS"
 case $MODE in
   load)
     ensure_loadgen
-    out="$RESULTS/$(stamp)-$SERVER-${ROOMS}x${CLIENTS}x${RATE}-${DURATION}s"
+    out="$RESULTS/$(stamp)-$SERVER-$WORKLOAD-${ROOMS}x${CLIENTS}x${RATE}-${DURATION}s"
     # Process substitution, not a pipe: load_run must run in this shell so the EXIT trap
     # still knows the server to stop.
     load_run "$RATE" "$out.json" > >(tee "$out.txt")
@@ -214,14 +229,14 @@ case $MODE in
     ;;
   sweep)
     ensure_loadgen
-    dir="$RESULTS/$(stamp)-$SERVER-sweep"
+    dir="$RESULTS/$(stamp)-$SERVER-$WORKLOAD-sweep"
     mkdir -p "$dir"
     for r in $RATES; do
       load_run "$r" "$dir/rate-$r.json" > >(tee "$dir/rate-$r.txt")
     done
     {
-      printf '%-7s %-12s %-9s %-9s %-9s %-9s %-7s %-11s %-9s %-11s %-6s\n' \
-        "edits/s" "deliveries/s" "p50 ms" "p99 ms" "p99.9 ms" "max ms" "errors" "server CPU" "peak RSS" "loadgen CPU" "clean"
+      printf '%-7s %-12s %-9s %-9s %-9s %-9s %-7s %-11s %-9s %-11s %-14s %-6s\n' \
+        "edits/s" "deliveries/s" "p50 ms" "p99 ms" "p99.9 ms" "max ms" "errors" "server CPU" "peak RSS" "loadgen CPU" "loadgen/deliv" "clean"
       for r in $RATES; do
         jq -r --arg r "$r" '[$r,
             (.deliveries.per_sec|floor), (.latency_ms.p50 // "-"), (.latency_ms.p99 // "-"),
@@ -229,8 +244,9 @@ case $MODE in
             ((.server.cpu_percent // 0)|floor|tostring + " %"),
             ((.server.peak_rss_mb // 0)|floor|tostring + " MB"),
             ((.loadgen.cpu_percent)|floor|tostring + " %"),
+            ((.loadgen.cpu_us_per_delivery // 0) * 100 | round / 100 | tostring + " µs"),
             (if (.machine.other_processes_cpu_percent // 0) <= 10 then "yes" else "no" end)] | @tsv' "$dir/rate-$r.json" |
-          awk -F'\t' '{printf "%-7s %-12s %-9s %-9s %-9s %-9s %-7s %-11s %-9s %-11s %-6s\n",$1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11}'
+          awk -F'\t' '{printf "%-7s %-12s %-9s %-9s %-9s %-9s %-7s %-11s %-9s %-11s %-14s %-6s\n",$1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12}'
       done
       best=$(for r in $RATES; do
         jq -r --arg r "$r" 'select(.errors.total == 0 and .latency_ms.p99 < 50) | $r' "$dir/rate-$r.json"

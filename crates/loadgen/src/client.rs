@@ -5,9 +5,12 @@ use crate::stats::Shared;
 use futures_util::{SinkExt, StreamExt};
 use std::collections::HashMap;
 use std::ops::Range;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
+use std::task::{Context as TaskContext, Poll};
 use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio_tungstenite::WebSocketStream;
@@ -44,7 +47,54 @@ pub struct ClientSpec {
     pub seed: u64,
 }
 
-type Ws = WebSocketStream<TcpStream>;
+type Ws = WebSocketStream<CountedTcp>;
+
+/// The client's TCP socket, counting the reads that return data and the writes, so the report
+/// can compare WebSocket frames with system calls (does the server coalesce frames?).
+struct CountedTcp {
+    tcp: TcpStream,
+    sh: Arc<Shared>,
+}
+
+impl AsyncRead for CountedTcp {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let r = Pin::new(&mut self.tcp).poll_read(cx, buf);
+        if matches!(r, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            self.sh.c.tcp_reads.fetch_add(1, Relaxed);
+        }
+        r
+    }
+}
+
+impl AsyncWrite for CountedTcp {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        data: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let r = Pin::new(&mut self.tcp).poll_write(cx, data);
+        if matches!(r, Poll::Ready(Ok(_))) {
+            self.sh.c.tcp_writes.fetch_add(1, Relaxed);
+        }
+        r
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.tcp).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.tcp).poll_shutdown(cx)
+    }
+}
 
 /// Delivery progress of one peer's edits at this receiver, in Yjs clock units.
 #[derive(Default)]
@@ -62,8 +112,11 @@ pub async fn run(
     mut stop_rx: watch::Receiver<bool>,
 ) {
     tokio::time::sleep_until(spec.connect_at.into()).await;
-    let connected =
-        tokio::time::timeout(spec.connect_timeout, connect(&spec.url, spec.read_buffer)).await;
+    let connected = tokio::time::timeout(
+        spec.connect_timeout,
+        connect(&sh, &spec.url, spec.read_buffer),
+    )
+    .await;
     let ws = match connected {
         Ok(Ok(ws)) => ws,
         Ok(Err(e)) => return connect_failed(&sh, e),
@@ -87,7 +140,7 @@ fn connect_failed(sh: &Shared, e: String) {
     sh.error(format!("connect: {e}"));
 }
 
-async fn connect(url: &str, read_buffer: usize) -> Result<Ws, String> {
+async fn connect(sh: &Arc<Shared>, url: &str, read_buffer: usize) -> Result<Ws, String> {
     let addr = host_port(url)?;
     let tcp = TcpStream::connect(&addr)
         .await
@@ -96,10 +149,15 @@ async fn connect(url: &str, read_buffer: usize) -> Result<Ws, String> {
     tcp.set_nodelay(true)
         .map_err(|e| format!("set_nodelay: {e}"))?;
     // tungstenite zero-fills its read buffer on every read: the 128 KiB default costs more
-    // CPU than the protocol itself with thousands of small frames.
+    // CPU than the protocol itself with thousands of small frames. With 4 KiB, one read takes
+    // at most 4 KiB off the socket.
     let cfg = WebSocketConfig::default()
         .read_buffer_size(read_buffer)
         .write_buffer_size(0);
+    let tcp = CountedTcp {
+        tcp,
+        sh: sh.clone(),
+    };
     match tokio_tungstenite::client_async_with_config(url, tcp, Some(cfg)).await {
         Ok((ws, _)) => Ok(ws),
         Err(tungstenite::Error::Http(resp)) => {
@@ -343,7 +401,10 @@ impl Client {
             // Type at our own cursor, right after our previous edit, as a person does: the
             // consecutive characters of one author then merge into few Yjs items everywhere.
             // In decode mode the local document holds only our own text, so that is its end.
+            // Same spot: at the end of the whole text as our replica holds it (others' edits
+            // included), so the clients of a room interleave their edits at one place.
             let at = match &self.cursor {
+                _ if self.sh.same_spot => self.text.len(&txn),
                 Some(c) => c
                     .get_offset(&txn)
                     .map(|o| o.index)
@@ -351,7 +412,7 @@ impl Client {
                 None => self.text.len(&txn),
             };
             self.text.insert(&mut txn, at, &token);
-            if self.sh.apply {
+            if self.sh.apply && !self.sh.same_spot {
                 self.cursor = self.text.sticky_index(&txn, at + len as u32, Assoc::Before);
             }
             txn.encode_update_v1()

@@ -2,15 +2,15 @@
 
 use std::time::Duration;
 
-/// CPU time (user + system) consumed by this process so far.
-pub fn self_cpu() -> Duration {
+/// CPU time consumed by this process so far: (user, system).
+pub fn self_cpu_split() -> (Duration, Duration) {
     // SAFETY: getrusage only writes into the zeroed struct we pass.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
     if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) } != 0 {
-        return Duration::ZERO;
+        return (Duration::ZERO, Duration::ZERO);
     }
     let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-    tv(ru.ru_utime) + tv(ru.ru_stime)
+    (tv(ru.ru_utime), tv(ru.ru_stime))
 }
 
 /// CPU time (user + system, all threads) consumed by process `pid`, from /proc/PID/stat.

@@ -51,9 +51,14 @@ pub struct RunArgs {
     /// Seconds one connection attempt may take.
     #[arg(long, default_value_t = 10.0)]
     connect_timeout: f64,
-    /// Characters inserted per edit.
-    #[arg(long, default_value_t = 8)]
-    edit_len: u32,
+    /// Where clients type. `cursor`: each at its own cursor, right after its previous edit.
+    /// `same-spot`: every edit goes at the end of the shared text as the client's replica holds
+    /// it, so the clients of a room interleave their edits at one place; implies --apply.
+    #[arg(long, value_enum, default_value_t = Workload::Cursor)]
+    workload: Workload,
+    /// Characters inserted per edit [default: 8; 20 with --workload same-spot].
+    #[arg(long)]
+    edit_len: Option<u32>,
     /// Integrate every received update into the receiver's yrs document (like a real client)
     /// instead of only decoding it. Costs the load generator more CPU.
     #[arg(long)]
@@ -89,6 +94,37 @@ pub struct RunArgs {
     /// Parallel POST /api/sessions requests in --interview-ide mode.
     #[arg(long, default_value_t = 8)]
     create_concurrency: usize,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Workload {
+    /// Each client types at its own cursor, right after its previous edit.
+    Cursor,
+    /// Every client appends at the end of the one shared text (implies --apply).
+    SameSpot,
+}
+
+impl Workload {
+    fn name(self) -> &'static str {
+        match self {
+            Workload::Cursor => "cursor",
+            Workload::SameSpot => "same-spot",
+        }
+    }
+}
+
+impl RunArgs {
+    /// Received updates are integrated into each client's document.
+    fn apply(&self) -> bool {
+        self.apply || self.workload == Workload::SameSpot
+    }
+
+    fn edit_len(&self) -> u32 {
+        self.edit_len.unwrap_or(match self.workload {
+            Workload::Cursor => 8,
+            Workload::SameSpot => 20,
+        })
+    }
 }
 
 pub fn main(args: RunArgs) -> i32 {
@@ -152,7 +188,7 @@ fn validate(a: &RunArgs) -> Result<(), String> {
     if !(a.rate > 0.0 && a.duration > 0.0 && a.warmup >= 0.0 && a.connect_rate > 0.0) {
         return Err("--rate, --duration and --connect-rate must be > 0, --warmup >= 0".into());
     }
-    if a.edit_len == 0 {
+    if a.edit_len() == 0 {
         return Err("--edit-len must be >= 1".into());
     }
     if let Some(u) = &a.url {
@@ -218,6 +254,8 @@ async fn room_urls(a: &RunArgs) -> Result<Vec<String>, String> {
 struct Snap {
     at: Instant,
     self_cpu: Duration,
+    /// The system (kernel) part of `self_cpu`.
+    self_sys: Duration,
     server_cpu: Option<Duration>,
     self_wait: Duration,
     server_wait: Option<Duration>,
@@ -228,9 +266,11 @@ struct Snap {
 
 impl Snap {
     fn take(sh: &Shared, pid: Option<u32>) -> Snap {
+        let (user, sys) = procstat::self_cpu_split();
         Snap {
             at: Instant::now(),
-            self_cpu: procstat::self_cpu(),
+            self_cpu: user + sys,
+            self_sys: sys,
             server_cpu: pid.and_then(procstat::pid_cpu),
             self_wait: procstat::pid_run_delay(std::process::id()).unwrap_or_default(),
             server_wait: pid.and_then(procstat::pid_run_delay),
@@ -336,6 +376,13 @@ impl Monitor {
             max as f64 / 1000.0,
             procstat::pct(now.self_cpu.saturating_sub(prev.self_cpu), now.at - prev.at),
         );
+        let delivered = now.delivered - prev.delivered;
+        if delivered > 0 {
+            line += &format!(
+                " ({:.1} µs/deliv)",
+                now.self_cpu.saturating_sub(prev.self_cpu).as_secs_f64() * 1e6 / delivered as f64
+            );
+        }
         if let (Some(a), Some(b)) = (prev.server_cpu, now.server_cpu) {
             line += &format!(
                 "  server cpu {:>3.0}%",
@@ -374,8 +421,9 @@ async fn execute(a: RunArgs, threads: usize) -> Result<Report, String> {
     // jitter (the schedule is open loop, so the count is close to rate x time).
     let span = a.warmup + a.duration + 1.0;
     let slots = (a.rate * span * 1.25).ceil() as usize + 16;
-    let mut sh = Shared::new(a.rooms, a.clients, slots, a.edit_len, a.apply);
+    let mut sh = Shared::new(a.rooms, a.clients, slots, a.edit_len(), a.apply());
     sh.awareness_per_edit = a.awareness;
+    sh.same_spot = a.workload == Workload::SameSpot;
     let sh = Arc::new(sh);
 
     let (plan_tx, plan_rx) = watch::channel::<Option<Plan>>(None);
@@ -555,6 +603,8 @@ struct Config {
     duration_s: f64,
     warmup_s: f64,
     connect_rate: f64,
+    /// Where clients type: `cursor` (each at its own) or `same-spot` (all at the text's end).
+    workload: &'static str,
     edit_len: u32,
     receive_mode: &'static str,
     awareness_per_edit: bool,
@@ -611,6 +661,13 @@ struct Errors {
 struct Loadgen {
     threads: usize,
     cpu_percent: f64,
+    /// Deliveries that arrived during the window (whenever their edit was sent): the
+    /// denominator of the per-delivery CPU figures, measured over the same span as the CPU.
+    deliveries_during_window: u64,
+    /// The load generator's CPU time (user + system) in the window per delivery, µs.
+    cpu_us_per_delivery: Option<f64>,
+    user_us_per_delivery: Option<f64>,
+    sys_us_per_delivery: Option<f64>,
     /// Share of the window its threads were runnable but waiting for a CPU.
     runqueue_wait_percent: f64,
 }
@@ -640,6 +697,12 @@ struct Traffic {
     frames_out: u64,
     bytes_in: u64,
     bytes_out: u64,
+    /// Socket reads that returned data, over the whole run (handshakes included).
+    tcp_reads: u64,
+    /// Socket writes, over the whole run (handshakes included).
+    tcp_writes: u64,
+    /// Above 1: the server packs several frames into one TCP write.
+    frames_in_per_tcp_read: Option<f64>,
 }
 
 fn build_report(
@@ -657,7 +720,7 @@ fn build_report(
     let received = ld(&c.deliveries_received);
     let missing = expected.saturating_sub(received);
     let wall = w1.at - w0.at;
-    let diverged = if a.apply { diverged_rooms(sh) } else { 0 };
+    let diverged = if a.apply() { diverged_rooms(sh) } else { 0 };
     let latency = {
         let h = sh.hists.lock().unwrap_or_else(|e| e.into_inner());
         let ms = |us: u64| us as f64 / 1000.0;
@@ -685,6 +748,10 @@ fn build_report(
             + missing
             + diverged,
         messages: sh.error_messages(),
+    };
+    let delivered_in_window = w1.delivered.saturating_sub(w0.delivered);
+    let per_delivery = |cpu: Duration| {
+        (delivered_in_window > 0).then(|| cpu.as_secs_f64() * 1e6 / delivered_in_window as f64)
     };
     let server = a.server_pid.map(|pid| Server {
         pid,
@@ -714,8 +781,9 @@ fn build_report(
             duration_s: a.duration,
             warmup_s: a.warmup,
             connect_rate: a.connect_rate,
-            edit_len: a.edit_len,
-            receive_mode: if a.apply { "apply" } else { "decode" },
+            workload: a.workload.name(),
+            edit_len: a.edit_len(),
+            receive_mode: if a.apply() { "apply" } else { "decode" },
             awareness_per_edit: a.awareness,
         },
         connections: Connections {
@@ -740,6 +808,13 @@ fn build_report(
         loadgen: Loadgen {
             threads,
             cpu_percent: procstat::pct(w1.self_cpu.saturating_sub(w0.self_cpu), wall),
+            deliveries_during_window: w1.delivered.saturating_sub(w0.delivered),
+            cpu_us_per_delivery: per_delivery(w1.self_cpu.saturating_sub(w0.self_cpu)),
+            user_us_per_delivery: per_delivery(
+                (w1.self_cpu.saturating_sub(w1.self_sys))
+                    .saturating_sub(w0.self_cpu.saturating_sub(w0.self_sys)),
+            ),
+            sys_us_per_delivery: per_delivery(w1.self_sys.saturating_sub(w0.self_sys)),
             runqueue_wait_percent: procstat::pct(w1.self_wait.saturating_sub(w0.self_wait), wall),
         },
         server,
@@ -753,6 +828,10 @@ fn build_report(
             frames_out: ld(&c.frames_out),
             bytes_in: ld(&c.bytes_in),
             bytes_out: ld(&c.bytes_out),
+            tcp_reads: ld(&c.tcp_reads),
+            tcp_writes: ld(&c.tcp_writes),
+            frames_in_per_tcp_read: (ld(&c.tcp_reads) > 0)
+                .then(|| ld(&c.frames_in) as f64 / ld(&c.tcp_reads) as f64),
         },
     }
 }
@@ -775,7 +854,7 @@ fn print_text(r: &Report) {
     println!("target        {}", r.target);
     println!(
         "config        {} rooms x {} clients, {} edits/s per client, {} s measured after {} s warm-up, \
-         connect ramp {}/s, {}-char edits, receive mode {}",
+         connect ramp {}/s, {}-char edits, workload {}, receive mode {}",
         c.rooms,
         c.clients_per_room,
         c.edits_per_sec_per_client,
@@ -783,6 +862,7 @@ fn print_text(r: &Report) {
         c.warmup_s,
         c.connect_rate,
         c.edit_len,
+        c.workload,
         c.receive_mode
     );
     let k = &r.connections;
@@ -840,6 +920,18 @@ fn print_text(r: &Report) {
         "loadgen       CPU {:.1} % of one core over the window ({} thread(s)); waited for a CPU {:.1} % of the time",
         r.loadgen.cpu_percent, r.loadgen.threads, r.loadgen.runqueue_wait_percent
     );
+    let l = &r.loadgen;
+    match (
+        l.cpu_us_per_delivery,
+        l.user_us_per_delivery,
+        l.sys_us_per_delivery,
+    ) {
+        (Some(cpu), Some(user), Some(sys)) => println!(
+            "              CPU per delivered edit {cpu:.2} µs (user {user:.2} + sys {sys:.2}), over the {} deliveries during the window",
+            l.deliveries_during_window
+        ),
+        _ => println!("              CPU per delivered edit: no deliveries during the window"),
+    }
     if let Some(s) = &r.server {
         let cpu = s
             .cpu_percent
@@ -881,10 +973,15 @@ fn print_text(r: &Report) {
     }
     let t = &r.traffic;
     println!(
-        "traffic       {} frames in ({:.1} MB), {} frames out ({:.1} MB)",
+        "traffic       {} frames in ({:.1} MB) over {} socket reads ({} frames per read), {} frames out ({:.1} MB) over {} socket writes",
         t.frames_in,
         t.bytes_in as f64 / 1e6,
+        t.tcp_reads,
+        t.frames_in_per_tcp_read
+            .map(|v| format!("{v:.2}"))
+            .unwrap_or_else(|| "n/a".into()),
         t.frames_out,
-        t.bytes_out as f64 / 1e6
+        t.bytes_out as f64 / 1e6,
+        t.tcp_writes
     );
 }

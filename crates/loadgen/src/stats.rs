@@ -43,6 +43,11 @@ pub struct Counters {
     pub frames_out: AtomicU64,
     pub bytes_in: AtomicU64,
     pub bytes_out: AtomicU64,
+    /// Socket reads that returned data (each one a recv system call). Fewer reads than frames
+    /// means the server packs several frames into one TCP write.
+    pub tcp_reads: AtomicU64,
+    /// Socket writes (each one a send system call).
+    pub tcp_writes: AtomicU64,
 }
 
 pub struct Hists {
@@ -59,6 +64,9 @@ pub struct Shared {
     pub apply: bool,
     /// Send an awareness update (cursor) after every edit, as an editor binding does.
     pub awareness_per_edit: bool,
+    /// Every edit goes to the end of the shared text as this client's replica sees it, not to
+    /// the client's own cursor: the clients of a room all type at the same place.
+    pub same_spot: bool,
     /// Per client, a digest of its document text at the end (apply mode; 0 = none).
     pub digests: Vec<AtomicU64>,
     /// Per client, per edit sequence number: send time in ns since epoch, plus one (0 = unsent).
@@ -92,6 +100,7 @@ impl Shared {
             edit_len,
             apply,
             awareness_per_edit: false,
+            same_spot: false,
             digests: (0..n).map(|_| AtomicU64::new(0)).collect(),
             send_times: (0..n)
                 .map(|_| (0..slots).map(|_| AtomicU64::new(0)).collect())
