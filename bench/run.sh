@@ -16,6 +16,7 @@
 #   PORT [18931]  SERVER_CPU [0]  LOADGEN_CPU [1]
 #   IIDE_BIN      server binary [target/release/interview-ide]
 #   IIDE_ARGS     extra server flags
+#   LOADGEN       load generator binary [$CARGO_TARGET_DIR or target/release/loadgen]
 #   LOADGEN_ARGS  extra loadgen flags (e.g. --apply)
 #   JSON=1        print the JSON report instead of the text one
 #   QUIET_WAIT=s  before each run wait up to s seconds for the machine to be idle (< 10 % CPU
@@ -57,6 +58,14 @@ ensure_loadgen() {
   if [[ ! -x $LOADGEN ]]; then
     log "building loadgen"
     (cd "$ROOT" && cargo build --release -p loadgen >&2)
+  elif ! "$LOADGEN" run --help 2>/dev/null | grep -q -- --workload; then
+    # A binary from before --workload existed would refuse the flag this script passes.
+    log "loadgen at $LOADGEN is older than this script: rebuilding it"
+    (cd "$ROOT" && cargo build --release -p loadgen >&2)
+    if ! "$LOADGEN" run --help 2>/dev/null | grep -q -- --workload; then
+      log "$LOADGEN still lacks --workload: point LOADGEN at a current build"
+      exit 1
+    fi
   fi
 }
 
