@@ -3,22 +3,22 @@
 import { useEffect, useMemo, useState } from 'react';
 import type * as Y from 'yjs';
 import type { AssistantMode } from '../api/assistant';
-import { sessionApi } from '../api/sessionApi';
+import { useSession } from '../session/SessionContext';
 import { MessageList } from './MessageList';
 import { useAssistantStatus, useLiveChat, useLiveMode } from './hooks';
 import { MODE_LABELS, StatusLine } from './StatusLine';
 import './assistant.css';
 
 interface Props {
-  sessionId: string;
-  token: string | null;
+  /** The session's `main` live document (its `meta` has the assistant's mode). */
   doc: Y.Doc | null;
 }
 
-export function AssistantCockpit({ sessionId, token, doc }: Props) {
-  const { status, setStatus, error, refresh } = useAssistantStatus(sessionId, token);
+export function AssistantCockpit({ doc }: Props) {
+  const { api } = useSession();
+  const { status, setStatus, error, refresh } = useAssistantStatus();
   const mode = useLiveMode(doc, status?.mode);
-  const messages = useLiveChat(sessionId, token);
+  const messages = useLiveChat();
   const [pending, setPending] = useState(false);
   const [modeError, setModeError] = useState<string | null>(null);
 
@@ -32,7 +32,7 @@ export function AssistantCockpit({ sessionId, token, doc }: Props) {
     setPending(true);
     setModeError(null);
     try {
-      setStatus(await sessionApi(sessionId, token).assistant.setMode(next));
+      setStatus(await api.assistant.setMode(next));
     } catch (e) {
       setModeError((e as Error).message);
     } finally {

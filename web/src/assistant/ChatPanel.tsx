@@ -3,16 +3,15 @@ import { useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 
 import type * as Y from 'yjs';
 import type { ChatContext, ChatMessage } from '../api/assistant';
 import { ApiError } from '../api/client';
-import { sessionApi } from '../api/sessionApi';
 import { monaco } from '../editor/monaco';
+import { useSession } from '../session/SessionContext';
 import { MessageList, type ShownMessage } from './MessageList';
 import { useAssistantStatus, useLastRunOutput, useLiveMode } from './hooks';
 import { StatusLine } from './StatusLine';
 import './assistant.css';
 
 interface Props {
-  sessionId: string;
-  token: string | null;
+  /** The session's `main` live document (the pad's code; `meta` has the assistant's mode). */
   doc: Y.Doc | null;
 }
 
@@ -23,8 +22,9 @@ function fromServer(m: ChatMessage): ShownMessage {
   return { ...m };
 }
 
-export function ChatPanel({ sessionId, token, doc }: Props) {
-  const { status, error: statusError } = useAssistantStatus(sessionId, token);
+export function ChatPanel({ doc }: Props) {
+  const { api } = useSession();
+  const { status, error: statusError } = useAssistantStatus();
   const mode = useLiveMode(doc, status?.mode);
   const [messages, setMessages] = useState<ShownMessage[]>([]);
   const [loaded, setLoaded] = useState(false);
@@ -32,12 +32,11 @@ export function ChatPanel({ sessionId, token, doc }: Props) {
   const [streaming, setStreaming] = useState(false);
   const abortRef = useRef<AbortController | null>(null);
   const inputRef = useRef<HTMLTextAreaElement>(null);
-  const lastRunOutput = useLastRunOutput(sessionId, token, true);
+  const lastRunOutput = useLastRunOutput(true);
 
   useEffect(() => {
     let live = true;
-    sessionApi(sessionId, token)
-      .assistant.history()
+    api.assistant.history()
       .then((h) => live && setMessages(h.messages.map(fromServer)))
       .catch(() => {})
       .finally(() => live && setLoaded(true));
@@ -45,7 +44,7 @@ export function ChatPanel({ sessionId, token, doc }: Props) {
       live = false;
       abortRef.current?.abort();
     };
-  }, [sessionId, token]);
+  }, [api]);
 
   const patch = (id: string, change: (m: ShownMessage) => ShownMessage) =>
     setMessages((ms) => ms.map((m) => (m.id === id ? change(m) : m)));
@@ -69,7 +68,7 @@ export function ChatPanel({ sessionId, token, doc }: Props) {
     const ctrl = new AbortController();
     abortRef.current = ctrl;
     try {
-      await sessionApi(sessionId, token).assistant.ask({ message: text, context },
+      await api.assistant.ask({ message: text, context },
         (e) => {
           if (e.type === 'start') {
             const id = e.message_id;

@@ -1,23 +1,23 @@
 import { useCallback, useEffect, useState } from 'react';
 import * as Y from 'yjs';
-import { WebsocketProvider } from 'y-websocket';
 import type { AssistantMode, AssistantStatus } from '../api/assistant';
-import { sessionApi } from '../api/sessionApi';
+import { useSession } from '../session/SessionContext';
+import { connectDoc } from '../session/useCollab';
 import type { ShownMessage } from './MessageList';
 
 /** The assistant's status (configured, mode, limits, usage for the interviewer), refreshable. */
-export function useAssistantStatus(sessionId: string, token: string | null) {
+export function useAssistantStatus() {
+  const { api } = useSession();
   const [status, setStatus] = useState<AssistantStatus | null>(null);
   const [error, setError] = useState<string | null>(null);
   const refresh = useCallback(() => {
-    sessionApi(sessionId, token)
-      .assistant.status()
+    api.assistant.status()
       .then((s) => {
         setStatus(s);
         setError(null);
       })
       .catch((e: Error) => setError(e.message));
-  }, [sessionId, token]);
+  }, [api]);
   useEffect(refresh, [refresh]);
   return { status, setStatus, error, refresh };
 }
@@ -40,27 +40,25 @@ export function useLiveMode(doc: Y.Doc | null, fallback: AssistantMode | undefin
 }
 
 /** Opens a read-only live document of the session (e.g. `chat`, `runs`) for as long as mounted. */
-function useLiveDoc(sessionId: string, token: string | null, name: string, enabled = true): Y.Doc | null {
+function useLiveDoc(name: string, enabled = true): Y.Doc | null {
+  const session = useSession();
   const [doc, setDoc] = useState<Y.Doc | null>(null);
   useEffect(() => {
     if (!enabled) return;
-    const d = new Y.Doc();
-    const params: Record<string, string> = {};
-    if (token) params.token = token;
-    const provider = new WebsocketProvider(sessionApi(sessionId, token).session.docsUrl(), name, d, { params, maxBackoffTime: 5000, disableBc: true });
+    const { doc: d, provider } = connectDoc(session, name);
     setDoc(d);
     return () => {
       provider.destroy();
       d.destroy();
       setDoc(null);
     };
-  }, [sessionId, token, name, enabled]);
+  }, [session, name, enabled]);
   return doc;
 }
 
 /** The conversation as the server writes it into the `chat` live document, updated as it streams. */
-export function useLiveChat(sessionId: string, token: string | null): ShownMessage[] {
-  const doc = useLiveDoc(sessionId, token, 'chat');
+export function useLiveChat(): ShownMessage[] {
+  const doc = useLiveDoc('chat');
   const [messages, setMessages] = useState<ShownMessage[]>([]);
   useEffect(() => {
     if (!doc) return;
@@ -85,8 +83,8 @@ export function useLiveChat(sessionId: string, token: string | null): ShownMessa
 }
 
 /** Reads the output of the newest run in the `runs` document, if there is one. */
-export function useLastRunOutput(sessionId: string, token: string | null, enabled: boolean): () => string | undefined {
-  const doc = useLiveDoc(sessionId, token, 'runs', enabled);
+export function useLastRunOutput(enabled: boolean): () => string | undefined {
+  const doc = useLiveDoc('runs', enabled);
   return useCallback(() => {
     if (!doc) return undefined;
     const runs = doc.getArray<Y.Map<unknown>>('runs');

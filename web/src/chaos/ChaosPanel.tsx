@@ -1,9 +1,9 @@
 import { useEffect, useState } from 'react';
 import type { ChaosScenario, ChaosStatus } from '../api/chaos';
 import { ApiError, timeMs } from '../api/client';
-import { sessionApi } from '../api/sessionApi';
 import type { ProcessState } from '../api/workspace';
 import { ConfirmDialog } from '../cockpit/ConfirmDialog';
+import { useSession } from '../session/SessionContext';
 import { Spinner } from '../ui/Spinner';
 import { CustomFault } from './CustomFault';
 import { describeFault, elapsed, statusLine } from './format';
@@ -11,8 +11,6 @@ import { useChaos } from './useChaos';
 import './chaos.css';
 
 interface Props {
-  sessionId: string;
-  token: string | null;
   /** The app's state (scenarios need it running). */
   appState: ProcessState | null;
 }
@@ -35,8 +33,9 @@ export function errorText(err: unknown): string {
  * after a confirmation), the network faults in force, a reset to the clean state and a builder for
  * custom faults. Never rendered, nor fetched, for the candidate.
  */
-export function ChaosPanel({ sessionId, token, appState }: Props) {
-  const chaos = useChaos(sessionId, token);
+export function ChaosPanel({ appState }: Props) {
+  const { api } = useSession();
+  const chaos = useChaos();
   const [pending, setPending] = useState<Pending | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
   const [actionError, setActionError] = useState<ActionError | null>(null);
@@ -71,8 +70,8 @@ export function ChaosPanel({ sessionId, token, appState }: Props) {
     if (!pending) return;
     const p = pending;
     setPending(null);
-    if (p.kind === 'activate') await act(`scenario:${p.scenario.id}`, () => sessionApi(sessionId, token).chaos.activate(p.scenario.id));
-    else await act('reset', () => sessionApi(sessionId, token).chaos.reset());
+    if (p.kind === 'activate') await act(`scenario:${p.scenario.id}`, () => api.chaos.activate(p.scenario.id));
+    else await act('reset', () => api.chaos.reset());
   };
 
   const errorAt = (where: string) =>
@@ -142,7 +141,7 @@ export function ChaosPanel({ sessionId, token, appState }: Props) {
                       <button
                         type="button"
                         className="btn btn-small"
-                        onClick={() => void act(where, () => sessionApi(sessionId, token).chaos.deactivate(s.id))}
+                        onClick={() => void act(where, () => api.chaos.deactivate(s.id))}
                         disabled={busy !== null}
                         data-testid={`chaos-deactivate-${s.id}`}
                         aria-describedby={`chaos-${s.id}-title`}
@@ -195,7 +194,7 @@ export function ChaosPanel({ sessionId, token, appState }: Props) {
                     <button
                       type="button"
                       className="icon-btn"
-                      onClick={() => void act(`fault:${f.id}`, () => sessionApi(sessionId, token).chaos.removeFault(f.id))}
+                      onClick={() => void act(`fault:${f.id}`, () => api.chaos.removeFault(f.id))}
                       disabled={busy !== null}
                       aria-label={`Remove fault: ${describeFault(f)}`}
                       title="Remove this fault"
@@ -218,7 +217,7 @@ export function ChaosPanel({ sessionId, token, appState }: Props) {
         disabled={busy !== null}
         busy={busy === 'custom'}
         error={actionError?.where === 'custom' ? actionError.message : null}
-        onAdd={(fault) => act('custom', () => sessionApi(sessionId, token).chaos.addFault(fault))}
+        onAdd={(fault) => act('custom', () => api.chaos.addFault(fault))}
       />
 
       <ConfirmDialog

@@ -1,7 +1,7 @@
 import { useCallback, useRef, useState } from 'react';
 import type { ChaosStatus } from '../api/chaos';
 import { ApiError } from '../api/client';
-import { sessionApi } from '../api/sessionApi';
+import { useSession } from '../session/SessionContext';
 import { usePolling } from '../workspace/usePolling';
 
 export interface ChaosState {
@@ -14,7 +14,8 @@ export interface ChaosState {
 }
 
 /** The Chaos Engine's status, polled every 2 s and refreshed after each action. Interviewer only. */
-export function useChaos(sessionId: string, token: string | null): ChaosState {
+export function useChaos(): ChaosState {
+  const { api } = useSession();
   const [status, setStatus] = useState<ChaosStatus | null>(null);
   const [error, setError] = useState<string | null>(null);
   const lastKey = useRef('');
@@ -30,12 +31,12 @@ export function useChaos(sessionId: string, token: string | null): ChaosState {
 
   const refresh = useCallback(async () => {
     try {
-      accept(await sessionApi(sessionId, token).chaos.status());
+      accept(await api.chaos.status());
       setError(null);
     } catch (err) {
       setError(err instanceof ApiError && err.status === 0 ? 'Cannot reach the server. Retrying…' : `Chaos status: ${(err as Error).message}`);
     }
-  }, [sessionId, token, accept]);
+  }, [api, accept]);
 
   usePolling(refresh, 2000);
 

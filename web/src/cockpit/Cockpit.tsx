@@ -1,8 +1,8 @@
 import { memo, useCallback, useState, type ReactNode } from 'react';
 import { ApiError } from '../api/client';
-import { sessionApi } from '../api/sessionApi';
 import type { Language } from '../api/sessions';
 import { languageName as nameOf } from '../languages';
+import { useSession } from '../session/SessionContext';
 import { Spinner } from '../ui/Spinner';
 import { ConfirmDialog } from './ConfirmDialog';
 import { useEvents } from './events';
@@ -14,8 +14,6 @@ import { Timeline } from './Timeline';
 import './cockpit.css';
 
 interface Props {
-  sessionId: string;
-  token: string | null;
   /** When the session was created (RFC 3339). */
   createdAt: string;
   endedAt: number | null;
@@ -32,18 +30,18 @@ interface Props {
 }
 
 /** The interviewer's panel: end and export, private notes, timeline, replay and scorecard. */
-export const Cockpit = memo(function Cockpit({ sessionId, token, createdAt, endedAt, language, languages, chaos, exerciseNotes, showReplay = true, replayDoc = null }: Props) {
+export const Cockpit = memo(function Cockpit({ createdAt, endedAt, language, languages, chaos, exerciseNotes, showReplay = true, replayDoc = null }: Props) {
   const languageName = useCallback((id: string) => nameOf(languages, id), [languages]);
   const startMs = Date.parse(createdAt) || Date.now();
-  const { events, error: eventsError, refresh } = useEvents(sessionId, token);
+  const { events, error: eventsError, refresh } = useEvents();
   const [jump, setJump] = useState<{ at: number; seq: number } | null>(null);
   const select = useCallback((at: number) => setJump((j) => ({ at, seq: (j?.seq ?? 0) + 1 })), []);
 
   return (
     <div className="cockpit">
       <div className="cockpit-actions">
-        <EndSession sessionId={sessionId} token={token} endedAt={endedAt} onEnded={refresh} />
-        <ExportReport sessionId={sessionId} token={token} />
+        <EndSession endedAt={endedAt} onEnded={refresh} />
+        <ExportReport />
       </div>
       {chaos && (
         <Section id="chaos" title="Chaos Engine">
@@ -56,7 +54,7 @@ export const Cockpit = memo(function Cockpit({ sessionId, token, createdAt, ende
         </Section>
       )}
       <Section id="notes" title="Private notes">
-        <Notes sessionId={sessionId} token={token} startMs={startMs} />
+        <Notes startMs={startMs} />
       </Section>
       <Section id="timeline" title="Timeline">
         <Timeline
@@ -71,8 +69,6 @@ export const Cockpit = memo(function Cockpit({ sessionId, token, createdAt, ende
       {(showReplay || replayDoc) && (
         <Section id="replay" title={replayDoc ? `Replay: ${replayDoc.label}` : 'Replay'}>
           <Replay
-            sessionId={sessionId}
-            token={token}
             language={replayDoc?.language ?? language}
             endedAt={endedAt}
             events={events}
@@ -83,7 +79,7 @@ export const Cockpit = memo(function Cockpit({ sessionId, token, createdAt, ende
         </Section>
       )}
       <Section id="scorecard" title="Scorecard">
-        <Scorecard sessionId={sessionId} token={token} />
+        <Scorecard />
       </Section>
     </div>
   );
@@ -110,7 +106,8 @@ function Section({ id, title, children, startOpen = true }: { id: string; title:
   );
 }
 
-function EndSession({ sessionId, token, endedAt, onEnded }: { sessionId: string; token: string | null; endedAt: number | null; onEnded: () => void }) {
+function EndSession({ endedAt, onEnded }: { endedAt: number | null; onEnded: () => void }) {
+  const { api } = useSession();
   const [open, setOpen] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -126,7 +123,7 @@ function EndSession({ sessionId, token, endedAt, onEnded }: { sessionId: string;
   const confirm = () => {
     setBusy(true);
     setError(null);
-    sessionApi(sessionId, token).cockpit.end().then(
+    api.cockpit.end().then(
       () => {
         setBusy(false);
         setOpen(false);
@@ -174,13 +171,14 @@ function EndSession({ sessionId, token, endedAt, onEnded }: { sessionId: string;
   );
 }
 
-function ExportReport({ sessionId, token }: { sessionId: string; token: string | null }) {
+function ExportReport() {
+  const { id: sessionId, api } = useSession();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const exportIt = () => {
     setBusy(true);
     setError(null);
-    sessionApi(sessionId, token).cockpit.report().then(
+    api.cockpit.report().then(
       (blob) => {
         setBusy(false);
         saveBlob(blob, `interview-${sessionId}.html`);

@@ -1,36 +1,27 @@
 import { useEffect, useRef, useState } from 'react';
-import * as Y from 'yjs';
-import { WebsocketProvider } from 'y-websocket';
 import { MonacoBinding } from 'y-monaco';
-import { sessionApi } from '../api/sessionApi';
 import { monaco } from '../editor/monaco';
 import 'monaco-editor/editor/contrib/placeholderText/browser/placeholderText.contribution';
+import { useSession } from '../session/SessionContext';
+import { connectDoc } from '../session/useCollab';
 import { Spinner } from '../ui/Spinner';
 import { sessionClock } from './time';
 
 interface Props {
-  sessionId: string;
-  token: string | null;
   startMs: number;
 }
 
 type State = 'connecting' | 'ready' | 'offline';
 
 /** The interviewer's private notes: the `notes` doc, which the server refuses to candidates. */
-export function Notes({ sessionId, token, startMs }: Props) {
+export function Notes({ startMs }: Props) {
+  const session = useSession();
   const hostRef = useRef<HTMLDivElement>(null);
   const editorRef = useRef<monaco.editor.IStandaloneCodeEditor | null>(null);
   const [state, setState] = useState<State>('connecting');
 
   useEffect(() => {
-    const doc = new Y.Doc();
-    const params: Record<string, string> = {};
-    if (token) params.token = token;
-    const provider = new WebsocketProvider(sessionApi(sessionId, token).session.docsUrl(), 'notes', doc, {
-      params,
-      maxBackoffTime: 5000,
-      disableBc: true,
-    });
+    const { doc, provider } = connectDoc(session, 'notes');
     const model = monaco.editor.createModel('', 'plaintext');
     model.setEOL(monaco.editor.EndOfLineSequence.LF);
     const editor = monaco.editor.create(hostRef.current!, {
@@ -86,7 +77,7 @@ export function Notes({ sessionId, token, startMs }: Props) {
       doc.destroy();
       editorRef.current = null;
     };
-  }, [sessionId, token]);
+  }, [session]);
 
   const mark = () => {
     const editor = editorRef.current;

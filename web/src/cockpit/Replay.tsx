@@ -1,15 +1,13 @@
 import { useEffect, useId, useMemo, useRef, useState } from 'react';
 import { ApiError } from '../api/client';
 import type { TimelineEvent } from '../api/cockpit';
-import { sessionApi } from '../api/sessionApi';
+import { useSession } from '../session/SessionContext';
 import { languageInfo, monaco } from '../editor/monaco';
 import { Spinner } from '../ui/Spinner';
 import { describeEvent, toneOf } from './events';
 import { sessionClock, wallClock } from './time';
 
 interface Props {
-  sessionId: string;
-  token: string | null;
   language: string;
   endedAt: number | null;
   events: TimelineEvent[] | null;
@@ -49,7 +47,8 @@ function lastChangeAt(changes: number[], t: number): number {
 }
 
 /** The code at any moment of the session, with play at 1x to 32x. */
-export function Replay({ sessionId, token, language, endedAt, events, languageName, jump, doc = 'main' }: Props) {
+export function Replay({ language, endedAt, events, languageName, jump, doc = 'main' }: Props) {
+  const { api } = useSession();
   const [info, setInfo] = useState<Info | null>(null);
   const [infoError, setInfoError] = useState<string | null>(null);
   const [now, setNow] = useState(() => Date.now());
@@ -72,7 +71,7 @@ export function Replay({ sessionId, token, language, endedAt, events, languageNa
         timer = window.setTimeout(load, 3000);
         return;
       }
-      sessionApi(sessionId, token).cockpit.replay(doc).then(
+      api.cockpit.replay(doc).then(
         (r) => {
           if (!alive) return;
           setInfo({ created: r.created_at_ms, ended: r.ended_at_ms, changes: r.changes, text: r.text });
@@ -92,7 +91,7 @@ export function Replay({ sessionId, token, language, endedAt, events, languageNa
       alive = false;
       window.clearTimeout(timer);
     };
-  }, [sessionId, token, endedAt, doc]);
+  }, [api, endedAt, doc]);
 
   // Another document: its own history and states.
   useEffect(() => {
@@ -147,7 +146,7 @@ export function Replay({ sessionId, token, language, endedAt, events, languageNa
     let alive = true;
     setLoading(true);
     const timer = window.setTimeout(() => {
-      sessionApi(sessionId, token).cockpit.replay(doc, fetchAt).then(
+      api.cockpit.replay(doc, fetchAt).then(
         (r) => {
           cache.current.set(fetchAt, r.text);
           if (!alive) return;
@@ -168,7 +167,7 @@ export function Replay({ sessionId, token, language, endedAt, events, languageNa
     };
     // `pos` and `max` only matter when following the end (fetchAt null).
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [fetchAt, info, sessionId, token, playing, doc]);
+  }, [fetchAt, info, api, playing, doc]);
 
   // Playing: time moves at `speed`, long quiet stretches are skipped.
   useEffect(() => {

@@ -1,6 +1,6 @@
 import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import type { Scorecard as Card } from '../api/cockpit';
-import { sessionApi } from '../api/sessionApi';
+import { useSession } from '../session/SessionContext';
 import { Spinner } from '../ui/Spinner';
 
 const DEFAULT_SKILLS = ['Problem solving', 'Code quality', 'Communication', 'Debugging'];
@@ -28,7 +28,8 @@ function toCard(rows: Row[], summary: string): Card {
   };
 }
 
-export function Scorecard({ sessionId, token }: { sessionId: string; token: string | null }) {
+export function Scorecard() {
+  const { id: sessionId, api } = useSession();
   const [rows, setRows] = useState<Row[] | null>(null);
   const [summary, setSummary] = useState('');
   const [loadError, setLoadError] = useState<string | null>(null);
@@ -43,7 +44,7 @@ export function Scorecard({ sessionId, token }: { sessionId: string; token: stri
   useEffect(() => {
     let alive = true;
     setLoadError(null);
-    sessionApi(sessionId, token).cockpit.scorecard().then(
+    api.cockpit.scorecard().then(
       (card) => {
         if (!alive) return;
         const saved: Row[] = card.ratings.map((r) => ({ skill: r.skill, score: r.score, comment: r.comment ?? '' }));
@@ -56,15 +57,15 @@ export function Scorecard({ sessionId, token }: { sessionId: string; token: stri
     return () => {
       alive = false;
     };
-  }, [sessionId, token, attempt]);
+  }, [api, attempt]);
 
   // What a change not yet saved would send, so that closing the panel still saves it.
   const unsaved = useRef<Card | null>(null);
   useEffect(
     () => () => {
-      if (unsaved.current) sessionApi(sessionId, token).cockpit.saveScorecard(unsaved.current).catch(() => undefined);
+      if (unsaved.current) api.cockpit.saveScorecard(unsaved.current).catch(() => undefined);
     },
-    [sessionId, token],
+    [api],
   );
 
   // Debounced autosave of every change.
@@ -76,7 +77,7 @@ export function Scorecard({ sessionId, token }: { sessionId: string; token: stri
     const timer = window.setTimeout(() => {
       unsaved.current = null;
       setSave('saving');
-      sessionApi(sessionId, token).cockpit.saveScorecard(toCard(rows, summary)).then(
+      api.cockpit.saveScorecard(toCard(rows, summary)).then(
         () => {
           if (dirty.current === version) setSave('saved');
           setSaveError(null);
@@ -88,7 +89,7 @@ export function Scorecard({ sessionId, token }: { sessionId: string; token: stri
       );
     }, SAVE_DELAY_MS);
     return () => window.clearTimeout(timer);
-  }, [rows, summary, sessionId, token]);
+  }, [rows, summary, api]);
 
   const change = (i: number, patch: Partial<Row>) => {
     dirty.current += 1;

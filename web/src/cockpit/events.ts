@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { ApiError } from '../api/client';
 import type { TimelineEvent } from '../api/cockpit';
-import { sessionApi } from '../api/sessionApi';
+import { useSession } from '../session/SessionContext';
 import { formatMs } from './time';
 
 export type Category = 'people' | 'code' | 'settings' | 'session' | 'other';
@@ -113,7 +113,8 @@ export interface EventsState {
 }
 
 /** The session's timeline, polled every 2 s while the page is visible. */
-export function useEvents(sessionId: string, token: string | null, intervalMs = 2000): EventsState {
+export function useEvents(intervalMs = 2000): EventsState {
+  const { api } = useSession();
   const [events, setEvents] = useState<TimelineEvent[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [tick, setTick] = useState(0);
@@ -128,7 +129,7 @@ export function useEvents(sessionId: string, token: string | null, intervalMs = 
         timer = window.setTimeout(load, intervalMs);
         return;
       }
-      sessionApi(sessionId, token).cockpit.events().then(
+      api.cockpit.events().then(
         (list) => {
           if (!alive) return;
           // Same answer as last time: keep the same array so nothing re-renders.
@@ -155,7 +156,7 @@ export function useEvents(sessionId: string, token: string | null, intervalMs = 
       window.clearTimeout(timer);
       document.removeEventListener('visibilitychange', onVisible);
     };
-  }, [sessionId, token, intervalMs, tick]);
+  }, [api, intervalMs, tick]);
 
   const refresh = useCallback(() => setTick((t) => t + 1), []);
   return { events, error, refresh };

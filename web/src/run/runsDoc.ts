@@ -1,9 +1,7 @@
 // The `runs` live document (docs/API.md): a Y.Array of Y.Maps, newest last, each with an output
 // Y.Array of chunks. The person running the code writes it; everyone reads it.
-import { useEffect, useState } from 'react';
 import * as Y from 'yjs';
-import { WebsocketProvider } from 'y-websocket';
-import { sessionApi } from '../api/sessionApi';
+import type { WebsocketProvider } from 'y-websocket';
 import type { Participant, Role } from '../api/sessions';
 import { OUTPUT_LIMIT_BYTES, utf8Length, type Chunk, type FinalStatus, type RunStatus } from './protocol';
 
@@ -82,29 +80,6 @@ export interface RunsDoc {
   doc: Y.Doc;
   runs: Y.Array<RunMap>;
   provider: WebsocketProvider;
-}
-
-/** A live connection to the session's `runs` document. */
-export function useRunsDoc(sessionId: string, token: string | null, participant: Participant): { runsDoc: RunsDoc | null; synced: boolean } {
-  const [runsDoc, setRunsDoc] = useState<RunsDoc | null>(null);
-  const [synced, setSynced] = useState(false);
-  useEffect(() => {
-    const doc = new Y.Doc();
-    const params: Record<string, string> = { participant: participant.id };
-    if (token) params.token = token;
-    const provider = new WebsocketProvider(sessionApi(sessionId, token).session.docsUrl(), 'runs', doc, { params, maxBackoffTime: 5000, disableBc: true });
-    const onSync = (s: boolean) => setSynced(s);
-    provider.on('sync', onSync);
-    setRunsDoc({ doc, runs: doc.getArray<RunMap>('runs'), provider });
-    return () => {
-      provider.off('sync', onSync);
-      provider.destroy();
-      doc.destroy();
-      setRunsDoc(null);
-      setSynced(false);
-    };
-  }, [sessionId, token, participant.id]);
-  return { runsDoc, synced };
 }
 
 export interface NewRun {

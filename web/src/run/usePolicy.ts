@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import type * as Y from 'yjs';
-import { sessionApi } from '../api/sessionApi';
 import { DEFAULT_POLICY, type Policy } from '../api/sessions';
+import { useSession } from '../session/SessionContext';
 
 export const MIN_TIME_LIMIT = 1;
 export const MAX_TIME_LIMIT = 120;
@@ -12,11 +12,10 @@ export const MAX_TIME_LIMIT = 120;
  */
 export function usePolicy(
   doc: Y.Doc | null,
-  sessionId: string,
-  token: string | null,
   initial: Policy | undefined,
   onError: (message: string) => void,
 ): { policy: Policy; setPolicy: (patch: Partial<Policy>) => void } {
+  const { api } = useSession();
   const [live, setLive] = useState<Policy>(initial ?? DEFAULT_POLICY);
   const [pending, setPending] = useState<Partial<Policy> | null>(null);
 
@@ -46,7 +45,7 @@ export function usePolicy(
   const setPolicy = useCallback(
     (patch: Partial<Policy>) => {
       setPending((p) => ({ ...p, ...patch }));
-      sessionApi(sessionId, token).session.update({ policy: patch }).then(
+      api.session.update({ policy: patch }).then(
         (s) => {
           // Normally the doc says so first; if the doc has no policy at all, trust the answer.
           window.setTimeout(() => {
@@ -61,7 +60,7 @@ export function usePolicy(
         },
       );
     },
-    [doc, sessionId, token, onError],
+    [doc, api, onError],
   );
 
   return { policy: { ...live, ...pending }, setPolicy };

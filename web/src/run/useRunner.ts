@@ -1,8 +1,8 @@
 // Runs the pad's code in this browser and shares the run live through the `runs` document.
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type * as Y from 'yjs';
-import { sessionApi } from '../api/sessionApi';
-import type { Participant, Policy } from '../api/sessions';
+import type { Policy } from '../api/sessions';
+import { useSession } from '../session/SessionContext';
 import { getEngines, type Execution, type Phase } from './engines';
 import { isRunnable, type Chunk } from './protocol';
 import { addRun, closeOrphanRuns, readOutput, readRun, RunWriter, type RunInfo, type RunsDoc } from './runsDoc';
@@ -29,9 +29,6 @@ export interface Runner {
 }
 
 interface Options {
-  sessionId: string;
-  token: string | null;
-  participant: Participant;
   language: string;
   languageName: string;
   code: Y.Text | null;
@@ -47,7 +44,8 @@ function newRunId(): string {
   return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-export function useRunner({ sessionId, token, participant, language, languageName, code, policy, runsDoc, synced, ended }: Options): Runner {
+export function useRunner({ language, languageName, code, policy, runsDoc, synced, ended }: Options): Runner {
+  const { api, participant } = useSession();
   const [version, setVersion] = useState(0);
   const [active, setActive] = useState<ActiveRun | null>(null);
   const exec = useRef<Execution | null>(null);
@@ -104,8 +102,8 @@ export function useRunner({ sessionId, token, participant, language, languageNam
         : null;
   const canRun = blocked === null && active === null;
 
-  const state = useRef({ canRun, language, code, policy, runsDoc, participant, sessionId, token });
-  state.current = { canRun, language, code, policy, runsDoc, participant, sessionId, token };
+  const state = useRef({ canRun, language, code, policy, runsDoc, participant, api });
+  state.current = { canRun, language, code, policy, runsDoc, participant, api };
 
   const run = useCallback(() => {
     const s = state.current;
@@ -148,8 +146,8 @@ export function useRunner({ sessionId, token, participant, language, languageNam
       // The server refuses (409) a candidate's run while execution is off: nothing to record.
       const now = state.current;
       if (now.participant.role === 'candidate' && !now.policy.execution_enabled) return;
-      sessionApi(s.sessionId, s.token)
-        .session.recordRun({
+      s.api.session
+        .recordRun({
           run_id: id,
           language,
           status: result.status,

@@ -1,19 +1,19 @@
 import { useId, useState, type FormEvent } from 'react';
 import { ApiError } from '../api/client';
-import { sessionApi } from '../api/sessionApi';
 import type { Participant, Session } from '../api/sessions';
 import { keys, readString, writeString } from '../storage';
 import { Spinner } from '../ui/Spinner';
 
 interface Props {
   session: Session;
-  token: string | null;
+  /** Joins the session under this name (`POST /join`). */
+  join: (name: string) => Promise<Participant>;
   onJoined: (p: Participant) => void;
   onInvalid: () => void;
 }
 
 /** Asks for a display name once per tab, then joins the session. */
-export function JoinForm({ session, token, onJoined, onInvalid }: Props) {
+export function JoinForm({ session, join, onJoined, onInvalid }: Props) {
   const [name, setName] = useState(() => readString('local', keys.name) ?? '');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -30,7 +30,7 @@ export function JoinForm({ session, token, onJoined, onInvalid }: Props) {
     setBusy(true);
     setError(null);
     try {
-      const p = await sessionApi(session.id, token).session.join(clean);
+      const p = await join(clean);
       writeString('local', keys.name, clean);
       onJoined(p);
     } catch (err) {

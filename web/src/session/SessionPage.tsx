@@ -1,10 +1,11 @@
-import { lazy, Suspense, useCallback, useEffect, useState } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from 'react';
 import { ApiError } from '../api/client';
 import { sessionApi } from '../api/sessionApi';
 import type { Participant, Session } from '../api/sessions';
 import { ErrorScreen } from '../ui/ErrorScreen';
 import { PageLoading } from '../ui/Spinner';
 import { JoinForm } from './JoinForm';
+import { SessionProvider } from './SessionContext';
 import { SessionView } from './SessionView';
 import { forgetParticipant, forgetToken, storedParticipant, storeParticipant, takeToken } from './token';
 
@@ -22,6 +23,8 @@ type State =
 /** /session/:id: takes the token from the link, loads the session, asks for a name once, opens it. */
 export default function SessionPage({ sessionId }: { sessionId: string }) {
   const [token] = useState(() => takeToken(sessionId));
+  // Loading and joining happen before the session's provider exists.
+  const api = useMemo(() => sessionApi(sessionId, token), [sessionId, token]);
   const [state, setState] = useState<State>({ kind: 'loading' });
   const [attempt, setAttempt] = useState(0);
 
@@ -34,7 +37,7 @@ export default function SessionPage({ sessionId }: { sessionId: string }) {
   useEffect(() => {
     let alive = true;
     setState({ kind: 'loading' });
-    sessionApi(sessionId, token).session.get().then(
+    api.session.get().then(
       (session) => {
         if (!alive) return;
         // A reload of this tab keeps its participant, if the session still knows it in this role.
@@ -54,7 +57,7 @@ export default function SessionPage({ sessionId }: { sessionId: string }) {
     return () => {
       alive = false;
     };
-  }, [sessionId, token, attempt, invalid]);
+  }, [sessionId, api, attempt, invalid]);
 
   switch (state.kind) {
     case 'loading':
@@ -88,7 +91,7 @@ export default function SessionPage({ sessionId }: { sessionId: string }) {
       return (
         <JoinForm
           session={state.session}
-          token={token}
+          join={(name) => api.session.join(name)}
           onInvalid={invalid}
           onJoined={(participant) => {
             storeParticipant(sessionId, participant);
@@ -102,13 +105,16 @@ export default function SessionPage({ sessionId }: { sessionId: string }) {
         />
       );
     case 'ready':
-      if (state.session.kind === 'workspace') {
-        return (
-          <Suspense fallback={<PageLoading label="Loading workspace…" />}>
-            <WorkspaceSession session={state.session} participant={state.participant} token={token} />
-          </Suspense>
-        );
-      }
-      return <SessionView session={state.session} participant={state.participant} token={token} />;
+      return (
+        <SessionProvider id={sessionId} token={token} participant={state.participant}>
+          {state.session.kind === 'workspace' ? (
+            <Suspense fallback={<PageLoading label="Loading workspace…" />}>
+              <WorkspaceSession session={state.session} />
+            </Suspense>
+          ) : (
+            <SessionView session={state.session} />
+          )}
+        </SessionProvider>
+      );
   }
 }

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useDocumentTitle, useSidebarToggle } from './useSessionChrome';
-import type { Participant, Session, SessionWithEnd } from '../api/sessions';
+import type { Session, SessionWithEnd } from '../api/sessions';
 import { CodeEditor, type CursorInfo, type EditorHandle } from '../editor/CodeEditor';
 import { languageInfo } from '../editor/monaco';
 import type { UndoState } from '../editor/undo';
@@ -9,7 +9,7 @@ import { findRecent } from '../home/recentSessions';
 import { languageName, useLanguages } from '../languages';
 import { Cockpit, EndedBanner, useSessionEnded } from '../cockpit';
 import { RunPanel } from '../run/RunPanel';
-import { useRunsDoc } from '../run/runsDoc';
+import { useRunsDoc } from '../run/useRunsDoc';
 import { usePolicy } from '../run/usePolicy';
 import { useRunner } from '../run/useRunner';
 import { shortcut } from '../ui/shortcuts';
@@ -23,15 +23,13 @@ import { useSessionLanguage } from './useSessionLanguage';
 
 interface Props {
   session: Session;
-  participant: Participant;
-  token: string | null;
 }
 
 /** The live session: header, shared editor, side panel and status bar. */
-export function SessionView({ session, participant, token }: Props) {
-  const { collab, status } = useCollab(session.id, token, participant);
+export function SessionView({ session }: Props) {
+  const { collab, status } = useCollab();
   const awareness = collab?.provider.awareness ?? null;
-  const participants = useParticipants(session.id, token, session.participants, awareness, participant.id, status.state === 'connected');
+  const participants = useParticipants(session.participants, awareness, status.state === 'connected');
   const { languages } = useLanguages();
 
   const [notice, setNotice] = useState<string | null>(null);
@@ -43,7 +41,7 @@ export function SessionView({ session, participant, token }: Props) {
   }, []);
   useEffect(() => () => window.clearTimeout(noticeTimer.current), []);
 
-  const lang = useSessionLanguage(collab?.doc ?? null, session.id, token, session.language, notify);
+  const lang = useSessionLanguage(collab?.doc ?? null, session.language, notify);
   const info = languageInfo(lang.language);
   const endedAt = useSessionEnded(collab?.doc ?? null, (session as SessionWithEnd).ended_at);
 
@@ -61,12 +59,9 @@ export function SessionView({ session, participant, token }: Props) {
   const langName = languageName(languages, lang.language);
   const tabSize = ['javascript', 'typescript', 'ruby', 'scala'].includes(info.monacoId) ? 2 : 4;
 
-  const { policy, setPolicy } = usePolicy(collab?.doc ?? null, session.id, token, session.policy, notify);
-  const { runsDoc, synced: runsSynced } = useRunsDoc(session.id, token, participant);
+  const { policy, setPolicy } = usePolicy(collab?.doc ?? null, session.policy, notify);
+  const { runsDoc, synced: runsSynced } = useRunsDoc();
   const runner = useRunner({
-    sessionId: session.id,
-    token,
-    participant,
     language: lang.language,
     languageName: langName,
     code: ytext,
@@ -75,7 +70,7 @@ export function SessionView({ session, participant, token }: Props) {
     synced: runsSynced,
     ended: endedAt !== null,
   });
-  useActivityReport(session.id, token, session.role, participant.id, endedAt !== null);
+  useActivityReport(endedAt !== null);
 
   return (
     <div className="ide">
@@ -159,15 +154,10 @@ export function SessionView({ session, participant, token }: Props) {
         </main>
         {sidebarOpen && (
           <Sidebar
-            role={session.role}
-            sessionId={session.id}
-            token={token}
             doc={collab?.doc ?? null}
             interviewerPanel={
               session.role === 'interviewer' ? (
                 <Cockpit
-                  sessionId={session.id}
-                  token={token}
                   createdAt={session.created_at}
                   endedAt={endedAt}
                   language={lang.language}

@@ -1,23 +1,21 @@
 import { useRef, useState, type KeyboardEvent, type ReactNode } from 'react';
 import type * as Y from 'yjs';
-import type { Role } from '../api/sessions';
 import { AssistantCockpit } from '../assistant/AssistantCockpit';
 import { ChatPanel } from '../assistant/ChatPanel';
+import { useSession } from './SessionContext';
 
 type Tab = 'assistant' | 'interviewer';
 
 /** Right-hand panel: the assistant for everyone, the interviewer's cockpit for interviewers only. */
 interface SidebarProps {
-  role: Role;
-  sessionId: string;
-  token: string | null;
   /** The session's `main` live document (code and `meta`), once connected. */
   doc: Y.Doc | null;
   /** The interviewer's cockpit (notes, timeline, replay, scorecard); rendered for interviewers only. */
   interviewerPanel: ReactNode;
 }
 
-export function Sidebar({ role, sessionId, token, doc, interviewerPanel }: SidebarProps) {
+export function Sidebar({ doc, interviewerPanel }: SidebarProps) {
+  const { role } = useSession();
   const tabs: { id: Tab; label: string }[] = [
     ...(role === 'interviewer' ? [{ id: 'interviewer' as const, label: 'Interviewer' }] : []),
     { id: 'assistant', label: 'Assistant' },
@@ -65,9 +63,9 @@ export function Sidebar({ role, sessionId, token, doc, interviewerPanel }: Sideb
       {active === 'assistant' && (
         <section className="sidebar-panel" role="tabpanel" id="panel-assistant" aria-labelledby="tab-assistant">
           {role === 'candidate' ? (
-            <ChatPanel sessionId={sessionId} token={token} doc={doc} />
+            <ChatPanel doc={doc} />
           ) : (
-            <AssistantCockpit sessionId={sessionId} token={token} doc={doc} />
+            <AssistantCockpit doc={doc} />
           )}
         </section>
       )}
@@ -80,7 +78,7 @@ export function Sidebar({ role, sessionId, token, doc, interviewerPanel }: Sideb
           data-testid="interviewer-panel"
         >
           {interviewerPanel}
-          <AssistantCockpit sessionId={sessionId} token={token} doc={doc} />
+          <AssistantCockpit doc={doc} />
         </section>
       )}
     </aside>

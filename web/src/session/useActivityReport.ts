@@ -1,6 +1,5 @@
 import { useEffect } from 'react';
-import { sessionApi } from '../api/sessionApi';
-import type { Role } from '../api/sessions';
+import { useSession } from './SessionContext';
 
 /** Pastes at least this long show on the interviewer's timeline. */
 const LARGE_PASTE_CHARS = 200;
@@ -11,11 +10,13 @@ const MIN_AWAY_MS = 2000;
  * Tells the interviewer's timeline what the candidate's page notices: a large paste into the editor
  * and the window losing focus, with how long it was away (reported when it comes back).
  */
-export function useActivityReport(sessionId: string, token: string | null, role: Role, participantId: string | null, ended: boolean) {
+export function useActivityReport(ended: boolean) {
+  const { api, role, participant } = useSession();
+  const participantId = participant.id;
   useEffect(() => {
     if (role !== 'candidate' || ended) return;
     const report = (body: { kind: 'large_paste'; chars: number } | { kind: 'focus_lost'; duration_ms: number }) => {
-      sessionApi(sessionId, token).session.recordActivity(participantId, body).catch(() => {
+      api.session.recordActivity(participantId, body).catch(() => {
         // The timeline is best effort: the session goes on whatever happens to this report.
       });
     };
@@ -49,5 +50,5 @@ export function useActivityReport(sessionId: string, token: string | null, role:
       window.removeEventListener('focus', back);
       document.removeEventListener('visibilitychange', onVisibility);
     };
-  }, [sessionId, token, role, participantId, ended]);
+  }, [api, role, participantId, ended]);
 }

@@ -1,8 +1,7 @@
 import { useEffect, useState } from 'react';
 import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
-import { sessionApi } from '../api/sessionApi';
-import type { Participant } from '../api/sessions';
+import { useSession, type CurrentSession } from './SessionContext';
 
 export type ConnectionState = 'connecting' | 'connected' | 'offline';
 
@@ -35,32 +34,39 @@ const CLOSE_REASONS: Record<number, string> = {
   1001: 'The server is restarting.',
 };
 
-/** One live connection to the session's `main` doc, with this participant in its awareness. */
-/** Connects a live document (`room` as the server names it) and announces who we are on it. */
-export function openLiveDoc(sessionId: string, room: string, token: string | null, participant: Participant): Collab {
+/**
+ * Connects one of the session's live documents (`room` as the server names it) with this tab's
+ * token. `params` adds query parameters (e.g. `participant`).
+ */
+export function connectDoc(session: CurrentSession, room: string, params: Record<string, string> = {}): Collab {
   const doc = new Y.Doc();
-  const params: Record<string, string> = { participant: participant.id };
-  if (token) params.token = token;
-  const provider = new WebsocketProvider(sessionApi(sessionId, token).session.docsUrl(), room, doc, {
-    params,
+  const query = { ...params };
+  if (session.token) query.token = session.token;
+  const provider = new WebsocketProvider(session.api.session.docsUrl(), room, doc, {
+    params: query,
     maxBackoffTime: 5000,
     // Tabs of one browser may hold different roles: everything goes through the server.
     disableBc: true,
   });
-  provider.awareness.setLocalStateField('user', {
+  return { doc, provider };
+}
+
+/** Connects a live document that others edit with us, and announces who we are on it. */
+export function openLiveDoc(session: CurrentSession, room: string): Collab {
+  const { participant } = session;
+  const live = connectDoc(session, room, { participant: participant.id });
+  live.provider.awareness.setLocalStateField('user', {
     name: participant.name,
     color: participant.color,
     participantId: participant.id,
     role: participant.role,
   } satisfies AwarenessUser);
-  return { doc, provider };
+  return live;
 }
 
-export function useCollab(
-  sessionId: string,
-  token: string | null,
-  participant: Participant,
-): { collab: Collab | null; status: CollabStatus } {
+/** One live connection to the session's `main` doc, with this participant in its awareness. */
+export function useCollab(): { collab: Collab | null; status: CollabStatus } {
+  const session = useSession();
   const [collab, setCollab] = useState<Collab | null>(null);
   const [status, setStatus] = useState<CollabStatus>({
     state: 'connecting',
@@ -69,7 +75,7 @@ export function useCollab(
   });
 
   useEffect(() => {
-    const { doc, provider } = openLiveDoc(sessionId, 'main', token, participant);
+    const { doc, provider } = openLiveDoc(session, 'main');
 
     let connected = false;
     let synced = false;
@@ -117,7 +123,7 @@ export function useCollab(
       doc.destroy();
       setCollab(null);
     };
-  }, [sessionId, token, participant.id, participant.name, participant.color, participant.role]);
+  }, [session]);
 
   return { collab, status };
 }

@@ -1,8 +1,8 @@
 import { useEffect, useRef, useState } from 'react';
 import type { Awareness } from 'y-protocols/awareness';
-import { sessionApi } from '../api/sessionApi';
 import type { Participant } from '../api/sessions';
 import { safeColor } from '../ui/color';
+import { useSession } from './SessionContext';
 import type { AwarenessUser } from './useCollab';
 
 export interface ParticipantView {
@@ -41,13 +41,12 @@ function usersKey(m: Map<string, AwarenessUser>): string {
  * fetched again to learn about them.
  */
 export function useParticipants(
-  sessionId: string,
-  token: string | null,
   initial: Participant[],
   awareness: Awareness | null,
-  selfId: string,
   selfConnected: boolean,
 ): ParticipantView[] {
+  const { api, participant } = useSession();
+  const selfId = participant.id;
   const [known, setKnown] = useState<Participant[]>(initial);
   const [online, setOnline] = useState<Map<string, AwarenessUser>>(new Map());
   const fetched = useRef(new Set<string>());
@@ -75,7 +74,7 @@ export function useParticipants(
     // Debounced, and once per newcomer: a burst of joins costs one request.
     const t = window.setTimeout(() => {
       unknown.forEach((id) => fetched.current.add(id));
-      sessionApi(sessionId, token).session.get().then(
+      api.session.get().then(
         (s) => setKnown(s.participants),
         () => {
           /* keep showing them from the awareness */
@@ -83,7 +82,7 @@ export function useParticipants(
       );
     }, 200);
     return () => window.clearTimeout(t);
-  }, [online, known, sessionId, token]);
+  }, [online, known, api]);
 
   const list: ParticipantView[] = known.map((p) => ({
     id: p.id,

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useState } from 'react';
 import type * as Y from 'yjs';
-import { sessionApi } from '../api/sessionApi';
+import { useSession } from './SessionContext';
 
 /**
  * The session language, read live from the `meta` map of the `main` doc (the server writes it on
@@ -9,11 +9,10 @@ import { sessionApi } from '../api/sessionApi';
  */
 export function useSessionLanguage(
   doc: Y.Doc | null,
-  sessionId: string,
-  token: string | null,
   initial: string,
   onError: (message: string) => void,
 ): { language: string; setLanguage: (id: string) => void; pending: boolean } {
+  const { api } = useSession();
   const [live, setLive] = useState<string>(initial);
   const [pending, setPending] = useState<string | null>(null);
 
@@ -37,7 +36,7 @@ export function useSessionLanguage(
   const setLanguage = useCallback(
     (id: string) => {
       setPending(id);
-      sessionApi(sessionId, token).session.update({ language: id }).then(
+      api.session.update({ language: id }).then(
         (s) => {
           // The doc normally says so first; if it has no language at all, trust the answer.
           window.setTimeout(() => {
@@ -51,7 +50,7 @@ export function useSessionLanguage(
         },
       );
     },
-    [doc, sessionId, token, onError],
+    [doc, api, onError],
   );
 
   return { language: pending ?? live, setLanguage, pending: pending !== null };

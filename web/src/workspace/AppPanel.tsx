@@ -1,14 +1,12 @@
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { ApiError, timeMs } from '../api/client';
-import { sessionApi } from '../api/sessionApi';
+import { useSession } from '../session/SessionContext';
 import type { LogLine, ProcessState, WorkspaceStatus } from '../api/workspace';
 import { Spinner } from '../ui/Spinner';
 import { RequestConsole } from './RequestConsole';
 import { usePolling } from './usePolling';
 
 interface Props {
-  sessionId: string;
-  token: string | null;
   status: WorkspaceStatus | null;
   onStatus: (s: WorkspaceStatus) => void;
   visible: boolean;
@@ -31,11 +29,11 @@ function logLevel(text: string): string {
 }
 
 /** The "App" tab: the app's state, a restart button, its logs (polled) and the request console. */
-export function AppPanel({ sessionId, token, status, onStatus, visible, ended }: Props) {
+export function AppPanel({ status, onStatus, visible, ended }: Props) {
   return (
     <div className="app-panel">
-      <AppLogs sessionId={sessionId} token={token} status={status} onStatus={onStatus} visible={visible} ended={ended} />
-      <RequestConsole sessionId={sessionId} token={token} />
+      <AppLogs status={status} onStatus={onStatus} visible={visible} ended={ended} />
+      <RequestConsole />
     </div>
   );
 }
@@ -73,7 +71,8 @@ export function AppStateBadge({
   );
 }
 
-function AppLogs({ sessionId, token, status, onStatus, visible, ended }: Props) {
+function AppLogs({ status, onStatus, visible, ended }: Props) {
+  const { api } = useSession();
   const [lines, setLines] = useState<LogLine[]>([]);
   const [error, setError] = useState<string | null>(null);
   const [restarting, setRestarting] = useState(false);
@@ -84,7 +83,7 @@ function AppLogs({ sessionId, token, status, onStatus, visible, ended }: Props) 
 
   const poll = useCallback(async () => {
     try {
-      const res = await sessionApi(sessionId, token).workspace.logs(after.current);
+      const res = await api.workspace.logs(after.current);
       setError(null);
       const got = Array.isArray(res.lines) ? res.lines : [];
       const next = typeof res.next === 'number' ? res.next : (got[got.length - 1]?.n ?? after.current);
@@ -99,7 +98,7 @@ function AppLogs({ sessionId, token, status, onStatus, visible, ended }: Props) 
     } catch (err) {
       setError(err instanceof ApiError && err.status === 0 ? 'Cannot reach the server. Retrying…' : `Logs unavailable: ${(err as Error).message}`);
     }
-  }, [sessionId, token]);
+  }, [api]);
 
   usePolling(poll, 1000, visible);
 
@@ -119,7 +118,7 @@ function AppLogs({ sessionId, token, status, onStatus, visible, ended }: Props) 
   const restart = () => {
     setRestarting(true);
     setRestartError(null);
-    sessionApi(sessionId, token).workspace.restart().then(
+    api.workspace.restart().then(
       (s) => {
         setRestarting(false);
         onStatus(s);

@@ -1,23 +1,24 @@
 import { useEffect, useState } from 'react';
-import { sessionApi } from '../api/sessionApi';
+import { useSession } from '../session/SessionContext';
 import type { ExerciseNotes as Notes } from '../api/workspace';
 import { Markdown } from '../assistant/markdown';
 import { Spinner } from '../ui/Spinner';
 
 /** The exercise's notes for the interviewer: what to look for, the planted weaknesses, questions. */
-export function ExerciseNotes({ sessionId, token }: { sessionId: string; token: string | null }) {
+export function ExerciseNotes() {
+  const { api } = useSession();
   const [notes, setNotes] = useState<Notes | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
     let cancelled = false;
-    sessionApi(sessionId, token).workspace.exercise().then(
+    api.workspace.exercise().then(
       (n) => !cancelled && setNotes(n),
       (e: Error) => !cancelled && setError(e.message || 'Could not load the exercise notes.'),
     );
     return () => {
       cancelled = true;
     };
-  }, [sessionId, token]);
+  }, [api]);
   if (error) return <p className="muted" role="alert">{error}</p>;
   if (!notes)
     return (

@@ -1,17 +1,13 @@
 import { useEffect, useState } from 'react';
-import { sessionApi } from '../api/sessionApi';
-import type { Participant } from '../api/sessions';
 import type { FileContent } from '../api/workspace';
 import { CodeEditor, type CursorInfo } from '../editor/CodeEditor';
+import { useSession } from '../session/SessionContext';
 import { openLiveDoc, type Collab } from '../session/useCollab';
 import { shortcut } from '../ui/shortcuts';
 import { Spinner } from '../ui/Spinner';
 import { fileType, formatBytes } from './fileTypes';
 
 interface Props {
-  sessionId: string;
-  token: string | null;
-  participant: Participant;
   path: string;
   /** False for binary and large files: shown read-only from `/files/content`. */
   editable: boolean;
@@ -36,12 +32,13 @@ export function fileRoom(path: string): string {
   return encodeURIComponent(`file:${path}`);
 }
 
-function LiveFile({ sessionId, token, participant, path, active, readOnly, onCursor }: Props) {
+function LiveFile({ path, active, readOnly, onCursor }: Props) {
+  const session = useSession();
   const [live, setLive] = useState<Collab | null>(null);
   const [state, setState] = useState<DocState>({ synced: false, failures: 0, gone: false });
 
   useEffect(() => {
-    const { doc, provider } = openLiveDoc(sessionId, fileRoom(path), token, participant);
+    const { doc, provider } = openLiveDoc(session, fileRoom(path));
     let everSynced = false;
     const onSync = (synced: boolean) => {
       if (synced) everSynced = true;
@@ -66,7 +63,7 @@ function LiveFile({ sessionId, token, participant, path, active, readOnly, onCur
       doc.destroy();
       setLive(null);
     };
-  }, [sessionId, token, path, participant.id, participant.name, participant.color, participant.role]);
+  }, [session, path]);
 
   const type = fileType(path);
   // Refused at the upgrade (the file turned binary or large) or unreachable: say so, and after a few
@@ -74,8 +71,6 @@ function LiveFile({ sessionId, token, participant, path, active, readOnly, onCur
   if (!state.synced && state.failures >= 3) {
     return (
       <ReadOnlyFile
-        sessionId={sessionId}
-        token={token}
         path={path}
         reason="unreachable"
       />
@@ -105,17 +100,8 @@ function LiveFile({ sessionId, token, participant, path, active, readOnly, onCur
 }
 
 /** A read-only view of a file's bytes: text as is, binary as its size. */
-function ReadOnlyFile({
-  sessionId,
-  token,
-  path,
-  reason,
-}: {
-  sessionId: string;
-  token: string | null;
-  path: string;
-  reason: 'binary' | 'unreachable';
-}) {
+function ReadOnlyFile({ path, reason }: { path: string; reason: 'binary' | 'unreachable' }) {
+  const { api } = useSession();
   const [content, setContent] = useState<FileContent | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [attempt, setAttempt] = useState(0);
@@ -123,14 +109,14 @@ function ReadOnlyFile({
   useEffect(() => {
     let alive = true;
     setError(null);
-    sessionApi(sessionId, token).workspace.content(path).then(
+    api.workspace.content(path).then(
       (c) => alive && setContent(c),
       (err: Error) => alive && setError(err.message),
     );
     return () => {
       alive = false;
     };
-  }, [sessionId, token, path, attempt]);
+  }, [api, path, attempt]);
 
   const LIMIT = 512 * 1024;
   return (

@@ -1,5 +1,5 @@
 import { useEffect, useId, useMemo, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
-import { sessionApi } from '../api/sessionApi';
+import { useSession } from '../session/SessionContext';
 import type { FileEntry } from '../api/workspace';
 import { ConfirmDialog } from '../cockpit/ConfirmDialog';
 import { Spinner } from '../ui/Spinner';
@@ -8,8 +8,6 @@ import { buildTree, isNoisy, visibleRows, type TreeRow } from './tree';
 import type { Viewer } from './usePresence';
 
 interface Props {
-  sessionId: string;
-  token: string | null;
   entries: FileEntry[] | null;
   error: string | null;
   refresh: () => Promise<void>;
@@ -25,7 +23,8 @@ interface Props {
 type Form = { mode: 'file' | 'dir'; folder: string; value: string } | { mode: 'rename'; from: string; value: string };
 
 /** The workspace's files as a tree (Explorer): open, create, rename and delete, by mouse or keyboard. */
-export function FileTree({ sessionId, token, entries, error, refresh, activePath, viewers, readOnly, onOpen, onRenamed, onDeleted }: Props) {
+export function FileTree({ entries, error, refresh, activePath, viewers, readOnly, onOpen, onRenamed, onDeleted }: Props) {
+  const { api } = useSession();
   const tree = useMemo(() => buildTree(entries ?? []), [entries]);
   const [collapsed, setCollapsed] = useState<Set<string>>(() => new Set());
   const seenDirs = useRef(new Set<string>());
@@ -128,10 +127,10 @@ export function FileTree({ sessionId, token, entries, error, refresh, activePath
     setFormError(null);
     try {
       if (form.mode === 'rename') {
-        await sessionApi(sessionId, token).workspace.rename(form.from, path);
+        await api.workspace.rename(form.from, path);
         onRenamed(form.from, path);
       } else {
-        await sessionApi(sessionId, token).workspace.create(path, form.mode, form.mode === 'file' ? '' : undefined);
+        await api.workspace.create(path, form.mode, form.mode === 'file' ? '' : undefined);
       }
       await refresh();
       if (form.mode === 'file') onOpen(path);
@@ -150,7 +149,7 @@ export function FileTree({ sessionId, token, entries, error, refresh, activePath
     setBusy(true);
     setDeleteError(null);
     try {
-      await sessionApi(sessionId, token).workspace.remove(toDelete.path);
+      await api.workspace.remove(toDelete.path);
       onDeleted(toDelete.path);
       setToDelete(null);
       await refresh();

@@ -1,5 +1,5 @@
 import { useId, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
-import { sessionApi } from '../api/sessionApi';
+import { useSession } from '../session/SessionContext';
 import type { AppResponse } from '../api/workspace';
 import { Spinner } from '../ui/Spinner';
 import { modKey } from '../ui/shortcuts';
@@ -9,7 +9,8 @@ const BODYLESS = new Set(['GET', 'HEAD']);
 const SHOW_LIMIT = 256 * 1024;
 
 /** Sends requests to the workspace's app through the platform's proxy, as a tiny Postman. */
-export function RequestConsole({ sessionId, token }: { sessionId: string; token: string | null }) {
+export function RequestConsole() {
+  const { api } = useSession();
   const [method, setMethod] = useState('GET');
   const [path, setPath] = useState('/stocks');
   const [body, setBody] = useState('');
@@ -33,7 +34,7 @@ export function RequestConsole({ sessionId, token }: { sessionId: string; token:
     setBusy(true);
     setError(null);
     try {
-      const res = await sessionApi(sessionId, token).workspace.app(method, path.trim() || '/', bodyless ? undefined : body, ctrl.signal);
+      const res = await api.workspace.app(method, path.trim() || '/', bodyless ? undefined : body, ctrl.signal);
       setResponse(res);
     } catch (err) {
       setResponse(null);

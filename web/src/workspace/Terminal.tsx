@@ -2,7 +2,7 @@ import { useEffect, useImperativeHandle, useRef, useState, type Ref } from 'reac
 import { Terminal } from '@xterm/xterm';
 import { FitAddon } from '@xterm/addon-fit';
 import '@xterm/xterm/css/xterm.css';
-import { sessionApi } from '../api/sessionApi';
+import { useSession } from '../session/SessionContext';
 import { Spinner } from '../ui/Spinner';
 
 export interface TerminalHandle {
@@ -17,8 +17,6 @@ type ConnState =
   | { kind: 'gone' };
 
 interface Props {
-  sessionId: string;
-  token: string | null;
   /** The interviewer watches: keystrokes are not sent. */
   watchOnly: boolean;
   /** Ended sessions keep the output but take no input. */
@@ -59,7 +57,8 @@ const MAX_BACKOFF_MS = 10_000;
  * JSON. The candidate types; the interviewer watches. Reconnects with backoff; after the shell exits,
  * a new one starts on request.
  */
-export function TerminalView({ sessionId, token, watchOnly, ended, visible, handleRef }: Props) {
+export function TerminalView({ watchOnly, ended, visible, handleRef }: Props) {
+  const { api } = useSession();
   const hostRef = useRef<HTMLDivElement>(null);
   const termRef = useRef<Terminal | null>(null);
   const [state, setState] = useState<ConnState>({ kind: 'connecting' });
@@ -138,7 +137,7 @@ export function TerminalView({ sessionId, token, watchOnly, ended, visible, hand
     const connect = () => {
       if (disposed) return;
       setState({ kind: 'connecting' });
-      const socket = new WebSocket(sessionApi(sessionId, token).workspace.terminalUrl());
+      const socket = new WebSocket(api.workspace.terminalUrl());
       socket.binaryType = 'arraybuffer';
       ws = socket;
       let first = true;
@@ -205,7 +204,7 @@ export function TerminalView({ sessionId, token, watchOnly, ended, visible, hand
       sendRef.current = () => {};
       ws?.close(1000);
     };
-  }, [sessionId, token, generation]);
+  }, [api, generation]);
 
   // A countdown while waiting to reconnect.
   useEffect(() => {

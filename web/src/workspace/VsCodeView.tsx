@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import { sessionApi } from '../api/sessionApi';
+import { useSession } from '../session/SessionContext';
 import type { WorkspaceStatus } from '../api/workspace';
 import { Spinner } from '../ui/Spinner';
 
@@ -7,7 +7,8 @@ import { Spinner } from '../ui/Spinner';
  * code-server for the session in an iframe (same origin: the session cookie set by `join`
  * authenticates it). Mounted on first use and kept, so switching back and forth does not reload it.
  */
-export function VsCodeView({ sessionId, status, visible }: { sessionId: string; status: WorkspaceStatus | null; visible: boolean }) {
+export function VsCodeView({ status, visible }: { status: WorkspaceStatus | null; visible: boolean }) {
+  const { api } = useSession();
   const [loaded, setLoaded] = useState(false);
   const [reloads, setReloads] = useState(0);
   const cs = status?.code_server;
@@ -28,7 +29,7 @@ export function VsCodeView({ sessionId, status, visible }: { sessionId: string; 
       </div>
     );
   } else {
-    const src = sessionApi(sessionId, null).workspace.vscodeUrl();
+    const src = api.workspace.vscodeUrl();
     body = (
       <>
         <div className="vscode-bar">

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { useDocumentTitle, useSidebarToggle } from '../session/useSessionChrome';
-import type { Participant, Session, SessionWithEnd } from '../api/sessions';
+import type { Session, SessionWithEnd } from '../api/sessions';
 import { listExercises } from '../api/workspace';
 import { ChaosPanel } from '../chaos/ChaosPanel';
 import { ExerciseNotes } from './ExerciseNotes';
@@ -22,27 +22,25 @@ import { WorkspaceView } from './WorkspaceView';
 
 interface Props {
   session: Session;
-  participant: Participant;
-  token: string | null;
 }
 
 /**
  * A workspace session: the pad's header, presence, side panel (assistant; cockpit and Chaos Engine
  * for the interviewer) and status bar around a project view instead of the pad's single editor.
  */
-export default function WorkspaceSession({ session, participant, token }: Props) {
+export default function WorkspaceSession({ session }: Props) {
   // The `main` doc still carries presence, the end of the session and the assistant's mode.
-  const { collab, status } = useCollab(session.id, token, participant);
+  const { collab, status } = useCollab();
   const awareness = collab?.provider.awareness ?? null;
-  const participants = useParticipants(session.id, token, session.participants, awareness, participant.id, status.state === 'connected');
+  const participants = useParticipants(session.participants, awareness, status.state === 'connected');
   const { languages } = useLanguages();
   const endedAt = useSessionEnded(collab?.doc ?? null, (session as SessionWithEnd).ended_at);
   const ended = endedAt !== null;
-  const files = useFiles(session.id, token);
-  const workspace = useWorkspace(session.id, token, ended);
+  const files = useFiles();
+  const workspace = useWorkspace(ended);
   const [cursor, setCursor] = useState<{ path: string; cursor: CursorInfo } | null>(null);
   const [activeFile, setActiveFile] = useState<string | null>(null);
-  useActivityReport(session.id, token, session.role, participant.id, ended);
+  useActivityReport(ended);
 
   const [sidebarOpen, setSidebarOpen] = useSidebarToggle();
   useDocumentTitle(session.title);
@@ -89,10 +87,6 @@ export default function WorkspaceSession({ session, participant, token }: Props)
         <main className="editor-area">
           {ended && <EndedBanner endedAt={endedAt} />}
           <WorkspaceView
-            sessionId={session.id}
-            token={token}
-            participant={participant}
-            role={session.role}
             files={files}
             status={workspace.status}
             onStatus={workspace.setStatus}
@@ -104,23 +98,18 @@ export default function WorkspaceSession({ session, participant, token }: Props)
         </main>
         {sidebarOpen && (
           <Sidebar
-            role={session.role}
-            sessionId={session.id}
-            token={token}
             doc={collab?.doc ?? null}
             interviewerPanel={
               interviewer ? (
                 <Cockpit
-                  sessionId={session.id}
-                  token={token}
                   createdAt={session.created_at}
                   endedAt={endedAt}
                   language={session.language}
                   languages={languages}
                   showReplay={false}
                   replayDoc={replayDoc}
-                  chaos={<ChaosPanel sessionId={session.id} token={token} appState={app?.state ?? null} />}
-                  exerciseNotes={<ExerciseNotes sessionId={session.id} token={token} />}
+                  chaos={<ChaosPanel appState={app?.state ?? null} />}
+                  exerciseNotes={<ExerciseNotes />}
                 />
               ) : undefined
             }

@@ -1,8 +1,8 @@
 import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import type { Awareness } from 'y-protocols/awareness';
-import type { Participant, Role } from '../api/sessions';
 import type { WorkspaceStatus } from '../api/workspace';
 import type { CursorInfo } from '../editor/CodeEditor';
+import { useSession } from '../session/SessionContext';
 import { readJson, writeJson } from '../storage';
 import { modKey } from '../ui/shortcuts';
 import { AppPanel, AppStateBadge } from './AppPanel';
@@ -17,10 +17,6 @@ import { VsCodeView } from './VsCodeView';
 import './workspace.css';
 
 interface Props {
-  sessionId: string;
-  token: string | null;
-  participant: Participant;
-  role: Role;
   files: FilesState;
   status: WorkspaceStatus | null;
   onStatus: (s: WorkspaceStatus) => void;
@@ -43,7 +39,8 @@ const panelKey = 'iide:ws-panel';
 const FIRST_FILES = ['README.md', 'readme.md', 'app/main.py', 'main.py', 'app.py'];
 
 /** A workspace session's main area: Explorer, editor tabs (or VS Code), and the Terminal/App panel. */
-export function WorkspaceView({ sessionId, token, participant, role, files, status, onStatus, awareness, ended, onCursor, onActiveFile }: Props) {
+export function WorkspaceView({ files, status, onStatus, awareness, ended, onCursor, onActiveFile }: Props) {
+  const { id: sessionId, role } = useSession();
   const saved = useMemo(() => readJson<Saved>('session', tabsKey(sessionId)), [sessionId]);
   const [tabs, setTabs] = useState<string[]>(() => (Array.isArray(saved?.tabs) ? saved.tabs.filter((t) => typeof t === 'string') : []));
   const [active, setActive] = useState<string | null>(() => saved?.active ?? null);
@@ -171,8 +168,6 @@ export function WorkspaceView({ sessionId, token, participant, role, files, stat
   return (
     <div className="workspace">
       <FileTree
-        sessionId={sessionId}
-        token={token}
         entries={entries}
         error={files.error}
         refresh={files.refresh}
@@ -280,9 +275,6 @@ export function WorkspaceView({ sessionId, token, participant, role, files, stat
             {tabs.map((path) => (
               <FileEditor
                 key={path}
-                sessionId={sessionId}
-                token={token}
-                participant={participant}
                 path={path}
                 editable={byPath.get(path)?.editable ?? true}
                 active={path === active}
@@ -300,7 +292,7 @@ export function WorkspaceView({ sessionId, token, participant, role, files, stat
               </div>
             )}
           </div>
-          {vscodeOpened && <VsCodeView sessionId={sessionId} status={status} visible={view === 'vscode'} />}
+          {vscodeOpened && <VsCodeView status={status} visible={view === 'vscode'} />}
         </div>
         {(
           <BottomPanel
@@ -313,8 +305,6 @@ export function WorkspaceView({ sessionId, token, participant, role, files, stat
             appBadge={panelTab === 'terminal' ? <AppStateBadge state={app?.state ?? null} error={app?.error} testId="app-state-summary" /> : undefined}
             terminal={
               <TerminalView
-                sessionId={sessionId}
-                token={token}
                 watchOnly={role === 'interviewer'}
                 ended={ended}
                 visible={panelOpen && panelTab === 'terminal'}
@@ -323,8 +313,6 @@ export function WorkspaceView({ sessionId, token, participant, role, files, stat
             }
             app={
               <AppPanel
-                sessionId={sessionId}
-                token={token}
                 status={status}
                 onStatus={onStatus}
                 visible={panelOpen && panelTab === 'app'}

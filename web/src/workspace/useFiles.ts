@@ -1,6 +1,6 @@
 import { useCallback, useRef, useState } from 'react';
 import { ApiError } from '../api/client';
-import { sessionApi } from '../api/sessionApi';
+import { useSession } from '../session/SessionContext';
 import type { FileEntry } from '../api/workspace';
 import { usePolling } from './usePolling';
 
@@ -13,14 +13,15 @@ export interface FilesState {
 }
 
 /** The workspace's files (`GET /files`), polled every 2 s; re-renders only when the list changes. */
-export function useFiles(sessionId: string, token: string | null): FilesState {
+export function useFiles(): FilesState {
+  const { api } = useSession();
   const [entries, setEntries] = useState<FileEntry[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const lastKey = useRef('');
 
   const refresh = useCallback(async () => {
     try {
-      const { entries: list } = await sessionApi(sessionId, token).workspace.files();
+      const { entries: list } = await api.workspace.files();
       const clean = Array.isArray(list) ? list : [];
       const key = JSON.stringify(clean);
       if (key !== lastKey.current) {
@@ -35,7 +36,7 @@ export function useFiles(sessionId: string, token: string | null): FilesState {
           : `The files could not be listed: ${(err as Error).message}`,
       );
     }
-  }, [sessionId, token]);
+  }, [api]);
 
   usePolling(refresh, 2000);
   return { entries, error, refresh };

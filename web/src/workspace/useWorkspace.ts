@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { ApiError } from '../api/client';
-import { sessionApi } from '../api/sessionApi';
+import { useSession } from '../session/SessionContext';
 import type { WorkspaceStatus } from '../api/workspace';
 import { usePolling } from './usePolling';
 
@@ -14,7 +14,8 @@ export interface WorkspaceState {
 }
 
 /** Starts the workspace when the page opens (`POST /workspace/start`), then polls its state every 2 s. */
-export function useWorkspace(sessionId: string, token: string | null, ended: boolean): WorkspaceState {
+export function useWorkspace(ended: boolean): WorkspaceState {
+  const { id: sessionId, api } = useSession();
   const [status, setStatusState] = useState<WorkspaceStatus | null>(null);
   const [error, setError] = useState<string | null>(null);
   const lastKey = useRef('');
@@ -29,20 +30,20 @@ export function useWorkspace(sessionId: string, token: string | null, ended: boo
   useEffect(() => {
     if (ended || started.has(sessionId)) return;
     started.add(sessionId);
-    sessionApi(sessionId, token).workspace.start().then(setStatus, (err: Error) => {
+    api.workspace.start().then(setStatus, (err: Error) => {
       started.delete(sessionId);
       setError(`The workspace could not be started: ${err.message}`);
     });
-  }, [sessionId, token, ended, setStatus]);
+  }, [sessionId, api, ended, setStatus]);
 
   const poll = useCallback(async () => {
     try {
-      setStatus(await sessionApi(sessionId, token).workspace.status());
+      setStatus(await api.workspace.status());
       setError(null);
     } catch (err) {
       setError(err instanceof ApiError && err.status === 0 ? 'Cannot reach the server.' : `Workspace status: ${(err as Error).message}`);
     }
-  }, [sessionId, token, setStatus]);
+  }, [api, setStatus]);
   usePolling(poll, 2000);
 
   return { status, error, setStatus };
