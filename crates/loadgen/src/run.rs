@@ -51,9 +51,7 @@ pub struct RunArgs {
     /// Seconds one connection attempt may take.
     #[arg(long, default_value_t = 10.0)]
     connect_timeout: f64,
-    /// Where clients type. `cursor`: each at its own cursor, right after its previous edit.
-    /// `same-spot`: every edit goes at the end of the shared text as the client's replica holds
-    /// it, so the clients of a room interleave their edits at one place; implies --apply.
+    /// Where clients type.
     #[arg(long, value_enum, default_value_t = Workload::Cursor)]
     workload: Workload,
     /// Characters inserted per edit [default: 8; 20 with --workload same-spot].
@@ -100,7 +98,8 @@ pub struct RunArgs {
 pub enum Workload {
     /// Each client types at its own cursor, right after its previous edit.
     Cursor,
-    /// Every client appends at the end of the one shared text (implies --apply).
+    /// Every edit goes at the end of the shared text as the client's replica holds it, so the
+    /// clients of a room interleave their edits at one place (implies --apply).
     SameSpot,
 }
 
