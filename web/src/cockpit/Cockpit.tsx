@@ -13,7 +13,7 @@ import { saveBlob, wallClock } from './time';
 import { Timeline } from './Timeline';
 import './cockpit.css';
 
-interface Props {
+export interface CockpitProps {
   /** When the session was created (RFC 3339). */
   createdAt: string;
   endedAt: number | null;
@@ -30,7 +30,7 @@ interface Props {
 }
 
 /** The interviewer's panel: end and export, private notes, timeline, replay and scorecard. */
-export const Cockpit = memo(function Cockpit({ createdAt, endedAt, language, languages, chaos, exerciseNotes, showReplay = true, replayDoc = null }: Props) {
+export const Cockpit = memo(function Cockpit({ createdAt, endedAt, language, languages, chaos, exerciseNotes, showReplay = true, replayDoc = null }: CockpitProps) {
   const languageName = useCallback((id: string) => nameOf(languages, id), [languages]);
   const startMs = Date.parse(createdAt) || Date.now();
   const { events, error: eventsError, refresh } = useEvents();

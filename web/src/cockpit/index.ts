@@ -1,3 +1,3 @@
-export { Cockpit } from './Cockpit';
+export { Cockpit, type CockpitProps } from './Cockpit';
 export { EndedBanner } from './EndedBanner';
 export { useSessionEnded } from './useSessionEnded';

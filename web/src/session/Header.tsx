@@ -7,7 +7,7 @@ import { ParticipantsList } from './ParticipantsList';
 import type { CollabStatus } from './useCollab';
 import type { ParticipantView } from './useParticipants';
 
-interface Props {
+export interface HeaderProps {
   title: string;
   role: Role;
   participants: ParticipantView[];
@@ -26,7 +26,7 @@ interface Props {
   onToggleSidebar: () => void;
 }
 
-export function Header(props: Props) {
+export function Header(props: HeaderProps) {
   const langId = useId();
   const { languages = [], language = '', onLanguage } = props;
   // The doc may name a language this server's list lacks; still show it.

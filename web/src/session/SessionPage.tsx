@@ -6,7 +6,7 @@ import { ErrorScreen } from '../ui/ErrorScreen';
 import { PageLoading } from '../ui/Spinner';
 import { JoinForm } from './JoinForm';
 import { SessionProvider } from './SessionContext';
-import { SessionView } from './SessionView';
+import { PadSession } from './PadSession';
 import { forgetParticipant, forgetToken, storedParticipant, storeParticipant, takeToken } from './token';
 
 // Workspaces bring the terminal and the project views; pads never load them.
@@ -112,7 +112,7 @@ export default function SessionPage({ sessionId }: { sessionId: string }) {
               <WorkspaceSession session={state.session} />
             </Suspense>
           ) : (
-            <SessionView session={state.session} />
+            <PadSession session={state.session} />
           )}
         </SessionProvider>
       );

@@ -3,7 +3,7 @@ import type { CursorInfo } from '../editor/CodeEditor';
 import { shortcut } from '../ui/shortcuts';
 import type { CollabStatus } from './useCollab';
 
-interface Props {
+export interface StatusBarProps {
   status: CollabStatus;
   languageName: string;
   cursor: CursorInfo | null;
@@ -16,7 +16,7 @@ interface Props {
 }
 
 /** VS Code-style status bar, under the run panel. */
-export function StatusBar({ status, languageName, cursor, tabSize, notice, run, left }: Props) {
+export function StatusBar({ status, languageName, cursor, tabSize, notice, run, left }: StatusBarProps) {
   return (
     <footer className={`status-bar ${status.state}`} aria-label="Status bar">
       <div className="status-left">

@@ -1,20 +1,11 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
-import { useDocumentTitle, useSidebarToggle } from '../session/useSessionChrome';
-import type { Session, SessionWithEnd } from '../api/sessions';
+import type { Session } from '../api/sessions';
 import { listExercises } from '../api/workspace';
 import { ChaosPanel } from '../chaos/ChaosPanel';
-import { ExerciseNotes } from './ExerciseNotes';
-import { Cockpit, EndedBanner, useSessionEnded } from '../cockpit';
 import type { CursorInfo } from '../editor/CodeEditor';
-import { findRecent } from '../home/recentSessions';
-import { useLanguages } from '../languages';
-import { Header } from '../session/Header';
-import { Sidebar } from '../session/Sidebar';
-import { StatusBar } from '../session/StatusBar';
-import { useActivityReport } from '../session/useActivityReport';
-import { useCollab } from '../session/useCollab';
-import { useParticipants } from '../session/useParticipants';
+import { SessionShell, useLiveSession } from '../session/SessionShell';
 import { AppStateBadge } from './AppPanel';
+import { ExerciseNotes } from './ExerciseNotes';
 import { fileType } from './fileTypes';
 import { useFiles } from './useFiles';
 import { useWorkspace } from './useWorkspace';
@@ -25,27 +16,17 @@ interface Props {
 }
 
 /**
- * A workspace session: the pad's header, presence, side panel (assistant; cockpit and Chaos Engine
- * for the interviewer) and status bar around a project view instead of the pad's single editor.
+ * A workspace session: the project view (Explorer, editor tabs, terminal, app) in the session's
+ * frame, with the Chaos Engine and the exercise's notes in the interviewer's cockpit.
  */
 export default function WorkspaceSession({ session }: Props) {
   // The `main` doc still carries presence, the end of the session and the assistant's mode.
-  const { collab, status } = useCollab();
-  const awareness = collab?.provider.awareness ?? null;
-  const participants = useParticipants(session.participants, awareness, status.state === 'connected');
-  const { languages } = useLanguages();
-  const endedAt = useSessionEnded(collab?.doc ?? null, (session as SessionWithEnd).ended_at);
-  const ended = endedAt !== null;
+  const live = useLiveSession(session);
+  const ended = live.endedAt !== null;
   const files = useFiles();
   const workspace = useWorkspace(ended);
   const [cursor, setCursor] = useState<{ path: string; cursor: CursorInfo } | null>(null);
   const [activeFile, setActiveFile] = useState<string | null>(null);
-  useActivityReport(ended);
-
-  const [sidebarOpen, setSidebarOpen] = useSidebarToggle();
-  useDocumentTitle(session.title);
-
-  const candidateUrl = useMemo(() => (session.role === 'interviewer' ? (findRecent(session.id)?.candidateUrl ?? null) : null), [session]);
   const onActiveFile = useCallback((p: string | null) => setActiveFile(p), []);
   const type = activeFile ? fileType(activeFile) : null;
   // The interviewer replays the file on screen.
@@ -54,7 +35,6 @@ export default function WorkspaceSession({ session }: Props) {
     [activeFile, type?.language],
   );
   const app = workspace.status?.app;
-  const interviewer = session.role === 'interviewer';
 
   // The header names the exercise by its title once the list is in.
   const [exerciseTitle, setExerciseTitle] = useState<string | null>(null);
@@ -71,63 +51,39 @@ export default function WorkspaceSession({ session }: Props) {
   }, [session.exercise]);
 
   return (
-    <div className="ide" data-kind="workspace">
-      <Header
-        title={session.title}
-        subtitle={session.exercise ? `Workspace · ${exerciseTitle ?? session.exercise}` : 'Workspace'}
-        role={session.role}
-        participants={participants}
-        status={status}
-        locked={ended}
-        candidateUrl={candidateUrl}
-        sidebarOpen={sidebarOpen}
-        onToggleSidebar={() => setSidebarOpen((o) => !o)}
-      />
-      <div className="ide-body">
-        <main className="editor-area">
-          {ended && <EndedBanner endedAt={endedAt} />}
-          <WorkspaceView
-            files={files}
-            status={workspace.status}
-            onStatus={workspace.setStatus}
-            awareness={awareness}
-            ended={ended}
-            onCursor={setCursor}
-            onActiveFile={onActiveFile}
-          />
-        </main>
-        {sidebarOpen && (
-          <Sidebar
-            doc={collab?.doc ?? null}
-            interviewerPanel={
-              interviewer ? (
-                <Cockpit
-                  createdAt={session.created_at}
-                  endedAt={endedAt}
-                  language={session.language}
-                  languages={languages}
-                  showReplay={false}
-                  replayDoc={replayDoc}
-                  chaos={<ChaosPanel appState={app?.state ?? null} />}
-                  exerciseNotes={<ExerciseNotes />}
-                />
-              ) : undefined
-            }
-          />
-        )}
-      </div>
-      <StatusBar
-        status={status}
-        languageName={type?.name ?? ''}
-        cursor={cursor && cursor.path === activeFile ? cursor.cursor : null}
-        tabSize={type && ['javascript', 'typescript'].includes(type.language) ? 2 : 4}
-        notice={workspace.error ?? status.lastCloseReason}
-        left={
+    <SessionShell
+      session={session}
+      live={live}
+      header={{ subtitle: session.exercise ? `Workspace · ${exerciseTitle ?? session.exercise}` : 'Workspace' }}
+      cockpit={{
+        language: session.language,
+        showReplay: false,
+        replayDoc,
+        // Mounted only in the interviewer's cockpit: the candidate never fetches either.
+        chaos: <ChaosPanel appState={app?.state ?? null} />,
+        exerciseNotes: <ExerciseNotes />,
+      }}
+      statusBar={{
+        languageName: type?.name ?? '',
+        cursor: cursor && cursor.path === activeFile ? cursor.cursor : null,
+        tabSize: type && ['javascript', 'typescript'].includes(type.language) ? 2 : 4,
+        notice: workspace.error,
+        left: (
           <span className="status-item">
             <AppStateBadge state={app?.state ?? null} error={app?.error} testId="status-app-state" />
           </span>
-        }
+        ),
+      }}
+    >
+      <WorkspaceView
+        files={files}
+        status={workspace.status}
+        onStatus={workspace.setStatus}
+        awareness={live.awareness}
+        ended={ended}
+        onCursor={setCursor}
+        onActiveFile={onActiveFile}
       />
-    </div>
+    </SessionShell>
   );
 }
