@@ -3,6 +3,7 @@ import type { Policy, Role } from '../api/sessions';
 import { modKey } from '../ui/shortcuts';
 import { Spinner } from '../ui/Spinner';
 import type { Chunk } from './protocol';
+import { runtimeName } from './registry';
 import type { RunInfo } from './runsDoc';
 import { MAX_TIME_LIMIT, MIN_TIME_LIMIT } from './usePolicy';
 import type { Runner } from './useRunner';
@@ -77,7 +78,7 @@ function StatusIcon({ status }: { status: RunInfo['status'] }) {
 function statusLabel(run: RunInfo, now: number): string {
   switch (run.status) {
     case 'running':
-      if (run.phase === 'loading') return 'Loading Python runtime…';
+      if (run.phase === 'loading') return `Loading ${runtimeName(run.language)} runtime…`;
       if (run.phase === 'input') return 'Waiting for input…';
       return `Running… ${formatDuration(Math.max(0, now - run.startedAt))}`;
     case 'ok':
@@ -146,7 +147,7 @@ export function RunPanel({ runner, role, policy, onPolicy, fileName, languageNam
 
   const runTitle = blocked ?? (active ? 'A run is in progress' : `Run ${fileName} (${modKey}+Enter)`);
   const status = shown ? statusLabel(shown, now) : 'Not run yet';
-  const loading = shown?.status === 'running' && shown.phase === 'loading';
+  const loading = shown?.status === 'running' && shown.phase === 'loading' ? runtimeName(shown.language) : null;
 
   return (
     <section className={`run-panel${collapsed ? ' collapsed' : ''}`} style={collapsed ? undefined : { height }} aria-label="Run">
@@ -347,7 +348,8 @@ const Output = memo(function Output({
   runId: string;
   empty: boolean;
   fileName: string;
-  loading: boolean;
+  /** What is loading before the run starts ("Python"), or null. */
+  loading: string | null;
 }) {
   const ref = useRef<HTMLPreElement>(null);
   const stick = useRef(true);
@@ -377,7 +379,7 @@ const Output = memo(function Output({
       )}
       {loading && chunks.length === 0 && (
         <p className="run-empty" aria-hidden="true">
-          <Spinner size={14} /> Loading Python runtime…
+          <Spinner size={14} /> Loading {loading} runtime…
         </p>
       )}
     </div>

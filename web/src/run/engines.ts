@@ -1,8 +1,8 @@
 // Page side of code runs: owns the sandbox workers, enforces the time limit, interrupts and, when
-// needed, kills and replaces a worker. One instance per page (see getEngines).
+// needed, kills and replaces a worker. One instance of each per page (see registry.ts).
 import { createRing, RingReader } from './ring';
 import { createStdin, StdinWriter } from './stdin';
-import { type Chunk, type FinalStatus, type FromWorker, type RunnableLanguage, type SharedChannels, type ToWorker } from './protocol';
+import { type Chunk, type FinalStatus, type FromWorker, type SharedChannels, type ToWorker } from './protocol';
 import JsWorker from './sandbox-js.worker?worker';
 import PythonWorker from './sandbox-python.worker?worker';
 
@@ -31,6 +31,13 @@ export interface Execution {
   stop(): void;
   input(line: string): void;
   eof(): void;
+}
+
+/** Runs code of one or more languages (see registry.ts for which). */
+export interface RunEngine {
+  /** Gets ready ahead of the first run, where that is cheap. */
+  warm?(): void;
+  execute(id: string, code: string, language: string, limitMs: number, hooks: ExecHooks): Execution;
 }
 
 /** How long an interrupted Python program gets to stop before its worker is terminated. */
@@ -178,7 +185,7 @@ export function formatSeconds(ms: number): string {
 }
 
 /** JavaScript and TypeScript: one fresh worker per run, the next one started in advance. */
-export class JsEngine {
+export class JsEngine implements RunEngine {
   private readonly channels = new Channels(false);
   private spare: Worker | null = null;
 
@@ -193,7 +200,7 @@ export class JsEngine {
     return worker;
   }
 
-  execute(id: string, code: string, language: RunnableLanguage, limitMs: number, hooks: ExecHooks): Execution {
+  execute(id: string, code: string, language: string, limitMs: number, hooks: ExecHooks): Execution {
     const worker = this.spare ?? this.spawn();
     this.spare = null;
     this.channels.reset();
@@ -245,7 +252,7 @@ export class JsEngine {
         message: `The JavaScript sandbox failed: ${event.message || 'it could not be started'}.`,
       });
     };
-    worker.postMessage({ type: 'run', id, code, language } satisfies ToWorker);
+    worker.postMessage({ type: 'run', id, code, language: language === 'typescript' ? 'typescript' : 'javascript' } satisfies ToWorker);
     // The worker's own clock starts once the code is compiled; this one covers a worker that never
     // answers (e.g. a transpiler stuck on pathological input).
     window.setTimeout(() => {
@@ -262,7 +269,7 @@ export class JsEngine {
 }
 
 /** Python: one long-lived Pyodide worker, loaded on the first run and kept warm. */
-export class PythonEngine {
+export class PythonEngine implements RunEngine {
   private readonly channels = new Channels(true);
   private worker: Worker | null = null;
   private ready: Promise<number> | null = null;
@@ -352,7 +359,7 @@ export class PythonEngine {
     void this.load().catch(() => {});
   }
 
-  execute(id: string, code: string, limitMs: number, hooks: ExecHooks): Execution {
+  execute(id: string, code: string, _language: string, limitMs: number, hooks: ExecHooks): Execution {
     this.limitMs = limitMs;
     let cancelled = false;
     let state: RunState | null = null;
@@ -417,17 +424,4 @@ export class PythonEngine {
       eof: () => state?.eof(),
     };
   }
-}
-
-export interface Engines {
-  js: JsEngine;
-  python: PythonEngine;
-}
-
-let engines: Engines | null = null;
-
-/** The page's engines, created on first use. */
-export function getEngines(): Engines {
-  if (!engines) engines = { js: new JsEngine(), python: new PythonEngine() };
-  return engines;
 }

@@ -13,10 +13,8 @@ export interface Chunk {
 export type RunStatus = 'running' | 'ok' | 'error' | 'timeout' | 'stopped';
 export type FinalStatus = Exclude<RunStatus, 'running'>;
 
-/** Languages that run in the browser. */
-export const RUNNABLE = ['python', 'javascript', 'typescript'] as const;
-export type RunnableLanguage = (typeof RUNNABLE)[number];
-export const isRunnable = (lang: string): lang is RunnableLanguage => (RUNNABLE as readonly string[]).includes(lang);
+/** Languages the sandbox workers understand (which language runs where: registry.ts). */
+export type SandboxLanguage = 'python' | 'javascript' | 'typescript';
 
 /** Most output one run keeps (UTF-8 bytes); the rest is dropped with a visible mark. */
 export const OUTPUT_LIMIT_BYTES = 1024 * 1024;
@@ -33,7 +31,7 @@ export interface SharedChannels {
 
 export type ToWorker =
   | { type: 'init'; channels: SharedChannels | null; origin: string; pyodidePath?: string }
-  | { type: 'run'; id: string; code: string; language: RunnableLanguage };
+  | { type: 'run'; id: string; code: string; language: SandboxLanguage };
 
 /** How a run ended, from the worker's point of view. */
 export type WorkerOutcome = 'ok' | 'error' | 'interrupted';

@@ -3,8 +3,9 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import type * as Y from 'yjs';
 import type { Policy } from '../api/sessions';
 import { useSession } from '../session/SessionContext';
-import { getEngines, type Execution, type Phase } from './engines';
-import { isRunnable, type Chunk } from './protocol';
+import type { Execution, Phase } from './engines';
+import type { Chunk } from './protocol';
+import { cannotRunReason, engineFor } from './registry';
 import { addRun, closeOrphanRuns, readOutput, readRun, RunWriter, type RunInfo, type RunsDoc } from './runsDoc';
 
 export interface ActiveRun {
@@ -75,9 +76,9 @@ export function useRunner({ language, languageName, code, policy, runsDoc, synce
     if (runsDoc && synced) closeOrphanRuns(runsDoc, participant.id, activeId.current);
   }, [runsDoc, synced, participant.id]);
 
-  // The JavaScript sandbox is cheap: have one ready before the first run.
+  // Engines that start cheaply (the JavaScript sandbox) get ready before the first run.
   useEffect(() => {
-    if (language === 'javascript' || language === 'typescript') getEngines().js.warm();
+    engineFor(language)?.warm?.();
   }, [language]);
 
   const runs = runsDoc ? runsDoc.runs.toArray().map(readRun) : [];
@@ -94,12 +95,8 @@ export function useRunner({ language, languageName, code, policy, runsDoc, synce
   const blocked = ended
     ? 'The session has ended.'
     : executionOff
-    ? 'Code execution is turned off by the interviewer.'
-    : !isRunnable(language)
-      ? `${languageName} cannot run in the browser. Python, JavaScript and TypeScript can.`
-      : !runsDoc
-        ? 'Connecting…'
-        : null;
+      ? 'Code execution is turned off by the interviewer.'
+      : (cannotRunReason(language, languageName) ?? (!runsDoc ? 'Connecting…' : null));
   const canRun = blocked === null && active === null;
 
   const state = useRef({ canRun, language, code, policy, runsDoc, participant, api });
@@ -107,7 +104,8 @@ export function useRunner({ language, languageName, code, policy, runsDoc, synce
 
   const run = useCallback(() => {
     const s = state.current;
-    if (!s.canRun || !s.runsDoc || !s.code || !isRunnable(s.language) || exec.current) return;
+    const engine = engineFor(s.language);
+    if (!s.canRun || !s.runsDoc || !s.code || !engine || exec.current) return;
     const id = newRunId();
     const language = s.language;
     const source = s.code.toString();
@@ -128,11 +126,7 @@ export function useRunner({ language, languageName, code, policy, runsDoc, synce
       },
       onOutput: (chunks: Chunk[]) => writer.append(chunks),
     };
-    const engines = getEngines();
-    const execution =
-      language === 'python'
-        ? engines.python.execute(id, source, limitMs, hooks)
-        : engines.js.execute(id, source, language, limitMs, hooks);
+    const execution = engine.execute(id, source, language, limitMs, hooks);
     exec.current = execution;
 
     void execution.done.then((result) => {

@@ -4,6 +4,7 @@ import { CodeEditor, type CursorInfo, type EditorHandle } from '../editor/CodeEd
 import { languageInfo } from '../editor/monaco';
 import type { UndoState } from '../editor/undo';
 import { languageName } from '../languages';
+import { runtimeName } from '../run/registry';
 import { RunPanel } from '../run/RunPanel';
 import { usePolicy } from '../run/usePolicy';
 import { useRunner } from '../run/useRunner';
@@ -67,7 +68,7 @@ export function PadSession({ session }: Props) {
         cursor,
         tabSize,
         notice,
-        run: runner.active ? (runner.active.phase === 'loading' ? 'Loading Python…' : runner.active.phase === 'input' ? 'Waiting for input' : 'Running…') : runner.blocked ? 'Run: off' : `Run: ${shortcut.run}`,
+        run: runner.active ? (runner.active.phase === 'loading' ? `Loading ${runtimeName(lang.language)}…` : runner.active.phase === 'input' ? 'Waiting for input' : 'Running…') : runner.blocked ? 'Run: off' : `Run: ${shortcut.run}`,
       }}
     >
       <div className="editor-tabs">
