@@ -83,6 +83,7 @@ export default function WorkspaceSession({ session }: Props) {
         ended={ended}
         onCursor={setCursor}
         onActiveFile={onActiveFile}
+        openFirst={session.exercise_info?.open_first}
       />
     </SessionShell>
   );

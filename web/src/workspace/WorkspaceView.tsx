@@ -9,6 +9,7 @@ import { AppPanel, AppStateBadge } from './AppPanel';
 import { BottomPanel, clampHeight, type PanelTab } from './BottomPanel';
 import { FileEditor } from './FileEditor';
 import { FileTree, renamedPath } from './FileTree';
+import { fileToOpenFirst } from './openFirst';
 import { baseName, fileType, isWithin } from './fileTypes';
 import { TerminalView, type TerminalHandle } from './Terminal';
 import type { FilesState } from './useFiles';
@@ -25,6 +26,8 @@ interface Props {
   ended: boolean;
   onCursor: (c: { path: string; cursor: CursorInfo } | null) => void;
   onActiveFile: (path: string | null) => void;
+  /** The exercise's files to open first (`exercise_info.open_first`), in order of preference. */
+  openFirst?: string[];
 }
 
 interface Saved {
@@ -35,11 +38,8 @@ interface Saved {
 const tabsKey = (id: string) => `iide:ws-tabs:${id}`;
 const panelKey = 'iide:ws-panel';
 
-/** Files first opened for someone arriving: the brief, then the app's entry point. */
-const FIRST_FILES = ['README.md', 'readme.md', 'app/main.py', 'main.py', 'app.py'];
-
 /** A workspace session's main area: Explorer, editor tabs (or VS Code), and the Terminal/App panel. */
-export function WorkspaceView({ files, status, onStatus, awareness, ended, onCursor, onActiveFile }: Props) {
+export function WorkspaceView({ files, status, onStatus, awareness, ended, onCursor, onActiveFile, openFirst }: Props) {
   const { id: sessionId, role } = useSession();
   const saved = useMemo(() => readJson<Saved>('session', tabsKey(sessionId)), [sessionId]);
   const [tabs, setTabs] = useState<string[]>(() => (Array.isArray(saved?.tabs) ? saved.tabs.filter((t) => typeof t === 'string') : []));
@@ -66,12 +66,12 @@ export function WorkspaceView({ files, status, onStatus, awareness, ended, onCur
   useEffect(() => {
     if (opened.current || !entries) return;
     opened.current = true;
-    const first = FIRST_FILES.find((p) => byPath.get(p)?.type === 'file') ?? entries.find((e) => e.type === 'file' && e.editable)?.path;
+    const first = fileToOpenFirst(entries, openFirst);
     if (first) {
       setTabs([first]);
       setActive(first);
     }
-  }, [entries, byPath]);
+  }, [entries, openFirst]);
 
   const open = useCallback((path: string) => {
     setTabs((t) => (t.includes(path) ? t : [...t, path]));
