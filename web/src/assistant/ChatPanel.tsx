@@ -68,7 +68,8 @@ export function ChatPanel({ doc }: Props) {
     const ctrl = new AbortController();
     abortRef.current = ctrl;
     try {
-      await api.assistant.ask({ message: text, context },
+      await api.assistant.ask(
+        { message: text, context },
         (e) => {
           if (e.type === 'start') {
             const id = e.message_id;

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { ApiError, timeMs } from '../api/client';
-import { useSession } from '../session/SessionContext';
 import type { LogLine, ProcessState, WorkspaceStatus } from '../api/workspace';
+import { useSession } from '../session/SessionContext';
 import { Spinner } from '../ui/Spinner';
 import { RequestConsole } from './RequestConsole';
 import { usePolling } from './usePolling';

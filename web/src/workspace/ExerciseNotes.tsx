@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
-import { useSession } from '../session/SessionContext';
 import type { ExerciseNotes as Notes } from '../api/workspace';
+import { useSession } from '../session/SessionContext';
 import { Markdown } from '../assistant/markdown';
 import { Spinner } from '../ui/Spinner';
 

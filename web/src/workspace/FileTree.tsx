@@ -1,6 +1,6 @@
 import { useEffect, useId, useMemo, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
-import { useSession } from '../session/SessionContext';
 import type { FileEntry } from '../api/workspace';
+import { useSession } from '../session/SessionContext';
 import { ConfirmDialog } from '../cockpit/ConfirmDialog';
 import { Spinner } from '../ui/Spinner';
 import { baseName, dirName, fileType, formatBytes, isWithin, pathProblem } from './fileTypes';

@@ -1,6 +1,6 @@
 import { useId, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
-import { useSession } from '../session/SessionContext';
 import type { AppResponse } from '../api/workspace';
+import { useSession } from '../session/SessionContext';
 import { Spinner } from '../ui/Spinner';
 import { modKey } from '../ui/shortcuts';
 

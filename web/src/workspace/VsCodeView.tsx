@@ -1,6 +1,6 @@
 import { useState } from 'react';
-import { useSession } from '../session/SessionContext';
 import type { WorkspaceStatus } from '../api/workspace';
+import { useSession } from '../session/SessionContext';
 import { Spinner } from '../ui/Spinner';
 
 /**

@@ -1,7 +1,7 @@
 import { useCallback, useRef, useState } from 'react';
 import { ApiError } from '../api/client';
-import { useSession } from '../session/SessionContext';
 import type { FileEntry } from '../api/workspace';
+import { useSession } from '../session/SessionContext';
 import { usePolling } from './usePolling';
 
 export interface FilesState {

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { ApiError } from '../api/client';
-import { useSession } from '../session/SessionContext';
 import type { WorkspaceStatus } from '../api/workspace';
+import { useSession } from '../session/SessionContext';
 import { usePolling } from './usePolling';
 
 /** Sessions whose workspace this page has already asked to start (once per page load). */
