@@ -4,14 +4,14 @@
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use yrs::updates::decoder::Decode;
 use yrs::types::ToJson;
-use yrs::{Array, Doc, GetString, Map, ReadTxn, StateVector, Transact, Update, WriteTxn};
+use yrs::{Array, GetString, ReadTxn, StateVector, Transact};
 
 use crate::collab::{Collab, RoomKey};
-use crate::sessions::{Caller, Role, SessionError};
-use crate::store::{EventRow, Store, StoredDoc};
-use crate::util::{now_ms, rfc3339};
+use crate::sessions::{Caller, SessionError};
+use crate::docname::{DocKey, DocName};
+use crate::store::{EventRow, Store};
+use crate::util::rfc3339;
 
 type Result<T> = std::result::Result<T, SessionError>;
 
@@ -65,18 +65,14 @@ pub struct Scorecard {
     pub summary: String,
 }
 
-/// Documents whose history the interviewer can replay.
-pub const REPLAYABLE_DOCS: &[&str] = &["main", "runs", "notes"];
-/// Workspace files' documents (`file:<path>`) replay too.
-const FILE_DOC_PREFIX: &str = "file:";
-
-fn replayable(caller: &Caller, doc: &str) -> Result<()> {
-    let file = doc.starts_with(FILE_DOC_PREFIX) && caller.session.kind == "workspace";
-    if REPLAYABLE_DOCS.contains(&doc) || file {
-        Ok(())
-    } else {
-        Err(SessionError::Invalid(format!("no replay for document '{}'", doc.chars().take(100).collect::<String>())))
+/// The replayable document named `doc` (workspace files only in workspace sessions).
+fn replayable(caller: &Caller, doc: &str) -> Result<DocName> {
+    match DocName::parse(doc) {
+        Some(DocName::File(_)) if caller.session.kind != "workspace" => None,
+        Some(name) if name.replays() => Some(name),
+        _ => None,
     }
+    .ok_or_else(|| SessionError::Invalid(format!("no replay for document '{}'", doc.chars().take(100).collect::<String>())))
 }
 
 #[derive(Clone)]
@@ -95,38 +91,13 @@ impl Cockpit {
         Ok(self.store.events(&caller.session.id).await?.into_iter().map(Into::into).collect())
     }
 
-    /// Ends the session: the pad and the runs freeze in their final state for everyone, live.
-    pub async fn end(&self, caller: &Caller) -> Result<()> {
-        caller.require_interviewer()?;
-        let at = now_ms();
-        if !self.store.end_session(&caller.session.id, at).await? {
-            return Err(SessionError::Conflict("the session has already ended".into()));
-        }
-        let main = self.collab.open(RoomKey { session_id: caller.session.id.clone(), doc: "main".into() }).await?;
-        // Written before freezing: open pages learn of the end through the document itself.
-        let _ = main.server_change(|txn| {
-            let meta = txn.get_or_insert_map("meta");
-            meta.insert(txn, "ended_at", at);
-        });
-        main.freeze();
-        let runs = self.collab.open(RoomKey { session_id: caller.session.id.clone(), doc: "runs".into() }).await?;
-        runs.freeze();
-        self.store.add_event(&caller.session.id, at, "session_ended", Some(Role::Interviewer.as_str()), "{}").await?;
-        Ok(())
-    }
-
     /// The document as it was at `at_ms`, rebuilt from the newest checkpoint before it.
     pub async fn doc_at(&self, caller: &Caller, doc: &str, at_ms: i64) -> Result<DocAt> {
         caller.require_interviewer()?;
-        replayable(caller, doc)?;
-        let stored = self.store.load_doc_at(&caller.session.id, doc, at_ms).await?;
-        let doc_state = rebuild(&stored);
-        let text_name = match doc {
-            "notes" => "notes",
-            d if d.starts_with(FILE_DOC_PREFIX) => crate::workspace::sync::TEXT,
-            _ => "code",
-        };
-        let text = doc_state.get_or_insert_text(text_name).get_string(&doc_state.transact());
+        let name = replayable(caller, doc)?;
+        let text_name = name.text_name();
+        let doc_state = self.collab.doc_at(&DocKey::new(caller.session.id.clone(), name), at_ms).await?;
+        let text = text_name.map(|t| doc_state.get_or_insert_text(t).get_string(&doc_state.transact())).unwrap_or_default();
         let update = doc_state.transact().encode_state_as_update_v1(&StateVector::default());
         use base64::Engine;
         Ok(DocAt { at_ms, text, update: base64::engine::general_purpose::STANDARD.encode(update) })
@@ -135,8 +106,8 @@ impl Cockpit {
     /// When each replayable document changed (the marks of the replay bar).
     pub async fn change_times(&self, caller: &Caller, doc: &str) -> Result<Vec<i64>> {
         caller.require_interviewer()?;
-        replayable(caller, doc)?;
-        Ok(self.store.doc_change_times(&caller.session.id, doc).await?)
+        let name = replayable(caller, doc)?;
+        Ok(self.collab.change_times(&DocKey::new(caller.session.id.clone(), name)).await?)
     }
 
     pub async fn scorecard(&self, caller: &Caller) -> Result<Scorecard> {
@@ -169,8 +140,8 @@ impl Cockpit {
     pub async fn report(&self, caller: &Caller) -> Result<String> {
         caller.require_interviewer()?;
         let id = &caller.session.id;
-        let code = self.current_text(id, "main", "code").await?;
-        let notes = self.current_text(id, "notes", "notes").await?;
+        let code = self.current_text(id, DocName::Main).await?;
+        let notes = self.current_text(id, DocName::Notes).await?;
         let runs = self.current_runs(id).await?;
         let participants = self.store.participants(id).await?;
         let events: Vec<EventView> = self.store.events(id).await?.into_iter().map(Into::into).collect();
@@ -186,14 +157,15 @@ impl Cockpit {
         }))
     }
 
-    async fn current_text(&self, session_id: &str, doc: &str, text: &str) -> Result<String> {
-        let room = self.collab.open(RoomKey { session_id: session_id.into(), doc: doc.into() }).await?;
+    async fn current_text(&self, session_id: &str, doc: DocName) -> Result<String> {
+        let text = doc.text_name().unwrap_or("code");
+        let room = self.collab.open(RoomKey::new(session_id, doc)).await?;
         Ok(room.read(|d| d.get_or_insert_text(text).get_string(&d.transact())))
     }
 
     /// The shared runs (see docs/API.md, document `runs`) as JSON.
     async fn current_runs(&self, session_id: &str) -> Result<Vec<serde_json::Value>> {
-        let room = self.collab.open(RoomKey { session_id: session_id.into(), doc: "runs".into() }).await?;
+        let room = self.collab.open(RoomKey::new(session_id, DocName::Runs)).await?;
         Ok(room.read(|d| {
             let runs = d.get_or_insert_array("runs");
             let txn = d.transact();
@@ -206,17 +178,4 @@ impl Cockpit {
                 .collect()
         }))
     }
-}
-
-fn rebuild(stored: &StoredDoc) -> Doc {
-    let doc = Doc::new();
-    {
-        let mut txn = doc.transact_mut();
-        for data in stored.snapshot.iter().chain(stored.updates.iter()) {
-            if let Ok(update) = Update::decode_v1(data) {
-                let _ = txn.apply_update(update);
-            }
-        }
-    }
-    doc
 }

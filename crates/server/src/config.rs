@@ -62,6 +62,11 @@ pub struct Config {
     #[arg(long, env = "SNAPSHOT_EVERY_UPDATES", default_value_t = 500)]
     pub snapshot_every_updates: u32,
 
+    /// Bytes of applied edits not yet stored past which clients are told to retry later (1013):
+    /// bounds memory when storage cannot keep up.
+    #[arg(long, env = "MAX_PENDING_DOC_BYTES", default_value_t = 64 << 20)]
+    pub max_pending_doc_bytes: usize,
+
     // --- AI assistant ---
     /// `anthropic` or `openai` (OpenAI-compatible). Unset: Anthropic if its key is set, else
     /// OpenAI-compatible if OPENAI_BASE_URL or OPENAI_API_KEY is set, else no assistant.

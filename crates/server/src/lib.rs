@@ -8,7 +8,9 @@ pub mod chaos;
 pub mod cockpit;
 pub mod collab;
 pub mod config;
+pub mod docname;
 pub mod http;
+pub mod lifecycle;
 pub mod metrics;
 pub mod ratelimit;
 pub mod report;
@@ -26,7 +28,8 @@ use tokio_util::sync::CancellationToken;
 
 pub use config::Config;
 use cockpit::Cockpit;
-use collab::{Collab, Persister};
+use collab::{Collab, PersistSettings, Persister};
+use lifecycle::Lifecycle;
 use metrics::Metrics;
 use ratelimit::PerAddressLimiter;
 use sessions::Sessions;
@@ -37,6 +40,7 @@ pub struct App {
     pub config: Config,
     pub store: Store,
     pub sessions: Sessions,
+    pub lifecycle: Lifecycle,
     pub cockpit: Cockpit,
     pub collab: Arc<Collab>,
     pub metrics: Metrics,
@@ -93,8 +97,15 @@ pub async fn start(mut config: Config) -> anyhow::Result<Server> {
     }
     let metrics = Metrics::default();
     let shutdown = CancellationToken::new();
-    let (persister, writer) = Persister::start(store.clone(), config.flush_interval(), metrics.clone());
-    let collab = Collab::new(store.clone(), persister, config.snapshot_every_updates, config.room_idle(), metrics.clone());
+    let docs: Arc<dyn store::DocStore> = Arc::new(store.clone());
+    let persist_stop = CancellationToken::new();
+    let (persister, writer) = Persister::start(
+        docs.clone(),
+        PersistSettings { flush_interval: config.flush_interval(), max_pending_bytes: config.max_pending_doc_bytes },
+        metrics.clone(),
+        persist_stop.clone(),
+    );
+    let collab = Collab::new(docs.clone(), persister, config.snapshot_every_updates, config.room_idle(), metrics.clone());
     collab.spawn_janitor(shutdown.clone());
     let sessions = Sessions::new(store.clone(), collab.clone(), config.public_url());
     let assistant = Arc::new(assistant::Assistant::new(&config, assistant_provider, store.clone(), collab.clone(), sessions.clone(), shutdown.clone()));
@@ -108,7 +119,8 @@ pub async fn start(mut config: Config) -> anyhow::Result<Server> {
         workspace_settings(&config)?,
         shutdown.clone(),
     );
-    spawn_retention_sweep(workspaces.clone(), store.clone(), shutdown.clone());
+    let lifecycle = Lifecycle::new(store.clone(), docs.clone(), sessions.clone(), collab.clone(), workspaces.clone());
+    lifecycle.spawn_retention_sweep(shutdown.clone());
     let app = Arc::new(App {
         workspaces,
         assistant,
@@ -116,6 +128,7 @@ pub async fn start(mut config: Config) -> anyhow::Result<Server> {
         config,
         store: store.clone(),
         sessions,
+        lifecycle,
         cockpit: Cockpit::new(store.clone(), collab.clone()),
         collab: collab.clone(),
         metrics,
@@ -135,7 +148,8 @@ pub async fn start(mut config: Config) -> anyhow::Result<Server> {
         collab.shutdown().await;
         drop(app);
         drop(collab);
-        // The writer ends once the last queue handle is gone and the queue is drained.
+        // The writer stores what is still pending, then ends.
+        persist_stop.cancel();
         let _ = tokio::time::timeout(std::time::Duration::from_secs(10), writer).await;
         store.close().await;
         Ok(())
@@ -159,31 +173,4 @@ fn workspace_settings(config: &Config) -> anyhow::Result<workspace::Settings> {
         idle: std::time::Duration::from_secs(config.workspace_idle_seconds.max(1)),
         retention: std::time::Duration::from_secs(config.workspace_retention_hours * 3600),
     })
-}
-
-/// Deletes workspaces whose session is gone or ended longer ago than the retention period.
-fn spawn_retention_sweep(workspaces: Arc<workspace::Workspaces>, store: Store, stop: CancellationToken) {
-    tokio::spawn(async move {
-        // Every 10 minutes, or more often when the retention period is shorter than that.
-        let period = (workspaces.settings.retention / 4).clamp(std::time::Duration::from_secs(1), std::time::Duration::from_secs(600));
-        let mut tick = tokio::time::interval(period);
-        loop {
-            tokio::select! {
-                _ = stop.cancelled() => break,
-                _ = tick.tick() => {}
-            }
-            let retention_ms = workspaces.settings.retention.as_millis() as i64;
-            for id in workspaces.on_disk() {
-                let expired = match store.get_session(&id).await {
-                    Ok(None) => true,
-                    Ok(Some(s)) => s.ended_at.is_some_and(|at| util::now_ms() - at > retention_ms),
-                    Err(_) => false,
-                };
-                if expired {
-                    tracing::info!(session = %id, "deleting an expired workspace");
-                    workspaces.remove(&id);
-                }
-            }
-        }
-    });
 }

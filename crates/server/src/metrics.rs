@@ -24,6 +24,12 @@ struct Inner {
     persist_writes: AtomicU64,
     persist_micros: AtomicU64,
     persist_errors: AtomicU64,
+    persist_updates: AtomicU64,
+    persist_pending_bytes: AtomicU64,
+    persist_lag_millis: AtomicU64,
+    persist_lag_max_millis: AtomicU64,
+    stored_updates_skipped: AtomicU64,
+    ws_busy: AtomicU64,
     sessions_created: AtomicU64,
 }
 
@@ -61,6 +67,25 @@ impl Metrics {
         self.0.persist_writes.fetch_add(writes as u64, Relaxed);
         self.0.persist_micros.fetch_add(took.as_micros() as u64, Relaxed);
     }
+    /// Updates taken from rooms for storage (several may go in one stored row).
+    pub fn persist_updates(&self, n: usize) {
+        self.0.persist_updates.fetch_add(n as u64, Relaxed);
+    }
+    pub fn persist_pending(&self, bytes: usize) {
+        self.0.persist_pending_bytes.store(bytes as u64, Relaxed);
+    }
+    /// How long the oldest edit of the last commit waited for it.
+    pub fn persist_lag(&self, lag: Duration) {
+        let ms = lag.as_millis() as u64;
+        self.0.persist_lag_millis.store(ms, Relaxed);
+        self.0.persist_lag_max_millis.fetch_max(ms, Relaxed);
+    }
+    pub fn stored_update_skipped(&self) {
+        self.0.stored_updates_skipped.fetch_add(1, Relaxed);
+    }
+    pub fn ws_busy(&self) {
+        self.0.ws_busy.fetch_add(1, Relaxed);
+    }
     pub fn persist_error(&self) {
         self.0.persist_errors.fetch_add(1, Relaxed);
     }
@@ -83,7 +108,13 @@ impl Metrics {
         metric("iide_doc_update_bytes_total", "counter", "Bytes of document updates received.", m.update_bytes.load(Relaxed).to_string());
         metric("iide_doc_update_apply_seconds_total", "counter", "Time spent applying document updates.", secs(m.update_apply_micros.load(Relaxed)));
         metric("iide_persist_batches_total", "counter", "Storage transactions of document writes.", m.persist_batches.load(Relaxed).to_string());
-        metric("iide_persist_writes_total", "counter", "Document writes stored.", m.persist_writes.load(Relaxed).to_string());
+        metric("iide_persist_writes_total", "counter", "Rows of document updates and snapshots stored.", m.persist_writes.load(Relaxed).to_string());
+        metric("iide_persist_updates_total", "counter", "Document updates taken for storage (merged per document and flush).", m.persist_updates.load(Relaxed).to_string());
+        metric("iide_persist_pending_bytes", "gauge", "Bytes of document writes applied but not yet stored.", m.persist_pending_bytes.load(Relaxed).to_string());
+        metric("iide_persist_lag_seconds", "gauge", "How long the oldest edit of the last commit waited to be stored.", secs(m.persist_lag_millis.load(Relaxed) * 1000));
+        metric("iide_persist_lag_max_seconds", "gauge", "Longest any edit waited to be stored since start.", secs(m.persist_lag_max_millis.load(Relaxed) * 1000));
+        metric("iide_doc_stored_updates_skipped_total", "counter", "Stored updates that did not decode or apply when a document was rebuilt.", m.stored_updates_skipped.load(Relaxed).to_string());
+        metric("iide_ws_closed_busy_total", "counter", "Connections told to retry later (1013) because storage was behind.", m.ws_busy.load(Relaxed).to_string());
         metric("iide_persist_seconds_total", "counter", "Time spent committing document writes.", secs(m.persist_micros.load(Relaxed)));
         metric("iide_persist_errors_total", "counter", "Failed storage transactions (retried).", m.persist_errors.load(Relaxed).to_string());
         metric("iide_sessions_created_total", "counter", "Sessions created.", m.sessions_created.load(Relaxed).to_string());

@@ -6,6 +6,7 @@ use serde::Serialize;
 use yrs::{Doc, Map, ReadTxn, StateVector, Text, Transact, WriteTxn};
 
 use crate::collab::{Collab, RoomKey};
+use crate::docname::DocName;
 use crate::store::{ParticipantRow, Policy, SessionRow, Store, StoreError};
 use crate::util::{new_id, new_token, now_ms, rfc3339, token_hash, token_matches};
 
@@ -84,6 +85,14 @@ pub struct Created {
     pub candidate_token: String,
     pub interviewer_url: String,
     pub candidate_url: String,
+}
+
+/// A session made by `Sessions::prepare`, before it is stored.
+pub struct NewSession {
+    pub row: SessionRow,
+    pub created: Created,
+    /// The pad's first state (starter code, language, policy) as a Yjs update.
+    pub pad: Vec<u8>,
 }
 
 #[derive(Debug, Serialize)]
@@ -178,8 +187,9 @@ impl Sessions {
         Sessions { store, collab, public_url }
     }
 
-    /// Creates a session: a pad, or with `exercise` (already validated) a workspace session.
-    pub async fn create(&self, title: Option<&str>, language_id: Option<&str>, exercise: Option<&str>) -> Result<Created> {
+    /// A new session, not yet stored: its row, the links to hand out and the pad's first state.
+    /// With `exercise` (already validated) it is a workspace session. `Lifecycle::create` stores it.
+    pub fn prepare(&self, title: Option<&str>, language_id: Option<&str>, exercise: Option<&str>) -> Result<NewSession> {
         let title = clean_text(title.unwrap_or(DEFAULT_TITLE), MAX_TITLE_CHARS, "title")?;
         let lang = match language_id {
             None => &LANGUAGES[0],
@@ -205,16 +215,16 @@ impl Sessions {
             ended_at: None,
             policy: Policy::default(),
         };
-        self.store.create_session(&row, &[("main", initial_pad(lang, row.policy))]).await?;
-        let _ = self.store.add_event(&id, row.created_at, "session_created", Some("interviewer"), &serde_json::json!({"language": lang.id}).to_string()).await;
+        let pad = initial_pad(lang, row.policy);
         let link = |token: &str| format!("{}/session/{}?token={}", self.public_url, id, token);
-        Ok(Created {
+        let created = Created {
             interviewer_url: link(&interviewer_token),
             candidate_url: link(&candidate_token),
             id,
             interviewer_token,
             candidate_token,
-        })
+        };
+        Ok(NewSession { row, created, pad })
     }
 
     /// Resolves the role of a token in a session. Unknown session: NotFound; no token, a wrong
@@ -278,7 +288,7 @@ impl Sessions {
         caller.require_open()?;
         let lang = language(language_id).ok_or_else(|| SessionError::Invalid(format!("unknown language '{language_id}'")))?;
         self.store.set_language(&caller.session.id, lang.id).await?;
-        let room = self.collab.open(RoomKey { session_id: caller.session.id.clone(), doc: "main".into() }).await?;
+        let room = self.collab.open(RoomKey::new(caller.session.id.clone(), DocName::Main)).await?;
         room.server_change(|txn| {
             let meta = txn.get_or_insert_map("meta");
             meta.insert(txn, "language", lang.id);
@@ -303,7 +313,7 @@ impl Sessions {
             policy.time_limit_seconds = limit;
         }
         self.store.set_policy(&caller.session.id, policy).await?;
-        let room = self.collab.open(RoomKey { session_id: caller.session.id.clone(), doc: "main".into() }).await?;
+        let room = self.collab.open(RoomKey::new(caller.session.id.clone(), DocName::Main)).await?;
         room.server_change(|txn| {
             let meta = txn.get_or_insert_map("meta");
             meta.insert(txn, "execution_enabled", policy.execution_enabled);

@@ -169,7 +169,9 @@ async fn operator_lists_and_deletes_sessions_with_the_admin_token() {
     assert_eq!(get(&format!("{}/api/sessions/{}", t.url(), s.id), &s.interviewer).await.status(), 404);
     let store = interview_ide::store::Store::connect(&t.db_url).await.unwrap();
     assert!(store.events(&s.id).await.unwrap().is_empty());
-    assert!(store.doc_log(&s.id, "main").await.unwrap().is_empty());
+    use interview_ide::store::DocStore;
+    let main = interview_ide::docname::DocKey::new(s.id.clone(), interview_ide::docname::DocName::Main);
+    assert!(store.change_times(&main).await.unwrap().is_empty(), "the documents are deleted");
     assert_eq!(get(&format!("{}/api/sessions/{}", t.url(), keep.id), &keep.interviewer).await.status(), 200);
     let res = http().delete(format!("{admin}/{}", s.id)).bearer_auth("operator-secret-token").send().await.unwrap();
     assert_eq!(res.status(), 404);

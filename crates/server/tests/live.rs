@@ -162,6 +162,36 @@ async fn a_client_that_falls_behind_is_resynced() {
     assert!(resyncs >= 1, "the slow client was resynced (resyncs = {resyncs})");
 }
 
+/// A client that never reads (its socket full, a frozen tab) stalls nobody: the others keep
+/// editing and see each other's edits at once, and the server keeps reading the silent client's
+/// own edits. When it reads again it catches up with the whole document.
+#[tokio::test]
+async fn a_slow_reader_cannot_stall_the_room() {
+    let t = TestServer::start_with(|c| c.max_messages_per_second = 100_000).await;
+    let s = new_session(&t.url()).await;
+    let mut silent = Peer::connect(&t.ws_url(), &s.id, "main", &s.candidate).await;
+    silent.pump(Duration::from_millis(100)).await;
+    let mut a = Peer::connect(&t.ws_url(), &s.id, "main", &s.interviewer).await;
+    let mut b = Peer::connect(&t.ws_url(), &s.id, "main", &s.interviewer).await;
+    a.pump(Duration::from_millis(100)).await;
+    b.pump(Duration::from_millis(100)).await;
+    // ~8 MB crosses the room while `silent` reads nothing: far more than its socket buffers.
+    let chunk = "y".repeat(16 * 1024);
+    for round in 0..250 {
+        a.append(&chunk).await;
+        let want = a.text().len();
+        assert!(b.pump_until(WAIT, |p| p.text().len() == want).await, "B sees A's edit {round} while a reader is stuck");
+        b.append("b").await;
+        let want = b.text().len();
+        assert!(a.pump_until(WAIT, |p| p.text().len() == want).await, "A sees B's edit {round}");
+    }
+    // The silent client can still write: its edit reaches the others although it reads nothing.
+    silent.insert(0, "from the silent one\n").await;
+    assert!(a.pump_until(WAIT, |p| p.text().starts_with("from the silent one\n")).await);
+    let expected = a.text();
+    assert!(silent.pump_until(Duration::from_secs(20), |p| p.text() == expected).await, "the silent client catches up");
+}
+
 /// The pad's `meta` map (language, policy, end of session) is the server's: a client that writes
 /// it directly is overruled, so the others never see a spoofed value.
 #[tokio::test]

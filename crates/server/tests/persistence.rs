@@ -118,3 +118,68 @@ async fn wait_ready(base: &str) {
     }
     panic!("server did not become ready");
 }
+
+/// When storage cannot keep up (here: another process holds SQLite's write lock), edits are
+/// not queued without bound: past the pending limit the server tells editors to retry later
+/// (close 1013). Once storage is back, a reconnecting client sends its edits again and
+/// nothing is lost.
+#[tokio::test]
+async fn a_stalled_storage_tells_clients_to_retry_and_loses_nothing() {
+    use sqlx::{Connection, Executor};
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/db.sqlite", dir.path().display());
+    let server = TestServer::start_on(&db, |c| {
+        c.max_pending_doc_bytes = 64 * 1024;
+        c.flush_interval_ms = 20;
+        c.max_messages_per_second = 100_000;
+    })
+    .await;
+    let ws = server.url().replacen("http", "ws", 1);
+    let s = new_session(&server.url()).await;
+    let mut a = Peer::connect(&ws, &s.id, "main", &s.interviewer).await;
+    a.pump(Duration::from_millis(100)).await;
+
+    // Another process takes the write lock and keeps it.
+    let mut blocker = sqlx::SqliteConnection::connect(&format!("{db}?mode=rw")).await.unwrap();
+    blocker.execute("BEGIN IMMEDIATE").await.unwrap();
+    let chunk = "z".repeat(2048);
+    let mut sent = 0;
+    for _ in 0..200 {
+        a.append(&chunk).await;
+        sent += 1;
+        a.pump(Duration::from_millis(2)).await;
+        if a.ended.is_some() {
+            break;
+        }
+    }
+    assert_eq!(a.closed_with(WAIT).await, Some(Ended::Closed(Some(1013))), "told to retry after {sent} edits");
+    assert!(sent < 200, "the server stopped taking edits before storage caught up");
+    let metrics = http().get(format!("{}/metrics", server.url())).send().await.unwrap().text().await.unwrap();
+    let pending: u64 = metrics.lines().find_map(|l| l.strip_prefix("iide_persist_pending_bytes ")).unwrap().parse().unwrap();
+    assert!(pending < 1 << 20, "pending writes stay bounded ({pending} bytes)");
+
+    // Storage is back; the client reconnects like y-websocket does and its edits arrive.
+    blocker.execute("COMMIT").await.unwrap();
+    let typed = a.text();
+    let mut doc = std::mem::take(&mut a.doc);
+    let mut accepted = None;
+    for _ in 0..50 {
+        let mut again = Peer::connect(&ws, &s.id, "main", &s.interviewer).await;
+        again.doc = doc;
+        again.pump(Duration::from_millis(300)).await;
+        if again.ended.is_none() {
+            accepted = Some(again);
+            break;
+        }
+        doc = std::mem::take(&mut again.doc);
+    }
+    let again = accepted.expect("a retry is accepted once storage is back");
+    let mut check = Peer::connect(&ws, &s.id, "main", &s.candidate).await;
+    assert!(check.pump_until(Duration::from_secs(20), |p| p.text() == typed).await, "every edit arrived after the retry");
+    drop((again, check));
+    server.stop().await.unwrap();
+    let server = TestServer::start_on(&db, |_| {}).await;
+    let ws = server.url().replacen("http", "ws", 1);
+    let mut after = Peer::connect(&ws, &s.id, "main", &s.candidate).await;
+    assert!(after.pump_until(WAIT, |p| p.text() == typed).await, "and they are stored");
+}

@@ -5,7 +5,12 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use interview_ide::store::{DocWrite, ParticipantRow, SessionRow, Store};
+use interview_ide::collab::persist::PendingDoc;
+use interview_ide::collab::{PersistSettings, Persister};
+use interview_ide::docname::{DocKey, DocName};
+use interview_ide::store::{DocStore, DocWrite, ParticipantRow, SessionRow, Store};
+use yrs::updates::decoder::Decode;
+use yrs::{GetString, Text, Transact};
 
 fn postgres_url() -> Option<String> {
     match std::env::var("TEST_DATABASE_URL") {
@@ -31,7 +36,7 @@ async fn exercise_store(store: &Store) {
         ended_at: None,
         policy: Default::default(),
     };
-    store.create_session(&session, &[("main", vec![1, 2, 3])]).await.unwrap();
+    store.create_session(&session).await.unwrap();
     let got = store.get_session(&id).await.unwrap().expect("stored");
     assert_eq!(got.title, "Storage test");
     assert_eq!(got.ended_at, None);
@@ -65,26 +70,46 @@ async fn exercise_store(store: &Store) {
     assert_eq!(events.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(), ["joined", "left"]);
     assert_eq!(events[1].actor, None);
 
-    // Loading = newest snapshot + the updates after it; the log keeps everything for replay.
-    let upd = |at: i64, data: Vec<u8>| DocWrite::Update { session_id: id.clone(), doc: "main".into(), at, data };
-    store.write_docs(&[upd(10, vec![4]), upd(11, vec![5])]).await.unwrap();
-    let loaded = store.load_doc(&id, "main").await.unwrap();
-    assert_eq!(loaded.snapshot, None);
-    assert_eq!(loaded.updates, vec![vec![1, 2, 3], vec![4], vec![5]]);
+    exercise_doc_store(store, &id).await;
+    // Deleting the session's documents leaves nothing to load.
+    store.delete_session(&id).await.unwrap();
+    store.ping().await.unwrap();
+}
 
-    store
-        .write_docs(&[DocWrite::Snapshot { session_id: id.clone(), doc: "main".into(), at: 12, state: vec![9, 9] }, upd(13, vec![6])])
-        .await
-        .unwrap();
-    let loaded = store.load_doc(&id, "main").await.unwrap();
+/// Loading = the newest snapshot + the updates it does not cover; replay reads as of a time.
+async fn exercise_doc_store(store: &Store, id: &str) {
+    let main = DocKey::new(id, DocName::Main);
+    let upd = |seq: i64, at: i64, data: Vec<u8>| DocWrite::Update { key: main.clone(), seq, at, data };
+    store.write(&[upd(1, 10, vec![1]), upd(2, 11, vec![2])]).await.unwrap();
+    let loaded = store.load(&main, None).await.unwrap();
+    assert_eq!(loaded.snapshot, None);
+    assert_eq!(loaded.updates, vec![vec![1], vec![2]]);
+    assert_eq!(loaded.last_seq, 2);
+
+    // Update 3 is stored before a snapshot that only holds updates 1 and 2 (another writer was
+    // faster): the snapshot claims exactly what it covers, so update 3 still loads after it.
+    store.write(&[upd(3, 12, vec![3])]).await.unwrap();
+    store.write(&[DocWrite::Snapshot { key: main.clone(), covers_seq: 2, at: 13, state: vec![9, 9] }, upd(4, 14, vec![4])]).await.unwrap();
+    let loaded = store.load(&main, None).await.unwrap();
     assert_eq!(loaded.snapshot, Some(vec![9, 9]));
-    assert_eq!(loaded.updates, vec![vec![6]], "only updates after the snapshot");
-    let log = store.doc_log(&id, "main").await.unwrap();
-    assert_eq!(log.iter().map(|(at, _)| *at).collect::<Vec<_>>(), [1_700_000_000_000, 10, 11, 13]);
+    assert_eq!(loaded.updates, vec![vec![3], vec![4]], "every update the snapshot does not cover");
+    assert_eq!(loaded.last_seq, 4);
+
+    // As of a time: the snapshot written by then and the updates up to it.
+    let past = store.load(&main, Some(12)).await.unwrap();
+    assert_eq!(past.snapshot, None);
+    assert_eq!(past.updates, vec![vec![1], vec![2], vec![3]]);
+    assert_eq!(store.change_times(&main).await.unwrap(), [10, 11, 12, 14]);
+
+    // A sequence number is stored once: a second writer of the same update is refused, not merged in silently.
+    assert!(store.write(&[upd(4, 15, vec![44])]).await.is_err());
+    assert_eq!(store.load(&main, None).await.unwrap().updates, vec![vec![3], vec![4]]);
 
     // Documents are per (session, name).
-    assert!(store.load_doc(&id, "notes").await.unwrap().updates.is_empty());
-    store.ping().await.unwrap();
+    assert!(store.load(&DocKey::new(id, DocName::Notes), None).await.unwrap().updates.is_empty());
+    store.delete_session(id).await.unwrap();
+    let gone = store.load(&main, None).await.unwrap();
+    assert!(gone.snapshot.is_none() && gone.updates.is_empty());
 }
 
 #[tokio::test]
@@ -134,14 +159,9 @@ async fn unsupported_database_url_is_a_clear_error() {
     assert!(err.to_string().contains("sqlite://"), "{err}");
 }
 
-/// A write storage refuses (its session is gone) does not drop the other writes of its batch.
-#[tokio::test]
-async fn a_refused_write_does_not_lose_the_rest_of_its_batch() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::connect(&format!("sqlite://{}/db.sqlite", dir.path().display())).await.unwrap();
-    let id = interview_ide::util::new_id();
-    let session = SessionRow {
-        id: id.clone(),
+fn session_row(id: &str) -> SessionRow {
+    SessionRow {
+        id: id.into(),
         title: "t".into(),
         language: "python".into(),
         kind: "pad".into(),
@@ -151,13 +171,83 @@ async fn a_refused_write_does_not_lose_the_rest_of_its_batch() {
         created_at: 1,
         ended_at: None,
         policy: Default::default(),
-    };
-    store.create_session(&session, &[]).await.unwrap();
-    let (persister, _task) = interview_ide::collab::Persister::start(store.clone(), Duration::from_millis(50), Default::default());
-    let write = |session_id: &str, data: u8| DocWrite::Update { session_id: session_id.into(), doc: "main".into(), at: 2, data: vec![data] };
-    persister.write(write(&id, 1));
-    persister.write(write("no-such-session", 2));
-    persister.write(write(&id, 3));
+    }
+}
+
+fn start_persister(store: &Store, flush_ms: u64) -> Persister {
+    let docs: std::sync::Arc<dyn DocStore> = std::sync::Arc::new(store.clone());
+    let settings = PersistSettings { flush_interval: Duration::from_millis(flush_ms), max_pending_bytes: 1 << 20 };
+    Persister::start(docs, settings, Default::default(), Default::default()).0
+}
+
+/// Yrs updates of one client typing `text` a character at a time.
+fn keystrokes(text: &str) -> Vec<Vec<u8>> {
+    let doc = yrs::Doc::with_client_id(7);
+    let code = doc.get_or_insert_text("code");
+    text.chars()
+        .enumerate()
+        .map(|(i, c)| {
+            let mut txn = doc.transact_mut();
+            code.insert(&mut txn, i as u32, &c.to_string());
+            txn.encode_update_v1()
+        })
+        .collect()
+}
+
+/// A write storage refuses (its session is gone) does not drop the other writes of its batch.
+#[tokio::test]
+async fn a_refused_write_does_not_lose_the_rest_of_its_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::connect(&format!("sqlite://{}/db.sqlite", dir.path().display())).await.unwrap();
+    let id = interview_ide::util::new_id();
+    store.create_session(&session_row(&id)).await.unwrap();
+    let persister = start_persister(&store, 50);
+    let ours = PendingDoc::new(DocKey::new(id.clone(), DocName::Main));
+    let orphan = PendingDoc::new(DocKey::new("no-such-session", DocName::Main));
+    let typed = keystrokes("ab");
+    persister.update(&ours, 1, typed[0].clone());
+    persister.update(&orphan, 1, typed[0].clone());
+    persister.update(&ours, 2, typed[1].clone());
     persister.flush().await;
-    assert_eq!(store.load_doc(&id, "main").await.unwrap().updates, vec![vec![1], vec![3]]);
+    let stored = store.load(&DocKey::new(id, DocName::Main), None).await.unwrap();
+    assert_eq!(stored.last_seq, 2);
+    let doc = interview_ide::collab::rebuild(&DocKey::new("x", DocName::Main), &stored, &Default::default());
+    assert_eq!(doc.get_or_insert_text("code").get_string(&doc.transact()), "ab");
+}
+
+/// Storage follows documents, not keystrokes: what one document received during a flush
+/// interval is stored as one merged row, and rebuilds to the same text.
+#[tokio::test]
+async fn a_documents_updates_are_merged_per_flush() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::connect(&format!("sqlite://{}/db.sqlite", dir.path().display())).await.unwrap();
+    let id = interview_ide::util::new_id();
+    store.create_session(&session_row(&id)).await.unwrap();
+    let persister = start_persister(&store, 60_000);
+    let key = DocKey::new(id.clone(), DocName::Main);
+    let pending = PendingDoc::new(key.clone());
+    let text = "def answer():\n    return 42\n";
+    // Sequence numbers from 2: the document's first state (seq 1) keeps a row of its own.
+    for (n, update) in keystrokes(text).into_iter().enumerate() {
+        persister.update(&pending, n as i64 + 2, update);
+    }
+    persister.flush().await;
+    let stored = store.load(&key, None).await.unwrap();
+    assert_eq!(stored.updates.len(), 1, "one row for {} keystrokes", text.len());
+    assert_eq!(stored.last_seq, text.len() as i64 + 1);
+    let merged = yrs::Update::decode_v1(&stored.updates[0]).expect("a valid update");
+    let doc = yrs::Doc::new();
+    doc.transact_mut().apply_update(merged).unwrap();
+    assert_eq!(doc.get_or_insert_text("code").get_string(&doc.transact()), text);
+}
+
+/// A stored update that cannot be read is counted and reported, and the rest still loads.
+#[tokio::test]
+async fn an_unreadable_stored_update_is_counted_not_hidden() {
+    let metrics = interview_ide::metrics::Metrics::default();
+    let typed = keystrokes("ok");
+    let stored = interview_ide::store::StoredDoc { snapshot: None, updates: vec![typed[0].clone(), vec![0xff, 0x13, 0x37], typed[1].clone()], last_seq: 3 };
+    let doc = interview_ide::collab::rebuild(&DocKey::new("s", DocName::Main), &stored, &metrics);
+    assert_eq!(doc.get_or_insert_text("code").get_string(&doc.transact()), "ok");
+    assert!(metrics.render().contains("iide_doc_stored_updates_skipped_total 1"), "{}", metrics.render());
 }

@@ -11,7 +11,6 @@ use yrs::{Any, Array, Map, MapPrelim, MapRef, Text, TextPrelim, TextRef, WriteTx
 use super::store::MessageRow;
 use crate::collab::RoomHandle;
 
-pub const CHAT_DOC: &str = "chat";
 
 /// A message being written into the live document.
 pub struct LiveMessage {

@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use crate::collab::{Collab, RoomKey};
+use crate::docname::DocName;
 use crate::config::Config;
 use crate::sessions::{Caller, Role, Sessions, language};
 use crate::store::{Store, StoreError};
@@ -251,7 +252,7 @@ impl Assistant {
         let open = store::interrupted(&self.store).await?;
         for (session_id, id) in &open {
             store::mark_interrupted(&self.store, id, WHY).await?;
-            let room = self.collab.open(RoomKey { session_id: session_id.clone(), doc: live::CHAT_DOC.into() }).await?;
+            let room = self.collab.open(RoomKey::new(session_id.clone(), DocName::Chat)).await?;
             live::mark_interrupted(&room, id, WHY);
         }
         Ok(open.len())
@@ -288,7 +289,7 @@ impl Assistant {
         }
         let from = self.mode(&caller.session.id).await?;
         store::set_mode(&self.store, &caller.session.id, mode.as_str()).await?;
-        let room = self.collab.open(RoomKey { session_id: caller.session.id.clone(), doc: "main".into() }).await?;
+        let room = self.collab.open(RoomKey::new(caller.session.id.clone(), DocName::Main)).await?;
         let _ = room.server_change(|txn| {
             use yrs::{Map, WriteTxn};
             let meta = txn.get_or_insert_map("meta");
@@ -434,7 +435,7 @@ impl Assistant {
         let mut booking = tokio::spawn(async move {
             store::insert_message(&store, &user_for_db).await?;
             store::insert_message(&store, &reply_for_db).await?;
-            let room = collab.open(RoomKey { session_id: user_for_db.session_id.clone(), doc: live::CHAT_DOC.into() }).await?;
+            let room = collab.open(RoomKey::new(user_for_db.session_id.clone(), DocName::Chat)).await?;
             live::push(&room, &user_for_db);
             let live_reply = live::push(&room, &reply_for_db);
             Ok::<_, StoreError>((room, live_reply))

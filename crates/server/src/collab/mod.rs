@@ -11,17 +11,20 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::OnceCell;
+use yrs::updates::decoder::Decode;
+use yrs::{Doc, Transact, Update};
 
+use crate::docname::DocKey;
 use crate::metrics::Metrics;
-use crate::store::{Store, StoreError};
-pub use persist::Persister;
+use crate::store::{DocStore, StoreError, StoredDoc};
+pub use persist::{PersistSettings, Persister};
 pub use room::{Room, RoomKey};
 
 type Slot = Arc<OnceCell<Arc<Room>>>;
 
 pub struct Collab {
     rooms: Mutex<HashMap<RoomKey, Slot>>,
-    store: Store,
+    store: Arc<dyn DocStore>,
     persister: Persister,
     snapshot_every: u32,
     idle: Duration,
@@ -29,7 +32,7 @@ pub struct Collab {
 }
 
 impl Collab {
-    pub fn new(store: Store, persister: Persister, snapshot_every: u32, idle: Duration, metrics: Metrics) -> Arc<Collab> {
+    pub fn new(store: Arc<dyn DocStore>, persister: Persister, snapshot_every: u32, idle: Duration, metrics: Metrics) -> Arc<Collab> {
         Arc::new(Collab { rooms: Mutex::new(HashMap::new()), store, persister, snapshot_every: snapshot_every.max(1), idle, metrics })
     }
 
@@ -41,9 +44,11 @@ impl Collab {
                 .get_or_try_init(|| async {
                     // Writes of an earlier, unloaded copy of this room may still be queued.
                     self.persister.flush().await;
-                    let stored = self.store.load_doc(&key.session_id, &key.doc).await?;
+                    let stored = self.store.load(&key, None).await?;
+                    let unsnapshotted = stored.updates.len() as u32;
+                    let doc = rebuild(&key, &stored, &self.metrics);
                     self.metrics.room_loaded();
-                    Ok::<_, StoreError>(Arc::new(Room::load(key.clone(), stored, self.persister.clone(), self.snapshot_every)))
+                    Ok::<_, StoreError>(Arc::new(Room::new(key.clone(), doc, stored.last_seq, unsnapshotted, self.persister.clone(), self.snapshot_every)))
                 })
                 .await?
                 .clone();
@@ -91,6 +96,7 @@ impl Collab {
         });
         for room in dropped {
             room.freeze();
+            room.discard_pending();
             room.close();
             self.metrics.room_unloaded();
         }
@@ -105,6 +111,20 @@ impl Collab {
     /// Waits until every applied update so far is stored.
     pub async fn flush(&self) {
         self.persister.flush().await;
+    }
+
+    /// A document as it was at `at` (ms), rebuilt from storage (replay).
+    pub async fn doc_at(&self, key: &DocKey, at: i64) -> Result<Doc, StoreError> {
+        // What is applied but not yet written belongs to the past too.
+        self.persister.flush().await;
+        let stored = self.store.load(key, Some(at)).await?;
+        Ok(rebuild(key, &stored, &self.metrics))
+    }
+
+    /// When a document changed, oldest first (the replay bar).
+    pub async fn change_times(&self, key: &DocKey) -> Result<Vec<i64>, StoreError> {
+        self.persister.flush().await;
+        self.store.change_times(key).await
     }
 
     pub fn loaded_rooms(&self) -> usize {
@@ -127,9 +147,34 @@ impl Collab {
     }
 }
 
+/// Rebuilds a document from storage: the snapshot, then the updates after it. Shared by loading
+/// a room and by replay. A stored update that does not decode or apply is logged and counted
+/// (`iide_doc_stored_updates_skipped_total`), never dropped silently.
+pub fn rebuild(key: &DocKey, stored: &StoredDoc, metrics: &Metrics) -> Doc {
+    let doc = Doc::new();
+    {
+        let mut txn = doc.transact_mut();
+        for data in stored.snapshot.iter().chain(stored.updates.iter()) {
+            let applied = Update::decode_v1(data).map_err(|e| e.to_string()).and_then(|u| txn.apply_update(u).map_err(|e| e.to_string()));
+            if let Err(error) = applied {
+                metrics.stored_update_skipped();
+                tracing::error!(session = %key.session_id, doc = %key.doc, %error, bytes = data.len(), "skipping a stored update that does not decode or apply");
+            }
+        }
+    }
+    doc
+}
+
 /// A held room: keeps it loaded while alive.
 pub struct RoomHandle {
     room: Arc<Room>,
+}
+
+impl RoomHandle {
+    /// The room itself, for a task that must reach it without holding it loaded.
+    pub fn shared(&self) -> Arc<Room> {
+        self.room.clone()
+    }
 }
 
 impl Deref for RoomHandle {

@@ -1,113 +1,265 @@
-//! The document persistence queue: rooms enqueue writes without waiting; one task commits them in
-//! batches. Batching turns thousands of small inserts per second into a few transactions, and
-//! bounds what a crash can lose to one flush interval plus one commit.
+//! Persistence of live documents. A room never waits for storage: it appends each applied
+//! update to its document's pending log (`PendingDoc`); one writer task takes every pending log
+//! at most one flush interval after its first update, merges each document's updates into one
+//! update (yrs merges encoded updates without a `Doc`) and commits all documents in one
+//! transaction. Storage work thus follows the number of documents being edited, not keystrokes.
+//!
+//! Memory is bounded: the bytes pending (not yet committed) are counted, and past the limit
+//! rooms refuse clients' updates (the connection closes with 1013, "try again later"; the
+//! y-websocket client reconnects and sends its edits again) until storage catches up.
 
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
 
+use crate::docname::DocKey;
 use crate::metrics::Metrics;
-use crate::store::{DocWrite, Store};
+use crate::store::{DocStore, DocWrite};
+use crate::util::now_ms;
+
+/// The writes of one document not yet handed to storage.
+pub struct PendingDoc {
+    key: DocKey,
+    state: Mutex<PendingState>,
+    /// Set when the document's session is deleted: what is pending is dropped, not written.
+    discarded: AtomicBool,
+}
+
+#[derive(Default)]
+struct PendingState {
+    /// (seq, at, update), in order.
+    updates: Vec<(i64, i64, Vec<u8>)>,
+    /// The newest snapshot asked for: (covers_seq, at, state).
+    snapshot: Option<(i64, i64, Vec<u8>)>,
+    /// Whether the writer already has this document in its list.
+    queued: bool,
+}
+
+impl PendingDoc {
+    pub fn new(key: DocKey) -> Arc<PendingDoc> {
+        Arc::new(PendingDoc { key, state: Mutex::new(PendingState::default()), discarded: AtomicBool::new(false) })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, PendingState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Takes what is pending as at most two writes: the updates merged into one, then the snapshot.
+    /// Also says how many bytes that was and when the oldest of it was applied.
+    fn take(&self, metrics: &Metrics) -> (Vec<DocWrite>, usize, Option<i64>) {
+        let (updates, snapshot) = {
+            let mut state = self.lock();
+            state.queued = false;
+            (std::mem::take(&mut state.updates), state.snapshot.take())
+        };
+        let mut bytes = 0;
+        let oldest = updates.first().map(|u| u.1).into_iter().chain(snapshot.as_ref().map(|s| s.1)).min();
+        let mut writes = Vec::with_capacity(2);
+        let mut updates = updates;
+        // A document's first state (the starter code, a file as it was on disk) keeps a row of
+        // its own, so replay can show it before the first edit.
+        if updates.first().is_some_and(|u| u.0 == 1) {
+            let (seq, at, data) = updates.remove(0);
+            bytes += data.len();
+            metrics.persist_updates(1);
+            writes.push(DocWrite::Update { key: self.key.clone(), seq, at, data });
+        }
+        if let Some(&(seq, at, _)) = updates.last() {
+            bytes += updates.iter().map(|(_, _, d)| d.len()).sum::<usize>();
+            metrics.persist_updates(updates.len());
+            let merged = if updates.len() == 1 {
+                Ok(updates[0].2.clone())
+            } else {
+                yrs::merge_updates_v1(updates.iter().map(|(_, _, d)| d.as_slice()))
+            };
+            match merged {
+                Ok(data) => writes.push(DocWrite::Update { key: self.key.clone(), seq, at, data }),
+                Err(e) => {
+                    // Should not happen (the room produced them); keep every update as it is.
+                    tracing::warn!(session = %self.key.session_id, doc = %self.key.doc, error = %e, "could not merge pending updates; storing them one by one");
+                    writes.extend(updates.into_iter().map(|(seq, at, data)| DocWrite::Update { key: self.key.clone(), seq, at, data }));
+                }
+            }
+        }
+        if let Some((covers_seq, at, state)) = snapshot {
+            bytes += state.len();
+            writes.push(DocWrite::Snapshot { key: self.key.clone(), covers_seq, at, state });
+        }
+        (writes, bytes, oldest)
+    }
+}
 
 enum Command {
-    Write(DocWrite),
-    /// Answered once every write enqueued before it is committed.
+    /// Answered once everything applied before it is committed (or has failed for good).
     Flush(oneshot::Sender<()>),
+}
+
+struct Shared {
+    /// Documents with pending writes, each once.
+    dirty: Mutex<Vec<Arc<PendingDoc>>>,
+    wake: Notify,
+    pending_bytes: AtomicUsize,
+    max_pending_bytes: usize,
+    metrics: Metrics,
 }
 
 #[derive(Clone)]
 pub struct Persister {
-    tx: mpsc::UnboundedSender<Command>,
+    shared: Arc<Shared>,
+    commands: mpsc::UnboundedSender<Command>,
 }
 
-const MAX_BATCH: usize = 4096;
+pub struct PersistSettings {
+    pub flush_interval: Duration,
+    pub max_pending_bytes: usize,
+}
 
 impl Persister {
-    /// Starts the writer task. It stops after every `Persister` clone is dropped and the queue is drained.
-    pub fn start(store: Store, flush_interval: Duration, metrics: Metrics) -> (Persister, tokio::task::JoinHandle<()>) {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let handle = tokio::spawn(writer(store, rx, flush_interval, metrics));
-        (Persister { tx }, handle)
+    /// Starts the writer task. After `stop` is cancelled it writes what is pending and ends.
+    pub fn start(store: Arc<dyn DocStore>, settings: PersistSettings, metrics: Metrics, stop: CancellationToken) -> (Persister, tokio::task::JoinHandle<()>) {
+        let (commands, rx) = mpsc::unbounded_channel();
+        let shared = Arc::new(Shared {
+            dirty: Mutex::new(Vec::new()),
+            wake: Notify::new(),
+            pending_bytes: AtomicUsize::new(0),
+            max_pending_bytes: settings.max_pending_bytes.max(1),
+            metrics,
+        });
+        let handle = tokio::spawn(writer(store, shared.clone(), rx, settings.flush_interval, stop));
+        (Persister { shared, commands }, handle)
     }
 
-    pub fn write(&self, write: DocWrite) {
-        if self.tx.send(Command::Write(write)).is_err() {
-            tracing::error!("document write dropped: the persistence task has stopped");
+    /// Whether storage is so far behind that new edits must wait.
+    pub fn is_backlogged(&self) -> bool {
+        self.shared.pending_bytes.load(Ordering::Relaxed) >= self.shared.max_pending_bytes
+    }
+
+    /// Records an applied update of a document.
+    pub fn update(&self, doc: &Arc<PendingDoc>, seq: i64, data: Vec<u8>) {
+        self.shared.pending_bytes.fetch_add(data.len(), Ordering::Relaxed);
+        let mut state = doc.lock();
+        state.updates.push((seq, now_ms(), data));
+        self.enqueue(doc, &mut state);
+    }
+
+    /// Records a snapshot of a document holding every update up to `covers_seq`.
+    pub fn snapshot(&self, doc: &Arc<PendingDoc>, covers_seq: i64, state_bytes: Vec<u8>) {
+        self.shared.pending_bytes.fetch_add(state_bytes.len(), Ordering::Relaxed);
+        let mut state = doc.lock();
+        if let Some((_, _, older)) = state.snapshot.replace((covers_seq, now_ms(), state_bytes)) {
+            self.shared.pending_bytes.fetch_sub(older.len(), Ordering::Relaxed);
+        }
+        self.enqueue(doc, &mut state);
+    }
+
+    /// Drops what is pending for a document whose session was deleted.
+    pub fn discard(&self, doc: &Arc<PendingDoc>) {
+        doc.discarded.store(true, Ordering::Relaxed);
+    }
+
+    fn enqueue(&self, doc: &Arc<PendingDoc>, state: &mut PendingState) {
+        if !state.queued {
+            state.queued = true;
+            self.shared.dirty.lock().unwrap_or_else(|e| e.into_inner()).push(doc.clone());
+            self.shared.wake.notify_one();
         }
     }
 
-    /// Waits until everything enqueued so far is committed (or has failed for good).
+    /// Waits until everything recorded so far is committed (or has failed for good).
     pub async fn flush(&self) {
         let (done, wait) = oneshot::channel();
-        if self.tx.send(Command::Flush(done)).is_ok() {
+        if self.commands.send(Command::Flush(done)).is_ok() {
+            self.shared.wake.notify_one();
             let _ = wait.await;
         }
     }
 }
 
-async fn writer(store: Store, mut rx: mpsc::UnboundedReceiver<Command>, interval: Duration, metrics: Metrics) {
-    let mut batch: Vec<DocWrite> = Vec::new();
-    let mut waiters: Vec<oneshot::Sender<()>> = Vec::new();
-    while let Some(first) = rx.recv().await {
-        let deadline = tokio::time::Instant::now() + interval;
-        let mut cmd = Some(first);
-        // Gather what arrives within one interval of the first write; a flush request cuts it short.
-        loop {
-            match cmd.take() {
-                Some(Command::Write(w)) => batch.push(w),
-                Some(Command::Flush(done)) => {
-                    waiters.push(done);
-                    break;
-                }
-                None => {}
-            }
-            if batch.len() >= MAX_BATCH {
-                break;
-            }
-            match tokio::time::timeout_at(deadline, rx.recv()).await {
-                Ok(Some(next)) => cmd = Some(next),
-                Ok(None) | Err(_) => break,
+async fn writer(store: Arc<dyn DocStore>, shared: Arc<Shared>, mut commands: mpsc::UnboundedReceiver<Command>, interval: Duration, stop: CancellationToken) {
+    let mut last_commit = tokio::time::Instant::now() - interval;
+    loop {
+        let mut waiters = Vec::new();
+        tokio::select! {
+            _ = shared.wake.notified() => {}
+            _ = stop.cancelled() => {}
+            Some(Command::Flush(done)) = commands.recv() => waiters.push(done),
+        }
+        // Gather edits for up to one interval after the previous commit, unless someone waits.
+        if waiters.is_empty() && !stop.is_cancelled() {
+            tokio::select! {
+                _ = tokio::time::sleep_until(last_commit + interval) => {}
+                _ = stop.cancelled() => {}
+                Some(Command::Flush(done)) = commands.recv() => waiters.push(done),
             }
         }
-        // Also take whatever is already queued, without waiting.
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(Command::Write(w)) => batch.push(w),
-                Ok(Command::Flush(done)) => waiters.push(done),
-                Err(_) => break,
+        while let Ok(Command::Flush(done)) = commands.try_recv() {
+            waiters.push(done);
+        }
+        last_commit = tokio::time::Instant::now();
+        let docs = std::mem::take(&mut *shared.dirty.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut batch = Vec::with_capacity(docs.len());
+        let mut bytes = 0;
+        let mut discarded = 0;
+        let mut oldest: Option<i64> = None;
+        for doc in &docs {
+            let (writes, n, first_at) = doc.take(&shared.metrics);
+            if doc.discarded.load(Ordering::Relaxed) {
+                discarded += n;
+            } else {
+                bytes += n;
+                oldest = match (oldest, first_at) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                batch.extend(writes);
             }
         }
-        commit(&store, &mut batch, &metrics).await;
-        for done in waiters.drain(..) {
+        shared.pending_bytes.fetch_sub(discarded, Ordering::Relaxed);
+        commit(&*store, batch, &shared.metrics).await;
+        if let Some(at) = oldest {
+            // The longest an applied edit waited to be durable: what a crash could have lost.
+            shared.metrics.persist_lag(Duration::from_millis((now_ms() - at).max(0) as u64));
+        }
+        shared.pending_bytes.fetch_sub(bytes, Ordering::Relaxed);
+        shared.metrics.persist_pending(shared.pending_bytes.load(Ordering::Relaxed));
+        for done in waiters {
             let _ = done.send(());
         }
+        if stop.is_cancelled() && shared.dirty.lock().unwrap_or_else(|e| e.into_inner()).is_empty() {
+            // Answer late flushes too: nothing is left to write.
+            commands.close();
+            while let Some(Command::Flush(done)) = commands.recv().await {
+                let _ = done.send(());
+            }
+            return;
+        }
     }
-    commit(&store, &mut batch, &metrics).await;
 }
 
-/// Commits a batch, retrying with backoff while storage is unreachable so that an outage delays
-/// writes instead of dropping them. A write that storage refuses outright (its session was
-/// deleted meanwhile) must not take the rest of the batch down with it: the batch is then
-/// written one by one and only the refused writes are dropped.
-async fn commit(store: &Store, batch: &mut Vec<DocWrite>, metrics: &Metrics) {
+/// Commits a batch, retrying while storage is unreachable; a write storage refuses (for example
+/// a document of a deleted session) is logged and dropped without holding back the others.
+async fn commit(store: &dyn DocStore, batch: Vec<DocWrite>, metrics: &Metrics) {
     if batch.is_empty() {
         return;
     }
     let mut delay = Duration::from_millis(100);
     for attempt in 1..=30 {
-        let started = std::time::Instant::now();
-        match store.write_docs(batch).await {
+        let started = Instant::now();
+        match store.write(&batch).await {
             Ok(()) => {
                 metrics.persist_batch(batch.len(), started.elapsed());
-                batch.clear();
                 return;
             }
             Err(e) if !e.is_transient() => {
                 metrics.persist_error();
                 tracing::warn!(writes = batch.len(), error = %e, "a batch of document writes was refused; writing one by one");
-                for write in batch.drain(..) {
-                    if let Err(e) = store.write_docs(std::slice::from_ref(&write)).await {
-                        tracing::warn!(error = %e, "dropping a document write that storage refuses");
+                for write in &batch {
+                    if let Err(e) = store.write(std::slice::from_ref(write)).await {
+                        let key = write.key();
+                        tracing::warn!(session = %key.session_id, doc = %key.doc, error = %e, "dropping a document write that storage refuses");
                     }
                 }
                 return;
@@ -121,5 +273,4 @@ async fn commit(store: &Store, batch: &mut Vec<DocWrite>, metrics: &Metrics) {
         }
     }
     tracing::error!(writes = batch.len(), "giving up on a batch of document writes after repeated failures");
-    batch.clear();
 }

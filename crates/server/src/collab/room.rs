@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -18,16 +18,11 @@ use yrs::updates::encoder::Encode;
 use yrs::types::ToJson;
 use yrs::{Doc, Map, ReadTxn, StateVector, Transact, TransactionMut, Update};
 
-use super::persist::Persister;
-use crate::store::{DocWrite, StoredDoc};
-use crate::util::now_ms;
+use super::persist::{PendingDoc, Persister};
+use crate::docname::DocKey;
 
 /// Identifies a room: a document of a session.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct RoomKey {
-    pub session_id: String,
-    pub doc: String,
-}
+pub type RoomKey = DocKey;
 
 /// A frame fanned out to the room's connections; `from` is the sending connection (0: the server),
 /// which skips its own frames.
@@ -46,12 +41,16 @@ pub enum ApplyError {
     BadAwareness,
     #[error("the update could not be applied")]
     Internal,
+    /// Storage is behind: the client should reconnect a little later (its edits are kept).
+    #[error("storage is behind; try again later")]
+    Busy,
 }
 
 /// Room fan-out buffer (frames); a connection further behind than this is resynced. Every
-/// slot is allocated up front, per room: 128 keeps a thousand rooms at ~9 MB and is still far
-/// more than two people typing put in flight.
-const BROADCAST_CAPACITY: usize = 128;
+/// slot is allocated up front and keeps its last frame alive, per room: 64 keeps a thousand
+/// rooms at a few MB, and each connection's writer drains the buffer as soon as its socket takes
+/// data, so only a connection whose socket is full falls behind.
+const BROADCAST_CAPACITY: usize = 64;
 /// An awareness state is a small JSON object (user, cursor); anything larger is abuse.
 const MAX_AWARENESS_STATE_BYTES: usize = 16 * 1024;
 
@@ -63,6 +62,7 @@ pub struct Room {
     holders: AtomicUsize,
     idle_since: Mutex<Instant>,
     persister: Persister,
+    pending: Arc<PendingDoc>,
     snapshot_every: u32,
     /// Set when the session ended: the document keeps its final state; clients' edits are ignored.
     frozen: AtomicBool,
@@ -73,32 +73,19 @@ pub struct Room {
 struct RoomState {
     awareness: Awareness,
     updates_since_snapshot: u32,
+    /// The sequence number of the last update applied (stored or pending).
+    last_seq: i64,
 }
 
 impl Room {
-    /// Rebuilds a room from storage: the newest snapshot, then the updates after it.
-    pub fn load(key: RoomKey, stored: StoredDoc, persister: Persister, snapshot_every: u32) -> Room {
-        let doc = Doc::new();
-        let pending = stored.updates.len() as u32;
-        {
-            let mut txn = doc.transact_mut();
-            for data in stored.snapshot.iter().chain(stored.updates.iter()) {
-                match Update::decode_v1(data) {
-                    Ok(update) => {
-                        if let Err(e) = txn.apply_update(update) {
-                            tracing::error!(session = %key.session_id, doc = %key.doc, error = %e, "skipping a stored update that does not apply");
-                        }
-                    }
-                    Err(e) => {
-                        tracing::error!(session = %key.session_id, doc = %key.doc, error = %e, "skipping an unreadable stored update")
-                    }
-                }
-            }
-        }
+    /// A room on a document rebuilt from storage (see `collab::rebuild`): `last_seq` is the
+    /// highest stored sequence number, `unsnapshotted` how many stored updates follow the snapshot.
+    pub fn new(key: RoomKey, doc: Doc, last_seq: i64, unsnapshotted: u32, persister: Persister, snapshot_every: u32) -> Room {
         let (bus, _) = broadcast::channel(BROADCAST_CAPACITY);
         Room {
+            pending: PendingDoc::new(key.clone()),
             key,
-            state: Mutex::new(RoomState { awareness: Awareness::new(doc), updates_since_snapshot: pending }),
+            state: Mutex::new(RoomState { awareness: Awareness::new(doc), updates_since_snapshot: unsnapshotted, last_seq }),
             bus,
             holders: AtomicUsize::new(0),
             idle_since: Mutex::new(Instant::now()),
@@ -198,6 +185,10 @@ impl Room {
             return Ok(false);
         }
         let update = Update::decode_v1(data).map_err(|_| ApplyError::Malformed)?;
+        // An empty update (a sync reply with nothing new) costs storage nothing: never refuse it.
+        if self.persister.is_backlogged() && !update.is_empty() {
+            return Err(ApplyError::Busy);
+        }
         self.mutate(from, |txn| txn.apply_update(update).map_err(|_| ApplyError::Malformed))
     }
 
@@ -216,10 +207,10 @@ impl Room {
     ) -> Result<bool, ApplyError> {
         let mut state = self.lock();
         let doc = state.awareness.doc();
-        // The pad's `meta` map (language, policy, end of session) is the server's to write; a
-        // client that writes it anyway is overruled in the same transaction, so nobody else
-        // ever sees a spoofed value.
-        let guarded_meta = (from != 0 && self.key.doc == "main").then(|| doc.get_or_insert_map("meta"));
+        // A map the server owns (the pad's `meta`: language, policy, end of session) is the
+        // server's to write; a client that writes it anyway is overruled in the same
+        // transaction, so nobody else ever sees a spoofed value.
+        let guarded_meta = self.key.doc.server_owned_map().filter(|_| from != 0).map(|name| doc.get_or_insert_map(name));
         // yrs may panic on a crafted update; contain it to this message instead of the process.
         let delta = catch_unwind(AssertUnwindSafe(|| {
             let mut txn = doc.transact_mut();
@@ -237,13 +228,9 @@ impl Room {
         if delta.len() <= 2 && delta.iter().all(|b| *b == 0) {
             return Ok(false);
         }
-        self.persister.write(DocWrite::Update {
-            session_id: self.key.session_id.clone(),
-            doc: self.key.doc.clone(),
-            at: now_ms(),
-            data: delta.clone(),
-        });
-        let frame = Bytes::from(Message::Sync(SyncMessage::Update(delta)).encode_v1());
+        let frame = Bytes::from(Message::Sync(SyncMessage::Update(delta.clone())).encode_v1());
+        state.last_seq += 1;
+        self.persister.update(&self.pending, state.last_seq, delta);
         let _ = self.bus.send(Broadcast { from, frame });
         state.updates_since_snapshot += 1;
         if state.updates_since_snapshot >= self.snapshot_every {
@@ -306,13 +293,13 @@ impl Room {
 
     fn snapshot_locked(&self, state: &mut RoomState) {
         let snapshot = state.awareness.doc().transact().encode_state_as_update_v1(&StateVector::default());
-        self.persister.write(DocWrite::Snapshot {
-            session_id: self.key.session_id.clone(),
-            doc: self.key.doc.clone(),
-            at: now_ms(),
-            state: snapshot,
-        });
+        self.persister.snapshot(&self.pending, state.last_seq, snapshot);
         state.updates_since_snapshot = 0;
+    }
+
+    /// Forgets what is not yet stored (the session was deleted).
+    pub fn discard_pending(&self) {
+        self.persister.discard(&self.pending);
     }
 
     /// Read access to the document (e.g. to read the code for an export).

@@ -77,14 +77,7 @@ pub async fn create_session(
     if exercise.is_some() && !crate::workspace::sandbox::bwrap_available() {
         return Err(ApiError::Conflict("workspaces need bubblewrap (bwrap) on the server, which is not installed".into()));
     }
-    let created = state.sessions.create(body.title.as_deref(), body.language.as_deref(), exercise).await?;
-    if let Some(ex) = exercise {
-        if let Err(e) = state.workspaces.create(&created.id, ex).await {
-            state.workspaces.remove(&created.id);
-            let _ = state.store.delete_session(&created.id).await;
-            return Err(e.into());
-        }
-    }
+    let created = state.lifecycle.create(body.title.as_deref(), body.language.as_deref(), exercise).await?;
     state.metrics.session_created();
     Ok((StatusCode::CREATED, Json(created)))
 }

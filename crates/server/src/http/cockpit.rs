@@ -18,9 +18,7 @@ pub async fn events(State(state): State<AppState>, Auth(caller): Auth) -> Result
 }
 
 pub async fn end(State(state): State<AppState>, Auth(caller): Auth) -> Result<impl IntoResponse, ApiError> {
-    state.cockpit.end(&caller).await?;
-    // An ended session keeps its files (until the retention period) but runs nothing.
-    state.workspaces.stop(&caller.session.id);
+    state.lifecycle.end(&caller).await?;
     let caller = state.sessions.reload(&caller).await?;
     Ok(Json(state.sessions.view(&caller).await?))
 }
@@ -118,11 +116,9 @@ pub async fn admin_sessions(State(state): State<AppState>, headers: HeaderMap) -
 
 pub async fn admin_delete(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
     require_admin(&state, &headers)?;
-    if !state.store.delete_session(&id).await? {
+    if !state.lifecycle.delete(&id).await? {
         return Err(ApiError::NotFound("no such session".into()));
     }
-    state.collab.discard_session(&id);
-    state.workspaces.remove(&id);
     tracing::info!(session = %id, "session deleted by the operator");
     Ok(StatusCode::NO_CONTENT)
 }

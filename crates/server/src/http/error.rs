@@ -89,6 +89,15 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<crate::lifecycle::LifecycleError> for ApiError {
+    fn from(e: crate::lifecycle::LifecycleError) -> Self {
+        match e {
+            crate::lifecycle::LifecycleError::Session(e) => e.into(),
+            crate::lifecycle::LifecycleError::Workspace(e) => e.into(),
+        }
+    }
+}
+
 impl From<crate::workspace::WorkspaceError> for ApiError {
     fn from(e: crate::workspace::WorkspaceError) -> Self {
         use crate::workspace::WorkspaceError as W;

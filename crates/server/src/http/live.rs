@@ -12,25 +12,18 @@ use super::AppState;
 use super::auth::{Auth, query_param};
 use super::error::ApiError;
 use crate::collab::RoomKey;
+use crate::docname::DocName;
 use crate::collab::connection::{self, ConnectionSettings};
 use crate::sessions::Role;
 
-/// Live documents of workspace files are named `file:<path>`.
-pub const FILE_PREFIX: &str = "file:";
-
-/// Who may open which document.
-pub fn doc_access(doc: &str, role: Role) -> Result<(), ApiError> {
-    match doc {
-        "main" | "runs" => Ok(()),
-        // The assistant conversation: both roles read it; only the server writes it.
-        "chat" => Ok(()),
-        // The interviewer's private notes: refused to candidates here, not just hidden in the UI.
-        "notes" if role == Role::Interviewer => Ok(()),
-        "notes" => Err(ApiError::Forbidden("notes are for the interviewer only".into())),
-        // Workspace files: both roles; the path is checked against the workspace when opened.
-        d if d.starts_with(FILE_PREFIX) => Ok(()),
-        _ => Err(ApiError::NotFound(format!("no document named '{doc}'"))),
+/// Who may open which document: the document's rules, enforced here rather than only hidden
+/// in the UI.
+pub fn doc_access(doc: &str, role: Role) -> Result<DocName, ApiError> {
+    let name = DocName::parse(doc).ok_or_else(|| ApiError::NotFound(format!("no document named '{}'", doc.chars().take(100).collect::<String>())))?;
+    if role == Role::Candidate && !name.candidate_may_open() {
+        return Err(ApiError::Forbidden(format!("'{name}' is for the interviewer only")));
     }
+    Ok(name)
 }
 
 pub async fn open_doc(
@@ -40,11 +33,11 @@ pub async fn open_doc(
     uri: Uri,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
-    doc_access(&doc, caller.role)?;
+    let name = doc_access(&doc, caller.role)?;
     let upgrade = upgrade.map_err(|_| ApiError::BadRequest("expected a WebSocket upgrade (y-websocket protocol)".into()))?;
     let session_id = caller.session.id.clone();
     // A workspace file: it must exist and be text; the document and the file stay synced while open.
-    let file = match doc.strip_prefix(FILE_PREFIX) {
+    let file = match name.file_path() {
         Some(rel) => {
             let ws = super::workspace::workspace_of(&state, &caller)?;
             let full = crate::workspace::files::resolve(&ws.root, rel)?;
@@ -56,26 +49,28 @@ pub async fn open_doc(
         }
         None => None,
     };
-    let doc = match &file {
-        Some((_, rel, _)) => format!("{FILE_PREFIX}{rel}"),
-        None => doc,
+    // A file's document is named by its normalized path.
+    let name = match &file {
+        Some((_, rel, _)) => DocName::File(rel.clone()),
+        None => name,
     };
-    let room = state.collab.open(RoomKey { session_id: session_id.clone(), doc: doc.clone() }).await?;
+    let key = RoomKey::new(session_id.clone(), name.clone());
+    let room = state.collab.open(key.clone()).await?;
     let sync_guard = match file {
         Some((ws, rel, full)) if caller.session.ended_at.is_none() => {
-            let held = state.collab.open(RoomKey { session_id: session_id.clone(), doc: doc.clone() }).await?;
+            let held = state.collab.open(key).await?;
             Some(ws.syncs.attach(&rel, full, held))
         }
         _ => None,
     };
-    if caller.session.ended_at.is_some() && doc != "notes" {
+    if caller.session.ended_at.is_some() && name.freezes_when_ended() {
         // An ended session opens in its final state, read-only (also after a restart).
         room.freeze();
     }
 
     // Ties the connection to a participant of this session for the timeline, if it says which.
     let participant = match query_param(uri.query(), "participant") {
-        Some(p) if doc == "main" => state.store.participants(&session_id).await?.into_iter().find(|row| row.id == p),
+        Some(p) if name == DocName::Main => state.store.participants(&session_id).await?.into_iter().find(|row| row.id == p),
         _ => None,
     };
 
@@ -84,7 +79,7 @@ pub async fn open_doc(
         max_frame_bytes: state.config.max_frame_bytes,
         max_messages_per_second: state.config.max_messages_per_second,
         // Server-written documents refuse clients' updates.
-        can_write: doc != "chat",
+        can_write: name.clients_write(),
         shutdown: state.shutdown.clone(),
         metrics: state.metrics.clone(),
     };

@@ -3,6 +3,10 @@
 //! Both backends go through sqlx's `Any` driver with plain SQL that both dialects accept
 //! (`$n` placeholders, BIGINT milliseconds, text and bytes), and each has its own migrations
 //! folder for the few DDL differences (AUTOINCREMENT vs BIGSERIAL, BLOB vs BYTEA).
+//! Documents have their own interface, `DocStore` (docs.rs).
+
+mod docs;
+pub use docs::{DocStore, DocWrite, StoredDoc};
 
 use std::path::Path;
 use std::str::FromStr;
@@ -26,10 +30,15 @@ impl StoreError {
     /// Whether retrying later can succeed (storage unreachable) rather than the write itself
     /// being refused (e.g. a constraint: the session was deleted meanwhile).
     pub fn is_transient(&self) -> bool {
-        matches!(
-            self,
-            StoreError::Db(sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) | sqlx::Error::WorkerCrashed)
-        )
+        match self {
+            StoreError::Db(sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) | sqlx::Error::WorkerCrashed) => true,
+            // SQLite busy or locked (another process holds the write lock past busy_timeout);
+            // PostgreSQL serialization failure, deadlock, or too many connections.
+            StoreError::Db(sqlx::Error::Database(e)) => {
+                matches!(e.code().as_deref(), Some("5" | "6" | "40001" | "40P01" | "53300" | "57P03"))
+            }
+            _ => false,
+        }
     }
 }
 
@@ -87,26 +96,6 @@ pub struct EventRow {
     pub actor: Option<String>,
     pub data: String,
 }
-
-/// One write of the document persistence queue; a batch of them commits in one transaction.
-#[derive(Debug, Clone)]
-pub enum DocWrite {
-    /// An update applied to a live document.
-    Update { session_id: String, doc: String, at: i64, data: Vec<u8> },
-    /// The full state of a document, covering every update written before it.
-    Snapshot { session_id: String, doc: String, at: i64, state: Vec<u8> },
-}
-
-/// What is needed to rebuild a document: its newest snapshot and the updates after it.
-#[derive(Debug, Default)]
-pub struct StoredDoc {
-    pub snapshot: Option<Vec<u8>>,
-    pub updates: Vec<Vec<u8>>,
-}
-
-/// Rows per multi-row INSERT: 4 parameters each stays far below SQLite's 32,766 and
-/// PostgreSQL's 65,535 bound parameters.
-const ROWS_PER_INSERT: usize = 200;
 
 #[derive(Clone)]
 pub struct Store {
@@ -174,9 +163,8 @@ impl Store {
         self.pool.close().await;
     }
 
-    /// Creates a session with the initial state of its documents, atomically.
-    pub async fn create_session(&self, s: &SessionRow, initial_docs: &[(&str, Vec<u8>)]) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+    /// Creates a session's row (its documents live in the document store).
+    pub async fn create_session(&self, s: &SessionRow) -> Result<()> {
         sqlx::query(
             "INSERT INTO sessions (id, title, language, kind, interviewer_token_hash, candidate_token_hash, created_at, \
              execution_enabled, time_limit_seconds, exercise) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -191,18 +179,8 @@ impl Store {
         .bind(i64::from(s.policy.execution_enabled))
         .bind(s.policy.time_limit_seconds)
         .bind(s.exercise.clone())
-        .execute(&mut *tx)
+        .execute(&self.pool)
         .await?;
-        for (doc, data) in initial_docs {
-            sqlx::query("INSERT INTO doc_updates (session_id, doc, at, data) VALUES ($1, $2, $3, $4)")
-                .bind(&s.id)
-                .bind(*doc)
-                .bind(s.created_at)
-                .bind(data.clone())
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
         Ok(())
     }
 
@@ -323,11 +301,12 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Deletes a session with everything that belongs to it (participants, documents, events).
+    /// Deletes a session's row with its participants and events (its documents are the
+    /// document store's to delete).
     pub async fn delete_session(&self, id: &str) -> Result<bool> {
         let mut tx = self.pool.begin().await?;
         // Explicit deletes rather than relying on ON DELETE CASCADE being enforced on every backend.
-        for table in ["doc_snapshots", "doc_updates", "events", "participants"] {
+        for table in ["events", "participants"] {
             sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE session_id = $1")))
                 .bind(id)
                 .execute(&mut *tx)
@@ -360,125 +339,6 @@ impl Store {
     pub async fn set_scorecard(&self, id: &str, json: &str) -> Result<()> {
         sqlx::query("UPDATE sessions SET scorecard = $1 WHERE id = $2").bind(json).bind(id).execute(&self.pool).await?;
         Ok(())
-    }
-
-    /// What is needed to rebuild a document as it was at time `at` (ms): the newest snapshot
-    /// written by then (a checkpoint) and the updates after it up to `at`.
-    pub async fn load_doc_at(&self, session_id: &str, doc: &str, at: i64) -> Result<StoredDoc> {
-        let snapshot = sqlx::query(
-            "SELECT upto_update_id, state FROM doc_snapshots WHERE session_id = $1 AND doc = $2 AND at <= $3 \
-             ORDER BY upto_update_id DESC LIMIT 1",
-        )
-        .bind(session_id)
-        .bind(doc)
-        .bind(at)
-        .fetch_optional(&self.pool)
-        .await?;
-        let (upto, snapshot) = match snapshot {
-            Some(r) => (r.try_get::<i64, _>("upto_update_id")?, Some(r.try_get::<Vec<u8>, _>("state")?)),
-            None => (0, None),
-        };
-        let updates = sqlx::query(
-            "SELECT data FROM doc_updates WHERE session_id = $1 AND doc = $2 AND id > $3 AND at <= $4 ORDER BY id",
-        )
-        .bind(session_id)
-        .bind(doc)
-        .bind(upto)
-        .bind(at)
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| r.try_get::<Vec<u8>, _>("data"))
-        .collect::<std::result::Result<Vec<_>, _>>()?;
-        Ok(StoredDoc { snapshot, updates })
-    }
-
-    /// The times at which a document changed, oldest first (the replay bar).
-    pub async fn doc_change_times(&self, session_id: &str, doc: &str) -> Result<Vec<i64>> {
-        let rows = sqlx::query("SELECT at FROM doc_updates WHERE session_id = $1 AND doc = $2 ORDER BY id")
-            .bind(session_id)
-            .bind(doc)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(|r| Ok(r.try_get("at")?)).collect()
-    }
-
-    /// Commits a batch of document writes in one transaction, in order. Runs of updates go in
-    /// multi-row INSERTs: one statement per row costs several times more CPU, and that CPU is
-    /// taken from the editing traffic on a small machine.
-    pub async fn write_docs(&self, batch: &[DocWrite]) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        let mut i = 0;
-        while i < batch.len() {
-            match &batch[i] {
-                DocWrite::Update { .. } => {
-                    let run: Vec<_> = batch[i..]
-                        .iter()
-                        .take(ROWS_PER_INSERT)
-                        .map_while(|w| match w {
-                            DocWrite::Update { session_id, doc, at, data } => Some((session_id, doc, *at, data)),
-                            DocWrite::Snapshot { .. } => None,
-                        })
-                        .collect();
-                    let mut sql = String::from("INSERT INTO doc_updates (session_id, doc, at, data) VALUES ");
-                    for n in 0..run.len() {
-                        let p = n * 4;
-                        if n > 0 {
-                            sql.push(',');
-                        }
-                        sql.push_str(&format!("(${}, ${}, ${}, ${})", p + 1, p + 2, p + 3, p + 4));
-                    }
-                    // Only placeholders are generated; every value is a bound parameter.
-                    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-                    for (session_id, doc, at, data) in &run {
-                        query = query.bind(*session_id).bind(*doc).bind(*at).bind((*data).clone());
-                    }
-                    query.execute(&mut *tx).await?;
-                    i += run.len();
-                }
-                DocWrite::Snapshot { session_id, doc, at, state } => {
-                    // Covers every update of this document written so far (the queue is ordered).
-                    let upto: Option<i64> =
-                        sqlx::query("SELECT MAX(id) AS upto FROM doc_updates WHERE session_id = $1 AND doc = $2")
-                            .bind(session_id)
-                            .bind(doc)
-                            .fetch_one(&mut *tx)
-                            .await?
-                            .try_get("upto")?;
-                    sqlx::query(
-                        "INSERT INTO doc_snapshots (session_id, doc, upto_update_id, at, state) VALUES ($1, $2, $3, $4, $5) \
-                         ON CONFLICT (session_id, doc, upto_update_id) DO UPDATE SET at = excluded.at, state = excluded.state",
-                    )
-                    .bind(session_id)
-                    .bind(doc)
-                    .bind(upto.unwrap_or(0))
-                    .bind(*at)
-                    .bind(state.clone())
-                    .execute(&mut *tx)
-                    .await?;
-                    i += 1;
-                }
-            }
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// The newest snapshot of a document and the updates written after it.
-    pub async fn load_doc(&self, session_id: &str, doc: &str) -> Result<StoredDoc> {
-        self.load_doc_at(session_id, doc, i64::MAX).await
-    }
-
-    /// The timestamped update log of a document, oldest first (replay reads it).
-    pub async fn doc_log(&self, session_id: &str, doc: &str) -> Result<Vec<(i64, Vec<u8>)>> {
-        let rows = sqlx::query("SELECT at, data FROM doc_updates WHERE session_id = $1 AND doc = $2 ORDER BY id")
-            .bind(session_id)
-            .bind(doc)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get("at")?, r.try_get("data")?)))
-            .collect()
     }
 }
 
