@@ -7,6 +7,35 @@ use std::time::Duration;
 
 use clap::Parser;
 
+/// The Anthropic API root unless ANTHROPIC_BASE_URL says otherwise.
+pub const DEFAULT_ANTHROPIC_BASE_URL: &str = "https://api.anthropic.com";
+
+/// A key or token from the configuration, kept out of `Debug` so it cannot end up in a log line by accident.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(s.to_string()))
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
 #[derive(Parser, Debug, Clone)]
 #[command(name = "interview-ide", version, about = "Self-hosted platform for live technical interviews")]
 pub struct Config {
@@ -70,10 +99,10 @@ pub struct Config {
 
     /// Anthropic API key. Never logged or returned.
     #[arg(long, env = "ANTHROPIC_API_KEY", hide_env_values = true)]
-    pub anthropic_api_key: Option<crate::assistant::provider::Secret>,
+    pub anthropic_api_key: Option<Secret>,
 
     /// Anthropic API root (a proxy or a test double may stand in).
-    #[arg(long, env = "ANTHROPIC_BASE_URL", default_value = crate::assistant::provider::DEFAULT_ANTHROPIC_BASE_URL)]
+    #[arg(long, env = "ANTHROPIC_BASE_URL", default_value = DEFAULT_ANTHROPIC_BASE_URL)]
     pub anthropic_base_url: String,
 
     /// OpenAI-compatible API root that `/chat/completions` is appended to, e.g.
@@ -83,7 +112,7 @@ pub struct Config {
 
     /// Key of the OpenAI-compatible endpoint, if it needs one. Never logged or returned.
     #[arg(long, env = "OPENAI_API_KEY", hide_env_values = true)]
-    pub openai_api_key: Option<crate::assistant::provider::Secret>,
+    pub openai_api_key: Option<Secret>,
 
     /// Model name (default: claude-sonnet-4-5 for Anthropic, gpt-4o-mini for OpenAI-compatible).
     #[arg(long, env = "ASSISTANT_MODEL")]

@@ -1,13 +1,26 @@
 //! interview-ide: a self-hosted platform for live technical interviews.
 //!
-//! Layers, top to bottom (dependencies point down): `http` (routes, auth, errors, web assets) ->
-//! `sessions` (roles, participants) and `collab` (live documents) -> `store` (SQLite/PostgreSQL).
+//! Layers, top to bottom; a module uses only modules below it (never one beside or above it,
+//! `tests/layers.rs` fails on any cycle; docs/ARCHITECTURE.md draws them):
+//!
+//! 1. this file (and `main.rs`): reads the `config`, builds every part and wires them into `App`.
+//! 2. `http`: routes, auth extractors, errors, web assets; the only module that sees `App`.
+//! 3. features: `cockpit` (timeline, replay, scorecard; renders with `report`), `chaos` (scenarios
+//!    acting on a workspace's app), `assistant` (AI providers, the chat and its transcript).
+//! 4. `workspace`: exercise projects per session, sandboxed processes, disk<->document sync, and
+//!    the proxy in front of the app, which applies the session's `faults`.
+//! 5. `sessions` (sessions, roles, policies, events) over `collab` (live documents: rooms,
+//!    y-websocket, persistence queue); `report` (the HTML report, from `store`'s rows).
+//! 6. leaves, which use no other module: `store` (SQLite/PostgreSQL, every SQL statement of the
+//!    platform), `faults` (network faults and how the proxy applies them), `config`, `metrics`,
+//!    `ratelimit`, `util`.
 
 pub mod assistant;
 pub mod chaos;
 pub mod cockpit;
 pub mod collab;
 pub mod config;
+pub mod faults;
 pub mod http;
 pub mod metrics;
 pub mod ratelimit;
