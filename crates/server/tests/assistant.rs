@@ -589,9 +589,11 @@ async fn a_restart_cuts_off_replies_in_flight_and_recovers_interrupted_ones() {
 
     // A reply a crashed process left 'streaming' is marked cut off at the next start.
     {
-        let store = interview_ide::store::Store::connect(&db_url).await.unwrap();
-        sqlx::query("UPDATE chat_messages SET status = 'streaming', cut_off = 0, error = NULL WHERE role = 'assistant'").execute(store.pool()).await.unwrap();
-        store.close().await;
+        // Straight on the database file, as a crash would leave it (the store hands out no pool).
+        use sqlx::Connection;
+        let mut db = sqlx::SqliteConnection::connect(&db_url).await.unwrap();
+        sqlx::query("UPDATE chat_messages SET status = 'streaming', cut_off = 0, error = NULL WHERE role = 'assistant'").execute(&mut db).await.unwrap();
+        db.close().await.unwrap();
     }
     let server = TestServer::start_on(&db_url, tweak).await;
     let h: Value = http().get(format!("{}/api/sessions/{}/chat", server.url(), s.id)).bearer_auth(&s.interviewer).send().await.unwrap().json().await.unwrap();

@@ -3,7 +3,8 @@
 //! - `provider`: the provider trait, Anthropic Messages API and OpenAI-compatible implementations.
 //! - `sse`: the Server-Sent Events parser both providers read their streams with.
 //! - `prompt`: the system prompt, built here from the mode and the session, never by the client.
-//! - `store`: the mode per session and the persisted conversation (text, usage, timings).
+//! - the mode per session and the persisted conversation (text, usage, timings) are in the
+//!   store's assistant tables (`Store::assistant()`).
 //! - `live`: the server-written `chat` live document every open page follows.
 //!
 //! Limits: message and context size, messages per minute per session, one reply at a time per
@@ -13,7 +14,6 @@ pub mod live;
 pub mod prompt;
 pub mod provider;
 pub mod sse;
-pub mod store;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -26,10 +26,9 @@ use tokio::sync::mpsc;
 use crate::collab::{Collab, RoomKey};
 use crate::config::Config;
 use crate::sessions::{Caller, Role, Sessions, language};
-use crate::store::{Store, StoreError};
+use crate::store::{MessageRow, Store, StoreError};
 use crate::util::{new_id, now_ms};
 use provider::{Anthropic, ChatRequest, OpenAi, Provider, ProviderError, Secret, StreamEvent, Turn, TurnRole};
-use store::MessageRow;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -248,9 +247,9 @@ impl Assistant {
     /// in storage and in the live document, so no page waits for them forever.
     pub async fn recover_interrupted(&self) -> Result<usize, StoreError> {
         const WHY: &str = "the server restarted before the answer was complete";
-        let open = store::interrupted(&self.store).await?;
+        let open = self.store.assistant().interrupted().await?;
         for (session_id, id) in &open {
-            store::mark_interrupted(&self.store, id, WHY).await?;
+            self.store.assistant().mark_interrupted(id, WHY).await?;
             let room = self.collab.open(RoomKey { session_id: session_id.clone(), doc: live::CHAT_DOC.into() }).await?;
             live::mark_interrupted(&room, id, WHY);
         }
@@ -262,12 +261,12 @@ impl Assistant {
     }
 
     pub async fn mode(&self, session_id: &str) -> Result<Mode, StoreError> {
-        Ok(store::mode(&self.store, session_id).await?.as_deref().and_then(Mode::parse).unwrap_or(Mode::Hints))
+        Ok(self.store.assistant().mode(session_id).await?.as_deref().and_then(Mode::parse).unwrap_or(Mode::Hints))
     }
 
     pub async fn status(&self, caller: &Caller) -> Result<Status, StoreError> {
         let session_id = &caller.session.id;
-        let tokens_used = if caller.role == Role::Interviewer { Some(store::tokens_used(&self.store, session_id).await?) } else { None };
+        let tokens_used = if caller.role == Role::Interviewer { Some(self.store.assistant().tokens_used(session_id).await?) } else { None };
         Ok(Status {
             configured: self.provider.is_some(),
             provider: self.provider.as_ref().map(|p| p.name()),
@@ -287,7 +286,7 @@ impl Assistant {
             return Err(ChatError::Forbidden("only the interviewer can change the assistant's mode".into()));
         }
         let from = self.mode(&caller.session.id).await?;
-        store::set_mode(&self.store, &caller.session.id, mode.as_str()).await?;
+        self.store.assistant().set_mode(&caller.session.id, mode.as_str()).await?;
         let room = self.collab.open(RoomKey { session_id: caller.session.id.clone(), doc: "main".into() }).await?;
         let _ = room.server_change(|txn| {
             use yrs::{Map, WriteTxn};
@@ -299,7 +298,7 @@ impl Assistant {
     }
 
     pub async fn messages(&self, session_id: &str) -> Result<Vec<MessageRow>, StoreError> {
-        let mut rows = store::messages(&self.store, session_id).await?;
+        let mut rows = self.store.assistant().messages(session_id).await?;
         let busy = self.busy.lock().unwrap_or_else(|e| e.into_inner()).contains(session_id);
         // A reply left 'streaming' by a server that stopped mid-way is a cut-off one.
         for row in rows.iter_mut().filter(|r| r.status == "streaming") {
@@ -364,7 +363,7 @@ impl Assistant {
         let provider = self.provider.clone().ok_or_else(|| ChatError::NotConfigured(self.help.clone()))?;
         let session_id = caller.session.id.clone();
         // Two independent reads: side by side, they cost the first token one round trip, not two.
-        let (mode, history) = tokio::try_join!(self.mode(&session_id), store::messages(&self.store, &session_id))?;
+        let (mode, history) = tokio::try_join!(self.mode(&session_id), self.store.assistant().messages(&session_id))?;
         if mode == Mode::Off {
             return Err(ChatError::Off);
         }
@@ -432,8 +431,8 @@ impl Assistant {
         let collab = self.collab.clone();
         let (user_for_db, reply_for_db) = (user_row.clone(), reply_row.clone());
         let mut booking = tokio::spawn(async move {
-            store::insert_message(&store, &user_for_db).await?;
-            store::insert_message(&store, &reply_for_db).await?;
+            store.assistant().insert_message(&user_for_db).await?;
+            store.assistant().insert_message(&reply_for_db).await?;
             let room = collab.open(RoomKey { session_id: user_for_db.session_id.clone(), doc: live::CHAT_DOC.into() }).await?;
             live::push(&room, &user_for_db);
             let live_reply = live::push(&room, &reply_for_db);
@@ -446,7 +445,7 @@ impl Assistant {
                 reply_row.status = "error".into();
                 reply_row.error = Some(e.to_string());
                 reply_row.duration_ms = Some(started.elapsed().as_millis() as i64);
-                let _ = store::finish_message(&self.store, &reply_row).await;
+                let _ = self.store.assistant().finish_message(&reply_row).await;
                 if let Some(l) = &live_reply {
                     live::finish(&room, l, &reply_row);
                 }
@@ -541,7 +540,7 @@ impl Assistant {
                     reply_row.error = Some(error.clone());
                 }
             }
-            if let Err(e) = store::finish_message(&this.store, &reply_row).await {
+            if let Err(e) = this.store.assistant().finish_message(&reply_row).await {
                 tracing::warn!(error = %e, "could not store an assistant reply");
             }
             if let Some((room, Some(l))) = &live {
