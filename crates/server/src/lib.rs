@@ -92,40 +92,40 @@ impl Server {
 pub async fn start(mut config: Config) -> anyhow::Result<Server> {
     // TLS for the assistant's provider uses ring; installing it twice (tests) is harmless.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let assistant_provider = assistant::provider_from_config(&config)?;
+    let assistant_provider = assistant::provider_from_config(&config.assistant)?;
     match &assistant_provider {
         Some(p) => tracing::info!(provider = p.name(), model = p.model(), "AI assistant enabled"),
         None => tracing::info!("AI assistant: no provider configured"),
     }
-    let store = Store::connect(&config.database_url).await?;
-    let listener = tokio::net::TcpListener::bind(config.bind).await?;
+    let store = Store::connect(&config.storage.database_url).await?;
+    let listener = tokio::net::TcpListener::bind(config.server.bind).await?;
     let addr = listener.local_addr()?;
-    if config.public_url.is_none() {
+    if config.server.public_url.is_none() {
         // With port 0 the real port is only known now.
-        config.public_url = Some(format!("http://{addr}"));
+        config.server.public_url = Some(format!("http://{addr}"));
     }
     let metrics = Metrics::default();
     let shutdown = CancellationToken::new();
-    let (persister, writer) = Persister::start(store.clone(), config.flush_interval(), metrics.clone());
-    let collab = Collab::new(store.clone(), persister, config.snapshot_every_updates, config.room_idle(), metrics.clone());
+    let (persister, writer) = Persister::start(store.clone(), config.storage.flush_interval(), metrics.clone());
+    let collab = Collab::new(store.clone(), persister, config.storage.snapshot_every_updates, config.storage.room_idle(), metrics.clone());
     collab.spawn_janitor(shutdown.clone());
     let sessions = Sessions::new(store.clone(), collab.clone(), config.public_url());
-    let assistant = Arc::new(assistant::Assistant::new(&config, assistant_provider, store.clone(), collab.clone(), sessions.clone(), shutdown.clone()));
+    let assistant = Arc::new(assistant::Assistant::new(&config.assistant, assistant_provider, store.clone(), collab.clone(), sessions.clone(), shutdown.clone()));
     match assistant.recover_interrupted().await {
         Ok(0) => {}
         Ok(n) => tracing::info!(replies = n, "assistant replies interrupted by the last stop are marked cut off"),
         Err(e) => tracing::warn!(error = %e, "could not mark interrupted assistant replies"),
     }
     let workspaces = workspace::Workspaces::new(
-        workspace::Catalog::load(&config.exercises_dir)?,
-        workspace_settings(&config)?,
+        workspace::Catalog::load(&config.workspaces.exercises_dir)?,
+        workspace_settings(&config.workspaces)?,
         shutdown.clone(),
     );
     spawn_retention_sweep(workspaces.clone(), store.clone(), shutdown.clone());
     let app = Arc::new(App {
         workspaces,
         assistant,
-        create_limiter: PerAddressLimiter::new(config.max_sessions_per_minute),
+        create_limiter: PerAddressLimiter::new(config.server.max_sessions_per_minute),
         config,
         store: store.clone(),
         sessions,
@@ -156,10 +156,10 @@ pub async fn start(mut config: Config) -> anyhow::Result<Server> {
     Ok(Server { addr, shutdown, task })
 }
 
-fn workspace_settings(config: &Config) -> anyhow::Result<workspace::Settings> {
-    std::fs::create_dir_all(&config.workspaces_dir)?;
+fn workspace_settings(config: &config::WorkspacesConfig) -> anyhow::Result<workspace::Settings> {
+    std::fs::create_dir_all(&config.dir)?;
     // The sandbox mounts these: they must be absolute.
-    let root = std::fs::canonicalize(&config.workspaces_dir)?;
+    let root = std::fs::canonicalize(&config.dir)?;
     Ok(workspace::Settings {
         root,
         code_server: config.code_server_bin.clone().unwrap_or_else(|| config.tools_dir.join("code-server/node_modules/.bin/code-server")),
@@ -169,8 +169,8 @@ fn workspace_settings(config: &Config) -> anyhow::Result<workspace::Settings> {
             max_processes: config.sandbox_max_processes.max(16),
             cpu_percent: config.sandbox_cpu_percent.clamp(5, 100 * 64),
         },
-        idle: std::time::Duration::from_secs(config.workspace_idle_seconds.max(1)),
-        retention: std::time::Duration::from_secs(config.workspace_retention_hours * 3600),
+        idle: std::time::Duration::from_secs(config.idle_seconds.max(1)),
+        retention: std::time::Duration::from_secs(config.retention_hours * 3600),
     })
 }
 

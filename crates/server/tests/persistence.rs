@@ -33,8 +33,8 @@ async fn content_survives_a_graceful_restart() {
 #[tokio::test]
 async fn idle_rooms_unload_and_reload_with_their_content() {
     let t = TestServer::start_with(|c| {
-        c.room_idle_seconds = 0;
-        c.snapshot_every_updates = 10;
+        c.storage.room_idle_seconds = 0;
+        c.storage.snapshot_every_updates = 10;
     })
     .await;
     let s = new_session(&t.url()).await;

@@ -320,8 +320,8 @@ async fn the_sandbox_holds() {
         return;
     }
     let e = env_with(|c| {
-        c.sandbox_max_processes = 64;
-        c.sandbox_memory_mb = 256;
+        c.workspaces.sandbox_max_processes = 64;
+        c.workspaces.sandbox_memory_mb = 256;
     })
     .await;
     let base = e.server.url();
@@ -371,8 +371,8 @@ async fn idle_workspaces_stop_ended_ones_run_nothing_deleted_ones_are_removed() 
         return;
     }
     let e = env_with(|c| {
-        c.workspace_idle_seconds = 1;
-        c.admin_token = Some("admin-secret-for-tests".into());
+        c.workspaces.idle_seconds = 1;
+        c.server.admin_token = Some("admin-secret-for-tests".into());
     })
     .await;
     let base = e.server.url();
@@ -444,7 +444,7 @@ async fn ended_workspaces_are_deleted_after_the_retention_period() {
     if !ready() {
         return;
     }
-    let e = env_with(|c| c.workspace_retention_hours = 0).await;
+    let e = env_with(|c| c.workspaces.retention_hours = 0).await;
     let base = e.server.url();
     let s = workspace(&base).await;
     let kept = workspace(&base).await;

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use crate::collab::{Collab, RoomHandle, RoomKey};
-use crate::config::Config;
+use crate::config::AssistantConfig;
 use crate::sessions::{Caller, Role, Sessions, language};
 use crate::store::{MessageRow, Store, StoreError};
 use crate::util::{new_id, now_ms};
@@ -165,8 +165,8 @@ ANTHROPIC_API_KEY set (Anthropic), or with ASSISTANT_PROVIDER=openai and OPENAI_
 endpoint needs one) for an OpenAI-compatible endpoint such as Ollama, llama.cpp or vLLM. ASSISTANT_MODEL picks the model.";
 
 /// Picks the provider from the configuration. `Ok(None)`: none configured (the rest works).
-pub fn provider_from_config(config: &Config) -> anyhow::Result<Option<Arc<dyn Provider>>> {
-    let named = config.assistant_provider.as_deref().map(|s| s.trim().to_ascii_lowercase()).filter(|s| !s.is_empty());
+pub fn provider_from_config(config: &AssistantConfig) -> anyhow::Result<Option<Arc<dyn Provider>>> {
+    let named = config.provider.as_deref().map(|s| s.trim().to_ascii_lowercase()).filter(|s| !s.is_empty());
     let anthropic_key = config.anthropic_api_key.as_ref().map(|k| k.expose().trim().to_string()).filter(|k| !k.is_empty());
     let openai_key = config.openai_api_key.as_ref().map(|k| k.expose().trim().to_string()).filter(|k| !k.is_empty());
     let which = match named.as_deref() {
@@ -181,7 +181,7 @@ pub fn provider_from_config(config: &Config) -> anyhow::Result<Option<Arc<dyn Pr
     Ok(match which {
         "anthropic" => match anthropic_key {
             Some(key) => {
-                let model = config.assistant_model.clone().unwrap_or_else(|| provider::DEFAULT_ANTHROPIC_MODEL.into());
+                let model = config.model.clone().unwrap_or_else(|| provider::DEFAULT_ANTHROPIC_MODEL.into());
                 Some(Arc::new(Anthropic::new(client, &config.anthropic_base_url, Secret::new(key), &model)))
             }
             None => {
@@ -195,7 +195,7 @@ pub fn provider_from_config(config: &Config) -> anyhow::Result<Option<Arc<dyn Pr
                 tracing::warn!("ASSISTANT_PROVIDER is openai but neither OPENAI_BASE_URL nor OPENAI_API_KEY is set: the assistant is off");
                 None
             } else {
-                let model = config.assistant_model.clone().unwrap_or_else(|| provider::DEFAULT_OPENAI_MODEL.into());
+                let model = config.model.clone().unwrap_or_else(|| provider::DEFAULT_OPENAI_MODEL.into());
                 Some(Arc::new(OpenAi::new(client, &base, openai_key.map(Secret::new), &model)))
             }
         }
@@ -295,7 +295,7 @@ fn new_rows(session_id: &str, mode: Mode, model: &str, message: String, context:
 
 impl Assistant {
     pub fn new(
-        config: &Config,
+        config: &AssistantConfig,
         provider: Option<Arc<dyn Provider>>,
         store: Store,
         collab: Arc<Collab>,
@@ -306,11 +306,11 @@ impl Assistant {
             provider,
             help: HELP.into(),
             limits: Limits {
-                max_message_chars: config.assistant_max_message_chars,
-                max_context_chars: config.assistant_max_context_chars,
-                messages_per_minute: config.assistant_messages_per_minute,
-                token_budget: config.assistant_token_budget,
-                max_reply_tokens: config.assistant_max_reply_tokens,
+                max_message_chars: config.max_message_chars,
+                max_context_chars: config.max_context_chars,
+                messages_per_minute: config.messages_per_minute,
+                token_budget: config.token_budget,
+                max_reply_tokens: config.max_reply_tokens,
                 history_messages: 20,
             },
             store,

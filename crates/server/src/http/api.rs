@@ -48,7 +48,7 @@ pub async fn create_session(
     headers: HeaderMap,
     JsonBody(body): JsonBody<CreateSession>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let client = client_address(&headers, peer, state.config.trust_forwarded_for);
+    let client = client_address(&headers, peer, state.config.server.trust_forwarded_for);
     if !state.create_limiter.allow(client) {
         return Err(ApiError::RateLimited);
     }
