@@ -36,6 +36,15 @@ export interface Session {
   kind?: SessionKind;
   /** The exercise a workspace was created from; null for a pad. */
   exercise?: string | null;
+  /** A workspace session's exercise: its title and the files to open first (from its manifest). */
+  exercise_info?: ExerciseInfo;
+}
+
+export interface ExerciseInfo {
+  id: string;
+  title: string;
+  /** Paths relative to the workspace, in the order to open them; the first is shown. */
+  open_first: string[];
 }
 
 export type SessionKind = 'pad' | 'workspace';

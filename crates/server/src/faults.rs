@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::http::{HeaderValue, Response, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, Response, StatusCode, header};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use rand::Rng;
@@ -218,6 +218,8 @@ pub struct SessionFaults {
     state: Mutex<Active>,
     /// Activations and resets one at a time, so a reset never interleaves with an activation.
     changes: tokio::sync::Mutex<()>,
+    /// The headers the app's own server sends with an error (the exercise says which).
+    error_headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 /// What happens to one request before (and whether) it reaches the app.
@@ -231,6 +233,12 @@ pub enum Verdict {
 }
 
 impl SessionFaults {
+    /// `error_headers`: what an error answered in the app's place carries (besides `Date` and
+    /// `Content-Length`), so it looks like the app's own.
+    pub fn new(error_headers: Vec<(HeaderName, HeaderValue)>) -> SessionFaults {
+        SessionFaults { error_headers, ..SessionFaults::default() }
+    }
+
     pub fn lock(&self) -> std::sync::MutexGuard<'_, Active> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -253,7 +261,7 @@ impl SessionFaults {
         }
         match plan.outcome {
             Outcome::Forward => Verdict::Forward { bytes_per_second: plan.bytes_per_second },
-            Outcome::Error(status) => Verdict::Answer(app_like_error(status)),
+            Outcome::Error(status) => Verdict::Answer(app_like_error(status, &self.error_headers)),
             Outcome::Reset => Verdict::Drop,
             Outcome::Hang(d) => {
                 tokio::time::sleep(d).await;
@@ -263,9 +271,9 @@ impl SessionFaults {
     }
 }
 
-/// An error answer that looks like the app's own server produced it (uvicorn's headers and
-/// plain-text body): nothing tells the candidate it came from the platform.
-fn app_like_error(status: u16) -> Response<Body> {
+/// An error answer that looks like the app's own server produced it (its headers, and the
+/// status's reason as the body): nothing tells the candidate it came from the platform.
+fn app_like_error(status: u16, headers: &[(HeaderName, HeaderValue)]) -> Response<Body> {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let text = status.canonical_reason().unwrap_or("Error").to_string();
     let mut r = Response::new(Body::from(text.clone()));
@@ -274,8 +282,9 @@ fn app_like_error(status: u16) -> Response<Body> {
     if let Ok(v) = HeaderValue::from_str(&httpdate(std::time::SystemTime::now())) {
         h.insert(header::DATE, v);
     }
-    h.insert(header::SERVER, HeaderValue::from_static("uvicorn"));
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    for (name, value) in headers {
+        h.insert(name.clone(), value.clone());
+    }
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(text.len()));
     r
 }

@@ -25,6 +25,7 @@ async fn create_session_returns_tokens_and_links() {
     assert_eq!(got["role"], "interviewer");
     assert!(got["created_at"].as_str().unwrap().ends_with('Z'));
     assert_eq!(got["participants"], json!([]));
+    assert!(got.get("exercise_info").is_none(), "only workspace sessions have exercise_info: {got}");
 }
 
 #[tokio::test]

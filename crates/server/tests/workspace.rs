@@ -114,6 +114,10 @@ async fn creating_a_workspace_session_and_its_contract() {
     let view: Value = get(&base, &s, &s.candidate, "").await.json().await.unwrap();
     assert_eq!(view["kind"], "workspace");
     assert_eq!(view["exercise"], "trading-backend");
+    // What the web app needs of the exercise, from its manifest ([runtime] open_first).
+    assert_eq!(view["exercise_info"]["id"], "trading-backend");
+    assert!(view["exercise_info"]["title"].as_str().unwrap().len() > 3);
+    assert_eq!(view["exercise_info"]["open_first"], json!(["README.md", "app/main.py"]));
     // The project is there, the manifest (scenarios, interviewer notes) is not.
     let files: Value = get(&base, &s, &s.candidate, "/files").await.json().await.unwrap();
     let paths: Vec<&str> = files["entries"].as_array().unwrap().iter().map(|e| e["path"].as_str().unwrap()).collect();

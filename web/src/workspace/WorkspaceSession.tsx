@@ -88,6 +88,7 @@ export default function WorkspaceSession({ session, participant, token }: Props)
         <main className="editor-area">
           {ended && <EndedBanner endedAt={endedAt} />}
           <WorkspaceView
+            openFirst={session.exercise_info?.open_first}
             sessionId={session.id}
             token={token}
             participant={participant}

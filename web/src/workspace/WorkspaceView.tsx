@@ -28,6 +28,8 @@ interface Props {
   ended: boolean;
   onCursor: (c: { path: string; cursor: CursorInfo } | null) => void;
   onActiveFile: (path: string | null) => void;
+  /** The exercise's `open_first` files (exercise.toml [runtime]). */
+  openFirst?: string[];
 }
 
 interface Saved {
@@ -38,11 +40,11 @@ interface Saved {
 const tabsKey = (id: string) => `iide:ws-tabs:${id}`;
 const panelKey = 'iide:ws-panel';
 
-/** Files first opened for someone arriving: the brief, then the app's entry point. */
-const FIRST_FILES = ['README.md', 'readme.md', 'app/main.py', 'main.py', 'app.py'];
+/** Files first opened for someone arriving when the exercise names none: a README. */
+const FIRST_FILES = ['README.md', 'readme.md'];
 
 /** A workspace session's main area: Explorer, editor tabs (or VS Code), and the Terminal/App panel. */
-export function WorkspaceView({ sessionId, token, participant, role, files, status, onStatus, awareness, ended, onCursor, onActiveFile }: Props) {
+export function WorkspaceView({ sessionId, token, participant, role, files, status, onStatus, awareness, ended, onCursor, onActiveFile, openFirst }: Props) {
   const saved = useMemo(() => readJson<Saved>('session', tabsKey(sessionId)), [sessionId]);
   const [tabs, setTabs] = useState<string[]>(() => (Array.isArray(saved?.tabs) ? saved.tabs.filter((t) => typeof t === 'string') : []));
   const [active, setActive] = useState<string | null>(() => saved?.active ?? null);
@@ -68,12 +70,13 @@ export function WorkspaceView({ sessionId, token, participant, role, files, stat
   useEffect(() => {
     if (opened.current || !entries) return;
     opened.current = true;
-    const first = FIRST_FILES.find((p) => byPath.get(p)?.type === 'file') ?? entries.find((e) => e.type === 'file' && e.editable)?.path;
+    const named = (openFirst ?? []).filter((p) => byPath.get(p)?.type === 'file');
+    const first = named[0] ?? FIRST_FILES.find((p) => byPath.get(p)?.type === 'file') ?? entries.find((e) => e.type === 'file' && e.editable)?.path;
     if (first) {
-      setTabs([first]);
+      setTabs(named.length > 0 ? named : [first]);
       setActive(first);
     }
-  }, [entries, byPath]);
+  }, [entries, byPath, openFirst]);
 
   const open = useCallback((path: string) => {
     setTabs((t) => (t.includes(path) ? t : [...t, path]));

@@ -143,7 +143,9 @@ impl Workspaces {
             runtime: dir.join("run"),
             conf: dir.join("conf"),
             tools_dir: self.settings.tools_dir.clone(),
-            venv: self.settings.tools_dir.join("venvs").join(&exercise.id),
+            path: exercise.manifest.runtime.path_entries(&self.settings.tools_dir),
+            env: exercise.manifest.runtime.env_vars(&self.settings.tools_dir),
+            greeting: exercise.manifest.runtime.terminal_greeting.clone().unwrap_or_else(|| sandbox::DEFAULT_GREETING.into()),
             limits: self.settings.limits.clone(),
         }
     }
@@ -181,7 +183,7 @@ impl Workspaces {
                 return Err(WorkspaceError::Unavailable("the exercise's setup failed; see the server log".into()));
             }
         }
-        if let Some(db) = &exercise.manifest.app.database {
+        if let Some(db) = exercise.manifest.runtime.sqlite_path() {
             let _ = std::fs::copy(sb.workspace.join(db), dir.join("clean.db"));
         }
         Ok(())
@@ -226,7 +228,7 @@ impl Workspaces {
         let ws = Arc::new(Workspace {
             session_id: session_id.to_string(),
             app: Arc::new(app::App::new(sb.clone(), exercise.manifest.app.command.clone())),
-            faults: SessionFaults::default(),
+            faults: SessionFaults::new(exercise.manifest.runtime.error_headers()),
             exercise,
             sandbox: sb,
             root,
@@ -313,8 +315,9 @@ impl Workspace {
         self.last_used.store(now_ms(), Ordering::SeqCst);
     }
 
+    /// The app's SQLite file (`[runtime.database]`), if it has one.
     pub fn database(&self) -> Option<PathBuf> {
-        self.exercise.manifest.app.database.as_ref().map(|db| self.sandbox.workspace.join(db))
+        self.exercise.manifest.runtime.sqlite_path().map(|db| self.sandbox.workspace.join(db))
     }
 
     pub fn clean_database(&self) -> PathBuf {
@@ -377,7 +380,9 @@ impl Workspace {
             self.app.ensure_running(Duration::from_secs(20)).await;
         }
         let mut req = req;
-        req.headers_mut().insert(header::HOST, HeaderValue::from_static("127.0.0.1:8000"));
+        if let Ok(host) = HeaderValue::from_str(&format!("127.0.0.1:{}", sandbox::APP_PORT)) {
+            req.headers_mut().insert(header::HOST, host);
+        }
         let res = match self.app.upstream.send(req).await {
             Ok(r) => r,
             Err(e) => {
