@@ -91,34 +91,69 @@ ensure_bubblewrap() {
   apt_install bubblewrap
 }
 
-# One Python venv per exercise that has a requirements.txt, at $IIDE_TOOLS_DIR/venvs/<exercise>.
-# Sandboxes bind it read-only, so it must be built with Debian's /usr/bin/python3 (its symlinks
-# point into /usr, which sandboxes see; pyenv's python under /root is unreachable for them).
-# It is rebuilt from scratch when requirements.txt or the Python version changes; the key is
-# written last, so a failed install is retried on the next run.
+# The environment of every exercise whose exercise.toml has a [runtime.install] table (see
+# docs/EXERCISES.md), at $IIDE_TOOLS_DIR/<runtime.environment>: sandboxes bind it read-only at
+# the same path. The manifest says everything: the Debian packages its commands need, the
+# commands (run on the host, in the exercise folder, with {env} and {exercise} replaced), the
+# input files and a fingerprint command whose output, when any of them changes, means: install
+# again from scratch. The key is written last, so a failed install is retried on the next run.
+# (trading-backend: a venv made with Debian's /usr/bin/python3, whose symlinks point into /usr,
+# which sandboxes see, and pip install -r requirements.txt.)
 ensure_exercise_envs() {
-  local req id venv key checked=""
-  for req in "$ROOT"/exercises/*/requirements.txt; do
-    [ -f "$req" ] || continue
-    if [ -z "$checked" ] && ! /usr/bin/python3 -c 'import ensurepip, venv' 2>/dev/null; then
-      log "installing python3-venv (exercise environments)"
-      apt_install python3 python3-venv
-    fi
-    checked=1
-    id="$(basename "$(dirname "$req")")"
-    venv="$IIDE_TOOLS_DIR/venvs/$id"
-    key="$( { /usr/bin/python3 --version; cat "$req"; } | sha256sum | cut -d' ' -f1)"
-    if [ "$(cat "$venv/.requirements.sha256" 2>/dev/null)" = "$key" ]; then continue; fi
-    log "creating the Python environment of exercise $id"
-    tools_dir
-    rm -rf "$venv"
-    mkdir -p "$IIDE_TOOLS_DIR/venvs"
-    chmod a+rx "$IIDE_TOOLS_DIR/venvs"
-    /usr/bin/python3 -m venv "$venv"
-    "$venv/bin/python" -m pip install --quiet --no-input --disable-pip-version-check -r "$req"
-    echo "$key" >"$venv/.requirements.sha256"
-    chmod -R a+rX "$venv"
+  local manifest
+  for manifest in "$ROOT"/exercises/*/exercise.toml; do
+    [ -f "$manifest" ] || continue
+    ensure_exercise_env "$manifest"
   done
+}
+
+# The [runtime] of one manifest as shell assignments (read with Python's tomllib).
+exercise_runtime() {
+  /usr/bin/python3 - "$1" <<'PY'
+import shlex, sys, tomllib
+with open(sys.argv[1], "rb") as f:
+    rt = tomllib.load(f).get("runtime", {})
+inst = rt.get("install") or {}
+words = lambda xs: " ".join(shlex.quote(str(x)) for x in xs)
+print("env_rel=" + shlex.quote(rt.get("environment", "")))
+print("packages=(" + words(inst.get("packages", [])) + ")")
+print("commands=(" + words(inst.get("commands", [])) + ")")
+print("inputs=(" + words(inst.get("inputs", [])) + ")")
+print("fingerprint=" + shlex.quote(inst.get("fingerprint", "")))
+PY
+}
+
+ensure_exercise_env() {
+  local manifest="$1" exdir id env_rel="" fingerprint="" env key cmd f
+  local packages=() commands=() inputs=()
+  exdir="$(cd "$(dirname "$manifest")" && pwd)"
+  id="$(basename "$exdir")"
+  if ! /usr/bin/python3 -c 'import tomllib' 2>/dev/null; then
+    log "installing python3 (reads the exercises' manifests)"
+    apt_install python3
+  fi
+  eval "$(exercise_runtime "$manifest")"
+  [ ${#commands[@]} -gt 0 ] || return 0
+  case "/$env_rel/" in
+    //|*/../*|*/./*) echo "exercise $id: runtime.environment must be a relative path inside $IIDE_TOOLS_DIR" >&2; return 1 ;;
+  esac
+  env="$IIDE_TOOLS_DIR/$env_rel"
+  key="$( { [ -z "$fingerprint" ] || (cd "$exdir" && eval "$fingerprint"); for f in "${inputs[@]}"; do cat "$exdir/$f"; done; } | sha256sum | cut -d' ' -f1)"
+  # .requirements.sha256: the same key, as environments made before [runtime.install] stored it.
+  if [ "$(cat "$env/.install.sha256" 2>/dev/null || cat "$env/.requirements.sha256" 2>/dev/null)" = "$key" ]; then return 0; fi
+  [ ${#packages[@]} -eq 0 ] || ensure_debs "${packages[@]}"
+  log "installing the environment of exercise $id ($env_rel)"
+  tools_dir
+  rm -rf "$env"
+  mkdir -p "$(dirname "$env")"
+  chmod a+rx "$(dirname "$env")"
+  for cmd in "${commands[@]}"; do
+    cmd="${cmd//\{env\}/$env}"
+    cmd="${cmd//\{exercise\}/$exdir}"
+    (cd "$exdir" && bash -eo pipefail -c "$cmd")
+  done
+  echo "$key" >"$env/.install.sha256"
+  chmod -R a+rX "$env"
 }
 
 # code-server (VS Code in the browser) for workspace sessions, at

@@ -571,12 +571,16 @@ struct IideMetrics {
     persist_backlog_after_drain: u64,
     resyncs_total: u64,
     closed_for_bad_input_total: u64,
+    /// Longest any edit waited to be stored since the server started (ms): the crash window.
+    persist_lag_max_ms: u64,
 }
 
 impl IideMetrics {
     fn from_pages(m0: &MetricsPage, m1: &MetricsPage, m2: &MetricsPage) -> IideMetrics {
         let g = |m: &MetricsPage, k: &str| m.get(k).copied().unwrap_or(0.0) as u64;
-        let (upd, pw) = ("iide_doc_updates_total", "iide_persist_writes_total");
+        // Updates stored; servers that store one row per update only report rows.
+        let pw = if m0.contains_key("iide_persist_updates_total") { "iide_persist_updates_total" } else { "iide_persist_writes_total" };
+        let upd = "iide_doc_updates_total";
         IideMetrics {
             updates_applied_in_window: g(m1, upd).saturating_sub(g(m0, upd)),
             updates_persisted_in_window: g(m1, pw).saturating_sub(g(m0, pw)),
@@ -584,6 +588,7 @@ impl IideMetrics {
             persist_backlog_after_drain: g(m2, upd).saturating_sub(g(m2, pw)),
             resyncs_total: g(m2, "iide_ws_resyncs_total"),
             closed_for_bad_input_total: g(m2, "iide_ws_closed_bad_input_total"),
+            persist_lag_max_ms: (m2.get("iide_persist_lag_max_seconds").copied().unwrap_or(0.0) * 1000.0) as u64,
         }
     }
 }
@@ -961,11 +966,12 @@ fn print_text(r: &Report) {
     }
     if let Some(m) = &r.interview_ide_metrics {
         println!(
-            "server says   {} updates applied and {} stored during the window; {} applied but not yet stored at its end ({} after the drain); {} resyncs, {} connections closed for bad input",
+            "server says   {} updates applied and {} stored during the window; {} applied but not yet stored at its end ({} after the drain); longest wait to be stored {} ms; {} resyncs, {} connections closed for bad input",
             m.updates_applied_in_window,
             m.updates_persisted_in_window,
             m.persist_backlog_at_window_end,
             m.persist_backlog_after_drain,
+            m.persist_lag_max_ms,
             m.resyncs_total,
             m.closed_for_bad_input_total
         );

@@ -3,39 +3,17 @@
 
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use yrs::types::ToJson;
 use yrs::{Array, GetString, ReadTxn, StateVector, Transact};
 
 use crate::collab::{Collab, RoomKey};
-use crate::sessions::{Caller, SessionError};
+pub use crate::report::{EventView, Rating, Scorecard};
 use crate::docname::{DocKey, DocName};
-use crate::store::{EventRow, Store};
-use crate::util::rfc3339;
+use crate::sessions::{Caller, SessionError};
+use crate::store::Store;
 
 type Result<T> = std::result::Result<T, SessionError>;
-
-/// A timeline entry as the API returns it.
-#[derive(Debug, Serialize)]
-pub struct EventView {
-    pub at: String,
-    pub at_ms: i64,
-    pub kind: String,
-    pub actor: Option<String>,
-    pub data: serde_json::Value,
-}
-
-impl From<EventRow> for EventView {
-    fn from(e: EventRow) -> Self {
-        EventView {
-            at: rfc3339(e.at),
-            at_ms: e.at,
-            kind: e.kind,
-            actor: e.actor,
-            data: serde_json::from_str(&e.data).unwrap_or(serde_json::Value::Null),
-        }
-    }
-}
 
 /// A document as it was at a moment.
 #[derive(Debug, Serialize)]
@@ -45,24 +23,6 @@ pub struct DocAt {
     pub text: String,
     /// The whole state as a Yjs update (base64), for clients that render more than text.
     pub update: String,
-}
-
-/// One skill rated 1 (no hire) to 4 (strong hire), with a comment.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Rating {
-    pub skill: String,
-    pub score: u8,
-    #[serde(default)]
-    pub comment: String,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Scorecard {
-    pub ratings: Vec<Rating>,
-    #[serde(default)]
-    pub summary: String,
 }
 
 /// The replayable document named `doc` (workspace files only in workspace sessions).

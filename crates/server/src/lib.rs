@@ -1,7 +1,19 @@
 //! interview-ide: a self-hosted platform for live technical interviews.
 //!
-//! Layers, top to bottom (dependencies point down): `http` (routes, auth, errors, web assets) ->
-//! `sessions` (roles, participants) and `collab` (live documents) -> `store` (SQLite/PostgreSQL).
+//! Layers, top to bottom; a module uses only modules below it (never one beside or above it,
+//! `tests/layers.rs` fails on any cycle; docs/ARCHITECTURE.md draws them):
+//!
+//! 1. this file (and `main.rs`): reads the `config`, builds every part and wires them into `App`.
+//! 2. `http`: routes, auth extractors, errors, web assets; the only module that sees `App`.
+//! 3. features: `cockpit` (timeline, replay, scorecard; renders with `report`), `chaos` (scenarios
+//!    acting on a workspace's app), `assistant` (AI providers, the chat and its transcript).
+//! 4. `workspace`: exercise projects per session, sandboxed processes, disk<->document sync, and
+//!    the proxy in front of the app, which applies the session's `faults`.
+//! 5. `sessions` (sessions, roles, policies, events) over `collab` (live documents: rooms,
+//!    y-websocket, persistence queue); `report` (the HTML report, from `store`'s rows).
+//! 6. leaves, which use no other module: `store` (SQLite/PostgreSQL, every SQL statement of the
+//!    platform), `faults` (network faults and how the proxy applies them), `config`, `metrics`,
+//!    `ratelimit`, `util`.
 
 pub mod assistant;
 pub mod chaos;
@@ -9,6 +21,7 @@ pub mod cockpit;
 pub mod collab;
 pub mod config;
 pub mod docname;
+pub mod faults;
 pub mod http;
 pub mod lifecycle;
 pub mod metrics;
@@ -83,17 +96,17 @@ impl Server {
 pub async fn start(mut config: Config) -> anyhow::Result<Server> {
     // TLS for the assistant's provider uses ring; installing it twice (tests) is harmless.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let assistant_provider = assistant::provider_from_config(&config)?;
+    let assistant_provider = assistant::provider_from_config(&config.assistant)?;
     match &assistant_provider {
         Some(p) => tracing::info!(provider = p.name(), model = p.model(), "AI assistant enabled"),
         None => tracing::info!("AI assistant: no provider configured"),
     }
-    let store = Store::connect(&config.database_url).await?;
-    let listener = tokio::net::TcpListener::bind(config.bind).await?;
+    let store = Store::connect(&config.storage.database_url).await?;
+    let listener = tokio::net::TcpListener::bind(config.server.bind).await?;
     let addr = listener.local_addr()?;
-    if config.public_url.is_none() {
+    if config.server.public_url.is_none() {
         // With port 0 the real port is only known now.
-        config.public_url = Some(format!("http://{addr}"));
+        config.server.public_url = Some(format!("http://{addr}"));
     }
     let metrics = Metrics::default();
     let shutdown = CancellationToken::new();
@@ -101,22 +114,22 @@ pub async fn start(mut config: Config) -> anyhow::Result<Server> {
     let persist_stop = CancellationToken::new();
     let (persister, writer) = Persister::start(
         docs.clone(),
-        PersistSettings { flush_interval: config.flush_interval(), max_pending_bytes: config.max_pending_doc_bytes },
+        PersistSettings { flush_interval: config.storage.flush_interval(), max_pending_bytes: config.storage.max_pending_doc_bytes },
         metrics.clone(),
         persist_stop.clone(),
     );
-    let collab = Collab::new(docs.clone(), persister, config.snapshot_every_updates, config.room_idle(), metrics.clone());
+    let collab = Collab::new(docs.clone(), persister, config.storage.snapshot_every_updates, config.storage.room_idle(), metrics.clone());
     collab.spawn_janitor(shutdown.clone());
     let sessions = Sessions::new(store.clone(), collab.clone(), config.public_url());
-    let assistant = Arc::new(assistant::Assistant::new(&config, assistant_provider, store.clone(), collab.clone(), sessions.clone(), shutdown.clone()));
+    let assistant = Arc::new(assistant::Assistant::new(&config.assistant, assistant_provider, store.clone(), collab.clone(), sessions.clone(), shutdown.clone()));
     match assistant.recover_interrupted().await {
         Ok(0) => {}
         Ok(n) => tracing::info!(replies = n, "assistant replies interrupted by the last stop are marked cut off"),
         Err(e) => tracing::warn!(error = %e, "could not mark interrupted assistant replies"),
     }
     let workspaces = workspace::Workspaces::new(
-        workspace::Catalog::load(&config.exercises_dir)?,
-        workspace_settings(&config)?,
+        workspace::Catalog::load(&config.workspaces.exercises_dir)?,
+        workspace_settings(&config.workspaces)?,
         shutdown.clone(),
     );
     let lifecycle = Lifecycle::new(store.clone(), docs.clone(), sessions.clone(), collab.clone(), workspaces.clone());
@@ -124,7 +137,7 @@ pub async fn start(mut config: Config) -> anyhow::Result<Server> {
     let app = Arc::new(App {
         workspaces,
         assistant,
-        create_limiter: PerAddressLimiter::new(config.max_sessions_per_minute),
+        create_limiter: PerAddressLimiter::new(config.server.max_sessions_per_minute),
         config,
         store: store.clone(),
         sessions,
@@ -157,10 +170,10 @@ pub async fn start(mut config: Config) -> anyhow::Result<Server> {
     Ok(Server { addr, shutdown, task })
 }
 
-fn workspace_settings(config: &Config) -> anyhow::Result<workspace::Settings> {
-    std::fs::create_dir_all(&config.workspaces_dir)?;
+fn workspace_settings(config: &config::WorkspacesConfig) -> anyhow::Result<workspace::Settings> {
+    std::fs::create_dir_all(&config.dir)?;
     // The sandbox mounts these: they must be absolute.
-    let root = std::fs::canonicalize(&config.workspaces_dir)?;
+    let root = std::fs::canonicalize(&config.dir)?;
     Ok(workspace::Settings {
         root,
         code_server: config.code_server_bin.clone().unwrap_or_else(|| config.tools_dir.join("code-server/node_modules/.bin/code-server")),
@@ -170,7 +183,7 @@ fn workspace_settings(config: &Config) -> anyhow::Result<workspace::Settings> {
             max_processes: config.sandbox_max_processes.max(16),
             cpu_percent: config.sandbox_cpu_percent.clamp(5, 100 * 64),
         },
-        idle: std::time::Duration::from_secs(config.workspace_idle_seconds.max(1)),
-        retention: std::time::Duration::from_secs(config.workspace_retention_hours * 3600),
+        idle: std::time::Duration::from_secs(config.idle_seconds.max(1)),
+        retention: std::time::Duration::from_secs(config.retention_hours * 3600),
     })
 }

@@ -14,7 +14,7 @@ async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
     let server = start(config.clone()).await?;
     tracing::info!(
-        url = %config.public_url.clone().unwrap_or_else(|| server.url()),
+        url = %config.server.public_url.clone().unwrap_or_else(|| server.url()),
         addr = %server.addr,
         startup_ms = started.elapsed().as_secs_f64() * 1000.0,
         "interview-ide ready"

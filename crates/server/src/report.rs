@@ -3,9 +3,51 @@
 
 use std::fmt::Write;
 
-use crate::cockpit::{EventView, Scorecard};
-use crate::store::{ParticipantRow, SessionRow};
+use serde::{Deserialize, Serialize};
+
+use crate::store::{EventRow, ParticipantRow, SessionRow};
 use crate::util::rfc3339;
+
+/// A timeline entry as the API returns it.
+#[derive(Debug, Serialize)]
+pub struct EventView {
+    pub at: String,
+    pub at_ms: i64,
+    pub kind: String,
+    pub actor: Option<String>,
+    pub data: serde_json::Value,
+}
+
+impl From<EventRow> for EventView {
+    fn from(e: EventRow) -> Self {
+        EventView {
+            at: rfc3339(e.at),
+            at_ms: e.at,
+            kind: e.kind,
+            actor: e.actor,
+            data: serde_json::from_str(&e.data).unwrap_or(serde_json::Value::Null),
+        }
+    }
+}
+
+/// One skill rated 1 (no hire) to 4 (strong hire), with a comment.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rating {
+    pub skill: String,
+    pub score: u8,
+    #[serde(default)]
+    pub comment: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scorecard {
+    pub ratings: Vec<Rating>,
+    #[serde(default)]
+    pub summary: String,
+}
+
 
 pub struct ReportData<'a> {
     pub session: &'a SessionRow,

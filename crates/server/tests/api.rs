@@ -25,6 +25,7 @@ async fn create_session_returns_tokens_and_links() {
     assert_eq!(got["role"], "interviewer");
     assert!(got["created_at"].as_str().unwrap().ends_with('Z'));
     assert_eq!(got["participants"], json!([]));
+    assert!(got.get("exercise_info").is_none(), "only workspace sessions have exercise_info: {got}");
 }
 
 #[tokio::test]
@@ -54,7 +55,7 @@ async fn create_session_defaults_and_validation() {
 
 #[tokio::test]
 async fn oversized_body_is_413() {
-    let t = TestServer::start_with(|c| c.max_body_bytes = 1024).await;
+    let t = TestServer::start_with(|c| c.server.max_body_bytes = 1024).await;
     let body = json!({"title": "x".repeat(5000)});
     let res = http().post(format!("{}/api/sessions", t.url())).json(&body).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
@@ -63,7 +64,7 @@ async fn oversized_body_is_413() {
 
 #[tokio::test]
 async fn session_creation_is_rate_limited_per_address() {
-    let t = TestServer::start_with(|c| c.max_sessions_per_minute = 3).await;
+    let t = TestServer::start_with(|c| c.server.max_sessions_per_minute = 3).await;
     for _ in 0..3 {
         assert_eq!(http().post(format!("{}/api/sessions", t.url())).send().await.unwrap().status(), 201);
     }
@@ -304,7 +305,7 @@ async fn sandbox_workers_get_a_policy_without_network() {
     std::fs::write(dir.path().join("assets/sandbox-js.worker-abc.js"), "postMessage(1)").unwrap();
     std::fs::write(dir.path().join("assets/app-abc.js"), "1").unwrap();
     let web_dir = dir.path().to_path_buf();
-    let t = TestServer::start_with(|c| c.web_dir = Some(web_dir)).await;
+    let t = TestServer::start_with(|c| c.server.web_dir = Some(web_dir)).await;
 
     let res = http().get(format!("{}/assets/sandbox-js.worker-abc.js", t.url())).send().await.unwrap();
     assert_eq!(res.status(), 200);

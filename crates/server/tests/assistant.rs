@@ -131,8 +131,8 @@ async fn with_anthropic(tweak: impl FnOnce(&mut interview_ide::Config)) -> (Test
     let fake = start_fake().await;
     let url = fake.url.clone();
     let t = TestServer::start_with(move |c| {
-        c.anthropic_api_key = Some(interview_ide::assistant::provider::Secret::new(KEY));
-        c.anthropic_base_url = url;
+        c.assistant.anthropic_api_key = Some(interview_ide::assistant::provider::Secret::new(KEY));
+        c.assistant.anthropic_base_url = url;
         tweak(c);
     })
     .await;
@@ -347,9 +347,9 @@ async fn editor_context_is_sent_to_the_provider() {
 #[tokio::test]
 async fn limits_roles_and_bad_input() {
     let (t, fake) = with_anthropic(|c| {
-        c.assistant_messages_per_minute = 2;
-        c.assistant_max_message_chars = 100;
-        c.assistant_max_context_chars = 200;
+        c.assistant.messages_per_minute = 2;
+        c.assistant.max_message_chars = 100;
+        c.assistant.max_context_chars = 200;
     })
     .await;
     let s = new_session(&t.url()).await;
@@ -390,7 +390,7 @@ async fn limits_roles_and_bad_input() {
 
 #[tokio::test]
 async fn the_token_budget_is_enforced_and_visible() {
-    let (t, _fake) = with_anthropic(|c| c.assistant_token_budget = 30).await;
+    let (t, _fake) = with_anthropic(|c| c.assistant.token_budget = 30).await;
     let s = new_session(&t.url()).await;
     read_events(post_chat(&t, &s, &s.candidate, json!({"message": "one"})).await).await;
     let res = post_chat(&t, &s, &s.candidate, json!({"message": "two"})).await;
@@ -450,8 +450,8 @@ async fn a_wrong_key_is_reported_without_leaking_it() {
     let fake = start_fake().await;
     let url = fake.url.clone();
     let t = TestServer::start_with(move |c| {
-        c.anthropic_api_key = Some(interview_ide::assistant::provider::Secret::new("sk-ant-WRONG-999"));
-        c.anthropic_base_url = url;
+        c.assistant.anthropic_api_key = Some(interview_ide::assistant::provider::Secret::new("sk-ant-WRONG-999"));
+        c.assistant.anthropic_base_url = url;
     })
     .await;
     let s = new_session(&t.url()).await;
@@ -494,9 +494,9 @@ async fn openai_compatible_provider_streams() {
     let fake = start_fake().await;
     let url = format!("{}/v1", fake.url);
     let t = TestServer::start_with(move |c| {
-        c.assistant_provider = Some("openai".into());
-        c.openai_base_url = Some(url);
-        c.assistant_model = Some("llama3".into());
+        c.assistant.provider = Some("openai".into());
+        c.assistant.openai_base_url = Some(url);
+        c.assistant.model = Some("llama3".into());
     })
     .await;
     let s = new_session(&t.url()).await;
@@ -536,8 +536,8 @@ async fn the_conversation_is_stored_on_postgres_too() {
     let fake = start_fake().await;
     let url = fake.url.clone();
     let server = TestServer::start_on(&db_url, move |c| {
-        c.anthropic_api_key = Some(interview_ide::assistant::provider::Secret::new(KEY));
-        c.anthropic_base_url = url;
+        c.assistant.anthropic_api_key = Some(interview_ide::assistant::provider::Secret::new(KEY));
+        c.assistant.anthropic_base_url = url;
     })
     .await;
     let base = server.url();
@@ -563,8 +563,8 @@ async fn a_restart_cuts_off_replies_in_flight_and_recovers_interrupted_ones() {
     let db_url = format!("sqlite://{}/test.db", dir.path().display());
     let url = fake.url.clone();
     let tweak = move |c: &mut interview_ide::Config| {
-        c.anthropic_api_key = Some(interview_ide::assistant::provider::Secret::new(KEY));
-        c.anthropic_base_url = url.clone();
+        c.assistant.anthropic_api_key = Some(interview_ide::assistant::provider::Secret::new(KEY));
+        c.assistant.anthropic_base_url = url.clone();
     };
     let server = TestServer::start_on(&db_url, tweak.clone()).await;
     let s = new_session(&server.url()).await;
@@ -589,9 +589,11 @@ async fn a_restart_cuts_off_replies_in_flight_and_recovers_interrupted_ones() {
 
     // A reply a crashed process left 'streaming' is marked cut off at the next start.
     {
-        let store = interview_ide::store::Store::connect(&db_url).await.unwrap();
-        sqlx::query("UPDATE chat_messages SET status = 'streaming', cut_off = 0, error = NULL WHERE role = 'assistant'").execute(store.pool()).await.unwrap();
-        store.close().await;
+        // Straight on the database file, as a crash would leave it (the store hands out no pool).
+        use sqlx::Connection;
+        let mut db = sqlx::SqliteConnection::connect(&db_url).await.unwrap();
+        sqlx::query("UPDATE chat_messages SET status = 'streaming', cut_off = 0, error = NULL WHERE role = 'assistant'").execute(&mut db).await.unwrap();
+        db.close().await.unwrap();
     }
     let server = TestServer::start_on(&db_url, tweak).await;
     let h: Value = http().get(format!("{}/api/sessions/{}/chat", server.url(), s.id)).bearer_auth(&s.interviewer).send().await.unwrap().json().await.unwrap();

@@ -274,6 +274,8 @@ async fn chaos_is_invisible_to_the_candidate_and_isolated_per_session() {
     let faulty = http().get(format!("{base}/api/sessions/{}/app/users/1", a.id)).bearer_auth(&a.candidate).send().await.unwrap();
     assert_eq!(faulty.status(), 500);
     assert_eq!(header_names(&faulty), normal_headers);
+    // The app server's own headers come from the exercise's manifest ([runtime.error_response]).
+    assert_eq!(faulty.headers().get("server"), normal.headers().get("server"));
     assert_eq!(faulty.text().await.unwrap(), "Internal Server Error");
     // The candidate's session view and files show nothing.
     let view = http().get(format!("{base}/api/sessions/{}", a.id)).bearer_auth(&a.candidate).send().await.unwrap().text().await.unwrap();

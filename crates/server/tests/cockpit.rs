@@ -49,8 +49,8 @@ async fn timeline_lists_what_happened_in_order_for_the_interviewer_only() {
 async fn replay_rebuilds_the_document_at_any_moment() {
     // Snapshots every 3 updates, so replay crosses checkpoints.
     let t = TestServer::start_with(|c| {
-        c.snapshot_every_updates = 3;
-        c.flush_interval_ms = 10;
+        c.storage.snapshot_every_updates = 3;
+        c.storage.flush_interval_ms = 10;
     })
     .await;
     let s = new_session(&t.url()).await;
@@ -149,7 +149,7 @@ async fn report_is_one_self_contained_html_file() {
 
 #[tokio::test]
 async fn operator_lists_and_deletes_sessions_with_the_admin_token() {
-    let t = TestServer::start_with(|c| c.admin_token = Some("operator-secret-token".into())).await;
+    let t = TestServer::start_with(|c| c.server.admin_token = Some("operator-secret-token".into())).await;
     let s = new_session(&t.url()).await;
     let keep = new_session(&t.url()).await;
     let admin = format!("{}/api/admin/sessions", t.url());

@@ -71,8 +71,8 @@ async fn awareness_is_relayed_and_removed_when_a_client_leaves() {
 #[tokio::test]
 async fn bad_frames_close_only_that_connection() {
     let t = TestServer::start_with(|c| {
-        c.max_frame_bytes = 64 * 1024;
-        c.max_messages_per_second = 50;
+        c.storage.max_frame_bytes = 64 * 1024;
+        c.storage.max_messages_per_second = 50;
     })
     .await;
     let s = new_session(&t.url()).await;
@@ -142,7 +142,7 @@ async fn sessions_do_not_share_documents() {
 /// is resynced with the whole document instead of silently missing edits.
 #[tokio::test]
 async fn a_client_that_falls_behind_is_resynced() {
-    let t = TestServer::start_with(|c| c.max_messages_per_second = 100_000).await;
+    let t = TestServer::start_with(|c| c.storage.max_messages_per_second = 100_000).await;
     let s = new_session(&t.url()).await;
     let mut slow = Peer::connect(&t.ws_url(), &s.id, "main", &s.candidate).await;
     slow.pump(Duration::from_millis(100)).await;
@@ -167,7 +167,7 @@ async fn a_client_that_falls_behind_is_resynced() {
 /// own edits. When it reads again it catches up with the whole document.
 #[tokio::test]
 async fn a_slow_reader_cannot_stall_the_room() {
-    let t = TestServer::start_with(|c| c.max_messages_per_second = 100_000).await;
+    let t = TestServer::start_with(|c| c.storage.max_messages_per_second = 100_000).await;
     let s = new_session(&t.url()).await;
     let mut silent = Peer::connect(&t.ws_url(), &s.id, "main", &s.candidate).await;
     silent.pump(Duration::from_millis(100)).await;

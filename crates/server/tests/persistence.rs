@@ -33,8 +33,8 @@ async fn content_survives_a_graceful_restart() {
 #[tokio::test]
 async fn idle_rooms_unload_and_reload_with_their_content() {
     let t = TestServer::start_with(|c| {
-        c.room_idle_seconds = 0;
-        c.snapshot_every_updates = 10;
+        c.storage.room_idle_seconds = 0;
+        c.storage.snapshot_every_updates = 10;
     })
     .await;
     let s = new_session(&t.url()).await;
@@ -129,9 +129,9 @@ async fn a_stalled_storage_tells_clients_to_retry_and_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}/db.sqlite", dir.path().display());
     let server = TestServer::start_on(&db, |c| {
-        c.max_pending_doc_bytes = 64 * 1024;
-        c.flush_interval_ms = 20;
-        c.max_messages_per_second = 100_000;
+        c.storage.max_pending_doc_bytes = 64 * 1024;
+        c.storage.flush_interval_ms = 20;
+        c.storage.max_messages_per_second = 100_000;
     })
     .await;
     let ws = server.url().replacen("http", "ws", 1);

@@ -114,6 +114,10 @@ async fn creating_a_workspace_session_and_its_contract() {
     let view: Value = get(&base, &s, &s.candidate, "").await.json().await.unwrap();
     assert_eq!(view["kind"], "workspace");
     assert_eq!(view["exercise"], "trading-backend");
+    // What the web app needs of the exercise, from its manifest ([runtime] open_first).
+    assert_eq!(view["exercise_info"]["id"], "trading-backend");
+    assert!(view["exercise_info"]["title"].as_str().unwrap().len() > 3);
+    assert_eq!(view["exercise_info"]["open_first"], json!(["README.md", "app/main.py"]));
     // The project is there, the manifest (scenarios, interviewer notes) is not.
     let files: Value = get(&base, &s, &s.candidate, "/files").await.json().await.unwrap();
     let paths: Vec<&str> = files["entries"].as_array().unwrap().iter().map(|e| e["path"].as_str().unwrap()).collect();
@@ -320,8 +324,8 @@ async fn the_sandbox_holds() {
         return;
     }
     let e = env_with(|c| {
-        c.sandbox_max_processes = 64;
-        c.sandbox_memory_mb = 256;
+        c.workspaces.sandbox_max_processes = 64;
+        c.workspaces.sandbox_memory_mb = 256;
     })
     .await;
     let base = e.server.url();
@@ -371,8 +375,8 @@ async fn idle_workspaces_stop_ended_ones_run_nothing_deleted_ones_are_removed() 
         return;
     }
     let e = env_with(|c| {
-        c.workspace_idle_seconds = 1;
-        c.admin_token = Some("admin-secret-for-tests".into());
+        c.workspaces.idle_seconds = 1;
+        c.server.admin_token = Some("admin-secret-for-tests".into());
     })
     .await;
     let base = e.server.url();
@@ -444,7 +448,7 @@ async fn ended_workspaces_are_deleted_after_the_retention_period() {
     if !ready() {
         return;
     }
-    let e = env_with(|c| c.workspace_retention_hours = 0).await;
+    let e = env_with(|c| c.workspaces.retention_hours = 0).await;
     let base = e.server.url();
     let s = workspace(&base).await;
     let kept = workspace(&base).await;

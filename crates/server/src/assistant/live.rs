@@ -8,8 +8,8 @@
 
 use yrs::{Any, Array, Map, MapPrelim, MapRef, Text, TextPrelim, TextRef, WriteTxn};
 
-use super::store::MessageRow;
 use crate::collab::RoomHandle;
+use crate::store::MessageRow;
 
 
 /// A message being written into the live document.

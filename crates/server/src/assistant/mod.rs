@@ -3,7 +3,8 @@
 //! - `provider`: the provider trait, Anthropic Messages API and OpenAI-compatible implementations.
 //! - `sse`: the Server-Sent Events parser both providers read their streams with.
 //! - `prompt`: the system prompt, built here from the mode and the session, never by the client.
-//! - `store`: the mode per session and the persisted conversation (text, usage, timings).
+//! - the mode per session and the persisted conversation (text, usage, timings) are in the
+//!   store's assistant tables (`Store::assistant()`).
 //! - `live`: the server-written `chat` live document every open page follows.
 //!
 //! Limits: message and context size, messages per minute per session, one reply at a time per
@@ -13,7 +14,6 @@ pub mod live;
 pub mod prompt;
 pub mod provider;
 pub mod sse;
-pub mod store;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -23,14 +23,13 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
-use crate::collab::{Collab, RoomKey};
+use crate::collab::{Collab, RoomHandle, RoomKey};
 use crate::docname::DocName;
-use crate::config::Config;
+use crate::config::AssistantConfig;
 use crate::sessions::{Caller, Role, Sessions, language};
-use crate::store::{Store, StoreError};
+use crate::store::{MessageRow, Store, StoreError};
 use crate::util::{new_id, now_ms};
-use provider::{Anthropic, ChatRequest, OpenAi, Provider, ProviderError, Secret, StreamEvent, Turn, TurnRole};
-use store::MessageRow;
+use provider::{Anthropic, ChatRequest, OpenAi, Provider, ProviderError, ReplyStream, Secret, StreamEvent, Turn, TurnRole};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -167,8 +166,8 @@ ANTHROPIC_API_KEY set (Anthropic), or with ASSISTANT_PROVIDER=openai and OPENAI_
 endpoint needs one) for an OpenAI-compatible endpoint such as Ollama, llama.cpp or vLLM. ASSISTANT_MODEL picks the model.";
 
 /// Picks the provider from the configuration. `Ok(None)`: none configured (the rest works).
-pub fn provider_from_config(config: &Config) -> anyhow::Result<Option<Arc<dyn Provider>>> {
-    let named = config.assistant_provider.as_deref().map(|s| s.trim().to_ascii_lowercase()).filter(|s| !s.is_empty());
+pub fn provider_from_config(config: &AssistantConfig) -> anyhow::Result<Option<Arc<dyn Provider>>> {
+    let named = config.provider.as_deref().map(|s| s.trim().to_ascii_lowercase()).filter(|s| !s.is_empty());
     let anthropic_key = config.anthropic_api_key.as_ref().map(|k| k.expose().trim().to_string()).filter(|k| !k.is_empty());
     let openai_key = config.openai_api_key.as_ref().map(|k| k.expose().trim().to_string()).filter(|k| !k.is_empty());
     let which = match named.as_deref() {
@@ -183,7 +182,7 @@ pub fn provider_from_config(config: &Config) -> anyhow::Result<Option<Arc<dyn Pr
     Ok(match which {
         "anthropic" => match anthropic_key {
             Some(key) => {
-                let model = config.assistant_model.clone().unwrap_or_else(|| provider::DEFAULT_ANTHROPIC_MODEL.into());
+                let model = config.model.clone().unwrap_or_else(|| provider::DEFAULT_ANTHROPIC_MODEL.into());
                 Some(Arc::new(Anthropic::new(client, &config.anthropic_base_url, Secret::new(key), &model)))
             }
             None => {
@@ -197,7 +196,7 @@ pub fn provider_from_config(config: &Config) -> anyhow::Result<Option<Arc<dyn Pr
                 tracing::warn!("ASSISTANT_PROVIDER is openai but neither OPENAI_BASE_URL nor OPENAI_API_KEY is set: the assistant is off");
                 None
             } else {
-                let model = config.assistant_model.clone().unwrap_or_else(|| provider::DEFAULT_OPENAI_MODEL.into());
+                let model = config.model.clone().unwrap_or_else(|| provider::DEFAULT_OPENAI_MODEL.into());
                 Some(Arc::new(OpenAi::new(client, &base, openai_key.map(Secret::new), &model)))
             }
         }
@@ -216,9 +215,88 @@ impl Drop for BusyGuard {
     }
 }
 
+/// Storing a question and its reply, and putting both in the live document (see `Assistant::book`).
+type Booking = tokio::task::JoinHandle<Result<(RoomHandle, Option<live::LiveMessage>), StoreError>>;
+
+/// A reply on its way: its row (the text grows as it streams) and its live document.
+struct Pending {
+    row: MessageRow,
+    started: Instant,
+    has_context: bool,
+    booking: Booking,
+    /// The live document, once the booking is done.
+    live: Option<(RoomHandle, Option<live::LiveMessage>)>,
+    booked: bool,
+}
+
+impl Pending {
+    /// Takes the booking's result. On success the live document is caught up with the text that
+    /// arrived before it was ready.
+    fn take_booking(&mut self, done: Result<Result<(RoomHandle, Option<live::LiveMessage>), StoreError>, tokio::task::JoinError>) -> bool {
+        self.booked = true;
+        match done {
+            Ok(Ok((room, l))) => {
+                if let (Some(msg), false) = (&l, self.row.text.is_empty()) {
+                    live::append(&room, msg, &self.row.text);
+                }
+                self.live = Some((room, l));
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+/// How the provider's stream ended, and what it reported.
+struct Streamed {
+    /// `Err((why, retry after seconds))` when the reply was cut off.
+    outcome: Result<(), (String, Option<u64>)>,
+    usage: Usage,
+    stop_reason: Option<String>,
+    first_token_ms: Option<i64>,
+}
+
+/// The question and the reply about to stream, as stored.
+fn new_rows(session_id: &str, mode: Mode, model: &str, message: String, context: Option<&Context>) -> (MessageRow, MessageRow) {
+    let created_at = now_ms();
+    let user_row = MessageRow {
+        id: new_id(),
+        session_id: session_id.to_string(),
+        role: "user".into(),
+        text: message,
+        context_kind: context.map(|c| c.kind.clone()),
+        context: context.map(|c| match c.output.as_deref().filter(|o| !o.is_empty()) {
+            Some(out) => format!("{}\n--- last run output ---\n{}", c.code, out),
+            None => c.code.clone(),
+        }),
+        status: "done".into(),
+        cut_off: false,
+        error: None,
+        model: None,
+        mode: Some(mode.as_str().into()),
+        input_tokens: 0,
+        output_tokens: 0,
+        created_at,
+        first_token_ms: None,
+        duration_ms: None,
+    };
+    let reply_row = MessageRow {
+        id: new_id(),
+        role: "assistant".into(),
+        text: String::new(),
+        context_kind: None,
+        context: None,
+        status: "streaming".into(),
+        model: Some(model.to_string()),
+        created_at: created_at + 1,
+        ..user_row.clone()
+    };
+    (user_row, reply_row)
+}
+
 impl Assistant {
     pub fn new(
-        config: &Config,
+        config: &AssistantConfig,
         provider: Option<Arc<dyn Provider>>,
         store: Store,
         collab: Arc<Collab>,
@@ -229,11 +307,11 @@ impl Assistant {
             provider,
             help: HELP.into(),
             limits: Limits {
-                max_message_chars: config.assistant_max_message_chars,
-                max_context_chars: config.assistant_max_context_chars,
-                messages_per_minute: config.assistant_messages_per_minute,
-                token_budget: config.assistant_token_budget,
-                max_reply_tokens: config.assistant_max_reply_tokens,
+                max_message_chars: config.max_message_chars,
+                max_context_chars: config.max_context_chars,
+                messages_per_minute: config.messages_per_minute,
+                token_budget: config.token_budget,
+                max_reply_tokens: config.max_reply_tokens,
                 history_messages: 20,
             },
             store,
@@ -249,9 +327,9 @@ impl Assistant {
     /// in storage and in the live document, so no page waits for them forever.
     pub async fn recover_interrupted(&self) -> Result<usize, StoreError> {
         const WHY: &str = "the server restarted before the answer was complete";
-        let open = store::interrupted(&self.store).await?;
+        let open = self.store.assistant().interrupted().await?;
         for (session_id, id) in &open {
-            store::mark_interrupted(&self.store, id, WHY).await?;
+            self.store.assistant().mark_interrupted(id, WHY).await?;
             let room = self.collab.open(RoomKey::new(session_id.clone(), DocName::Chat)).await?;
             live::mark_interrupted(&room, id, WHY);
         }
@@ -263,12 +341,12 @@ impl Assistant {
     }
 
     pub async fn mode(&self, session_id: &str) -> Result<Mode, StoreError> {
-        Ok(store::mode(&self.store, session_id).await?.as_deref().and_then(Mode::parse).unwrap_or(Mode::Hints))
+        Ok(self.store.assistant().mode(session_id).await?.as_deref().and_then(Mode::parse).unwrap_or(Mode::Hints))
     }
 
     pub async fn status(&self, caller: &Caller) -> Result<Status, StoreError> {
         let session_id = &caller.session.id;
-        let tokens_used = if caller.role == Role::Interviewer { Some(store::tokens_used(&self.store, session_id).await?) } else { None };
+        let tokens_used = if caller.role == Role::Interviewer { Some(self.store.assistant().tokens_used(session_id).await?) } else { None };
         Ok(Status {
             configured: self.provider.is_some(),
             provider: self.provider.as_ref().map(|p| p.name()),
@@ -288,7 +366,7 @@ impl Assistant {
             return Err(ChatError::Forbidden("only the interviewer can change the assistant's mode".into()));
         }
         let from = self.mode(&caller.session.id).await?;
-        store::set_mode(&self.store, &caller.session.id, mode.as_str()).await?;
+        self.store.assistant().set_mode(&caller.session.id, mode.as_str()).await?;
         let room = self.collab.open(RoomKey::new(caller.session.id.clone(), DocName::Main)).await?;
         let _ = room.server_change(|txn| {
             use yrs::{Map, WriteTxn};
@@ -300,7 +378,7 @@ impl Assistant {
     }
 
     pub async fn messages(&self, session_id: &str) -> Result<Vec<MessageRow>, StoreError> {
-        let mut rows = store::messages(&self.store, session_id).await?;
+        let mut rows = self.store.assistant().messages(session_id).await?;
         let busy = self.busy.lock().unwrap_or_else(|e| e.into_inner()).contains(session_id);
         // A reply left 'streaming' by a server that stopped mid-way is a cut-off one.
         for row in rows.iter_mut().filter(|r| r.status == "streaming") {
@@ -360,12 +438,50 @@ impl Assistant {
 
     /// Accepts a question and starts the reply. Returns once the provider has accepted the
     /// request, so refusals are errors here, before any streaming.
+    ///
+    /// The steps: check the question and the policy, read the conversation (mode, budget), take
+    /// the session's turn (one reply at a time, rate limit), build the provider request, book
+    /// both messages (storage and live document, beside the provider call), start the provider,
+    /// then stream the reply in a task of its own and finish it.
     pub async fn ask(self: &Arc<Self>, caller: &Caller, message: String, context: Option<Context>) -> Result<Reply, ChatError> {
         self.check_request(caller, &message, context.as_ref())?;
         let provider = self.provider.clone().ok_or_else(|| ChatError::NotConfigured(self.help.clone()))?;
         let session_id = caller.session.id.clone();
+        let (mode, history) = self.conversation_so_far(&session_id).await?;
+        let turn = self.take_turn(&session_id)?;
+        let request = self.provider_request(caller, mode, &history, &message, context.as_ref());
+        let started = Instant::now();
+        let (user_row, reply_row) = new_rows(&session_id, mode, provider.model(), message, context.as_ref());
+        let mut pending = Pending {
+            started,
+            booking: self.book(&user_row, &reply_row),
+            row: reply_row,
+            has_context: context.is_some(),
+            live: None,
+            booked: false,
+        };
+        let stream = match provider.start(request).await {
+            Ok(s) => s,
+            Err(e) => return Err(self.refused(pending, e).await),
+        };
+        let (tx, rx) = mpsc::channel(256);
+        let reply = Reply { user_message_id: user_row.id, message_id: pending.row.id.clone(), model: provider.model().to_string(), events: rx };
+        let this = self.clone();
+        tokio::spawn(async move {
+            // The session's turn ends when the reply does, however it ends.
+            let _turn = turn;
+            let streamed = this.relay(&mut pending, stream, &tx).await;
+            let last = this.finish_reply(pending, streamed).await;
+            let _ = tx.send(last).await;
+        });
+        Ok(reply)
+    }
+
+    /// The mode and the conversation so far; refuses when the assistant is off or the session's
+    /// token budget is used up.
+    async fn conversation_so_far(&self, session_id: &str) -> Result<(Mode, Vec<MessageRow>), ChatError> {
         // Two independent reads: side by side, they cost the first token one round trip, not two.
-        let (mode, history) = tokio::try_join!(self.mode(&session_id), store::messages(&self.store, &session_id))?;
+        let (mode, history) = tokio::try_join!(self.mode(session_id), self.store.assistant().messages(session_id))?;
         if mode == Mode::Off {
             return Err(ChatError::Off);
         }
@@ -373,189 +489,158 @@ impl Assistant {
         if used >= self.limits.token_budget {
             return Err(ChatError::BudgetExhausted { used, budget: self.limits.token_budget });
         }
+        Ok((mode, history))
+    }
+
+    /// The session's turn: one reply at a time, and within the rate limit.
+    fn take_turn(&self, session_id: &str) -> Result<BusyGuard, ChatError> {
         let guard = {
             let mut busy = self.busy.lock().unwrap_or_else(|e| e.into_inner());
-            if !busy.insert(session_id.clone()) {
+            if !busy.insert(session_id.to_string()) {
                 return Err(ChatError::Busy);
             }
-            BusyGuard { set: self.busy.clone(), session_id: session_id.clone() }
+            BusyGuard { set: self.busy.clone(), session_id: session_id.to_string() }
         };
-        self.take_rate_slot(&session_id)?;
+        self.take_rate_slot(session_id)?;
+        Ok(guard)
+    }
 
+    /// The system prompt, the recent conversation and the question, as the provider gets them.
+    fn provider_request(&self, caller: &Caller, mode: Mode, history: &[MessageRow], message: &str, context: Option<&Context>) -> ChatRequest {
         let lang = language(&caller.session.language);
         let system = prompt::system_prompt(&prompt::PromptInput {
             mode,
             language: lang.map_or(caller.session.language.as_str(), |l| l.name),
             kind: &caller.session.kind,
         });
-        let mut turns = history_turns(&history, self.limits.history_messages);
-        turns.push(Turn { role: TurnRole::User, text: prompt::user_turn(&message, context.as_ref(), &caller.session.language) });
-        let request = ChatRequest { system, turns: merge_turns(turns), max_tokens: self.limits.max_reply_tokens };
+        let mut turns = history_turns(history, self.limits.history_messages);
+        turns.push(Turn { role: TurnRole::User, text: prompt::user_turn(message, context, &caller.session.language) });
+        ChatRequest { system, turns: merge_turns(turns), max_tokens: self.limits.max_reply_tokens }
+    }
 
-        let started = Instant::now();
-        let created_at = now_ms();
-        let user_row = MessageRow {
-            id: new_id(),
-            session_id: session_id.clone(),
-            role: "user".into(),
-            text: message,
-            context_kind: context.as_ref().map(|c| c.kind.clone()),
-            context: context.as_ref().map(|c| match c.output.as_deref().filter(|o| !o.is_empty()) {
-                Some(out) => format!("{}\n--- last run output ---\n{}", c.code, out),
-                None => c.code.clone(),
-            }),
-            status: "done".into(),
-            cut_off: false,
-            error: None,
-            model: None,
-            mode: Some(mode.as_str().into()),
-            input_tokens: 0,
-            output_tokens: 0,
-            created_at,
-            first_token_ms: None,
-            duration_ms: None,
-        };
-        let mut reply_row = MessageRow {
-            id: new_id(),
-            role: "assistant".into(),
-            text: String::new(),
-            context_kind: None,
-            context: None,
-            status: "streaming".into(),
-            model: Some(provider.model().to_string()),
-            created_at: created_at + 1,
-            ..user_row.clone()
-        };
-
-        // Storing the question and opening the live document run beside the provider request and
-        // the first tokens: storage never delays what the candidate sees.
+    /// Stores the question and the (empty, streaming) reply and puts both in the live document.
+    /// This runs beside the provider request and the first tokens: storage never delays what
+    /// the candidate sees.
+    fn book(&self, user_row: &MessageRow, reply_row: &MessageRow) -> Booking {
         let store = self.store.clone();
         let collab = self.collab.clone();
         let (user_for_db, reply_for_db) = (user_row.clone(), reply_row.clone());
-        let mut booking = tokio::spawn(async move {
-            store::insert_message(&store, &user_for_db).await?;
-            store::insert_message(&store, &reply_for_db).await?;
+        tokio::spawn(async move {
+            store.assistant().insert_message(&user_for_db).await?;
+            store.assistant().insert_message(&reply_for_db).await?;
             let room = collab.open(RoomKey::new(user_for_db.session_id.clone(), DocName::Chat)).await?;
             live::push(&room, &user_for_db);
             let live_reply = live::push(&room, &reply_for_db);
             Ok::<_, StoreError>((room, live_reply))
-        });
-        let stream = match provider.start(request).await {
-            Ok(s) => s,
-            Err(e) => {
-                let (room, live_reply) = (&mut booking).await.map_err(|_| ChatError::Store(StoreError::Io(std::io::Error::other("task failed"))))??;
-                reply_row.status = "error".into();
-                reply_row.error = Some(e.to_string());
-                reply_row.duration_ms = Some(started.elapsed().as_millis() as i64);
-                let _ = store::finish_message(&self.store, &reply_row).await;
-                if let Some(l) = &live_reply {
-                    live::finish(&room, l, &reply_row);
+        })
+    }
+
+    /// The provider refused the request: the reply is recorded as an error, and the error is
+    /// what the caller gets (or the storage error, if booking failed).
+    async fn refused(&self, mut pending: Pending, e: ProviderError) -> ChatError {
+        let (room, live_reply) = match (&mut pending.booking).await {
+            Ok(Ok(booked)) => booked,
+            Ok(Err(store)) => return ChatError::Store(store),
+            Err(_) => return ChatError::Store(StoreError::Io(std::io::Error::other("task failed"))),
+        };
+        let reply_row = &mut pending.row;
+        reply_row.status = "error".into();
+        reply_row.error = Some(e.to_string());
+        reply_row.duration_ms = Some(pending.started.elapsed().as_millis() as i64);
+        let _ = self.store.assistant().finish_message(reply_row).await;
+        if let Some(l) = &live_reply {
+            live::finish(&room, l, reply_row);
+        }
+        self.exchange_event(reply_row, pending.has_context).await;
+        ChatError::Provider(e)
+    }
+
+    /// Passes the provider's stream on: to the asking client first, then into the live document
+    /// (once booked). Ends when the provider is done or fails, the client goes away, or the
+    /// server stops.
+    async fn relay(&self, pending: &mut Pending, mut stream: ReplyStream, tx: &mpsc::Sender<ReplyEvent>) -> Streamed {
+        let mut streamed = Streamed { outcome: Ok(()), usage: Usage::default(), stop_reason: None, first_token_ms: None };
+        streamed.outcome = loop {
+            let item = tokio::select! {
+                biased;
+                _ = tx.closed() => break Err(("stopped before the answer was complete".into(), None)),
+                _ = self.shutdown.cancelled() => break Err(("the server is restarting; the answer was cut off".into(), None)),
+                done = &mut pending.booking, if !pending.booked => {
+                    if pending.take_booking(done) {
+                        continue;
+                    }
+                    break Err(("the conversation could not be stored".into(), None));
                 }
-                self.exchange_event(&reply_row, context.is_some()).await;
-                return Err(ChatError::Provider(e));
+                item = stream.next() => item,
+            };
+            match item {
+                Some(Ok(StreamEvent::Text(t))) => {
+                    if streamed.first_token_ms.is_none() {
+                        streamed.first_token_ms = Some(pending.started.elapsed().as_millis() as i64);
+                    }
+                    pending.row.text.push_str(&t);
+                    // The asking client first, then the live document for everyone else.
+                    let _ = tx.send(ReplyEvent::Delta(t.clone())).await;
+                    if let Some((room, Some(l))) = &pending.live {
+                        live::append(room, l, &t);
+                    }
+                }
+                Some(Ok(StreamEvent::Usage { input_tokens, output_tokens })) => {
+                    if let Some(i) = input_tokens {
+                        streamed.usage.input_tokens = i as i64;
+                    }
+                    if let Some(o) = output_tokens {
+                        streamed.usage.output_tokens = o as i64;
+                    }
+                }
+                Some(Ok(StreamEvent::StopReason(r))) => streamed.stop_reason = Some(r),
+                Some(Ok(StreamEvent::Done)) | None => break Ok(()),
+                Some(Err(e)) => break Err((e.to_string(), e.retry_after())),
             }
         };
+        streamed
+    }
 
-        let (tx, rx) = mpsc::channel(256);
-        let reply = Reply { user_message_id: user_row.id.clone(), message_id: reply_row.id.clone(), model: provider.model().to_string(), events: rx };
-        let this = self.clone();
-        let has_context = context.is_some();
-        tokio::spawn(async move {
-            let _guard = guard;
-            let mut stream = stream;
-            let mut usage = Usage::default();
-            let mut stop_reason = None;
-            let mut first_token_ms = None;
-            // The live document, once the bookkeeping is done; text that arrived before is caught up then.
-            let mut live: Option<(crate::collab::RoomHandle, Option<live::LiveMessage>)> = None;
-            let mut booked = false;
-            let outcome: Result<(), (String, Option<u64>)> = loop {
-                let item = tokio::select! {
-                    biased;
-                    _ = tx.closed() => break Err(("stopped before the answer was complete".into(), None)),
-                    _ = this.shutdown.cancelled() => break Err(("the server is restarting; the answer was cut off".into(), None)),
-                    done = &mut booking, if !booked => {
-                        booked = true;
-                        match done {
-                            Ok(Ok((room, l))) => {
-                                if let (Some(msg), false) = (&l, reply_row.text.is_empty()) {
-                                    live::append(&room, msg, &reply_row.text);
-                                }
-                                live = Some((room, l));
-                                continue;
-                            }
-                            _ => break Err(("the conversation could not be stored".into(), None)),
-                        }
-                    }
-                    item = stream.next() => item,
-                };
-                match item {
-                    Some(Ok(StreamEvent::Text(t))) => {
-                        if first_token_ms.is_none() {
-                            first_token_ms = Some(started.elapsed().as_millis() as i64);
-                        }
-                        reply_row.text.push_str(&t);
-                        // The asking client first, then the live document for everyone else.
-                        let _ = tx.send(ReplyEvent::Delta(t.clone())).await;
-                        if let Some((room, Some(l))) = &live {
-                            live::append(room, l, &t);
-                        }
-                    }
-                    Some(Ok(StreamEvent::Usage { input_tokens, output_tokens })) => {
-                        if let Some(i) = input_tokens {
-                            usage.input_tokens = i as i64;
-                        }
-                        if let Some(o) = output_tokens {
-                            usage.output_tokens = o as i64;
-                        }
-                    }
-                    Some(Ok(StreamEvent::StopReason(r))) => stop_reason = Some(r),
-                    Some(Ok(StreamEvent::Done)) | None => break Ok(()),
-                    Some(Err(e)) => break Err((e.to_string(), e.retry_after())),
-                }
-            };
-            // The rows must exist before they are completed.
-            if !booked {
-                if let Ok(Ok((room, l))) = booking.await {
-                    if let (Some(msg), false) = (&l, reply_row.text.is_empty()) {
-                        live::append(&room, msg, &reply_row.text);
-                    }
-                    live = Some((room, l));
+    /// Completes the reply in storage, in the live document and on the timeline; returns the
+    /// last event for the asking client.
+    async fn finish_reply(&self, mut pending: Pending, streamed: Streamed) -> ReplyEvent {
+        // The rows must exist before they are completed.
+        if !pending.booked {
+            let done = (&mut pending.booking).await;
+            pending.take_booking(done);
+        }
+        let Streamed { outcome, usage, stop_reason, first_token_ms } = streamed;
+        let duration_ms = pending.started.elapsed().as_millis() as i64;
+        let reply_row = &mut pending.row;
+        reply_row.input_tokens = usage.input_tokens;
+        reply_row.output_tokens = usage.output_tokens;
+        reply_row.first_token_ms = first_token_ms;
+        reply_row.duration_ms = Some(duration_ms);
+        match &outcome {
+            Ok(()) => {
+                reply_row.status = "done".into();
+                reply_row.cut_off = stop_reason.as_deref() == Some("max_tokens") || stop_reason.as_deref() == Some("length");
+                if reply_row.cut_off {
+                    reply_row.error = Some("the answer reached the length limit".into());
                 }
             }
-            let duration_ms = started.elapsed().as_millis() as i64;
-            reply_row.input_tokens = usage.input_tokens;
-            reply_row.output_tokens = usage.output_tokens;
-            reply_row.first_token_ms = first_token_ms;
-            reply_row.duration_ms = Some(duration_ms);
-            match &outcome {
-                Ok(()) => {
-                    reply_row.status = "done".into();
-                    reply_row.cut_off = stop_reason.as_deref() == Some("max_tokens") || stop_reason.as_deref() == Some("length");
-                    if reply_row.cut_off {
-                        reply_row.error = Some("the answer reached the length limit".into());
-                    }
-                }
-                Err((error, _)) => {
-                    reply_row.status = "cut_off".into();
-                    reply_row.cut_off = true;
-                    reply_row.error = Some(error.clone());
-                }
+            Err((error, _)) => {
+                reply_row.status = "cut_off".into();
+                reply_row.cut_off = true;
+                reply_row.error = Some(error.clone());
             }
-            if let Err(e) = store::finish_message(&this.store, &reply_row).await {
-                tracing::warn!(error = %e, "could not store an assistant reply");
-            }
-            if let Some((room, Some(l))) = &live {
-                live::finish(room, l, &reply_row);
-            }
-            this.exchange_event(&reply_row, has_context).await;
-            let last = match outcome {
-                Ok(()) => ReplyEvent::Done { usage, stop_reason, first_token_ms, duration_ms },
-                Err((error, retry_after)) => ReplyEvent::Error { error, cut_off: true, retry_after },
-            };
-            let _ = tx.send(last).await;
-        });
-        Ok(reply)
+        }
+        if let Err(e) = self.store.assistant().finish_message(reply_row).await {
+            tracing::warn!(error = %e, "could not store an assistant reply");
+        }
+        if let Some((room, Some(l))) = &pending.live {
+            live::finish(room, l, reply_row);
+        }
+        self.exchange_event(reply_row, pending.has_context).await;
+        match outcome {
+            Ok(()) => ReplyEvent::Done { usage, stop_reason, first_token_ms, duration_ms },
+            Err((error, retry_after)) => ReplyEvent::Error { error, cut_off: true, retry_after },
+        }
     }
 
     /// Each exchange is a timeline event (no text: the transcript holds it).

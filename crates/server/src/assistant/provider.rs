@@ -94,7 +94,7 @@ pub trait Provider: Send + Sync {
 }
 
 pub const DEFAULT_ANTHROPIC_MODEL: &str = "claude-sonnet-4-5";
-pub const DEFAULT_ANTHROPIC_BASE_URL: &str = "https://api.anthropic.com";
+pub use crate::config::DEFAULT_ANTHROPIC_BASE_URL;
 pub const DEFAULT_OPENAI_MODEL: &str = "gpt-4o-mini";
 pub const ANTHROPIC_VERSION: &str = "2023-06-01";
 
@@ -113,31 +113,7 @@ pub fn http_client() -> reqwest::Client {
         .unwrap_or_else(|_| reqwest::Client::new())
 }
 
-/// The key is kept out of `Debug` so it cannot end up in a log line by accident.
-#[derive(Clone)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(s: impl Into<String>) -> Self {
-        Secret(s.into())
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::str::FromStr for Secret {
-    type Err = std::convert::Infallible;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(Secret(s.to_string()))
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
+pub use crate::config::Secret;
 
 pub struct Anthropic {
     client: reqwest::Client,

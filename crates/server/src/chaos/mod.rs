@@ -4,25 +4,20 @@
 //! the proxy every request to the app goes through). Nothing here is visible to the candidate:
 //! no file, environment or header changes; faulty answers look like the app's own.
 
-pub mod fault;
-
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::http::{HeaderValue, Request, Response, StatusCode, header};
-use bytes::Bytes;
+use axum::http::{Request, header};
 use futures_util::StreamExt;
 use serde::Serialize;
 use sqlx::{Connection, Executor, Row};
 
-pub use fault::FaultSpec;
-use fault::{Outcome, plan};
+pub use crate::faults::{ActiveFault, FaultSpec};
 
 use crate::util::{new_id, now_ms};
 use crate::workspace::exercise::{Action, Scenario};
-use crate::workspace::{Dropped, Workspace, app};
+use crate::workspace::{Workspace, app};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ChaosError {
@@ -36,31 +31,6 @@ pub enum ChaosError {
     AppNotRunning(String),
     #[error("{0}")]
     Failed(String),
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ActiveFault {
-    pub id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub scenario: Option<String>,
-    #[serde(flatten)]
-    pub spec: FaultSpec,
-    pub since: i64,
-}
-
-/// One session's chaos: what is active now. Faults are read on every proxied request.
-#[derive(Default)]
-pub struct SessionChaos {
-    state: Mutex<State>,
-    /// Activations and resets one at a time, so a reset never interleaves with an activation.
-    busy: tokio::sync::Mutex<()>,
-}
-
-#[derive(Default)]
-struct State {
-    faults: Vec<ActiveFault>,
-    /// Active scenarios and since when.
-    scenarios: BTreeMap<String, i64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -81,18 +51,8 @@ pub struct Status {
     pub faults: Vec<ActiveFault>,
 }
 
-impl SessionChaos {
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn faults(&self) -> Vec<FaultSpec> {
-        self.lock().faults.iter().map(|f| f.spec.clone()).collect()
-    }
-}
-
 pub fn status(ws: &Workspace) -> Status {
-    let state = ws.chaos.lock();
+    let state = ws.faults.lock();
     Status {
         app: ws.app.state(),
         scenarios: ws
@@ -135,9 +95,9 @@ fn require_running(ws: &Workspace) -> Result<(), ChaosError> {
 pub async fn activate(ws: &Arc<Workspace>, id: &str) -> Result<(), ChaosError> {
     let s = scenario(ws, id)?.clone();
     require_running(ws)?;
-    let _busy = ws.chaos.busy.lock().await;
+    let _busy = ws.faults.changing().await;
     {
-        let mut state = ws.chaos.lock();
+        let mut state = ws.faults.lock();
         state.faults.retain(|f| f.scenario.as_deref() != Some(id));
         for a in &s.actions {
             if let Action::Network(spec) = a {
@@ -161,7 +121,7 @@ pub async fn activate(ws: &Arc<Workspace>, id: &str) -> Result<(), ChaosError> {
 /// Turns one scenario off: its network faults go; changed data stays until reset.
 pub fn deactivate(ws: &Workspace, id: &str) -> Result<(), ChaosError> {
     scenario(ws, id)?;
-    let mut state = ws.chaos.lock();
+    let mut state = ws.faults.lock();
     state.faults.retain(|f| f.scenario.as_deref() != Some(id));
     state.scenarios.remove(id);
     Ok(())
@@ -169,7 +129,7 @@ pub fn deactivate(ws: &Workspace, id: &str) -> Result<(), ChaosError> {
 
 pub fn add_fault(ws: &Workspace, spec: FaultSpec) -> Result<ActiveFault, ChaosError> {
     spec.validate().map_err(ChaosError::Invalid)?;
-    let mut state = ws.chaos.lock();
+    let mut state = ws.faults.lock();
     if state.faults.len() >= 50 {
         return Err(ChaosError::Invalid("at most 50 faults at a time".into()));
     }
@@ -179,7 +139,7 @@ pub fn add_fault(ws: &Workspace, spec: FaultSpec) -> Result<ActiveFault, ChaosEr
 }
 
 pub fn remove_fault(ws: &Workspace, fault_id: &str) -> Result<(), ChaosError> {
-    let mut state = ws.chaos.lock();
+    let mut state = ws.faults.lock();
     let before = state.faults.len();
     state.faults.retain(|f| f.id != fault_id);
     if state.faults.len() == before {
@@ -193,11 +153,11 @@ pub fn remove_fault(ws: &Workspace, fault_id: &str) -> Result<(), ChaosError> {
 /// one transaction; SQLite makes concurrent requests wait for it).
 pub async fn reset(ws: &Arc<Workspace>) -> Result<(), ChaosError> {
     {
-        let mut state = ws.chaos.lock();
+        let mut state = ws.faults.lock();
         state.faults.clear();
         state.scenarios.clear();
     }
-    let _busy = ws.chaos.busy.lock().await;
+    let _busy = ws.faults.changing().await;
     let (Some(db), clean) = (ws.database(), ws.clean_database()) else { return Ok(()) };
     if !clean.is_file() || !db.is_file() {
         return Ok(());
@@ -311,105 +271,4 @@ async fn send_traffic(ws: &Arc<Workspace>, method: &str, path: &str, body: Optio
         return Err(ChaosError::AppNotRunning("the app did not answer the scenario's requests".into()));
     }
     Ok(())
-}
-
-/// How a proxied request goes: the session's faults decide, then the app answers.
-pub async fn through_faults(ws: &Arc<Workspace>, mut req: Request<Body>) -> Result<Response<Body>, Dropped> {
-    let faults = ws.chaos.faults();
-    let plan = if faults.is_empty() { fault::Plan::default() } else { plan(faults.iter(), req.method().as_str(), req.uri().path()) };
-    if !plan.delay.is_zero() {
-        tokio::time::sleep(plan.delay).await;
-    }
-    match plan.outcome {
-        Outcome::Forward => {}
-        Outcome::Error(status) => return Ok(app_like_error(status)),
-        Outcome::Reset => return Err(Dropped),
-        Outcome::Hang(d) => {
-            tokio::time::sleep(d).await;
-            return Err(Dropped);
-        }
-    }
-    if !matches!(ws.app.state(), app::State::Running) {
-        ws.app.ensure_running(Duration::from_secs(20)).await;
-    }
-    req.headers_mut().insert(header::HOST, HeaderValue::from_static("127.0.0.1:8000"));
-    let res = match ws.app.upstream.send(req).await {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::debug!(error = %e, "the app did not answer");
-            let mut r = Response::new(Body::from(r#"{"error":"the app is not answering; check its log in the App panel"}"#));
-            *r.status_mut() = StatusCode::BAD_GATEWAY;
-            r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-            return Ok(r);
-        }
-    };
-    Ok(match plan.bytes_per_second {
-        Some(bps) => throttle(res, bps),
-        None => res,
-    })
-}
-
-/// An error answer that looks like the app's own server produced it (uvicorn's headers and
-/// plain-text body): nothing tells the candidate it came from the platform.
-fn app_like_error(status: u16) -> Response<Body> {
-    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let text = status.canonical_reason().unwrap_or("Error").to_string();
-    let mut r = Response::new(Body::from(text.clone()));
-    *r.status_mut() = status;
-    let h = r.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&httpdate(std::time::SystemTime::now())) {
-        h.insert(header::DATE, v);
-    }
-    h.insert(header::SERVER, HeaderValue::from_static("uvicorn"));
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
-    h.insert(header::CONTENT_LENGTH, HeaderValue::from(text.len()));
-    r
-}
-
-/// The body, sent at most `bps` bytes per second (in 10 slices a second).
-fn throttle(res: Response<Body>, bps: u64) -> Response<Body> {
-    let (parts, body) = res.into_parts();
-    let slice = (bps / 10).max(1) as usize;
-    let stream = body.into_data_stream().flat_map(move |chunk| {
-        let pieces: Vec<Result<Bytes, axum::Error>> = match chunk {
-            Ok(b) => (0..b.len()).step_by(slice).map(|i| Ok(b.slice(i..(i + slice).min(b.len())))).collect(),
-            Err(e) => vec![Err(e)],
-        };
-        futures_util::stream::iter(pieces)
-    });
-    let paced = stream.then(|piece| async move {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        piece
-    });
-    Response::from_parts(parts, Body::from_stream(paced))
-}
-
-/// An HTTP date (RFC 9110 5.6.7), as servers send in `Date`.
-fn httpdate(t: std::time::SystemTime) -> String {
-    let secs = t.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0) as i64;
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (h, m, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
-    let weekday = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][days.rem_euclid(7) as usize];
-    // Civil from days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    let mon = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][(month - 1) as usize];
-    format!("{weekday}, {d:02} {mon} {year} {h:02}:{m:02}:{s:02} GMT")
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn http_dates() {
-        let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
-        assert_eq!(super::httpdate(t), "Tue, 14 Nov 2023 22:13:20 GMT");
-    }
 }

@@ -48,13 +48,14 @@ impl PendingDoc {
     }
 
     /// Takes what is pending as at most two writes: the updates merged into one, then the snapshot.
-    /// Also says how many bytes that was and when the oldest of it was applied.
-    fn take(&self, metrics: &Metrics) -> (Vec<DocWrite>, usize, Option<i64>) {
+    /// Also says how many bytes that was, when the oldest of it was applied, and how many updates.
+    fn take(&self) -> (Vec<DocWrite>, usize, Option<i64>, usize) {
         let (updates, snapshot) = {
             let mut state = self.lock();
             state.queued = false;
             (std::mem::take(&mut state.updates), state.snapshot.take())
         };
+        let count = updates.len();
         let mut bytes = 0;
         let oldest = updates.first().map(|u| u.1).into_iter().chain(snapshot.as_ref().map(|s| s.1)).min();
         let mut writes = Vec::with_capacity(2);
@@ -64,12 +65,10 @@ impl PendingDoc {
         if updates.first().is_some_and(|u| u.0 == 1) {
             let (seq, at, data) = updates.remove(0);
             bytes += data.len();
-            metrics.persist_updates(1);
             writes.push(DocWrite::Update { key: self.key.clone(), seq, at, data });
         }
         if let Some(&(seq, at, _)) = updates.last() {
             bytes += updates.iter().map(|(_, _, d)| d.len()).sum::<usize>();
-            metrics.persist_updates(updates.len());
             let merged = if updates.len() == 1 {
                 Ok(updates[0].2.clone())
             } else {
@@ -88,7 +87,7 @@ impl PendingDoc {
             bytes += state.len();
             writes.push(DocWrite::Snapshot { key: self.key.clone(), covers_seq, at, state });
         }
-        (writes, bytes, oldest)
+        (writes, bytes, oldest, count)
     }
 }
 
@@ -204,12 +203,14 @@ async fn writer(store: Arc<dyn DocStore>, shared: Arc<Shared>, mut commands: mps
         let mut bytes = 0;
         let mut discarded = 0;
         let mut oldest: Option<i64> = None;
+        let mut updates = 0;
         for doc in &docs {
-            let (writes, n, first_at) = doc.take(&shared.metrics);
+            let (writes, n, first_at, count) = doc.take();
             if doc.discarded.load(Ordering::Relaxed) {
                 discarded += n;
             } else {
                 bytes += n;
+                updates += count;
                 oldest = match (oldest, first_at) {
                     (Some(a), Some(b)) => Some(a.min(b)),
                     (a, b) => a.or(b),
@@ -218,7 +219,9 @@ async fn writer(store: Arc<dyn DocStore>, shared: Arc<Shared>, mut commands: mps
             }
         }
         shared.pending_bytes.fetch_sub(discarded, Ordering::Relaxed);
-        commit(&*store, batch, &shared.metrics).await;
+        if commit(&*store, batch, &shared.metrics).await {
+            shared.metrics.persist_updates(updates);
+        }
         if let Some(at) = oldest {
             // The longest an applied edit waited to be durable: what a crash could have lost.
             shared.metrics.persist_lag(Duration::from_millis((now_ms() - at).max(0) as u64));
@@ -241,9 +244,10 @@ async fn writer(store: Arc<dyn DocStore>, shared: Arc<Shared>, mut commands: mps
 
 /// Commits a batch, retrying while storage is unreachable; a write storage refuses (for example
 /// a document of a deleted session) is logged and dropped without holding back the others.
-async fn commit(store: &dyn DocStore, batch: Vec<DocWrite>, metrics: &Metrics) {
+/// True when the whole batch was stored.
+async fn commit(store: &dyn DocStore, batch: Vec<DocWrite>, metrics: &Metrics) -> bool {
     if batch.is_empty() {
-        return;
+        return true;
     }
     let mut delay = Duration::from_millis(100);
     for attempt in 1..=30 {
@@ -251,7 +255,7 @@ async fn commit(store: &dyn DocStore, batch: Vec<DocWrite>, metrics: &Metrics) {
         match store.write(&batch).await {
             Ok(()) => {
                 metrics.persist_batch(batch.len(), started.elapsed());
-                return;
+                return true;
             }
             Err(e) if !e.is_transient() => {
                 metrics.persist_error();
@@ -262,7 +266,7 @@ async fn commit(store: &dyn DocStore, batch: Vec<DocWrite>, metrics: &Metrics) {
                         tracing::warn!(session = %key.session_id, doc = %key.doc, error = %e, "dropping a document write that storage refuses");
                     }
                 }
-                return;
+                return false;
             }
             Err(e) => {
                 tracing::error!(attempt, writes = batch.len(), error = %e, "storage unreachable; retrying document writes");
@@ -273,4 +277,5 @@ async fn commit(store: &dyn DocStore, batch: Vec<DocWrite>, metrics: &Metrics) {
         }
     }
     tracing::error!(writes = batch.len(), "giving up on a batch of document writes after repeated failures");
+    false
 }

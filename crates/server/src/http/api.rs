@@ -48,7 +48,7 @@ pub async fn create_session(
     headers: HeaderMap,
     JsonBody(body): JsonBody<CreateSession>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let client = client_address(&headers, peer, state.config.trust_forwarded_for);
+    let client = client_address(&headers, peer, state.config.server.trust_forwarded_for);
     if !state.create_limiter.allow(client) {
         return Err(ApiError::RateLimited);
     }
@@ -82,8 +82,22 @@ pub async fn create_session(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
+/// The session as `Sessions::view` shows it, plus, for a workspace session, what the web app
+/// needs of its exercise (`exercise_info`: id, title, the files to open first).
+#[derive(serde::Serialize)]
+struct SessionAnswer<V: serde::Serialize> {
+    #[serde(flatten)]
+    view: V,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exercise_info: Option<crate::workspace::exercise::ExerciseInfo>,
+}
+
 pub async fn get_session(State(state): State<AppState>, Auth(caller): Auth) -> Result<impl IntoResponse, ApiError> {
-    Ok(Json(state.sessions.view(&caller).await?))
+    let exercise_info = match (caller.session.kind.as_str(), caller.session.exercise.as_deref()) {
+        ("workspace", Some(id)) => state.workspaces.catalog.get(id).map(|e| e.info()),
+        _ => None,
+    };
+    Ok(Json(SessionAnswer { view: state.sessions.view(&caller).await?, exercise_info }))
 }
 
 pub async fn get_role(Auth(caller): Auth) -> impl IntoResponse {

@@ -76,14 +76,14 @@ pub async fn open_doc(
 
     let settings = ConnectionSettings {
         conn_id: state.next_conn_id.fetch_add(1, Ordering::Relaxed),
-        max_frame_bytes: state.config.max_frame_bytes,
-        max_messages_per_second: state.config.max_messages_per_second,
+        max_frame_bytes: state.config.storage.max_frame_bytes,
+        max_messages_per_second: state.config.storage.max_messages_per_second,
         // Server-written documents refuse clients' updates.
         can_write: name.clients_write(),
         shutdown: state.shutdown.clone(),
         metrics: state.metrics.clone(),
     };
-    let limit = state.config.max_frame_bytes;
+    let limit = state.config.storage.max_frame_bytes;
     Ok(upgrade
         // The WebSocket layer allocates its read buffer per connection (128 KiB by default);
         // edits are tens of bytes, so a small buffer saves ~120 KiB per open editor.

@@ -81,7 +81,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
         .fallback(web::serve)
-        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(DefaultBodyLimit::max(state.config.server.max_body_bytes))
         .layer(always("content-security-policy", web::CSP))
         .layer(always("x-content-type-options", "nosniff"))
         // Tokens travel in links: never leak them through Referer.

@@ -35,7 +35,7 @@ fn sandbox_csp(origin: &str) -> String {
 pub async fn serve(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Response {
     let path = uri.path().trim_start_matches('/');
     let path = if path.is_empty() { "index.html" } else { path };
-    if let Some(mut response) = asset(state.config.web_dir.as_deref(), path).await {
+    if let Some(mut response) = asset(state.config.server.web_dir.as_deref(), path).await {
         if path.starts_with("assets/sandbox") {
             let scheme = if state.config.public_url().starts_with("https://") { "https" } else { "http" };
             let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
@@ -49,7 +49,7 @@ pub async fn serve(State(state): State<AppState>, uri: Uri, headers: HeaderMap) 
     if path != "index.html" && Path::new(path).extension().is_some() && !path.starts_with("session/") {
         return (StatusCode::NOT_FOUND, "not found").into_response();
     }
-    match asset(state.config.web_dir.as_deref(), "index.html").await {
+    match asset(state.config.server.web_dir.as_deref(), "index.html").await {
         Some(response) => response,
         None => (
             StatusCode::SERVICE_UNAVAILABLE,

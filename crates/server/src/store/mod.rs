@@ -11,8 +11,12 @@ pub use docs::{DocStore, DocWrite, StoredDoc};
 use std::path::Path;
 use std::str::FromStr;
 
+mod assistant;
+
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row};
+
+pub use assistant::{AssistantTables, MessageRow};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -144,8 +148,8 @@ impl Store {
         Ok(Store { pool, backend })
     }
 
-    /// The connection pool, for layers that keep their own tables (the assistant's).
-    pub fn pool(&self) -> &AnyPool {
+    /// The connection pool: only the store's own files run SQL on it.
+    fn pool(&self) -> &AnyPool {
         &self.pool
     }
 

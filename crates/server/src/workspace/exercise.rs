@@ -1,13 +1,19 @@
 //! Exercises: a folder per exercise under the exercises directory, with an `exercise.toml` manifest
-//! (title, app commands, interviewer notes, chaos scenarios) and a `project/` folder that becomes
-//! each session's workspace. Only `project/` is ever shown to the candidate (docs/EXERCISES.md).
+//! (title, app commands, runtime, interviewer notes, chaos scenarios) and a `project/` folder that
+//! becomes each session's workspace. Only `project/` is ever shown to the candidate
+//! (docs/EXERCISES.md).
+//!
+//! What an exercise runs is data: its `[runtime]` table names the environment (folders on PATH,
+//! environment variables), how the set-up scripts install it, the app's database, the headers of
+//! the app server's own error answers, and the files the workspace opens first. Nothing here or in
+//! the sandbox names a language or a framework.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::chaos::FaultSpec;
+use crate::faults::FaultSpec;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -17,6 +23,8 @@ pub struct Manifest {
     #[serde(default)]
     pub interviewer_notes: String,
     pub app: AppSpec,
+    #[serde(default)]
+    pub runtime: Runtime,
     #[serde(default)]
     pub scenarios: Vec<Scenario>,
 }
@@ -29,10 +37,119 @@ pub struct AppSpec {
     pub setup: Vec<String>,
     /// Starts the app; `{socket}` becomes the Unix socket it must listen on.
     pub command: Vec<String>,
-    /// The app's SQLite database, relative to the workspace: data actions and reset act on it.
-    pub database: Option<String>,
-    /// The Python requirements of the exercise's environment (installed by the set-up scripts).
-    pub requirements: Option<String>,
+}
+
+/// What the exercise's processes run with (`[runtime]`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Runtime {
+    /// The environment's folder, relative to the tools directory (e.g. `venvs/trading-backend`);
+    /// `{env}` in `path` and `env` stands for its full path. The tools directory is mounted
+    /// read-only in every sandbox at the same path.
+    pub environment: Option<String>,
+    /// Folders put on PATH before the system's (`/usr/local/bin:/usr/bin:/bin`), in this order.
+    #[serde(default)]
+    pub path: Vec<String>,
+    /// Environment variables of the app, the setup command and the terminal.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Files the workspace opens first, relative to the project (the web app shows them).
+    #[serde(default)]
+    pub open_first: Vec<String>,
+    /// Printed when the candidate's terminal opens; `{app_url}` is the app's address there.
+    pub terminal_greeting: Option<String>,
+    /// How the set-up scripts build the environment (read by scripts/lib.sh, not by the server).
+    pub install: Option<Install>,
+    /// The app's database: data actions and reset act on it.
+    pub database: Option<Database>,
+    /// What the app's own server sends with an error it answers itself.
+    #[serde(default)]
+    pub error_response: ErrorResponse,
+}
+
+/// `[runtime.install]`: run on the host by the set-up scripts, not by the server.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Install {
+    /// Debian packages the commands need.
+    #[serde(default)]
+    pub packages: Vec<String>,
+    /// Shell commands; `{env}` is the environment's folder, `{exercise}` the exercise's folder.
+    pub commands: Vec<String>,
+    /// Files of the exercise folder whose change means: install again.
+    #[serde(default)]
+    pub inputs: Vec<String>,
+    /// A command whose output, when it changes, also means: install again (e.g. the interpreter's version).
+    pub fingerprint: Option<String>,
+}
+
+/// `[runtime.database]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum Database {
+    /// An SQLite file, relative to the workspace.
+    Sqlite { path: String },
+}
+
+/// `[runtime.error_response]`: an error the platform answers in the app's place (a chaos `error`
+/// fault) carries these headers, so it cannot be told from the app's own.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorResponse {
+    #[serde(default = "plain_text")]
+    pub headers: BTreeMap<String, String>,
+}
+
+impl Default for ErrorResponse {
+    fn default() -> Self {
+        ErrorResponse { headers: plain_text() }
+    }
+}
+
+fn plain_text() -> BTreeMap<String, String> {
+    BTreeMap::from([("content-type".to_string(), "text/plain; charset=utf-8".to_string())])
+}
+
+impl Runtime {
+    /// The environment's full path (host and sandbox alike), if the exercise has one.
+    pub fn environment_dir(&self, tools_dir: &Path) -> Option<PathBuf> {
+        self.environment.as_ref().map(|e| tools_dir.join(e))
+    }
+
+    /// `text` with `{env}` replaced by the environment's folder.
+    fn expand(&self, text: &str, tools_dir: &Path) -> String {
+        match self.environment_dir(tools_dir) {
+            Some(dir) => text.replace("{env}", &dir.display().to_string()),
+            None => text.to_string(),
+        }
+    }
+
+    /// PATH entries before the system's, expanded.
+    pub fn path_entries(&self, tools_dir: &Path) -> Vec<String> {
+        self.path.iter().map(|p| self.expand(p, tools_dir)).collect()
+    }
+
+    /// The environment variables, expanded.
+    pub fn env_vars(&self, tools_dir: &Path) -> Vec<(String, String)> {
+        self.env.iter().map(|(k, v)| (k.clone(), self.expand(v, tools_dir))).collect()
+    }
+
+    /// The database file of an SQLite database, relative to the workspace.
+    pub fn sqlite_path(&self) -> Option<&str> {
+        match &self.database {
+            Some(Database::Sqlite { path }) => Some(path),
+            None => None,
+        }
+    }
+
+    /// The error headers, checked at load time.
+    pub fn error_headers(&self) -> Vec<(axum::http::HeaderName, axum::http::HeaderValue)> {
+        self.error_response
+            .headers
+            .iter()
+            .filter_map(|(k, v)| Some((axum::http::HeaderName::from_bytes(k.as_bytes()).ok()?, axum::http::HeaderValue::from_str(v).ok()?)))
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -97,6 +214,20 @@ pub struct ExerciseSummary {
     pub description: String,
 }
 
+/// What the web app needs to know of a workspace session's exercise.
+#[derive(Debug, Serialize)]
+pub struct ExerciseInfo {
+    pub id: String,
+    pub title: String,
+    pub open_first: Vec<String>,
+}
+
+impl Exercise {
+    pub fn info(&self) -> ExerciseInfo {
+        ExerciseInfo { id: self.id.clone(), title: self.manifest.title.clone(), open_first: self.manifest.runtime.open_first.clone() }
+    }
+}
+
 impl Catalog {
     /// Reads every `<dir>/<id>/exercise.toml`. A missing directory is an empty catalog; a broken
     /// manifest is an error, so a typo is found at start-up rather than in an interview.
@@ -119,6 +250,11 @@ impl Catalog {
             validate(&id, &manifest).map_err(|e| anyhow::anyhow!("{}: {e}", manifest_path.display()))?;
             if !path.join("project").is_dir() {
                 anyhow::bail!("{}: the exercise has no project/ folder", path.display());
+            }
+            for file in &manifest.runtime.open_first {
+                if !path.join("project").join(file).is_file() {
+                    anyhow::bail!("{}: runtime.open_first: project/{file} does not exist", manifest_path.display());
+                }
             }
             let dir = std::fs::canonicalize(&path)?;
             exercises.insert(id.clone(), Exercise { id, dir, manifest });
@@ -149,6 +285,7 @@ fn validate(id: &str, m: &Manifest) -> Result<(), String> {
     if m.app.command.is_empty() {
         return Err("app.command is empty".into());
     }
+    validate_runtime(&m.runtime)?;
     let mut seen = std::collections::HashSet::new();
     for s in &m.scenarios {
         if !seen.insert(s.id.as_str()) {
@@ -157,14 +294,73 @@ fn validate(id: &str, m: &Manifest) -> Result<(), String> {
         for a in &s.actions {
             match a {
                 Action::Network(f) => f.validate().map_err(|e| format!("scenario '{}': {e}", s.id))?,
-                Action::Data { .. } if m.app.database.is_none() => {
-                    return Err(format!("scenario '{}' has a data action but app.database is not set", s.id));
+                Action::Data { .. } if m.runtime.database.is_none() => {
+                    return Err(format!("scenario '{}' has a data action but runtime.database is not set", s.id));
                 }
                 Action::Traffic { path, .. } if !path.starts_with('/') => {
                     return Err(format!("scenario '{}': traffic path must start with '/'", s.id));
                 }
                 _ => {}
             }
+        }
+    }
+    Ok(())
+}
+
+/// A path relative to a folder that stays inside it.
+fn relative_inside(p: &str) -> bool {
+    let path = Path::new(p);
+    !p.is_empty() && path.is_relative() && path.components().all(|c| matches!(c, std::path::Component::Normal(_)))
+}
+
+fn validate_runtime(r: &Runtime) -> Result<(), String> {
+    if let Some(e) = &r.environment {
+        if !relative_inside(e) {
+            return Err(format!("runtime.environment '{e}' must be a relative path inside the tools directory"));
+        }
+    }
+    for (k, v) in &r.env {
+        if k.is_empty() || !k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') || k.as_bytes()[0].is_ascii_digit() {
+            return Err(format!("runtime.env: '{k}' is not a valid variable name"));
+        }
+        // The platform sets these; PATH comes from runtime.path.
+        if ["PATH", "HOME", "USER", "LOGNAME", "SHELL", "APP_URL"].contains(&k.as_str()) {
+            return Err(format!("runtime.env: {k} is set by the platform (use runtime.path for PATH)"));
+        }
+        if v.contains('\0') {
+            return Err(format!("runtime.env: {k} contains a NUL character"));
+        }
+    }
+    if r.path.iter().any(|p| p.is_empty() || p.contains(':')) {
+        return Err("runtime.path: entries must be non-empty and contain no ':'".into());
+    }
+    for f in &r.open_first {
+        if !relative_inside(f) {
+            return Err(format!("runtime.open_first: '{f}' must be a relative path inside the project"));
+        }
+    }
+    if let Some(Database::Sqlite { path }) = &r.database {
+        if !relative_inside(path) {
+            return Err(format!("runtime.database.path '{path}' must be a relative path inside the workspace"));
+        }
+    }
+    for (k, v) in &r.error_response.headers {
+        if axum::http::HeaderName::from_bytes(k.as_bytes()).is_err() || axum::http::HeaderValue::from_str(v).is_err() {
+            return Err(format!("runtime.error_response.headers: '{k}: {v}' is not a valid header"));
+        }
+        if ["content-length", "date", "transfer-encoding", "connection"].contains(&k.to_ascii_lowercase().as_str()) {
+            return Err(format!("runtime.error_response.headers: {k} is set by the platform"));
+        }
+    }
+    if let Some(i) = &r.install {
+        if i.commands.is_empty() {
+            return Err("runtime.install.commands is empty".into());
+        }
+        if r.environment.is_none() {
+            return Err("runtime.install needs runtime.environment (where to install)".into());
+        }
+        if let Some(bad) = i.inputs.iter().find(|f| !relative_inside(f)) {
+            return Err(format!("runtime.install.inputs: '{bad}' must be a relative path inside the exercise folder"));
         }
     }
     Ok(())

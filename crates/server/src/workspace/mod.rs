@@ -23,11 +23,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::http::{Request, Response};
+use axum::http::{HeaderValue, Request, Response, StatusCode, header};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
-use crate::chaos::SessionChaos;
+use crate::faults::{SessionFaults, Verdict};
 use crate::util::{self, now_ms};
 pub use exercise::{Catalog, Exercise};
 use sandbox::{Limits, Sandbox};
@@ -75,7 +75,8 @@ pub struct Workspace {
     /// The project folder on the host, canonical.
     pub root: PathBuf,
     pub app: Arc<app::App>,
-    pub chaos: SessionChaos,
+    /// The network faults on the way to the app (the Chaos Engine turns them on and off).
+    pub faults: SessionFaults,
     pub syncs: Arc<sync::FileSyncs>,
     pub code_server: codeserver::CodeServer,
     terminal: tokio::sync::Mutex<Option<Arc<terminal::Terminal>>>,
@@ -142,7 +143,9 @@ impl Workspaces {
             runtime: dir.join("run"),
             conf: dir.join("conf"),
             tools_dir: self.settings.tools_dir.clone(),
-            venv: self.settings.tools_dir.join("venvs").join(&exercise.id),
+            path: exercise.manifest.runtime.path_entries(&self.settings.tools_dir),
+            env: exercise.manifest.runtime.env_vars(&self.settings.tools_dir),
+            greeting: exercise.manifest.runtime.terminal_greeting.clone().unwrap_or_else(|| sandbox::DEFAULT_GREETING.into()),
             limits: self.settings.limits.clone(),
         }
     }
@@ -180,7 +183,7 @@ impl Workspaces {
                 return Err(WorkspaceError::Unavailable("the exercise's setup failed; see the server log".into()));
             }
         }
-        if let Some(db) = &exercise.manifest.app.database {
+        if let Some(db) = exercise.manifest.runtime.sqlite_path() {
             let _ = std::fs::copy(sb.workspace.join(db), dir.join("clean.db"));
         }
         Ok(())
@@ -225,7 +228,7 @@ impl Workspaces {
         let ws = Arc::new(Workspace {
             session_id: session_id.to_string(),
             app: Arc::new(app::App::new(sb.clone(), exercise.manifest.app.command.clone())),
-            chaos: SessionChaos::default(),
+            faults: SessionFaults::new(exercise.manifest.runtime.error_headers()),
             exercise,
             sandbox: sb,
             root,
@@ -312,8 +315,9 @@ impl Workspace {
         self.last_used.store(now_ms(), Ordering::SeqCst);
     }
 
+    /// The app's SQLite file (`[runtime.database]`), if it has one.
     pub fn database(&self) -> Option<PathBuf> {
-        self.exercise.manifest.app.database.as_ref().map(|db| self.sandbox.workspace.join(db))
+        self.exercise.manifest.runtime.sqlite_path().map(|db| self.sandbox.workspace.join(db))
     }
 
     pub fn clean_database(&self) -> PathBuf {
@@ -367,7 +371,32 @@ impl Workspace {
     /// network faults, then to the app's socket. `Err` means: drop the connection, no answer.
     pub async fn call_app(self: &Arc<Self>, req: Request<Body>) -> Result<Response<Body>, Dropped> {
         self.touch();
-        crate::chaos::through_faults(self, req).await
+        let bytes_per_second = match self.faults.verdict(req.method().as_str(), req.uri().path()).await {
+            Verdict::Forward { bytes_per_second } => bytes_per_second,
+            Verdict::Answer(res) => return Ok(res),
+            Verdict::Drop => return Err(Dropped),
+        };
+        if !matches!(self.app.state(), app::State::Running) {
+            self.app.ensure_running(Duration::from_secs(20)).await;
+        }
+        let mut req = req;
+        if let Ok(host) = HeaderValue::from_str(&format!("127.0.0.1:{}", sandbox::APP_PORT)) {
+            req.headers_mut().insert(header::HOST, host);
+        }
+        let res = match self.app.upstream.send(req).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::debug!(error = %e, "the app did not answer");
+                let mut r = Response::new(Body::from(r#"{"error":"the app is not answering; check its log in the App panel"}"#));
+                *r.status_mut() = StatusCode::BAD_GATEWAY;
+                r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                return Ok(r);
+            }
+        };
+        Ok(match bytes_per_second {
+            Some(bps) => crate::faults::throttle(res, bps),
+            None => res,
+        })
     }
 
     /// Serves the proxy's Unix socket inside the sandbox (the terminal's 127.0.0.1:8000 leads here).

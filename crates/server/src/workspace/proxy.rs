@@ -44,7 +44,7 @@ fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
 }
 
 /// A server on a Unix socket with a few kept-alive connections to it: opening a connection per
-/// request costs the (Python) server more than the request itself.
+/// request costs the app's server more than the request itself.
 pub struct Upstream {
     pub socket: PathBuf,
     idle: Mutex<Vec<SendRequest<Body>>>,

@@ -48,9 +48,14 @@ pub struct Sandbox {
     pub runtime: PathBuf,
     /// Platform-written config (mounted read-only at /etc/iide).
     pub conf: PathBuf,
-    /// Read-only tools shared by every sandbox (the exercise's venv, code-server).
+    /// Read-only tools shared by every sandbox (the exercises' environments, code-server).
     pub tools_dir: PathBuf,
-    pub venv: PathBuf,
+    /// The exercise's PATH entries, before the system's (from its `[runtime]`).
+    pub path: Vec<String>,
+    /// The exercise's environment variables (from its `[runtime]`).
+    pub env: Vec<(String, String)>,
+    /// What the terminal prints when it opens.
+    pub greeting: String,
     pub limits: Limits,
 }
 
@@ -94,6 +99,7 @@ impl Sandbox {
         std::fs::write(self.conf.join("group"), format!("root:x:0:\ncandidate:x:{uid}:\nnogroup:x:65534:\n"))?;
         std::fs::write(self.conf.join("hosts"), "127.0.0.1 localhost app\n::1 localhost\n")?;
         std::fs::write(self.conf.join("bashrc"), BASHRC)?;
+        std::fs::write(self.conf.join("greeting"), format!("{}\n", self.greeting.trim_end().replace("{app_url}", &app_url())))?;
         std::fs::write(self.conf.join("forward.py"), FORWARDER)?;
         std::fs::write(self.conf.join("vscode-settings.json"), VSCODE_SETTINGS)?;
         super::files::give_to(&self.runtime, uid);
@@ -101,20 +107,19 @@ impl Sandbox {
     }
 
     fn env(&self) -> Vec<(String, String)> {
-        let venv = self.venv.display().to_string();
-        vec![
+        let path: Vec<&str> = self.path.iter().map(String::as_str).chain(["/usr/local/bin", "/usr/bin", "/bin"]).collect();
+        let mut env: Vec<(String, String)> = vec![
             ("HOME".into(), HOME.into()),
             ("USER".into(), "candidate".into()),
             ("LOGNAME".into(), "candidate".into()),
             ("SHELL".into(), "/bin/bash".into()),
             ("LANG".into(), "C.UTF-8".into()),
             ("TERM".into(), "xterm-256color".into()),
-            ("PATH".into(), format!("{venv}/bin:/usr/local/bin:/usr/bin:/bin")),
-            ("VIRTUAL_ENV".into(), venv),
-            ("PYTHONDONTWRITEBYTECODE".into(), "1".into()),
-            ("PYTHONUNBUFFERED".into(), "1".into()),
-            ("APP_URL".into(), format!("http://127.0.0.1:{APP_PORT}")),
-        ]
+            ("PATH".into(), path.join(":")),
+        ];
+        env.extend(self.env.iter().cloned());
+        env.push(("APP_URL".into(), app_url()));
+        env
     }
 
     /// The bubblewrap command line around `spec.argv`.
@@ -306,12 +311,21 @@ fn format_pid(pid: i32, buf: &mut [u8; 24]) -> usize {
     n + 1
 }
 
-/// The terminal's shell profile: the exercise's environment is already on PATH.
+/// The app's address inside the sandbox.
+pub fn app_url() -> String {
+    format!("http://127.0.0.1:{APP_PORT}")
+}
+
+/// The terminal's shell profile: the exercise's environment is already on PATH; the greeting
+/// comes from the exercise (`runtime.terminal_greeting`).
 const BASHRC: &str = r#"[ -f /etc/bash.bashrc ] && . /etc/bash.bashrc
 PS1='\[\e[32m\]candidate\[\e[0m\]:\[\e[34m\]\w\[\e[0m\]\$ '
 alias ll='ls -la'
-echo "Workspace ready. The app answers at $APP_URL (e.g. curl $APP_URL/stocks); run the tests with: pytest"
+[ -f /etc/iide/greeting ] && cat /etc/iide/greeting
 "#;
+
+/// The terminal's greeting when the exercise has none.
+pub const DEFAULT_GREETING: &str = "Workspace ready. The app answers at {app_url}.";
 
 /// Inside the sandbox, 127.0.0.1:8000 leads to the platform's proxy in front of the app (a Unix
 /// socket), so the candidate's curl goes the same way as the browser's requests.

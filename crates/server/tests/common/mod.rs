@@ -40,9 +40,9 @@ impl TestServer {
     /// A server on an existing database (e.g. to restart on the same data).
     pub async fn start_on(db_url: &str, tweak: impl FnOnce(&mut Config)) -> Server {
         let mut config = Config::defaults();
-        config.bind = "127.0.0.1:0".parse().unwrap();
-        config.database_url = db_url.to_string();
-        config.max_sessions_per_minute = 1000;
+        config.server.bind = "127.0.0.1:0".parse().unwrap();
+        config.storage.database_url = db_url.to_string();
+        config.server.max_sessions_per_minute = 1000;
         tweak(&mut config);
         interview_ide::start(config).await.expect("server starts")
     }
@@ -261,8 +261,8 @@ impl WorkspaceServer {
         let ws_root = std::fs::canonicalize(dir.path()).unwrap();
         let root = ws_root.clone();
         let server = TestServer::start_with(move |c| {
-            c.exercises_dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../exercises");
-            c.workspaces_dir = root;
+            c.workspaces.exercises_dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../exercises");
+            c.workspaces.dir = root;
             tweak(c);
         })
         .await;

@@ -1,8 +1,17 @@
 //! Network faults in the proxy in front of a workspace's app, in Toxiproxy's vocabulary but
 //! HTTP-aware: each matches requests by method and path and fires with a probability.
+//!
+//! This is the layer below both `workspace` (whose app proxy applies a session's faults to every
+//! request) and `chaos` (which decides which faults are on). It knows nothing of either.
 
+use std::collections::BTreeMap;
+use std::sync::Mutex;
 use std::time::Duration;
 
+use axum::body::Body;
+use axum::http::{HeaderName, HeaderValue, Response, StatusCode, header};
+use bytes::Bytes;
+use futures_util::StreamExt;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -183,9 +192,151 @@ pub fn plan<'a>(faults: impl IntoIterator<Item = &'a FaultSpec>, method: &str, p
     plan
 }
 
+/// A fault that is on in a session, as the interviewer's panel lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ActiveFault {
+    pub id: String,
+    /// The scenario that turned it on; none for a fault added by hand.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scenario: Option<String>,
+    #[serde(flatten)]
+    pub spec: FaultSpec,
+    pub since: i64,
+}
+
+/// What is on in one session: its faults, and the scenarios that are active (since when). A
+/// scenario is recorded here even when it has no network fault, so one lock covers both.
+#[derive(Debug, Default)]
+pub struct Active {
+    pub faults: Vec<ActiveFault>,
+    pub scenarios: BTreeMap<String, i64>,
+}
+
+/// One session's faults: read on every request to its app, changed by the Chaos Engine.
+#[derive(Default)]
+pub struct SessionFaults {
+    state: Mutex<Active>,
+    /// Activations and resets one at a time, so a reset never interleaves with an activation.
+    changes: tokio::sync::Mutex<()>,
+    /// The headers the app's own server sends with an error (the exercise says which).
+    error_headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+/// What happens to one request before (and whether) it reaches the app.
+pub enum Verdict {
+    /// Send it to the app; pace the answer if a bandwidth fault fired.
+    Forward { bytes_per_second: Option<u64> },
+    /// Answer this instead of calling the app.
+    Answer(Response<Body>),
+    /// Drop the connection without an answer.
+    Drop,
+}
+
+impl SessionFaults {
+    /// `error_headers`: what an error answered in the app's place carries (besides `Date` and
+    /// `Content-Length`), so it looks like the app's own.
+    pub fn new(error_headers: Vec<(HeaderName, HeaderValue)>) -> SessionFaults {
+        SessionFaults { error_headers, ..SessionFaults::default() }
+    }
+
+    pub fn lock(&self) -> std::sync::MutexGuard<'_, Active> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Held while a change that spans several steps (an activation, a reset) is made.
+    pub async fn changing(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.changes.lock().await
+    }
+
+    pub fn specs(&self) -> Vec<FaultSpec> {
+        self.lock().faults.iter().map(|f| f.spec.clone()).collect()
+    }
+
+    /// Applies the faults to a request: waits out any latency, then says what to do with it.
+    pub async fn verdict(&self, method: &str, path: &str) -> Verdict {
+        let faults = self.specs();
+        let plan = if faults.is_empty() { Plan::default() } else { plan(faults.iter(), method, path) };
+        if !plan.delay.is_zero() {
+            tokio::time::sleep(plan.delay).await;
+        }
+        match plan.outcome {
+            Outcome::Forward => Verdict::Forward { bytes_per_second: plan.bytes_per_second },
+            Outcome::Error(status) => Verdict::Answer(app_like_error(status, &self.error_headers)),
+            Outcome::Reset => Verdict::Drop,
+            Outcome::Hang(d) => {
+                tokio::time::sleep(d).await;
+                Verdict::Drop
+            }
+        }
+    }
+}
+
+/// An error answer that looks like the app's own server produced it (its headers, and the
+/// status's reason as the body): nothing tells the candidate it came from the platform.
+fn app_like_error(status: u16, headers: &[(HeaderName, HeaderValue)]) -> Response<Body> {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let text = status.canonical_reason().unwrap_or("Error").to_string();
+    let mut r = Response::new(Body::from(text.clone()));
+    *r.status_mut() = status;
+    let h = r.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&httpdate(std::time::SystemTime::now())) {
+        h.insert(header::DATE, v);
+    }
+    for (name, value) in headers {
+        h.insert(name.clone(), value.clone());
+    }
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(text.len()));
+    r
+}
+
+/// The body, sent at most `bps` bytes per second (in 10 slices a second).
+pub fn throttle(res: Response<Body>, bps: u64) -> Response<Body> {
+    let (parts, body) = res.into_parts();
+    let slice = (bps / 10).max(1) as usize;
+    let stream = body.into_data_stream().flat_map(move |chunk| {
+        let pieces: Vec<Result<Bytes, axum::Error>> = match chunk {
+            Ok(b) => (0..b.len()).step_by(slice).map(|i| Ok(b.slice(i..(i + slice).min(b.len())))).collect(),
+            Err(e) => vec![Err(e)],
+        };
+        futures_util::stream::iter(pieces)
+    });
+    let paced = stream.then(|piece| async move {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        piece
+    });
+    Response::from_parts(parts, Body::from_stream(paced))
+}
+
+/// An HTTP date (RFC 9110 5.6.7), as servers send in `Date`.
+fn httpdate(t: std::time::SystemTime) -> String {
+    let secs = t.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0) as i64;
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (h, m, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
+    let weekday = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][days.rem_euclid(7) as usize];
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let mon = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][(month - 1) as usize];
+    format!("{weekday}, {d:02} {mon} {year} {h:02}:{m:02}:{s:02} GMT")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn http_dates() {
+        let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+        assert_eq!(httpdate(t), "Tue, 14 Nov 2023 22:13:20 GMT");
+    }
 
     fn fault(json: &str) -> FaultSpec {
         serde_json::from_str::<FaultSpec>(json).unwrap().normalized()
