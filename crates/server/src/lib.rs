@@ -5,15 +5,18 @@
 //!
 //! 1. this file (and `main.rs`): reads the `config`, builds every part and wires them into `App`.
 //! 2. `http`: routes, auth extractors, errors, web assets; the only module that sees `App`.
+//!    `lifecycle` below it creates (with rollback), ends and deletes sessions, and sweeps old
+//!    workspaces: the one place that makes and unmakes everything a session owns.
 //! 3. features: `cockpit` (timeline, replay, scorecard; renders with `report`), `chaos` (scenarios
 //!    acting on a workspace's app), `assistant` (AI providers, the chat and its transcript).
 //! 4. `workspace`: exercise projects per session, sandboxed processes, disk<->document sync, and
 //!    the proxy in front of the app, which applies the session's `faults`.
 //! 5. `sessions` (sessions, roles, policies, events) over `collab` (live documents: rooms,
 //!    y-websocket, persistence queue); `report` (the HTML report, from `store`'s rows).
-//! 6. leaves, which use no other module: `store` (SQLite/PostgreSQL, every SQL statement of the
-//!    platform), `faults` (network faults and how the proxy applies them), `config`, `metrics`,
-//!    `ratelimit`, `util`.
+//! 6. leaves, which use no other module but `docname`: `store` (SQLite/PostgreSQL, every SQL
+//!    statement of the platform; documents behind the `DocStore` trait), `docname` (the
+//!    documents of a session and their rules), `faults` (network faults and how the proxy
+//!    applies them), `config`, `metrics`, `ratelimit`, `util`.
 
 pub mod assistant;
 pub mod chaos;
