@@ -167,22 +167,23 @@ async fn write_loop(
         let mut fed = 0;
         let mut next = Some(first);
         while let Some(item) = next.take() {
-            let frames = match item {
-                Ready::Out(Outgoing::Frame(frame)) => vec![frame],
+            // One frame per broadcast; a resync is several, and only it needs a list.
+            let (frame, resync) = match item {
+                Ready::Out(Outgoing::Frame(frame)) => (Some(frame), Vec::new()),
                 Ready::Out(Outgoing::Close(code, reason)) => {
                     let _ = sink.send(WsMessage::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
                     return;
                 }
-                Ready::Bus(Ok(b)) if b.from == conn_id => Vec::new(),
-                Ready::Bus(Ok(b)) => vec![b.frame],
+                Ready::Bus(Ok(b)) if b.from == conn_id => (None, Vec::new()),
+                Ready::Bus(Ok(b)) => (Some(b.frame), Vec::new()),
                 Ready::Bus(Err(RecvError::Lagged(_))) => {
                     // Fell behind the room: send the whole state rather than drop edits silently.
                     metrics.ws_resynced();
-                    room.resync()
+                    (None, room.resync())
                 }
                 Ready::Bus(Err(RecvError::Closed)) => return,
             };
-            for frame in frames {
+            for frame in frame.into_iter().chain(resync) {
                 fed += frame.len();
                 if sink.feed(WsMessage::Binary(frame)).await.is_err() {
                     return;

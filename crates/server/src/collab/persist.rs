@@ -70,7 +70,7 @@ impl PendingDoc {
         if let Some(&(seq, at, _)) = updates.last() {
             bytes += updates.iter().map(|(_, _, d)| d.len()).sum::<usize>();
             let merged = if updates.len() == 1 {
-                Ok(updates[0].2.clone())
+                Ok(updates.pop().map(|u| u.2).unwrap_or_default())
             } else {
                 yrs::merge_updates_v1(updates.iter().map(|(_, _, d)| d.as_slice()))
             };

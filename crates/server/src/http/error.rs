@@ -82,10 +82,8 @@ impl From<SessionError> for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Db(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed) => ApiError::Unavailable,
-            other => ApiError::Internal(other.to_string()),
-        }
+        // Storage that may answer again later (unreachable, busy) is a 503, as the writer retries it.
+        if e.is_transient() { ApiError::Unavailable } else { ApiError::Internal(e.to_string()) }
     }
 }
 
