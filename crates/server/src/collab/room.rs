@@ -143,7 +143,7 @@ impl Room {
     pub fn greeting(&self) -> Vec<Bytes> {
         let state = self.lock();
         let sv = state.awareness.doc().transact().state_vector();
-        let mut frames = vec![Bytes::from(Message::Sync(SyncMessage::SyncStep1(sv)).encode_v1())];
+        let mut frames = vec![frame(Message::Sync(SyncMessage::SyncStep1(sv)))];
         if let Some(frame) = awareness_frame(&state.awareness) {
             frames.push(frame);
         }
@@ -158,10 +158,7 @@ impl Room {
         let update = txn.encode_state_as_update_v1(&StateVector::default());
         let sv = txn.state_vector();
         drop(txn);
-        let mut frames = vec![
-            Bytes::from(Message::Sync(SyncMessage::SyncStep2(update)).encode_v1()),
-            Bytes::from(Message::Sync(SyncMessage::SyncStep1(sv)).encode_v1()),
-        ];
+        let mut frames = vec![frame(Message::Sync(SyncMessage::SyncStep2(update))), frame(Message::Sync(SyncMessage::SyncStep1(sv)))];
         if let Some(frame) = awareness_frame(&state.awareness) {
             frames.push(frame);
         }
@@ -172,7 +169,7 @@ impl Room {
     pub fn sync_step2_for(&self, sv: &StateVector) -> Bytes {
         let state = self.lock();
         let update = state.awareness.doc().transact().encode_state_as_update_v1(sv);
-        Bytes::from(Message::Sync(SyncMessage::SyncStep2(update)).encode_v1())
+        frame(Message::Sync(SyncMessage::SyncStep2(update)))
     }
 
     pub fn awareness_states(&self) -> Option<Bytes> {
@@ -221,14 +218,14 @@ impl Room {
                     restore_map(meta, &mut txn, &before);
                 }
             }
-            Ok::<_, ApplyError>(txn.encode_update_v1())
+            Ok::<_, ApplyError>(shrunk(txn.encode_update_v1()))
         }))
         .map_err(|_| ApplyError::Internal)??;
         // An update that adds nothing new encodes as two zero bytes (no structs, no deletions).
         if delta.len() <= 2 && delta.iter().all(|b| *b == 0) {
             return Ok(false);
         }
-        let frame = Bytes::from(Message::Sync(SyncMessage::Update(delta.clone())).encode_v1());
+        let frame = frame(Message::Sync(SyncMessage::Update(delta.clone())));
         state.last_seq += 1;
         self.persister.update(&self.pending, state.last_seq, delta);
         let _ = self.bus.send(Broadcast { from, frame });
@@ -249,7 +246,7 @@ impl Room {
                 return Err(ApplyError::BadAwareness);
             }
         }
-        let frame = Bytes::from(Message::Awareness(update.clone()).encode_v1());
+        let frame = frame(Message::Awareness(update.clone()));
         let mut state = self.lock();
         let summary = catch_unwind(AssertUnwindSafe(|| state.awareness.apply_update_summary(update)))
             .map_err(|_| ApplyError::Internal)?
@@ -278,7 +275,7 @@ impl Room {
             state.awareness.remove_state(*id);
         }
         if let Ok(update) = state.awareness.update_with_clients(ids) {
-            let frame = Bytes::from(Message::Awareness(update).encode_v1());
+            let frame = frame(Message::Awareness(update));
             let _ = self.bus.send(Broadcast { from, frame });
         }
     }
@@ -292,7 +289,7 @@ impl Room {
     }
 
     fn snapshot_locked(&self, state: &mut RoomState) {
-        let snapshot = state.awareness.doc().transact().encode_state_as_update_v1(&StateVector::default());
+        let snapshot = shrunk(state.awareness.doc().transact().encode_state_as_update_v1(&StateVector::default()));
         self.persister.snapshot(&self.pending, state.last_seq, snapshot);
         state.updates_since_snapshot = 0;
     }
@@ -327,5 +324,20 @@ fn awareness_frame(awareness: &Awareness) -> Option<Bytes> {
     if update.clients.is_empty() {
         return None;
     }
-    Some(Bytes::from(Message::Awareness(update).encode_v1()))
+    Some(frame(Message::Awareness(update)))
+}
+
+/// A message encoded as a frame that may stay in memory for a while (the room's fan-out buffer
+/// keeps its last frames): see `shrunk`.
+fn frame(message: Message) -> Bytes {
+    Bytes::from(shrunk(message.encode_v1()))
+}
+
+/// yrs' encoder starts with a 1 KiB buffer, so a 30-byte edit comes back in a 1 KiB allocation.
+/// Everything the room keeps (broadcast frames, pending updates, snapshots) is copied to an
+/// allocation of its length: without it, those spare bytes were most of the server's memory
+/// under load. A copy rather than an in-place shrink, so that the 1 KiB buffer is freed whole
+/// and reused by the next encoding instead of leaving a hole beside a long-lived frame.
+fn shrunk(encoded: Vec<u8>) -> Vec<u8> {
+    if encoded.capacity() - encoded.len() < 64 { encoded } else { encoded.as_slice().to_vec() }
 }
