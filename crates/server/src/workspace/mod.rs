@@ -87,6 +87,9 @@ pub struct Workspace {
     /// Opened after its session ended (to read its files): nothing may run.
     ended: bool,
     last_used: AtomicI64,
+    /// Requests to the app being answered (or waiting for it to start): the workspace is in use
+    /// while any is, however long the app takes.
+    app_requests: std::sync::atomic::AtomicUsize,
     stop: CancellationToken,
 }
 
@@ -239,6 +242,7 @@ impl Workspaces {
             token_hashes: (session.interviewer_token_hash.clone(), session.candidate_token_hash.clone()),
             ended: session.ended_at.is_some(),
             last_used: AtomicI64::new(now_ms()),
+            app_requests: Default::default(),
             stop: self.shutdown.child_token(),
         });
         ws.clone().serve_sandbox_proxy();
@@ -293,7 +297,7 @@ impl Workspaces {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .iter()
-            .filter(|(_, ws)| ws.terminal_watchers.load(Ordering::SeqCst) == 0 && ws.syncs.open_count() == 0 && now_ms() - ws.last_used.load(Ordering::SeqCst) > idle_ms)
+            .filter(|(_, ws)| ws.is_idle_for(idle_ms))
             .map(|(id, _)| id.clone())
             .collect();
         for id in idle {
@@ -313,6 +317,16 @@ impl Workspaces {
 impl Workspace {
     pub fn touch(&self) {
         self.last_used.store(now_ms(), Ordering::SeqCst);
+    }
+
+    /// Nobody watches its terminal, has a file open, or waits for its app, and nobody has for
+    /// `idle_ms`. A request waiting for the app to start must count: stopping the app under it
+    /// would answer 502 to a user who did nothing wrong.
+    fn is_idle_for(&self, idle_ms: i64) -> bool {
+        self.terminal_watchers.load(Ordering::SeqCst) == 0
+            && self.syncs.open_count() == 0
+            && self.app_requests.load(Ordering::SeqCst) == 0
+            && now_ms() - self.last_used.load(Ordering::SeqCst) > idle_ms
     }
 
     /// The app's SQLite file (`[runtime.database]`), if it has one.
@@ -370,7 +384,7 @@ impl Workspace {
     /// A request for the app, from the browser or from inside the sandbox: through the session's
     /// network faults, then to the app's socket. `Err` means: drop the connection, no answer.
     pub async fn call_app(self: &Arc<Self>, req: Request<Body>) -> Result<Response<Body>, Dropped> {
-        self.touch();
+        let _in_use = AppRequest::start(self);
         let bytes_per_second = match self.faults.verdict(req.method().as_str(), req.uri().path()).await {
             Verdict::Forward { bytes_per_second } => bytes_per_second,
             Verdict::Answer(res) => return Ok(res),
@@ -448,3 +462,22 @@ impl std::fmt::Display for Dropped {
 }
 
 impl std::error::Error for Dropped {}
+
+/// Counts a request to the app for as long as it is being answered; the idle clock restarts
+/// when it ends.
+struct AppRequest<'a>(&'a Workspace);
+
+impl<'a> AppRequest<'a> {
+    fn start(ws: &'a Workspace) -> Self {
+        ws.app_requests.fetch_add(1, Ordering::SeqCst);
+        ws.touch();
+        AppRequest(ws)
+    }
+}
+
+impl Drop for AppRequest<'_> {
+    fn drop(&mut self) {
+        self.0.touch();
+        self.0.app_requests.fetch_sub(1, Ordering::SeqCst);
+    }
+}
