@@ -6,7 +6,8 @@
 #   bench/run.sh startup    start the server RUNS times on a fresh SQLite DB, time to /readyz 200
 #
 # Environment (defaults in brackets):
-#   SERVER        interview-ide | yws (@y/websocket-server 0.1.1, for comparison) [interview-ide]
+#   SERVER        interview-ide | yws (@y/websocket-server 0.1.1, for comparison) | ysweet (a
+#                 y-sweet binary built from its own source, at YSWEET_BIN) [interview-ide]
 #   ROOMS [1000]  CLIENTS [3]  RATE edits/s per client [2]  DURATION measured s [60]
 #   WORKLOAD      cursor (each client types at its own cursor) | same-spot (all clients of a room
 #                 append 20-char edits at the end of the one shared text and apply every update
@@ -150,8 +151,23 @@ start_server() {
       ready_url="http://127.0.0.1:$PORT/"
       TARGET_ARGS=(--url "ws://127.0.0.1:$PORT/{room}")
       ;;
+    ysweet)
+      # y-sweet is not packaged anywhere this script can install from: build it from its source
+      # (`cargo build --release -p y-sweet` in its crates/ folder) and point YSWEET_BIN at it.
+      if [[ ! -x ${YSWEET_BIN:-} ]]; then
+        log "SERVER=ysweet needs YSWEET_BIN: the path of a y-sweet binary built from its source"
+        exit 1
+      fi
+      TMP_DB=$(mktemp -d /tmp/ysweet-bench.XXXXXX)
+      taskset -c "$SERVER_CPU" "$YSWEET_BIN" serve "$TMP_DB/store" --host 127.0.0.1 --port "$PORT" \
+        >"$TMP_DB/server.log" 2>&1 &
+      SERVER_PID=$!
+      ready_url="http://127.0.0.1:$PORT/ready"
+      # Without an auth key y-sweet creates a document on its first connection.
+      TARGET_ARGS=(--url "ws://127.0.0.1:$PORT/doc/ws/{room}")
+      ;;
     *)
-      log "unknown SERVER=$SERVER (interview-ide or yws)"
+      log "unknown SERVER=$SERVER (interview-ide, yws or ysweet)"
       exit 1
       ;;
   esac
