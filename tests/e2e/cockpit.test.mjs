@@ -14,6 +14,7 @@ import {
   joinSession,
   launchBrowser,
   runAxe,
+  signInBrowser,
   typeAtEnd,
   waitForText,
   waitOnline,
@@ -238,6 +239,7 @@ test('the scorecard saves itself', async () => {
 
 test('the home page lists the sessions made in this browser, with their status', async () => {
   const page = await newPage();
+  await signInBrowser(page, server.url);
   await page.goto(server.url);
   const title = unique('Listed');
   await page.getByLabel('Title').fill(title);

@@ -22,6 +22,36 @@ export async function freePort() {
   });
 }
 
+/** The admin account every test server starts with (--admin-email/--admin-password). */
+export const ADMIN_EMAIL = 'admin@example.com';
+export const ADMIN_PASSWORD = 'admin-password-for-tests';
+
+/** Per server URL: the admin's sign-in cookie value and API key, made when the server started. */
+const accounts = new Map();
+
+/** The admin's sign-in cookie value of the server at `url` (for a browser context: `signInBrowser`). */
+export const adminCookie = (url) => accountOf(url).cookie;
+/** The admin's API key of the server at `url` (`Authorization: Bearer iide_...`). */
+export const apiKey = (url) => accountOf(url).key;
+
+function accountOf(url) {
+  const a = accounts.get(url);
+  if (!a) throw new Error(`no server started by startServer at ${url}`);
+  return a;
+}
+
+/** Signs in with a password; returns the value of the `iide_account` cookie. */
+export async function signIn(url, email, password) {
+  const res = await fetch(`${url}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password }),
+  });
+  if (res.status !== 200) throw new Error(`sign in as ${email}: ${res.status}`);
+  const cookie = res.headers.getSetCookie().find((c) => c.startsWith('iide_account='));
+  return cookie.split(';')[0].slice('iide_account='.length);
+}
+
 /** Starts a server; `stop()` kills it and removes its data. */
 export async function startServer(extraArgs = []) {
   const dir = mkdtempSync(join(tmpdir(), 'iide-test-'));
@@ -38,6 +68,7 @@ export async function startServer(extraArgs = []) {
     '--database-url', `sqlite://${dir}/db.sqlite`,
     '--exercises-dir', EXERCISES_DIR,
     '--workspaces-dir', workspacesDir,
+    ...(extraArgs.includes('--admin-email') ? [] : ['--admin-email', ADMIN_EMAIL, '--admin-password', ADMIN_PASSWORD]),
     ...extraArgs,
   ];
   const child = spawn(binary, args, {
@@ -57,22 +88,36 @@ export async function startServer(extraArgs = []) {
     }
     await new Promise((r) => setTimeout(r, 50));
   }
+  if (!extraArgs.includes('--admin-email')) {
+    const cookie = await signIn(url, ADMIN_EMAIL, ADMIN_PASSWORD);
+    const res = await fetch(`${url}/api/keys`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie: `iide_account=${cookie}` },
+      body: JSON.stringify({ name: 'tests' }),
+    });
+    if (res.status !== 201) throw new Error(`create an API key: ${res.status}`);
+    accounts.set(url, { cookie, key: (await res.json()).secret });
+  }
   return {
     url,
     wsUrl: url.replace('http', 'ws'),
     workspacesDir,
+    get apiKey() { return apiKey(url); },
+    get adminCookie() { return adminCookie(url); },
     async stop() {
       child.kill('SIGTERM');
       await new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)));
       rmSync(dir, { recursive: true, force: true });
+      accounts.delete(url);
     },
   };
 }
 
+/** Creates a session as the server's admin (with its API key). */
 export async function createSession(url, body = { title: 'Test', language: 'python' }) {
   const res = await fetch(`${url}/api/sessions`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey(url)}` },
     body: JSON.stringify(body),
   });
   if (res.status !== 201) throw new Error(`create session: ${res.status}`);

@@ -92,6 +92,10 @@ pub struct RunArgs {
     /// Parallel POST /api/sessions requests in --interview-ide mode.
     #[arg(long, default_value_t = 8)]
     create_concurrency: usize,
+    /// API key (`iide_...`) that creates the sessions in --interview-ide mode: only people of
+    /// the organisation create sessions (an admin makes a key on the admin page or POST /api/keys).
+    #[arg(long, value_name = "KEY")]
+    api_key: Option<String>,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -225,9 +229,9 @@ async fn room_urls(a: &RunArgs) -> Result<Vec<String>, String> {
     let mut done = 0;
     while done < a.rooms {
         while next < a.rooms && set.len() < a.create_concurrency.max(1) {
-            let (au, pr, doc) = (authority.clone(), prefix.clone(), a.doc.clone());
+            let (au, pr, doc, key) = (authority.clone(), prefix.clone(), a.doc.clone(), a.api_key.clone());
             let i = next;
-            set.spawn(async move { (i, crate::http::create_session(&au, &pr, &doc).await) });
+            set.spawn(async move { (i, crate::http::create_session(&au, &pr, &doc, key.as_deref()).await) });
             next += 1;
         }
         match set.join_next().await {

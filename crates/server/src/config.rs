@@ -78,9 +78,17 @@ pub struct ServerConfig {
     #[arg(long = "trust-forwarded-for", env = "TRUST_FORWARDED_FOR", default_value_t = false)]
     pub trust_forwarded_for: bool,
 
-    /// Token of the operator's admin API (list and delete sessions); the API is off when unset.
+    /// Token of the operator's admin API (list and delete sessions), beside admin accounts.
     #[arg(long = "admin-token", env = "ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
+
+    /// Email of an admin account created at start if no account has it (with --admin-password).
+    #[arg(long = "admin-email", env = "ADMIN_EMAIL")]
+    pub admin_email: Option<String>,
+
+    /// Password of the --admin-email account when it is created. Never logged.
+    #[arg(long = "admin-password", env = "ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<Secret>,
 }
 
 /// Storage and live documents: the database, how updates reach it, and the limits of a
