@@ -52,8 +52,12 @@ export async function signIn(url, email, password) {
   return cookie.split(';')[0].slice('iide_account='.length);
 }
 
-/** Starts a server; `stop()` kills it and removes its data. */
-export async function startServer(extraArgs = []) {
+/**
+ * Starts a server; `stop()` kills it and removes its data. It starts with the admin account
+ * ADMIN_EMAIL/ADMIN_PASSWORD (whose API key `createSession` uses) unless `withAdmin` is false
+ * (then it has no account and logs its first-run setup link: `log()`).
+ */
+export async function startServer(extraArgs = [], { withAdmin = true } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'iide-test-'));
   // Workspace processes run sandboxed under a uid of their own, which must be able to reach their
   // folder: the temporary folder (0700 as created) is opened up to traversal.
@@ -68,15 +72,18 @@ export async function startServer(extraArgs = []) {
     '--database-url', `sqlite://${dir}/db.sqlite`,
     '--exercises-dir', EXERCISES_DIR,
     '--workspaces-dir', workspacesDir,
-    ...(extraArgs.includes('--admin-email') ? [] : ['--admin-email', ADMIN_EMAIL, '--admin-password', ADMIN_PASSWORD]),
+    ...(withAdmin ? ['--admin-email', ADMIN_EMAIL, '--admin-password', ADMIN_PASSWORD] : []),
     ...extraArgs,
   ];
   const child = spawn(binary, args, {
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, RUST_LOG: 'warn' },
   });
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });
+  // The log (warnings and errors only: RUST_LOG=warn) goes to stdout.
+  let stdout = '';
+  child.stdout.on('data', (d) => { stdout += d; });
   const deadline = Date.now() + 10_000;
   for (;;) {
     try {
@@ -88,7 +95,7 @@ export async function startServer(extraArgs = []) {
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  if (!extraArgs.includes('--admin-email')) {
+  if (withAdmin) {
     const cookie = await signIn(url, ADMIN_EMAIL, ADMIN_PASSWORD);
     const res = await fetch(`${url}/api/keys`, {
       method: 'POST',
@@ -103,6 +110,8 @@ export async function startServer(extraArgs = []) {
     wsUrl: url.replace('http', 'ws'),
     workspacesDir,
     get apiKey() { return apiKey(url); },
+    /** What the server logged so far. */
+    log: () => stdout + stderr,
     get adminCookie() { return adminCookie(url); },
     async stop() {
       child.kill('SIGTERM');

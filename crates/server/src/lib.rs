@@ -146,7 +146,8 @@ pub async fn start(mut config: Config) -> anyhow::Result<Server> {
     };
     if let Some(code) = accounts.bootstrap(admin).await.map_err(|e| anyhow::anyhow!("creating the admin account: {e}"))? {
         // The one place the setup code is shown: whoever reads the server's log makes the first admin.
-        tracing::info!("first-run setup: open {}/setup?code={code} to create the first admin account", config.public_url());
+        // A warning, so that it shows even when the log is turned down to warnings.
+        tracing::warn!("first-run setup: open {}/setup?code={code} to create the first admin account", config.public_url());
     }
     let lifecycle = Lifecycle::new(store.clone(), docs.clone(), sessions.clone(), collab.clone(), workspaces.clone());
     lifecycle.spawn_retention_sweep(shutdown.clone());
