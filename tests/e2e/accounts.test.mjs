@@ -13,7 +13,8 @@ let server;
 let browser;
 
 before(async () => {
-  server = await startServer([], { withAdmin: false });
+  // TEST_WEB_DIR serves a newer web build than the one embedded in the binary.
+  server = await startServer(process.env.TEST_WEB_DIR ? ['--web-dir', process.env.TEST_WEB_DIR] : [], { withAdmin: false });
   browser = await launchBrowser();
 });
 

@@ -226,7 +226,7 @@ function InviteForm({ teams, defaultTeam, onTeamCreated }: { teams: Team[]; defa
           </button>
         </div>
       </form>
-      <div className="create-form">
+      <div className="create-form admin-new-team">
         <div className="field">
           <label htmlFor={ids.newTeam}>New team</label>
           <input id={ids.newTeam} value={newTeam} onChange={(e) => setNewTeam(e.target.value)} maxLength={100} />

@@ -3,6 +3,8 @@ import { teamSessions, type TeamSession } from '../api/accounts';
 import { formatDate } from '../ui/formatDate';
 import { Spinner } from '../ui/Spinner';
 import '../account/account.css';
+// The status pills.
+import '../cockpit/cockpit.css';
 
 const PAGE = 20;
 
@@ -43,7 +45,7 @@ export function TeamSessions({ teamName, refresh }: { teamName: string | null; r
       <h2 id="team-heading">{teamName ? `Sessions of ${teamName}` : 'Sessions'}</h2>
       <div className="team-filters" role="search">
         <div className="field">
-          <label htmlFor={ids.q}>Search titles</label>
+          <label htmlFor={ids.q}>Search sessions</label>
           <input id={ids.q} type="search" value={q} onChange={(e) => setQ(e.target.value)} data-testid="sessions-search" />
         </div>
         <div className="field field-narrow">

@@ -50,9 +50,7 @@ impl TestServer {
         config.server.admin_password = Some(interview_ide::config::Secret::new(ADMIN_PASSWORD));
         tweak(&mut config);
         let server = interview_ide::start(config).await.expect("server starts");
-        let cookie = sign_in(&server.url(), ADMIN_EMAIL, ADMIN_PASSWORD).await;
-        let key = new_api_key(&server.url(), &cookie, "tests").await;
-        api_keys().lock().unwrap().insert(server.url(), key);
+        authenticate_helpers(&server.url()).await;
         server
     }
 
@@ -83,7 +81,21 @@ fn api_keys() -> &'static Mutex<HashMap<String, String>> {
 
 /// The admin's API key of the test server at `base` (what the helpers create sessions with).
 pub fn api_key(base: &str) -> String {
-    api_keys().lock().unwrap().get(base).cloned().expect("a server started by TestServer")
+    let key = api_keys().lock().unwrap_or_else(|e| e.into_inner()).get(base).cloned();
+    key.expect("a server started by TestServer, or given to authenticate_helpers")
+}
+
+/// The flags that give a server started from the binary the admin of the helpers.
+pub fn admin_args() -> [&'static str; 4] {
+    ["--admin-email", ADMIN_EMAIL, "--admin-password", ADMIN_PASSWORD]
+}
+
+/// Signs in as the admin of the server at `base` (started with `admin_args()`) and keeps an API
+/// key of it for the helpers that create sessions.
+pub async fn authenticate_helpers(base: &str) {
+    let cookie = sign_in(base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let key = new_api_key(base, &cookie, "tests").await;
+    api_keys().lock().unwrap_or_else(|e| e.into_inner()).insert(base.to_string(), key);
 }
 
 /// Signs in with a password; returns the sign-in cookie (`iide_account=...`).
