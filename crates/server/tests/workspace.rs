@@ -382,7 +382,8 @@ async fn idle_workspaces_stop_ended_ones_run_nothing_deleted_ones_are_removed() 
     let base = e.server.url();
     let s = workspace(&base).await;
     let sock = e.ws_root.join(&s.id).join("run/app.sock");
-    assert_eq!(app(&base, &s, "/health").await.0, 200);
+    let (status, body) = app(&base, &s, "/health").await;
+    assert_eq!(status, 200, "{body}");
     assert!(answers(&sock).await);
     // Nobody uses it: its processes stop...
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
