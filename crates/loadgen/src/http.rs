@@ -161,7 +161,7 @@ pub async fn metrics(
     authority: &str,
     prefix: &str,
 ) -> Option<std::collections::HashMap<String, f64>> {
-    let resp = request(authority, "GET", &format!("{prefix}/metrics"), "")
+    let resp = request(authority, "GET", &format!("{prefix}/metrics"), "", None)
         .await
         .ok()?;
     if resp.status != 200 {
