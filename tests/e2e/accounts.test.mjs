@@ -98,6 +98,17 @@ test('first-run setup, the team list, an invited colleague, the admin pages, sig
   await byTestId(colleague, 'sessions-mine').check();
   await byTestId(colleague, 'sessions-empty').waitFor();
   await byTestId(colleague, 'sessions-mine').uncheck();
+  // A guest co-interviewer gets a fresh interviewer link from the list; it opens the session without an account.
+  const backendRow = byTestId(colleague, 'session-row').filter({ hasText: 'Backend round' });
+  await backendRow.getByTestId('guest-link-create').click();
+  const guestLink = await backendRow.getByTestId('guest-link').inputValue();
+  assert.match(guestLink, /\/session\/[^/?]+\?token=/);
+  await assertAccessible(colleague, 'the team list with a guest link');
+  const guest = await newPage(browser);
+  await guest.goto(guestLink);
+  await byTestId(guest, 'name-input').fill('Gina Guest');
+  await byTestId(guest, 'name-input').press('Enter');
+  await waitFor(async () => (await byTestId(guest, 'role-badge').innerText()).toLowerCase().includes('interviewer'), { what: "the guest's role" });
   await colleague.getByRole('link', { name: 'Backend round' }).click();
   await byTestId(colleague, 'name-input').fill('Carl');
   await byTestId(colleague, 'name-input').press('Enter');

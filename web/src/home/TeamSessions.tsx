@@ -1,5 +1,6 @@
 import { useEffect, useId, useState } from 'react';
-import { teamSessions, type TeamSession } from '../api/accounts';
+import { rotateInterviewerLink, teamSessions, type TeamSession } from '../api/accounts';
+import { CopyField } from '../ui/CopyField';
 import { formatDate } from '../ui/formatDate';
 import { Spinner } from '../ui/Spinner';
 import '../account/account.css';
@@ -104,6 +105,7 @@ export function TeamSessions({ teamName, refresh }: { teamName: string | null; r
                   </span>
                 </div>
                 <span className={`status-pill ${s.status}`}>{s.status === 'open' ? 'Open' : 'Ended'}</span>
+                <GuestLink session={s} />
               </li>
             ))}
           </ul>
@@ -121,5 +123,54 @@ export function TeamSessions({ teamName, refresh }: { teamName: string | null; r
         </>
       )}
     </section>
+  );
+}
+
+/**
+ * A new interviewer link for a guest co-interviewer without an account. The server keeps only
+ * hashes, so the link is made anew, and the previous one stops working.
+ */
+function GuestLink({ session }: { session: TeamSession }) {
+  const [link, setLink] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  if (session.status !== 'open') return null;
+  const make = () => {
+    setBusy(true);
+    setError(null);
+    rotateInterviewerLink(session.id).then(
+      (r) => {
+        setBusy(false);
+        setLink(r.interviewer_url);
+      },
+      (e: Error) => {
+        setBusy(false);
+        setError(e.message);
+      },
+    );
+  };
+  return (
+    <div className="guest-link">
+      {link ? (
+        <CopyField label="Guest interviewer link" value={link} testId="guest-link" hint="The previous interviewer link no longer works." />
+      ) : (
+        <button
+          type="button"
+          className="btn btn-small"
+          onClick={make}
+          disabled={busy}
+          data-testid="guest-link-create"
+          aria-label={`Guest link for “${session.title}”`}
+          title="A new interviewer link for someone without an account; the previous link stops working"
+        >
+          Guest link
+        </button>
+      )}
+      {error && (
+        <p className="form-error" role="alert">
+          {error}
+        </p>
+      )}
+    </div>
   );
 }
