@@ -202,9 +202,15 @@ impl Accounts {
             if self.store.user_by_email(&email).await?.is_none() {
                 let team = self.default_team().await?;
                 let user = self.new_user_row(&NewUser { email: &email, name: "Admin", password }, AccountRole::Admin, &team).await?;
-                self.store.create_user(&user).await?;
-                self.audit(None, "user_created", Some(&email), serde_json::json!({"role": "admin", "via": "ADMIN_EMAIL"})).await;
-                tracing::info!(email = %email, "admin account created from ADMIN_EMAIL");
+                match self.store.create_user(&user).await {
+                    Ok(()) => {
+                        self.audit(None, "user_created", Some(&email), serde_json::json!({"role": "admin", "via": "ADMIN_EMAIL"})).await;
+                        tracing::info!(email = %email, "admin account created from ADMIN_EMAIL");
+                    }
+                    // Another server on the same database made it meanwhile.
+                    Err(_) if self.store.user_by_email(&email).await?.is_some() => {}
+                    Err(e) => return Err(e.into()),
+                }
             }
         }
         if self.store.count_users().await? > 0 {
