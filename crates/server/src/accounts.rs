@@ -2,6 +2,8 @@
 //! throttling, sign-in cookies, API keys, invites, the first-run setup code, and the audit log.
 //! Candidates have no account: they join with their session link alone.
 
+pub mod sso;
+
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;

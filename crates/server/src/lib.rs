@@ -57,6 +57,8 @@ use store::Store;
 pub struct App {
     pub config: Config,
     pub accounts: accounts::Accounts,
+    /// OpenID Connect sign-in, when OIDC_ISSUER is set.
+    pub sso: Option<accounts::sso::Sso>,
     pub store: Store,
     pub sessions: Sessions,
     pub lifecycle: Lifecycle,
@@ -139,6 +141,10 @@ pub async fn start(mut config: Config) -> anyhow::Result<Server> {
         shutdown.clone(),
     );
     let accounts = accounts::Accounts::new(store.clone());
+    let sso = accounts::sso::Sso::from_config(&config.server.oidc, &config.public_url())?;
+    if let Some(sso) = &sso {
+        tracing::info!(provider = %sso.name, "OpenID Connect sign-in enabled");
+    }
     let admin = match (&config.server.admin_email, &config.server.admin_password) {
         (Some(email), Some(password)) => Some((email.as_str(), password.expose())),
         (Some(_), None) | (None, Some(_)) => anyhow::bail!("ADMIN_EMAIL and ADMIN_PASSWORD go together"),
@@ -153,6 +159,7 @@ pub async fn start(mut config: Config) -> anyhow::Result<Server> {
     lifecycle.spawn_retention_sweep(shutdown.clone());
     let app = Arc::new(App {
         accounts,
+        sso,
         workspaces,
         assistant,
         create_limiter: PerAddressLimiter::new(config.server.max_sessions_per_minute),

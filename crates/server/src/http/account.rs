@@ -48,7 +48,7 @@ async fn signed_in(state: &AppState, headers: &HeaderMap, status: StatusCode, ac
 pub async fn config(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     Ok(Json(serde_json::json!({
         "setup_needed": state.accounts.setup_needed().await?,
-        "sso": null,
+        "sso": state.sso.as_ref().map(|s| s.name.clone()),
         "min_password_chars": MIN_PASSWORD_CHARS,
     })))
 }
@@ -88,6 +88,101 @@ pub async fn me(State(state): State<AppState>, SignedIn(account): SignedIn) -> R
         "user": account,
         "team": team.map(|t| serde_json::json!({"id": t.id, "name": t.name})),
     })))
+}
+
+/// Carries the state of an SSO sign-in in progress from `start` to `callback` in the one browser.
+const SSO_COOKIE: &str = "iide_sso";
+
+fn sso_cookie(state: &AppState, value: Option<&str>) -> HeaderValue {
+    let secure = if state.config.public_url().starts_with("https://") { "; Secure" } else { "" };
+    let (value, age) = match value {
+        Some(v) => (v, crate::accounts::sso::PENDING_TTL.as_secs()),
+        None => ("", 0),
+    };
+    HeaderValue::from_str(&format!("{SSO_COOKIE}={value}; Path=/api/auth/sso; HttpOnly; SameSite=Lax; Max-Age={age}{secure}"))
+        .unwrap_or_else(|_| HeaderValue::from_static("iide_sso=; Path=/api/auth/sso; Max-Age=0"))
+}
+
+/// The page a refused SSO sign-in lands on: what happened, and the way back to the sign-in page.
+fn sso_refused(state: &AppState, status: StatusCode, message: &str) -> Response {
+    let message: String = message.chars().take(300).collect::<String>().replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign-in refused · interview-ide</title>\
+<style>body{{background:#1e1e1e;color:#d4d4d4;font:14px system-ui,sans-serif;display:flex;justify-content:center;padding-top:15vh}}\
+main{{background:#252526;border:1px solid #3c3c3c;padding:24px 32px;max-width:480px}}h1{{font-size:18px;margin:0 0 12px}}a{{color:#4fc1ff}}</style></head>\
+<body><main><h1>Sign-in refused</h1><p data-testid=\"sso-error\">{message}</p><p><a href=\"/signin\">Back to sign-in</a></p></main></body></html>"
+    );
+    let mut response = (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-store")], html).into_response();
+    response.headers_mut().append(header::SET_COOKIE, sso_cookie(state, None));
+    response
+}
+
+/// `GET /api/auth/sso/start`: to the identity provider, with a fresh state, nonce and PKCE challenge.
+pub async fn sso_start(State(state): State<AppState>) -> Response {
+    let Some(sso) = state.sso.as_ref() else {
+        return sso_refused(&state, StatusCode::NOT_FOUND, "single sign-on is not configured on this server");
+    };
+    match sso.start().await {
+        Ok((url, flow_state)) => {
+            let mut response = axum::response::Redirect::to(&url).into_response();
+            response.headers_mut().append(header::SET_COOKIE, sso_cookie(&state, Some(&flow_state)));
+            response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
+        Err(e) => sso_refused(&state, StatusCode::BAD_GATEWAY, &e.to_string()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SsoCallback {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+/// `GET /api/auth/sso/callback`: the provider's answer. Signed in: the sign-in cookie and on to
+/// the home page. Refused: a page saying why.
+pub async fn sso_callback(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<SsoCallback>) -> Response {
+    use crate::accounts::sso::SsoError;
+    let Some(sso) = state.sso.as_ref() else {
+        return sso_refused(&state, StatusCode::NOT_FOUND, "single sign-on is not configured on this server");
+    };
+    if let Some(error) = q.error {
+        let detail = q.error_description.unwrap_or(error);
+        return sso_refused(&state, StatusCode::FORBIDDEN, &format!("the identity provider refused the sign-in: {detail}"));
+    }
+    let (Some(code), Some(flow_state)) = (q.code, q.state) else {
+        return sso_refused(&state, StatusCode::BAD_REQUEST, "the identity provider's answer has no code or state");
+    };
+    let result = match sso.finish(&flow_state, cookie(&headers, SSO_COOKIE).as_deref(), &code).await {
+        Ok(who) => state.accounts.sso_sign_in(sso, &who).await,
+        Err(e) => {
+            state.accounts.audit(None, "sign_in_failed", None, serde_json::json!({"method": "sso", "reason": e.to_string()})).await;
+            Err(e)
+        }
+    };
+    let (_, token) = match result {
+        Ok(signed_in) => signed_in,
+        Err(e) => {
+            let status = match e {
+                SsoError::UnknownState => StatusCode::BAD_REQUEST,
+                SsoError::Unreachable => StatusCode::BAD_GATEWAY,
+                SsoError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+                SsoError::Account(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                _ => StatusCode::FORBIDDEN,
+            };
+            return sso_refused(&state, status, &e.to_string());
+        }
+    };
+    // As with a password: a cookie planted before sign-in is ended, never promoted (fixation).
+    if let Some(old) = cookie(&headers, ACCOUNT_COOKIE) {
+        let _ = state.accounts.logout(&old).await;
+    }
+    let mut response = axum::response::Redirect::to("/").into_response();
+    response.headers_mut().append(header::SET_COOKIE, login_cookie(&state, Some(&token)));
+    response.headers_mut().append(header::SET_COOKIE, sso_cookie(&state, None));
+    response
 }
 
 #[derive(Deserialize)]

@@ -36,6 +36,8 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/login", post(account::login))
         .route("/auth/logout", post(account::logout))
         .route("/auth/me", get(account::me))
+        .route("/auth/sso/start", get(account::sso_start))
+        .route("/auth/sso/callback", get(account::sso_callback))
         .route("/auth/setup", post(account::setup))
         .route("/auth/invites/{code}", get(account::invite_info).post(account::accept_invite))
         .route("/keys", get(account::keys).post(account::create_key))
