@@ -55,9 +55,9 @@ export async function signIn(url, email, password) {
 /**
  * Starts a server; `stop()` kills it and removes its data. It starts with the admin account
  * ADMIN_EMAIL/ADMIN_PASSWORD (whose API key `createSession` uses) unless `withAdmin` is false
- * (then it has no account and logs its first-run setup link: `log()`).
+ * (then it has no account and logs its first-run setup link: `log()`). `port`: listen there.
  */
-export async function startServer(extraArgs = [], { withAdmin = true } = {}) {
+export async function startServer(extraArgs = [], { withAdmin = true, port: chosenPort } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'iide-test-'));
   // Workspace processes run sandboxed under a uid of their own, which must be able to reach their
   // folder: the temporary folder (0700 as created) is opened up to traversal.
@@ -65,7 +65,8 @@ export async function startServer(extraArgs = [], { withAdmin = true } = {}) {
   mkdirSync(workspacesDir);
   chmodSync(dir, 0o755);
   chmodSync(workspacesDir, 0o755);
-  const port = await freePort();
+  // A port chosen beforehand when something must know the URL first (an OpenID provider's redirect URI).
+  const port = chosenPort ?? await freePort();
   const url = `http://127.0.0.1:${port}`;
   const args = [
     '--bind', `127.0.0.1:${port}`,
