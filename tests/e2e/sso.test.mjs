@@ -223,3 +223,11 @@ test('the browser: "Sign in with SSO", the provider login and consent, the team 
   // pages' own script errors count.
   assert.deepEqual([...page.errors, ...other.errors].filter((e) => e.startsWith('pageerror')), []);
 });
+
+test('a refusal by the provider shows its error code only, not a text anyone could put in a link', async () => {
+  const res = await fetch(`${server.url}/api/auth/sso/callback?error=access_denied&error_description=${encodeURIComponent('<b>Call 555</b>')}`);
+  assert.equal(res.status, 403);
+  const text = await res.text();
+  assert.match(text, /refused the sign-in \(access_denied\)/);
+  assert.ok(!text.includes('555'));
+});

@@ -46,7 +46,8 @@ pub enum SsoError {
     Disabled,
     #[error("too many sign-ins in progress; try again in a few minutes")]
     Busy,
-    #[error("could not sign in: {0}")]
+    /// Our side failed (storage, say): the detail goes to the log, not the page.
+    #[error("could not sign in because of an error on this server; try again later")]
     Account(#[from] AccountError),
 }
 

@@ -137,6 +137,7 @@ pub async fn sso_start(State(state): State<AppState>) -> Response {
 pub struct SsoCallback {
     code: Option<String>,
     state: Option<String>,
+    /// The provider's refusal (e.g. `access_denied`), instead of a code.
     error: Option<String>,
     error_description: Option<String>,
 }
@@ -149,8 +150,12 @@ pub async fn sso_callback(State(state): State<AppState>, headers: HeaderMap, Que
         return sso_refused(&state, StatusCode::NOT_FOUND, "single sign-on is not configured on this server");
     };
     if let Some(error) = q.error {
-        let detail = q.error_description.unwrap_or(error);
-        return sso_refused(&state, StatusCode::FORBIDDEN, &format!("the identity provider refused the sign-in: {detail}"));
+        // Only the error code, cut to its alphabet: anyone can make a link with any description.
+        let code: String = error.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(60).collect();
+        if let Some(description) = q.error_description {
+            tracing::info!(error = %code, description = %description.chars().take(200).collect::<String>(), "OpenID Connect: the provider refused the sign-in");
+        }
+        return sso_refused(&state, StatusCode::FORBIDDEN, &format!("the identity provider refused the sign-in ({code})"));
     }
     let (Some(code), Some(flow_state)) = (q.code, q.state) else {
         return sso_refused(&state, StatusCode::BAD_REQUEST, "the identity provider's answer has no code or state");
@@ -169,7 +174,10 @@ pub async fn sso_callback(State(state): State<AppState>, headers: HeaderMap, Que
                 SsoError::UnknownState => StatusCode::BAD_REQUEST,
                 SsoError::Unreachable => StatusCode::BAD_GATEWAY,
                 SsoError::Busy => StatusCode::SERVICE_UNAVAILABLE,
-                SsoError::Account(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                SsoError::Account(ref detail) => {
+                    tracing::warn!(error = %detail, "SSO sign-in failed on our side");
+                    StatusCode::INTERNAL_SERVER_ERROR
+                }
                 _ => StatusCode::FORBIDDEN,
             };
             return sso_refused(&state, status, &e.to_string());
