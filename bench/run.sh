@@ -92,6 +92,25 @@ ensure_yws() {
 
 # Flags the server needs so that the benchmark itself is not rate limited: one session per room is
 # created from one address in a few seconds. Only flags this build of the server knows are passed.
+# Sessions are created by people of the organisation: the server starts with this admin, and
+# loadgen creates sessions with an API key of it (servers from before accounts need neither).
+BENCH_EMAIL=bench@example.com
+BENCH_PASSWORD=bench-password-not-secret
+iide_admin_flags() {
+  if "$IIDE_BIN" --help 2>&1 | grep -q -- --admin-email; then
+    echo "--admin-email $BENCH_EMAIL --admin-password $BENCH_PASSWORD"
+  fi
+}
+
+bench_api_key() {
+  local base="http://127.0.0.1:$PORT" cookie
+  cookie=$(curl -fsS -D - -o /dev/null -H 'content-type: application/json' \
+    -d "{\"email\":\"$BENCH_EMAIL\",\"password\":\"$BENCH_PASSWORD\"}" "$base/api/auth/login" |
+    sed -n 's/^[Ss]et-[Cc]ookie: \(iide_account=[^;]*\).*/\1/p')
+  curl -fsS -H "cookie: $cookie" -H 'content-type: application/json' -d '{"name":"bench"}' "$base/api/keys" |
+    sed -n 's/.*"secret":"\([^"]*\)".*/\1/p'
+}
+
 iide_bench_flags() {
   local help
   help=$("$IIDE_BIN" --help 2>&1 || true)
@@ -136,11 +155,12 @@ start_server() {
       TMP_DB=$(mktemp -d /tmp/iide-bench.XXXXXX)
       # shellcheck disable=SC2046,SC2086
       taskset -c "$SERVER_CPU" "$IIDE_BIN" --bind "127.0.0.1:$PORT" \
-        --database-url "sqlite://$TMP_DB/bench.db" $(iide_bench_flags) $IIDE_ARGS \
+        --database-url "sqlite://$TMP_DB/bench.db" $(iide_bench_flags) $(iide_admin_flags) $IIDE_ARGS \
         >"$TMP_DB/server.log" 2>&1 &
       SERVER_PID=$!
       ready_url="http://127.0.0.1:$PORT/readyz"
       TARGET_ARGS=(--interview-ide "http://127.0.0.1:$PORT")
+      NEEDS_KEY=1
       ;;
     yws)
       ensure_yws
@@ -172,7 +192,10 @@ start_server() {
       ;;
   esac
   for _ in $(seq 200); do
-    if curl -fsS -o /dev/null "$ready_url" 2>/dev/null; then return 0; fi
+    if curl -fsS -o /dev/null "$ready_url" 2>/dev/null; then
+      if [[ ${NEEDS_KEY:-} == 1 ]] && [[ -n $(iide_admin_flags) ]]; then TARGET_ARGS+=(--api-key "$(bench_api_key)"); fi
+      return 0
+    fi
     if ! kill -0 "$SERVER_PID" 2>/dev/null; then
       log "server exited during start:"; cat "$TMP_DB/server.log" >&2; exit 1
     fi

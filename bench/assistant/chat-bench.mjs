@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startFakeAnthropic } from '../../tests/lib/fake-anthropic.mjs';
-import { freePort } from '../../tests/lib/server.mjs';
+import { ADMIN_EMAIL, ADMIN_PASSWORD, freePort, signIn } from '../../tests/lib/server.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const args = Object.fromEntries(
@@ -46,6 +46,8 @@ const server = spawn(
     '--anthropic-base-url', fake.url,
     '--assistant-messages-per-minute', '1000000',
     '--assistant-token-budget', '1000000000000',
+    '--admin-email', ADMIN_EMAIL,
+    '--admin-password', ADMIN_PASSWORD,
   ],
   { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, RUST_LOG: 'warn' } },
 );
@@ -56,7 +58,9 @@ for (let i = 0; ; i++) {
   if (i > 200) throw new Error('server did not start');
   await new Promise((r) => setTimeout(r, 50));
 }
-const session = await (await fetch(`${base}/api/sessions`, { method: 'POST' })).json();
+// Sessions are created by a signed-in person of the organisation: the admin made at start.
+const cookie = await signIn(base, ADMIN_EMAIL, ADMIN_PASSWORD);
+const session = await (await fetch(`${base}/api/sessions`, { method: 'POST', headers: { cookie: `iide_account=${cookie}` } })).json();
 
 /** Reads an SSE body; calls onData(event, data, arrivalNs) per event as soon as it is parsed. */
 async function readSse(res, onData) {

@@ -12,7 +12,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import WebSocket from '../../tests/node_modules/ws/index.js';
-import { startServer } from '../../tests/lib/server.mjs';
+import { createSession, startServer } from '../../tests/lib/server.mjs';
 
 const args = Object.fromEntries(
   process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]?.startsWith('--') || all[i + 1] === undefined ? 'true' : all[i + 1]]] : acc), []),
@@ -33,9 +33,7 @@ const base = server.url;
 const results = {};
 
 async function createWorkspace() {
-  const res = await fetch(`${base}/api/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ kind: 'workspace', exercise: 'trading-backend' }) });
-  if (res.status !== 201) throw new Error(`create: ${res.status} ${await res.text()}`);
-  return res.json();
+  return createSession(base, { kind: 'workspace', exercise: 'trading-backend' });
 }
 
 function terminalPrompt(s) {

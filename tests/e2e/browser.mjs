@@ -2,7 +2,7 @@
 import { chromium } from 'playwright-core';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { waitFor } from '../lib/server.mjs';
+import { adminCookie, waitFor } from '../lib/server.mjs';
 
 export const VIEWPORT = { width: 1280, height: 800 };
 
@@ -44,8 +44,14 @@ export function collectErrors(page) {
 
 export const byTestId = (page, id) => page.locator(`[data-testid="${id}"]`);
 
-/** Creates a session through the home page form and returns both links as shown there. */
+/** Signs the page's browser context in as the test server's admin (the sign-in cookie). */
+export async function signInBrowser(page, baseUrl) {
+  await page.context().addCookies([{ name: 'iide_account', value: adminCookie(baseUrl), url: baseUrl, httpOnly: true, sameSite: 'Lax' }]);
+}
+
+/** Creates a session through the home page form (signed in) and returns both links as shown there. */
 export async function createSessionInUi(page, baseUrl) {
+  await signInBrowser(page, baseUrl);
   await page.goto(baseUrl);
   await byTestId(page, 'create-session').click();
   const interviewer = byTestId(page, 'interviewer-link');

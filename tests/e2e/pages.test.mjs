@@ -2,7 +2,7 @@
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, createSession } from '../lib/server.mjs';
-import { byTestId, formatViolations, joinSession, launchBrowser, newPage, runAxe, waitOnline } from './browser.mjs';
+import { byTestId, signInBrowser, formatViolations, joinSession, launchBrowser, newPage, runAxe, waitOnline } from './browser.mjs';
 
 let server;
 let browser;
@@ -39,6 +39,7 @@ async function assertAccessible(page, where) {
 
 test('the home page, its result and both session views have no serious accessibility violations', async () => {
   const interviewer = await open();
+  await signInBrowser(interviewer, server.url);
   await interviewer.goto(server.url);
   await byTestId(interviewer, 'create-session').waitFor();
   await assertAccessible(interviewer, 'the home page');

@@ -3,7 +3,7 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer, waitFor } from '../lib/server.mjs';
-import { byTestId, editorText, joinSession, launchBrowser, newPage, remoteCursors, waitOnline } from './browser.mjs';
+import { byTestId, signInBrowser, editorText, joinSession, launchBrowser, newPage, remoteCursors, waitOnline } from './browser.mjs';
 
 const out = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'docs', 'screenshot.png');
 
@@ -50,6 +50,7 @@ const browser = await launchBrowser();
 try {
   // The interviewer creates the session on the home page and opens it from there.
   const interviewer = await newPage(browser);
+  await signInBrowser(interviewer, server.url);
   await interviewer.goto(server.url);
   await interviewer.getByLabel('Title').fill('Backend pairing: grid search');
   await byTestId(interviewer, 'create-session').click();

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer, waitFor } from '../lib/server.mjs';
-import { VIEWPORT, byTestId, collectErrors, formatViolations, launchBrowser, runAxe } from './browser.mjs';
+import { VIEWPORT, byTestId, signInBrowser, collectErrors, formatViolations, launchBrowser, runAxe } from './browser.mjs';
 import {
   createWorkspace,
   fileOnDisk,
@@ -66,6 +66,7 @@ function assertNoPageErrors(...pages) {
 test('the interviewer creates a workspace on the home page; both see the file tree', async () => {
   const context = await browser.newContext({ viewport: VIEWPORT, permissions: ['clipboard-read', 'clipboard-write'] });
   const interviewer = collectErrors(await context.newPage());
+  await signInBrowser(interviewer, server.url);
   await interviewer.goto(server.url);
   await byTestId(interviewer, 'kind-workspace').check();
   const picker = byTestId(interviewer, 'exercise-picker');

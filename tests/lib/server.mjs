@@ -22,8 +22,42 @@ export async function freePort() {
   });
 }
 
-/** Starts a server; `stop()` kills it and removes its data. */
-export async function startServer(extraArgs = []) {
+/** The admin account every test server starts with (--admin-email/--admin-password). */
+export const ADMIN_EMAIL = 'admin@example.com';
+export const ADMIN_PASSWORD = 'admin-password-for-tests';
+
+/** Per server URL: the admin's sign-in cookie value and API key, made when the server started. */
+const accounts = new Map();
+
+/** The admin's sign-in cookie value of the server at `url` (for a browser context: `signInBrowser`). */
+export const adminCookie = (url) => accountOf(url).cookie;
+/** The admin's API key of the server at `url` (`Authorization: Bearer iide_...`). */
+export const apiKey = (url) => accountOf(url).key;
+
+function accountOf(url) {
+  const a = accounts.get(url);
+  if (!a) throw new Error(`no server started by startServer at ${url}`);
+  return a;
+}
+
+/** Signs in with a password; returns the value of the `iide_account` cookie. */
+export async function signIn(url, email, password) {
+  const res = await fetch(`${url}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password }),
+  });
+  if (res.status !== 200) throw new Error(`sign in as ${email}: ${res.status}`);
+  const cookie = res.headers.getSetCookie().find((c) => c.startsWith('iide_account='));
+  return cookie.split(';')[0].slice('iide_account='.length);
+}
+
+/**
+ * Starts a server; `stop()` kills it and removes its data. It starts with the admin account
+ * ADMIN_EMAIL/ADMIN_PASSWORD (whose API key `createSession` uses) unless `withAdmin` is false
+ * (then it has no account and logs its first-run setup link: `log()`). `port`: listen there.
+ */
+export async function startServer(extraArgs = [], { withAdmin = true, port: chosenPort } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'iide-test-'));
   // Workspace processes run sandboxed under a uid of their own, which must be able to reach their
   // folder: the temporary folder (0700 as created) is opened up to traversal.
@@ -31,21 +65,26 @@ export async function startServer(extraArgs = []) {
   mkdirSync(workspacesDir);
   chmodSync(dir, 0o755);
   chmodSync(workspacesDir, 0o755);
-  const port = await freePort();
+  // A port chosen beforehand when something must know the URL first (an OpenID provider's redirect URI).
+  const port = chosenPort ?? await freePort();
   const url = `http://127.0.0.1:${port}`;
   const args = [
     '--bind', `127.0.0.1:${port}`,
     '--database-url', `sqlite://${dir}/db.sqlite`,
     '--exercises-dir', EXERCISES_DIR,
     '--workspaces-dir', workspacesDir,
+    ...(withAdmin ? ['--admin-email', ADMIN_EMAIL, '--admin-password', ADMIN_PASSWORD] : []),
     ...extraArgs,
   ];
   const child = spawn(binary, args, {
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, RUST_LOG: 'warn' },
   });
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });
+  // The log (warnings and errors only: RUST_LOG=warn) goes to stdout.
+  let stdout = '';
+  child.stdout.on('data', (d) => { stdout += d; });
   const deadline = Date.now() + 10_000;
   for (;;) {
     try {
@@ -57,22 +96,38 @@ export async function startServer(extraArgs = []) {
     }
     await new Promise((r) => setTimeout(r, 50));
   }
+  if (withAdmin) {
+    const cookie = await signIn(url, ADMIN_EMAIL, ADMIN_PASSWORD);
+    const res = await fetch(`${url}/api/keys`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie: `iide_account=${cookie}` },
+      body: JSON.stringify({ name: 'tests' }),
+    });
+    if (res.status !== 201) throw new Error(`create an API key: ${res.status}`);
+    accounts.set(url, { cookie, key: (await res.json()).secret });
+  }
   return {
     url,
     wsUrl: url.replace('http', 'ws'),
     workspacesDir,
+    get apiKey() { return apiKey(url); },
+    /** What the server logged so far. */
+    log: () => stdout + stderr,
+    get adminCookie() { return adminCookie(url); },
     async stop() {
       child.kill('SIGTERM');
       await new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)));
       rmSync(dir, { recursive: true, force: true });
+      accounts.delete(url);
     },
   };
 }
 
+/** Creates a session as the server's admin (with its API key). */
 export async function createSession(url, body = { title: 'Test', language: 'python' }) {
   const res = await fetch(`${url}/api/sessions`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey(url)}` },
     body: JSON.stringify(body),
   });
   if (res.status !== 201) throw new Error(`create session: ${res.status}`);

@@ -1,4 +1,5 @@
 import { lazy, Suspense } from 'react';
+import { InvitePage, SetupPage, SignInPage } from './account/AccountPages';
 import AdminPage from './admin/AdminPage';
 import { HomePage } from './home/HomePage';
 import { takeToken } from './session/token';
@@ -13,6 +14,9 @@ export function App() {
   const path = window.location.pathname;
   if (path === '/' || path === '/index.html') return <HomePage />;
   if (path === '/admin' || path === '/admin/') return <AdminPage />;
+  if (path === '/signin') return <SignInPage />;
+  if (path === '/setup') return <SetupPage />;
+  if (path === '/invite') return <InvitePage />;
 
   const m = /^\/session\/([^/]+)\/?$/.exec(path);
   if (m) {

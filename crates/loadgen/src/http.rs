@@ -34,12 +34,16 @@ pub async fn request(
     method: &str,
     path: &str,
     body: &str,
+    api_key: Option<&str>,
 ) -> Result<Response, String> {
     let mut tcp = TcpStream::connect(authority)
         .await
         .map_err(|e| format!("connect {authority}: {e}"))?;
+    let auth = api_key
+        .map(|k| format!("Authorization: Bearer {k}\r\n"))
+        .unwrap_or_default();
     let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\n\
+        "{method} {path} HTTP/1.1\r\nHost: {authority}\r\n{auth}Content-Type: application/json\r\n\
          Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
@@ -106,10 +110,22 @@ struct Created {
 }
 
 /// Creates one interview-ide session and returns the WebSocket URL of its document `doc`.
-pub async fn create_session(authority: &str, prefix: &str, doc: &str) -> Result<String, String> {
+pub async fn create_session(
+    authority: &str,
+    prefix: &str,
+    doc: &str,
+    api_key: Option<&str>,
+) -> Result<String, String> {
     // Retry 429s briefly: the per-address creation limit may be set low on the server.
     for attempt in 0..5 {
-        let resp = request(authority, "POST", &format!("{prefix}/api/sessions"), "{}").await?;
+        let resp = request(
+            authority,
+            "POST",
+            &format!("{prefix}/api/sessions"),
+            "{}",
+            api_key,
+        )
+        .await?;
         match resp.status {
             201 | 200 => {
                 let c: Created = serde_json::from_slice(&resp.body)
@@ -128,6 +144,8 @@ pub async fn create_session(authority: &str, prefix: &str, doc: &str) -> Result<
                     String::from_utf8_lossy(&resp.body),
                     if s == 429 {
                         " (start the server with a higher session-creation limit)"
+                    } else if s == 401 {
+                        " (pass an API key with --api-key)"
                     } else {
                         ""
                     }
@@ -143,7 +161,7 @@ pub async fn metrics(
     authority: &str,
     prefix: &str,
 ) -> Option<std::collections::HashMap<String, f64>> {
-    let resp = request(authority, "GET", &format!("{prefix}/metrics"), "")
+    let resp = request(authority, "GET", &format!("{prefix}/metrics"), "", None)
         .await
         .ok()?;
     if resp.status != 200 {

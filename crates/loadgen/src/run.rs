@@ -92,6 +92,10 @@ pub struct RunArgs {
     /// Parallel POST /api/sessions requests in --interview-ide mode.
     #[arg(long, default_value_t = 8)]
     create_concurrency: usize,
+    /// API key (`iide_...`) that creates the sessions in --interview-ide mode: only people of
+    /// the organisation create sessions (an admin makes a key on the admin page or POST /api/keys).
+    #[arg(long, value_name = "KEY")]
+    api_key: Option<String>,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -225,9 +229,19 @@ async fn room_urls(a: &RunArgs) -> Result<Vec<String>, String> {
     let mut done = 0;
     while done < a.rooms {
         while next < a.rooms && set.len() < a.create_concurrency.max(1) {
-            let (au, pr, doc) = (authority.clone(), prefix.clone(), a.doc.clone());
+            let (au, pr, doc, key) = (
+                authority.clone(),
+                prefix.clone(),
+                a.doc.clone(),
+                a.api_key.clone(),
+            );
             let i = next;
-            set.spawn(async move { (i, crate::http::create_session(&au, &pr, &doc).await) });
+            set.spawn(async move {
+                (
+                    i,
+                    crate::http::create_session(&au, &pr, &doc, key.as_deref()).await,
+                )
+            });
             next += 1;
         }
         match set.join_next().await {
@@ -579,7 +593,11 @@ impl IideMetrics {
     fn from_pages(m0: &MetricsPage, m1: &MetricsPage, m2: &MetricsPage) -> IideMetrics {
         let g = |m: &MetricsPage, k: &str| m.get(k).copied().unwrap_or(0.0) as u64;
         // Updates stored; servers that store one row per update only report rows.
-        let pw = if m0.contains_key("iide_persist_updates_total") { "iide_persist_updates_total" } else { "iide_persist_writes_total" };
+        let pw = if m0.contains_key("iide_persist_updates_total") {
+            "iide_persist_updates_total"
+        } else {
+            "iide_persist_writes_total"
+        };
         let upd = "iide_doc_updates_total";
         IideMetrics {
             updates_applied_in_window: g(m1, upd).saturating_sub(g(m0, upd)),
@@ -588,7 +606,11 @@ impl IideMetrics {
             persist_backlog_after_drain: g(m2, upd).saturating_sub(g(m2, pw)),
             resyncs_total: g(m2, "iide_ws_resyncs_total"),
             closed_for_bad_input_total: g(m2, "iide_ws_closed_bad_input_total"),
-            persist_lag_max_ms: (m2.get("iide_persist_lag_max_seconds").copied().unwrap_or(0.0) * 1000.0) as u64,
+            persist_lag_max_ms: (m2
+                .get("iide_persist_lag_max_seconds")
+                .copied()
+                .unwrap_or(0.0)
+                * 1000.0) as u64,
         }
     }
 }

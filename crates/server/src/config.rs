@@ -78,9 +78,53 @@ pub struct ServerConfig {
     #[arg(long = "trust-forwarded-for", env = "TRUST_FORWARDED_FOR", default_value_t = false)]
     pub trust_forwarded_for: bool,
 
-    /// Token of the operator's admin API (list and delete sessions); the API is off when unset.
+    /// Token of the operator's admin API (list and delete sessions), beside admin accounts.
     #[arg(long = "admin-token", env = "ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
+
+    /// Email of an admin account created at start if no account has it (with --admin-password).
+    #[arg(long = "admin-email", env = "ADMIN_EMAIL")]
+    pub admin_email: Option<String>,
+
+    /// Password of the --admin-email account when it is created. Never logged.
+    #[arg(long = "admin-password", env = "ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<Secret>,
+
+    #[command(flatten)]
+    pub oidc: OidcConfig,
+}
+
+/// OpenID Connect sign-in ("Sign in with SSO"): on when the issuer is set. The provider redirects
+/// back to `{PUBLIC_URL}/api/auth/sso/callback`.
+#[derive(Args, Debug, Clone)]
+pub struct OidcConfig {
+    /// Issuer URL of the OpenID provider (its discovery document is `{issuer}/.well-known/openid-configuration`).
+    #[arg(long = "oidc-issuer", env = "OIDC_ISSUER")]
+    pub issuer: Option<String>,
+
+    /// Client id registered at the provider.
+    #[arg(long = "oidc-client-id", env = "OIDC_CLIENT_ID")]
+    pub client_id: Option<String>,
+
+    /// Client secret registered at the provider. Never logged.
+    #[arg(long = "oidc-client-secret", env = "OIDC_CLIENT_SECRET", hide_env_values = true)]
+    pub client_secret: Option<Secret>,
+
+    /// Name on the sign-in button (default: the issuer's host).
+    #[arg(long = "oidc-name", env = "OIDC_NAME")]
+    pub name: Option<String>,
+
+    /// Comma-separated email domains allowed to sign in with SSO (default: any).
+    #[arg(long = "oidc-allowed-domains", env = "OIDC_ALLOWED_DOMAINS", value_delimiter = ',')]
+    pub allowed_domains: Vec<String>,
+
+    /// Create an interviewer account on first SSO sign-in for a verified email with no account.
+    #[arg(long = "oidc-create-users", env = "OIDC_CREATE_USERS", default_value_t = false)]
+    pub create_users: bool,
+
+    /// Team (by name, created if missing) of accounts created on first SSO sign-in (default: the first team).
+    #[arg(long = "oidc-team", env = "OIDC_TEAM")]
+    pub team: Option<String>,
 }
 
 /// Storage and live documents: the database, how updates reach it, and the limits of a

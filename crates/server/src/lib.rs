@@ -11,13 +11,15 @@
 //!    acting on a workspace's app), `assistant` (AI providers, the chat and its transcript).
 //! 4. `workspace`: exercise projects per session, sandboxed processes, disk<->document sync, and
 //!    the proxy in front of the app, which applies the session's `faults`.
-//! 5. `sessions` (sessions, roles, policies, events) over `collab` (live documents: rooms,
+//! 5. `accounts` (teams, users, sign-in, API keys, invites, audit log);
+//!    `sessions` (sessions, roles, policies, events) over `collab` (live documents: rooms,
 //!    y-websocket, persistence queue); `report` (the HTML report, from `store`'s rows).
 //! 6. leaves, which use no other module but `docname`: `store` (SQLite/PostgreSQL, every SQL
 //!    statement of the platform; documents behind the `DocStore` trait), `docname` (the
 //!    documents of a session and their rules), `faults` (network faults and how the proxy
 //!    applies them), `config`, `metrics`, `ratelimit`, `util`.
 
+pub mod accounts;
 pub mod assistant;
 pub mod chaos;
 pub mod cockpit;
@@ -54,6 +56,9 @@ use store::Store;
 /// Everything a request handler can reach.
 pub struct App {
     pub config: Config,
+    pub accounts: accounts::Accounts,
+    /// OpenID Connect sign-in, when OIDC_ISSUER is set.
+    pub sso: Option<accounts::sso::Sso>,
     pub store: Store,
     pub sessions: Sessions,
     pub lifecycle: Lifecycle,
@@ -135,9 +140,26 @@ pub async fn start(mut config: Config) -> anyhow::Result<Server> {
         workspace_settings(&config.workspaces)?,
         shutdown.clone(),
     );
+    let accounts = accounts::Accounts::new(store.clone());
+    let sso = accounts::sso::Sso::from_config(&config.server.oidc, &config.public_url())?;
+    if let Some(sso) = &sso {
+        tracing::info!(provider = %sso.name, "OpenID Connect sign-in enabled");
+    }
+    let admin = match (&config.server.admin_email, &config.server.admin_password) {
+        (Some(email), Some(password)) => Some((email.as_str(), password.expose())),
+        (Some(_), None) | (None, Some(_)) => anyhow::bail!("ADMIN_EMAIL and ADMIN_PASSWORD go together"),
+        (None, None) => None,
+    };
+    if let Some(code) = accounts.bootstrap(admin).await.map_err(|e| anyhow::anyhow!("creating the admin account: {e}"))? {
+        // The one place the setup code is shown: whoever reads the server's log makes the first admin.
+        // A warning, so that it shows even when the log is turned down to warnings.
+        tracing::warn!("first-run setup: open {}/setup?code={code} to create the first admin account", config.public_url());
+    }
     let lifecycle = Lifecycle::new(store.clone(), docs.clone(), sessions.clone(), collab.clone(), workspaces.clone());
     lifecycle.spawn_retention_sweep(shutdown.clone());
     let app = Arc::new(App {
+        accounts,
+        sso,
         workspaces,
         assistant,
         create_limiter: PerAddressLimiter::new(config.server.max_sessions_per_minute),

@@ -11,7 +11,7 @@ use yrs::{Map, WriteTxn};
 
 use crate::collab::{Collab, RoomKey};
 use crate::docname::{DocKey, DocName};
-use crate::sessions::{Caller, Created, Role, SessionError, Sessions};
+use crate::sessions::{Caller, Created, Owner, Role, SessionError, Sessions};
 use crate::store::{DocStore, DocWrite, Store};
 use crate::util::now_ms;
 use crate::workspace::{WorkspaceError, Workspaces};
@@ -46,8 +46,8 @@ impl Lifecycle {
 
     /// Creates a session: its row, the pad's first state and, for a workspace session, the
     /// workspace. If a later step fails, the earlier ones are undone: no half-made session stays.
-    pub async fn create(&self, title: Option<&str>, language: Option<&str>, exercise: Option<&str>) -> Result<Created, LifecycleError> {
-        let new = self.sessions.prepare(title, language, exercise)?;
+    pub async fn create(&self, title: Option<&str>, language: Option<&str>, exercise: Option<&str>, owner: Option<&Owner>) -> Result<Created, LifecycleError> {
+        let new = self.sessions.prepare(title, language, exercise, owner)?;
         let id = new.row.id.clone();
         self.store.create_session(&new.row).await?;
         let pad = DocWrite::Update { key: DocKey::new(id.clone(), DocName::Main), seq: 1, at: new.row.created_at, data: new.pad };

@@ -157,11 +157,20 @@ pub struct Activity {
     pub duration_ms: Option<u64>,
 }
 
-/// A request's standing in a session, resolved from its token.
+/// A request's standing in a session, resolved from its token or from a signed-in account.
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub session: SessionRow,
     pub role: Role,
+    /// The email of the signed-in account acting (None: a link holder).
+    pub account: Option<String>,
+}
+
+/// Who a new session belongs to: a team, and the user who created it.
+#[derive(Debug, Clone)]
+pub struct Owner {
+    pub team_id: String,
+    pub user_id: String,
 }
 
 impl Caller {
@@ -189,7 +198,7 @@ impl Sessions {
 
     /// A new session, not yet stored: its row, the links to hand out and the pad's first state.
     /// With `exercise` (already validated) it is a workspace session. `Lifecycle::create` stores it.
-    pub fn prepare(&self, title: Option<&str>, language_id: Option<&str>, exercise: Option<&str>) -> Result<NewSession> {
+    pub fn prepare(&self, title: Option<&str>, language_id: Option<&str>, exercise: Option<&str>, owner: Option<&Owner>) -> Result<NewSession> {
         let title = clean_text(title.unwrap_or(DEFAULT_TITLE), MAX_TITLE_CHARS, "title")?;
         let lang = match language_id {
             None => &LANGUAGES[0],
@@ -214,6 +223,8 @@ impl Sessions {
             created_at: now_ms(),
             ended_at: None,
             policy: Policy::default(),
+            team_id: owner.map(|o| o.team_id.clone()),
+            created_by: owner.map(|o| o.user_id.clone()),
         };
         let pad = initial_pad(lang, row.policy);
         let link = |token: &str| format!("{}/session/{}?token={}", self.public_url, id, token);
@@ -239,13 +250,22 @@ impl Sessions {
             (_, true) => Role::Candidate,
             _ => return Err(SessionError::Unauthorized),
         };
-        Ok(Caller { session, role })
+        Ok(Caller { session, role, account: None })
+    }
+
+    /// A new interviewer link for the session; the old one stops working at once.
+    pub async fn rotate_interviewer_link(&self, caller: &Caller) -> Result<(String, String)> {
+        caller.require_interviewer()?;
+        let token = new_token();
+        self.store.set_interviewer_token_hash(&caller.session.id, &token_hash(&token)).await?;
+        let url = format!("{}/session/{}?token={}", self.public_url, caller.session.id, token);
+        Ok((token, url))
     }
 
     /// The caller with the session as stored now (after a change).
     pub async fn reload(&self, caller: &Caller) -> Result<Caller> {
         let session = self.store.get_session(&caller.session.id).await?.ok_or(SessionError::NotFound)?;
-        Ok(Caller { session, role: caller.role })
+        Ok(Caller { session, role: caller.role, account: caller.account.clone() })
     }
 
     pub async fn view(&self, caller: &Caller) -> Result<SessionView> {

@@ -32,7 +32,7 @@ async fn create_session_returns_tokens_and_links() {
 async fn create_session_defaults_and_validation() {
     let t = TestServer::start().await;
     // An empty body is a session with defaults.
-    let res = http().post(format!("{}/api/sessions", t.url())).send().await.unwrap();
+    let res = http().post(format!("{}/api/sessions", t.url())).bearer_auth(api_key(&t.url())).send().await.unwrap();
     assert_eq!(res.status(), 201);
     let id = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
     assert!(!id.is_empty());
@@ -44,11 +44,11 @@ async fn create_session_defaults_and_validation() {
         (json!({"title": 42}), "title not a string"),
         (json!({"colour": "red"}), "unknown field"),
     ] {
-        let res = http().post(format!("{}/api/sessions", t.url())).json(&body).send().await.unwrap();
+        let res = post_session(&t.url(), body).await;
         assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{why}");
         assert!(res.json::<Value>().await.unwrap()["error"].is_string(), "{why}: JSON error");
     }
-    let res = http().post(format!("{}/api/sessions", t.url())).header("content-type", "application/json").body("{not json").send().await.unwrap();
+    let res = http().post(format!("{}/api/sessions", t.url())).bearer_auth(api_key(&t.url())).header("content-type", "application/json").body("{not json").send().await.unwrap();
     assert_eq!(res.status(), 400);
     assert!(res.json::<Value>().await.unwrap()["error"].as_str().unwrap().contains("JSON"));
 }
@@ -57,7 +57,7 @@ async fn create_session_defaults_and_validation() {
 async fn oversized_body_is_413() {
     let t = TestServer::start_with(|c| c.server.max_body_bytes = 1024).await;
     let body = json!({"title": "x".repeat(5000)});
-    let res = http().post(format!("{}/api/sessions", t.url())).json(&body).send().await.unwrap();
+    let res = post_session(&t.url(), body).await;
     assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert!(res.json::<Value>().await.unwrap()["error"].is_string());
 }
@@ -66,9 +66,9 @@ async fn oversized_body_is_413() {
 async fn session_creation_is_rate_limited_per_address() {
     let t = TestServer::start_with(|c| c.server.max_sessions_per_minute = 3).await;
     for _ in 0..3 {
-        assert_eq!(http().post(format!("{}/api/sessions", t.url())).send().await.unwrap().status(), 201);
+        assert_eq!(post_session(&t.url(), json!({})).await.status(), 201);
     }
-    let res = http().post(format!("{}/api/sessions", t.url())).send().await.unwrap();
+    let res = post_session(&t.url(), json!({})).await;
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(res.headers().contains_key("retry-after"));
     assert!(res.json::<Value>().await.unwrap()["error"].is_string());

@@ -178,8 +178,10 @@ async fn operator_lists_and_deletes_sessions_with_the_admin_token() {
 }
 
 #[tokio::test]
-async fn admin_api_is_off_without_a_token() {
+async fn admin_api_without_a_token_needs_an_admin_account() {
     let t = TestServer::start().await;
     let res = get(&format!("{}/api/admin/sessions", t.url()), "anything").await;
-    assert_eq!(res.status(), 404);
+    assert_eq!(res.status(), 401);
+    let res = get(&format!("{}/api/admin/sessions", t.url()), &api_key(&t.url())).await;
+    assert_eq!(res.status(), 200, "an admin's key is enough");
 }

@@ -71,6 +71,7 @@ async fn content_survives_kill_9() {
     let spawn = || {
         Command::new(env!("CARGO_BIN_EXE_interview-ide"))
             .args(["--bind", &format!("127.0.0.1:{port}"), "--database-url", &db])
+            .args(admin_args())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -81,6 +82,7 @@ async fn content_survives_kill_9() {
 
     let mut child = spawn();
     wait_ready(&base).await;
+    authenticate_helpers(&base).await;
     let s = new_session(&base).await;
     let mut a = Peer::connect(&ws, &s.id, "main", &s.interviewer).await;
     a.pump(Duration::from_millis(100)).await;

@@ -35,6 +35,8 @@ async fn exercise_store(store: &Store) {
         created_at: 1_700_000_000_000,
         ended_at: None,
         policy: Default::default(),
+        team_id: None,
+        created_by: None,
     };
     store.create_session(&session).await.unwrap();
     let got = store.get_session(&id).await.unwrap().expect("stored");
@@ -74,6 +76,77 @@ async fn exercise_store(store: &Store) {
     // Deleting the session's documents leaves nothing to load.
     store.delete_session(&id).await.unwrap();
     store.ping().await.unwrap();
+    exercise_accounts(store).await;
+}
+
+/// Teams, users, sign-ins, keys, invites, the audit log and the team's list, on either backend
+/// (the optional filters are `$n IS NULL OR ...`, which both dialects must accept with typed NULLs).
+async fn exercise_accounts(store: &Store) {
+    use interview_ide::store::{ApiKeyRow, InviteRow, SessionFilter, TeamRow, UserRow};
+    let n = interview_ide::util::new_id();
+    let team = TeamRow { id: format!("team-{n}"), name: "Team".into(), created_at: 1 };
+    store.create_team(&team).await.unwrap();
+    let user = UserRow {
+        id: format!("user-{n}"),
+        email: format!("{n}@example.com").to_lowercase(),
+        name: "U".into(),
+        password_hash: Some("$argon2id$x".into()),
+        role: "interviewer".into(),
+        team_id: team.id.clone(),
+        created_at: 1,
+        disabled_at: None,
+    };
+    store.create_user(&user).await.unwrap();
+    assert_eq!(store.user_by_email(&user.email).await.unwrap().unwrap().id, user.id);
+    store.create_login(&format!("login-{n}"), &user.id, 1, i64::MAX).await.unwrap();
+    assert!(store.login_user(&format!("login-{n}"), 2).await.unwrap().is_some());
+    let key = ApiKeyRow { id: format!("key-{n}"), user_id: user.id.clone(), name: "k".into(), key_hash: format!("kh-{n}"), prefix: "iide_x".into(), created_at: 1, revoked_at: None };
+    store.create_api_key(&key).await.unwrap();
+    assert!(store.api_key_user(&key.key_hash).await.unwrap().is_some());
+    assert_eq!(store.api_keys(Some(&user.id)).await.unwrap().len(), 1);
+    assert!(!store.api_keys(None).await.unwrap().is_empty());
+    assert!(!store.revoke_api_key(&key.id, 5, Some("someone else")).await.unwrap());
+    assert!(store.revoke_api_key(&key.id, 5, Some(&user.id)).await.unwrap());
+    assert!(store.api_key_user(&key.key_hash).await.unwrap().is_none());
+    // Disabling ends the sign-ins.
+    assert!(store.set_user_disabled(&user.id, Some(9)).await.unwrap());
+    assert!(store.login_user(&format!("login-{n}"), 10).await.unwrap().is_none());
+
+    let invite = InviteRow { code_hash: format!("inv-{n}"), team_id: team.id.clone(), role: "interviewer".into(), created_by: user.id.clone(), created_at: 1, expires_at: i64::MAX };
+    store.create_invite(&invite).await.unwrap();
+    assert!(store.invite(&invite.code_hash, 2).await.unwrap().is_some());
+    let invited = UserRow { id: format!("invited-{n}"), email: format!("invited-{n}@example.com").to_lowercase(), ..user.clone() };
+    assert!(store.accept_invite(&invite.code_hash, &invited).await.unwrap());
+    assert!(!store.accept_invite(&invite.code_hash, &UserRow { id: format!("again-{n}"), email: format!("again-{n}@x.com"), ..user.clone() }).await.unwrap());
+
+    for (i, title) in ["Alpha", "Beta"].iter().enumerate() {
+        let mut s = session_row(&format!("s{i}-{n}"));
+        s.title = title.to_string();
+        s.team_id = Some(team.id.clone());
+        s.created_by = Some(if i == 0 { user.id.clone() } else { invited.id.clone() });
+        store.create_session(&s).await.unwrap();
+    }
+    store.end_session(&format!("s1-{n}"), 3).await.unwrap();
+    let list = |f: SessionFilter| async move { store.team_sessions(&f).await.unwrap() };
+    let team_only = SessionFilter { team_id: Some(team.id.clone()), limit: 10, ..Default::default() };
+    let (rows, total) = list(team_only.clone()).await;
+    assert_eq!((rows.len(), total), (2, 2));
+    assert_eq!(rows[0].creator_email.as_deref(), Some(user.email.as_str()));
+    let (rows, _) = list(SessionFilter { search: Some("alp".into()), ..team_only.clone() }).await;
+    assert_eq!(rows.iter().map(|r| r.session.title.as_str()).collect::<Vec<_>>(), ["Alpha"]);
+    let (rows, _) = list(SessionFilter { status: Some("ended".into()), ..team_only.clone() }).await;
+    assert_eq!(rows.iter().map(|r| r.session.title.as_str()).collect::<Vec<_>>(), ["Beta"]);
+    let (_, total) = list(SessionFilter { created_by: Some(user.id.clone()), status: Some("open".into()), ..team_only.clone() }).await;
+    assert_eq!(total, 1);
+    let (_, total) = list(SessionFilter { limit: 1, offset: 1, ..team_only.clone() }).await;
+    assert_eq!(total, 2);
+
+    store.add_audit(1, Some(&user.email), "sign_in", None, "{}").await.unwrap();
+    let audit = store.audit(10, None).await.unwrap();
+    assert!(audit.iter().any(|a| a.actor.as_deref() == Some(user.email.as_str())));
+    for i in 0..2 {
+        store.delete_session(&format!("s{i}-{n}")).await.unwrap();
+    }
 }
 
 /// Loading = the newest snapshot + the updates it does not cover; replay reads as of a time.
@@ -171,6 +244,8 @@ fn session_row(id: &str) -> SessionRow {
         created_at: 1,
         ended_at: None,
         policy: Default::default(),
+        team_id: None,
+        created_by: None,
     }
 }
 

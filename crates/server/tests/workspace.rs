@@ -7,7 +7,7 @@ mod common;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::{Peer, Session, WorkspaceServer, http, workspace_session};
+use common::{Peer, Session, WorkspaceServer, http, post_session, workspace_session};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
@@ -101,13 +101,13 @@ async fn creating_a_workspace_session_and_its_contract() {
     assert_eq!(list[0]["id"], "trading-backend");
     assert!(list[0]["title"].as_str().unwrap().len() > 3);
 
-    let res = http().post(format!("{base}/api/sessions")).json(&json!({"kind": "workspace", "exercise": "nope"})).send().await.unwrap();
+    let res = post_session(&base, json!({"kind": "workspace", "exercise": "nope"})).await;
     assert_eq!(res.status(), 400);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["valid"], json!(["trading-backend"]));
-    let res = http().post(format!("{base}/api/sessions")).json(&json!({"kind": "workspace"})).send().await.unwrap();
+    let res = post_session(&base, json!({"kind": "workspace"})).await;
     assert_eq!(res.status(), 400);
-    let res = http().post(format!("{base}/api/sessions")).json(&json!({"kind": "spaceship"})).send().await.unwrap();
+    let res = post_session(&base, json!({"kind": "spaceship"})).await;
     assert_eq!(res.status(), 400);
 
     let s = workspace(&base).await;
@@ -382,7 +382,8 @@ async fn idle_workspaces_stop_ended_ones_run_nothing_deleted_ones_are_removed() 
     let base = e.server.url();
     let s = workspace(&base).await;
     let sock = e.ws_root.join(&s.id).join("run/app.sock");
-    assert_eq!(app(&base, &s, "/health").await.0, 200);
+    let (status, body) = app(&base, &s, "/health").await;
+    assert_eq!(status, 200, "{body}");
     assert!(answers(&sock).await);
     // Nobody uses it: its processes stop...
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);

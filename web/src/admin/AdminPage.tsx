@@ -2,10 +2,13 @@ import { useCallback, useEffect, useId, useState, type FormEvent } from 'react';
 import { adminApi, type AdminSession } from '../api/admin';
 import { ApiError } from '../api/client';
 import { ConfirmDialog } from '../cockpit/ConfirmDialog';
-import { formatDate } from '../cockpit/SessionsList';
+import { formatDate } from '../ui/formatDate';
 import { saveBlob } from '../cockpit/time';
 import { readString, remove, writeString } from '../storage';
-import { Spinner } from '../ui/Spinner';
+import { PageLoading, Spinner } from '../ui/Spinner';
+import { ErrorScreen } from '../ui/ErrorScreen';
+import { useMe } from '../account/AccountPages';
+import { AccountAdmin } from './AccountAdmin';
 import './admin.css';
 
 const TOKEN_KEY = 'iide:admin-token';
@@ -16,9 +19,23 @@ type List =
   | { kind: 'ready'; sessions: AdminSession[] }
   | { kind: 'error'; message: string; badToken?: boolean };
 
-/** /admin: the operator's view of every session, with the admin token the server was given. */
+/** /admin: a signed-in admin's pages; otherwise the operator's view with the ADMIN_TOKEN. */
 export default function AdminPage() {
-  const [token, setToken] = useState<string | null>(() => readString('session', TOKEN_KEY));
+  const me = useMe();
+  if (me.kind === 'loading') return <PageLoading label="Loading…" />;
+  if (me.kind === 'signed-in' && me.me.user.role === 'admin') return <AccountAdmin me={me.me} sessions={<OperatorPage viaAccount />} />;
+  if (me.kind === 'signed-in') {
+    return <ErrorScreen title="Admins only" message="These pages are for the admins of your organisation." action={{ label: 'Back to your sessions', href: '/' }} />;
+  }
+  return <OperatorPage />;
+}
+
+/**
+ * Every session on the server. `viaAccount`: inside a signed-in admin's pages (the cookie
+ * authenticates); otherwise the operator's page with the admin token the server was given.
+ */
+function OperatorPage({ viaAccount = false }: { viaAccount?: boolean }) {
+  const [token, setToken] = useState<string | null>(() => (viaAccount ? '' : readString('session', TOKEN_KEY)));
   const [list, setList] = useState<List>({ kind: 'idle' });
   const [attempt, setAttempt] = useState(0);
   const [toDelete, setToDelete] = useState<AdminSession | null>(null);
@@ -27,11 +44,11 @@ export default function AdminPage() {
   const [notice, setNotice] = useState<string | null>(null);
 
   useEffect(() => {
-    document.title = 'Sessions · interview-ide admin';
-  }, []);
+    if (!viaAccount) document.title = 'Sessions · interview-ide admin';
+  }, [viaAccount]);
 
   useEffect(() => {
-    if (!token) {
+    if (token === null) {
       setList({ kind: 'idle' });
       return;
     }
@@ -66,7 +83,7 @@ export default function AdminPage() {
   };
 
   const confirmDelete = () => {
-    if (!token || !toDelete) return;
+    if (token === null || !toDelete) return;
     setDeleting(true);
     setDeleteError(null);
     const target = toDelete;
@@ -84,22 +101,9 @@ export default function AdminPage() {
     );
   };
 
-  return (
-    <div className="home admin">
-      <header className="home-header">
-        <a className="logo" href="/" aria-label="interview-ide home">
-          <img src="/favicon.svg" alt="" width={22} height={22} />
-          <span>interview-ide</span>
-        </a>
-        <span className="home-tagline">Operator</span>
-        {token && (
-          <button type="button" className="btn btn-ghost btn-small admin-signout" onClick={signOut}>
-            Forget token
-          </button>
-        )}
-      </header>
-      <main className="admin-main">
-        {!token || (list.kind === 'error' && list.badToken) ? (
+  const body = (
+    <>
+        {token === null || (list.kind === 'error' && list.badToken) ? (
           <TokenForm onSubmit={signIn} error={list.kind === 'error' && list.badToken ? list.message : null} />
         ) : (
           <section aria-labelledby="admin-heading">
@@ -134,7 +138,6 @@ export default function AdminPage() {
               ))}
           </section>
         )}
-      </main>
       <ConfirmDialog
         open={toDelete !== null}
         title="Delete this session?"
@@ -150,6 +153,30 @@ export default function AdminPage() {
           disconnected.
         </p>
       </ConfirmDialog>
+    </>
+  );
+  if (viaAccount) return body;
+
+  return (
+    <div className="home admin">
+      <header className="home-header">
+        <a className="logo" href="/" aria-label="interview-ide home">
+          <img src="/favicon.svg" alt="" width={22} height={22} />
+          <span>interview-ide</span>
+        </a>
+        <span className="home-tagline">Operator</span>
+        {token && (
+          <button type="button" className="btn btn-ghost btn-small admin-signout" onClick={signOut}>
+            Forget token
+          </button>
+        )}
+      </header>
+      <main className="admin-main">
+        <p className="muted">
+          Admins of the organisation: <a href="/">sign in</a> instead, for users, invites, API keys and the audit log.
+        </p>
+        {body}
+      </main>
     </div>
   );
 }

@@ -5,14 +5,27 @@ import { listExercises, type Exercise } from '../api/workspace';
 import { useLanguages } from '../languages';
 import { CopyField } from '../ui/CopyField';
 import { Spinner } from '../ui/Spinner';
-import { SessionsList } from '../cockpit/SessionsList';
-import { addRecent, loadRecent, removeRecent, type RecentSession } from './recentSessions';
+import { SignInPage, signOut, useMe } from '../account/AccountPages';
+import type { Me } from '../api/accounts';
+import { ErrorScreen } from '../ui/ErrorScreen';
+import { PageLoading } from '../ui/Spinner';
+import { addRecent } from './recentSessions';
+import { TeamSessions } from './TeamSessions';
 
 const DEFAULT_TITLE = 'Untitled interview';
 
+/** `/`: the sign-in page when signed out; otherwise a new session and the team's sessions. */
 export function HomePage() {
-  const [recent, setRecent] = useState<RecentSession[]>(() => loadRecent());
+  const me = useMe();
+  if (me.kind === 'loading') return <PageLoading label="Loading…" />;
+  if (me.kind === 'signed-out') return <SignInPage />;
+  if (me.kind === 'error') return <ErrorScreen title="The server could not be reached" message={me.message} action={{ label: 'Try again', href: '/' }} />;
+  return <SignedInHome me={me.me} />;
+}
+
+function SignedInHome({ me }: { me: Me }) {
   const [created, setCreated] = useState<(CreatedSession & { title: string }) | null>(null);
+  const [refresh, setRefresh] = useState(0);
 
   useEffect(() => {
     document.title = 'New session · interview-ide';
@@ -23,6 +36,7 @@ export function HomePage() {
       <header className="home-header">
         <Logo />
         <span className="home-tagline">Live technical interviews, self-hosted.</span>
+        <AccountBar me={me} />
       </header>
       <main className="home-main">
         {created ? (
@@ -31,20 +45,40 @@ export function HomePage() {
           <CreateForm
             onCreated={(session, title) => {
               setCreated({ ...session, title });
-              setRecent(
-                addRecent({
-                  id: session.id,
-                  title,
-                  interviewerUrl: session.interviewer_url,
-                  candidateUrl: session.candidate_url,
-                  createdAt: new Date().toISOString(),
-                }),
-              );
+              setRefresh((r) => r + 1);
+              // The candidate link is shown once by the server; this browser keeps it for the interviewer view.
+              addRecent({
+                id: session.id,
+                title,
+                interviewerUrl: session.interviewer_url,
+                candidateUrl: session.candidate_url,
+                createdAt: new Date().toISOString(),
+              });
             }}
           />
         )}
-        <SessionsList sessions={recent} onForget={(id) => setRecent(removeRecent(id))} />
+        <TeamSessions teamName={me.team?.name ?? null} refresh={refresh} />
       </main>
+    </div>
+  );
+}
+
+/** Who is signed in, the admin pages for an admin, and signing out. */
+function AccountBar({ me }: { me: Me }) {
+  return (
+    <div className="account-bar" data-testid="account-bar">
+      <span className="muted">
+        <strong>{me.user.name}</strong> · {me.user.email}
+        {me.team && ` · ${me.team.name}`}
+      </span>
+      {me.user.role === 'admin' && (
+        <a className="btn btn-small" href="/admin" data-testid="admin-link">
+          Admin
+        </a>
+      )}
+      <button type="button" className="btn btn-small" onClick={() => void signOut()} data-testid="sign-out">
+        Sign out
+      </button>
     </div>
   );
 }
@@ -114,7 +148,8 @@ function CreateForm({ onCreated }: { onCreated: (s: CreatedSession, title: strin
     <section className="card" aria-labelledby="create-heading">
       <h1 id="create-heading">New interview session</h1>
       <p className="muted">
-        You get two links: one for you, one for the candidate. Nobody needs an account.
+        You get two links: one for you (or a guest co-interviewer), one for the candidate. Your team sees the
+        session in its list below; the candidate needs no account.
       </p>
       <form className="create-form" onSubmit={submit}>
         <KindPicker kind={kind} onChange={setKind} />

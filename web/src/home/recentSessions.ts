@@ -1,6 +1,7 @@
 import { keys, readJson, writeJson } from '../storage';
 
-/** A session this browser created; kept in localStorage so the interviewer can find it again. */
+/** A session this browser created; kept in localStorage so the interviewer view can offer its
+ * candidate link again (the server keeps only its hash). The list of sessions comes from the server. */
 export interface RecentSession {
   id: string;
   title: string;

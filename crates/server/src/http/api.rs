@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::AppState;
-use super::auth::{Auth, cookie_name};
+use super::auth::{Auth, SignedIn, cookie_name};
 use super::error::ApiError;
 use crate::sessions::{Activity, LANGUAGES, PolicyChange, RunReport};
 
@@ -46,6 +46,7 @@ pub async fn create_session(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
+    SignedIn(account): SignedIn,
     JsonBody(body): JsonBody<CreateSession>,
 ) -> Result<impl IntoResponse, ApiError> {
     let client = client_address(&headers, peer, state.config.server.trust_forwarded_for);
@@ -77,8 +78,10 @@ pub async fn create_session(
     if exercise.is_some() && !crate::workspace::sandbox::bwrap_available() {
         return Err(ApiError::Conflict("workspaces need bubblewrap (bwrap) on the server, which is not installed".into()));
     }
-    let created = state.lifecycle.create(body.title.as_deref(), body.language.as_deref(), exercise).await?;
+    let owner = crate::sessions::Owner { team_id: account.team_id.clone(), user_id: account.id.clone() };
+    let created = state.lifecycle.create(body.title.as_deref(), body.language.as_deref(), exercise, Some(&owner)).await?;
     state.metrics.session_created();
+    state.accounts.audit(Some(&account.email), "session_created", Some(&created.id), serde_json::json!({"kind": if exercise.is_some() { "workspace" } else { "pad" }})).await;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
@@ -170,7 +173,7 @@ pub async fn languages() -> impl IntoResponse {
     Json(LANGUAGES.iter().map(|l| serde_json::json!({"id": l.id, "name": l.name})).collect::<Vec<_>>())
 }
 
-fn client_address(headers: &HeaderMap, peer: SocketAddr, trust_forwarded_for: bool) -> IpAddr {
+pub fn client_address(headers: &HeaderMap, peer: SocketAddr, trust_forwarded_for: bool) -> IpAddr {
     if trust_forwarded_for {
         if let Some(ip) = headers
             .get("x-forwarded-for")

@@ -1,4 +1,5 @@
-//! Who is calling: the token (Bearer header, `?token=`, or the session cookie) resolved to a role.
+//! Who is calling: the token (Bearer header, `?token=`, or the session cookie) resolved to a role,
+//! or a signed-in account (the sign-in cookie or an API key) of the session's team.
 
 use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
@@ -6,7 +7,72 @@ use axum::http::{HeaderMap, header};
 
 use super::AppState;
 use super::error::ApiError;
-use crate::sessions::Caller;
+use crate::accounts::{API_KEY_PREFIX, Account};
+use crate::sessions::{Caller, Role, SessionError};
+
+/// The sign-in cookie (an account, not a session): Path=/, HttpOnly, SameSite=Lax.
+pub const ACCOUNT_COOKIE: &str = "iide_account";
+
+/// A cookie's value by name.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, value)| value.to_string())
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")).map(str::trim)
+}
+
+/// The signed-in account of a request, if any: an API key (`Authorization: Bearer iide_...`,
+/// refused with 401 when revoked or unknown) or the sign-in cookie. Writes riding on the cookie
+/// from another origin are refused (CSRF).
+pub async fn account_of(parts: &Parts, state: &AppState) -> Result<Option<Account>, ApiError> {
+    if let Some(key) = bearer(&parts.headers).filter(|b| b.starts_with(API_KEY_PREFIX)) {
+        return match state.accounts.by_api_key(key).await? {
+            Some(account) => Ok(Some(account)),
+            None => Err(ApiError::Unauthorized),
+        };
+    }
+    let Some(value) = cookie(&parts.headers, ACCOUNT_COOKIE) else { return Ok(None) };
+    let account = state.accounts.by_cookie(&value).await?;
+    if account.is_some() && cross_origin_write(parts) {
+        return Err(ApiError::Forbidden("cross-origin request refused".into()));
+    }
+    Ok(account)
+}
+
+/// Extractor: a signed-in person of the organisation (401 otherwise).
+pub struct SignedIn(pub Account);
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        account_of(parts, state).await?.map(SignedIn).ok_or(ApiError::Unauthorized)
+    }
+}
+
+/// Extractor: a signed-in admin (401 signed out, 403 for an interviewer).
+pub struct AdminAccount(pub Account);
+
+impl FromRequestParts<AppState> for AdminAccount {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let SignedIn(account) = SignedIn::from_request_parts(parts, state).await?;
+        if !account.is_admin() {
+            return Err(ApiError::Forbidden("only an admin can do that".into()));
+        }
+        Ok(AdminAccount(account))
+    }
+}
 
 /// The session cookie's name; one per session so sessions in one browser do not collide.
 pub fn cookie_name(session_id: &str) -> String {
@@ -26,15 +92,7 @@ pub fn request_token(headers: &HeaderMap, query: Option<&str>, session_id: &str)
             return token;
         }
     }
-    let wanted = cookie_name(session_id);
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == wanted)
-        .map(|(_, value)| value.to_string())
+    cookie(headers, &cookie_name(session_id))
 }
 
 /// The request's token for session `id`. With only the cookie, changes and live connections
@@ -54,7 +112,7 @@ fn explicit_token(headers: &HeaderMap, query: Option<&str>) -> bool {
 }
 
 /// A state-changing request or a WebSocket upgrade whose `Origin` is not this server's.
-fn cross_origin_write(parts: &Parts) -> bool {
+pub fn cross_origin_write(parts: &Parts) -> bool {
     let unsafe_method = !matches!(parts.method, axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS);
     let upgrade = parts.headers.contains_key(header::UPGRADE);
     if !unsafe_method && !upgrade {
@@ -90,8 +148,19 @@ impl FromRequestParts<AppState> for Auth {
             .find(|(k, _)| *k == "id")
             .map(|(_, v)| v.to_string())
             .ok_or_else(|| ApiError::NotFound("no such session".into()))?;
-        let token = checked_token(parts, &id)?;
-        let caller = state.sessions.authorize(&id, token.as_deref()).await?;
-        Ok(Auth(caller))
+        // An API key in the header is an account, not a session token.
+        let token = checked_token(parts, &id)?.filter(|t| !t.starts_with(API_KEY_PREFIX));
+        let refused = match state.sessions.authorize(&id, token.as_deref()).await {
+            Ok(caller) => return Ok(Auth(caller)),
+            Err(SessionError::Unauthorized) => ApiError::Unauthorized,
+            Err(e) => return Err(e.into()),
+        };
+        // No valid link token: a signed-in member of the session's team (or an admin) is its interviewer.
+        let Some(account) = account_of(parts, state).await? else { return Err(refused) };
+        let session = state.store.get_session(&id).await?.ok_or_else(|| ApiError::NotFound("no such session".into()))?;
+        if !account.may_open(session.team_id.as_deref()) {
+            return Err(ApiError::Forbidden("this session belongs to another team".into()));
+        }
+        Ok(Auth(Caller { session, role: Role::Interviewer, account: Some(account.email) }))
     }
 }

@@ -2,13 +2,14 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::AppState;
 use super::api::JsonBody;
-use super::auth::Auth;
+use super::account::actor;
+use super::auth::{Auth, account_of};
 use super::error::ApiError;
 use crate::cockpit::Scorecard;
 use crate::util::rfc3339;
@@ -19,6 +20,7 @@ pub async fn events(State(state): State<AppState>, Auth(caller): Auth) -> Result
 
 pub async fn end(State(state): State<AppState>, Auth(caller): Auth) -> Result<impl IntoResponse, ApiError> {
     state.lifecycle.end(&caller).await?;
+    state.accounts.audit(Some(&actor(&caller)), "session_ended", Some(&caller.session.id), serde_json::json!({})).await;
     let caller = state.sessions.reload(&caller).await?;
     Ok(Json(state.sessions.view(&caller).await?))
 }
@@ -61,6 +63,7 @@ pub async fn put_scorecard(State(state): State<AppState>, Auth(caller): Auth, Js
 
 pub async fn report(State(state): State<AppState>, Auth(caller): Auth) -> Result<Response, ApiError> {
     let html = state.cockpit.report(&caller).await?;
+    state.accounts.audit(Some(&actor(&caller)), "report_exported", Some(&caller.session.id), serde_json::json!({})).await;
     Ok(html_download(html, &caller.session.id))
 }
 
@@ -74,26 +77,31 @@ fn html_download(html: String, id: &str) -> Response {
     response
 }
 
-/// The operator's token from `Authorization: Bearer`, compared in constant time.
-fn require_admin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
-    let Some(expected) = state.config.server.admin_token.as_deref().filter(|t| !t.is_empty()) else {
-        return Err(ApiError::NotFound("the admin API is off: set ADMIN_TOKEN to turn it on".into()));
-    };
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    // Hash both sides so the comparison takes the same time whatever the lengths.
-    if crate::util::token_matches(given, &crate::util::token_hash(expected)) {
-        Ok(())
-    } else {
-        Err(ApiError::Unauthorized)
+/// Extractor: the operator, either a signed-in admin account or (kept for scripts) the
+/// `ADMIN_TOKEN` in `Authorization: Bearer`, compared in constant time. Holds who it was.
+pub struct Operator(String);
+
+impl axum::extract::FromRequestParts<AppState> for Operator {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if let Some(expected) = state.config.server.admin_token.as_deref().filter(|t| !t.is_empty()) {
+            let given = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).unwrap_or("");
+            // Hash both sides so the comparison takes the same time whatever the lengths.
+            if crate::util::token_matches(given, &crate::util::token_hash(expected)) {
+                return Ok(Operator("operator token".into()));
+            }
+        }
+        match account_of(parts, state).await {
+            Ok(Some(account)) if account.is_admin() => Ok(Operator(account.email)),
+            Ok(Some(_)) => Err(ApiError::Forbidden("only an admin can do that".into())),
+            Ok(None) | Err(ApiError::Unauthorized) => Err(ApiError::Unauthorized),
+            Err(e) => Err(e),
+        }
     }
 }
 
-pub async fn admin_sessions(State(state): State<AppState>, headers: HeaderMap) -> Result<impl IntoResponse, ApiError> {
-    require_admin(&state, &headers)?;
+pub async fn admin_sessions(State(state): State<AppState>, _: Operator) -> Result<impl IntoResponse, ApiError> {
     let rows = state.store.list_sessions(1000).await?;
     Ok(Json(
         rows.into_iter()
@@ -114,19 +122,19 @@ pub async fn admin_sessions(State(state): State<AppState>, headers: HeaderMap) -
     ))
 }
 
-pub async fn admin_delete(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
-    require_admin(&state, &headers)?;
+pub async fn admin_delete(State(state): State<AppState>, Operator(by): Operator, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
     if !state.lifecycle.delete(&id).await? {
         return Err(ApiError::NotFound("no such session".into()));
     }
     tracing::info!(session = %id, "session deleted by the operator");
+    state.accounts.audit(Some(&by), "session_deleted", Some(&id), serde_json::json!({})).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn admin_report(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, ApiError> {
-    require_admin(&state, &headers)?;
+pub async fn admin_report(State(state): State<AppState>, Operator(by): Operator, Path(id): Path<String>) -> Result<Response, ApiError> {
     let session = state.store.get_session(&id).await?.ok_or_else(|| ApiError::NotFound("no such session".into()))?;
-    let caller = crate::sessions::Caller { session, role: crate::sessions::Role::Interviewer };
+    let caller = crate::sessions::Caller { session, role: crate::sessions::Role::Interviewer, account: None };
     let html = state.cockpit.report(&caller).await?;
+    state.accounts.audit(Some(&by), "report_exported", Some(&id), serde_json::json!({})).await;
     Ok(html_download(html, &id))
 }

@@ -13,6 +13,9 @@ pub enum ApiError {
     BadRequest(String),
     #[error("missing or invalid token")]
     Unauthorized,
+    /// A failed sign-in: the same answer whether the email or the password was wrong.
+    #[error("wrong email or password")]
+    WrongCredentials,
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
@@ -36,7 +39,7 @@ impl ApiError {
     fn status(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized | ApiError::WrongCredentials => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
@@ -64,6 +67,20 @@ impl IntoResponse for ApiError {
             response.headers_mut().insert("retry-after", axum::http::HeaderValue::from_static("60"));
         }
         response
+    }
+}
+
+impl From<crate::accounts::AccountError> for ApiError {
+    fn from(e: crate::accounts::AccountError) -> Self {
+        use crate::accounts::AccountError as A;
+        match e {
+            A::WrongCredentials => ApiError::WrongCredentials,
+            A::Throttled => ApiError::RateLimited,
+            A::Invalid(m) => ApiError::BadRequest(m),
+            A::NotFound(m) => ApiError::NotFound(m),
+            A::Conflict(m) => ApiError::Conflict(m),
+            A::Store(e) => e.into(),
+        }
     }
 }
 

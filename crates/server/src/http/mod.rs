@@ -1,5 +1,6 @@
 //! The HTTP edge: routes, extractors, errors, headers, request logging.
 
+pub mod account;
 pub mod api;
 pub mod auth;
 pub mod chaos;
@@ -31,7 +32,24 @@ pub type AppState = Arc<App>;
 
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
-        .route("/sessions", post(api::create_session))
+        .route("/auth/config", get(account::config))
+        .route("/auth/login", post(account::login))
+        .route("/auth/logout", post(account::logout))
+        .route("/auth/me", get(account::me))
+        .route("/auth/sso/start", get(account::sso_start))
+        .route("/auth/sso/callback", get(account::sso_callback))
+        .route("/auth/setup", post(account::setup))
+        .route("/auth/invites/{code}", get(account::invite_info).post(account::accept_invite))
+        .route("/keys", get(account::keys).post(account::create_key))
+        .route("/keys/{key_id}", axum::routing::delete(account::revoke_key))
+        .route("/admin/users", get(account::users))
+        .route("/admin/users/{user_id}/disable", post(account::disable_user))
+        .route("/admin/users/{user_id}/enable", post(account::enable_user))
+        .route("/admin/teams", get(account::teams).post(account::create_team))
+        .route("/admin/invites", post(account::invite))
+        .route("/admin/audit", get(account::audit))
+        .route("/sessions", post(api::create_session).get(account::team_sessions))
+        .route("/sessions/{id}/interviewer-link", post(account::rotate_interviewer_link))
         .route("/sessions/{id}", get(api::get_session).patch(api::update_session))
         .route("/sessions/{id}/role", get(api::get_role))
         .route("/sessions/{id}/join", post(api::join))

@@ -11,11 +11,13 @@ pub use docs::{DocStore, DocWrite, StoredDoc};
 use std::path::Path;
 use std::str::FromStr;
 
+mod accounts;
 mod assistant;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row};
 
+pub use accounts::{ApiKeyRow, AuditRow, InviteRow, ListedSession, SessionFilter, TeamRow, UserRow};
 pub use assistant::{AssistantTables, MessageRow};
 
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +69,10 @@ pub struct SessionRow {
     pub created_at: i64,
     pub ended_at: Option<i64>,
     pub policy: Policy,
+    /// The team that owns the session (None: made before accounts; only admins see it).
+    pub team_id: Option<String>,
+    /// The user who created it.
+    pub created_by: Option<String>,
 }
 
 /// What the candidate may use in a session.
@@ -171,7 +177,8 @@ impl Store {
     pub async fn create_session(&self, s: &SessionRow) -> Result<()> {
         sqlx::query(
             "INSERT INTO sessions (id, title, language, kind, interviewer_token_hash, candidate_token_hash, created_at, \
-             execution_enabled, time_limit_seconds, exercise) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             execution_enabled, time_limit_seconds, exercise, team_id, created_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(&s.id)
         .bind(&s.title)
@@ -183,6 +190,8 @@ impl Store {
         .bind(i64::from(s.policy.execution_enabled))
         .bind(s.policy.time_limit_seconds)
         .bind(s.exercise.clone())
+        .bind(s.team_id.clone())
+        .bind(s.created_by.clone())
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -191,7 +200,7 @@ impl Store {
     pub async fn get_session(&self, id: &str) -> Result<Option<SessionRow>> {
         let row = sqlx::query(
             "SELECT id, title, language, kind, interviewer_token_hash, candidate_token_hash, created_at, ended_at, \
-             execution_enabled, time_limit_seconds, exercise FROM sessions WHERE id = $1",
+             execution_enabled, time_limit_seconds, exercise, team_id, created_by FROM sessions WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&self.pool)
@@ -325,7 +334,7 @@ impl Store {
     pub async fn list_sessions(&self, limit: i64) -> Result<Vec<(SessionRow, i64)>> {
         let rows = sqlx::query(
             "SELECT s.id, s.title, s.language, s.kind, s.interviewer_token_hash, s.candidate_token_hash, s.created_at, \
-             s.ended_at, s.execution_enabled, s.time_limit_seconds, s.exercise, \
+             s.ended_at, s.execution_enabled, s.time_limit_seconds, s.exercise, s.team_id, s.created_by, \
              (SELECT COUNT(*) FROM participants p WHERE p.session_id = s.id) AS participants \
              FROM sessions s ORDER BY s.created_at DESC LIMIT $1",
         )
@@ -346,7 +355,7 @@ impl Store {
     }
 }
 
-fn session_from_row(r: &AnyRow) -> Result<SessionRow> {
+pub(super) fn session_from_row(r: &AnyRow) -> Result<SessionRow> {
     Ok(SessionRow {
         id: r.try_get("id")?,
         title: r.try_get("title")?,
@@ -361,6 +370,8 @@ fn session_from_row(r: &AnyRow) -> Result<SessionRow> {
             execution_enabled: r.try_get::<i64, _>("execution_enabled")? != 0,
             time_limit_seconds: r.try_get("time_limit_seconds")?,
         },
+        team_id: r.try_get("team_id")?,
+        created_by: r.try_get("created_by")?,
     })
 }
 

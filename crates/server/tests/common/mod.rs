@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -37,14 +38,20 @@ impl TestServer {
         TestServer { server, db_url, _dir: Some(dir) }
     }
 
-    /// A server on an existing database (e.g. to restart on the same data).
+    /// A server on an existing database (e.g. to restart on the same data). It starts with the
+    /// admin account `ADMIN_EMAIL`/`ADMIN_PASSWORD`, and the helpers create sessions with an API
+    /// key of that admin (`api_key`).
     pub async fn start_on(db_url: &str, tweak: impl FnOnce(&mut Config)) -> Server {
         let mut config = Config::defaults();
         config.server.bind = "127.0.0.1:0".parse().unwrap();
         config.storage.database_url = db_url.to_string();
         config.server.max_sessions_per_minute = 1000;
+        config.server.admin_email = Some(ADMIN_EMAIL.into());
+        config.server.admin_password = Some(interview_ide::config::Secret::new(ADMIN_PASSWORD));
         tweak(&mut config);
-        interview_ide::start(config).await.expect("server starts")
+        let server = interview_ide::start(config).await.expect("server starts");
+        authenticate_helpers(&server.url()).await;
+        server
     }
 
     pub fn url(&self) -> String {
@@ -63,6 +70,54 @@ pub fn http() -> reqwest::Client {
     reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap()
 }
 
+/// The admin account every test server starts with.
+pub const ADMIN_EMAIL: &str = "admin@example.com";
+pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
+
+fn api_keys() -> &'static Mutex<HashMap<String, String>> {
+    static KEYS: OnceLock<Mutex<HashMap<String, String>>> = OnceLock::new();
+    KEYS.get_or_init(Default::default)
+}
+
+/// The admin's API key of the test server at `base` (what the helpers create sessions with).
+pub fn api_key(base: &str) -> String {
+    let key = api_keys().lock().unwrap_or_else(|e| e.into_inner()).get(base).cloned();
+    key.expect("a server started by TestServer, or given to authenticate_helpers")
+}
+
+/// The flags that give a server started from the binary the admin of the helpers.
+pub fn admin_args() -> [&'static str; 4] {
+    ["--admin-email", ADMIN_EMAIL, "--admin-password", ADMIN_PASSWORD]
+}
+
+/// Signs in as the admin of the server at `base` (started with `admin_args()`) and keeps an API
+/// key of it for the helpers that create sessions.
+pub async fn authenticate_helpers(base: &str) {
+    let cookie = sign_in(base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let key = new_api_key(base, &cookie, "tests").await;
+    api_keys().lock().unwrap_or_else(|e| e.into_inner()).insert(base.to_string(), key);
+}
+
+/// Signs in with a password; returns the sign-in cookie (`iide_account=...`).
+pub async fn sign_in(base: &str, email: &str, password: &str) -> String {
+    let res = http().post(format!("{base}/api/auth/login")).json(&json!({"email": email, "password": password})).send().await.unwrap();
+    assert_eq!(res.status(), 200, "sign in as {email}");
+    let cookie = res.headers().get("set-cookie").and_then(|v| v.to_str().ok()).expect("a sign-in cookie").to_string();
+    cookie.split(';').next().unwrap().to_string()
+}
+
+/// A new API key of the account signed in with `cookie`.
+pub async fn new_api_key(base: &str, cookie: &str, name: &str) -> String {
+    let res = http().post(format!("{base}/api/keys")).header("cookie", cookie).json(&json!({"name": name})).send().await.unwrap();
+    assert_eq!(res.status(), 201, "create an API key");
+    res.json::<Value>().await.unwrap()["secret"].as_str().unwrap().to_string()
+}
+
+/// `POST /api/sessions` as the test server's admin; the answer as it is.
+pub async fn post_session(base: &str, body: Value) -> reqwest::Response {
+    http().post(format!("{base}/api/sessions")).bearer_auth(api_key(base)).json(&body).send().await.unwrap()
+}
+
 /// A created session, as `POST /api/sessions` answers.
 #[derive(Debug, Clone)]
 pub struct Session {
@@ -73,7 +128,7 @@ pub struct Session {
 }
 
 pub async fn create_session(base: &str, body: Value) -> Session {
-    let res = http().post(format!("{base}/api/sessions")).json(&body).send().await.unwrap();
+    let res = post_session(base, body).await;
     assert_eq!(res.status(), 201, "create session");
     let body: Value = res.json().await.unwrap();
     Session {

@@ -1,0 +1,409 @@
+//! Accounts: teams, users, sign-ins, API keys, invites, the audit log, and the team's list of
+//! sessions. Secrets arrive here already hashed.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Result, SessionRow, Store, session_from_row};
+
+#[derive(Debug, Clone)]
+pub struct TeamRow {
+    pub id: String,
+    pub name: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct UserRow {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    /// argon2id PHC string; None for a user who signs in only with SSO.
+    pub password_hash: Option<String>,
+    /// `admin` or `interviewer`.
+    pub role: String,
+    pub team_id: String,
+    pub created_at: i64,
+    pub disabled_at: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ApiKeyRow {
+    pub id: String,
+    pub user_id: String,
+    pub name: String,
+    pub key_hash: String,
+    /// The first characters of the key, to tell keys apart in a list.
+    pub prefix: String,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct InviteRow {
+    pub code_hash: String,
+    pub team_id: String,
+    pub role: String,
+    pub created_by: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuditRow {
+    pub id: i64,
+    pub at: i64,
+    pub actor: Option<String>,
+    pub action: String,
+    pub target: Option<String>,
+    pub detail: String,
+}
+
+/// Which of a team's sessions to list.
+#[derive(Debug, Clone, Default)]
+pub struct SessionFilter {
+    /// None: every team's sessions (an admin's list).
+    pub team_id: Option<String>,
+    /// Only sessions this user created.
+    pub created_by: Option<String>,
+    /// `open` or `ended`.
+    pub status: Option<String>,
+    /// Case-insensitive part of the title.
+    pub search: Option<String>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// A row of the team's list: the session, who created it, who joined.
+#[derive(Debug, Clone)]
+pub struct ListedSession {
+    pub session: SessionRow,
+    pub creator_email: Option<String>,
+    pub participants: Vec<(String, String)>,
+}
+
+const USER_COLUMNS: &str = "u.id, u.email, u.name, u.password_hash, u.role, u.team_id, u.created_at, u.disabled_at";
+
+fn user_from_row(r: &AnyRow) -> Result<UserRow> {
+    Ok(UserRow {
+        id: r.try_get("id")?,
+        email: r.try_get("email")?,
+        name: r.try_get("name")?,
+        password_hash: r.try_get("password_hash")?,
+        role: r.try_get("role")?,
+        team_id: r.try_get("team_id")?,
+        created_at: r.try_get("created_at")?,
+        disabled_at: r.try_get("disabled_at")?,
+    })
+}
+
+impl Store {
+    pub async fn count_users(&self) -> Result<i64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM users").fetch_one(self.pool()).await?;
+        Ok(row.try_get("n")?)
+    }
+
+    pub async fn create_team(&self, t: &TeamRow) -> Result<()> {
+        sqlx::query("INSERT INTO teams (id, name, created_at) VALUES ($1, $2, $3)")
+            .bind(&t.id)
+            .bind(&t.name)
+            .bind(t.created_at)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn teams(&self) -> Result<Vec<TeamRow>> {
+        let rows = sqlx::query("SELECT id, name, created_at FROM teams ORDER BY created_at, id").fetch_all(self.pool()).await?;
+        rows.iter()
+            .map(|r| Ok(TeamRow { id: r.try_get("id")?, name: r.try_get("name")?, created_at: r.try_get("created_at")? }))
+            .collect()
+    }
+
+    pub async fn create_user(&self, u: &UserRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO users (id, email, name, password_hash, role, team_id, created_at, disabled_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&u.id)
+        .bind(&u.email)
+        .bind(&u.name)
+        .bind(u.password_hash.clone())
+        .bind(&u.role)
+        .bind(&u.team_id)
+        .bind(u.created_at)
+        .bind(u.disabled_at)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn user_by_email(&self, email: &str) -> Result<Option<UserRow>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users u WHERE u.email = $1")))
+            .bind(email)
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|r| user_from_row(&r)).transpose()
+    }
+
+    pub async fn user_by_id(&self, id: &str) -> Result<Option<UserRow>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1")))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|r| user_from_row(&r)).transpose()
+    }
+
+    pub async fn users(&self) -> Result<Vec<UserRow>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users u ORDER BY u.created_at, u.id")))
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(user_from_row).collect()
+    }
+
+    /// Disables (Some(at)) or enables (None) a user; a disabled user's sign-ins are deleted.
+    pub async fn set_user_disabled(&self, id: &str, at: Option<i64>) -> Result<bool> {
+        let mut tx = self.pool().begin().await?;
+        let done = sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2").bind(at).bind(id).execute(&mut *tx).await?;
+        if at.is_some() {
+            sqlx::query("DELETE FROM logins WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn create_login(&self, token_hash: &str, user_id: &str, created_at: i64, expires_at: i64) -> Result<()> {
+        sqlx::query("INSERT INTO logins (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+            .bind(token_hash)
+            .bind(user_id)
+            .bind(created_at)
+            .bind(expires_at)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// The enabled user of an unexpired sign-in.
+    pub async fn login_user(&self, token_hash: &str, now: i64) -> Result<Option<UserRow>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM logins l JOIN users u ON u.id = l.user_id \
+             WHERE l.token_hash = $1 AND l.expires_at > $2 AND u.disabled_at IS NULL"
+        )))
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|r| user_from_row(&r)).transpose()
+    }
+
+    pub async fn delete_login(&self, token_hash: &str) -> Result<()> {
+        sqlx::query("DELETE FROM logins WHERE token_hash = $1").bind(token_hash).execute(self.pool()).await?;
+        Ok(())
+    }
+
+    pub async fn create_api_key(&self, k: &ApiKeyRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO api_keys (id, user_id, name, key_hash, prefix, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&k.id)
+        .bind(&k.user_id)
+        .bind(&k.name)
+        .bind(&k.key_hash)
+        .bind(&k.prefix)
+        .bind(k.created_at)
+        .bind(k.revoked_at)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The enabled user of an unrevoked key.
+    pub async fn api_key_user(&self, key_hash: &str) -> Result<Option<UserRow>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM api_keys k JOIN users u ON u.id = k.user_id \
+             WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND u.disabled_at IS NULL"
+        )))
+        .bind(key_hash)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|r| user_from_row(&r)).transpose()
+    }
+
+    /// Keys, newest first: one user's, or everyone's.
+    pub async fn api_keys(&self, user_id: Option<&str>) -> Result<Vec<ApiKeyRow>> {
+        let rows = sqlx::query(
+            "SELECT id, user_id, name, key_hash, prefix, created_at, revoked_at FROM api_keys \
+             WHERE ($1 IS NULL OR user_id = $1) ORDER BY created_at DESC, id",
+        )
+        .bind(user_id.map(str::to_string))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ApiKeyRow {
+                    id: r.try_get("id")?,
+                    user_id: r.try_get("user_id")?,
+                    name: r.try_get("name")?,
+                    key_hash: r.try_get("key_hash")?,
+                    prefix: r.try_get("prefix")?,
+                    created_at: r.try_get("created_at")?,
+                    revoked_at: r.try_get("revoked_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Revokes a key (once); `owner` limits it to that user's keys.
+    pub async fn revoke_api_key(&self, id: &str, at: i64, owner: Option<&str>) -> Result<bool> {
+        let done = sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL AND ($3 IS NULL OR user_id = $3)")
+            .bind(at)
+            .bind(id)
+            .bind(owner.map(str::to_string))
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn create_invite(&self, i: &InviteRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO invites (code_hash, team_id, role, created_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&i.code_hash)
+        .bind(&i.team_id)
+        .bind(&i.role)
+        .bind(&i.created_by)
+        .bind(i.created_at)
+        .bind(i.expires_at)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// An unused, unexpired invite.
+    pub async fn invite(&self, code_hash: &str, now: i64) -> Result<Option<InviteRow>> {
+        let row = sqlx::query(
+            "SELECT code_hash, team_id, role, created_by, created_at, expires_at FROM invites \
+             WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2",
+        )
+        .bind(code_hash)
+        .bind(now)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|r| {
+            Ok(InviteRow {
+                code_hash: r.try_get("code_hash")?,
+                team_id: r.try_get("team_id")?,
+                role: r.try_get("role")?,
+                created_by: r.try_get("created_by")?,
+                created_at: r.try_get("created_at")?,
+                expires_at: r.try_get("expires_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Uses an invite to create its user, once: false if it was used meanwhile.
+    pub async fn accept_invite(&self, code_hash: &str, user: &UserRow) -> Result<bool> {
+        let mut tx = self.pool().begin().await?;
+        let done = sqlx::query("UPDATE invites SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL")
+            .bind(user.created_at)
+            .bind(code_hash)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO users (id, email, name, password_hash, role, team_id, created_at, disabled_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&user.id)
+        .bind(&user.email)
+        .bind(&user.name)
+        .bind(user.password_hash.clone())
+        .bind(&user.role)
+        .bind(&user.team_id)
+        .bind(user.created_at)
+        .bind(user.disabled_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    pub async fn add_audit(&self, at: i64, actor: Option<&str>, action: &str, target: Option<&str>, detail: &str) -> Result<()> {
+        sqlx::query("INSERT INTO audit_log (at, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5)")
+            .bind(at)
+            .bind(actor.map(str::to_string))
+            .bind(action)
+            .bind(target.map(str::to_string))
+            .bind(detail)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// The audit log, newest first, entries before id `before` (all when None).
+    pub async fn audit(&self, limit: i64, before: Option<i64>) -> Result<Vec<AuditRow>> {
+        let rows = sqlx::query("SELECT id, at, actor, action, target, detail FROM audit_log WHERE id < $1 ORDER BY id DESC LIMIT $2")
+            .bind(before.unwrap_or(i64::MAX))
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuditRow {
+                    id: r.try_get("id")?,
+                    at: r.try_get("at")?,
+                    actor: r.try_get("actor")?,
+                    action: r.try_get("action")?,
+                    target: r.try_get("target")?,
+                    detail: r.try_get("detail")?,
+                })
+            })
+            .collect()
+    }
+
+    /// A page of sessions, newest first, and how many match in all.
+    pub async fn team_sessions(&self, f: &SessionFilter) -> Result<(Vec<ListedSession>, i64)> {
+        let search = f.search.as_deref().filter(|s| !s.is_empty()).map(|s| format!("%{}%", s.to_lowercase()));
+        let open = f.status.as_deref().map(|s| i64::from(s == "open"));
+        let filter = "($1 IS NULL OR s.team_id = $1) AND ($2 IS NULL OR s.created_by = $2) \
+             AND ($3 IS NULL OR LOWER(s.title) LIKE $3) \
+             AND ($4 IS NULL OR ($4 = 1 AND s.ended_at IS NULL) OR ($4 = 0 AND s.ended_at IS NOT NULL))";
+        let count = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) AS n FROM sessions s WHERE {filter}")))
+            .bind(f.team_id.clone())
+            .bind(f.created_by.clone())
+            .bind(search.clone())
+            .bind(open)
+            .fetch_one(self.pool())
+            .await?
+            .try_get::<i64, _>("n")?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT s.id, s.title, s.language, s.kind, s.interviewer_token_hash, s.candidate_token_hash, s.created_at, \
+             s.ended_at, s.execution_enabled, s.time_limit_seconds, s.exercise, s.team_id, s.created_by, u.email AS creator_email \
+             FROM sessions s LEFT JOIN users u ON u.id = s.created_by WHERE {filter} \
+             ORDER BY s.created_at DESC, s.id LIMIT $5 OFFSET $6"
+        )))
+        .bind(f.team_id.clone())
+        .bind(f.created_by.clone())
+        .bind(search)
+        .bind(open)
+        .bind(f.limit)
+        .bind(f.offset)
+        .fetch_all(self.pool())
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let session = session_from_row(r)?;
+            let participants = self.participants(&session.id).await?.into_iter().map(|p| (p.name, p.role)).collect();
+            out.push(ListedSession { session, creator_email: r.try_get("creator_email")?, participants });
+        }
+        Ok((out, count))
+    }
+
+    pub async fn set_interviewer_token_hash(&self, id: &str, hash: &str) -> Result<()> {
+        sqlx::query("UPDATE sessions SET interviewer_token_hash = $1 WHERE id = $2").bind(hash).bind(id).execute(self.pool()).await?;
+        Ok(())
+    }
+}

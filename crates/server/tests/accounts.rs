@@ -1,0 +1,359 @@
+//! Accounts and teams: sign-in, the security matrix (every route x every kind of caller),
+//! session fixation, CSRF, logout, disabled users, revoked keys, brute force, the team's list,
+//! the interviewer link (guest co-interviewer, rotation), invites, the audit log.
+
+mod common;
+
+use std::time::Instant;
+
+use common::*;
+use futures_util::StreamExt;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+const PASSWORD: &str = "a-long-enough-password";
+
+/// How a request identifies itself.
+#[derive(Clone)]
+enum Who {
+    Nobody,
+    Bearer(String),
+    Cookie(String),
+}
+
+impl Who {
+    fn apply(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match self {
+            Who::Nobody => req,
+            Who::Bearer(token) => req.bearer_auth(token),
+            Who::Cookie(cookie) => req.header("cookie", cookie),
+        }
+    }
+}
+
+async fn call(base: &str, who: &Who, method: Method, path: &str, body: Option<Value>) -> reqwest::Response {
+    let mut req = who.apply(http().request(method, format!("{base}{path}")));
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    req.send().await.unwrap()
+}
+
+/// The `iide_account=...` pair of a response's Set-Cookie.
+fn account_cookie(res: &reqwest::Response) -> Option<String> {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("iide_account="))
+        .map(|c| c.split(';').next().unwrap().to_string())
+}
+
+/// Signs in as the admin, and creates a new member of `team` (None: the admin's team) through an invite.
+async fn invite_member(base: &str, admin: &Who, team: Option<&str>, email: &str) -> Who {
+    let res = call(base, admin, Method::POST, "/api/admin/invites", Some(json!({"role": "interviewer", "team_id": team}))).await;
+    assert_eq!(res.status(), 201);
+    let invite: Value = res.json().await.unwrap();
+    let code = invite["code"].as_str().unwrap();
+    assert!(invite["url"].as_str().unwrap().ends_with(&format!("/invite?code={code}")));
+    let res = call(base, &Who::Nobody, Method::POST, &format!("/api/auth/invites/{code}"), Some(json!({"email": email, "name": email, "password": PASSWORD}))).await;
+    assert_eq!(res.status(), 201, "accept the invite");
+    let cookie = account_cookie(&res).expect("signed in on accepting");
+    // An invite works once.
+    let again = call(base, &Who::Nobody, Method::POST, &format!("/api/auth/invites/{code}"), Some(json!({"email": "x@example.com", "password": PASSWORD}))).await;
+    assert_eq!(again.status(), 404);
+    Who::Cookie(cookie)
+}
+
+async fn new_key(base: &str, who: &Who, name: &str) -> (String, String) {
+    let res = call(base, who, Method::POST, "/api/keys", Some(json!({"name": name}))).await;
+    assert_eq!(res.status(), 201);
+    let body: Value = res.json().await.unwrap();
+    (body["key"]["id"].as_str().unwrap().to_string(), body["secret"].as_str().unwrap().to_string())
+}
+
+#[tokio::test]
+async fn security_matrix_every_route_for_every_caller() {
+    let t = TestServer::start().await;
+    let base = t.url();
+    let admin = Who::Cookie(sign_in(&base, ADMIN_EMAIL, ADMIN_PASSWORD).await);
+    let res = call(&base, &admin, Method::POST, "/api/admin/teams", Some(json!({"name": "Other team"}))).await;
+    assert_eq!(res.status(), 201);
+    let other_team = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+
+    let member = invite_member(&base, &admin, None, "member@example.com").await;
+    let outsider = invite_member(&base, &admin, Some(&other_team), "outsider@example.com").await;
+    let leaver = invite_member(&base, &admin, None, "leaver@example.com").await;
+    let (_, leaver_key) = new_key(&base, &leaver, "leaver's script").await;
+    let (revoked_id, revoked_key) = new_key(&base, &member, "old script").await;
+    assert_eq!(call(&base, &member, Method::DELETE, &format!("/api/keys/{revoked_id}"), None).await.status(), 204);
+
+    // The member creates the session: it belongs to the admin's (and the member's) team.
+    let res = call(&base, &member, Method::POST, "/api/sessions", Some(json!({"title": "Secret title 7f3a"}))).await;
+    assert_eq!(res.status(), 201);
+    let created: Value = res.json().await.unwrap();
+    let id = created["id"].as_str().unwrap().to_string();
+    let candidate = Who::Bearer(created["candidate_token"].as_str().unwrap().to_string());
+    let guest = Who::Bearer(created["interviewer_token"].as_str().unwrap().to_string());
+
+    // Disabling works at once: the cookie and the key of the leaver stop.
+    let users: Value = call(&base, &admin, Method::GET, "/api/admin/users", None).await.json().await.unwrap();
+    let leaver_id = users.as_array().unwrap().iter().find(|u| u["email"] == "leaver@example.com").unwrap()["id"].as_str().unwrap().to_string();
+    assert_eq!(call(&base, &admin, Method::POST, &format!("/api/admin/users/{leaver_id}/disable"), None).await.status(), 204);
+
+    let callers: Vec<(&str, Who)> = vec![
+        ("signed out", Who::Nobody),
+        ("candidate token", candidate.clone()),
+        ("interviewer of another team", outsider.clone()),
+        ("interviewer of the team", member.clone()),
+        ("admin", admin.clone()),
+        ("disabled user (cookie)", leaver.clone()),
+        ("disabled user (key)", Who::Bearer(leaver_key.clone())),
+        ("revoked key", Who::Bearer(revoked_key.clone())),
+    ];
+    let s = format!("/api/sessions/{id}");
+    // Expected status per caller, in the order above.
+    let routes: Vec<(Method, String, Option<Value>, [u16; 8])> = vec![
+        (Method::GET, s.clone(), None, [401, 200, 403, 200, 200, 401, 401, 401]),
+        (Method::GET, format!("{s}/role"), None, [401, 200, 403, 200, 200, 401, 401, 401]),
+        (Method::PATCH, s.clone(), Some(json!({"title": "Renamed 7f3a"})), [401, 403, 403, 200, 200, 401, 401, 401]),
+        (Method::GET, format!("{s}/events"), None, [401, 403, 403, 200, 200, 401, 401, 401]),
+        (Method::GET, format!("{s}/scorecard"), None, [401, 403, 403, 200, 200, 401, 401, 401]),
+        (Method::GET, format!("{s}/report"), None, [401, 403, 403, 200, 200, 401, 401, 401]),
+        (Method::GET, format!("{s}/replay/main"), None, [401, 403, 403, 200, 200, 401, 401, 401]),
+        (Method::GET, format!("{s}/chat"), None, [401, 200, 403, 200, 200, 401, 401, 401]),
+        (Method::GET, format!("{s}/assistant"), None, [401, 200, 403, 200, 200, 401, 401, 401]),
+        // Interviewer-only document without an upgrade: past the role check it is a 400.
+        (Method::GET, format!("{s}/docs/notes"), None, [401, 403, 403, 400, 400, 401, 401, 401]),
+        (Method::POST, "/api/sessions".into(), Some(json!({})), [401, 401, 201, 201, 201, 401, 401, 401]),
+        (Method::GET, "/api/sessions".into(), None, [401, 401, 200, 200, 200, 401, 401, 401]),
+        (Method::GET, "/api/auth/me".into(), None, [401, 401, 200, 200, 200, 401, 401, 401]),
+        (Method::GET, "/api/keys".into(), None, [401, 401, 200, 200, 200, 401, 401, 401]),
+        (Method::GET, "/api/keys?all=1".into(), None, [401, 401, 403, 403, 200, 401, 401, 401]),
+        (Method::POST, "/api/keys".into(), Some(json!({"name": "k"})), [401, 401, 201, 201, 201, 401, 401, 401]),
+        (Method::GET, "/api/admin/users".into(), None, [401, 401, 403, 403, 200, 401, 401, 401]),
+        (Method::GET, "/api/admin/teams".into(), None, [401, 401, 403, 403, 200, 401, 401, 401]),
+        (Method::POST, "/api/admin/teams".into(), Some(json!({"name": "T"})), [401, 401, 403, 403, 201, 401, 401, 401]),
+        (Method::POST, "/api/admin/invites".into(), Some(json!({})), [401, 401, 403, 403, 201, 401, 401, 401]),
+        (Method::GET, "/api/admin/audit".into(), None, [401, 401, 403, 403, 200, 401, 401, 401]),
+        (Method::GET, "/api/admin/sessions".into(), None, [401, 401, 403, 403, 200, 401, 401, 401]),
+        (Method::GET, format!("/api/admin/sessions/{id}/report"), None, [401, 401, 403, 403, 200, 401, 401, 401]),
+        (Method::POST, format!("/api/admin/users/{leaver_id}/disable"), None, [401, 401, 403, 403, 204, 401, 401, 401]),
+        // Last: it replaces the interviewer link.
+        (Method::POST, format!("{s}/interviewer-link"), None, [401, 403, 403, 200, 200, 401, 401, 401]),
+    ];
+    let mut failures = Vec::new();
+    for (method, path, body, expected) in &routes {
+        for ((name, who), want) in callers.iter().zip(expected) {
+            let res = call(&base, who, method.clone(), path, body.clone()).await;
+            let status = res.status().as_u16();
+            let text = res.text().await.unwrap_or_default();
+            if status != *want {
+                failures.push(format!("{method} {path} as {name}: {status}, expected {want}: {text}"));
+            }
+            // No leak: a refused caller never sees the session's title.
+            if status >= 400 && text.contains("7f3a") {
+                failures.push(format!("{method} {path} as {name}: the refusal shows the title"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+
+    // The other team's list does not show the session; the team's does, with who made it.
+    let theirs: Value = call(&base, &outsider, Method::GET, "/api/sessions", None).await.json().await.unwrap();
+    assert!(!theirs.to_string().contains(&id));
+    let ours: Value = call(&base, &member, Method::GET, "/api/sessions", None).await.json().await.unwrap();
+    let row = ours["sessions"].as_array().unwrap().iter().find(|r| r["id"] == id.as_str()).expect("listed for the team");
+    assert_eq!(row["created_by"], "member@example.com");
+    assert_eq!(row["status"], "open");
+    assert_eq!(row["kind"], "pad");
+
+    // The old interviewer link stopped with the rotation.
+    assert_eq!(call(&base, &guest, Method::GET, &s, None).await.status(), 401);
+}
+
+#[tokio::test]
+async fn a_team_member_opens_a_session_without_the_link_and_a_guest_uses_the_link() {
+    let t = TestServer::start().await;
+    let base = t.url();
+    let admin = Who::Cookie(sign_in(&base, ADMIN_EMAIL, ADMIN_PASSWORD).await);
+    let member = invite_member(&base, &admin, None, "colleague@example.com").await;
+    let s = new_session(&base).await;
+
+    // The colleague: interviewer by the team, on HTTP and on the live document (cookie only).
+    let view: Value = call(&base, &member, Method::GET, &format!("/api/sessions/{}", s.id), None).await.json().await.unwrap();
+    assert_eq!(view["role"], "interviewer");
+    let Who::Cookie(cookie) = &member else { unreachable!() };
+    let mut req = format!("{}/api/sessions/{}/docs/notes", t.ws_url(), s.id).into_client_request().unwrap();
+    req.headers_mut().insert("cookie", cookie.parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.expect("the team member's cookie opens the notes");
+    assert!(tokio::time::timeout(WAIT, ws.next()).await.is_ok(), "the server speaks y-websocket");
+
+    // A guest co-interviewer has the link and no account.
+    let guest = Who::Bearer(s.interviewer.clone());
+    let view: Value = call(&base, &guest, Method::GET, &format!("/api/sessions/{}", s.id), None).await.json().await.unwrap();
+    assert_eq!(view["role"], "interviewer");
+    // Rotating gives a new link; the old one stops.
+    let res = call(&base, &member, Method::POST, &format!("/api/sessions/{}/interviewer-link", s.id), None).await;
+    assert_eq!(res.status(), 200);
+    let rotated: Value = res.json().await.unwrap();
+    let new_token = rotated["interviewer_token"].as_str().unwrap();
+    assert!(rotated["interviewer_url"].as_str().unwrap().ends_with(new_token));
+    assert_eq!(call(&base, &guest, Method::GET, &format!("/api/sessions/{}", s.id), None).await.status(), 401);
+    assert_eq!(call(&base, &Who::Bearer(new_token.into()), Method::GET, &format!("/api/sessions/{}", s.id), None).await.status(), 200);
+    // The candidate link is untouched.
+    assert_eq!(call(&base, &Who::Bearer(s.candidate.clone()), Method::GET, &format!("/api/sessions/{}", s.id), None).await.status(), 200);
+}
+
+#[tokio::test]
+async fn sign_in_cookie_logout_fixation_and_csrf() {
+    let t = TestServer::start().await;
+    let base = t.url();
+    let login = |body: Value| http().post(format!("{base}/api/auth/login")).json(&body).send();
+
+    // Wrong email and wrong password: one answer.
+    let a = login(json!({"email": "nobody@example.com", "password": ADMIN_PASSWORD})).await.unwrap();
+    let b = login(json!({"email": ADMIN_EMAIL, "password": "not-the-password"})).await.unwrap();
+    assert_eq!((a.status(), b.status()), (StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED));
+    assert!(a.headers().get("set-cookie").is_none());
+    assert_eq!(a.text().await.unwrap(), b.text().await.unwrap());
+
+    let res = login(json!({"email": "Admin@Example.com", "password": ADMIN_PASSWORD})).await.unwrap();
+    assert_eq!(res.status(), 200, "emails compare without case");
+    let set_cookie = res.headers().get("set-cookie").unwrap().to_str().unwrap().to_string();
+    for attr in ["HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(set_cookie.contains(attr), "{attr} in {set_cookie}");
+    }
+    assert!(!set_cookie.contains("Secure"), "no Secure flag over plain http");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["user"]["email"], ADMIN_EMAIL);
+    assert_eq!(body["user"]["role"], "admin");
+    assert!(!body.to_string().contains("argon2"), "no password hash in answers");
+    let first = Who::Cookie(set_cookie.split(';').next().unwrap().to_string());
+    assert_eq!(call(&base, &first, Method::GET, "/api/auth/me", None).await.status(), 200);
+
+    // Fixation: signing in again in a browser that holds a cookie gives a new one and ends the old.
+    let Who::Cookie(first_cookie) = &first else { unreachable!() };
+    let res = http().post(format!("{base}/api/auth/login")).header("cookie", first_cookie).json(&json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})).send().await.unwrap();
+    let second = Who::Cookie(account_cookie(&res).unwrap());
+    assert_ne!(account_cookie(&res).unwrap(), *first_cookie);
+    assert_eq!(call(&base, &first, Method::GET, "/api/auth/me", None).await.status(), 401, "the planted cookie never signs in");
+    // A made-up cookie is nobody.
+    assert_eq!(call(&base, &Who::Cookie("iide_account=attacker-chosen".into()), Method::GET, "/api/auth/me", None).await.status(), 401);
+
+    // CSRF: a write riding on the cookie from another origin is refused; from this origin it passes.
+    let Who::Cookie(cookie) = &second else { unreachable!() };
+    let host = base.trim_start_matches("http://");
+    let res = http().post(format!("{base}/api/sessions")).header("cookie", cookie).header("origin", "http://evil.example").json(&json!({})).send().await.unwrap();
+    assert_eq!(res.status(), 403);
+    let res = http().post(format!("{base}/api/sessions")).header("cookie", cookie).header("origin", format!("http://{host}")).json(&json!({})).send().await.unwrap();
+    assert_eq!(res.status(), 201);
+    let res = http().post(format!("{base}/api/auth/login")).header("origin", "http://evil.example").json(&json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})).send().await.unwrap();
+    assert_eq!(res.status(), 403, "no sign-in forms posted from other sites");
+
+    // Logout ends the sign-in on the server, not only in the browser.
+    let res = call(&base, &second, Method::POST, "/api/auth/logout", None).await;
+    assert_eq!(res.status(), 204);
+    assert!(res.headers().get("set-cookie").unwrap().to_str().unwrap().contains("Max-Age=0"));
+    assert_eq!(call(&base, &second, Method::GET, "/api/auth/me", None).await.status(), 401);
+    assert_eq!(call(&base, &second, Method::POST, "/api/sessions", Some(json!({}))).await.status(), 401);
+}
+
+#[tokio::test]
+async fn a_hundred_wrong_passwords_are_refused_with_429_without_hashing_each() {
+    let t = TestServer::start().await;
+    let base = t.url();
+    let started = Instant::now();
+    let mut statuses = Vec::new();
+    for _ in 0..100 {
+        let res = http().post(format!("{base}/api/auth/login")).json(&json!({"email": ADMIN_EMAIL, "password": "wrong-password"})).send().await.unwrap();
+        statuses.push(res.status().as_u16());
+    }
+    let elapsed = started.elapsed();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert!(statuses[..10].iter().all(|s| *s == 401), "the first failures are plain 401s: {statuses:?}");
+    assert_eq!(refused, 90, "then 429: {statuses:?}");
+    // While locked, even the right password is refused for this account.
+    let res = http().post(format!("{base}/api/auth/login")).json(&json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})).send().await.unwrap();
+    assert_eq!(res.status(), 429);
+    assert!(res.headers().contains_key("retry-after"));
+    // The server keeps serving others meanwhile.
+    assert_eq!(http().get(format!("{base}/healthz")).send().await.unwrap().status(), 200);
+    let s = new_session(&base).await;
+    assert_eq!(call(&base, &Who::Bearer(s.interviewer), Method::GET, &format!("/api/sessions/{}", s.id), None).await.status(), 200);
+    eprintln!("100 wrong passwords answered in {:.0} ms", elapsed.as_secs_f64() * 1000.0);
+
+    let audit: Value = call(&base, &Who::Bearer(api_key(&base)), Method::GET, "/api/admin/audit?limit=500", None).await.json().await.unwrap();
+    let actions: Vec<&str> = audit.as_array().unwrap().iter().map(|a| a["action"].as_str().unwrap()).collect();
+    assert_eq!(actions.iter().filter(|a| **a == "sign_in_failed").count(), 10);
+    assert!(actions.contains(&"sign_in_throttled"));
+}
+
+#[tokio::test]
+async fn the_team_list_filters_pages_and_the_audit_log_records_who_did_what() {
+    let t = TestServer::start().await;
+    let base = t.url();
+    let admin = Who::Cookie(sign_in(&base, ADMIN_EMAIL, ADMIN_PASSWORD).await);
+    let member = invite_member(&base, &admin, None, "lister@example.com").await;
+    for title in ["Alpha backend", "Beta frontend", "Gamma backend"] {
+        assert_eq!(call(&base, &member, Method::POST, "/api/sessions", Some(json!({"title": title}))).await.status(), 201);
+    }
+    let mine = new_session(&base).await; // by the admin's key
+    let res = call(&base, &Who::Bearer(mine.interviewer.clone()), Method::POST, &format!("/api/sessions/{}/end", mine.id), None).await;
+    assert_eq!(res.status(), 200);
+
+    let list = |q: &str| {
+        let base = base.clone();
+        let member = member.clone();
+        let q = q.to_string();
+        async move { call(&base, &member, Method::GET, &format!("/api/sessions{q}"), None).await.json::<Value>().await.unwrap() }
+    };
+    let titles = |v: &Value| v["sessions"].as_array().unwrap().iter().map(|r| r["title"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+    let all = list("").await;
+    assert_eq!(all["total"], 4);
+    assert_eq!(titles(&all)[0], "Test", "newest first");
+    assert_eq!(titles(&list("?q=BACKEND").await), vec!["Gamma backend", "Alpha backend"]);
+    assert_eq!(titles(&list("?status=ended").await), vec!["Test"]);
+    assert_eq!(list("?status=open").await["total"], 3);
+    assert_eq!(list("?mine=1").await["total"], 3);
+    let page = list("?limit=2&offset=2").await;
+    assert_eq!((page["total"].as_i64(), titles(&page).len()), (Some(4), 2));
+    let res = call(&base, &member, Method::GET, "/api/sessions?status=maybe", None).await;
+    assert_eq!(res.status(), 400);
+
+    let audit: Value = call(&base, &admin, Method::GET, "/api/admin/audit", None).await.json().await.unwrap();
+    let has = |action: &str, actor: &str| audit.as_array().unwrap().iter().any(|a| a["action"] == action && a["actor"] == actor);
+    assert!(has("session_created", "lister@example.com"), "{audit}");
+    assert!(has("session_ended", "interviewer link"), "{audit}");
+    assert!(has("user_invited", ADMIN_EMAIL));
+    assert!(has("user_created", "lister@example.com"));
+    assert!(has("key_created", ADMIN_EMAIL));
+    assert!(has("sign_in", ADMIN_EMAIL));
+    // Paging backwards by id.
+    let first_id = audit[0]["id"].as_i64().unwrap();
+    let older: Value = call(&base, &admin, Method::GET, &format!("/api/admin/audit?before={first_id}"), None).await.json().await.unwrap();
+    assert_eq!(older.as_array().unwrap().len(), audit.as_array().unwrap().len() - 1);
+}
+
+#[tokio::test]
+async fn passwords_are_checked_for_length_and_admins_cannot_lock_themselves_out() {
+    let t = TestServer::start().await;
+    let base = t.url();
+    let admin = Who::Cookie(sign_in(&base, ADMIN_EMAIL, ADMIN_PASSWORD).await);
+    let invite: Value = call(&base, &admin, Method::POST, "/api/admin/invites", Some(json!({}))).await.json().await.unwrap();
+    let code = invite["code"].as_str().unwrap();
+    let res = call(&base, &Who::Nobody, Method::POST, &format!("/api/auth/invites/{code}"), Some(json!({"email": "short@example.com", "password": "short"}))).await;
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("at least"));
+    let res = call(&base, &Who::Nobody, Method::POST, &format!("/api/auth/invites/{code}"), Some(json!({"email": ADMIN_EMAIL, "password": PASSWORD}))).await;
+    assert_eq!(res.status(), 409, "an existing email");
+    let me: Value = call(&base, &admin, Method::GET, "/api/auth/me", None).await.json().await.unwrap();
+    let my_id = me["user"]["id"].as_str().unwrap();
+    assert_eq!(call(&base, &admin, Method::POST, &format!("/api/admin/users/{my_id}/disable"), None).await.status(), 409);
+    // Setup is over once an account exists.
+    let config: Value = http().get(format!("{base}/api/auth/config")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(config["setup_needed"], false);
+    let res = call(&base, &Who::Nobody, Method::POST, "/api/auth/setup", Some(json!({"code": "guess", "email": "x@example.com", "password": PASSWORD}))).await;
+    assert_eq!(res.status(), 404);
+}
