@@ -38,6 +38,8 @@ export async function startServer(extraArgs = []) {
     '--database-url', `sqlite://${dir}/db.sqlite`,
     '--exercises-dir', EXERCISES_DIR,
     '--workspaces-dir', workspacesDir,
+    '--runs-dir', join(dir, 'runs'),
+    '--questions-dir', join(root, 'questions'),
     ...extraArgs,
   ];
   const child = spawn(binary, args, {
