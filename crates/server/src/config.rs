@@ -258,7 +258,7 @@ pub struct ExecuteConfig {
 #[derive(Args, Debug, Clone)]
 pub struct QuestionsConfig {
     /// The server's own questions (a TOML file per question), stored at start.
-    #[arg(long = "questions-dir", env = "QUESTIONS_DIR", default_value = "questions")]
+    #[arg(id = "questions_dir", long = "questions-dir", env = "QUESTIONS_DIR", default_value = "questions")]
     pub dir: PathBuf,
 }
 

@@ -209,7 +209,7 @@ const LANGS: &[Programs] = &[
         compile_marker: "main.rs:3",
         runtime_error: "fn main() {\n    panic!(\"boom\");\n}\n",
         runtime_marker: "boom",
-        infinite_loop: "fn main() {\n    let mut x: u64 = 0;\n    loop {\n        x = std::hint::black_box(x + 1);\n    }\n}\n",
+        infinite_loop: "fn main() {\n    let mut x: u64 = 1;\n    loop {\n        x = x.wrapping_mul(3);\n        if x == 0 {\n            println!(\"never\");\n        }\n    }\n}\n",
         memory_hog: "fn main() {\n    let mut v = Vec::new();\n    loop {\n        v.push(vec![1u8; 1 << 20]);\n    }\n}\n",
         fork_bomb: "fn main() {\n    loop {\n        let _ = std::process::Command::new(\"/proc/self/exe\").spawn();\n    }\n}\n",
         network: "fn main() {\n    match std::net::TcpStream::connect(\"127.0.0.1:PORT\") {\n        Ok(_) => println!(\"connected\"),\n        Err(_) => println!(\"refused\"),\n    }\n}\n",
@@ -238,7 +238,7 @@ const LANGS: &[Programs] = &[
         runtime_error: "echo boom >&2\nexit 3\n",
         runtime_marker: "boom",
         infinite_loop: "while :; do :; done\n",
-        memory_hog: "s=xxxxxxxxxxxxxxxx\nwhile :; do s=\"$s$s\"; done\n",
+        memory_hog: "s=$(head -c 400000000 /dev/zero | tr '\\0' x)\necho ${#s}\n",
         fork_bomb: "f() { f | f & }\nf\nwait\n",
         network: "if (exec 3<>/dev/tcp/127.0.0.1/PORT) 2>/dev/null; then echo connected; else echo refused; fi\n",
         write_outside: "if (echo x > /usr/iide-escape) 2>/dev/null; then echo written; else echo refused; fi\n",
@@ -255,7 +255,7 @@ const LANGS: &[Programs] = &[
         infinite_loop: "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c;\n",
         memory_hog: "CREATE TABLE t (b BLOB);\nWITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 100000) INSERT INTO t SELECT randomblob(1000000) FROM c;\n",
         fork_bomb: ".shell f() { f | f & }; f; wait\n",
-        network: ".shell if (exec 3<>/dev/tcp/127.0.0.1/PORT) 2>/dev/null; then echo connected; else echo refused; fi\n",
+        network: ".shell bash -c 'if (exec 3<>/dev/tcp/127.0.0.1/PORT) 2>/dev/null; then echo connected; else echo refused; fi'\n",
         write_outside: ".shell if (echo x > /usr/iide-escape) 2>/dev/null; then echo written; else echo refused; fi\n",
     },
 ];
@@ -320,11 +320,11 @@ async fn check_language(language: &str) {
         "{language} memory hog stopped for its memory: {r:?}"
     );
 
+    // Contained: it runs into the process limit (and may even die out on its own, as sh's does).
     let r = go(p.fork_bomb, "").await;
-    assert_ne!(r.status(), "ok", "{language} fork bomb: {r:?}");
     let text = r.all();
     assert!(
-        ["Process limit", "process limit", "Resource temporarily unavailable", "unable to create", "fork:", "retry:"].iter().any(|m| text.contains(m)),
+        ["Process limit", "process limit", "Resource temporarily unavailable", "unable to create", "Cannot fork", "fork: retry"].iter().any(|m| text.contains(m)),
         "{language} fork bomb hit the process limit: {r:?}"
     );
 
@@ -348,15 +348,16 @@ async fn check_language(language: &str) {
     // Every run is on the timeline, as the browser's runs are.
     // (Recorded once each run has ended, which may be just after its stream closed.)
     let mut runs = 0;
+    let mut events = Value::Null;
     for _ in 0..100 {
-        let events: Value = http().get(format!("{base}/api/sessions/{}/events", s.id)).bearer_auth(&s.interviewer).send().await.unwrap().json().await.unwrap();
+        events = http().get(format!("{base}/api/sessions/{}/events", s.id)).bearer_auth(&s.interviewer).send().await.unwrap().json().await.unwrap();
         runs = events.as_array().map(|e| e.iter().filter(|e| e["kind"] == "code_run" && e["data"]["language"] == language).count()).unwrap_or(0);
-        if runs == 11 {
+        if runs == 10 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(runs, 11, "{language}: every run is on the timeline");
+    assert_eq!(runs, 10, "{language}: every run is on the timeline: {events}");
 }
 
 #[tokio::test]

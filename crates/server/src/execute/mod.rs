@@ -258,7 +258,10 @@ impl Executor {
         cmd.kill_on_drop(true);
         let tasks: Vec<std::ffi::CString> = cgroups.iter().filter_map(|p| std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).ok()).collect();
         let address_space = (!memory_cgroup && !lang.big_address_space).then(|| limits.memory_bytes.saturating_mul(2));
-        let nproc = limits.max_processes;
+        // With a pids cgroup, it refuses first (and counts what it refused, for the message);
+        // the per-uid limit stays as a backstop.
+        let pids_cgroup = cgroups.iter().any(|p| p.starts_with("/sys/fs/cgroup/pids"));
+        let nproc = if pids_cgroup { limits.max_processes * 2 } else { limits.max_processes };
         let cpu = limits.wall.as_secs() + 1;
         let fsize = self.config.max_file_mb.max(1) << 20;
         let as_root = self.as_root;
