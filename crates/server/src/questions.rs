@@ -61,6 +61,18 @@ struct QuestionFile {
     tests: Vec<TestCase>,
 }
 
+/// A question as saved through the API: what a library file holds.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuestionInput {
+    pub title: String,
+    pub description: String,
+    #[serde(default)]
+    pub starters: BTreeMap<String, String>,
+    #[serde(default)]
+    pub tests: Vec<TestCase>,
+}
+
 /// A question as listed (no tests, no starters).
 #[derive(Debug, Serialize)]
 pub struct QuestionSummary {
@@ -143,6 +155,38 @@ impl Questions {
             self.store.upsert_question(&row).await?;
         }
         Ok(files.len())
+    }
+
+    /// Saves a question of the server's library (new, or replacing the one with that id).
+    pub async fn save(&self, id: &str, q: QuestionInput) -> Result<()> {
+        let invalid = |m: &str| Err(QuestionError::Invalid(m.into()));
+        if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+            return invalid("a question id is 1..=64 characters of a-z, 0-9 and -");
+        }
+        if q.title.trim().is_empty() || q.title.chars().count() > 200 {
+            return invalid("title must be 1..=200 characters");
+        }
+        if q.description.chars().count() > 20_000 {
+            return invalid("description must be at most 20,000 characters");
+        }
+        if q.tests.len() > 50 || q.tests.iter().any(|t| t.name.trim().is_empty() || t.name.len() > 200) {
+            return invalid("at most 50 tests, each with a name of 1..=200 characters");
+        }
+        if let Some(lang) = q.starters.keys().find(|l| crate::sessions::language(l).is_none()) {
+            return Err(QuestionError::Invalid(format!("unknown language '{lang}' in starters")));
+        }
+        let now = now_ms();
+        let row = QuestionRow {
+            id: id.to_string(),
+            title: q.title.trim().to_string(),
+            description: q.description,
+            starters: serde_json::to_string(&q.starters).unwrap_or_default(),
+            tests: serde_json::to_string(&q.tests).unwrap_or_default(),
+            owner_team_id: None,
+            created_at: now,
+            updated_at: now,
+        };
+        Ok(self.store.upsert_question(&row).await?)
     }
 
     pub async fn list(&self) -> Result<Vec<QuestionSummary>> {

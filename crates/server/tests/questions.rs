@@ -195,3 +195,29 @@ async fn starter_follows_the_language_until_someone_types() {
     let res = http().get(format!("{base}/api/sessions/{}/question", plain.id)).bearer_auth(&plain.candidate).send().await.unwrap();
     assert_eq!(res.status(), 404);
 }
+
+#[tokio::test]
+async fn the_operator_saves_a_question() {
+    let server = TestServer::start_with(|c| c.server.admin_token = Some("op-secret".into())).await;
+    let base = server.url();
+    let put = |token: &str, body: Value| {
+        let (url, token) = (format!("{base}/api/admin/questions/sum-two"), token.to_string());
+        async move { http().put(url).bearer_auth(token).json(&body).send().await.unwrap().status().as_u16() }
+    };
+    let question = json!({
+        "title": "Sum of two",
+        "description": "Print **a + b**.",
+        "starters": {"python": "a, b = map(int, input().split())\n"},
+        "tests": [{"name": "small", "input": "1 2\n", "expected": "3\n"}, {"name": "big", "input": "1000000 2000000\n", "expected": "3000000\n", "hidden": true}],
+    });
+    assert_eq!(put("wrong", question.clone()).await, 401);
+    assert_eq!(put("op-secret", json!({"title": "", "description": "x"})).await, 400);
+    assert_eq!(put("op-secret", question).await, 200);
+    let list: Value = http().get(format!("{base}/api/questions")).send().await.unwrap().json().await.unwrap();
+    assert!(list.as_array().unwrap().iter().any(|q| q["id"] == "sum-two" && q["hidden_tests"] == 1), "{list}");
+    let s = create_session(&base, json!({"language": "python", "question": "sum-two"})).await;
+    let view: Value = http().get(format!("{base}/api/sessions/{}/question", s.id)).bearer_auth(&s.candidate).send().await.unwrap().json().await.unwrap();
+    assert_eq!(view["title"], "Sum of two");
+    assert_eq!(view["tests"].as_array().unwrap().len(), 1);
+    assert_eq!(view["starters"]["python"], "a, b = map(int, input().split())\n");
+}

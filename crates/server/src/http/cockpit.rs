@@ -75,7 +75,7 @@ fn html_download(html: String, id: &str) -> Response {
 }
 
 /// The operator's token from `Authorization: Bearer`, compared in constant time.
-fn require_admin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+pub(super) fn require_admin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     let Some(expected) = state.config.server.admin_token.as_deref().filter(|t| !t.is_empty()) else {
         return Err(ApiError::NotFound("the admin API is off: set ADMIN_TOKEN to turn it on".into()));
     };

@@ -40,6 +40,7 @@ pub fn router(state: AppState) -> Router {
         .route("/sessions/{id}/runs", post(api::record_run))
         .route("/sessions/{id}/execute", post(execute::execute))
         .route("/questions", get(questions::list))
+        .route("/admin/questions/{id}", axum::routing::put(questions::save))
         .route("/sessions/{id}/question", get(questions::of_session))
         .route("/sessions/{id}/tests", post(questions::run_tests))
         .route("/sessions/{id}/activity", post(api::record_activity))

@@ -3,9 +3,12 @@
 //! the candidate and every test for the interviewer. `POST /api/sessions/{id}/tests`
 //! {"language","code"}: runs the tests on the server (visible ones for the candidate, all for the
 //! interviewer) and answers pass/fail per test; the run goes on the timeline (`tests_run`).
+//! `PUT /api/admin/questions/{id}` (the operator's token): saves a question of the server's
+//! library, until accounts let interviewers save their team's.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use axum::response::IntoResponse;
 use serde::Deserialize;
 
@@ -13,7 +16,7 @@ use super::AppState;
 use super::api::JsonBody;
 use super::auth::Auth;
 use super::error::ApiError;
-use crate::questions::QuestionError;
+use crate::questions::{QuestionError, QuestionInput};
 use crate::sessions::Role;
 
 impl From<QuestionError> for ApiError {
@@ -60,4 +63,10 @@ pub async fn run_tests(State(state): State<AppState>, Auth(caller): Auth, JsonBo
         )
         .await;
     Ok(Json(report))
+}
+
+pub async fn save(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>, JsonBody(body): JsonBody<QuestionInput>) -> Result<impl IntoResponse, ApiError> {
+    super::cockpit::require_admin(&state, &headers)?;
+    state.questions.save(&id, body).await?;
+    Ok(Json(serde_json::json!({ "id": id, "saved": true })))
 }
