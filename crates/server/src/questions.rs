@@ -217,9 +217,10 @@ impl Questions {
         Ok(Some((take(from), take(to))))
     }
 
-    /// The session's question for this caller: hidden tests only for the interviewer.
-    pub async fn for_session(&self, caller: &Caller) -> Result<QuestionView> {
-        let q = self.store.session_question(&caller.session.id).await?.ok_or_else(|| QuestionError::NotFound("this session has no question".into()))?;
+    /// The session's question for this caller (hidden tests only for the interviewer); None when
+    /// the session was not made from one.
+    pub async fn for_session(&self, caller: &Caller) -> Result<Option<QuestionView>> {
+        let Some(q) = self.store.session_question(&caller.session.id).await? else { return Ok(None) };
         let tests = tests_of(&q);
         let hidden_tests = tests.iter().filter(|t| t.hidden).count();
         let mut starters = starters_of(&q);
@@ -229,7 +230,7 @@ impl Questions {
             }
         }
         let tests = tests.into_iter().filter(|t| caller.role == Role::Interviewer || !t.hidden).collect();
-        Ok(QuestionView { id: q.id, title: q.title, description: q.description, starters, tests, hidden_tests })
+        Ok(Some(QuestionView { id: q.id, title: q.title, description: q.description, starters, tests, hidden_tests }))
     }
 
     /// Runs the session question's tests on `code`: the visible ones for the candidate, all of

@@ -49,8 +49,8 @@ export const listQuestions = () => request<QuestionSummary[]>('GET', '/api/quest
 
 export function questionsApi(c: SessionClient) {
   return {
-    /** The session's question; ApiError 404 when it was not made from one. */
-    get: () => c.request<Question>('GET', '/question'),
+    /** The session's question; null when it was not made from one. */
+    get: () => c.request<Question | null>('GET', '/question'),
     /** Runs the tests on the server: the visible ones for the candidate, all for the interviewer. */
     async runTests(language: string, code: string): Promise<TestReport> {
       // Compiling and running every test can take a while on a busy server.

@@ -3,7 +3,6 @@
 // runs them on the server for the code in the editor.
 import { useEffect, useState } from 'react';
 import type * as Y from 'yjs';
-import { ApiError } from '../api/client';
 import type { Question, TestReport } from '../api/questions';
 import type { Role } from '../api/sessions';
 import { Markdown } from '../assistant/markdown';
@@ -18,10 +17,9 @@ export function useQuestion(): Question | null {
   useEffect(() => {
     let alive = true;
     api.questions.get().then(
-      (q) => alive && setQuestion(q),
-      (e: unknown) => {
-        // 404: a session without a question. Anything else: shown as no panel, the pad still works.
-        if (!(e instanceof ApiError && e.status === 404)) console.warn('question:', e);
+      (q) => alive && setQuestion(q ?? null),
+      () => {
+        // No panel then; the pad works without it.
       },
     );
     return () => {

@@ -1,6 +1,6 @@
 //! The question library's routes. `GET /api/questions`: the library (titles and test counts, no
 //! tests). `GET /api/sessions/{id}/question`: the session's question, with the visible tests for
-//! the candidate and every test for the interviewer. `POST /api/sessions/{id}/tests`
+//! the candidate and every test for the interviewer (`null` for a session without one). `POST /api/sessions/{id}/tests`
 //! {"language","code"}: runs the tests on the server (visible ones for the candidate, all for the
 //! interviewer) and answers pass/fail per test; the run goes on the timeline (`tests_run`).
 //! `PUT /api/admin/questions/{id}` (the operator's token): saves a question of the server's
