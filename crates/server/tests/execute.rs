@@ -276,7 +276,9 @@ async fn check_language(language: &str) {
     let res = http()
         .patch(format!("{base}/api/sessions/{}", s.id))
         .bearer_auth(&s.interviewer)
-        .json(&json!({"policy": {"time_limit_seconds": 3}}))
+        // Long enough for a JVM to start and compile on a loaded machine (Java compiles within
+        // its run step), short enough for the loops.
+        .json(&json!({"policy": {"time_limit_seconds": 6}}))
         .send()
         .await
         .unwrap();
