@@ -431,6 +431,30 @@ async fn roles_switch_and_bad_input() {
         let r = run(&base, &s.id, &s.interviewer, "bash", "echo hi", "").await;
         assert_eq!(r.stdout, "hi\n");
     }
+    // Switching execution off stops a candidate's program that is running.
+    if bwrap_ready() {
+        let res = http()
+            .patch(format!("{base}/api/sessions/{}", s.id))
+            .bearer_auth(&s.interviewer)
+            .json(&json!({"policy": {"execution_enabled": true, "time_limit_seconds": 60}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let running = execute(&base, &s.id, &s.candidate, json!({"language": "bash", "code": "echo started; sleep 60"})).await;
+        assert_eq!(running.status(), 200);
+        let res = http()
+            .patch(format!("{base}/api/sessions/{}", s.id))
+            .bearer_auth(&s.interviewer)
+            .json(&json!({"policy": {"execution_enabled": false}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let r = parse(&running.text().await.unwrap());
+        assert_eq!(r.status(), "stopped", "{r:?}");
+        assert!(r.message().contains("turned off by the interviewer"), "{r:?}");
+    }
     // The languages list says where each runs.
     let langs: Value = http().get(format!("{base}/api/languages")).send().await.unwrap().json().await.unwrap();
     let where_ = |id: &str| langs.as_array().unwrap().iter().find(|l| l["id"] == id).map(|l| l["runs_on"].clone());

@@ -64,6 +64,8 @@ pub struct Job {
     pub stdin: String,
     /// The session's time limit for the run step.
     pub time_limit: Duration,
+    /// Cancelled when the run must stop for a reason of the session's (execution switched off).
+    pub cancel: tokio_util::sync::CancellationToken,
 }
 
 /// A place in line, held from admission until the run ends.
@@ -208,7 +210,7 @@ impl Executor {
                 max_processes: self.config.max_processes.max(8) * 4,
             };
             let argv: Vec<String> = compile.iter().map(|s| s.to_string()).collect();
-            let step = self.step(dir, &format!("{name}-compile"), uid, job.language, &argv, "", &limits, &mut output, tx).await?;
+            let step = self.step(dir, &format!("{name}-compile"), uid, job.language, &argv, "", &limits, &mut output, tx, &job.cancel).await?;
             compile_ms = Some(step.time_ms);
             if step.ended != Ended::Exited(0) {
                 let mut outcome = step.outcome("compile", &limits, &output, &self.config);
@@ -228,7 +230,7 @@ impl Executor {
         };
         let heap_mb = (self.config.memory_mb.max(64) * 5 / 8).to_string();
         let argv: Vec<String> = job.language.run.iter().map(|s| s.replace("{heap_mb}", &heap_mb)).collect();
-        let step = self.step(dir, &format!("{name}-run"), uid, job.language, &argv, &job.stdin, &limits, &mut output, tx).await?;
+        let step = self.step(dir, &format!("{name}-run"), uid, job.language, &argv, &job.stdin, &limits, &mut output, tx, &job.cancel).await?;
         let mut outcome = step.outcome("run", &limits, &output, &self.config);
         outcome.compile_ms = compile_ms;
         Ok(outcome)
@@ -247,6 +249,7 @@ impl Executor {
         limits: &StepLimits,
         output: &mut OutputBudget,
         tx: &mpsc::Sender<RunEvent>,
+        cancel: &tokio_util::sync::CancellationToken,
     ) -> std::io::Result<Step> {
         let cgroups = if self.cgroups { make_cgroups(group, limits) } else { Vec::new() };
         let memory_cgroup = cgroups.iter().any(|p| p.starts_with("/sys/fs/cgroup/memory"));
@@ -310,6 +313,8 @@ impl Executor {
         let mut stderr = child.stderr.take().map(Utf8Reader::new);
         let deadline = tokio::time::sleep(limits.wall);
         tokio::pin!(deadline);
+        let cancelled = cancel.cancelled();
+        tokio::pin!(cancelled);
         let mut stop: Option<Ended> = None;
         let status = loop {
             tokio::select! {
@@ -328,6 +333,7 @@ impl Executor {
                 status = child.wait(), if stdout.is_none() && stderr.is_none() => break status.ok(),
                 _ = &mut deadline => { stop = Some(Ended::TimedOut); break None }
                 _ = tx.closed() => { stop = Some(Ended::Stopped); break None }
+                _ = &mut cancelled => { stop = Some(Ended::Cancelled); break None }
             }
         };
         let time_ms = started.elapsed().as_millis() as u64;
@@ -400,7 +406,7 @@ impl Executor {
             let argv: Vec<String> = compile.iter().map(|s| s.to_string()).collect();
             let mut output = OutputBudget { left: self.config.max_output_bytes, used: 0 };
             let (tx, collected) = collector();
-            let step = self.step(dir, &format!("{name}-compile"), uid, lang, &argv, "", &limits, &mut output, &tx).await?;
+            let step = self.step(dir, &format!("{name}-compile"), uid, lang, &argv, "", &limits, &mut output, &tx, &tokio_util::sync::CancellationToken::new()).await?;
             drop(tx);
             let (stdout, stderr) = collected.await.unwrap_or_default();
             compile_ms = Some(step.time_ms);
@@ -418,7 +424,7 @@ impl Executor {
         for input in inputs {
             let mut output = OutputBudget { left: self.config.max_output_bytes, used: 0 };
             let (tx, collected) = collector();
-            let step = self.step(dir, &format!("{name}-run"), uid, lang, &argv, input, &limits, &mut output, &tx).await?;
+            let step = self.step(dir, &format!("{name}-run"), uid, lang, &argv, input, &limits, &mut output, &tx, &tokio_util::sync::CancellationToken::new()).await?;
             drop(tx);
             let (stdout, stderr) = collected.await.unwrap_or_default();
             remove_cgroups(&format!("{name}-run"));
@@ -474,6 +480,7 @@ enum Ended {
     TimedOut,
     OutputLimit,
     Stopped,
+    Cancelled,
 }
 
 struct Step {
@@ -515,6 +522,7 @@ impl Step {
                 Some(format!("Output limit reached: a run may print at most {} KB; the program was stopped.", config.max_output_bytes >> 10)),
             ),
             Ended::Stopped => ("stopped", None, Some("Stopped.".into())),
+            Ended::Cancelled => ("stopped", None, Some("Code execution was turned off by the interviewer.".into())),
         };
         Outcome { status, code, step, time_ms: self.time_ms, compile_ms: None, memory_bytes: self.stats.max_memory, output_bytes: output.used, message }
     }

@@ -45,20 +45,47 @@ pub async fn execute(State(state): State<AppState>, Auth(caller): Auth, JsonBody
     })?;
     let ticket = state.executor.admit().map_err(|busy| ApiError::Busy { retry_after: busy.retry_after_secs })?;
     let run_id = crate::util::new_id();
+    let cancel = tokio_util::sync::CancellationToken::new();
     let job = Job {
         language,
         code: body.code,
         stdin: body.stdin.unwrap_or_default(),
         time_limit: Duration::from_secs(caller.session.policy.time_limit_seconds.max(1) as u64),
+        cancel: cancel.clone(),
     };
     let (events, done) = state.executor.start(ticket, job);
+
+    // A candidate's run stops when the interviewer switches execution off (or ends the session)
+    // meanwhile: the server checks, not only the candidate's page.
+    let sessions = state.sessions.clone();
+    let watched = caller.clone();
+    let finished = tokio_util::sync::CancellationToken::new();
+    let watch_done = finished.clone();
+    if caller.role == Role::Candidate {
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = watch_done.cancelled() => return,
+                    _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                }
+                if let Ok(now) = sessions.reload(&watched).await {
+                    if !now.session.policy.execution_enabled || now.session.ended_at.is_some() {
+                        cancel.cancel();
+                        return;
+                    }
+                }
+            }
+        });
+    }
 
     // The timeline gets the run once it has ended, also when the caller left mid-way.
     let sessions = state.sessions.clone();
     let record = RunReport { run_id: run_id.clone(), language: language.id.to_string(), status: String::new(), duration_ms: 0, output_bytes: None };
     let recorder = caller.clone();
     tokio::spawn(async move {
-        if let Ok(outcome) = done.await {
+        let outcome = done.await;
+        finished.cancel();
+        if let Ok(outcome) = outcome {
             let run = RunReport { status: outcome.status.to_string(), duration_ms: outcome.time_ms, output_bytes: Some(outcome.output_bytes), ..record };
             // Refused only when the session ended or execution was switched off meanwhile.
             let _ = sessions.record_run(&recorder, &run).await;
