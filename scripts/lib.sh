@@ -91,6 +91,14 @@ ensure_bubblewrap() {
   apt_install bubblewrap
 }
 
+# Compilers and runtimes of the languages that run on the server (crates/server/src/execute):
+# Debian's, in /usr, which every run's sandbox sees read-only. rustc is Debian's too (a rustup
+# toolchain under ~ is invisible to the sandbox). python3 and nodejs run a question's tests for
+# Python and JavaScript, whose Run happens in the browser.
+ensure_languages() {
+  ensure_debs gcc g++ default-jdk-headless golang-go rustc ruby sqlite3 bash python3 nodejs
+}
+
 # The environment of every exercise whose exercise.toml has a [runtime.install] table (see
 # docs/EXERCISES.md), at $IIDE_TOOLS_DIR/<runtime.environment>: sandboxes bind it read-only at
 # the same path. The manifest says everything: the Debian packages its commands need, the

@@ -74,6 +74,8 @@ export async function startServer(extraArgs = [], { withAdmin = true, port: chos
     '--exercises-dir', EXERCISES_DIR,
     '--workspaces-dir', workspacesDir,
     ...(withAdmin ? ['--admin-email', ADMIN_EMAIL, '--admin-password', ADMIN_PASSWORD] : []),
+    '--runs-dir', join(dir, 'runs'),
+    '--questions-dir', join(root, 'questions'),
     ...extraArgs,
   ];
   const child = spawn(binary, args, {

@@ -49,6 +49,10 @@ pub struct Config {
     pub assistant: AssistantConfig,
     #[command(flatten)]
     pub workspaces: WorkspacesConfig,
+    #[command(flatten)]
+    pub execute: ExecuteConfig,
+    #[command(flatten)]
+    pub questions: QuestionsConfig,
 }
 
 /// The HTTP edge: where it listens, the links it hands out, request limits, operator access.
@@ -251,6 +255,55 @@ pub struct WorkspacesConfig {
     /// CPU per workspace group, in percent of one core.
     #[arg(long = "sandbox-cpu-percent", env = "SANDBOX_CPU_PERCENT", default_value_t = 100)]
     pub sandbox_cpu_percent: u64,
+}
+
+/// Server-side code runs (C, C++, Java, Go, Rust, Ruby, Bash, SQL): how many at once, the queue
+/// behind them, and each run's limits. The wall time of a run is the session's time limit.
+#[derive(Args, Debug, Clone)]
+pub struct ExecuteConfig {
+    /// Where each run's folder is made (and removed after the run).
+    #[arg(long = "runs-dir", env = "RUNS_DIR", default_value = "data/runs")]
+    pub runs_dir: PathBuf,
+
+    /// Runs at the same time; more wait in the queue.
+    #[arg(long = "run-max-concurrent", env = "RUN_MAX_CONCURRENT", default_value_t = 2)]
+    pub max_concurrent: usize,
+
+    /// Runs that may wait for a free place; past that a run is refused (429 with Retry-After).
+    #[arg(long = "run-max-queued", env = "RUN_MAX_QUEUED", default_value_t = 16)]
+    pub max_queued: usize,
+
+    /// Memory of a running program (a JVM's heap gets 5/8 of it).
+    #[arg(long = "run-memory-mb", env = "RUN_MEMORY_MB", default_value_t = 256)]
+    pub memory_mb: u64,
+
+    /// Memory of a compiler (rustc and javac need more than the program).
+    #[arg(long = "run-compile-memory-mb", env = "RUN_COMPILE_MEMORY_MB", default_value_t = 1024)]
+    pub compile_memory_mb: u64,
+
+    /// Longest compile step, in seconds.
+    #[arg(long = "run-compile-seconds", env = "RUN_COMPILE_SECONDS", default_value_t = 30)]
+    pub compile_seconds: u64,
+
+    /// Processes and threads of a running program (a compiler gets four times as many).
+    #[arg(long = "run-max-processes", env = "RUN_MAX_PROCESSES", default_value_t = 64)]
+    pub max_processes: u64,
+
+    /// Output (stdout and stderr) a run may print; past it the run is stopped.
+    #[arg(long = "run-max-output-bytes", env = "RUN_MAX_OUTPUT_BYTES", default_value_t = 1 << 20)]
+    pub max_output_bytes: u64,
+
+    /// Largest file a run may write, in MB.
+    #[arg(long = "run-max-file-mb", env = "RUN_MAX_FILE_MB", default_value_t = 16)]
+    pub max_file_mb: u64,
+}
+
+/// The question library.
+#[derive(Args, Debug, Clone)]
+pub struct QuestionsConfig {
+    /// The server's own questions (a TOML file per question), stored at start.
+    #[arg(id = "questions_dir", long = "questions-dir", env = "QUESTIONS_DIR", default_value = "questions")]
+    pub dir: PathBuf,
 }
 
 impl Config {

@@ -8,9 +8,11 @@
 //!    `lifecycle` below it creates (with rollback), ends and deletes sessions, and sweeps old
 //!    workspaces: the one place that makes and unmakes everything a session owns.
 //! 3. features: `cockpit` (timeline, replay, scorecard; renders with `report`), `chaos` (scenarios
-//!    acting on a workspace's app), `assistant` (AI providers, the chat and its transcript).
+//!    acting on a workspace's app), `assistant` (AI providers, the chat and its transcript),
+//!    `questions` (the question library; runs tests through `execute`).
 //! 4. `workspace`: exercise projects per session, sandboxed processes, disk<->document sync, and
-//!    the proxy in front of the app, which applies the session's `faults`.
+//!    the proxy in front of the app, which applies the session's `faults`. `execute` beside it:
+//!    server-side code runs (compile and run in a fresh sandbox per run, queue, limits).
 //! 5. `accounts` (teams, users, sign-in, API keys, invites, audit log);
 //!    `sessions` (sessions, roles, policies, events) over `collab` (live documents: rooms,
 //!    y-websocket, persistence queue); `report` (the HTML report, from `store`'s rows).
@@ -26,10 +28,12 @@ pub mod cockpit;
 pub mod collab;
 pub mod config;
 pub mod docname;
+pub mod execute;
 pub mod faults;
 pub mod http;
 pub mod lifecycle;
 pub mod metrics;
+pub mod questions;
 pub mod ratelimit;
 pub mod report;
 pub mod sessions;
@@ -70,6 +74,8 @@ pub struct App {
     pub next_conn_id: AtomicU64,
     pub assistant: Arc<assistant::Assistant>,
     pub workspaces: Arc<workspace::Workspaces>,
+    pub executor: Arc<execute::Executor>,
+    pub questions: questions::Questions,
 }
 
 /// A running server: its address and how to stop it.
@@ -157,9 +163,15 @@ pub async fn start(mut config: Config) -> anyhow::Result<Server> {
     }
     let lifecycle = Lifecycle::new(store.clone(), docs.clone(), sessions.clone(), collab.clone(), workspaces.clone());
     lifecycle.spawn_retention_sweep(shutdown.clone());
+    let executor = execute::Executor::new(config.execute.clone())?;
+    let questions = questions::Questions::new(store.clone(), executor.clone());
+    let loaded = questions.load_library(&config.questions.dir).await?;
+    tracing::info!(questions = loaded, "question library stored");
     let app = Arc::new(App {
         accounts,
         sso,
+        questions,
+        executor,
         workspaces,
         assistant,
         create_limiter: PerAddressLimiter::new(config.server.max_sessions_per_minute),

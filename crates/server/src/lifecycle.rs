@@ -39,6 +39,12 @@ pub struct Lifecycle {
     workspaces: Arc<Workspaces>,
 }
 
+/// A session made from a question of the library.
+pub struct FromQuestion {
+    pub id: String,
+    pub starter: String,
+}
+
 impl Lifecycle {
     pub fn new(store: Store, docs: Arc<dyn DocStore>, sessions: Sessions, collab: Arc<Collab>, workspaces: Arc<Workspaces>) -> Lifecycle {
         Lifecycle { store, docs, sessions, collab, workspaces }
@@ -46,14 +52,22 @@ impl Lifecycle {
 
     /// Creates a session: its row, the pad's first state and, for a workspace session, the
     /// workspace. If a later step fails, the earlier ones are undone: no half-made session stays.
-    pub async fn create(&self, title: Option<&str>, language: Option<&str>, exercise: Option<&str>, owner: Option<&Owner>) -> Result<Created, LifecycleError> {
-        let new = self.sessions.prepare(title, language, exercise, owner)?;
+    /// With `question`, the pad starts from the question's starter code and the session keeps
+    /// which question it came from.
+    pub async fn create(&self, title: Option<&str>, language: Option<&str>, exercise: Option<&str>, owner: Option<&Owner>, question: Option<FromQuestion>) -> Result<Created, LifecycleError> {
+        let new = self.sessions.prepare(title, language, exercise, owner, question.as_ref().map(|q| q.starter.as_str()))?;
         let id = new.row.id.clone();
         self.store.create_session(&new.row).await?;
         let pad = DocWrite::Update { key: DocKey::new(id.clone(), DocName::Main), seq: 1, at: new.row.created_at, data: new.pad };
         if let Err(e) = self.docs.write(std::slice::from_ref(&pad)).await {
             self.undo_create(&id).await;
             return Err(e.into());
+        }
+        if let Some(q) = &question {
+            if let Err(e) = self.store.set_session_question(&id, &q.id).await {
+                self.undo_create(&id).await;
+                return Err(e.into());
+            }
         }
         if let Some(exercise) = exercise {
             if let Err(e) = self.workspaces.create(&id, exercise).await {

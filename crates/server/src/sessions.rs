@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use serde::Serialize;
-use yrs::{Doc, Map, ReadTxn, StateVector, Text, Transact, WriteTxn};
+use yrs::{Doc, GetString, Map, ReadTxn, StateVector, Text, Transact, WriteTxn};
 
 use crate::collab::{Collab, RoomKey};
 use crate::docname::DocName;
@@ -58,7 +58,10 @@ pub const LANGUAGES: &[Language] = &[
     Language { id: "java", name: "Java", starter: "class Main {\n    public static void main(String[] args) {\n        System.out.println(\"Hello, world!\");\n    }\n}\n" },
     Language { id: "go", name: "Go", starter: "package main\n\nimport \"fmt\"\n\nfunc main() {\n\tfmt.Println(\"Hello, world!\")\n}\n" },
     Language { id: "rust", name: "Rust", starter: "fn main() {\n    println!(\"Hello, world!\");\n}\n" },
+    Language { id: "c", name: "C", starter: "#include <stdio.h>\n\nint main(void) {\n    printf(\"Hello, world!\\n\");\n    return 0;\n}\n" },
     Language { id: "cpp", name: "C++", starter: "#include <iostream>\n\nint main() {\n    std::cout << \"Hello, world!\" << std::endl;\n}\n" },
+    Language { id: "ruby", name: "Ruby", starter: "def greet(name)\n  \"Hello, #{name}!\"\nend\n\nputs greet(\"world\")\n" },
+    Language { id: "bash", name: "Bash", starter: "greet() {\n  echo \"Hello, $1!\"\n}\n\ngreet world\n" },
     Language { id: "sql", name: "SQL", starter: "SELECT 'Hello, world!' AS greeting;\n" },
     Language { id: "plaintext", name: "Plain text", starter: "" },
 ];
@@ -198,7 +201,8 @@ impl Sessions {
 
     /// A new session, not yet stored: its row, the links to hand out and the pad's first state.
     /// With `exercise` (already validated) it is a workspace session. `Lifecycle::create` stores it.
-    pub fn prepare(&self, title: Option<&str>, language_id: Option<&str>, exercise: Option<&str>, owner: Option<&Owner>) -> Result<NewSession> {
+    /// `starter` replaces the language's starter code (a question's).
+    pub fn prepare(&self, title: Option<&str>, language_id: Option<&str>, exercise: Option<&str>, owner: Option<&Owner>, starter: Option<&str>) -> Result<NewSession> {
         let title = clean_text(title.unwrap_or(DEFAULT_TITLE), MAX_TITLE_CHARS, "title")?;
         let lang = match language_id {
             None => &LANGUAGES[0],
@@ -226,7 +230,7 @@ impl Sessions {
             team_id: owner.map(|o| o.team_id.clone()),
             created_by: owner.map(|o| o.user_id.clone()),
         };
-        let pad = initial_pad(lang, row.policy);
+        let pad = initial_pad(lang, starter.unwrap_or(lang.starter), row.policy);
         let link = |token: &str| format!("{}/session/{}?token={}", self.public_url, id, token);
         let created = Created {
             interviewer_url: link(&interviewer_token),
@@ -318,6 +322,25 @@ impl Sessions {
         Ok(())
     }
 
+    /// Replaces the pad's code with `new` if it still is exactly `old` (nobody has typed since):
+    /// a question's starter follows the language only until someone edits it.
+    pub async fn replace_untouched_code(&self, caller: &Caller, old: &str, new: &str) -> Result<bool> {
+        caller.require_open()?;
+        let room = self.collab.open(RoomKey::new(caller.session.id.clone(), DocName::Main)).await?;
+        let mut replaced = false;
+        room.server_change(|txn| {
+            let code = txn.get_or_insert_text("code");
+            if code.get_string(&*txn) == old {
+                let len = code.len(&*txn);
+                code.remove_range(txn, 0, len);
+                code.insert(txn, 0, new);
+                replaced = true;
+            }
+        })
+        .map_err(|e| SessionError::Invalid(e.to_string()))?;
+        Ok(replaced)
+    }
+
     /// Changes what the candidate may use; interviewer only. Written into the live `meta` map too.
     pub async fn set_policy(&self, caller: &Caller, change: &PolicyChange) -> Result<()> {
         caller.require_interviewer()?;
@@ -404,13 +427,13 @@ impl Sessions {
 }
 
 /// The first state of a pad: the starter code, the language and the policy.
-fn initial_pad(lang: &Language, policy: Policy) -> Vec<u8> {
+fn initial_pad(lang: &Language, starter: &str, policy: Policy) -> Vec<u8> {
     let doc = Doc::new();
     let code = doc.get_or_insert_text("code");
     let meta = doc.get_or_insert_map("meta");
     {
         let mut txn = doc.transact_mut();
-        code.insert(&mut txn, 0, lang.starter);
+        code.insert(&mut txn, 0, starter);
         meta.insert(&mut txn, "language", lang.id);
         meta.insert(&mut txn, "execution_enabled", policy.execution_enabled);
         meta.insert(&mut txn, "time_limit_seconds", policy.time_limit_seconds);

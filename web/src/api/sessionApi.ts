@@ -3,6 +3,7 @@ import { assistantApi } from './assistant';
 import { chaosApi } from './chaos';
 import { sessionClient } from './client';
 import { cockpitApi } from './cockpit';
+import { questionsApi } from './questions';
 import { sessionsApi } from './sessions';
 import { workspaceApi } from './workspace';
 
@@ -14,6 +15,7 @@ export function sessionApi(id: string, token: string | null) {
     assistant: assistantApi(client),
     workspace: workspaceApi(client),
     chaos: chaosApi(client),
+    questions: questionsApi(client),
   };
 }
 

@@ -1,12 +1,34 @@
 // Sessions (docs/API.md, "Sessions"): create, load, join, change, and what the pad reports.
-import { request, wsUrl, type SessionClient } from './client';
+import { ApiError, request, wsUrl, type SessionClient } from './client';
+import { SseParser } from './sse';
 
 export type Role = 'interviewer' | 'candidate';
 
 export interface Language {
   id: string;
   name: string;
+  /** Where its code runs; null when it cannot run. */
+  runs_on?: 'browser' | 'server' | null;
 }
+
+/** Events of `POST /api/sessions/{id}/execute` (Server-Sent Events, docs/API.md). */
+export type ExecuteEvent =
+  | { type: 'queued'; ahead: number }
+  | { type: 'start'; run_id: string; language: string }
+  | { type: 'stdout'; text: string }
+  | { type: 'stderr'; text: string }
+  | {
+      type: 'exit';
+      run_id: string;
+      status: 'ok' | 'error' | 'timeout' | 'stopped';
+      code: number | null;
+      step: 'compile' | 'run';
+      time_ms: number;
+      compile_ms: number | null;
+      memory_bytes: number | null;
+      output_bytes: number;
+      message: string | null;
+    };
 
 export interface Participant {
   id: string;
@@ -77,7 +99,7 @@ export type Activity = { kind: 'large_paste'; chars: number } | { kind: 'focus_l
 
 export const listLanguages = () => request<Language[]>('GET', '/api/languages');
 
-export const createSession = (body: { title?: string; language?: string; kind?: SessionKind; exercise?: string }) =>
+export const createSession = (body: { title?: string; language?: string; kind?: SessionKind; exercise?: string; question?: string }) =>
   request<CreatedSession>('POST', '/api/sessions', { json: body });
 
 export function sessionsApi(c: SessionClient) {
@@ -91,6 +113,34 @@ export function sessionsApi(c: SessionClient) {
     update: (patch: SessionPatch) => c.request<Session>('PATCH', '', patch),
 
     recordRun: (run: RunRecord) => c.request<unknown>('POST', '/runs', run),
+
+    /**
+     * Runs code on the server's sandbox, calling `onEvent` for each event as it arrives. Refusals
+     * (403 execution off, 429 queue full...) throw ApiError with the server's message; aborting
+     * `signal` stops the run.
+     */
+    async execute(body: { language: string; code: string; stdin?: string }, onEvent: (e: ExecuteEvent) => void, signal: AbortSignal): Promise<void> {
+      const res = await c.sendOk('POST', '/execute', { json: body, headers: { Accept: 'text/event-stream' }, signal });
+      if (!res.body) throw new ApiError(res.status, `Request failed (${res.status}).`);
+      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+      const parser = new SseParser((event, data) => {
+        try {
+          onEvent({ type: event, ...JSON.parse(data) } as ExecuteEvent);
+        } catch {
+          /* an event we cannot read is skipped */
+        }
+      });
+      try {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          parser.feed(value);
+        }
+      } catch {
+        if (signal.aborted) return;
+        throw new ApiError(0, 'The connection to the server broke off.');
+      }
+    },
 
     recordActivity: (participantId: string | null, body: Activity) =>
       c.request<unknown>('POST', `/activity${participantId ? `?participant=${encodeURIComponent(participantId)}` : ''}`, body),

@@ -23,6 +23,7 @@ const KIND_CATEGORY: Record<string, Category> = {
   window_blur: 'people',
   blur: 'people',
   code_run: 'code',
+  tests_run: 'code',
   large_paste: 'code',
   paste: 'code',
   language_changed: 'settings',
@@ -75,6 +76,12 @@ export function describeEvent(e: TimelineEvent, languageName: (id: string) => st
       const bits = [status ? (RUN_STATUS[status] ?? status) : null, ms !== null ? formatMs(ms) : null].filter(Boolean);
       return `Code run${bits.length ? `: ${bits.join(', ')}` : ''}`;
     }
+    case 'tests_run': {
+      const lang = str(d.language);
+      const results = Array.isArray(d.results) ? (d.results as { name?: unknown; passed?: unknown; hidden?: unknown }[]) : [];
+      const per = results.map((r) => `${r.passed === true ? '✓' : '✗'} ${str(r.name) ?? '?'}${r.hidden === true ? ' (hidden)' : ''}`).join(', ');
+      return `Tests${lang ? ` in ${languageName(lang)}` : ''}: ${num(d.passed) ?? 0} passed, ${num(d.failed) ?? 0} failed${per ? ` — ${per}` : ''}`;
+    }
     case 'session_ended':
       return 'Session ended';
     case 'large_paste':
@@ -101,6 +108,7 @@ export function toneOf(e: TimelineEvent): 'bad' | 'ok' | 'warn' | 'plain' {
     const s = e.data?.status;
     return s === 'ok' ? 'ok' : s === 'error' || s === 'timeout' ? 'bad' : 'warn';
   }
+  if (e.kind === 'tests_run') return num(e.data?.failed) === 0 ? 'ok' : 'bad';
   if (e.kind === 'session_ended') return 'warn';
   if (categoryOf(e.kind) === 'code') return 'warn';
   return 'plain';

@@ -1,5 +1,6 @@
 import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import { ApiError } from '../api/client';
+import { listQuestions, type QuestionSummary } from '../api/questions';
 import { createSession, type CreatedSession, type SessionKind } from '../api/sessions';
 import { listExercises, type Exercise } from '../api/workspace';
 import { useLanguages } from '../languages';
@@ -92,6 +93,22 @@ function Logo() {
   );
 }
 
+/** The server's question library, for the create form (empty until it arrives, or on failure). */
+function useQuestionList(): QuestionSummary[] {
+  const [list, setList] = useState<QuestionSummary[]>([]);
+  useEffect(() => {
+    let alive = true;
+    listQuestions().then(
+      (l) => alive && Array.isArray(l) && setList(l),
+      () => {},
+    );
+    return () => {
+      alive = false;
+    };
+  }, []);
+  return list;
+}
+
 function CreateForm({ onCreated }: { onCreated: (s: CreatedSession, title: string) => void }) {
   const { languages, loading } = useLanguages();
   const [title, setTitle] = useState('');
@@ -106,6 +123,9 @@ function CreateForm({ onCreated }: { onCreated: (s: CreatedSession, title: strin
   const [kind, setKind] = useState<SessionKind>('pad');
   const [exercise, setExercise] = useState('');
   const exercises = useExercises(kind === 'workspace');
+  const questionId = useId();
+  const [question, setQuestion] = useState('');
+  const questions = useQuestionList();
 
   useEffect(() => titleRef.current?.focus(), []);
 
@@ -129,12 +149,15 @@ function CreateForm({ onCreated }: { onCreated: (s: CreatedSession, title: strin
       setError('Choose an exercise for the workspace.');
       return;
     }
-    const finalTitle = title.trim() || DEFAULT_TITLE;
+    const chosenQuestion = questions.find((q) => q.id === question);
+    const finalTitle = title.trim() || chosenQuestion?.title || DEFAULT_TITLE;
     setBusy(true);
     setError(null);
     try {
       const session = await createSession(
-        kind === 'workspace' ? { title: finalTitle, kind, exercise } : { title: finalTitle, language },
+        kind === 'workspace'
+          ? { title: finalTitle, kind, exercise }
+          : { title: finalTitle, language, ...(question ? { question } : {}) },
       );
       onCreated(session, finalTitle);
     } catch (err) {
@@ -182,7 +205,21 @@ function CreateForm({ onCreated }: { onCreated: (s: CreatedSession, title: strin
               ))}
             </select>
           </div>
-        ) : (
+        ) : null}
+        {kind === 'pad' && (
+          <div className="field">
+            <label htmlFor={questionId}>Question</label>
+            <select id={questionId} data-testid="question-picker" value={question} onChange={(e) => setQuestion(e.target.value)}>
+              <option value="">None (a blank pad)</option>
+              {questions.map((q) => (
+                <option key={q.id} value={q.id}>
+                  {q.title}
+                </option>
+              ))}
+            </select>
+          </div>
+        )}
+        {kind === 'pad' ? null : (
           <div className="field field-exercise">
             <label htmlFor={exerciseId}>Exercise</label>
             <select

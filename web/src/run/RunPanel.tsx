@@ -237,13 +237,27 @@ export function RunPanel({ runner, role, policy, onPolicy, fileName, languageNam
             </div>
           )}
           <Output chunks={output} runId={shown?.id ?? ''} empty={!shown} fileName={fileName} loading={loading} />
-          <StdinLine
-            inputRef={stdinRef}
-            waiting={isMine && active?.phase === 'input'}
-            enabled={active !== null}
-            othersWaiting={!active && shown?.status === 'running' && shown.phase === 'input' ? shown.by : null}
-            onLine={runner.input}
-          />
+          {runner.stdinUpfront ? (
+            <label className="stdin-box">
+              <span>Input (stdin), sent with the next run</span>
+              <textarea
+                data-testid="stdin-box"
+                value={runner.stdin}
+                onChange={(e) => runner.setStdin(e.target.value)}
+                rows={2}
+                spellCheck={false}
+                placeholder="Lines the program reads from standard input"
+              />
+            </label>
+          ) : (
+            <StdinLine
+              inputRef={stdinRef}
+              waiting={isMine && active?.phase === 'input'}
+              enabled={active !== null}
+              othersWaiting={!active && shown?.status === 'running' && shown.phase === 'input' ? shown.by : null}
+              onLine={runner.input}
+            />
+          )}
         </div>
         <History runs={runs} shownId={shown?.id ?? null} onShow={setSelected} languageNames={languageNames} />
       </div>

@@ -1,5 +1,6 @@
 // Page side of code runs: owns the sandbox workers, enforces the time limit, interrupts and, when
 // needed, kills and replaces a worker. One instance of each per page (see registry.ts).
+import type { SessionApi } from '../api/sessionApi';
 import { createRing, RingReader } from './ring';
 import { createStdin, StdinWriter } from './stdin';
 import { type Chunk, type FinalStatus, type FromWorker, type SharedChannels, type ToWorker } from './protocol';
@@ -33,11 +34,21 @@ export interface Execution {
   eof(): void;
 }
 
+/** What a run may need beyond its code: the session's API and the stdin box's text. */
+export interface RunContext {
+  api: SessionApi;
+  stdin: string;
+}
+
 /** Runs code of one or more languages (see registry.ts for which). */
 export interface RunEngine {
   /** Gets ready ahead of the first run, where that is cheap. */
   warm?(): void;
-  execute(id: string, code: string, language: string, limitMs: number, hooks: ExecHooks): Execution;
+  /** The server puts its runs on the timeline itself: the page does not report them. */
+  readonly recordsOnServer?: boolean;
+  /** The program's input is given before the run (a stdin box), not while it runs. */
+  readonly wantsStdinUpfront?: boolean;
+  execute(id: string, code: string, language: string, limitMs: number, hooks: ExecHooks, ctx?: RunContext): Execution;
 }
 
 /** How long an interrupted Python program gets to stop before its worker is terminated. */

@@ -1,6 +1,7 @@
 // Which engine runs which language: one registration line per language, below. A language
 // without an engine gets a clear "cannot run" answer instead of a Run button that fails.
 import { JsEngine, PythonEngine, type RunEngine } from './engines';
+import { ServerEngine } from './serverEngine';
 
 interface Registration {
   /** How people call it ("Python"), for messages such as "Loading Python runtime…". */
@@ -26,6 +27,17 @@ registerEngine('python', 'Python', () => new PythonEngine());
 registerEngine('javascript', 'JavaScript', browserJs);
 registerEngine('typescript', 'TypeScript', browserJs);
 
+// On the server, in a fresh sandbox per run (POST /api/sessions/{id}/execute). One engine for all.
+const server = once(() => new ServerEngine());
+registerEngine('c', 'C', server);
+registerEngine('cpp', 'C++', server);
+registerEngine('java', 'Java', server);
+registerEngine('go', 'Go', server);
+registerEngine('rust', 'Rust', server);
+registerEngine('ruby', 'Ruby', server);
+registerEngine('bash', 'Bash', server);
+registerEngine('sql', 'SQLite', server);
+
 /** The engine for a language (created on first use), or null when nothing runs it. */
 export function engineFor(language: string): RunEngine | null {
   return registry.get(language)?.engine() ?? null;
@@ -34,7 +46,7 @@ export function engineFor(language: string): RunEngine | null {
 /** Null when the language can run; otherwise why not, in words for the Run button. */
 export function cannotRunReason(language: string, languageName: string): string | null {
   if (registry.has(language)) return null;
-  return `${languageName} cannot run in the browser. ${listNames([...registry.values()].map((r) => r.name))} can.`;
+  return `${languageName} cannot run here. ${listNames([...registry.values()].map((r) => r.name))} can.`;
 }
 
 /** The name of what runs a language ("Python"), for loading messages. */

@@ -27,6 +27,10 @@ export interface Runner {
   run: () => void;
   stop: () => void;
   input: (line: string) => void;
+  /** The language's input is given before the run, in a stdin box (server-side languages). */
+  stdinUpfront: boolean;
+  stdin: string;
+  setStdin: (text: string) => void;
 }
 
 interface Options {
@@ -49,6 +53,7 @@ export function useRunner({ language, languageName, code, policy, runsDoc, synce
   const { api, participant } = useSession();
   const [version, setVersion] = useState(0);
   const [active, setActive] = useState<ActiveRun | null>(null);
+  const [stdin, setStdin] = useState('');
   const exec = useRef<Execution | null>(null);
   const activeId = useRef<string | null>(null);
   const writerRef = useRef<RunWriter | null>(null);
@@ -99,8 +104,8 @@ export function useRunner({ language, languageName, code, policy, runsDoc, synce
       : (cannotRunReason(language, languageName) ?? (!runsDoc ? 'Connecting…' : null));
   const canRun = blocked === null && active === null;
 
-  const state = useRef({ canRun, language, code, policy, runsDoc, participant, api });
-  state.current = { canRun, language, code, policy, runsDoc, participant, api };
+  const state = useRef({ canRun, language, code, policy, runsDoc, participant, api, stdin });
+  state.current = { canRun, language, code, policy, runsDoc, participant, api, stdin };
 
   const run = useCallback(() => {
     const s = state.current;
@@ -126,7 +131,7 @@ export function useRunner({ language, languageName, code, policy, runsDoc, synce
       },
       onOutput: (chunks: Chunk[]) => writer.append(chunks),
     };
-    const execution = engine.execute(id, source, language, limitMs, hooks);
+    const execution = engine.execute(id, source, language, limitMs, hooks, { api: s.api, stdin: s.stdin });
     exec.current = execution;
 
     void execution.done.then((result) => {
@@ -137,6 +142,7 @@ export function useRunner({ language, languageName, code, policy, runsDoc, synce
       activeId.current = null;
       writerRef.current = null;
       setActive(null);
+      if (engine.recordsOnServer) return;
       // The server refuses (409) a candidate's run while execution is off: nothing to record.
       const now = state.current;
       if (now.participant.role === 'candidate' && !now.policy.execution_enabled) return;
@@ -205,5 +211,6 @@ export function useRunner({ language, languageName, code, policy, runsDoc, synce
     return () => window.removeEventListener('pagehide', onHide);
   }, []);
 
-  return { runs, outputOf, version, active, canRun, blocked, run, stop, input };
+  const stdinUpfront = engineFor(language)?.wantsStdinUpfront === true;
+  return { runs, outputOf, version, active, canRun, blocked, run, stop, input, stdinUpfront, stdin, setStdin };
 }

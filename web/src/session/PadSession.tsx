@@ -4,6 +4,7 @@ import { CodeEditor, type CursorInfo, type EditorHandle } from '../editor/CodeEd
 import { languageInfo } from '../editor/monaco';
 import type { UndoState } from '../editor/undo';
 import { languageName } from '../languages';
+import { QuestionPanel, useQuestion } from '../questions/QuestionPanel';
 import { runtimeName } from '../run/registry';
 import { RunPanel } from '../run/RunPanel';
 import { usePolicy } from '../run/usePolicy';
@@ -57,6 +58,9 @@ export function PadSession({ session }: Props) {
     ended: endedAt !== null,
   });
 
+  const question = useQuestion();
+  const testsBlocked = endedAt !== null ? 'The session has ended.' : role === 'candidate' && !policy.execution_enabled ? 'Code execution is turned off by the interviewer.' : null;
+
   return (
     <SessionShell
       session={session}
@@ -71,6 +75,9 @@ export function PadSession({ session }: Props) {
         run: runner.active ? (runner.active.phase === 'loading' ? `Loading ${runtimeName(lang.language)}…` : runner.active.phase === 'input' ? 'Waiting for input' : 'Running…') : runner.blocked ? 'Run: off' : `Run: ${shortcut.run}`,
       }}
     >
+      <div className="pad-split">
+      {question && <QuestionPanel question={question} role={role} language={lang.language} code={ytext} blocked={testsBlocked} />}
+      <div className="pad-main">
       <div className="editor-tabs">
         <span className="editor-tab" aria-current="page">
           <span className={`file-icon lang-${info.monacoId}`} aria-hidden="true" />
@@ -131,6 +138,8 @@ export function PadSession({ session }: Props) {
         fileName={`main.${info.ext}`}
         languageNames={(id) => languageName(languages, id)}
       />
+      </div>
+      </div>
     </SessionShell>
   );
 }

@@ -40,6 +40,9 @@ pub struct CreateSession {
     kind: Option<String>,
     /// The exercise of a workspace session.
     exercise: Option<String>,
+    /// A question of the library: the pad starts from its starter code, its description and
+    /// tests come with the session.
+    question: Option<String>,
 }
 
 pub async fn create_session(
@@ -78,8 +81,22 @@ pub async fn create_session(
     if exercise.is_some() && !crate::workspace::sandbox::bwrap_available() {
         return Err(ApiError::Conflict("workspaces need bubblewrap (bwrap) on the server, which is not installed".into()));
     }
+    let (question_title, question) = match body.question.as_deref() {
+        None => (None, None),
+        Some(_) if exercise.is_some() => return Err(ApiError::BadRequest("a question starts a pad session, not a workspace".into())),
+        Some(id) => {
+            let language = body.language.as_deref().unwrap_or(crate::sessions::LANGUAGES[0].id);
+            let Some((title, starter)) = state.questions.start(id, language).await? else {
+                let valid = state.questions.list().await?.into_iter().map(|q| q.id).collect();
+                return Err(ApiError::NotOneOf { message: format!("unknown question '{}'", id.chars().take(100).collect::<String>()), valid });
+            };
+            (Some(title), Some(crate::lifecycle::FromQuestion { id: id.to_string(), starter }))
+        }
+    };
+    // A session from a question is named after it unless the interviewer named it.
+    let title = body.title.as_deref().or(question_title.as_deref());
     let owner = crate::sessions::Owner { team_id: account.team_id.clone(), user_id: account.id.clone() };
-    let created = state.lifecycle.create(body.title.as_deref(), body.language.as_deref(), exercise, Some(&owner)).await?;
+    let created = state.lifecycle.create(title, body.language.as_deref(), exercise, Some(&owner), question).await?;
     state.metrics.session_created();
     state.accounts.audit(Some(&account.email), "session_created", Some(&created.id), serde_json::json!({"kind": if exercise.is_some() { "workspace" } else { "pad" }})).await;
     Ok((StatusCode::CREATED, Json(created)))
@@ -164,13 +181,23 @@ pub async fn update_session(State(state): State<AppState>, Auth(caller): Auth, J
     }
     if let Some(language) = &body.language {
         state.sessions.set_language(&caller, language).await?;
+        // A question's starter follows the language until someone has typed.
+        if let Some((from, to)) = state.questions.starters_for(&caller.session.id, &caller.session.language, language).await? {
+            state.sessions.replace_untouched_code(&caller, &from, &to).await?;
+        }
     }
     let caller = state.sessions.reload(&caller).await?;
     Ok(Json(state.sessions.view(&caller).await?))
 }
 
 pub async fn languages() -> impl IntoResponse {
-    Json(LANGUAGES.iter().map(|l| serde_json::json!({"id": l.id, "name": l.name})).collect::<Vec<_>>())
+    // Where its code runs: in the browser's sandboxed workers, on the server's sandbox, or nowhere.
+    let runs_on = |id: &str| match id {
+        "python" | "javascript" | "typescript" => Some("browser"),
+        _ if crate::execute::server_language(id).is_some() => Some("server"),
+        _ => None,
+    };
+    Json(LANGUAGES.iter().map(|l| serde_json::json!({"id": l.id, "name": l.name, "runs_on": runs_on(l.id)})).collect::<Vec<_>>())
 }
 
 pub fn client_address(headers: &HeaderMap, peer: SocketAddr, trust_forwarded_for: bool) -> IpAddr {

@@ -26,6 +26,8 @@ pub enum ApiError {
     TooLarge,
     #[error("too many requests; try again in a minute")]
     RateLimited,
+    #[error("too many code runs are waiting; try again in {retry_after} s")]
+    Busy { retry_after: u64 },
     #[error("storage is unavailable")]
     Unavailable,
     #[error("internal error")]
@@ -44,7 +46,7 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RateLimited | ApiError::Busy { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::NotOneOf { .. } => StatusCode::BAD_REQUEST,
@@ -64,7 +66,8 @@ impl IntoResponse for ApiError {
         };
         let mut response = (status, Json(body)).into_response();
         if status == StatusCode::TOO_MANY_REQUESTS {
-            response.headers_mut().insert("retry-after", axum::http::HeaderValue::from_static("60"));
+            let secs = if let ApiError::Busy { retry_after } = &self { *retry_after } else { 60 };
+            response.headers_mut().insert("retry-after", axum::http::HeaderValue::from(secs));
         }
         response
     }

@@ -7,7 +7,9 @@ pub mod chaos;
 pub mod chat;
 pub mod cockpit;
 pub mod error;
+pub mod execute;
 pub mod live;
+pub mod questions;
 pub mod web;
 pub mod workspace;
 
@@ -54,6 +56,11 @@ pub fn router(state: AppState) -> Router {
         .route("/sessions/{id}/role", get(api::get_role))
         .route("/sessions/{id}/join", post(api::join))
         .route("/sessions/{id}/runs", post(api::record_run))
+        .route("/sessions/{id}/execute", post(execute::execute))
+        .route("/questions", get(questions::list))
+        .route("/admin/questions/{id}", axum::routing::put(questions::save))
+        .route("/sessions/{id}/question", get(questions::of_session))
+        .route("/sessions/{id}/tests", post(questions::run_tests))
         .route("/sessions/{id}/activity", post(api::record_activity))
         .route("/sessions/{id}/docs/{doc}", get(live::open_doc))
         .route("/sessions/{id}/events", get(cockpit::events))

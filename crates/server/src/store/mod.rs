@@ -13,12 +13,14 @@ use std::str::FromStr;
 
 mod accounts;
 mod assistant;
+mod questions;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row};
 
 pub use accounts::{ApiKeyRow, AuditRow, InviteRow, ListedSession, SessionFilter, TeamRow, UserRow};
 pub use assistant::{AssistantTables, MessageRow};
+pub use questions::QuestionRow;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -319,7 +321,7 @@ impl Store {
     pub async fn delete_session(&self, id: &str) -> Result<bool> {
         let mut tx = self.pool.begin().await?;
         // Explicit deletes rather than relying on ON DELETE CASCADE being enforced on every backend.
-        for table in ["events", "participants"] {
+        for table in ["events", "participants", "session_questions"] {
             sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE session_id = $1")))
                 .bind(id)
                 .execute(&mut *tx)

@@ -29,6 +29,29 @@ const ETC_FILES: &[&str] = &[
     "protocols", "services", "magic", "magic.mime", "debian_version", "os-release",
 ];
 
+/// bubblewrap arguments that show the system read-only: /usr, the /bin-style links into it, and
+/// the readable /etc files (`ETC_FILES` and `extra_etc`, those that exist).
+pub fn system_binds(extra_etc: &[&str]) -> Vec<String> {
+    let mut a: Vec<String> = Vec::new();
+    let mut push = |xs: &[&str]| a.extend(xs.iter().map(|s| s.to_string()));
+    push(&["--ro-bind", "/usr", "/usr"]);
+    for link in ["bin", "lib", "lib64", "sbin"] {
+        let target = format!("/{link}");
+        match std::fs::read_link(&target) {
+            Ok(to) => push(&["--symlink", &to.to_string_lossy(), &target]),
+            Err(_) if Path::new(&target).is_dir() => push(&["--ro-bind", &target, &target]),
+            Err(_) => {}
+        }
+    }
+    for name in ETC_FILES.iter().chain(extra_etc) {
+        let p = format!("/etc/{name}");
+        if Path::new(&p).exists() {
+            push(&["--ro-bind", &p, &p]);
+        }
+    }
+    a
+}
+
 #[derive(Debug, Clone)]
 pub struct Limits {
     pub memory_bytes: u64,
@@ -130,21 +153,8 @@ impl Sandbox {
         if spec.new_session {
             push(&["--new-session"]);
         }
-        push(&["--ro-bind", "/usr", "/usr"]);
-        for link in ["bin", "lib", "lib64", "sbin"] {
-            let target = format!("/{link}");
-            match std::fs::read_link(&target) {
-                Ok(to) => push(&["--symlink", &to.to_string_lossy(), &target]),
-                Err(_) if Path::new(&target).is_dir() => push(&["--ro-bind", &target, &target]),
-                Err(_) => {}
-            }
-        }
-        for name in ETC_FILES {
-            let p = format!("/etc/{name}");
-            if Path::new(&p).exists() {
-                push(&["--ro-bind", &p, &p]);
-            }
-        }
+        a.extend(system_binds(&[]));
+        let mut push = |xs: &[&str]| a.extend(xs.iter().map(|s| s.to_string()));
         let conf = self.conf.display().to_string();
         push(&["--ro-bind", &format!("{conf}/passwd"), "/etc/passwd"]);
         push(&["--ro-bind", &format!("{conf}/group"), "/etc/group"]);
@@ -292,7 +302,7 @@ pub fn remove_stale_cgroups() {
     }
 }
 
-fn format_pid(pid: i32, buf: &mut [u8; 24]) -> usize {
+pub fn format_pid(pid: i32, buf: &mut [u8; 24]) -> usize {
     let mut digits = [0u8; 12];
     let mut n = 0;
     let mut v = pid.max(0) as u32;

@@ -34,7 +34,14 @@ impl TestServer {
     pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> TestServer {
         let dir = tempfile::tempdir().expect("tempdir");
         let db_url = format!("sqlite://{}/test.db", dir.path().display());
-        let server = Self::start_on(&db_url, tweak).await;
+        // Server-side runs happen as other uids, which must reach their folder inside this one.
+        std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        let runs = dir.path().join("runs");
+        let server = Self::start_on(&db_url, move |c| {
+            c.execute.runs_dir = runs;
+            tweak(c);
+        })
+        .await;
         TestServer { server, db_url, _dir: Some(dir) }
     }
 

@@ -1,0 +1,686 @@
+//! Server-side code runs: a program in one of `languages::SERVER_LANGUAGES`, compiled (if the
+//! language is) and run in a fresh bubblewrap sandbox per run, with the workspace sandbox's
+//! guarantees (no network, read-only system, a user of its own, its own folder and /tmp only) and
+//! limits per run: wall time, CPU, memory, processes, output size, file size. Runs beyond the
+//! configured capacity wait in a bounded queue; past it, `admit` refuses.
+//!
+//! A run reports what happens as `RunEvent`s on a channel; dropping the receiver stops the run.
+
+pub mod languages;
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::io::AsyncReadExt;
+use tokio::sync::{Semaphore, mpsc, oneshot};
+
+use crate::config::ExecuteConfig;
+use crate::workspace::sandbox::{format_pid, system_binds};
+pub use languages::{SERVER_LANGUAGES, ServerLanguage, server_language, server_language_ids, test_language, test_language_ids};
+
+/// Where the run's folder is inside the sandbox.
+const BOX: &str = "/box";
+/// Run uids: each concurrent run gets its own, so a per-uid process limit bounds each run alone.
+const FIRST_UID: u32 = 1_300_000;
+const UIDS: u32 = 50_000;
+
+/// What a run reports, in order: `Started` (once it has a slot), output as it comes, then `Exit`.
+#[derive(Debug, Clone)]
+pub enum RunEvent {
+    Queued { ahead: usize },
+    Started,
+    Stdout(String),
+    Stderr(String),
+    Exit(Outcome),
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Outcome {
+    /// `ok`, `error` (compile error, non-zero exit, a limit other than time), `timeout`, `stopped`.
+    pub status: &'static str,
+    /// The program's exit code (128 + signal when a signal ended it); None if it never ran.
+    pub code: Option<i32>,
+    /// Which step ended the run: `compile` or `run`.
+    pub step: &'static str,
+    /// Wall time of the run step (the compile step's is in `compile_ms`).
+    pub time_ms: u64,
+    pub compile_ms: Option<u64>,
+    /// Peak memory of the run step, where the host measures it (memory cgroups).
+    pub memory_bytes: Option<u64>,
+    /// Bytes of output (stdout and stderr) the program wrote, up to the limit.
+    pub output_bytes: u64,
+    /// Why the platform stopped it, in words, when it did (a limit, the caller leaving).
+    pub message: Option<String>,
+}
+
+/// One run to do.
+pub struct Job {
+    pub language: &'static ServerLanguage,
+    pub code: String,
+    pub stdin: String,
+    /// The session's time limit for the run step.
+    pub time_limit: Duration,
+    /// Cancelled when the run must stop for a reason of the session's (execution switched off).
+    pub cancel: tokio_util::sync::CancellationToken,
+}
+
+/// A place in line, held from admission until the run ends.
+pub struct Ticket {
+    executor: Arc<Executor>,
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        self.executor.admitted.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// The queue is full: try again after this many seconds.
+#[derive(Debug)]
+pub struct Busy {
+    pub retry_after_secs: u64,
+}
+
+pub struct Executor {
+    config: ExecuteConfig,
+    root: PathBuf,
+    slots: Arc<Semaphore>,
+    /// Runs running or waiting.
+    admitted: AtomicUsize,
+    next: AtomicU32,
+    cgroups: bool,
+    as_root: bool,
+}
+
+impl Executor {
+    pub fn new(config: ExecuteConfig) -> anyhow::Result<Arc<Executor>> {
+        std::fs::create_dir_all(&config.runs_dir)?;
+        // The sandbox mounts the run's folder: the path must be absolute.
+        let root = std::fs::canonicalize(&config.runs_dir)?;
+        // Each run's own uid must reach its folder inside this one (but not list the others).
+        std::fs::set_permissions(&root, std::os::unix::fs::PermissionsExt::from_mode(0o711))?;
+        // Folders of runs cut short by a crash (an hour old: another server may share the folder).
+        if let Ok(entries) = std::fs::read_dir(&root) {
+            for e in entries.flatten() {
+                let old = e.metadata().and_then(|m| m.modified()).is_ok_and(|t| t.elapsed().is_ok_and(|age| age > Duration::from_secs(3600)));
+                if old {
+                    let _ = std::fs::remove_dir_all(e.path());
+                }
+            }
+        }
+        let as_root = unsafe { libc::geteuid() } == 0;
+        let cgroups = as_root && ["memory", "pids"].iter().all(|c| std::fs::create_dir_all(cgroup_base(c)).is_ok());
+        if !cgroups {
+            tracing::warn!("no memory cgroups for code runs: memory is bounded by address-space limits instead");
+        }
+        Ok(Arc::new(Executor {
+            slots: Arc::new(Semaphore::new(config.max_concurrent.max(1))),
+            admitted: AtomicUsize::new(0),
+            next: AtomicU32::new(0),
+            cgroups,
+            as_root,
+            root,
+            config,
+        }))
+    }
+
+    pub fn config(&self) -> &ExecuteConfig {
+        &self.config
+    }
+
+    /// A place for one more run, or Busy when the running and queued runs fill every place.
+    pub fn admit(self: &Arc<Self>) -> Result<Ticket, Busy> {
+        let capacity = self.config.max_concurrent.max(1) + self.config.max_queued;
+        let taken = self.admitted.fetch_add(1, Ordering::AcqRel);
+        if taken >= capacity {
+            self.admitted.fetch_sub(1, Ordering::AcqRel);
+            // A rough wait: the queue ahead, a few seconds per run per slot.
+            let per_slot = taken / self.config.max_concurrent.max(1);
+            return Err(Busy { retry_after_secs: (per_slot as u64 * 2).clamp(1, 60) });
+        }
+        Ok(Ticket { executor: self.clone() })
+    }
+
+    /// Starts the job: events on the receiver (dropping it stops the run), the outcome on the
+    /// oneshot once it has ended (also when the receiver was dropped).
+    pub fn start(self: &Arc<Self>, ticket: Ticket, job: Job) -> (mpsc::Receiver<RunEvent>, oneshot::Receiver<Outcome>) {
+        let (tx, rx) = mpsc::channel(64);
+        let (done_tx, done_rx) = oneshot::channel();
+        let this = self.clone();
+        tokio::spawn(async move {
+            let outcome = this.run(job, &tx).await;
+            let _ = tx.send(RunEvent::Exit(outcome.clone())).await;
+            let _ = done_tx.send(outcome);
+            drop(ticket);
+        });
+        (rx, done_rx)
+    }
+
+    async fn run(&self, job: Job, tx: &mpsc::Sender<RunEvent>) -> Outcome {
+        let waiting = self.slots.available_permits() == 0;
+        if waiting {
+            let ahead = self.admitted.load(Ordering::Acquire).saturating_sub(self.config.max_concurrent.max(1) + 1);
+            let _ = tx.send(RunEvent::Queued { ahead }).await;
+        }
+        let permit = tokio::select! {
+            p = self.slots.clone().acquire_owned() => p,
+            _ = tx.closed() => return Outcome::stopped_before_start(),
+        };
+        let Ok(_permit) = permit else { return Outcome::stopped_before_start() };
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        let name = format!("{}-{n}", crate::util::new_id());
+        let dir = self.root.join(&name);
+        let uid = FIRST_UID + n % UIDS;
+        let result = self.run_in(&dir, &name, uid, &job, tx).await;
+        let _ = tokio::fs::remove_dir_all(&dir).await;
+        for step in ["compile", "run"] {
+            remove_cgroups(&format!("{name}-{step}"));
+        }
+        match result {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                tracing::error!(error = %e, "code run could not be started");
+                let _ = tx.send(RunEvent::Stderr(format!("The run could not be started: {e}\n"))).await;
+                Outcome { status: "error", code: None, step: "run", time_ms: 0, compile_ms: None, memory_bytes: None, output_bytes: 0, message: None }
+            }
+        }
+    }
+
+    async fn run_in(&self, dir: &Path, name: &str, uid: u32, job: &Job, tx: &mpsc::Sender<RunEvent>) -> std::io::Result<Outcome> {
+        std::fs::create_dir_all(dir)?;
+        std::fs::write(dir.join(job.language.file), &job.code)?;
+        if self.as_root {
+            for p in [dir.to_path_buf(), dir.join(job.language.file)] {
+                std::os::unix::fs::chown(&p, Some(uid), Some(uid))?;
+            }
+        }
+        if tx.send(RunEvent::Started).await.is_err() {
+            return Ok(Outcome::stopped_before_start());
+        }
+        let mut output = OutputBudget { left: self.config.max_output_bytes, used: 0 };
+        let mut compile_ms = None;
+        if let Some(compile) = job.language.compile {
+            let limits = StepLimits {
+                wall: Duration::from_secs(self.config.compile_seconds.max(1)),
+                memory_bytes: self.config.compile_memory_mb.max(64) << 20,
+                max_processes: self.config.max_processes.max(8) * 4,
+            };
+            let argv: Vec<String> = compile.iter().map(|s| s.to_string()).collect();
+            let step = self.step(dir, &format!("{name}-compile"), uid, job.language, &argv, "", &limits, &mut output, tx, &job.cancel).await?;
+            compile_ms = Some(step.time_ms);
+            if step.ended != Ended::Exited(0) {
+                let mut outcome = step.outcome("compile", &limits, &output, &self.config);
+                outcome.compile_ms = compile_ms;
+                outcome.time_ms = 0;
+                if matches!(step.ended, Ended::TimedOut) {
+                    outcome.message = Some(format!("Compiling took longer than {} s and was stopped.", limits.wall.as_secs()));
+                    outcome.status = "error";
+                }
+                return Ok(outcome);
+            }
+        }
+        let limits = StepLimits {
+            wall: job.time_limit,
+            memory_bytes: self.config.memory_mb.max(16) << 20,
+            max_processes: self.config.max_processes.max(4),
+        };
+        let heap_mb = (self.config.memory_mb.max(64) * 5 / 8).to_string();
+        let argv: Vec<String> = job.language.run.iter().map(|s| s.replace("{heap_mb}", &heap_mb)).collect();
+        let step = self.step(dir, &format!("{name}-run"), uid, job.language, &argv, &job.stdin, &limits, &mut output, tx, &job.cancel).await?;
+        let mut outcome = step.outcome("run", &limits, &output, &self.config);
+        outcome.compile_ms = compile_ms;
+        Ok(outcome)
+    }
+
+    /// One sandboxed process: stdin written, stdout and stderr streamed, limits watched.
+    #[allow(clippy::too_many_arguments)]
+    async fn step(
+        &self,
+        dir: &Path,
+        group: &str,
+        uid: u32,
+        lang: &ServerLanguage,
+        argv: &[String],
+        stdin: &str,
+        limits: &StepLimits,
+        output: &mut OutputBudget,
+        tx: &mpsc::Sender<RunEvent>,
+        cancel: &tokio_util::sync::CancellationToken,
+    ) -> std::io::Result<Step> {
+        let cgroups = if self.cgroups { make_cgroups(group, limits) } else { Vec::new() };
+        let memory_cgroup = cgroups.iter().any(|p| p.starts_with("/sys/fs/cgroup/memory"));
+        let mut cmd = tokio::process::Command::new("bwrap");
+        cmd.args(bwrap_args(dir, lang, argv));
+        cmd.env_clear();
+        cmd.env("PATH", "/usr/bin:/bin");
+        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd.kill_on_drop(true);
+        let tasks: Vec<std::ffi::CString> = cgroups.iter().filter_map(|p| std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).ok()).collect();
+        let address_space = (!memory_cgroup && !lang.big_address_space).then(|| limits.memory_bytes.saturating_mul(2));
+        // With a pids cgroup, it refuses first (and counts what it refused, for the message);
+        // the per-uid limit stays as a backstop.
+        let pids_cgroup = cgroups.iter().any(|p| p.starts_with("/sys/fs/cgroup/pids"));
+        let nproc = if pids_cgroup { limits.max_processes * 2 } else { limits.max_processes };
+        let cpu = limits.wall.as_secs() + 1;
+        let fsize = self.config.max_file_mb.max(1) << 20;
+        let as_root = self.as_root;
+        // SAFETY: only async-signal-safe calls (open/write/close, setrlimit, setgroups/setgid/
+        // setuid) on data prepared before the fork.
+        unsafe {
+            cmd.pre_exec(move || {
+                let mut buf = [0u8; 24];
+                let n = format_pid(libc::getpid(), &mut buf);
+                for t in &tasks {
+                    let fd = libc::open(t.as_ptr(), libc::O_WRONLY);
+                    if fd >= 0 {
+                        libc::write(fd, buf.as_ptr().cast(), n);
+                        libc::close(fd);
+                    }
+                }
+                let lim = |res, v: u64| {
+                    let r = libc::rlimit { rlim_cur: v, rlim_max: v };
+                    libc::setrlimit(res, &r);
+                };
+                lim(libc::RLIMIT_NPROC, nproc);
+                lim(libc::RLIMIT_CORE, 0);
+                lim(libc::RLIMIT_CPU, cpu);
+                lim(libc::RLIMIT_FSIZE, fsize);
+                lim(libc::RLIMIT_NOFILE, 1024);
+                if let Some(bytes) = address_space {
+                    lim(libc::RLIMIT_AS, bytes);
+                }
+                if as_root && (libc::setgroups(0, std::ptr::null()) != 0 || libc::setgid(uid) != 0 || libc::setuid(uid) != 0) {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let started = Instant::now();
+        let mut child = cmd.spawn()?;
+        // The input is written in the background: a program that never reads it must not block us.
+        if let Some(mut pipe) = child.stdin.take() {
+            let input = stdin.as_bytes().to_vec();
+            tokio::spawn(async move {
+                use tokio::io::AsyncWriteExt;
+                let _ = pipe.write_all(&input).await;
+            });
+        }
+        let mut stdout = child.stdout.take().map(Utf8Reader::new);
+        let mut stderr = child.stderr.take().map(Utf8Reader::new);
+        let deadline = tokio::time::sleep(limits.wall);
+        tokio::pin!(deadline);
+        let cancelled = cancel.cancelled();
+        tokio::pin!(cancelled);
+        let mut stop: Option<Ended> = None;
+        let status = loop {
+            tokio::select! {
+                chunk = read_some(&mut stdout), if stdout.is_some() => match chunk {
+                    Some(text) => {
+                        if !output.take(&text, RunEvent::Stdout, tx).await { stop = Some(Ended::OutputLimit); break None }
+                    }
+                    None => stdout = None,
+                },
+                chunk = read_some(&mut stderr), if stderr.is_some() => match chunk {
+                    Some(text) => {
+                        if !output.take(&text, RunEvent::Stderr, tx).await { stop = Some(Ended::OutputLimit); break None }
+                    }
+                    None => stderr = None,
+                },
+                status = child.wait(), if stdout.is_none() && stderr.is_none() => break status.ok(),
+                _ = &mut deadline => { stop = Some(Ended::TimedOut); break None }
+                _ = tx.closed() => { stop = Some(Ended::Stopped); break None }
+                _ = &mut cancelled => { stop = Some(Ended::Cancelled); break None }
+            }
+        };
+        let time_ms = started.elapsed().as_millis() as u64;
+        let ended = match (stop, status) {
+            (Some(reason), _) => {
+                // Killing bubblewrap kills the sandbox's init (--die-with-parent) and with it
+                // every process of the run's namespace.
+                let _ = child.start_kill();
+                let _ = child.wait().await;
+                reason
+            }
+            (None, Some(status)) => Ended::Exited(exit_code(status)),
+            (None, None) => Ended::Exited(-1),
+        };
+        let stats = CgroupStats::read(group);
+        Ok(Step { ended, time_ms, stats })
+    }
+}
+
+/// A program's result on one input (tests): what it printed and how it ended.
+#[derive(Debug, Clone)]
+pub struct BatchRun {
+    pub outcome: Outcome,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Executor {
+    /// Compiles `code` once and runs it on each input in turn (a question's tests), in one
+    /// place of the queue. A compile error is every input's result.
+    pub async fn run_batch(self: &Arc<Self>, ticket: Ticket, language: &'static ServerLanguage, code: &str, inputs: &[String], time_limit: Duration) -> Vec<BatchRun> {
+        let _ticket = ticket;
+        let Ok(_permit) = self.slots.clone().acquire_owned().await else { return Vec::new() };
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        let name = format!("{}-{n}", crate::util::new_id());
+        let dir = self.root.join(&name);
+        let uid = FIRST_UID + n % UIDS;
+        let result = self.batch_in(&dir, &name, uid, language, code, inputs, time_limit).await;
+        let _ = tokio::fs::remove_dir_all(&dir).await;
+        for step in ["compile", "run"] {
+            remove_cgroups(&format!("{name}-{step}"));
+        }
+        result.unwrap_or_else(|e| {
+            tracing::error!(error = %e, "test run could not be started");
+            let failed = BatchRun {
+                outcome: Outcome { status: "error", code: None, step: "run", time_ms: 0, compile_ms: None, memory_bytes: None, output_bytes: 0, message: Some(format!("The run could not be started: {e}")) },
+                stdout: String::new(),
+                stderr: String::new(),
+            };
+            vec![failed; inputs.len()]
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn batch_in(&self, dir: &Path, name: &str, uid: u32, lang: &'static ServerLanguage, code: &str, inputs: &[String], time_limit: Duration) -> std::io::Result<Vec<BatchRun>> {
+        std::fs::create_dir_all(dir)?;
+        std::fs::write(dir.join(lang.file), code)?;
+        if self.as_root {
+            for p in [dir.to_path_buf(), dir.join(lang.file)] {
+                std::os::unix::fs::chown(&p, Some(uid), Some(uid))?;
+            }
+        }
+        let mut compile_ms = None;
+        if let Some(compile) = lang.compile {
+            let limits = StepLimits {
+                wall: Duration::from_secs(self.config.compile_seconds.max(1)),
+                memory_bytes: self.config.compile_memory_mb.max(64) << 20,
+                max_processes: self.config.max_processes.max(8) * 4,
+            };
+            let argv: Vec<String> = compile.iter().map(|s| s.to_string()).collect();
+            let mut output = OutputBudget { left: self.config.max_output_bytes, used: 0 };
+            let (tx, collected) = collector();
+            let step = self.step(dir, &format!("{name}-compile"), uid, lang, &argv, "", &limits, &mut output, &tx, &tokio_util::sync::CancellationToken::new()).await?;
+            drop(tx);
+            let (stdout, stderr) = collected.await.unwrap_or_default();
+            compile_ms = Some(step.time_ms);
+            if step.ended != Ended::Exited(0) {
+                let mut outcome = step.outcome("compile", &limits, &output, &self.config);
+                outcome.compile_ms = compile_ms;
+                outcome.time_ms = 0;
+                return Ok(vec![BatchRun { outcome, stdout, stderr }; inputs.len()]);
+            }
+        }
+        let limits = StepLimits { wall: time_limit, memory_bytes: self.config.memory_mb.max(16) << 20, max_processes: self.config.max_processes.max(4) };
+        let heap_mb = (self.config.memory_mb.max(64) * 5 / 8).to_string();
+        let argv: Vec<String> = lang.run.iter().map(|s| s.replace("{heap_mb}", &heap_mb)).collect();
+        let mut results = Vec::with_capacity(inputs.len());
+        for input in inputs {
+            let mut output = OutputBudget { left: self.config.max_output_bytes, used: 0 };
+            let (tx, collected) = collector();
+            let step = self.step(dir, &format!("{name}-run"), uid, lang, &argv, input, &limits, &mut output, &tx, &tokio_util::sync::CancellationToken::new()).await?;
+            drop(tx);
+            let (stdout, stderr) = collected.await.unwrap_or_default();
+            remove_cgroups(&format!("{name}-run"));
+            let mut outcome = step.outcome("run", &limits, &output, &self.config);
+            outcome.compile_ms = compile_ms;
+            results.push(BatchRun { outcome, stdout, stderr });
+        }
+        Ok(results)
+    }
+}
+
+/// A channel whose events are gathered into (stdout, stderr) by a task, for runs nobody watches live.
+fn collector() -> (mpsc::Sender<RunEvent>, tokio::task::JoinHandle<(String, String)>) {
+    let (tx, mut rx) = mpsc::channel(64);
+    let task = tokio::spawn(async move {
+        let (mut out, mut err) = (String::new(), String::new());
+        while let Some(ev) = rx.recv().await {
+            match ev {
+                RunEvent::Stdout(t) => out.push_str(&t),
+                RunEvent::Stderr(t) => err.push_str(&t),
+                _ => {}
+            }
+        }
+        (out, err)
+    });
+    (tx, task)
+}
+
+impl Outcome {
+    fn stopped_before_start() -> Outcome {
+        Outcome {
+            status: "stopped",
+            code: None,
+            step: "run",
+            time_ms: 0,
+            compile_ms: None,
+            memory_bytes: None,
+            output_bytes: 0,
+            message: Some("Stopped before the program started.".into()),
+        }
+    }
+}
+
+struct StepLimits {
+    wall: Duration,
+    memory_bytes: u64,
+    max_processes: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ended {
+    Exited(i32),
+    TimedOut,
+    OutputLimit,
+    Stopped,
+    Cancelled,
+}
+
+struct Step {
+    ended: Ended,
+    time_ms: u64,
+    stats: CgroupStats,
+}
+
+impl Step {
+    /// The outcome of the step that ended the run, with the message for a limit it hit.
+    fn outcome(&self, step: &'static str, limits: &StepLimits, output: &OutputBudget, config: &ExecuteConfig) -> Outcome {
+        let mb = |b: u64| b >> 20;
+        let (status, code, message) = match self.ended {
+            Ended::Exited(0) => ("ok", Some(0), None),
+            Ended::Exited(code) => {
+                let message = if self.stats.oom_kills > 0 {
+                    Some(format!("Memory limit reached: the program used more than {} MB and was stopped.", mb(limits.memory_bytes)))
+                } else if self.stats.pids_refused > 0 {
+                    Some(format!("Process limit reached: the program tried to start more than {} processes or threads.", limits.max_processes))
+                } else if code == 128 + libc::SIGXCPU {
+                    Some(format!("CPU time limit reached ({} s): the program was stopped.", limits.wall.as_secs() + 1))
+                } else if code == 128 + libc::SIGXFSZ {
+                    Some(format!("File size limit reached: a file may hold at most {} MB.", config.max_file_mb.max(1)))
+                } else {
+                    None
+                };
+                ("error", Some(code), message)
+            }
+            Ended::TimedOut => {
+                let mut m = format!("Time limit reached: the program ran for {} and was stopped.", seconds(limits.wall));
+                if self.stats.pids_refused > 0 {
+                    m.push_str(&format!(" It also hit the process limit ({}).", limits.max_processes));
+                }
+                ("timeout", None, Some(m))
+            }
+            Ended::OutputLimit => (
+                "error",
+                None,
+                Some(format!("Output limit reached: a run may print at most {} KB; the program was stopped.", config.max_output_bytes >> 10)),
+            ),
+            Ended::Stopped => ("stopped", None, Some("Stopped.".into())),
+            Ended::Cancelled => ("stopped", None, Some("Code execution was turned off by the interviewer.".into())),
+        };
+        Outcome { status, code, step, time_ms: self.time_ms, compile_ms: None, memory_bytes: self.stats.max_memory, output_bytes: output.used, message }
+    }
+}
+
+fn seconds(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s.fract() == 0.0 { format!("{} s", s as u64) } else { format!("{s:.1} s") }
+}
+
+/// How much more output a run may print.
+struct OutputBudget {
+    left: u64,
+    used: u64,
+}
+
+impl OutputBudget {
+    /// Sends what fits; false once the limit is reached (the run is then stopped).
+    async fn take(&mut self, text: &str, event: fn(String) -> RunEvent, tx: &mpsc::Sender<RunEvent>) -> bool {
+        let size = text.len() as u64;
+        if size <= self.left {
+            self.left -= size;
+            self.used += size;
+            let _ = tx.send(event(text.to_string())).await;
+            return true;
+        }
+        let mut cut = self.left as usize;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        if cut > 0 {
+            let _ = tx.send(event(text[..cut].to_string())).await;
+        }
+        self.used += cut as u64;
+        self.left = 0;
+        false
+    }
+}
+
+/// Reads a pipe as text, never splitting a UTF-8 character between two chunks.
+struct Utf8Reader<R> {
+    inner: R,
+    pending: Vec<u8>,
+}
+
+impl<R: tokio::io::AsyncRead + Unpin> Utf8Reader<R> {
+    fn new(inner: R) -> Self {
+        Utf8Reader { inner, pending: Vec::new() }
+    }
+
+    async fn next(&mut self) -> Option<String> {
+        let mut buf = [0u8; 8192];
+        loop {
+            let n = self.inner.read(&mut buf).await.unwrap_or(0);
+            if n == 0 {
+                if self.pending.is_empty() {
+                    return None;
+                }
+                return Some(String::from_utf8_lossy(&std::mem::take(&mut self.pending)).into_owned());
+            }
+            self.pending.extend_from_slice(&buf[..n]);
+            // Keep an incomplete character at the end for the next read.
+            let valid = match std::str::from_utf8(&self.pending) {
+                Ok(_) => self.pending.len(),
+                Err(e) if e.error_len().is_none() => e.valid_up_to(),
+                Err(_) => self.pending.len(),
+            };
+            if valid == 0 {
+                continue;
+            }
+            let rest = self.pending.split_off(valid);
+            let text = String::from_utf8_lossy(&std::mem::replace(&mut self.pending, rest)).into_owned();
+            return Some(text);
+        }
+    }
+}
+
+async fn read_some<R: tokio::io::AsyncRead + Unpin>(reader: &mut Option<Utf8Reader<R>>) -> Option<String> {
+    match reader {
+        Some(r) => r.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+fn exit_code(status: std::process::ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
+}
+
+/// The sandbox around one step: every namespace unshared (no network), the system read-only, the
+/// run's folder as the only writable place besides a small /tmp, a fresh /proc and /dev.
+fn bwrap_args(dir: &Path, lang: &ServerLanguage, argv: &[String]) -> Vec<String> {
+    let mut a: Vec<String> = ["--unshare-all", "--die-with-parent", "--new-session", "--clearenv", "--hostname", "sandbox"].iter().map(|s| s.to_string()).collect();
+    a.extend(system_binds(lang.etc));
+    let mut push = |xs: &[&str]| a.extend(xs.iter().map(|s| s.to_string()));
+    push(&["--proc", "/proc", "--dev", "/dev"]);
+    push(&["--size", &(64u64 << 20).to_string(), "--tmpfs", "/tmp"]);
+    push(&["--bind", &dir.display().to_string(), BOX]);
+    push(&["--remount-ro", "/"]);
+    push(&["--chdir", BOX]);
+    for (k, v) in [("HOME", BOX), ("LANG", "C.UTF-8"), ("PATH", "/usr/local/bin:/usr/bin:/bin"), ("TMPDIR", "/tmp")].iter().chain(lang.env) {
+        push(&["--setenv", k, v]);
+    }
+    push(&["--"]);
+    a.extend(argv.iter().cloned());
+    a
+}
+
+fn cgroup_base(controller: &str) -> PathBuf {
+    PathBuf::from(format!("/sys/fs/cgroup/{controller}/interview-ide-runs"))
+}
+
+/// The step's memory and process-count groups; the `cgroup.procs` files to join.
+fn make_cgroups(group: &str, limits: &StepLimits) -> Vec<PathBuf> {
+    let mut procs = Vec::new();
+    let settings: [(&str, Vec<(&str, String)>); 2] = [
+        ("memory", vec![("memory.limit_in_bytes", limits.memory_bytes.to_string()), ("memory.swappiness", "0".into())]),
+        ("pids", vec![("pids.max", limits.max_processes.to_string())]),
+    ];
+    for (controller, values) in settings {
+        let dir = cgroup_base(controller).join(group);
+        if std::fs::create_dir_all(&dir).is_err() {
+            continue;
+        }
+        // Swappiness cannot be set everywhere; the limit is what matters.
+        if values.iter().take(1).all(|(file, value)| std::fs::write(dir.join(file), value).is_ok()) {
+            for (file, value) in values.iter().skip(1) {
+                let _ = std::fs::write(dir.join(file), value);
+            }
+            procs.push(dir.join("cgroup.procs"));
+        }
+    }
+    procs
+}
+
+fn remove_cgroups(group: &str) {
+    for controller in ["memory", "pids"] {
+        let _ = std::fs::remove_dir(cgroup_base(controller).join(group));
+    }
+}
+
+/// What the step's groups measured.
+#[derive(Default)]
+struct CgroupStats {
+    max_memory: Option<u64>,
+    oom_kills: u64,
+    pids_refused: u64,
+}
+
+impl CgroupStats {
+    fn read(group: &str) -> CgroupStats {
+        let read = |controller: &str, file: &str| std::fs::read_to_string(cgroup_base(controller).join(group).join(file)).ok();
+        let field = |text: &str, name: &str| {
+            text.lines().find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse::<u64>().ok())).unwrap_or(0)
+        };
+        let max_memory = read("memory", "memory.max_usage_in_bytes").and_then(|s| s.trim().parse().ok());
+        let oom_kills = read("memory", "memory.oom_control").map(|s| field(&s, "oom_kill ")).unwrap_or(0);
+        let pids_refused = read("pids", "pids.events").map(|s| field(&s, "max ")).unwrap_or(0);
+        CgroupStats { max_memory, oom_kills, pids_refused }
+    }
+}

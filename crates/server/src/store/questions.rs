@@ -1,0 +1,89 @@
+//! The question library's tables: questions, and which question a session was created from.
+
+use sqlx::Row;
+
+use super::{Result, Store};
+
+/// A stored question. `starters` and `tests` are JSON, read by the `questions` module.
+#[derive(Debug, Clone)]
+pub struct QuestionRow {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    pub starters: String,
+    pub tests: String,
+    /// None: the server's own library (teams own questions once accounts exist).
+    pub owner_team_id: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+const COLUMNS: &str = "id, title, description, starters, tests, owner_team_id, created_at, updated_at";
+
+fn read(r: &sqlx::any::AnyRow) -> Result<QuestionRow> {
+    Ok(QuestionRow {
+        id: r.try_get("id")?,
+        title: r.try_get("title")?,
+        description: r.try_get("description")?,
+        starters: r.try_get("starters")?,
+        tests: r.try_get("tests")?,
+        owner_team_id: r.try_get("owner_team_id")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+impl Store {
+    /// Inserts the question, or replaces its content when it exists (the library's files are the
+    /// source of the server's own questions).
+    pub async fn upsert_question(&self, q: &QuestionRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO questions (id, title, description, starters, tests, owner_team_id, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (id) DO UPDATE SET title = excluded.title, description = excluded.description, \
+             starters = excluded.starters, tests = excluded.tests, updated_at = excluded.updated_at",
+        )
+        .bind(&q.id)
+        .bind(&q.title)
+        .bind(&q.description)
+        .bind(&q.starters)
+        .bind(&q.tests)
+        .bind(&q.owner_team_id)
+        .bind(q.created_at)
+        .bind(q.updated_at)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn list_questions(&self) -> Result<Vec<QuestionRow>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM questions ORDER BY title"))).fetch_all(self.pool()).await?;
+        rows.iter().map(read).collect()
+    }
+
+    pub async fn question(&self, id: &str) -> Result<Option<QuestionRow>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM questions WHERE id = $1"))).bind(id).fetch_optional(self.pool()).await?;
+        row.as_ref().map(read).transpose()
+    }
+
+    pub async fn set_session_question(&self, session_id: &str, question_id: &str) -> Result<()> {
+        sqlx::query("INSERT INTO session_questions (session_id, question_id) VALUES ($1, $2)")
+            .bind(session_id)
+            .bind(question_id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// The question a session was created from, if any.
+    pub async fn session_question(&self, session_id: &str) -> Result<Option<QuestionRow>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {} FROM questions q JOIN session_questions s ON s.question_id = q.id WHERE s.session_id = $1",
+            COLUMNS.split(", ").map(|c| format!("q.{c}")).collect::<Vec<_>>().join(", ")
+        )))
+        .bind(session_id)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(read).transpose()
+    }
+}

@@ -1,0 +1,93 @@
+// Languages that run on the server (C, C++, Java, Go, Rust, Ruby, Bash, SQL): the code goes to
+// POST /api/sessions/{id}/execute, which compiles and runs it in a fresh sandbox and streams the
+// output back. The runner writes it into the shared `runs` document like any other run; the server
+// puts the run on the timeline itself.
+import { ApiError } from '../api/client';
+import type { ExecuteEvent } from '../api/sessions';
+import type { ExecHooks, ExecResult, Execution, RunContext, RunEngine } from './engines';
+
+export class ServerEngine implements RunEngine {
+  readonly recordsOnServer = true;
+  readonly wantsStdinUpfront = true;
+
+  execute(_id: string, code: string, language: string, _limitMs: number, hooks: ExecHooks, ctx?: RunContext): Execution {
+    const abort = new AbortController();
+    const startedAt = performance.now();
+    let settled = false;
+    let resolve!: (r: ExecResult) => void;
+    const done = new Promise<ExecResult>((r) => (resolve = r));
+    const finish = (r: ExecResult) => {
+      if (settled) return;
+      settled = true;
+      resolve(r);
+    };
+    const elapsed = () => performance.now() - startedAt;
+
+    const onEvent = (e: ExecuteEvent) => {
+      switch (e.type) {
+        case 'queued':
+          hooks.onPhase('loading');
+          hooks.onOutput([{ stream: 'system', text: `Waiting for a free place on the server (${e.ahead} ahead)…\n` }]);
+          break;
+        case 'start':
+          hooks.onPhase('running');
+          break;
+        case 'stdout':
+        case 'stderr':
+          hooks.onOutput([{ stream: e.type, text: e.text }]);
+          break;
+        case 'exit':
+          finish({
+            status: e.status,
+            durationMs: e.time_ms,
+            truncated: false,
+            message: [e.message, figures(e)].filter(Boolean).join('\n'),
+          });
+          break;
+      }
+    };
+
+    if (!ctx) {
+      finish({ status: 'error', durationMs: 0, truncated: false, message: 'This run has no session to run on.' });
+    } else {
+      hooks.onPhase('running');
+      ctx.api.session
+        .execute({ language, code, stdin: ctx.stdin }, onEvent, abort.signal)
+        .then(() => {
+          if (abort.signal.aborted) finish({ status: 'stopped', durationMs: elapsed(), truncated: false, message: 'Stopped.' });
+          else finish({ status: 'error', durationMs: elapsed(), truncated: false, message: 'The server ended the run without a result.' });
+        })
+        .catch((err: unknown) => {
+          if (abort.signal.aborted) {
+            finish({ status: 'stopped', durationMs: elapsed(), truncated: false, message: 'Stopped.' });
+            return;
+          }
+          const message = err instanceof ApiError ? err.message : 'The run failed.';
+          finish({ status: 'error', durationMs: 0, truncated: false, message: `The server did not run the code: ${message}` });
+        });
+    }
+
+    return {
+      done,
+      stop: () => abort.abort(),
+      // The program's input is sent with the run (the stdin box), not while it runs.
+      input: () => {},
+      eof: () => {},
+    };
+  }
+}
+
+/** "Exit code 0 · compiled in 0.61 s · ran in 0.01 s · 2.1 MB". */
+function figures(e: Extract<ExecuteEvent, { type: 'exit' }>): string {
+  const parts: string[] = [];
+  if (e.step === 'compile' && e.status === 'error' && e.code !== null) parts.push('Compilation failed');
+  else if (e.code !== null) parts.push(`Exit code ${e.code}`);
+  if (e.compile_ms !== null) parts.push(`compiled in ${seconds(e.compile_ms)}`);
+  if (e.step === 'run') parts.push(`ran in ${seconds(e.time_ms)}`);
+  if (e.memory_bytes) parts.push(`${(e.memory_bytes / (1 << 20)).toFixed(1)} MB`);
+  return parts.join(' · ');
+}
+
+function seconds(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(2)} s`;
+}
