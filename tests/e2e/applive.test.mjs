@@ -80,7 +80,11 @@ test('the interviewer watches the error rate jump under net_errors and the check
   const { violations } = await runAxe(interviewer);
   const blocking = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
   assert.equal(blocking.length, 0, `accessibility violations:\n${formatViolations(blocking)}`);
-  if (process.env.SCREENSHOT_DIR) await interviewer.screenshot({ path: `${process.env.SCREENSHOT_DIR}/applive.png` });
+  if (process.env.SCREENSHOT_DIR) {
+    await interviewer.screenshot({ path: `${process.env.SCREENSHOT_DIR}/applive-checks.png` });
+    await byTestId(interviewer, 'live-panel').scrollIntoViewIfNeeded();
+    await interviewer.screenshot({ path: `${process.env.SCREENSHOT_DIR}/applive-live.png` });
+  }
 
   // The candidate: no panel, no word of it, never a request for it, and the API refuses.
   assert.equal(await candidate.locator('[data-testid^="live-"], [data-testid^="chaos"]').count(), 0);

@@ -197,7 +197,7 @@ async fn http_check(ws: &Arc<Workspace>, c: &Check) -> (bool, String) {
     let what = format!("{} {path}", c.method);
     if failures.is_empty() {
         let s = slowest.map(|a| format!("{} in {:.0} ms", a.status, a.ms)).unwrap_or_default();
-        let seen = if c.count == 1 { format!("{what}: {s}") } else { format!("{what}: all {} answered as expected (slowest {s})", c.count) };
+        let seen = if c.count == 1 { format!("{what}: {s}") } else { format!("{what}: all {} answered as expected (slowest: {s})", c.count) };
         return (true, seen);
     }
     let seen = if c.count == 1 { format!("{what}: {}", failures[0]) } else { format!("{what}: {} of {} failed; first: {}", failures.len(), c.count, failures[0]) };

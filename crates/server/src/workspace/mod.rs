@@ -300,7 +300,8 @@ impl Workspaces {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .iter()
-            .filter(|(_, ws)| ws.terminal_watchers.load(Ordering::SeqCst) == 0 && ws.syncs.open_count() == 0 && now_ms() - ws.last_used.load(Ordering::SeqCst) > idle_ms)
+            // An app that is starting is starting for someone's request: in use.
+            .filter(|(_, ws)| ws.terminal_watchers.load(Ordering::SeqCst) == 0 && ws.syncs.open_count() == 0 && ws.app.state() != app::State::Starting && now_ms() - ws.last_used.load(Ordering::SeqCst) > idle_ms)
             .map(|(id, _)| id.clone())
             .collect();
         for id in idle {
@@ -403,6 +404,8 @@ impl Workspace {
         };
         if !matches!(self.app.state(), app::State::Running) {
             self.app.ensure_running(Duration::from_secs(20)).await;
+            // The wait may have been long: the request still uses the workspace.
+            self.touch();
         }
         let mut req = req;
         if let Ok(host) = HeaderValue::from_str(&format!("127.0.0.1:{}", sandbox::APP_PORT)) {
