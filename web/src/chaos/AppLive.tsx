@@ -7,8 +7,8 @@ import { useSession } from '../session/SessionContext';
 import { usePolling } from '../workspace/usePolling';
 import { wallClock } from '../cockpit/time';
 
-const WINDOW_S = 300;
-const STEP_S = 5;
+const WINDOW_S = 120;
+const STEP_S = 2;
 const CHART_W = 276;
 const CHART_H = 64;
 
@@ -67,7 +67,7 @@ function Chart({ label, testId, stats, series, yRange, format }: ChartProps) {
       height: CHART_H,
       legend: { show: false },
       cursor: { show: false },
-      padding: [4, 4, 0, 0],
+      padding: [10, 6, 0, 0],
       plugins: [markersPlugin(() => markers.current)],
       scales: { x: { time: true }, y: yRange ? { range: yRange } : { range: (_u, _min, max) => [0, Math.max(max || 0, 1) * 1.1] } },
       axes: [
