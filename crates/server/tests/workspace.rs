@@ -275,6 +275,10 @@ async fn terminal_runs_commands_for_the_candidate_and_the_interviewer_only_watch
     // The app, through the platform, from inside the sandbox; and the exercise's own tests.
     let out = cand.run("curl -s -m 20 $APP_URL/stocks/GOOGL", Duration::from_secs(30)).await;
     assert!(out.contains("\"symbol\":\"GOOGL\""), "{out}");
+    // ... and the interviewer's live view recorded it, as the candidate's.
+    let stats: Value = get(&base, &s, &s.interviewer, "/app/stats").await.json().await.unwrap();
+    let seen = stats["latest"].as_array().unwrap().iter().any(|r| r["path"] == "/stocks/GOOGL" && r["status"] == 200 && r["origin"] == "candidate");
+    assert!(seen, "{stats}");
     let out = cand.run("pytest -q -p no:cacheprovider 2>&1 | tail -3", Duration::from_secs(90)).await;
     assert!(out.contains(" passed") && !out.contains("failed"), "the exercise's tests pass in the sandbox: {out}");
     // A late watcher gets the scrollback.
