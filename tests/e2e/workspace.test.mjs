@@ -69,7 +69,7 @@ test('the interviewer creates a workspace on the home page; both see the file tr
   await interviewer.goto(server.url);
   await byTestId(interviewer, 'kind-workspace').check();
   const picker = byTestId(interviewer, 'exercise-picker');
-  await waitFor(async () => (await picker.inputValue()) === 'trading-backend', { timeout: 10_000, what: 'the exercise list' });
+  await picker.locator('option[value="trading-backend"]').waitFor({ state: 'attached', timeout: 10_000 });
   await picker.selectOption('trading-backend');
   await byTestId(interviewer, 'exercise-description').waitFor();
   // The picker says what the exercise is built with, how long it takes and what it probes.
