@@ -9,7 +9,7 @@ import { wallClock } from '../cockpit/time';
 
 const WINDOW_S = 120;
 const STEP_S = 2;
-const CHART_W = 276;
+const CHART_W = 300;
 const CHART_H = 64;
 
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? '–' : `${(x * 100).toFixed(x > 0 && x < 0.1 ? 1 : 0)} %`);
@@ -71,7 +71,8 @@ function Chart({ label, testId, stats, series, yRange, format }: ChartProps) {
       plugins: [markersPlugin(() => markers.current)],
       scales: { x: { time: true }, y: yRange ? { range: yRange } : { range: (_u, _min, max) => [0, Math.max(max || 0, 1) * 1.1] } },
       axes: [
-        { stroke: '#8b8b8b', grid: { show: false }, ticks: { show: false }, size: 16, font: '10px sans-serif', values: (_u, ticks) => ticks.map((t) => wallClock(t * 1000)) },
+        // Seconds in the labels and room between them: a 2-minute window has few distinct minutes.
+        { stroke: '#8b8b8b', grid: { show: false }, ticks: { show: false }, size: 16, space: 80, font: '10px sans-serif', values: (_u, ticks) => ticks.map((t) => wallClock(t * 1000, true)) },
         { stroke: '#8b8b8b', grid: { stroke: '#2f2f2f', width: 1 }, ticks: { show: false }, size: 40, font: '10px sans-serif', values: (_u, ticks) => ticks.map(format) },
       ],
       series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 1.5, spanGaps: false, points: { show: false } }))],
