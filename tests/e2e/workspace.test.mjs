@@ -70,9 +70,13 @@ test('the interviewer creates a workspace on the home page; both see the file tr
   await interviewer.goto(server.url);
   await byTestId(interviewer, 'kind-workspace').check();
   const picker = byTestId(interviewer, 'exercise-picker');
-  await waitFor(async () => (await picker.inputValue()) === 'trading-backend', { timeout: 10_000, what: 'the exercise list' });
+  await picker.locator('option[value="trading-backend"]').waitFor({ state: 'attached', timeout: 10_000 });
   await picker.selectOption('trading-backend');
   await byTestId(interviewer, 'exercise-description').waitFor();
+  // The picker says what the exercise is built with, how long it takes and what it probes.
+  assert.match(await byTestId(interviewer, 'exercise-stack').innerText(), /FastAPI/);
+  assert.match(await byTestId(interviewer, 'exercise-duration').innerText(), /60 min/);
+  assert.match(await byTestId(interviewer, 'exercise-probes').innerText(), /N\+1/);
   await byTestId(interviewer, 'create-session').click();
   await byTestId(interviewer, 'interviewer-link').waitFor({ timeout: 15_000 });
   const interviewerUrl = await byTestId(interviewer, 'interviewer-link').inputValue();

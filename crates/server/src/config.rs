@@ -255,6 +255,11 @@ pub struct WorkspacesConfig {
     /// CPU per workspace group, in percent of one core.
     #[arg(long = "sandbox-cpu-percent", env = "SANDBOX_CPU_PERCENT", default_value_t = 100)]
     pub sandbox_cpu_percent: u64,
+
+    /// Record every request to a workspace's app for the interviewer's live view
+    /// (`--app-traffic-recording false` turns it off, e.g. to measure what it costs).
+    #[arg(long = "app-traffic-recording", env = "APP_TRAFFIC_RECORDING", default_value_t = true, action = clap::ArgAction::Set)]
+    pub record_app_traffic: bool,
 }
 
 /// Server-side code runs (C, C++, Java, Go, Rust, Ruby, Bash, SQL): how many at once, the queue

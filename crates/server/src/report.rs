@@ -141,6 +141,24 @@ pub fn render(d: &ReportData) -> String {
 
     let _ = write!(h, "<h2>Interviewer notes</h2><pre>{}</pre>", if d.notes.is_empty() { "(none)".to_string() } else { escape(d.notes) });
 
+    // The last run of the recovery checks, if any: how the candidate's fix stood at the end.
+    if let Some(run) = d.events.iter().rev().find(|e| e.kind == "chaos_checks") {
+        let _ = write!(h, "<h2>Recovery checks</h2><p class=\"muted\">Last run at {}</p><table><tr><th>Scenario</th><th>Check</th><th>Result</th><th>Seen</th></tr>", escape(&run.at));
+        for c in run.data.get("checks").and_then(|c| c.as_array()).into_iter().flatten() {
+            let text = |k: &str| c.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+            let passed = c.get("passed").and_then(|v| v.as_bool()).unwrap_or(false);
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"muted\">{}</td></tr>",
+                escape(&text("scenario")),
+                escape(&text("title")),
+                if passed { "passed" } else { "failed" },
+                escape(&text("seen"))
+            );
+        }
+        h.push_str("</table>");
+    }
+
     h.push_str("<h2>Timeline</h2><table><tr><th>Time</th><th>What</th><th>Who</th><th>Details</th></tr>");
     for e in d.events {
         let _ = write!(

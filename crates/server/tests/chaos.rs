@@ -292,3 +292,186 @@ async fn chaos_is_invisible_to_the_candidate_and_isolated_per_session() {
     let (status, _) = chaos(&base, &b, Some(&a.interviewer), "POST", "/reset", None).await;
     assert_eq!(status, 401);
 }
+
+async fn stats(base: &str, s: &Session, token: Option<&str>) -> (u16, Value) {
+    let mut req = http().get(format!("{base}/api/sessions/{}/app/stats?window=600&step=10", s.id));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+async fn run_checks(base: &str, s: &Session, scenario: Option<&str>) -> Vec<Value> {
+    let body = scenario.map(|id| json!({"scenario": id}));
+    let (status, body) = chaos(base, s, Some(&s.interviewer), "POST", "/checks", body).await;
+    assert_eq!(status, 200, "checks: {body}");
+    body["checks"].as_array().unwrap().clone()
+}
+
+/// Nearest-rank percentile, as the server computes it.
+fn percentile(mut xs: Vec<f64>, p: f64) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    let rank = ((p / 100.0) * xs.len() as f64).ceil().max(1.0) as usize;
+    xs[rank.min(xs.len()) - 1]
+}
+
+#[tokio::test]
+async fn app_stats_count_what_was_sent_and_only_the_interviewer_sees_them() {
+    if !ready() {
+        return;
+    }
+    let e = env().await;
+    let base = e.server.url();
+    let s = running(&base).await;
+    let (status, _) = stats(&base, &s, None).await;
+    assert_eq!(status, 401);
+    let (status, _) = stats(&base, &s, Some(&s.candidate)).await;
+    assert_eq!(status, 403, "the candidate cannot read the live view");
+    let (_, before) = stats(&base, &s, Some(&s.interviewer)).await;
+    let (n0, e0) = (before["totals"]["requests"].as_u64().unwrap(), before["totals"]["errors"].as_u64().unwrap());
+
+    // Known traffic: 6 x 200 and 4 x 404 on one route, 5 x 503 from a fault, 4 slow answers.
+    for _ in 0..6 {
+        assert_eq!(app(&base, &s, "GET", "/users/1", None).await.0, 200);
+    }
+    for _ in 0..4 {
+        assert_eq!(app(&base, &s, "GET", "/users/999", None).await.0, 404);
+    }
+    chaos(&base, &s, Some(&s.interviewer), "POST", "/faults", Some(json!({"kind": "error", "status": 503, "path": "/stocks/*"}))).await;
+    for _ in 0..5 {
+        assert_eq!(app(&base, &s, "GET", "/stocks/AAPL", None).await.0, 503);
+    }
+    chaos(&base, &s, Some(&s.interviewer), "POST", "/faults", Some(json!({"kind": "latency", "latency_ms": 300, "path": "/health"}))).await;
+    for _ in 0..4 {
+        assert_eq!(app(&base, &s, "GET", "/health", None).await.0, 200);
+    }
+    let (status, st) = stats(&base, &s, Some(&s.interviewer)).await;
+    assert_eq!(status, 200);
+    let t = &st["totals"];
+    assert_eq!(t["requests"].as_u64().unwrap(), n0 + 19, "{st}");
+    assert_eq!(t["errors"].as_u64().unwrap(), e0 + 5, "{st}");
+    assert_eq!(t["candidate"].as_u64().unwrap(), n0 + 19);
+    // The latest requests, newest first, with path templates.
+    let latest = st["latest"].as_array().unwrap();
+    let of = |path: &str| latest.iter().filter(|r| r["path"] == path).cloned().collect::<Vec<Value>>();
+    let users = of("/users/{id}");
+    assert_eq!(users.len(), 10, "{latest:?}");
+    assert_eq!(users.iter().filter(|r| r["status"] == 404).count(), 4);
+    assert!(users.iter().all(|r| r["method"] == "GET" && r["origin"] == "candidate" && r["bytes"].as_u64().unwrap() > 0));
+    assert_eq!(of("/stocks/AAPL").iter().filter(|r| r["status"] == 503).count(), 5);
+    let slow = of("/health");
+    assert!(slow.len() >= 4);
+    assert!(slow.iter().take(4).all(|r| r["ms"].as_f64().unwrap() >= 300.0), "{slow:?}");
+    // The percentiles are those of the recorded latencies.
+    if t["requests"].as_u64().unwrap() as usize <= latest.len() {
+        let ms: Vec<f64> = latest.iter().map(|r| r["ms"].as_f64().unwrap()).collect();
+        assert_eq!(t["p50_ms"].as_f64().unwrap(), percentile(ms.clone(), 50.0));
+        assert_eq!(t["p95_ms"].as_f64().unwrap(), percentile(ms, 95.0));
+    }
+    assert!(t["p95_ms"].as_f64().unwrap() >= 300.0, "4 of about 20 requests took 300 ms or more: {t}");
+    // The chart series add up to the totals.
+    let series = st["series"].as_array().unwrap();
+    assert_eq!(series.len(), 60);
+    assert_eq!(series.iter().map(|b| b["requests"].as_u64().unwrap()).sum::<u64>(), t["requests"].as_u64().unwrap());
+    assert_eq!(series.iter().map(|b| b["errors"].as_u64().unwrap()).sum::<u64>(), t["errors"].as_u64().unwrap());
+
+    // A scenario's traffic counts as chaos, and its activation is a marker.
+    reset(&base, &s).await;
+    activate(&base, &s, "chaos_stress").await;
+    let (_, st) = stats(&base, &s, Some(&s.interviewer)).await;
+    assert_eq!(st["totals"]["chaos"].as_u64().unwrap(), 500, "{}", st["totals"]);
+    let markers: Vec<&str> = st["markers"].as_array().unwrap().iter().map(|m| m["label"].as_str().unwrap()).collect();
+    assert!(markers.contains(&"Alert flood activated") && markers.contains(&"reset to clean"), "{markers:?}");
+}
+
+#[tokio::test]
+async fn recovery_checks_pass_clean_fail_after_a_scenario_and_pass_after_the_fix() {
+    if !ready() {
+        return;
+    }
+    let e = env().await;
+    let base = e.server.url();
+    let s = running(&base).await;
+    // Candidate 403, like every chaos route.
+    let (status, _) = chaos(&base, &s, Some(&s.candidate), "POST", "/checks", None).await;
+    assert_eq!(status, 403);
+    let (status, body) = chaos(&base, &s, Some(&s.interviewer), "POST", "/checks", Some(json!({"scenario": "nope"}))).await;
+    assert_eq!(status, 400, "{body}");
+
+    // Every scenario of the exercise has checks, and the data ones pass on the clean app.
+    let all = run_checks(&base, &s, None).await;
+    let scenarios: std::collections::HashSet<&str> = all.iter().map(|c| c["scenario"].as_str().unwrap()).collect();
+    for id in ["chaos_data", "chaos_stress", "chaos_race", "net_slow", "net_errors", "net_reset", "net_timeout"] {
+        assert!(scenarios.contains(id), "{id} has checks");
+    }
+    for id in ["chaos_data", "chaos_stress", "chaos_race", "net_errors"] {
+        for c in all.iter().filter(|c| c["scenario"] == id) {
+            assert_eq!(c["passed"], true, "clean: {c}");
+        }
+    }
+
+    // The alert flood: the N+1 shows in the statement count.
+    activate(&base, &s, "chaos_stress").await;
+    let failed = run_checks(&base, &s, Some("chaos_stress")).await;
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0]["passed"], false, "{failed:?}");
+    assert!(failed[0]["seen"].as_str().unwrap().contains("x-sql-statements = 502"), "{failed:?}");
+    // The fix: one JOIN instead of a query per alert (the app reloads on the change).
+    let main_py = e.ws_root.join(&s.id).join("workspace/app/main.py");
+    let code = std::fs::read_to_string(&main_py).unwrap();
+    let start = code.find("@app.get(\"/users/{user_id}/alerts\"").unwrap();
+    let end = code.find("@app.post(\"/alerts\"").unwrap();
+    let fixed = r#"@app.get("/users/{user_id}/alerts", response_model=list[Alert])
+def list_alerts(user_id: int, db: Db):
+    fetch_user(db, user_id)
+    rows = db.execute(
+        """
+        SELECT a.*, s.name AS stock_name, s.price AS current_price
+        FROM alerts a JOIN stocks s ON s.symbol = a.symbol
+        WHERE a.user_id = ? ORDER BY a.id
+        """,
+        (user_id,),
+    ).fetchall()
+    return [
+        Alert(**dict(row), triggered=is_triggered(row["direction"], row["target_price"], row["current_price"]))
+        for row in rows
+    ]
+
+
+"#;
+    std::fs::write(&main_py, format!("{}{fixed}{}", &code[..start], &code[end..])).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let r = run_checks(&base, &s, Some("chaos_stress")).await;
+        if r[0]["passed"] == true {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the fix never passed: {r:?}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert_eq!(json_of(&base, &s, "/users/4/alerts").await.as_array().unwrap().len(), 500, "same answer after the fix");
+
+    // Corrupted data: the invariants name the rows; a repair makes them pass.
+    activate(&base, &s, "chaos_data").await;
+    let r = run_checks(&base, &s, Some("chaos_data")).await;
+    assert!(r.iter().all(|c| c["passed"] == false), "{r:?}");
+    let prices = r.iter().find(|c| c["id"] == "sane_prices").unwrap();
+    assert!(prices["seen"].as_str().unwrap().contains("GOOGL"), "{prices}");
+    reset(&base, &s).await;
+    assert!(run_checks(&base, &s, Some("chaos_data")).await.iter().all(|c| c["passed"] == true));
+
+    // A network scenario's checks fail while its faults are on and pass once they are off.
+    activate(&base, &s, "net_errors").await;
+    assert_eq!(run_checks(&base, &s, Some("net_errors")).await[0]["passed"], false);
+    chaos(&base, &s, Some(&s.interviewer), "POST", "/deactivate", Some(json!({"scenario": "net_errors"}))).await;
+    assert_eq!(run_checks(&base, &s, Some("net_errors")).await[0]["passed"], true);
+
+    // Every run is on the timeline (and so in the report).
+    let events: Value = http().get(format!("{base}/api/sessions/{}/events", s.id)).bearer_auth(&s.interviewer).send().await.unwrap().json().await.unwrap();
+    let runs = events.as_array().unwrap().iter().filter(|e| e["kind"] == "chaos_checks").count();
+    assert!(runs >= 8, "{runs} check runs on the timeline");
+    let report = http().get(format!("{base}/api/sessions/{}/report", s.id)).bearer_auth(&s.interviewer).send().await.unwrap().text().await.unwrap();
+    assert!(report.contains("<h2>Recovery checks</h2>") && report.contains("Twenty GET /stocks all answer 200"), "the report has the last run");
+}

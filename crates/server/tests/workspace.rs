@@ -5,7 +5,7 @@
 mod common;
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::{Peer, Session, WorkspaceServer, http, post_session, workspace_session};
 use futures_util::{SinkExt, StreamExt};
@@ -98,13 +98,15 @@ async fn creating_a_workspace_session_and_its_contract() {
     let e = env().await;
     let base = e.server.url();
     let list: Value = http().get(format!("{base}/api/exercises")).send().await.unwrap().json().await.unwrap();
-    assert_eq!(list[0]["id"], "trading-backend");
-    assert!(list[0]["title"].as_str().unwrap().len() > 3);
+    let trading = list.as_array().unwrap().iter().find(|x| x["id"] == "trading-backend").expect("the trading backend is listed");
+    assert!(trading["title"].as_str().unwrap().len() > 3);
+    assert!(trading["stack"].as_str().unwrap().contains("FastAPI") && trading["duration_minutes"].as_u64().is_some());
+    assert!(list.as_array().unwrap().iter().any(|x| x["id"] == "payments-node" && x["stack"].as_str().unwrap().contains("TypeScript")));
 
     let res = post_session(&base, json!({"kind": "workspace", "exercise": "nope"})).await;
     assert_eq!(res.status(), 400);
     let body: Value = res.json().await.unwrap();
-    assert_eq!(body["valid"], json!(["trading-backend"]));
+    assert_eq!(body["valid"], json!(["payments-node", "trading-backend"]));
     let res = post_session(&base, json!({"kind": "workspace"})).await;
     assert_eq!(res.status(), 400);
     let res = post_session(&base, json!({"kind": "spaceship"})).await;
@@ -275,6 +277,10 @@ async fn terminal_runs_commands_for_the_candidate_and_the_interviewer_only_watch
     // The app, through the platform, from inside the sandbox; and the exercise's own tests.
     let out = cand.run("curl -s -m 20 $APP_URL/stocks/GOOGL", Duration::from_secs(30)).await;
     assert!(out.contains("\"symbol\":\"GOOGL\""), "{out}");
+    // ... and the interviewer's live view recorded it, as the candidate's.
+    let stats: Value = get(&base, &s, &s.interviewer, "/app/stats").await.json().await.unwrap();
+    let seen = stats["latest"].as_array().unwrap().iter().any(|r| r["path"] == "/stocks/GOOGL" && r["status"] == 200 && r["origin"] == "candidate");
+    assert!(seen, "{stats}");
     let out = cand.run("pytest -q -p no:cacheprovider 2>&1 | tail -3", Duration::from_secs(90)).await;
     assert!(out.contains(" passed") && !out.contains("failed"), "the exercise's tests pass in the sandbox: {out}");
     // A late watcher gets the scrollback.
@@ -463,4 +469,92 @@ async fn ended_workspaces_are_deleted_after_the_retention_period() {
     assert!(!e.ws_root.join(&s.id).exists(), "the ended session's files are reclaimed");
     assert!(e.ws_root.join(&kept.id).exists(), "an open session's files stay");
     assert_eq!(get(&base, &s, &s.candidate, "/files").await.status(), 404);
+}
+
+/// Whether the payments-node exercise's environment is installed (`./scripts/test.sh` does it).
+fn node_exercise_ready() -> bool {
+    let ok = std::path::Path::new("/opt/interview-ide/node/payments-node/node_modules/.bin/tsx").is_file();
+    if !ok {
+        eprintln!("SKIPPED: the payments-node test needs /opt/interview-ide/node/payments-node (./scripts/test.sh installs it)");
+    }
+    ok
+}
+
+async fn checks_of(base: &str, s: &Session, scenario: &str) -> Vec<Value> {
+    let res = post(base, s, &s.interviewer, "/chaos/checks", json!({"scenario": scenario})).await;
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    body["checks"].as_array().unwrap().clone()
+}
+
+async fn scenario(base: &str, s: &Session, what: &str, id: &str) {
+    let body = if what == "reset" { json!({}) } else { json!({"scenario": id}) };
+    let res = post(base, s, &s.interviewer, &format!("/chaos/{what}"), body).await;
+    let status = res.status();
+    if status != 200 {
+        let logs = get(base, s, &s.interviewer, "/workspace/logs").await.text().await.unwrap_or_default();
+        panic!("{what} {id}: {status} {}\napp log: {}", res.text().await.unwrap_or_default(), logs.chars().rev().take(3000).collect::<String>().chars().rev().collect::<String>());
+    }
+}
+
+/// The second exercise, in another stack, with no change to the platform: the Node.js service and
+/// its provider start in the sandbox, its tests pass there, and every scenario's checks pass
+/// clean, fail under the scenario and pass once it is fixed (a code fix for duplicate webhooks).
+#[tokio::test]
+async fn the_node_exercise_end_to_end() {
+    if !ready() || !node_exercise_ready() {
+        return;
+    }
+    let e = env().await;
+    let base = e.server.url();
+    let s = common::create_session(&base, json!({"kind": "workspace", "exercise": "payments-node"})).await;
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while app(&base, &s, "/health").await.0 != 200 {
+        assert!(Instant::now() < deadline, "the Node app never answered");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let (status, body) = app(&base, &s, "/customers/1/payments").await;
+    assert_eq!(status, 200, "{body}");
+    // A charge goes through the provider running beside the app.
+    let res = http().post(format!("{base}/api/sessions/{}/app/payments", s.id)).bearer_auth(&s.candidate).json(&json!({"customer_id": 1, "amount_cents": 2500})).send().await.unwrap();
+    assert_eq!(res.status(), 201);
+    assert_eq!(res.json::<Value>().await.unwrap()["status"], "succeeded");
+
+    // The exercise's own tests pass in the sandbox, from the candidate's terminal.
+    let mut term = Term::open(&e.server.ws_url(), &s, &s.candidate).await;
+    let out = term.run("npm test 2>&1 | tail -8", Duration::from_secs(120)).await;
+    assert!(out.contains("# pass 4") && out.contains("# fail 0"), "{out}");
+
+    for id in ["upstream_slow", "duplicate_webhooks", "index_burst", "out_of_order"] {
+        let clean = checks_of(&base, &s, id).await;
+        assert!(!clean.is_empty() && clean.iter().all(|c| c["passed"] == true), "{id} clean: {clean:?}");
+        scenario(&base, &s, "activate", id).await;
+        let broken = checks_of(&base, &s, id).await;
+        assert!(broken.iter().all(|c| c["passed"] == false), "{id} under the scenario: {broken:?}");
+        scenario(&base, &s, "reset", id).await;
+    }
+
+    // The fix for duplicate deliveries: an event id is applied once.
+    let app_ts = e.ws_root.join(&s.id).join("workspace/src/app.ts");
+    let code = std::fs::read_to_string(&app_ts).unwrap();
+    let needle = "    db.prepare('INSERT INTO webhook_events";
+    assert!(code.contains(needle));
+    let fixed = code.replacen(
+        needle,
+        "    if (db.prepare('SELECT 1 FROM webhook_events WHERE event_id = ?').get(id)) {\n      res.json({ received: true, duplicate: true });\n      return;\n    }\n    db.prepare('INSERT INTO webhook_events",
+        1,
+    );
+    std::fs::write(&app_ts, fixed).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        scenario(&base, &s, "reset", "").await;
+        // While the app restarts on the change, the scenario's requests find no app (409): again.
+        let activated = post(&base, &s, &s.interviewer, "/chaos/activate", json!({"scenario": "duplicate_webhooks"})).await.status() == 200;
+        let r = if activated { checks_of(&base, &s, "duplicate_webhooks").await } else { vec![] };
+        if activated && r.iter().all(|c| c["passed"] == true) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the fix never passed: {r:?}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }

@@ -5,6 +5,13 @@ export interface Exercise {
   id: string;
   title: string;
   description: string;
+  /** E.g. "Python 3 · FastAPI · SQLite". */
+  stack?: string;
+  duration_minutes?: number | null;
+  /** What it probes in a candidate. */
+  probes?: string[];
+  /** The Chaos Engine's scenarios, by title. */
+  scenarios?: string[];
 }
 
 /** A workspace session's exercise with the interviewer's notes (interviewer only). */

@@ -5,6 +5,7 @@ import type { ProcessState } from '../api/workspace';
 import { ConfirmDialog } from '../cockpit/ConfirmDialog';
 import { useSession } from '../session/SessionContext';
 import { Spinner } from '../ui/Spinner';
+import { Checks } from './Checks';
 import { CustomFault } from './CustomFault';
 import { describeFault, elapsed, statusLine } from './format';
 import { useChaos } from './useChaos';
@@ -173,6 +174,8 @@ export function ChaosPanel({ appState }: Props) {
           })}
         </ul>
       )}
+
+      {status && <Checks scenarios={status.scenarios} disabled={appState !== null && appState !== 'running'} />}
 
       {status && (
         <section className="chaos-faults" aria-labelledby="chaos-faults-h">

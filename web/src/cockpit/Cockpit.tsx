@@ -19,7 +19,9 @@ export interface CockpitProps {
   endedAt: number | null;
   language: string;
   languages: Language[];
-  /** The Chaos Engine panel, first, for workspace sessions. */
+  /** The live view of a workspace's app, first. */
+  appLive?: ReactNode;
+  /** The Chaos Engine panel, for workspace sessions. */
   chaos?: ReactNode;
   /** A workspace's exercise notes for the interviewer. */
   exerciseNotes?: ReactNode;
@@ -30,7 +32,7 @@ export interface CockpitProps {
 }
 
 /** The interviewer's panel: end and export, private notes, timeline, replay and scorecard. */
-export const Cockpit = memo(function Cockpit({ createdAt, endedAt, language, languages, chaos, exerciseNotes, showReplay = true, replayDoc = null }: CockpitProps) {
+export const Cockpit = memo(function Cockpit({ createdAt, endedAt, language, languages, appLive, chaos, exerciseNotes, showReplay = true, replayDoc = null }: CockpitProps) {
   const languageName = useCallback((id: string) => nameOf(languages, id), [languages]);
   const startMs = Date.parse(createdAt) || Date.now();
   const { events, error: eventsError, refresh } = useEvents();
@@ -43,6 +45,11 @@ export const Cockpit = memo(function Cockpit({ createdAt, endedAt, language, lan
         <EndSession endedAt={endedAt} onEnded={refresh} />
         <ExportReport />
       </div>
+      {appLive && (
+        <Section id="live" title="Live app">
+          {appLive}
+        </Section>
+      )}
       {chaos && (
         <Section id="chaos" title="Chaos Engine">
           {chaos}

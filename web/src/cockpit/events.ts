@@ -84,6 +84,11 @@ export function describeEvent(e: TimelineEvent, languageName: (id: string) => st
     }
     case 'session_ended':
       return 'Session ended';
+    case 'chaos_checks': {
+      const passed = num(d.passed) ?? 0;
+      const failed = num(d.failed) ?? 0;
+      return `Recovery checks: ${passed} of ${passed + failed} passed`;
+    }
     case 'large_paste':
     case 'paste': {
       const chars = num(d.chars) ?? num(d.length) ?? num(d.characters);
@@ -110,6 +115,7 @@ export function toneOf(e: TimelineEvent): 'bad' | 'ok' | 'warn' | 'plain' {
   }
   if (e.kind === 'tests_run') return num(e.data?.failed) === 0 ? 'ok' : 'bad';
   if (e.kind === 'session_ended') return 'warn';
+  if (e.kind === 'chaos_checks') return e.data?.failed === 0 ? 'ok' : 'bad';
   if (categoryOf(e.kind) === 'code') return 'warn';
   return 'plain';
 }

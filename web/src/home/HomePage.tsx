@@ -235,7 +235,7 @@ function CreateForm({ onCreated }: { onCreated: (s: CreatedSession, title: strin
               {exercises.list?.length === 0 && <option value="">No exercises on this server</option>}
               {exercises.list?.map((x) => (
                 <option key={x.id} value={x.id} title={x.description}>
-                  {x.title}
+                  {x.stack ? `${x.title} (${x.stack.split(' · ')[0]})` : x.title}
                 </option>
               ))}
             </select>
@@ -263,9 +263,37 @@ function CreateForm({ onCreated }: { onCreated: (s: CreatedSession, title: strin
                 </button>
               </p>
             ) : chosen ? (
-              <p className="muted" data-testid="exercise-description">
-                <strong>{chosen.title}</strong>: {chosen.description}
-              </p>
+              <div data-testid="exercise-description">
+                <p className="muted">
+                  <strong>{chosen.title}</strong>: {chosen.description}
+                </p>
+                <dl className="exercise-facts">
+                  {chosen.stack && (
+                    <div>
+                      <dt>Stack</dt>
+                      <dd data-testid="exercise-stack">{chosen.stack}</dd>
+                    </div>
+                  )}
+                  {chosen.duration_minutes ? (
+                    <div>
+                      <dt>Duration</dt>
+                      <dd data-testid="exercise-duration">about {chosen.duration_minutes} min</dd>
+                    </div>
+                  ) : null}
+                  {chosen.probes && chosen.probes.length > 0 && (
+                    <div>
+                      <dt>Probes</dt>
+                      <dd data-testid="exercise-probes">{chosen.probes.join(' · ')}</dd>
+                    </div>
+                  )}
+                  {chosen.scenarios && chosen.scenarios.length > 0 && (
+                    <div>
+                      <dt>Scenarios</dt>
+                      <dd>{chosen.scenarios.length}: {chosen.scenarios.join(', ')}</dd>
+                    </div>
+                  )}
+                </dl>
+              </div>
             ) : exercises.loading ? (
               <p className="muted">Loading exercises…</p>
             ) : null}

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import type { Session } from '../api/sessions';
 import { listExercises } from '../api/workspace';
+import { AppLive } from '../chaos/AppLive';
 import { ChaosPanel } from '../chaos/ChaosPanel';
 import type { CursorInfo } from '../editor/CodeEditor';
 import { SessionShell, useLiveSession } from '../session/SessionShell';
@@ -59,7 +60,8 @@ export default function WorkspaceSession({ session }: Props) {
         language: session.language,
         showReplay: false,
         replayDoc,
-        // Mounted only in the interviewer's cockpit: the candidate never fetches either.
+        // Mounted only in the interviewer's cockpit: the candidate never fetches any of them.
+        appLive: <AppLive />,
         chaos: <ChaosPanel appState={app?.state ?? null} />,
         exerciseNotes: <ExerciseNotes />,
       }}

@@ -13,6 +13,8 @@ use futures_util::StreamExt;
 use serde::Serialize;
 use sqlx::{Connection, Executor, Row};
 
+pub mod checks;
+
 pub use crate::faults::{ActiveFault, FaultSpec};
 
 use crate::util::{new_id, now_ms};
@@ -106,6 +108,7 @@ pub async fn activate(ws: &Arc<Workspace>, id: &str) -> Result<(), ChaosError> {
         }
         state.scenarios.insert(s.id.clone(), now_ms());
     }
+    ws.traffic.mark("scenario", format!("{} activated", s.title));
     for a in &s.actions {
         match a {
             Action::Data { sql } => run_sql(ws, sql).await?,
@@ -120,10 +123,12 @@ pub async fn activate(ws: &Arc<Workspace>, id: &str) -> Result<(), ChaosError> {
 
 /// Turns one scenario off: its network faults go; changed data stays until reset.
 pub fn deactivate(ws: &Workspace, id: &str) -> Result<(), ChaosError> {
-    scenario(ws, id)?;
+    let title = scenario(ws, id)?.title.clone();
     let mut state = ws.faults.lock();
     state.faults.retain(|f| f.scenario.as_deref() != Some(id));
-    state.scenarios.remove(id);
+    if state.scenarios.remove(id).is_some() {
+        ws.traffic.mark("scenario", format!("{title} deactivated"));
+    }
     Ok(())
 }
 
@@ -157,6 +162,7 @@ pub async fn reset(ws: &Arc<Workspace>) -> Result<(), ChaosError> {
         state.faults.clear();
         state.scenarios.clear();
     }
+    ws.traffic.mark("reset", "reset to clean");
     let _busy = ws.faults.changing().await;
     let (Some(db), clean) = (ws.database(), ws.clean_database()) else { return Ok(()) };
     if !clean.is_file() || !db.is_file() {
@@ -251,17 +257,25 @@ async fn send_traffic(ws: &Arc<Workspace>, method: &str, path: &str, body: Optio
             let method = method.clone();
             let body = body.map(|b| b.replace("{i}", &i.to_string()));
             let socket = ws.app.socket.clone();
+            let traffic = ws.traffic.clone();
             async move {
-                let mut req = Request::builder().method(method).uri(path).header(header::HOST, "127.0.0.1");
+                let mut req = Request::builder().method(method.clone()).uri(path).header(header::HOST, "127.0.0.1");
                 if body.is_some() {
                     req = req.header(header::CONTENT_TYPE, "application/json");
                 }
                 let req = req.body(body.map(Body::from).unwrap_or_else(Body::empty)).ok()?;
-                let res = crate::workspace::proxy::forward(&socket, req).await.ok()?;
-                let status = res.status();
+                let (at, started) = (now_ms(), std::time::Instant::now());
+                let res = crate::workspace::proxy::forward(&socket, req).await;
+                let status = res.as_ref().map(|r| r.status().as_u16()).unwrap_or(0);
+                let ms = started.elapsed().as_secs_f64() * 1000.0;
                 // Drain the body so the connection ends cleanly.
-                let _ = axum::body::to_bytes(res.into_body(), 1 << 20).await;
-                Some(status)
+                let bytes = match res {
+                    Ok(r) => axum::body::to_bytes(r.into_body(), 1 << 20).await.map(|b| b.len() as u64).unwrap_or(0),
+                    Err(_) => 0,
+                };
+                let path = crate::workspace::traffic::path_template(path);
+                traffic.record(crate::workspace::traffic::Record { at, method: method.to_string(), path, status, ms, bytes, origin: crate::workspace::traffic::Origin::Chaos });
+                (status != 0).then_some(status)
             }
         })
         .buffer_unordered(concurrency.clamp(1, 64) as usize)

@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::Deserialize;
@@ -70,4 +70,44 @@ pub async fn reset(State(state): State<AppState>, Auth(caller): Auth) -> Result<
     chaos::reset(&ws).await?;
     state.sessions.event(&caller.session.id, "chaos_reset", Role::Interviewer, serde_json::json!({})).await;
     Ok(Json(chaos::status(&ws)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChecksRequest {
+    scenario: Option<String>,
+}
+
+/// Runs the recovery checks (one scenario's, or all); the results go on the timeline (and so
+/// into the report).
+pub async fn checks(State(state): State<AppState>, Auth(caller): Auth, JsonBody(body): JsonBody<ChecksRequest>) -> Result<impl IntoResponse, ApiError> {
+    let ws = interviewer_workspace(&state, &caller)?;
+    caller.require_open()?;
+    let scenario = body.scenario;
+    let results = chaos::checks::run(&ws, scenario.as_deref()).await?;
+    let passed = results.iter().filter(|r| r.passed).count();
+    ws.traffic.mark("checks", format!("{passed} of {} checks passed", results.len()));
+    state
+        .sessions
+        .event(&caller.session.id, "chaos_checks", Role::Interviewer, serde_json::json!({"scenario": scenario, "passed": passed, "failed": results.len() - passed, "checks": results}))
+        .await;
+    Ok(Json(serde_json::json!({ "checks": results })))
+}
+
+#[derive(Deserialize)]
+pub struct StatsQuery {
+    /// Seconds of history (default 300, at most 3,600).
+    window: Option<u32>,
+    /// Seconds per chart point (default: the window / 60).
+    step: Option<u32>,
+}
+
+/// `GET /api/sessions/{id}/app/stats`: the live figures of the app's traffic. Interviewer only.
+pub async fn app_stats(State(state): State<AppState>, Auth(caller): Auth, Query(q): Query<StatsQuery>) -> Result<impl IntoResponse, ApiError> {
+    let ws = interviewer_workspace(&state, &caller)?;
+    let window = q.window.unwrap_or(300).clamp(10, 3600);
+    let step = q.step.unwrap_or((window / 60).max(1)).clamp(1, window);
+    // At most 600 points per chart.
+    let step = step.max(window.div_ceil(600));
+    Ok(Json(ws.traffic.stats(window, step, 50)))
 }

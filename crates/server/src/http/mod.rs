@@ -83,6 +83,8 @@ pub fn router(state: AppState) -> Router {
         .route("/sessions/{id}/files", get(workspace::list_files).post(workspace::create_file).delete(workspace::delete_file))
         .route("/sessions/{id}/files/content", get(workspace::file_content))
         .route("/sessions/{id}/files/rename", post(workspace::rename_file))
+        // Before the app's own paths: `/app/stats` is the platform's, never proxied.
+        .route("/sessions/{id}/app/stats", get(chaos::app_stats))
         .route("/sessions/{id}/app", any(workspace::app_proxy))
         .route("/sessions/{id}/app/{*path}", any(workspace::app_proxy))
         .route("/sessions/{id}/terminal", get(workspace::terminal))
@@ -94,6 +96,7 @@ pub fn router(state: AppState) -> Router {
         .route("/sessions/{id}/chaos/status", get(chaos::status))
         .route("/sessions/{id}/chaos/deactivate", post(chaos::deactivate))
         .route("/sessions/{id}/chaos/reset", post(chaos::reset))
+        .route("/sessions/{id}/chaos/checks", post(chaos::checks))
         .route("/sessions/{id}/chaos/faults", post(chaos::add_fault))
         .route("/sessions/{id}/chaos/faults/{fault_id}", axum::routing::delete(chaos::remove_fault))
         .fallback(|| async { ApiError::NotFound("no such API route".into()) });

@@ -192,7 +192,7 @@ pub async fn app_proxy(State(state): State<AppState>, Path(params): Path<Vec<(St
     parts.headers.remove("x-request-id");
     // Bodies to the app are limited like every other body.
     let body = Body::new(http_body_util::Limited::new(body, 1024 * 1024));
-    match ws.call_app(axum::http::Request::from_parts(parts, body)).await {
+    match ws.call_app(axum::http::Request::from_parts(parts, body), crate::workspace::traffic::Origin::Candidate).await {
         Ok(mut res) => {
             // The app is the candidate's code: whatever it answers must not run as this origin
             // in someone's browser (an HTML page with a script, opened by the interviewer).

@@ -20,6 +20,15 @@ use crate::faults::FaultSpec;
 pub struct Manifest {
     pub title: String,
     pub description: String,
+    /// The technologies, as the exercise picker shows them (e.g. "Python · FastAPI · SQLite").
+    #[serde(default)]
+    pub stack: String,
+    /// How long an interview on it usually takes, in minutes.
+    #[serde(default)]
+    pub duration_minutes: Option<u32>,
+    /// What it probes in a candidate, a few words each (the picker lists them).
+    #[serde(default)]
+    pub probes: Vec<String>,
     #[serde(default)]
     pub interviewer_notes: String,
     pub app: AppSpec,
@@ -162,6 +171,75 @@ pub struct Scenario {
     pub watch_for: String,
     #[serde(default)]
     pub actions: Vec<Action>,
+    /// What "fixed" means for this scenario, checked against the running app on request.
+    #[serde(default)]
+    pub checks: Vec<Check>,
+}
+
+/// A recovery check (`[[scenarios.checks]]`): an HTTP probe of the app or an SQL invariant on its
+/// database (docs/EXERCISES.md).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Check {
+    pub id: String,
+    pub title: String,
+    pub kind: CheckKind,
+    /// `sql`: a query on the app's database that must return no rows.
+    #[serde(default)]
+    pub query: Option<String>,
+    /// `http`: the request, sent through the session's proxy (and its faults) like the candidate's.
+    #[serde(default = "get")]
+    pub method: String,
+    #[serde(default)]
+    pub path: Option<String>,
+    #[serde(default)]
+    pub body: Option<String>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Sent this many times (`concurrency` at a time); every answer must pass.
+    #[serde(default = "one")]
+    pub count: u32,
+    #[serde(default = "one")]
+    pub concurrency: u32,
+    /// Accepted statuses; none listed means any 2xx.
+    #[serde(default)]
+    pub status: Vec<u16>,
+    /// Each answer (head and body) within this many milliseconds.
+    #[serde(default)]
+    pub max_ms: Option<u64>,
+    /// Values in the answer: a JSON path or a header, equal to a value or within bounds.
+    #[serde(default)]
+    pub expect: Vec<Expect>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckKind {
+    Http,
+    Sql,
+}
+
+/// One value an HTTP check reads from each answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// A path into the JSON body: keys and array indexes separated by dots (`0.price`,
+    /// `holdings.1.quantity`); `length` after an array or object is its size.
+    #[serde(default)]
+    pub json: Option<String>,
+    /// A response header (its value read as a number for `min`/`max`).
+    #[serde(default)]
+    pub header: Option<String>,
+    #[serde(default)]
+    pub equals: Option<serde_json::Value>,
+    #[serde(default)]
+    pub min: Option<f64>,
+    #[serde(default)]
+    pub max: Option<f64>,
+}
+
+fn get() -> String {
+    "GET".into()
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -212,6 +290,11 @@ pub struct ExerciseSummary {
     pub id: String,
     pub title: String,
     pub description: String,
+    pub stack: String,
+    pub duration_minutes: Option<u32>,
+    pub probes: Vec<String>,
+    /// The Chaos Engine's scenarios, by title.
+    pub scenarios: Vec<String>,
 }
 
 /// What the web app needs to know of a workspace session's exercise.
@@ -273,7 +356,15 @@ impl Catalog {
     pub fn summaries(&self) -> Vec<ExerciseSummary> {
         self.exercises
             .values()
-            .map(|e| ExerciseSummary { id: e.id.clone(), title: e.manifest.title.clone(), description: e.manifest.description.clone() })
+            .map(|e| ExerciseSummary {
+                id: e.id.clone(),
+                title: e.manifest.title.clone(),
+                description: e.manifest.description.clone(),
+                stack: e.manifest.stack.clone(),
+                duration_minutes: e.manifest.duration_minutes,
+                probes: e.manifest.probes.clone(),
+                scenarios: e.manifest.scenarios.iter().map(|s| s.title.clone()).collect(),
+            })
             .collect()
     }
 }
@@ -301,6 +392,52 @@ fn validate(id: &str, m: &Manifest) -> Result<(), String> {
                     return Err(format!("scenario '{}': traffic path must start with '/'", s.id));
                 }
                 _ => {}
+            }
+        }
+        validate_checks(s, m.runtime.database.is_some())?;
+    }
+    Ok(())
+}
+
+fn validate_checks(s: &Scenario, has_database: bool) -> Result<(), String> {
+    let mut seen = std::collections::HashSet::new();
+    for c in &s.checks {
+        let at = format!("scenario '{}', check '{}'", s.id, c.id);
+        if c.id.is_empty() || !seen.insert(c.id.as_str()) {
+            return Err(format!("{at}: check ids must be non-empty and unique in their scenario"));
+        }
+        match c.kind {
+            CheckKind::Sql => {
+                if !has_database {
+                    return Err(format!("{at}: an sql check needs runtime.database"));
+                }
+                if c.query.as_deref().is_none_or(|q| q.trim().is_empty()) || c.path.is_some() {
+                    return Err(format!("{at}: an sql check has a query and no path"));
+                }
+            }
+            CheckKind::Http => {
+                if c.query.is_some() || !c.path.as_deref().is_some_and(|p| p.starts_with('/')) {
+                    return Err(format!("{at}: an http check has a path starting with '/' and no query"));
+                }
+                if axum::http::Method::from_bytes(c.method.as_bytes()).is_err() {
+                    return Err(format!("{at}: invalid method '{}'", c.method));
+                }
+                if c.count == 0 || c.count > 100 || c.concurrency == 0 || c.concurrency > 20 {
+                    return Err(format!("{at}: count must be 1-100 and concurrency 1-20"));
+                }
+                for (k, v) in &c.headers {
+                    if axum::http::HeaderName::from_bytes(k.as_bytes()).is_err() || axum::http::HeaderValue::from_str(v).is_err() {
+                        return Err(format!("{at}: '{k}: {v}' is not a valid header"));
+                    }
+                }
+                for e in &c.expect {
+                    if e.json.is_some() == e.header.is_some() {
+                        return Err(format!("{at}: each expect names one of json or header"));
+                    }
+                    if e.equals.is_none() && e.min.is_none() && e.max.is_none() {
+                        return Err(format!("{at}: each expect has equals, min or max"));
+                    }
+                }
             }
         }
     }

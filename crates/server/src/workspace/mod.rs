@@ -15,6 +15,7 @@ pub mod proxy;
 pub mod sandbox;
 pub mod sync;
 pub mod terminal;
+pub mod traffic;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -58,6 +59,8 @@ pub struct Settings {
     pub idle: Duration,
     /// Workspaces of sessions that ended this long ago are deleted from disk.
     pub retention: Duration,
+    /// Whether requests to the apps are recorded for the interviewer's live view.
+    pub record_traffic: bool,
 }
 
 pub struct Workspaces {
@@ -77,6 +80,8 @@ pub struct Workspace {
     pub app: Arc<app::App>,
     /// The network faults on the way to the app (the Chaos Engine turns them on and off).
     pub faults: SessionFaults,
+    /// Every request to the app and the events around it, for the interviewer's live view.
+    pub traffic: Arc<traffic::Traffic>,
     pub syncs: Arc<sync::FileSyncs>,
     pub code_server: codeserver::CodeServer,
     terminal: tokio::sync::Mutex<Option<Arc<terminal::Terminal>>>,
@@ -228,6 +233,7 @@ impl Workspaces {
             return Ok(ws.clone());
         }
         let code_server = codeserver::CodeServer::new(sb.clone(), self.settings.code_server.clone());
+        let traffic = Arc::new(traffic::Traffic::new(self.settings.record_traffic));
         let ws = Arc::new(Workspace {
             session_id: session_id.to_string(),
             app: Arc::new(app::App::new(sb.clone(), exercise.manifest.app.command.clone())),
@@ -235,7 +241,8 @@ impl Workspaces {
             exercise,
             sandbox: sb,
             root,
-            syncs: Arc::new(sync::FileSyncs::default()),
+            syncs: Arc::new(sync::FileSyncs::new(traffic.clone())),
+            traffic,
             code_server,
             terminal: tokio::sync::Mutex::new(None),
             terminal_watchers: Default::default(),
@@ -326,6 +333,8 @@ impl Workspace {
         self.terminal_watchers.load(Ordering::SeqCst) == 0
             && self.syncs.open_count() == 0
             && self.app_requests.load(Ordering::SeqCst) == 0
+            // An app that is starting is starting for someone (the page opening, say): in use.
+            && self.app.state() != app::State::Starting
             && now_ms() - self.last_used.load(Ordering::SeqCst) > idle_ms
     }
 
@@ -382,8 +391,26 @@ impl Workspace {
     }
 
     /// A request for the app, from the browser or from inside the sandbox: through the session's
-    /// network faults, then to the app's socket. `Err` means: drop the connection, no answer.
-    pub async fn call_app(self: &Arc<Self>, req: Request<Body>) -> Result<Response<Body>, Dropped> {
+    /// network faults, then to the app's socket, recorded for the interviewer's live view. `Err`
+    /// means: drop the connection, no answer.
+    pub async fn call_app(self: &Arc<Self>, req: Request<Body>, origin: traffic::Origin) -> Result<Response<Body>, Dropped> {
+        if !self.traffic.enabled() {
+            return self.call_app_unrecorded(req).await;
+        }
+        let (at, started) = (now_ms(), std::time::Instant::now());
+        let (method, path) = (req.method().to_string(), traffic::path_template(req.uri().path()));
+        let result = self.call_app_unrecorded(req).await;
+        let record = traffic::Record { at, method, path, status: 0, ms: started.elapsed().as_secs_f64() * 1000.0, bytes: 0, origin };
+        match result {
+            Ok(res) => Ok(record_answer(res, record, self.traffic.clone())),
+            Err(d) => {
+                self.traffic.record(record);
+                Err(d)
+            }
+        }
+    }
+
+    async fn call_app_unrecorded(self: &Arc<Self>, req: Request<Body>) -> Result<Response<Body>, Dropped> {
         let _in_use = AppRequest::start(self);
         let bytes_per_second = match self.faults.verdict(req.method().as_str(), req.uri().path()).await {
             Verdict::Forward { bytes_per_second } => bytes_per_second,
@@ -439,7 +466,7 @@ impl Workspace {
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
                         let ws = ws.clone();
-                        async move { ws.call_app(req.map(Body::new)).await }
+                        async move { ws.call_app(req.map(Body::new), traffic::Origin::Candidate).await }
                     });
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
@@ -449,6 +476,35 @@ impl Workspace {
             }
         });
     }
+}
+
+/// Records an answer once its body is sent (its size known): at once when the length is known,
+/// else when the body's stream ends or is dropped.
+fn record_answer(res: Response<Body>, mut record: traffic::Record, traffic: Arc<traffic::Traffic>) -> Response<Body> {
+    use axum::body::HttpBody as _;
+    record.status = res.status().as_u16();
+    if let Some(n) = res.body().size_hint().exact() {
+        record.bytes = n;
+        traffic.record(record);
+        return res;
+    }
+    struct OnEnd(Option<(traffic::Record, Arc<traffic::Traffic>)>);
+    impl Drop for OnEnd {
+        fn drop(&mut self) {
+            if let Some((r, t)) = self.0.take() {
+                t.record(r);
+            }
+        }
+    }
+    let mut on_end = OnEnd(Some((record, traffic)));
+    let (parts, body) = res.into_parts();
+    let counted = futures_util::StreamExt::map(body.into_data_stream(), move |chunk| {
+        if let (Ok(b), Some((r, _))) = (&chunk, on_end.0.as_mut()) {
+            r.bytes += b.len() as u64;
+        }
+        chunk
+    });
+    Response::from_parts(parts, Body::from_stream(counted))
 }
 
 /// The connection is dropped without an answer (a reset or timeout fault).

@@ -26,9 +26,10 @@ const TICK: Duration = Duration::from_millis(150);
 const CHAR_DIFF_MAX_BYTES: usize = 16 * 1024;
 
 /// The open files of one workspace, each synced while at least one editor has it open.
-#[derive(Default)]
 pub struct FileSyncs {
     open: Mutex<HashMap<String, (usize, CancellationToken)>>,
+    /// A save from the editors is a marker on the interviewer's live view of the app.
+    traffic: Arc<super::traffic::Traffic>,
 }
 
 /// Keeps a file synced while alive.
@@ -51,6 +52,10 @@ impl Drop for SyncGuard {
 }
 
 impl FileSyncs {
+    pub fn new(traffic: Arc<super::traffic::Traffic>) -> FileSyncs {
+        FileSyncs { open: Mutex::new(HashMap::new()), traffic }
+    }
+
     /// Starts syncing `rel` (at `full` on disk) with `room` unless it already is.
     pub fn attach(self: &Arc<Self>, rel: &str, full: PathBuf, room: RoomHandle) -> SyncGuard {
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
@@ -59,7 +64,7 @@ impl FileSyncs {
             None => {
                 let stop = CancellationToken::new();
                 open.insert(rel.to_string(), (1, stop.clone()));
-                tokio::spawn(run(full, room, stop));
+                tokio::spawn(run(full, room, stop, self.traffic.clone(), rel.to_string()));
             }
         }
         SyncGuard { syncs: self.clone(), path: rel.to_string() }
@@ -71,7 +76,7 @@ impl FileSyncs {
     }
 }
 
-async fn run(path: PathBuf, room: RoomHandle, stop: CancellationToken) {
+async fn run(path: PathBuf, room: RoomHandle, stop: CancellationToken, traffic: Arc<super::traffic::Traffic>, rel: String) {
     let mut file = FileSync::new(path, &room);
     let mut changes = room.subscribe();
     let mut tick = tokio::time::interval(TICK);
@@ -87,7 +92,9 @@ async fn run(path: PathBuf, room: RoomHandle, stop: CancellationToken) {
             _ = tick.tick() => {
                 if dirty || file.disk_changed() {
                     dirty = false;
-                    file.sync(&room);
+                    if file.sync(&room) {
+                        traffic.mark("file", format!("saved {rel}"));
+                    }
                 }
             }
         }
@@ -129,20 +136,21 @@ impl FileSync {
     }
 
     /// One round: disk changes into the document, then the document's changes onto the disk.
-    fn sync(&mut self, room: &RoomHandle) {
+    /// True when the editors' changes were written to disk.
+    fn sync(&mut self, room: &RoomHandle) -> bool {
         if room.is_frozen() {
-            return;
+            return false;
         }
         let stat = self.stat();
         // A file grown past the editable size is left alone too (never read whole into memory).
         if stat.is_some_and(|(_, len)| len > super::files::MAX_EDITABLE_BYTES) {
             self.seen = stat;
-            return;
+            return false;
         }
         // A deleted file, or one that is no longer text, is left alone (its document stays).
         let Some(Ok(disk)) = std::fs::read(&self.path).ok().map(String::from_utf8) else {
             self.seen = stat;
-            return;
+            return false;
         };
         let before = self.shadow_text();
         if disk != before {
@@ -166,13 +174,16 @@ impl FileSync {
             let _ = self.shadow.transact_mut().apply_update(u);
         }
         let merged = self.shadow_text();
+        let mut written = false;
         if merged != disk {
             // Written in place, so the file keeps its owner (the sandbox's user) and inode.
-            if let Err(e) = std::fs::write(&self.path, merged.as_bytes()) {
-                tracing::warn!(error = %e, "could not write a workspace file");
+            match std::fs::write(&self.path, merged.as_bytes()) {
+                Ok(()) => written = true,
+                Err(e) => tracing::warn!(error = %e, "could not write a workspace file"),
             }
         }
         self.seen = self.stat();
+        written
     }
 }
 

@@ -37,6 +37,8 @@ async def log_requests(request: Request, call_next):
     finally:
         statement_count.reset(token)
     elapsed_ms = (time.perf_counter() - started) * 1000
+    if response.status_code < 400:
+        response.headers["X-SQL-Statements"] = str(counter[0])
     log.info(
         "%s %s -> %d in %.1f ms, sql_statements=%d",
         request.method,
