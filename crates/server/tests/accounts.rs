@@ -160,6 +160,71 @@ async fn security_matrix_every_route_for_every_caller() {
     }
     assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
 
+    // Every other route of a session, and the library: a refused caller gets 401 (no valid
+    // account or link) or 403 (the wrong role or team), never an answer; an allowed caller is
+    // never refused (what it gets past the check, e.g. 404 for a pad's workspace, is the route's
+    // business). Who may call it: both roles, the interviewer only, or the candidate only.
+    let (both, interviewer, candidate_only) = ("both", "interviewer", "candidate");
+    let session_routes: Vec<(Method, String, Option<Value>, &str)> = vec![
+        (Method::GET, format!("{s}/question"), None, both),
+        (Method::POST, format!("{s}/tests"), Some(json!({"language": "python", "code": "print(1)"})), both),
+        (Method::POST, format!("{s}/execute"), Some(json!({"language": "bash", "code": "echo hi"})), both),
+        (Method::POST, format!("{s}/runs"), Some(json!({"language": "python", "code": "print(1)", "stdout": "1\n", "stderr": "", "exit_code": 0, "duration_ms": 1})), both),
+        (Method::POST, format!("{s}/activity"), Some(json!({"kind": "paste", "chars": 10})), both),
+        (Method::POST, format!("{s}/join"), Some(json!({"name": "X"})), both),
+        (Method::POST, format!("{s}/chat"), Some(json!({"message": "hi"})), candidate_only),
+        (Method::GET, format!("{s}/docs/main"), None, both),
+        (Method::GET, format!("{s}/workspace"), None, both),
+        (Method::GET, format!("{s}/files"), None, both),
+        (Method::GET, format!("{s}/terminal"), None, both),
+        (Method::PUT, format!("{s}/scorecard"), Some(json!({"ratings": [], "summary": ""})), interviewer),
+        (Method::PATCH, format!("{s}/assistant"), Some(json!({"mode": "off"})), interviewer),
+        (Method::GET, format!("{s}/app/stats"), None, interviewer),
+        (Method::GET, format!("{s}/chaos/status"), None, interviewer),
+        (Method::POST, format!("{s}/chaos/activate"), Some(json!({"scenario": "net_errors"})), interviewer),
+        (Method::POST, format!("{s}/chaos/checks"), Some(json!({})), interviewer),
+        (Method::POST, format!("{s}/chaos/reset"), Some(json!({})), interviewer),
+    ];
+    for (method, path, body, allowed) in &session_routes {
+        for ((name, who), fixed) in callers.iter().zip([Some(401), None, Some(403), None, None, Some(401), Some(401), Some(401)]) {
+            let want = match (*name, fixed) {
+                (_, Some(code)) => Some(code),
+                ("candidate token", _) if *allowed == interviewer => Some(403),
+                ("interviewer of the team" | "admin", _) if *allowed == candidate_only => Some(403),
+                _ => None,
+            };
+            let res = call(&base, who, method.clone(), path, body.clone()).await;
+            let status = res.status().as_u16();
+            let text = res.text().await.unwrap_or_default();
+            match want {
+                Some(code) if status != code => failures.push(format!("{method} {path} as {name}: {status}, expected {code}: {text}")),
+                None if status == 401 || status == 403 => failures.push(format!("{method} {path} as {name}: refused ({status}): {text}")),
+                _ => {}
+            }
+            if status >= 400 && text.contains("7f3a") {
+                failures.push(format!("{method} {path} as {name}: the refusal shows the title"));
+            }
+        }
+    }
+    let library: Vec<(Method, String, Option<Value>, [u16; 8])> = vec![
+        (Method::GET, "/api/questions".into(), None, [401, 401, 200, 200, 200, 401, 401, 401]),
+        (
+            Method::PUT,
+            "/api/admin/questions/matrix-question".into(),
+            Some(json!({"title": "Matrix", "description": "x", "tests": [{"name": "a", "input": "", "expected": "1\n"}]})),
+            [401, 401, 403, 403, 200, 401, 401, 401],
+        ),
+    ];
+    for (method, path, body, expected) in &library {
+        for ((name, who), want) in callers.iter().zip(expected) {
+            let status = call(&base, who, method.clone(), path, body.clone()).await.status().as_u16();
+            if status != *want {
+                failures.push(format!("{method} {path} as {name}: {status}, expected {want}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+
     // The other team's list does not show the session; the team's does, with who made it.
     let theirs: Value = call(&base, &outsider, Method::GET, "/api/sessions", None).await.json().await.unwrap();
     assert!(!theirs.to_string().contains(&id));
