@@ -153,7 +153,7 @@ describe('Python', () => {
     const stdin = page.locator('[data-testid="stdin-input"][data-waiting="true"]');
     await stdin.waitFor({ timeout: 10_000 });
     // The input line takes the focus when the program asks.
-    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-testid')), 'stdin-input');
+    await page.waitForFunction((id) => document.activeElement?.getAttribute('data-testid') === id, 'stdin-input', { timeout: 5_000 });
     await page.keyboard.type('Grace');
     await page.keyboard.press('Enter');
     const { status, output } = await waitDone(page);

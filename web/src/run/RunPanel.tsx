@@ -425,6 +425,11 @@ function StdinLine({
   useEffect(() => {
     if (!enabled) setQueued([]);
   }, [enabled]);
+  // Focus in the same commit that shows the line as waiting, before anything else can run: the
+  // keys typed right after the program asks must land here, not in the editor.
+  useLayoutEffect(() => {
+    if (waiting && enabled) inputRef.current?.focus();
+  }, [waiting, enabled, inputRef]);
   const submit = (e: FormEvent) => {
     e.preventDefault();
     if (!enabled) return;
