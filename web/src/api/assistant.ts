@@ -1,6 +1,6 @@
 // The AI assistant (docs/API.md, "Assistant"): status, mode, history, and the streamed chat.
-import { ApiError, type SessionClient } from './client';
-import { SseParser } from './sse';
+import type { SessionClient } from './client';
+import { readEvents } from './sse';
 
 export type AssistantMode = 'off' | 'hints' | 'full';
 
@@ -73,25 +73,7 @@ export function assistantApi(c: SessionClient) {
         if (signal.aborted) return;
         throw e;
       }
-      if (!res.body) throw new ApiError(res.status, `Request failed (${res.status}).`);
-      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-      const parser = new SseParser((event, data) => {
-        try {
-          onEvent({ type: event, ...JSON.parse(data) } as ChatEvent);
-        } catch {
-          /* an event we cannot read is skipped */
-        }
-      });
-      try {
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) break;
-          parser.feed(value);
-        }
-      } catch {
-        if (signal.aborted) return;
-        throw new ApiError(0, 'The connection to the server broke off.');
-      }
+      await readEvents<ChatEvent>(res, signal, onEvent);
     },
   };
 }

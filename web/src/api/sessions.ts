@@ -1,6 +1,6 @@
 // Sessions (docs/API.md, "Sessions"): create, load, join, change, and what the pad reports.
-import { ApiError, request, wsUrl, type SessionClient } from './client';
-import { SseParser } from './sse';
+import { request, wsUrl, type SessionClient } from './client';
+import { readEvents } from './sse';
 
 export type Role = 'interviewer' | 'candidate';
 
@@ -121,25 +121,7 @@ export function sessionsApi(c: SessionClient) {
      */
     async execute(body: { language: string; code: string; stdin?: string }, onEvent: (e: ExecuteEvent) => void, signal: AbortSignal): Promise<void> {
       const res = await c.sendOk('POST', '/execute', { json: body, headers: { Accept: 'text/event-stream' }, signal });
-      if (!res.body) throw new ApiError(res.status, `Request failed (${res.status}).`);
-      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-      const parser = new SseParser((event, data) => {
-        try {
-          onEvent({ type: event, ...JSON.parse(data) } as ExecuteEvent);
-        } catch {
-          /* an event we cannot read is skipped */
-        }
-      });
-      try {
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) break;
-          parser.feed(value);
-        }
-      } catch {
-        if (signal.aborted) return;
-        throw new ApiError(0, 'The connection to the server broke off.');
-      }
+      await readEvents<ExecuteEvent>(res, signal, onEvent);
     },
 
     recordActivity: (participantId: string | null, body: Activity) =>

@@ -1,4 +1,5 @@
 // The streamed answers of the API (chat replies, code runs) are Server-Sent Events.
+import { ApiError } from './client';
 
 /** Minimal text/event-stream parser (event + data fields; comments ignored; any line ending). */
 export class SseParser {
@@ -34,5 +35,32 @@ export class SseParser {
     if (value.startsWith(' ')) value = value.slice(1);
     if (field === 'event') this.event = value;
     else if (field === 'data') this.data.push(value);
+  }
+}
+
+/**
+ * Reads a streamed answer to its end, calling `onEvent` with `{type: event, ...data}` for each
+ * event (one it cannot read is skipped). A stream that breaks off throws, unless `signal` was
+ * aborted (the caller stopped it).
+ */
+export async function readEvents<T>(res: Response, signal: AbortSignal, onEvent: (e: T) => void): Promise<void> {
+  if (!res.body) throw new ApiError(res.status, `Request failed (${res.status}).`);
+  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+  const parser = new SseParser((event, data) => {
+    try {
+      onEvent({ type: event, ...JSON.parse(data) } as T);
+    } catch {
+      /* an event we cannot read is skipped */
+    }
+  });
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      parser.feed(value);
+    }
+  } catch {
+    if (signal.aborted) return;
+    throw new ApiError(0, 'The connection to the server broke off.');
   }
 }
