@@ -194,3 +194,20 @@ export function formatViolations(violations) {
     .map((v) => `[${v.impact}] ${v.id}: ${v.help}\n${v.nodes.map((n) => `    ${n.target}\n      ${(n.summary || '').replace(/\n/g, '\n      ')}`).join('\n')}`)
     .join('\n');
 }
+
+/** Browser context options that let a test paste code. */
+export const CLIPBOARD = { permissions: ['clipboard-read', 'clipboard-write'] };
+
+/** Replaces the editor's code the way a person does: select all, paste. */
+export async function setCode(page, code) {
+  await page.evaluate((text) => navigator.clipboard.writeText(text), code);
+  await page.locator('[data-testid="editor"] .view-lines').click();
+  await page.keyboard.press('Control+A');
+  await page.keyboard.press('Control+V');
+  await waitFor(async () => (await editorText(page)).trim() === code.trim(), { timeout: 5000, what: 'pasted code' });
+}
+
+/** The run panel: status of the shown run, its output, and how many runs the history holds. */
+export const runStatus = (page) => byTestId(page, 'run-status').getAttribute('data-status');
+export const runOutput = (page) => byTestId(page, 'run-output').innerText();
+export const runCount = (page) => page.locator('[data-testid="run-history"] [data-run-id]').count();

@@ -3,7 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, createSession, waitFor } from '../lib/server.mjs';
-import { launchBrowser, newPage, joinSession, byTestId, editorText, runAxe, formatViolations } from './browser.mjs';
+import { launchBrowser, newPage, joinSession, byTestId, editorText, runAxe, formatViolations, CLIPBOARD, setCode, runStatus, runOutput, runCount } from './browser.mjs';
 
 let server;
 let browser;
@@ -18,19 +18,6 @@ after(async () => {
   await server?.stop();
 });
 
-const CLIPBOARD = { permissions: ['clipboard-read', 'clipboard-write'] };
-
-async function setCode(page, code) {
-  await page.evaluate((text) => navigator.clipboard.writeText(text), code);
-  await page.locator('[data-testid="editor"] .view-lines').click();
-  await page.keyboard.press('Control+A');
-  await page.keyboard.press('Control+V');
-  await waitFor(async () => (await editorText(page)).trim() === code.trim(), { timeout: 5000, what: 'pasted code' });
-}
-
-const runStatus = (page) => byTestId(page, 'run-status').getAttribute('data-status');
-const runOutput = (page) => byTestId(page, 'run-output').innerText();
-const runCount = (page) => page.locator('[data-testid="run-history"] [data-run-id]').count();
 
 async function startRun(page) {
   const before = await runCount(page);

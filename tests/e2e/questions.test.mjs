@@ -4,7 +4,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, createSession, waitFor } from '../lib/server.mjs';
-import { launchBrowser, newPage, joinSession, byTestId, editorText, runAxe, formatViolations } from './browser.mjs';
+import { launchBrowser, newPage, joinSession, byTestId, editorText, runAxe, formatViolations, CLIPBOARD, setCode } from './browser.mjs';
 
 let server;
 let browser;
@@ -18,16 +18,6 @@ after(async () => {
   await browser?.close();
   await server?.stop();
 });
-
-const CLIPBOARD = { permissions: ['clipboard-read', 'clipboard-write'] };
-
-async function setCode(page, code) {
-  await page.evaluate((text) => navigator.clipboard.writeText(text), code);
-  await page.locator('[data-testid="editor"] .view-lines').click();
-  await page.keyboard.press('Control+A');
-  await page.keyboard.press('Control+V');
-  await waitFor(async () => (await editorText(page)).trim() === code.trim(), { timeout: 5000, what: 'pasted code' });
-}
 
 async function runTests(page) {
   const before = await byTestId(page, 'tests-summary').count() ? await byTestId(page, 'tests-summary').innerText() : null;
