@@ -53,6 +53,34 @@ pub struct Config {
     pub execute: ExecuteConfig,
     #[command(flatten)]
     pub questions: QuestionsConfig,
+    #[command(flatten)]
+    pub cluster: ClusterConfig,
+}
+
+/// Several nodes behind one URL: on when REDIS_URL is set (and the database is PostgreSQL).
+#[derive(Args, Debug, Clone)]
+pub struct ClusterConfig {
+    /// `redis://host:port`: turns on cluster mode. Live documents then cross nodes through Redis
+    /// streams; Redis must run with AOF on and no eviction.
+    #[arg(long = "redis-url", env = "REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+
+    /// This node's name in the cluster (default: generated at start and logged).
+    #[arg(long = "node-id", env = "NODE_ID")]
+    pub node_id: Option<String>,
+
+    /// How the other nodes reach this one (e.g. http://10.0.0.2:8080); default: the bind address.
+    #[arg(long = "advertise-url", env = "ADVERTISE_URL")]
+    pub advertise_url: Option<String>,
+
+    /// Stream entries of a document past which a node merges them into a stored snapshot.
+    #[arg(long = "compact-every-updates", env = "COMPACT_EVERY_UPDATES", default_value_t = 500)]
+    pub compact_every_updates: u32,
+
+    /// Seconds a compacted stream entry stays in Redis, so that a node reading a little behind
+    /// (or reconnecting) still finds it.
+    #[arg(long = "stream-keep-seconds", env = "STREAM_KEEP_SECONDS", default_value_t = 30)]
+    pub stream_keep_seconds: u64,
 }
 
 /// The HTTP edge: where it listens, the links it hands out, request limits, operator access.

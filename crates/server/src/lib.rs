@@ -24,6 +24,7 @@
 pub mod accounts;
 pub mod assistant;
 pub mod chaos;
+pub mod cluster;
 pub mod cockpit;
 pub mod collab;
 pub mod config;
@@ -76,6 +77,8 @@ pub struct App {
     pub workspaces: Arc<workspace::Workspaces>,
     pub executor: Arc<execute::Executor>,
     pub questions: questions::Questions,
+    /// This node's place in the cluster (None: one node, no Redis).
+    pub cluster: Option<Arc<cluster::Node>>,
 }
 
 /// A running server: its address and how to stop it.
@@ -132,7 +135,25 @@ pub async fn start(mut config: Config) -> anyhow::Result<Server> {
         metrics.clone(),
         persist_stop.clone(),
     );
-    let collab = Collab::new(docs.clone(), persister, config.storage.snapshot_every_updates, config.storage.room_idle(), metrics.clone());
+    let relay_stop = CancellationToken::new();
+    let node = match &config.cluster.redis_url {
+        None => None,
+        Some(url) => {
+            if store.backend() != store::Backend::Postgres {
+                anyhow::bail!(cluster::ClusterError::NeedsPostgres);
+            }
+            Some(cluster::Node::join(&config.cluster, url, config.public_url(), shutdown.clone()).await?)
+        }
+    };
+    let relay = node.as_ref().map(|node| {
+        let settings = collab::RelaySettings {
+            max_pending_bytes: config.storage.max_pending_doc_bytes,
+            compact_every: config.cluster.compact_every_updates,
+            keep: std::time::Duration::from_secs(config.cluster.stream_keep_seconds),
+        };
+        collab::Relay::start(node.clone(), docs.clone(), settings, metrics.clone(), relay_stop.clone())
+    });
+    let collab = Collab::new(docs.clone(), persister, relay, config.storage.snapshot_every_updates, config.storage.room_idle(), metrics.clone());
     collab.spawn_janitor(shutdown.clone());
     let sessions = Sessions::new(store.clone(), collab.clone(), config.public_url());
     let assistant = Arc::new(assistant::Assistant::new(&config.assistant, assistant_provider, store.clone(), collab.clone(), sessions.clone(), shutdown.clone()));
@@ -161,7 +182,10 @@ pub async fn start(mut config: Config) -> anyhow::Result<Server> {
         // A warning, so that it shows even when the log is turned down to warnings.
         tracing::warn!("first-run setup: open {}/setup?code={code} to create the first admin account", config.public_url());
     }
-    let lifecycle = Lifecycle::new(store.clone(), docs.clone(), sessions.clone(), collab.clone(), workspaces.clone());
+    let lifecycle = Lifecycle::new(store.clone(), docs.clone(), sessions.clone(), collab.clone(), workspaces.clone(), node.clone());
+    if let Some(node) = &node {
+        lifecycle.follow(node, shutdown.clone());
+    }
     lifecycle.spawn_retention_sweep(shutdown.clone());
     let executor = execute::Executor::new(config.execute.clone())?;
     let questions = questions::Questions::new(store.clone(), executor.clone());
@@ -184,6 +208,7 @@ pub async fn start(mut config: Config) -> anyhow::Result<Server> {
         metrics,
         shutdown: shutdown.clone(),
         next_conn_id: AtomicU64::new(1),
+        cluster: node,
     });
     let router = http::router(app.clone());
     // Small edits must not wait for Nagle's algorithm.
@@ -198,7 +223,8 @@ pub async fn start(mut config: Config) -> anyhow::Result<Server> {
         collab.shutdown().await;
         drop(app);
         drop(collab);
-        // The writer stores what is still pending, then ends.
+        // The writers store what is still pending, then end.
+        relay_stop.cancel();
         persist_stop.cancel();
         let _ = tokio::time::timeout(std::time::Duration::from_secs(10), writer).await;
         store.close().await;

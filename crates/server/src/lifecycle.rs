@@ -3,16 +3,18 @@
 //! routes only call these; every part a session owns (its row, its documents, its workspace,
 //! its open connections) is made and unmade here, in a fixed order.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 use yrs::{Map, WriteTxn};
 
+use crate::cluster::{Control, Node};
 use crate::collab::{Collab, RoomKey};
 use crate::docname::{DocKey, DocName};
 use crate::sessions::{Caller, Created, Owner, Role, SessionError, Sessions};
-use crate::store::{DocStore, DocWrite, Store};
+use crate::store::{DocStore, DocWrite, SessionRow, Store};
 use crate::util::now_ms;
 use crate::workspace::{WorkspaceError, Workspaces};
 
@@ -37,6 +39,34 @@ pub struct Lifecycle {
     sessions: Sessions,
     collab: Arc<Collab>,
     workspaces: Arc<Workspaces>,
+    cluster: Option<Arc<Node>>,
+    /// Cluster mode: the workspaces whose lease this node holds (it renews them).
+    owned: Arc<Mutex<HashSet<String>>>,
+    /// One takeover at a time on this node.
+    adopting: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// Where a workspace runs, in cluster mode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Placement {
+    Here,
+    /// On another live node, reached at `url`.
+    At { node: String, url: String },
+}
+
+/// A workspace's owner holds its lease and renews it every `LEASE_RENEWAL`; a node that dies
+/// stops renewing, and its heartbeat (cluster::NODE_TTL) says so before the lease runs out.
+const WORKSPACE_LEASE: Duration = Duration::from_secs(30);
+const LEASE_RENEWAL: Duration = Duration::from_secs(5);
+
+fn workspace_lease(session_id: &str) -> String {
+    format!("workspace:{session_id}")
+}
+
+/// The node a workspace last ran on (no expiry): a node that finds itself there can reuse its
+/// copy on disk instead of rebuilding it.
+fn workspace_home(session_id: &str) -> String {
+    format!("workspace-home:{session_id}")
 }
 
 /// A session made from a question of the library.
@@ -46,8 +76,162 @@ pub struct FromQuestion {
 }
 
 impl Lifecycle {
-    pub fn new(store: Store, docs: Arc<dyn DocStore>, sessions: Sessions, collab: Arc<Collab>, workspaces: Arc<Workspaces>) -> Lifecycle {
-        Lifecycle { store, docs, sessions, collab, workspaces }
+    pub fn new(store: Store, docs: Arc<dyn DocStore>, sessions: Sessions, collab: Arc<Collab>, workspaces: Arc<Workspaces>, cluster: Option<Arc<Node>>) -> Lifecycle {
+        Lifecycle { store, docs, sessions, collab, workspaces, cluster, owned: Default::default(), adopting: Default::default() }
+    }
+
+    /// Where the workspace of `session` runs; in cluster mode a workspace whose node died (or
+    /// that has no owner) is taken over here: rebuilt from the exercise and the stored file
+    /// documents, its app restarted, and the move written on the timeline.
+    pub async fn place_workspace(&self, session: &SessionRow) -> Result<Placement, LifecycleError> {
+        let Some(node) = &self.cluster else { return Ok(Placement::Here) };
+        let lease = workspace_lease(&session.id);
+        for _ in 0..5 {
+            if self.owned.lock().unwrap_or_else(|e| e.into_inner()).contains(&session.id) {
+                return Ok(Placement::Here);
+            }
+            let holder = node.lease_holder(&lease).await.map_err(|e| WorkspaceError::Unavailable(format!("the cluster cannot tell where this workspace runs: {e}")))?;
+            match holder {
+                Some(id) if id == node.id => {
+                    self.adopt(session, None).await?;
+                    return Ok(Placement::Here);
+                }
+                Some(id) => {
+                    if let Some(info) = node.node(&id).await {
+                        return Ok(Placement::At { node: id, url: info.url });
+                    }
+                    // Its node stopped beating: take the workspace over.
+                    if node.take_lease_from(&lease, &id, WORKSPACE_LEASE).await {
+                        self.adopt(session, Some(&id)).await?;
+                        return Ok(Placement::Here);
+                    }
+                }
+                None => {
+                    if node.lease(&lease, WORKSPACE_LEASE).await {
+                        self.adopt(session, None).await?;
+                        return Ok(Placement::Here);
+                    }
+                }
+            }
+        }
+        Err(WorkspaceError::Unavailable("the cluster could not agree where this workspace runs; try again".into()).into())
+    }
+
+    /// Makes this node the workspace's owner (its lease is already held here).
+    async fn adopt(&self, session: &SessionRow, from: Option<&str>) -> Result<(), LifecycleError> {
+        let Some(node) = &self.cluster else { return Ok(()) };
+        let _one = self.adopting.lock().await;
+        if self.owned.lock().unwrap_or_else(|e| e.into_inner()).contains(&session.id) {
+            return Ok(());
+        }
+        let id = session.id.as_str();
+        let exercise = session.exercise.as_deref().ok_or_else(|| WorkspaceError::NotFound("this session has no workspace".into()))?;
+        let home = node.lease_holder(&workspace_home(id)).await.ok().flatten();
+        let reuse = home.as_deref() == Some(node.id.as_str()) && self.workspaces.get(session).is_ok();
+        let mut restored = 0;
+        if !reuse {
+            // A copy left here by an earlier time is stale: start from the exercise again.
+            self.workspaces.remove(id);
+            self.workspaces.create(id, exercise).await?;
+            restored = self.restore_files(session).await;
+        }
+        node.set_permanent(&workspace_home(id)).await;
+        self.owned.lock().unwrap_or_else(|e| e.into_inner()).insert(id.to_string());
+        node.set_workspaces(self.owned.lock().unwrap_or_else(|e| e.into_inner()).len());
+        if let Ok(ws) = self.workspaces.get(session) {
+            ws.app.start();
+        }
+        let moved = home.as_deref().is_some_and(|h| h != node.id);
+        if moved || from.is_some() {
+            let from = from.map(str::to_string).or(home);
+            tracing::warn!(session = id, node = %node.id, from = ?from, files = restored, "took over a workspace whose node stopped answering");
+            self.sessions
+                .event(id, "workspace_moved", Role::Interviewer, serde_json::json!({"to": node.id, "from": from, "files_restored": restored}))
+                .await;
+        }
+        Ok(())
+    }
+
+    /// Writes every stored file document of the session into its (new) workspace; how many.
+    async fn restore_files(&self, session: &SessionRow) -> usize {
+        let Some(node) = &self.cluster else { return 0 };
+        let Ok(ws) = self.workspaces.get(session) else { return 0 };
+        let mut names: HashSet<String> = self.docs.doc_names(&session.id).await.unwrap_or_default().into_iter().collect();
+        let prefix = format!("iide:doc:{}:", session.id);
+        names.extend(node.keys(&format!("{prefix}file:*")).await.into_iter().filter_map(|k| k.strip_prefix(&prefix).map(str::to_string)));
+        let mut restored = 0;
+        for name in names {
+            let Some(doc) = DocName::parse(&name) else { continue };
+            let Some(rel) = doc.file_path().map(str::to_string) else { continue };
+            let Ok(room) = self.collab.open(RoomKey::new(session.id.clone(), doc.clone())).await else { continue };
+            let text = room.read(|d| {
+                use yrs::{GetString, Transact};
+                let t = d.get_or_insert_text(crate::workspace::sync::TEXT);
+                t.get_string(&d.transact())
+            });
+            drop(room);
+            let Ok(path) = crate::workspace::files::resolve(&ws.root, &rel) else { continue };
+            if let Some(parent) = path.parent() {
+                let _ = std::fs::create_dir_all(parent);
+            }
+            if std::fs::write(&path, text).is_ok() {
+                restored += 1;
+            }
+        }
+        crate::workspace::files::give_tree_to(&ws.root, ws.sandbox.uid);
+        restored
+    }
+
+    /// Cluster mode: renews the leases of the workspaces this node owns, and gives up (stops)
+    /// one whose lease another node took.
+    fn spawn_lease_renewal(&self, node: Arc<Node>, stop: CancellationToken) {
+        let this = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(LEASE_RENEWAL);
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    _ = tick.tick() => {}
+                }
+                let owned: Vec<String> = this.owned.lock().unwrap_or_else(|e| e.into_inner()).iter().cloned().collect();
+                for id in owned {
+                    if !node.lease(&workspace_lease(&id), WORKSPACE_LEASE).await && node.lease_holder(&workspace_lease(&id)).await.is_ok() {
+                        tracing::warn!(session = %id, "another node took this workspace over; stopping the copy here");
+                        this.owned.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+                        this.workspaces.stop(&id);
+                    }
+                }
+                node.set_workspaces(this.owned.lock().unwrap_or_else(|e| e.into_inner()).len());
+            }
+        });
+    }
+
+    /// Cluster mode: acts on the ends and deletions made through the other nodes, until `stop`.
+    pub fn follow(&self, node: &Arc<Node>, stop: CancellationToken) {
+        self.spawn_lease_renewal(node.clone(), stop.clone());
+        let mut controls = node.controls();
+        let this = self.clone();
+        tokio::spawn(async move {
+            loop {
+                let control = tokio::select! {
+                    _ = stop.cancelled() => break,
+                    c = controls.recv() => c,
+                };
+                match control {
+                    Ok(Control::Ended { session }) => {
+                        this.collab.freeze_session(&session);
+                        this.workspaces.stop(&session);
+                    }
+                    Ok(Control::Deleted { session }) => {
+                        this.collab.discard_session(&session);
+                        this.workspaces.remove(&session);
+                        this.owned.lock().unwrap_or_else(|e| e.into_inner()).remove(&session);
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => tracing::warn!(missed = n, "missed control messages from other nodes"),
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                }
+            }
+        });
     }
 
     /// Creates a session: its row, the pad's first state and, for a workspace session, the
@@ -73,6 +257,12 @@ impl Lifecycle {
             if let Err(e) = self.workspaces.create(&id, exercise).await {
                 self.undo_create(&id).await;
                 return Err(e.into());
+            }
+            if let Some(node) = &self.cluster {
+                // The workspace runs where it was made.
+                node.lease(&workspace_lease(&id), WORKSPACE_LEASE).await;
+                node.set_permanent(&workspace_home(&id)).await;
+                self.owned.lock().unwrap_or_else(|e| e.into_inner()).insert(id.clone());
             }
         }
         self.sessions.event(&id, "session_created", Role::Interviewer, serde_json::json!({"language": new.row.language})).await;
@@ -108,6 +298,9 @@ impl Lifecycle {
         let runs = self.collab.open(RoomKey::new(id.clone(), DocName::Runs)).await?;
         runs.freeze();
         self.workspaces.stop(id);
+        if let Some(node) = &self.cluster {
+            node.announce(Control::Ended { session: id.clone() }).await;
+        }
         self.store.add_event(id, at, "session_ended", Some(Role::Interviewer.as_str()), "{}").await?;
         Ok(())
     }
@@ -120,8 +313,17 @@ impl Lifecycle {
             return Ok(false);
         }
         self.collab.discard_session(id);
+        if let Some(node) = &self.cluster {
+            node.announce(Control::Deleted { session: id.to_string() }).await;
+            node.delete_matching(&format!("iide:doc:{id}:*")).await;
+        }
         self.docs.delete_session(id).await?;
         self.workspaces.remove(id);
+        if let Some(node) = &self.cluster {
+            self.owned.lock().unwrap_or_else(|e| e.into_inner()).remove(id);
+            node.release(&workspace_lease(id)).await;
+            node.release(&workspace_home(id)).await;
+        }
         Ok(true)
     }
 

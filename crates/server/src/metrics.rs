@@ -29,6 +29,9 @@ struct Inner {
     persist_lag_millis: AtomicU64,
     persist_lag_max_millis: AtomicU64,
     stored_updates_skipped: AtomicU64,
+    cluster_remote_updates: AtomicU64,
+    cluster_compactions: AtomicU64,
+    cluster_compacted_entries: AtomicU64,
     ws_busy: AtomicU64,
     sessions_created: AtomicU64,
 }
@@ -83,6 +86,13 @@ impl Metrics {
     pub fn stored_update_skipped(&self) {
         self.0.stored_updates_skipped.fetch_add(1, Relaxed);
     }
+    pub fn cluster_remote_update(&self) {
+        self.0.cluster_remote_updates.fetch_add(1, Relaxed);
+    }
+    pub fn cluster_compaction(&self, entries: usize) {
+        self.0.cluster_compactions.fetch_add(1, Relaxed);
+        self.0.cluster_compacted_entries.fetch_add(entries as u64, Relaxed);
+    }
     pub fn ws_busy(&self) {
         self.0.ws_busy.fetch_add(1, Relaxed);
     }
@@ -114,6 +124,9 @@ impl Metrics {
         metric("iide_persist_lag_seconds", "gauge", "How long the oldest edit of the last commit waited to be stored.", secs(m.persist_lag_millis.load(Relaxed) * 1000));
         metric("iide_persist_lag_max_seconds", "gauge", "Longest any edit waited to be stored since start.", secs(m.persist_lag_max_millis.load(Relaxed) * 1000));
         metric("iide_doc_stored_updates_skipped_total", "counter", "Stored updates that did not decode or apply when a document was rebuilt.", m.stored_updates_skipped.load(Relaxed).to_string());
+        metric("iide_cluster_remote_updates_total", "counter", "Document updates applied from other nodes (cluster mode).", m.cluster_remote_updates.load(Relaxed).to_string());
+        metric("iide_cluster_compactions_total", "counter", "Document streams merged into a stored snapshot by this node.", m.cluster_compactions.load(Relaxed).to_string());
+        metric("iide_cluster_compacted_entries_total", "counter", "Stream entries this node's compactions stored.", m.cluster_compacted_entries.load(Relaxed).to_string());
         metric("iide_ws_closed_busy_total", "counter", "Connections told to retry later (1013) because storage was behind.", m.ws_busy.load(Relaxed).to_string());
         metric("iide_persist_seconds_total", "counter", "Time spent committing document writes.", secs(m.persist_micros.load(Relaxed)));
         metric("iide_persist_errors_total", "counter", "Failed storage transactions (retried).", m.persist_errors.load(Relaxed).to_string());

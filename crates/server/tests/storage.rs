@@ -321,7 +321,7 @@ async fn a_documents_updates_are_merged_per_flush() {
 async fn an_unreadable_stored_update_is_counted_not_hidden() {
     let metrics = interview_ide::metrics::Metrics::default();
     let typed = keystrokes("ok");
-    let stored = interview_ide::store::StoredDoc { snapshot: None, updates: vec![typed[0].clone(), vec![0xff, 0x13, 0x37], typed[1].clone()], last_seq: 3 };
+    let stored = interview_ide::store::StoredDoc { snapshot: None, updates: vec![typed[0].clone(), vec![0xff, 0x13, 0x37], typed[1].clone()], last_seq: 3, covers_seq: 0 };
     let doc = interview_ide::collab::rebuild(&DocKey::new("s", DocName::Main), &stored, &metrics);
     assert_eq!(doc.get_or_insert_text("code").get_string(&doc.transact()), "ok");
     assert!(metrics.render().contains("iide_doc_stored_updates_skipped_total 1"), "{}", metrics.render());

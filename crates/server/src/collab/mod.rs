@@ -3,6 +3,7 @@
 
 pub mod connection;
 pub mod persist;
+pub mod relay;
 pub mod room;
 
 use std::collections::HashMap;
@@ -18,7 +19,8 @@ use crate::docname::DocKey;
 use crate::metrics::Metrics;
 use crate::store::{DocStore, StoreError, StoredDoc};
 pub use persist::{PersistSettings, Persister};
-pub use room::{Room, RoomKey};
+pub use relay::{Relay, RelaySettings};
+pub use room::{DocLog, Room, RoomKey};
 
 type Slot = Arc<OnceCell<Arc<Room>>>;
 
@@ -26,32 +28,46 @@ pub struct Collab {
     rooms: Mutex<HashMap<RoomKey, Slot>>,
     store: Arc<dyn DocStore>,
     persister: Persister,
+    /// Cluster mode: rooms log to Redis streams and hear the other nodes through this.
+    relay: Option<Arc<Relay>>,
     snapshot_every: u32,
     idle: Duration,
     metrics: Metrics,
 }
 
 impl Collab {
-    pub fn new(store: Arc<dyn DocStore>, persister: Persister, snapshot_every: u32, idle: Duration, metrics: Metrics) -> Arc<Collab> {
-        Arc::new(Collab { rooms: Mutex::new(HashMap::new()), store, persister, snapshot_every: snapshot_every.max(1), idle, metrics })
+    pub fn new(store: Arc<dyn DocStore>, persister: Persister, relay: Option<Arc<Relay>>, snapshot_every: u32, idle: Duration, metrics: Metrics) -> Arc<Collab> {
+        Arc::new(Collab { rooms: Mutex::new(HashMap::new()), store, persister, relay, snapshot_every: snapshot_every.max(1), idle, metrics })
+    }
+
+    /// Loads a room: from storage on one node; from PostgreSQL and the document's stream in
+    /// cluster mode, then watching the stream for the other nodes' updates.
+    async fn load(&self, key: &RoomKey) -> Result<Arc<Room>, StoreError> {
+        let room = match &self.relay {
+            None => {
+                // Writes of an earlier, unloaded copy of this room may still be queued.
+                self.persister.flush().await;
+                let stored = self.store.load(key, None).await?;
+                let unsnapshotted = stored.updates.len() as u32;
+                let doc = rebuild(key, &stored, &self.metrics);
+                Arc::new(Room::new(key.clone(), doc, stored.last_seq, unsnapshotted, DocLog::Local(self.persister.clone()), self.snapshot_every))
+            }
+            Some(relay) => {
+                let (doc, stored, last_id) = relay.load(key, &self.metrics).await?;
+                let room = Arc::new(Room::new(key.clone(), doc, stored.last_seq, 0, DocLog::Cluster(relay.clone()), self.snapshot_every));
+                relay.watch(&room, last_id);
+                room
+            }
+        };
+        self.metrics.room_loaded();
+        Ok(room)
     }
 
     /// Opens (loading it if needed) a room and holds it until the handle is dropped.
     pub async fn open(self: &Arc<Self>, key: RoomKey) -> Result<RoomHandle, StoreError> {
         loop {
             let slot = self.rooms.lock().unwrap_or_else(|e| e.into_inner()).entry(key.clone()).or_default().clone();
-            let room = slot
-                .get_or_try_init(|| async {
-                    // Writes of an earlier, unloaded copy of this room may still be queued.
-                    self.persister.flush().await;
-                    let stored = self.store.load(&key, None).await?;
-                    let unsnapshotted = stored.updates.len() as u32;
-                    let doc = rebuild(&key, &stored, &self.metrics);
-                    self.metrics.room_loaded();
-                    Ok::<_, StoreError>(Arc::new(Room::new(key.clone(), doc, stored.last_seq, unsnapshotted, self.persister.clone(), self.snapshot_every)))
-                })
-                .await?
-                .clone();
+            let room = slot.get_or_try_init(|| self.load(&key)).await?.clone();
             // Register as a holder only if this room was not unloaded while we waited for it.
             let rooms = self.rooms.lock().unwrap_or_else(|e| e.into_inner());
             if rooms.get(&key).is_some_and(|s| Arc::ptr_eq(s, &slot)) {
@@ -77,9 +93,23 @@ impl Collab {
         });
         for room in &unloaded {
             room.snapshot_if_dirty();
+            if let Some(relay) = &self.relay {
+                relay.unwatch(&room.key, false);
+            }
             self.metrics.room_unloaded();
         }
         unloaded.len()
+    }
+
+    /// Freezes the loaded documents of a session that ended (on another node, in cluster mode).
+    pub fn freeze_session(&self, session_id: &str) {
+        for slot in self.rooms.lock().unwrap_or_else(|e| e.into_inner()).values() {
+            if let Some(room) = slot.get() {
+                if room.key.session_id == session_id && room.key.doc.freezes_when_ended() {
+                    room.freeze();
+                }
+            }
+        }
     }
 
     /// Drops every room of a deleted session without saving, closing its connections.
@@ -98,6 +128,9 @@ impl Collab {
             room.freeze();
             room.discard_pending();
             room.close();
+            if let Some(relay) = &self.relay {
+                relay.unwatch(&room.key, true);
+            }
             self.metrics.room_unloaded();
         }
     }
@@ -105,25 +138,37 @@ impl Collab {
     /// Snapshots every loaded room and waits until all writes are stored (graceful shutdown).
     pub async fn shutdown(&self) {
         self.unload_where(|_| true);
-        self.persister.flush().await;
+        self.flush().await;
     }
 
-    /// Waits until every applied update so far is stored.
+    /// Waits until every applied update so far is stored (in cluster mode: in its stream).
     pub async fn flush(&self) {
         self.persister.flush().await;
+        if let Some(relay) = &self.relay {
+            relay.flush().await;
+        }
+    }
+
+    /// Makes a document's whole history readable from the database: what is pending is written
+    /// and, in cluster mode, its stream is compacted into it.
+    async fn settle(&self, key: &DocKey) {
+        self.flush().await;
+        if let Some(relay) = &self.relay {
+            relay.compact_now(key).await;
+        }
     }
 
     /// A document as it was at `at` (ms), rebuilt from storage (replay).
     pub async fn doc_at(&self, key: &DocKey, at: i64) -> Result<Doc, StoreError> {
         // What is applied but not yet written belongs to the past too.
-        self.persister.flush().await;
+        self.settle(key).await;
         let stored = self.store.load(key, Some(at)).await?;
         Ok(rebuild(key, &stored, &self.metrics))
     }
 
     /// When a document changed, oldest first (the replay bar).
     pub async fn change_times(&self, key: &DocKey) -> Result<Vec<i64>, StoreError> {
-        self.persister.flush().await;
+        self.settle(key).await;
         self.store.change_times(key).await
     }
 

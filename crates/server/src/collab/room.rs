@@ -19,6 +19,7 @@ use yrs::types::ToJson;
 use yrs::{Doc, Map, ReadTxn, StateVector, Transact, TransactionMut, Update};
 
 use super::persist::{PendingDoc, Persister};
+use super::relay::Relay;
 use crate::docname::DocKey;
 
 /// Identifies a room: a document of a session.
@@ -54,6 +55,24 @@ const BROADCAST_CAPACITY: usize = 64;
 /// An awareness state is a small JSON object (user, cursor); anything larger is abuse.
 const MAX_AWARENESS_STATE_BYTES: usize = 16 * 1024;
 
+/// Where a room's applied updates go.
+#[derive(Clone)]
+pub enum DocLog {
+    /// One node: the batched writer to the database.
+    Local(Persister),
+    /// Cluster mode: the document's Redis stream, which the other nodes read.
+    Cluster(Arc<Relay>),
+}
+
+impl DocLog {
+    fn is_backlogged(&self) -> bool {
+        match self {
+            DocLog::Local(p) => p.is_backlogged(),
+            DocLog::Cluster(r) => r.is_backlogged(),
+        }
+    }
+}
+
 pub struct Room {
     pub key: RoomKey,
     state: Mutex<RoomState>,
@@ -61,7 +80,7 @@ pub struct Room {
     /// Connections and short-lived users holding the room; it is only unloaded at zero.
     holders: AtomicUsize,
     idle_since: Mutex<Instant>,
-    persister: Persister,
+    log: DocLog,
     pending: Arc<PendingDoc>,
     snapshot_every: u32,
     /// Set when the session ended: the document keeps its final state; clients' edits are ignored.
@@ -75,21 +94,24 @@ struct RoomState {
     updates_since_snapshot: u32,
     /// The sequence number of the last update applied (stored or pending).
     last_seq: i64,
+    /// Awareness client ids of this node's connections (cluster mode announces them again to a
+    /// node that opens the document).
+    local_clients: HashSet<u64>,
 }
 
 impl Room {
     /// A room on a document rebuilt from storage (see `collab::rebuild`): `last_seq` is the
     /// highest stored sequence number, `unsnapshotted` how many stored updates follow the snapshot.
-    pub fn new(key: RoomKey, doc: Doc, last_seq: i64, unsnapshotted: u32, persister: Persister, snapshot_every: u32) -> Room {
+    pub fn new(key: RoomKey, doc: Doc, last_seq: i64, unsnapshotted: u32, log: DocLog, snapshot_every: u32) -> Room {
         let (bus, _) = broadcast::channel(BROADCAST_CAPACITY);
         Room {
             pending: PendingDoc::new(key.clone()),
             key,
-            state: Mutex::new(RoomState { awareness: Awareness::new(doc), updates_since_snapshot: unsnapshotted, last_seq }),
+            state: Mutex::new(RoomState { awareness: Awareness::new(doc), updates_since_snapshot: unsnapshotted, last_seq, local_clients: HashSet::new() }),
             bus,
             holders: AtomicUsize::new(0),
             idle_since: Mutex::new(Instant::now()),
-            persister,
+            log,
             snapshot_every,
             frozen: AtomicBool::new(false),
             closed: CancellationToken::new(),
@@ -183,10 +205,17 @@ impl Room {
         }
         let update = Update::decode_v1(data).map_err(|_| ApplyError::Malformed)?;
         // An empty update (a sync reply with nothing new) costs storage nothing: never refuse it.
-        if self.persister.is_backlogged() && !update.is_empty() {
+        if self.log.is_backlogged() && !update.is_empty() {
             return Err(ApplyError::Busy);
         }
         self.mutate(from, |txn| txn.apply_update(update).map_err(|_| ApplyError::Malformed))
+    }
+
+    /// Applies an update another node applied first (cluster mode): broadcast to this node's
+    /// connections, not logged again (it is in the stream already), applied even when frozen.
+    pub fn apply_remote(&self, data: &[u8]) -> Result<bool, ApplyError> {
+        let update = Update::decode_v1(data).map_err(|_| ApplyError::Malformed)?;
+        self.apply(0, false, |txn| txn.apply_update(update).map_err(|_| ApplyError::Malformed))
     }
 
     /// Runs a change made by the server itself (e.g. the language picked through the API).
@@ -197,11 +226,13 @@ impl Room {
         })
     }
 
-    fn mutate(
-        &self,
-        from: u64,
-        change: impl FnOnce(&mut TransactionMut) -> Result<(), ApplyError>,
-    ) -> Result<bool, ApplyError> {
+    fn mutate(&self, from: u64, change: impl FnOnce(&mut TransactionMut) -> Result<(), ApplyError>) -> Result<bool, ApplyError> {
+        self.apply(from, true, change)
+    }
+
+    /// Runs a change and broadcasts what it changed; `record`: also logs it (storage, or the
+    /// stream the other nodes read).
+    fn apply(&self, from: u64, record: bool, change: impl FnOnce(&mut TransactionMut) -> Result<(), ApplyError>) -> Result<bool, ApplyError> {
         let mut state = self.lock();
         let doc = state.awareness.doc();
         // A map the server owns (the pad's `meta`: language, policy, end of session) is the
@@ -226,13 +257,20 @@ impl Room {
             return Ok(false);
         }
         let frame = frame(Message::Sync(SyncMessage::Update(delta.clone())));
-        state.last_seq += 1;
-        self.persister.update(&self.pending, state.last_seq, delta);
-        let _ = self.bus.send(Broadcast { from, frame });
-        state.updates_since_snapshot += 1;
-        if state.updates_since_snapshot >= self.snapshot_every {
-            self.snapshot_locked(&mut state);
+        match (&self.log, record) {
+            (DocLog::Local(persister), _) => {
+                // Every change of a single node's room is its own, hence recorded.
+                state.last_seq += 1;
+                persister.update(&self.pending, state.last_seq, delta);
+                state.updates_since_snapshot += 1;
+                if state.updates_since_snapshot >= self.snapshot_every {
+                    self.snapshot_locked(&mut state);
+                }
+            }
+            (DocLog::Cluster(relay), true) => relay.append(&self.key, delta),
+            (DocLog::Cluster(_), false) => {}
         }
+        let _ = self.bus.send(Broadcast { from, frame });
         Ok(true)
     }
 
@@ -247,6 +285,7 @@ impl Room {
             }
         }
         let frame = frame(Message::Awareness(update.clone()));
+        let for_nodes = matches!(self.log, DocLog::Cluster(_)).then(|| update.encode_v1());
         let mut state = self.lock();
         let summary = catch_unwind(AssertUnwindSafe(|| state.awareness.apply_update_summary(update)))
             .map_err(|_| ApplyError::Internal)?
@@ -254,14 +293,43 @@ impl Room {
         if let Some(summary) = summary {
             for id in summary.added.iter().chain(summary.updated.iter()) {
                 controlled.insert(id.get());
+                state.local_clients.insert(id.get());
             }
             for id in &summary.removed {
                 controlled.remove(&id.get());
+                state.local_clients.remove(&id.get());
             }
         }
         drop(state);
+        if let (DocLog::Cluster(relay), Some(update)) = (&self.log, for_nodes) {
+            relay.publish_awareness(&self.key, update);
+        }
         let _ = self.bus.send(Broadcast { from, frame });
         Ok(())
+    }
+
+    /// Applies another node's awareness update and relays it to this node's connections.
+    pub fn apply_remote_awareness(&self, update: AwarenessUpdate) {
+        if update.clients.values().any(|e| e.json.len() > MAX_AWARENESS_STATE_BYTES) {
+            return;
+        }
+        let frame = frame(Message::Awareness(update.clone()));
+        let mut state = self.lock();
+        let applied = catch_unwind(AssertUnwindSafe(|| state.awareness.apply_update_summary(update)));
+        drop(state);
+        if matches!(applied, Ok(Ok(_))) {
+            let _ = self.bus.send(Broadcast { from: 0, frame });
+        }
+    }
+
+    /// The awareness states of this node's connections, to announce to another node.
+    pub fn local_awareness(&self) -> Option<AwarenessUpdate> {
+        let state = self.lock();
+        let ids: Vec<yrs::block::ClientID> = state.local_clients.iter().map(|id| yrs::block::ClientID::new(*id)).collect();
+        if ids.is_empty() {
+            return None;
+        }
+        state.awareness.update_with_clients(ids).ok()
     }
 
     /// Removes the awareness states of a connection that left, for everyone still here.
@@ -273,8 +341,12 @@ impl Room {
         let ids: Vec<yrs::block::ClientID> = clients.iter().map(|id| yrs::block::ClientID::new(*id)).collect();
         for id in &ids {
             state.awareness.remove_state(*id);
+            state.local_clients.remove(&id.get());
         }
         if let Ok(update) = state.awareness.update_with_clients(ids) {
+            if let DocLog::Cluster(relay) = &self.log {
+                relay.publish_awareness(&self.key, update.encode_v1());
+            }
             let frame = frame(Message::Awareness(update));
             let _ = self.bus.send(Broadcast { from, frame });
         }
@@ -282,6 +354,9 @@ impl Room {
 
     /// Writes a snapshot if anything changed since the last one (called when the room unloads).
     pub fn snapshot_if_dirty(&self) {
+        if matches!(self.log, DocLog::Cluster(_)) {
+            return; // the relay compacts the stream instead
+        }
         let mut state = self.lock();
         if state.updates_since_snapshot > 0 {
             self.snapshot_locked(&mut state);
@@ -289,14 +364,17 @@ impl Room {
     }
 
     fn snapshot_locked(&self, state: &mut RoomState) {
+        let DocLog::Local(persister) = &self.log else { return };
         let snapshot = shrunk(state.awareness.doc().transact().encode_state_as_update_v1(&StateVector::default()));
-        self.persister.snapshot(&self.pending, state.last_seq, snapshot);
+        persister.snapshot(&self.pending, state.last_seq, snapshot);
         state.updates_since_snapshot = 0;
     }
 
     /// Forgets what is not yet stored (the session was deleted).
     pub fn discard_pending(&self) {
-        self.persister.discard(&self.pending);
+        if let DocLog::Local(persister) = &self.log {
+            persister.discard(&self.pending);
+        }
     }
 
     /// Read access to the document (e.g. to read the code for an export).

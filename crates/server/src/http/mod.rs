@@ -5,6 +5,7 @@ pub mod api;
 pub mod auth;
 pub mod chaos;
 pub mod chat;
+pub mod cluster;
 pub mod cockpit;
 pub mod error;
 pub mod execute;
@@ -50,7 +51,12 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/teams", get(account::teams).post(account::create_team))
         .route("/admin/invites", post(account::invite))
         .route("/admin/audit", get(account::audit))
-        .route("/sessions", post(api::create_session).get(account::team_sessions))
+        .route(
+            "/sessions",
+            post(api::create_session)
+                .route_layer(axum::middleware::from_fn_with_state(state.clone(), cluster::to_least_loaded))
+                .get(account::team_sessions),
+        )
         .route("/sessions/{id}/interviewer-link", post(account::rotate_interviewer_link))
         .route("/sessions/{id}", get(api::get_session).patch(api::update_session))
         .route("/sessions/{id}/role", get(api::get_role))
@@ -62,7 +68,6 @@ pub fn router(state: AppState) -> Router {
         .route("/sessions/{id}/question", get(questions::of_session))
         .route("/sessions/{id}/tests", post(questions::run_tests))
         .route("/sessions/{id}/activity", post(api::record_activity))
-        .route("/sessions/{id}/docs/{doc}", get(live::open_doc))
         .route("/sessions/{id}/events", get(cockpit::events))
         .route("/sessions/{id}/end", post(cockpit::end))
         .route("/sessions/{id}/replay/{doc}", get(cockpit::replay))
@@ -75,30 +80,7 @@ pub fn router(state: AppState) -> Router {
         .route("/sessions/{id}/assistant", get(chat::status).patch(chat::set_mode))
         .route("/languages", get(api::languages))
         .route("/exercises", get(workspace::exercises))
-        .route("/sessions/{id}/workspace", get(workspace::status))
-        .route("/sessions/{id}/exercise", get(workspace::exercise))
-        .route("/sessions/{id}/workspace/start", post(workspace::start))
-        .route("/sessions/{id}/workspace/restart", post(workspace::restart))
-        .route("/sessions/{id}/workspace/logs", get(workspace::logs))
-        .route("/sessions/{id}/files", get(workspace::list_files).post(workspace::create_file).delete(workspace::delete_file))
-        .route("/sessions/{id}/files/content", get(workspace::file_content))
-        .route("/sessions/{id}/files/rename", post(workspace::rename_file))
-        // Before the app's own paths: `/app/stats` is the platform's, never proxied.
-        .route("/sessions/{id}/app/stats", get(chaos::app_stats))
-        .route("/sessions/{id}/app", any(workspace::app_proxy))
-        .route("/sessions/{id}/app/{*path}", any(workspace::app_proxy))
-        .route("/sessions/{id}/terminal", get(workspace::terminal))
-        .route("/sessions/{id}/vscode", any(workspace::vscode))
-        .route("/sessions/{id}/vscode/", any(workspace::vscode))
-        .route("/sessions/{id}/vscode/{*path}", any(workspace::vscode))
-        .route("/sessions/{id}/chaos", post(chaos::activate))
-        .route("/sessions/{id}/chaos/activate", post(chaos::activate))
-        .route("/sessions/{id}/chaos/status", get(chaos::status))
-        .route("/sessions/{id}/chaos/deactivate", post(chaos::deactivate))
-        .route("/sessions/{id}/chaos/reset", post(chaos::reset))
-        .route("/sessions/{id}/chaos/checks", post(chaos::checks))
-        .route("/sessions/{id}/chaos/faults", post(chaos::add_fault))
-        .route("/sessions/{id}/chaos/faults/{fault_id}", axum::routing::delete(chaos::remove_fault))
+        .merge(workspace_routes(state.clone()))
         .fallback(|| async { ApiError::NotFound("no such API route".into()) });
 
     let metrics = state.metrics.clone();
@@ -139,11 +121,48 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// What a session's workspace answers (and its files' live documents, which keep its disk in
+/// step): in cluster mode, served by the node that runs the workspace.
+fn workspace_routes(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/sessions/{id}/docs/{doc}", get(live::open_doc))
+        .route("/sessions/{id}/workspace", get(workspace::status))
+        .route("/sessions/{id}/exercise", get(workspace::exercise))
+        .route("/sessions/{id}/workspace/start", post(workspace::start))
+        .route("/sessions/{id}/workspace/restart", post(workspace::restart))
+        .route("/sessions/{id}/workspace/logs", get(workspace::logs))
+        .route("/sessions/{id}/files", get(workspace::list_files).post(workspace::create_file).delete(workspace::delete_file))
+        .route("/sessions/{id}/files/content", get(workspace::file_content))
+        .route("/sessions/{id}/files/rename", post(workspace::rename_file))
+        // Before the app's own paths: `/app/stats` is the platform's, never proxied.
+        .route("/sessions/{id}/app/stats", get(chaos::app_stats))
+        .route("/sessions/{id}/app", any(workspace::app_proxy))
+        .route("/sessions/{id}/app/{*path}", any(workspace::app_proxy))
+        .route("/sessions/{id}/terminal", get(workspace::terminal))
+        .route("/sessions/{id}/vscode", any(workspace::vscode))
+        .route("/sessions/{id}/vscode/", any(workspace::vscode))
+        .route("/sessions/{id}/vscode/{*path}", any(workspace::vscode))
+        .route("/sessions/{id}/chaos", post(chaos::activate))
+        .route("/sessions/{id}/chaos/activate", post(chaos::activate))
+        .route("/sessions/{id}/chaos/status", get(chaos::status))
+        .route("/sessions/{id}/chaos/deactivate", post(chaos::deactivate))
+        .route("/sessions/{id}/chaos/reset", post(chaos::reset))
+        .route("/sessions/{id}/chaos/checks", post(chaos::checks))
+        .route("/sessions/{id}/chaos/faults", post(chaos::add_fault))
+        .route("/sessions/{id}/chaos/faults/{fault_id}", axum::routing::delete(chaos::remove_fault))
+        .route_layer(axum::middleware::from_fn_with_state(state, cluster::to_workspace_owner))
+}
+
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    match state.store.ping().await {
-        Ok(()) => (StatusCode::OK, "ready"),
-        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "storage unreachable"),
+    if state.store.ping().await.is_err() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "storage unreachable");
     }
+    if let Some(node) = &state.cluster {
+        if !node.ready().await {
+            return (StatusCode::SERVICE_UNAVAILABLE, "redis unreachable");
+        }
+    }
+    (StatusCode::OK, "ready")
 }
 
 async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {

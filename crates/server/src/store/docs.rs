@@ -48,6 +48,8 @@ pub struct StoredDoc {
     pub updates: Vec<Vec<u8>>,
     /// The highest sequence number stored for the document (0: nothing stored).
     pub last_seq: i64,
+    /// The sequence number the snapshot covers (0: no snapshot).
+    pub covers_seq: i64,
 }
 
 #[async_trait]
@@ -60,6 +62,14 @@ pub trait DocStore: Send + Sync + 'static {
     async fn change_times(&self, key: &DocKey) -> Result<Vec<i64>>;
     /// Forgets every document of a session.
     async fn delete_session(&self, session_id: &str) -> Result<()>;
+    /// The names of a session's stored documents.
+    async fn doc_names(&self, session_id: &str) -> Result<Vec<String>>;
+    /// The sequence number the newest snapshot covers (0: none).
+    async fn latest_snapshot_seq(&self, key: &DocKey) -> Result<i64>;
+    /// Writes `batch` (one document's) only if nothing was stored for the document after
+    /// `seen_last_seq`: two compactors of one document cannot both store their work. False
+    /// when another write came first.
+    async fn write_if_unchanged(&self, key: &DocKey, seen_last_seq: i64, batch: &[DocWrite]) -> Result<bool>;
 }
 
 /// Rows per multi-row INSERT: 5 parameters each stays far below SQLite's 32,766 and
@@ -99,59 +109,59 @@ impl DocStore for Store {
             last_seq = last_seq.max(r.try_get::<i64, _>("seq")?);
             updates.push(r.try_get::<Vec<u8>, _>("data")?);
         }
-        Ok(StoredDoc { snapshot, updates, last_seq })
+        Ok(StoredDoc { snapshot, updates, last_seq, covers_seq: covers })
     }
 
     /// Runs of updates go in multi-row INSERTs: one statement per row costs several times more
     /// CPU, and that CPU is taken from the editing traffic on a small machine.
     async fn write(&self, batch: &[DocWrite]) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        let mut i = 0;
-        while i < batch.len() {
-            match &batch[i] {
-                DocWrite::Update { .. } => {
-                    let run: Vec<_> = batch[i..]
-                        .iter()
-                        .take(ROWS_PER_INSERT)
-                        .map_while(|w| match w {
-                            DocWrite::Update { key, seq, at, data } => Some((key, *seq, *at, data)),
-                            DocWrite::Snapshot { .. } => None,
-                        })
-                        .collect();
-                    let mut sql = String::from("INSERT INTO doc_updates (session_id, doc, seq, at, data) VALUES ");
-                    for n in 0..run.len() {
-                        let p = n * 5;
-                        if n > 0 {
-                            sql.push(',');
-                        }
-                        sql.push_str(&format!("(${}, ${}, ${}, ${}, ${})", p + 1, p + 2, p + 3, p + 4, p + 5));
-                    }
-                    // Only placeholders are generated; every value is a bound parameter.
-                    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-                    for (key, seq, at, data) in &run {
-                        query = query.bind(key.session_id.clone()).bind(key.doc.to_string()).bind(*seq).bind(*at).bind((*data).clone());
-                    }
-                    query.execute(&mut *tx).await?;
-                    i += run.len();
-                }
-                DocWrite::Snapshot { key, covers_seq, at, state } => {
-                    sqlx::query(
-                        "INSERT INTO doc_snapshots (session_id, doc, covers_seq, at, state) VALUES ($1, $2, $3, $4, $5) \
-                         ON CONFLICT (session_id, doc, covers_seq) DO UPDATE SET at = excluded.at, state = excluded.state",
-                    )
-                    .bind(&key.session_id)
-                    .bind(key.doc.to_string())
-                    .bind(*covers_seq)
-                    .bind(*at)
-                    .bind(state.clone())
-                    .execute(&mut *tx)
-                    .await?;
-                    i += 1;
-                }
-            }
-        }
+        write_in(&mut tx, batch).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn doc_names(&self, session_id: &str) -> Result<Vec<String>> {
+        let rows = sqlx::query("SELECT DISTINCT doc FROM doc_updates WHERE session_id = $1 UNION SELECT DISTINCT doc FROM doc_snapshots WHERE session_id = $1")
+            .bind(session_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| Ok(r.try_get("doc")?)).collect()
+    }
+
+    async fn latest_snapshot_seq(&self, key: &DocKey) -> Result<i64> {
+        let row = sqlx::query("SELECT MAX(covers_seq) AS covers FROM doc_snapshots WHERE session_id = $1 AND doc = $2")
+            .bind(&key.session_id)
+            .bind(key.doc.to_string())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get::<Option<i64>, _>("covers")?.unwrap_or(0))
+    }
+
+    async fn write_if_unchanged(&self, key: &DocKey, seen_last_seq: i64, batch: &[DocWrite]) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        if self.backend() == super::Backend::Postgres {
+            // Serializes the writers of this document until commit (SQLite has one writer anyway).
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1)) IS NULL AS locked")
+                .bind(format!("doc:{}:{}", key.session_id, key.doc))
+                .fetch_one(&mut *tx)
+                .await?;
+        }
+        let row = sqlx::query(
+            "SELECT (SELECT MAX(seq) FROM doc_updates WHERE session_id = $1 AND doc = $2) AS updates, \
+                    (SELECT MAX(covers_seq) FROM doc_snapshots WHERE session_id = $1 AND doc = $2) AS snapshots",
+        )
+        .bind(&key.session_id)
+        .bind(key.doc.to_string())
+        .fetch_one(&mut *tx)
+        .await?;
+        let last = row.try_get::<Option<i64>, _>("updates")?.unwrap_or(0).max(row.try_get::<Option<i64>, _>("snapshots")?.unwrap_or(0));
+        if last > seen_last_seq {
+            return Ok(false);
+        }
+        write_in(&mut tx, batch).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn change_times(&self, key: &DocKey) -> Result<Vec<i64>> {
@@ -174,4 +184,53 @@ impl DocStore for Store {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// Appends a batch inside an open transaction, in order.
+async fn write_in(tx: &mut sqlx::Transaction<'_, sqlx::Any>, batch: &[DocWrite]) -> Result<()> {
+    let mut i = 0;
+    while i < batch.len() {
+        match &batch[i] {
+            DocWrite::Update { .. } => {
+                let run: Vec<_> = batch[i..]
+                    .iter()
+                    .take(ROWS_PER_INSERT)
+                    .map_while(|w| match w {
+                        DocWrite::Update { key, seq, at, data } => Some((key, *seq, *at, data)),
+                        DocWrite::Snapshot { .. } => None,
+                    })
+                    .collect();
+                let mut sql = String::from("INSERT INTO doc_updates (session_id, doc, seq, at, data) VALUES ");
+                for n in 0..run.len() {
+                    let p = n * 5;
+                    if n > 0 {
+                        sql.push(',');
+                    }
+                    sql.push_str(&format!("(${}, ${}, ${}, ${}, ${})", p + 1, p + 2, p + 3, p + 4, p + 5));
+                }
+                // Only placeholders are generated; every value is a bound parameter.
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for (key, seq, at, data) in &run {
+                    query = query.bind(key.session_id.clone()).bind(key.doc.to_string()).bind(*seq).bind(*at).bind((*data).clone());
+                }
+                query.execute(&mut **tx).await?;
+                i += run.len();
+            }
+            DocWrite::Snapshot { key, covers_seq, at, state } => {
+                sqlx::query(
+                    "INSERT INTO doc_snapshots (session_id, doc, covers_seq, at, state) VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (session_id, doc, covers_seq) DO UPDATE SET at = excluded.at, state = excluded.state",
+                )
+                .bind(&key.session_id)
+                .bind(key.doc.to_string())
+                .bind(*covers_seq)
+                .bind(*at)
+                .bind(state.clone())
+                .execute(&mut **tx)
+                .await?;
+                i += 1;
+            }
+        }
+    }
+    Ok(())
 }

@@ -32,6 +32,9 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("cannot create the database folder: {0}")]
     Io(#[from] std::io::Error),
+    /// A service the documents live in (Redis, in cluster mode) does not answer.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 impl StoreError {
@@ -39,6 +42,7 @@ impl StoreError {
     /// being refused (e.g. a constraint: the session was deleted meanwhile).
     pub fn is_transient(&self) -> bool {
         match self {
+            StoreError::Unavailable(_) => true,
             StoreError::Db(sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) | sqlx::Error::WorkerCrashed) => true,
             // SQLite busy or locked (another process holds the write lock past busy_timeout);
             // PostgreSQL serialization failure, deadlock, or too many connections.

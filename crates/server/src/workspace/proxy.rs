@@ -103,14 +103,28 @@ impl Upstream {
 
 /// Sends `req` to the server on `socket` over a new connection and returns its answer. A
 /// WebSocket (or other) upgrade is completed on both sides and the two connections are piped.
-pub async fn forward(socket: &Path, mut req: Request<Body>) -> Result<Response<Body>, ProxyError> {
+pub async fn forward(socket: &Path, req: Request<Body>) -> Result<Response<Body>, ProxyError> {
+    let stream = tokio::net::UnixStream::connect(socket).await.map_err(ProxyError::Connect)?;
+    forward_over(stream, req).await
+}
+
+/// Like `forward`, to a server at a TCP address (`host:port`): another node of the cluster.
+pub async fn forward_tcp(addr: &str, req: Request<Body>) -> Result<Response<Body>, ProxyError> {
+    let stream = tokio::net::TcpStream::connect(addr).await.map_err(ProxyError::Connect)?;
+    let _ = stream.set_nodelay(true);
+    forward_over(stream, req).await
+}
+
+async fn forward_over<S>(stream: S, mut req: Request<Body>) -> Result<Response<Body>, ProxyError>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let upgrade = req.headers().get(header::UPGRADE).is_some();
     let client_upgrade = if upgrade { req.extensions_mut().remove::<hyper::upgrade::OnUpgrade>() } else { None };
     strip_hop_by_hop(req.headers_mut(), upgrade);
     if upgrade {
         req.headers_mut().insert(header::CONNECTION, header::HeaderValue::from_static("upgrade"));
     }
-    let stream = tokio::net::UnixStream::connect(socket).await.map_err(ProxyError::Connect)?;
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(ProxyError::Upstream)?;
     tokio::spawn(async move {
         let _ = conn.with_upgrades().await;

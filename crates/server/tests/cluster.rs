@@ -1,0 +1,346 @@
+//! Cluster mode: two server processes on one PostgreSQL database and one Redis. Needs
+//! TEST_DATABASE_URL and TEST_REDIS_URL (both skip with a message when unset); the Redis restart
+//! test runs its own redis-server (AOF on) so the machine's Redis is never restarted.
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+
+fn urls() -> Option<(String, String)> {
+    match (std::env::var("TEST_DATABASE_URL"), std::env::var("TEST_REDIS_URL")) {
+        (Ok(db), Ok(redis)) => Some((db, redis)),
+        _ => {
+            eprintln!("SKIPPED: cluster tests need TEST_DATABASE_URL (postgres://...) and TEST_REDIS_URL (redis://...)");
+            None
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// One node: the real binary in cluster mode.
+struct Node {
+    child: Option<Child>,
+    port: u16,
+    id: String,
+    db: String,
+    redis: String,
+    extra: Vec<String>,
+    log: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Node {
+    async fn start(id: &str, db: &str, redis: &str, extra: &[&str]) -> Node {
+        let dir = tempfile::tempdir().unwrap();
+        let mut node = Node {
+            child: None,
+            port: free_port(),
+            id: id.to_string(),
+            db: db.to_string(),
+            redis: redis.to_string(),
+            extra: extra.iter().map(|s| s.to_string()).collect(),
+            log: dir.path().join("node.log"),
+            _dir: dir,
+        };
+        node.spawn().await;
+        node
+    }
+
+    async fn spawn(&mut self) {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_interview-ide"))
+            .args(["--bind", &format!("127.0.0.1:{}", self.port), "--database-url", &self.db, "--redis-url", &self.redis, "--node-id", &self.id])
+            .args(["--workspaces-dir", &self._dir.path().join("ws").display().to_string()])
+            .args(["--max-sessions-per-minute", "1000"])
+            .args(admin_args())
+            .args(&self.extra)
+            .env("RUST_LOG", "info,sqlx=warn")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("binary starts");
+        self.child = Some(child);
+        self.wait_ready().await;
+    }
+
+    async fn wait_ready(&self) {
+        for _ in 0..200 {
+            if let Ok(res) = http().get(format!("{}/readyz", self.base())).send().await {
+                if res.status() == 200 {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("node {} did not become ready; log:\n{}", self.id, self.log_text());
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn ws(&self) -> String {
+        format!("ws://127.0.0.1:{}", self.port)
+    }
+
+    /// SIGKILL: nothing of the node's shutdown runs.
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+async fn two_nodes(db: &str, redis: &str, extra: &[&str]) -> (Node, Node) {
+    let a = Node::start("node-a", db, redis, extra).await;
+    let b = Node::start("node-b", db, redis, extra).await;
+    authenticate_helpers(&a.base()).await;
+    (a, b)
+}
+
+/// Edits cross nodes both ways, cursors too, a late joiner gets everything, and an end made
+/// through one node freezes the document for clients of the other.
+#[tokio::test]
+async fn edits_cursors_and_the_end_of_a_session_cross_nodes() {
+    let Some((db, redis)) = urls() else { return };
+    let (a, b) = two_nodes(&db, &redis, &[]).await;
+    let s = new_session(&a.base()).await;
+    let mut on_a = Peer::connect(&a.ws(), &s.id, "main", &s.interviewer).await;
+    let mut on_b = Peer::connect(&b.ws(), &s.id, "main", &s.candidate).await;
+    on_a.pump(Duration::from_millis(200)).await;
+    on_b.pump(Duration::from_millis(200)).await;
+
+    on_a.append("written on A\n").await;
+    assert!(on_b.pump_until(WAIT, |p| p.text().contains("written on A")).await, "A's edit reaches B: {:?}", on_b.text());
+    on_b.append("written on B\n").await;
+    assert!(on_a.pump_until(WAIT, |p| p.text().contains("written on B")).await, "B's edit reaches A: {:?}", on_a.text());
+
+    on_a.set_awareness(4242, r#"{"user":{"name":"Ada"},"cursor":{"anchor":3}}"#).await;
+    assert!(
+        on_b.pump_until(WAIT, |p| p.awareness.get(&4242).and_then(|s| s.as_deref()).is_some_and(|s| s.contains("Ada"))).await,
+        "A's cursor reaches B"
+    );
+    on_b.set_awareness(4343, r#"{"user":{"name":"Bo"}}"#).await;
+    assert!(on_a.pump_until(WAIT, |p| p.awareness.get(&4343).is_some_and(|s| s.is_some())).await, "B's presence reaches A");
+
+    // A late joiner on B gets what was written through A, and A's cursor (re-announced).
+    on_a.pump(Duration::from_millis(100)).await;
+    let expected = on_a.text();
+    let mut late = Peer::connect(&b.ws(), &s.id, "main", &s.candidate).await;
+    assert!(late.pump_until(WAIT, |p| p.text() == expected).await, "late joiner on B: {:?} vs {expected:?}", late.text());
+
+    // A cursor leaves with its connection, on the other node too.
+    drop(on_a);
+    assert!(on_b.pump_until(WAIT, |p| p.awareness.get(&4242) == Some(&None)).await, "A's cursor is removed on B when A's client leaves");
+
+    // The end, made through A, freezes B's copy.
+    let res = http().post(format!("{}/api/sessions/{}/end", a.base(), s.id)).bearer_auth(&s.interviewer).send().await.unwrap();
+    assert_eq!(res.status(), 200, "end the session");
+    assert!(on_b.pump_until(WAIT, |p| p.meta("ended_at").is_some()).await, "B's client learns of the end");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    on_b.append("after the end").await;
+    on_b.pump(Duration::from_millis(300)).await;
+    let mut check = Peer::connect(&a.ws(), &s.id, "main", &s.interviewer).await;
+    check.pump_until(WAIT, |p| p.text() == expected).await;
+    check.pump(Duration::from_millis(300)).await;
+    assert_eq!(check.text(), expected, "an edit sent to B after the end is refused");
+}
+
+/// kill -9 of a node while its client types: the client reconnects to the other node and
+/// finds every edit that reached the stream; after a restart nothing is duplicated or lost.
+#[tokio::test]
+async fn kill_9_of_a_node_loses_no_edit_that_reached_redis() {
+    let Some((db, redis)) = urls() else { return };
+    let (mut a, b) = two_nodes(&db, &redis, &[]).await;
+    let s = new_session(&a.base()).await;
+    let mut typist = Peer::connect(&a.ws(), &s.id, "main", &s.candidate).await;
+    let mut watcher = Peer::connect(&b.ws(), &s.id, "main", &s.interviewer).await;
+    typist.pump(Duration::from_millis(200)).await;
+    for i in 0..60 {
+        typist.append(&format!("line {i}\n")).await;
+        if i % 10 == 0 {
+            typist.pump(Duration::from_millis(20)).await;
+        }
+    }
+    let typed = typist.text();
+    // What B has seen went through A's stream: wait for it, then kill A mid-session.
+    assert!(watcher.pump_until(WAIT, |p| p.text() == typed).await, "B follows A: {:?}", watcher.text());
+    a.kill();
+
+    let mut again = Peer::connect(&b.ws(), &s.id, "main", &s.candidate).await;
+    assert!(again.pump_until(WAIT, |p| p.text() == typed).await, "the typist's edits are on B after A died");
+    again.append("after the crash\n").await;
+    let expected = format!("{typed}after the crash\n");
+    assert!(watcher.pump_until(WAIT, |p| p.text() == expected).await);
+
+    a.spawn().await;
+    let mut back = Peer::connect(&a.ws(), &s.id, "main", &s.interviewer).await;
+    assert!(back.pump_until(WAIT, |p| p.text() == expected).await, "restarted A: {:?}", back.text());
+    back.pump(Duration::from_millis(300)).await;
+    assert_eq!(back.text(), expected, "nothing duplicated after A's restart");
+}
+
+/// Compaction under sustained load: both nodes race to compact one document; the stored
+/// snapshot rebuilds the same text, no entry is stored twice, and the stream stays short.
+#[tokio::test]
+async fn racing_compactors_keep_one_correct_history_and_a_short_stream() {
+    let Some((db, redis)) = urls() else { return };
+    let extra = ["--compact-every-updates", "20", "--stream-keep-seconds", "1", "--room-idle-seconds", "1"];
+    let (a, b) = two_nodes(&db, &redis, &extra).await;
+    let s = new_session(&a.base()).await;
+    let mut on_a = Peer::connect(&a.ws(), &s.id, "main", &s.candidate).await;
+    let mut on_b = Peer::connect(&b.ws(), &s.id, "main", &s.interviewer).await;
+    on_a.pump(Duration::from_millis(200)).await;
+    on_b.pump(Duration::from_millis(200)).await;
+    let client = redis::Client::open(redis.as_str()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let stream = format!("iide:doc:{}:main", s.id);
+    let mut lengths = Vec::new();
+    // ~4 s of typing on both nodes, 2 x 50 edits/s.
+    for round in 0..200 {
+        on_a.append(&format!("a{round} ")).await;
+        on_b.append(&format!("b{round} ")).await;
+        on_a.pump(Duration::from_millis(10)).await;
+        on_b.pump(Duration::from_millis(10)).await;
+        if round % 25 == 24 {
+            let len: i64 = redis::cmd("XLEN").arg(&stream).query_async(&mut conn).await.unwrap();
+            lengths.push(len);
+        }
+    }
+    assert!(on_a.pump_until(WAIT, |p| p.text().contains("b199")).await);
+    assert!(on_b.pump_until(WAIT, |p| p.text().contains("a199")).await);
+    on_a.pump(Duration::from_millis(200)).await;
+    let text = on_a.text();
+    assert_eq!(text, on_b.text(), "both nodes converge");
+    let compactions = metric(&a.base(), "iide_cluster_compactions_total").await + metric(&b.base(), "iide_cluster_compactions_total").await;
+    assert!(compactions >= 5.0, "compactions ran during the load ({compactions})");
+    // The stream stays short: 800 entries went through it, it never held them all.
+    let longest = *lengths.iter().max().unwrap();
+    assert!(longest < 400, "stream length over time: {lengths:?}");
+
+    // Both leave; the rooms unload (and compact); a third node rebuilds the text from PostgreSQL
+    // and what is left of the stream.
+    drop(on_a);
+    drop(on_b);
+    tokio::time::sleep(Duration::from_millis(3000)).await;
+    let c = Node::start("node-c", &db, &redis, &extra).await;
+    let mut fresh = Peer::connect(&c.ws(), &s.id, "main", &s.interviewer).await;
+    assert!(fresh.pump_until(WAIT, |p| p.text() == text).await, "rebuilt: {:?}", fresh.text());
+
+    // Every stored row has its own sequence number: no entry was stored twice.
+    use sqlx::Row;
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&db).await.unwrap();
+    let rows = sqlx::query("SELECT COUNT(*) AS n, COUNT(DISTINCT seq) AS d FROM doc_updates WHERE session_id = $1 AND doc = 'main'").bind(&s.id).fetch_one(&pool).await.unwrap();
+    let (n, d): (i64, i64) = (rows.get("n"), rows.get("d"));
+    assert_eq!(n, d, "no duplicated rows");
+    let snapshots: i64 = sqlx::query("SELECT COUNT(*) AS n FROM doc_snapshots WHERE session_id = $1 AND doc = 'main'").bind(&s.id).fetch_one(&pool).await.unwrap().get("n");
+    assert!(snapshots >= 1, "a snapshot was stored");
+}
+
+/// Redis restarted (AOF on): nodes say not ready while it is down and recover by themselves;
+/// nothing that reached Redis is lost.
+#[tokio::test]
+async fn a_redis_restart_loses_nothing_and_nodes_recover_by_themselves() {
+    let Some((db, _)) = urls() else { return };
+    if Command::new("redis-server").arg("--version").output().is_err() {
+        eprintln!("SKIPPED: the Redis restart test needs redis-server on PATH");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let start_redis = || {
+        Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--appendfsync", "always"])
+            .args(["--dir", &dir.path().display().to_string()])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server starts")
+    };
+    let redis_url = format!("redis://127.0.0.1:{port}");
+    let mut redis = start_redis();
+    wait_for_port(port).await;
+    let (a, b) = two_nodes(&db, &redis_url, &[]).await;
+    let s = new_session(&a.base()).await;
+    let mut on_a = Peer::connect(&a.ws(), &s.id, "main", &s.candidate).await;
+    let mut on_b = Peer::connect(&b.ws(), &s.id, "main", &s.interviewer).await;
+    on_a.pump(Duration::from_millis(200)).await;
+    for i in 0..20 {
+        on_a.append(&format!("before {i}\n")).await;
+    }
+    let before = on_a.text();
+    assert!(on_b.pump_until(WAIT, |p| p.text() == before).await, "B follows A before the restart");
+
+    redis.kill().unwrap();
+    redis.wait().unwrap();
+    let mut not_ready = false;
+    for _ in 0..40 {
+        let status = http().get(format!("{}/readyz", b.base())).send().await.unwrap().status();
+        if status == 503 {
+            not_ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(not_ready, "a node without Redis says it is not ready");
+
+    let mut redis = start_redis();
+    wait_for_port(port).await;
+    a.wait_ready().await;
+    b.wait_ready().await;
+    // Both clients reconnect as the browser's provider would, and edit again.
+    let mut on_a = Peer::connect(&a.ws(), &s.id, "main", &s.candidate).await;
+    let mut on_b = Peer::connect(&b.ws(), &s.id, "main", &s.interviewer).await;
+    assert!(on_a.pump_until(WAIT, |p| p.text() == before).await, "A after the restart: {:?}", on_a.text());
+    assert!(on_b.pump_until(WAIT, |p| p.text() == before).await, "B after the restart: {:?}", on_b.text());
+    on_a.append("after\n").await;
+    let expected = format!("{before}after\n");
+    assert!(on_b.pump_until(Duration::from_secs(15), |p| p.text() == expected).await, "edits cross nodes again: {:?}", on_b.text());
+    redis.kill().unwrap();
+    redis.wait().unwrap();
+}
+
+/// Cluster mode refuses SQLite with a clear message.
+#[tokio::test]
+async fn cluster_mode_needs_postgres() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_interview-ide"))
+        .args(["--bind", "127.0.0.1:0", "--database-url", &format!("sqlite://{}/db.sqlite", dir.path().display()), "--redis-url", "redis://127.0.0.1:6379"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("needs PostgreSQL"), "{err}");
+}
+
+async fn wait_for_port(port: u16) {
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("port {port} did not open");
+}
+
+async fn metric(base: &str, name: &str) -> f64 {
+    let text = http().get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
+    text.lines().find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok())).unwrap_or(0.0)
+}
