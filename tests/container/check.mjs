@@ -139,6 +139,9 @@ async function before() {
     const run = await execute(pad.id, pad.interviewer_token, 'c', '#include <stdio.h>\nint main(void) { printf("%d\\n", 6 * 7); return 0; }\n');
     assert.match(run.body, /"42\\n"|42/, `the program's output (got ${run.body.slice(0, 500)})`);
     assert.match(run.body, /"status":"ok"/, `the run's exit (got ${run.body.slice(-500)})`);
+    // Peak memory comes from the run's memory cgroup: null where the container cannot make cgroups.
+    const memory = run.body.match(/"memory_bytes":(\d+|null)/)?.[1];
+    console.log(`      the run's memory cgroup: ${memory && memory !== 'null' ? `yes (peak ${memory} bytes)` : 'none (resource limits only)'}`);
   });
 
   const ws = await step('create a workspace session', async () =>
