@@ -6,6 +6,8 @@
 //                                              scenario activated and reset; writes what it made
 //   node check.mjs after <url> <state.json>    after `docker compose down` and `up`: the sessions
 //                                              and the document's text are still there
+//   node check.mjs tls <https-url> <state.json> through the tls profile's Caddy: HTTPS, the live
+//                                              document over wss, the workspace's terminal
 //
 // Sessions need a signed-in caller: the deployment starts with ADMIN_EMAIL/ADMIN_PASSWORD, and
 // this signs in with them and makes an API key, as tests/lib/server.mjs does.
@@ -16,8 +18,8 @@ import { WebsocketProvider } from 'y-websocket';
 import WebSocket from 'ws';
 
 const [phase, url, stateFile] = process.argv.slice(2);
-if (!['before', 'after'].includes(phase) || !url || !stateFile) {
-  console.error('usage: node check.mjs before|after <url> <state.json>');
+if (!['before', 'after', 'tls'].includes(phase) || !url || !stateFile) {
+  console.error('usage: node check.mjs before|after|tls <url> <state.json>');
   process.exit(2);
 }
 const wsUrl = url.replace(/^http/, 'ws');
@@ -206,8 +208,25 @@ async function after() {
   });
 }
 
+async function tls() {
+  const { pad, marker, ws } = JSON.parse(readFileSync(stateFile, 'utf8'));
+  await step('HTTPS through Caddy: /healthz and the session', async () => {
+    await waitFor(async () => (await fetch(`${url}/healthz`)).ok, { timeout: 30_000, interval: 500, what: 'https /healthz' });
+    const { json } = await api('GET', `/api/sessions/${pad.id}`, { token: pad.interviewer_token });
+    assert.equal(json.title, 'Container test pad');
+  });
+  await step('the live document over wss through Caddy', async () => {
+    const d = await openDoc(pad.id, pad.candidate_token);
+    assert.ok(d.text.toString().startsWith(marker));
+    d.close();
+  });
+  await step("the workspace's terminal over wss through Caddy", async () => {
+    await terminal(ws.id, ws.candidate_token, 'echo "$((7*6))-via-tls"', /42-via-tls/);
+  });
+}
+
 try {
-  await (phase === 'before' ? before() : after());
+  await ({ before, after, tls })[phase]();
   process.exit(0);
 } catch (e) {
   console.error(`FAILED: ${e.stack || e}`);

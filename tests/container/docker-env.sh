@@ -20,7 +20,8 @@ RUST_IMAGE="rust:1.95-bookworm"
 NODE_IMAGE="node:20-bookworm"
 POSTGRES_IMAGE="postgres:15-bookworm"
 REDIS_IMAGE="redis:7-bookworm"
-BASE_IMAGES=("$DEBIAN_IMAGE" "$RUST_IMAGE" "$NODE_IMAGE" "$POSTGRES_IMAGE" "$REDIS_IMAGE")
+CADDY_IMAGE="caddy:2"
+BASE_IMAGES=("$DEBIAN_IMAGE" "$RUST_IMAGE" "$NODE_IMAGE" "$POSTGRES_IMAGE" "$REDIS_IMAGE" "$CADDY_IMAGE")
 
 # An engine and compose already there (Docker's own packages, a CI runner) are used as they are.
 ensure_docker() {
@@ -79,6 +80,7 @@ ensure_base_image() {
     "$NODE_IMAGE") build_node_standin ;;
     "$POSTGRES_IMAGE") build_standin "$image" postgres ;;
     "$REDIS_IMAGE") build_standin "$image" redis ;;
+    "$CADDY_IMAGE") build_standin "$image" caddy ;;
     *) echo "no stand-in recipe for $image" >&2; exit 1 ;;
   esac
 }

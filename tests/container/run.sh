@@ -20,6 +20,8 @@ PROJECT=iide-ctest
 IMAGE=interview-ide:test
 PORT="${IIDE_CONTAINER_PORT:-18080}"
 URL="http://127.0.0.1:$PORT"
+TLS_PORT="${IIDE_CONTAINER_TLS_PORT:-18443}"
+TLS_HTTP_PORT="${IIDE_CONTAINER_TLS_HTTP_PORT:-18081}"
 work="$(mktemp -d)"
 t_start=$(date +%s)
 
@@ -38,6 +40,9 @@ PUBLIC_URL=$URL
 POSTGRES_PASSWORD=container-test-db-password
 ADMIN_EMAIL=$ADMIN_EMAIL
 ADMIN_PASSWORD=$ADMIN_PASSWORD
+DOMAIN=localhost
+HTTPS_PORT=$TLS_PORT
+ACME_HTTP_PORT=$TLS_HTTP_PORT
 ENV
 dc() { compose --env-file "$work/test.env" -p "$PROJECT" -f "$ROOT/docker-compose.yml" "$@"; }
 
@@ -47,7 +52,7 @@ cleanup() {
     echo "--- app log (last 80 lines) ---" >&2
     dc logs --no-color --tail 80 app >&2 2>/dev/null || true
   fi
-  if [ "${IIDE_CONTAINER_KEEP:-}" != "1" ]; then dc down -v --remove-orphans >/dev/null 2>&1 || true; fi
+  if [ "${IIDE_CONTAINER_KEEP:-}" != "1" ]; then dc --profile tls down -v --remove-orphans >/dev/null 2>&1 || true; fi
   rm -rf "$work"
   exit $rc
 }
@@ -91,7 +96,7 @@ ready_ms() {
   echo $(( now - $(date -d "$started" +%s%3N) ))
 }
 
-dc down -v --remove-orphans >/dev/null 2>&1 || true
+dc --profile tls down -v --remove-orphans >/dev/null 2>&1 || true
 log "docker compose up (app + PostgreSQL)"
 t0=$(date +%s)
 dc up -d --no-build
@@ -113,6 +118,17 @@ dc up -d --no-build
 again_ready_ms="$(ready_ms)"
 again_healthy_s="$(wait_healthy "$t0")"
 (cd tests && node container/check.mjs after "$URL" "$work/state.json")
+
+# The tls profile: Caddy with deploy/caddy/Caddyfile in front, for DOMAIN=localhost (a certificate
+# from Caddy's own local CA, whose root the checks trust).
+log "the tls profile: Caddy in front (https://localhost:$TLS_PORT)"
+dc --profile tls up -d --no-build caddy
+for i in $(seq 1 60); do
+  dc exec -T caddy cat /data/caddy/pki/authorities/local/root.crt >"$work/caddy-root.crt" 2>/dev/null && \
+    [ -s "$work/caddy-root.crt" ] && break
+  sleep 0.5
+done
+(cd tests && NODE_EXTRA_CA_CERTS="$work/caddy-root.crt" node container/check.mjs tls "https://localhost:$TLS_PORT" "$work/state.json")
 
 total_s=$(( $(date +%s) - t_start ))
 log "container test passed"
