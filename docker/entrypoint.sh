@@ -8,9 +8,9 @@
 #  - to mount a second, unmasked procfs at /run/iide/proc. Docker masks parts of /proc
 #    (/proc/kcore, /proc/sys, ...), and the kernel lets an unprivileged user namespace (which is
 #    what bubblewrap makes for every sandbox) mount a new procfs only if a fully visible one
-#    exists in the mount namespace;
-#  - to make the memory, pids and cpu cgroups writable (cgroup v1), so each sandbox gets its own
-#    memory/process/CPU limits instead of resource limits alone.
+#    exists in the mount namespace. It is mounted with subset=pid: processes only;
+#  - to make the server's own cgroup v1 subtrees writable (memory, pids, cpu), so each sandbox
+#    gets its own memory/process/CPU limits instead of resource limits alone.
 # Then SYS_ADMIN and SETPCAP are removed from the capability bounding set: the server and
 # everything it starts can never hold them.
 set -euo pipefail
@@ -39,13 +39,25 @@ if [ "$(id -u)" = 0 ]; then
     mkdir -p /run/iide/proc
     chmod 0700 /run/iide
     if ! mountpoint -q /run/iide/proc; then
-      mount -t proc -o nosuid,nodev,noexec proc /run/iide/proc \
+      # subset=pid (Linux 5.8+): the processes only, none of the host-wide files Docker masks
+      # (/proc/sys, /proc/sysrq-trigger, /proc/kcore, ...); it still counts as fully visible.
+      mount -t proc -o nosuid,nodev,noexec,subset=pid proc /run/iide/proc 2>/dev/null \
+        || { warn "this kernel has no procfs subset=pid: the unmasked procfs at /run/iide/proc is a full one";
+             mount -t proc -o nosuid,nodev,noexec proc /run/iide/proc; } \
         || warn "could not mount an unmasked procfs (AppArmor? run with --security-opt apparmor=unconfined)"
     fi
+    # cgroup v1: only the server's own subtrees (interview-ide for workspaces, interview-ide-runs
+    # for code runs) become writable, not the container's own limits above them.
     for c in memory pids cpu cpu,cpuacct; do
-      if [ -d "/sys/fs/cgroup/$c" ] && mountpoint -q "/sys/fs/cgroup/$c"; then
-        mount -o remount,bind,rw "/sys/fs/cgroup/$c" 2>/dev/null || true
-      fi
+      d="/sys/fs/cgroup/$c"
+      [ -d "$d" ] && [ ! -L "$d" ] && mountpoint -q "$d" || continue
+      [ -e "$d/cgroup.procs" ] || continue
+      mount -o remount,bind,rw "$d" 2>/dev/null || continue
+      for sub in interview-ide interview-ide-runs; do
+        mkdir -p "$d/$sub"
+        mountpoint -q "$d/$sub" || mount --bind "$d/$sub" "$d/$sub"
+      done
+      mount -o remount,bind,ro "$d"
     done
     drop=(setpriv --bounding-set -sys_admin,-setpcap --)
   fi

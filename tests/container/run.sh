@@ -16,7 +16,7 @@ set -euo pipefail
 source "$(dirname "$0")/docker-env.sh"
 cd "$ROOT"
 
-PROJECT=iide-ctest
+PROJECT="${IIDE_CONTAINER_PROJECT:-iide-ctest}"
 IMAGE=interview-ide:test
 PORT="${IIDE_CONTAINER_PORT:-18080}"
 URL="http://127.0.0.1:$PORT"
