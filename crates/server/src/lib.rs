@@ -156,7 +156,7 @@ pub async fn start(mut config: Config) -> anyhow::Result<Server> {
     let collab = Collab::new(docs.clone(), persister, relay, config.storage.snapshot_every_updates, config.storage.room_idle(), metrics.clone());
     collab.spawn_janitor(shutdown.clone());
     let sessions = Sessions::new(store.clone(), collab.clone(), config.public_url());
-    let assistant = Arc::new(assistant::Assistant::new(&config.assistant, assistant_provider, store.clone(), collab.clone(), sessions.clone(), shutdown.clone()));
+    let assistant = Arc::new(assistant::Assistant::new(&config.assistant, assistant_provider, store.clone(), collab.clone(), sessions.clone(), node.clone(), shutdown.clone()));
     match assistant.recover_interrupted().await {
         Ok(0) => {}
         Ok(n) => tracing::info!(replies = n, "assistant replies interrupted by the last stop are marked cut off"),

@@ -344,3 +344,74 @@ async fn metric(base: &str, name: &str) -> f64 {
     let text = http().get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
     text.lines().find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok())).unwrap_or(0.0)
 }
+
+/// A workspace made through A is used through B (files, terminal, app, a file's live document);
+/// after kill -9 of A it comes back on B with the candidate's edit, and the timeline says so.
+#[tokio::test]
+async fn a_workspace_is_served_through_any_node_and_survives_its_node() {
+    let Some((db, redis)) = urls() else { return };
+    if !workspaces_ready("cluster workspace tests") {
+        return;
+    }
+    let exercises = format!("{}/../../exercises", env!("CARGO_MANIFEST_DIR"));
+    let extra = ["--exercises-dir", exercises.as_str()];
+    let (mut a, b) = two_nodes(&db, &redis, &extra).await;
+    let s = workspace_session(&a.base()).await;
+    let get = |base: String, path: &str| {
+        let url = format!("{base}/api/sessions/{}{path}", s.id);
+        let token = s.candidate.clone();
+        async move { http().get(url).bearer_auth(token).timeout(Duration::from_secs(30)).send().await.unwrap() }
+    };
+
+    // Through B, served by A.
+    let res = get(b.base(), "/app/stocks").await;
+    assert_eq!(res.status(), 200, "the app answers through B");
+    let files: serde_json::Value = get(b.base(), "/files").await.json().await.unwrap();
+    assert!(files.to_string().contains("app/models.py"), "{files}");
+    let mut file = Peer::try_connect_file(&b.ws(), &s.id, "app/models.py", &s.candidate).await.expect("a file's document through B");
+    assert!(file.pump_until(WAIT, |p| p.text().contains("class")).await, "the file's text arrives");
+    file.append("\n# edited through node B\n").await;
+    let mut on_disk = false;
+    for _ in 0..50 {
+        let body = get(b.base(), "/files/content?path=app/models.py").await.text().await.unwrap();
+        if body.contains("edited through node B") {
+            on_disk = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(on_disk, "the edit reached the workspace's disk on A");
+    let (mut term, _) = tokio_tungstenite::connect_async(format!("{}/api/sessions/{}/terminal?token={}", b.ws(), s.id, s.candidate)).await.expect("terminal through B");
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message as WsMessage;
+    let line = serde_json::json!({"type": "input", "data": "echo node-$((40+2))\r"}).to_string();
+    term.send(WsMessage::Text(line.into())).await.unwrap();
+    let mut output = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !output.contains("node-42") {
+        match tokio::time::timeout_at(deadline, term.next()).await {
+            Ok(Some(Ok(WsMessage::Binary(b)))) => output.push_str(&String::from_utf8_lossy(&b)),
+            Ok(Some(Ok(_))) => {}
+            _ => break,
+        }
+    }
+    assert!(output.contains("node-42"), "the terminal through B runs commands: {output}");
+    drop(term);
+    drop(file);
+
+    // A dies; the next requests through B bring the workspace back there.
+    a.kill();
+    let mut back = false;
+    for _ in 0..60 {
+        if get(b.base(), "/app/stocks").await.status() == 200 {
+            back = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(back, "the workspace's app answers again on B after A died; B's log:\n{}", b.log_text());
+    let body = get(b.base(), "/files/content?path=app/models.py").await.text().await.unwrap();
+    assert!(body.contains("edited through node B"), "the candidate's edit came back with the workspace");
+    let events: serde_json::Value = http().get(format!("{}/api/sessions/{}/events", b.base(), s.id)).bearer_auth(&s.interviewer).send().await.unwrap().json().await.unwrap();
+    assert!(events.to_string().contains("workspace_moved"), "the interviewer's timeline says the workspace moved: {events}");
+}

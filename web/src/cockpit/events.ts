@@ -30,6 +30,7 @@ const KIND_CATEGORY: Record<string, Category> = {
   policy_changed: 'settings',
   session_created: 'session',
   session_ended: 'session',
+  workspace_moved: 'session',
 };
 
 export function categoryOf(kind: string): Category {
@@ -84,6 +85,12 @@ export function describeEvent(e: TimelineEvent, languageName: (id: string) => st
     }
     case 'session_ended':
       return 'Session ended';
+    case 'workspace_moved': {
+      const from = str(d.from);
+      const to = str(d.to);
+      const files = num(d.files_restored);
+      return `Workspace moved${from ? ` from node ${from}` : ''}${to ? ` to node ${to}` : ''} (its node stopped answering): app restarted${files !== null && files > 0 ? `, ${files} edited file${files === 1 ? '' : 's'} restored` : ''}`;
+    }
     case 'chaos_checks': {
       const passed = num(d.passed) ?? 0;
       const failed = num(d.failed) ?? 0;
@@ -114,7 +121,7 @@ export function toneOf(e: TimelineEvent): 'bad' | 'ok' | 'warn' | 'plain' {
     return s === 'ok' ? 'ok' : s === 'error' || s === 'timeout' ? 'bad' : 'warn';
   }
   if (e.kind === 'tests_run') return num(e.data?.failed) === 0 ? 'ok' : 'bad';
-  if (e.kind === 'session_ended') return 'warn';
+  if (e.kind === 'session_ended' || e.kind === 'workspace_moved') return 'warn';
   if (e.kind === 'chaos_checks') return e.data?.failed === 0 ? 'ok' : 'bad';
   if (categoryOf(e.kind) === 'code') return 'warn';
   return 'plain';

@@ -157,6 +157,8 @@ pub struct Assistant {
     sessions: Sessions,
     windows: Mutex<HashMap<String, VecDeque<Instant>>>,
     busy: Arc<Mutex<HashSet<String>>>,
+    /// Cluster mode: the turn and the rate limit are shared with the other nodes through Redis.
+    cluster: Option<Arc<crate::cluster::Node>>,
     /// Server shutdown: replies in flight end (cut off) instead of holding the stop up.
     shutdown: tokio_util::sync::CancellationToken,
 }
@@ -203,17 +205,31 @@ pub fn provider_from_config(config: &AssistantConfig) -> anyhow::Result<Option<A
     })
 }
 
-/// Removes the session from the busy set when the reply ends, however it ends.
+/// Removes the session from the busy set when the reply ends, however it ends (and, in
+/// cluster mode, gives the session's turn back to the other nodes).
 struct BusyGuard {
     set: Arc<Mutex<HashSet<String>>>,
     session_id: String,
+    cluster: Option<Arc<crate::cluster::Node>>,
 }
 
 impl Drop for BusyGuard {
     fn drop(&mut self) {
         self.set.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.session_id);
+        if let Some(node) = self.cluster.take() {
+            let lease = reply_lease(&self.session_id);
+            tokio::spawn(async move { node.release(&lease).await });
+        }
     }
 }
+
+/// The lease a node holds while it streams a session's reply (cluster mode).
+fn reply_lease(session_id: &str) -> String {
+    format!("assistant:{session_id}")
+}
+
+/// Longest a reply holds its session's turn on another node's behalf, should its node die.
+const REPLY_LEASE: Duration = Duration::from_secs(180);
 
 /// Storing a question and its reply, and putting both in the live document (see `Assistant::book`).
 type Booking = tokio::task::JoinHandle<Result<(RoomHandle, Option<live::LiveMessage>), StoreError>>;
@@ -301,6 +317,7 @@ impl Assistant {
         store: Store,
         collab: Arc<Collab>,
         sessions: Sessions,
+        cluster: Option<Arc<crate::cluster::Node>>,
         shutdown: tokio_util::sync::CancellationToken,
     ) -> Assistant {
         Assistant {
@@ -319,6 +336,7 @@ impl Assistant {
             sessions,
             windows: Mutex::new(HashMap::new()),
             busy: Arc::new(Mutex::new(HashSet::new())),
+            cluster,
             shutdown,
         }
     }
@@ -327,7 +345,18 @@ impl Assistant {
     /// in storage and in the live document, so no page waits for them forever.
     pub async fn recover_interrupted(&self) -> Result<usize, StoreError> {
         const WHY: &str = "the server restarted before the answer was complete";
-        let open = self.store.assistant().interrupted().await?;
+        let mut open = self.store.assistant().interrupted().await?;
+        if let Some(node) = &self.cluster {
+            // Another node may be streaming it right now: only a reply whose turn nobody holds
+            // was left behind by a node that stopped.
+            let mut orphans = Vec::new();
+            for (session_id, id) in open {
+                if matches!(node.lease_holder(&reply_lease(&session_id)).await, Ok(None)) {
+                    orphans.push((session_id, id));
+                }
+            }
+            open = orphans;
+        }
         for (session_id, id) in &open {
             self.store.assistant().mark_interrupted(id, WHY).await?;
             let room = self.collab.open(RoomKey::new(session_id.clone(), DocName::Chat)).await?;
@@ -448,7 +477,7 @@ impl Assistant {
         let provider = self.provider.clone().ok_or_else(|| ChatError::NotConfigured(self.help.clone()))?;
         let session_id = caller.session.id.clone();
         let (mode, history) = self.conversation_so_far(&session_id).await?;
-        let turn = self.take_turn(&session_id)?;
+        let turn = self.take_turn(&session_id).await?;
         let request = self.provider_request(caller, mode, &history, &message, context.as_ref());
         let started = Instant::now();
         let (user_row, reply_row) = new_rows(&session_id, mode, provider.model(), message, context.as_ref());
@@ -493,14 +522,27 @@ impl Assistant {
     }
 
     /// The session's turn: one reply at a time, and within the rate limit.
-    fn take_turn(&self, session_id: &str) -> Result<BusyGuard, ChatError> {
-        let guard = {
+    async fn take_turn(&self, session_id: &str) -> Result<BusyGuard, ChatError> {
+        let mut guard = {
             let mut busy = self.busy.lock().unwrap_or_else(|e| e.into_inner());
             if !busy.insert(session_id.to_string()) {
                 return Err(ChatError::Busy);
             }
-            BusyGuard { set: self.busy.clone(), session_id: session_id.to_string() }
+            BusyGuard { set: self.busy.clone(), session_id: session_id.to_string(), cluster: None }
         };
+        if let Some(node) = &self.cluster {
+            if !node.lease(&reply_lease(session_id), REPLY_LEASE).await {
+                return Err(ChatError::Busy);
+            }
+            guard.cluster = Some(node.clone());
+            let per_minute = self.limits.messages_per_minute.max(1);
+            match node.allow("assistant", session_id, per_minute).await {
+                Some(true) => return Ok(guard),
+                Some(false) => return Err(ChatError::RateLimited { per_minute, retry_after: 60 - (crate::util::now_ms() / 1000 % 60) as u64 }),
+                // Redis does not answer: this node's own count still holds the line.
+                None => {}
+            }
+        }
         self.take_rate_slot(session_id)?;
         Ok(guard)
     }

@@ -53,7 +53,12 @@ pub async fn create_session(
     JsonBody(body): JsonBody<CreateSession>,
 ) -> Result<impl IntoResponse, ApiError> {
     let client = client_address(&headers, peer, state.config.server.trust_forwarded_for);
-    if !state.create_limiter.allow(client) {
+    // In cluster mode the count is shared by every node (the local one when Redis is away).
+    let shared = match &state.cluster {
+        Some(node) => node.allow("create", &client.to_string(), state.config.server.max_sessions_per_minute).await,
+        None => None,
+    };
+    if !shared.unwrap_or_else(|| state.create_limiter.allow(client)) {
         return Err(ApiError::RateLimited);
     }
     let exercise = match (body.kind.as_deref().unwrap_or("pad"), body.exercise.as_deref()) {
