@@ -85,6 +85,13 @@ tools_dir() {
 }
 
 # bubblewrap: sessions run candidate code and code-server inside it.
+# nginx, for the test that puts two nodes behind deploy/nginx/interview-ide.conf.
+ensure_nginx() {
+  command -v nginx >/dev/null 2>&1 && return
+  log "installing nginx (load balancer of the cluster test)"
+  apt_install nginx-light
+}
+
 ensure_bubblewrap() {
   command -v bwrap >/dev/null 2>&1 && return
   log "installing bubblewrap (session sandbox)"

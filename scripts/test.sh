@@ -8,6 +8,7 @@ cd "$ROOT"
 
 ensure_chromium
 ensure_bubblewrap
+ensure_nginx
 ensure_languages
 ensure_exercise_envs
 ensure_code_server

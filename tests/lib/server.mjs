@@ -55,9 +55,10 @@ export async function signIn(url, email, password) {
 /**
  * Starts a server; `stop()` kills it and removes its data. It starts with the admin account
  * ADMIN_EMAIL/ADMIN_PASSWORD (whose API key `createSession` uses) unless `withAdmin` is false
- * (then it has no account and logs its first-run setup link: `log()`). `port`: listen there.
+ * (then it has no account and logs its first-run setup link: `log()`). `port`: listen there;
+ * `databaseUrl`: a database of its own choosing instead of a fresh SQLite file.
  */
-export async function startServer(extraArgs = [], { withAdmin = true, port: chosenPort } = {}) {
+export async function startServer(extraArgs = [], { withAdmin = true, port: chosenPort, databaseUrl } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'iide-test-'));
   // Workspace processes run sandboxed under a uid of their own, which must be able to reach their
   // folder: the temporary folder (0700 as created) is opened up to traversal.
@@ -70,7 +71,7 @@ export async function startServer(extraArgs = [], { withAdmin = true, port: chos
   const url = `http://127.0.0.1:${port}`;
   const args = [
     '--bind', `127.0.0.1:${port}`,
-    '--database-url', `sqlite://${dir}/db.sqlite`,
+    '--database-url', databaseUrl ?? `sqlite://${dir}/db.sqlite`,
     '--exercises-dir', EXERCISES_DIR,
     '--workspaces-dir', workspacesDir,
     ...(withAdmin ? ['--admin-email', ADMIN_EMAIL, '--admin-password', ADMIN_PASSWORD] : []),
