@@ -4,6 +4,9 @@
 #   bench/run.sh [load]     one load run against a fresh server (default)
 #   bench/run.sh sweep      one fresh-server load run per rate in RATES, then a summary table
 #   bench/run.sh startup    start the server RUNS times on a fresh SQLite DB, time to /readyz 200
+#   bench/run.sh cluster    cluster mode: one node, then two nodes (clients of a room split across
+#                           them) at the same loads, each node limited to NODE_CPUS cores; a fresh
+#                           PostgreSQL database and a private Redis (AOF on) per run
 #
 # Environment (defaults in brackets):
 #   SERVER        interview-ide | yws (@y/websocket-server 0.1.1, for comparison) | ysweet (a
@@ -15,6 +18,10 @@
 #   WARMUP [5]    CONNECT_RATE connections/s [200]  RATES for sweep ["2 3 4 5 6 8"]
 #   RUNS [20]     starts in startup mode
 #   PORT [18931]  SERVER_CPU [0]  LOADGEN_CPU [1]
+#   Cluster mode: CLUSTER_ROOMS rooms per run ["250 500 1000 1500"], CLUSTER_NODES ["1 2"],
+#   NODE_CPUS cores per node, a cgroup CPU quota [0.5], BENCH_PG postgres:// URL of a server
+#   where a database may be created [postgres://postgres@127.0.0.1:5432/postgres],
+#   REDIS_PORT of the private redis-server [18379]
 #   IIDE_BIN      server binary [target/release/interview-ide]
 #   IIDE_ARGS     extra server flags
 #   LOADGEN       load generator binary [$CARGO_TARGET_DIR or target/release/loadgen]
@@ -265,6 +272,161 @@ wait_quiet() {
   done
 }
 
+# ---- cluster mode ---------------------------------------------------------------------------
+BENCH_PG=${BENCH_PG:-postgres://postgres@127.0.0.1:5432/postgres}
+REDIS_PORT=${REDIS_PORT:-18379}
+NODE_CPUS=${NODE_CPUS:-0.5}
+CLUSTER_ROOMS=${CLUSTER_ROOMS:-"250 500 1000 1500"}
+CLUSTER_NODES=${CLUSTER_NODES:-"1 2"}
+NODE_PIDS=()
+CLUSTER_TMP=
+REDIS_PID=
+BENCH_DB=
+
+# Limits process $1 to NODE_CPUS cores with a CPU quota in its own cgroup ($2 names it). A
+# 10 ms period keeps a throttled node's pause short, so the quota costs throughput, not spikes.
+limit_cpu() {
+  local pid=$1 name=$2 quota dir
+  quota=$(awk -v c="$NODE_CPUS" 'BEGIN { printf "%d", c * 10000 }')
+  if [[ -f /sys/fs/cgroup/cgroup.controllers ]]; then
+    dir=/sys/fs/cgroup/iide-bench-$name
+    mkdir -p "$dir" && echo "$quota 10000" >"$dir/cpu.max" && echo "$pid" >"$dir/cgroup.procs" && return 0
+  elif [[ -d /sys/fs/cgroup/cpu ]]; then
+    dir=/sys/fs/cgroup/cpu/iide-bench-$name
+    mkdir -p "$dir" && echo 10000 >"$dir/cpu.cfs_period_us" && echo "$quota" >"$dir/cpu.cfs_quota_us" &&
+      echo "$pid" >"$dir/cgroup.procs" && return 0
+  fi
+  log "cannot limit CPU with a cgroup here (needs root and the cpu controller): nodes run unlimited"
+}
+
+start_private_redis() {
+  CLUSTER_TMP=$(mktemp -d /tmp/iide-cluster-bench.XXXXXX)
+  # The settings the README asks of a production Redis: AOF on, no eviction.
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly yes --appendfsync everysec \
+    --maxmemory-policy noeviction --dir "$CLUSTER_TMP" >"$CLUSTER_TMP/redis.log" 2>&1 &
+  REDIS_PID=$!
+  for _ in $(seq 100); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && return 0; sleep 0.05; done
+  log "private redis-server did not start:"; cat "$CLUSTER_TMP/redis.log" >&2; exit 1
+}
+
+stop_cluster() {
+  local pid
+  for pid in "${NODE_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${NODE_PIDS[@]}"; do
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  NODE_PIDS=()
+  if [[ -n $BENCH_DB ]]; then
+    psql -q "$BENCH_PG" -c "DROP DATABASE IF EXISTS $BENCH_DB WITH (FORCE)" >/dev/null 2>&1 || true
+    BENCH_DB=
+  fi
+}
+
+cleanup_cluster() {
+  stop_cluster
+  if [[ -n $REDIS_PID ]]; then kill "$REDIS_PID" 2>/dev/null || true; wait "$REDIS_PID" 2>/dev/null || true; fi
+  if [[ -n $CLUSTER_TMP ]]; then rm -rf "$CLUSTER_TMP"; fi
+  rmdir /sys/fs/cgroup/iide-bench-* /sys/fs/cgroup/cpu/iide-bench-* 2>/dev/null || true
+}
+
+# Starts $1 nodes on PORT, PORT+1, ... against a fresh database and an emptied Redis.
+start_cluster() {
+  local n=$1 i port db_url
+  BENCH_DB=iide_bench_$$_$RANDOM
+  psql -q "$BENCH_PG" -c "CREATE DATABASE $BENCH_DB" >/dev/null
+  db_url="${BENCH_PG%/*}/$BENCH_DB"
+  redis-cli -p "$REDIS_PORT" flushall >/dev/null
+  TARGET_ARGS=()
+  local bases=() pids=()
+  for i in $(seq 1 "$n"); do
+    port=$((PORT + i - 1))
+    # shellcheck disable=SC2046,SC2086
+    "$IIDE_BIN" --bind "127.0.0.1:$port" --database-url "$db_url" \
+      --redis-url "redis://127.0.0.1:$REDIS_PORT" --node-id "bench-$i" --advertise-url "http://127.0.0.1:$port" \
+      $(iide_bench_flags) $(iide_admin_flags) $IIDE_ARGS >"$CLUSTER_TMP/node-$i.log" 2>&1 &
+    NODE_PIDS+=($!)
+    limit_cpu "$!" "node-$i"
+    bases+=("http://127.0.0.1:$port")
+  done
+  for i in $(seq 1 "$n"); do
+    port=$((PORT + i - 1))
+    for _ in $(seq 300); do
+      curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null && break
+      if ! kill -0 "${NODE_PIDS[$((i - 1))]}" 2>/dev/null; then
+        log "node $i exited during start:"; cat "$CLUSTER_TMP/node-$i.log" >&2; exit 1
+      fi
+      sleep 0.05
+    done
+  done
+  pids=("${NODE_PIDS[@]}")
+  TARGET_ARGS=(--interview-ide "$(IFS=,; echo "${bases[*]}")" --server-pid "$(IFS=,; echo "${pids[*]}")")
+  if [[ -n $(iide_admin_flags) ]]; then TARGET_ARGS+=(--api-key "$(bench_api_key)"); fi
+}
+
+# Every 5 s: the number of document streams, their total and their longest length.
+sample_streams() {
+  while :; do
+    redis-cli -p "$REDIS_PORT" --scan --pattern 'iide:doc:*' | awk '{ print "XLEN", $0 }' |
+      redis-cli -p "$REDIS_PORT" | awk '{ n++; s += $1; if ($1 > m) m = $1 } END { print n + 0, s + 0, m + 0 }'
+    sleep 5
+  done
+}
+
+cluster_bench() {
+  trap 'cleanup_cluster; cleanup' EXIT
+  local dir nodes rooms json sampler
+  dir="$RESULTS/$(stamp)-cluster"
+  mkdir -p "$dir"
+  start_private_redis
+  for rooms in $CLUSTER_ROOMS; do
+    for nodes in $CLUSTER_NODES; do
+      json="$dir/nodes-$nodes-rooms-$rooms.json"
+      wait_quiet
+      start_cluster "$nodes"
+      log "$nodes node(s), $NODE_CPUS core(s) each: $rooms rooms x $CLIENTS clients x $RATE edits/s, ${DURATION}s"
+      sample_streams >"$dir/nodes-$nodes-rooms-$rooms.streams" 2>/dev/null &
+      sampler=$!
+      # shellcheck disable=SC2086
+      "$LOADGEN" run "${TARGET_ARGS[@]}" --workload "$WORKLOAD" --rooms "$rooms" --clients "$CLIENTS" \
+        --rate "$RATE" --duration "$DURATION" --warmup "$WARMUP" --connect-rate "$CONNECT_RATE" \
+        --watch-process redis-server --watch-process postgres \
+        --json-file "$json" $LOADGEN_ARGS >"$dir/nodes-$nodes-rooms-$rooms.txt" || true
+      kill "$sampler" 2>/dev/null || true; wait "$sampler" 2>/dev/null || true
+      stop_cluster
+      cat "$dir/nodes-$nodes-rooms-$rooms.txt"
+    done
+  done
+  {
+    printf '%-6s %-6s %-13s %-8s %-8s %-14s %-15s %-7s %-18s %-10s %-10s %-17s %-12s\n' \
+      nodes rooms deliveries/s "p50 ms" "p99 ms" "p99 same node" "p99 cross node" errors "node CPU" "Redis CPU" "PG CPU" "longest stream" "loadgen CPU"
+    for rooms in $CLUSTER_ROOMS; do
+      for nodes in $CLUSTER_NODES; do
+        json="$dir/nodes-$nodes-rooms-$rooms.json"
+        [[ -s $json ]] || continue
+        longest=$(awk '$3 > m { m = $3 } END { print m + 0 }' "$dir/nodes-$nodes-rooms-$rooms.streams")
+        jq -r --arg n "$nodes" --arg r "$rooms" --arg l "$longest" '[$n, $r,
+            (.deliveries.per_sec|floor), (.latency_ms.p50 // "-"), (.latency_ms.p99 // "-"),
+            (.latency_ms_same_node.p99 // "-"), (.latency_ms_cross_node.p99 // "-"), .errors.total,
+            ([.server.cpu_percent_each[] | (. // 0 | floor | tostring)] | join("+") + " %"),
+            ([.watched_processes[] | select(.name == "redis-server") | .cpu_percent | floor | tostring + " %"][0]),
+            ([.watched_processes[] | select(.name == "postgres") | .cpu_percent | floor | tostring + " %"][0]),
+            $l, (.loadgen.cpu_percent | floor | tostring + " %")] | @tsv' "$json" |
+          awk -F'\t' '{printf "%-6s %-6s %-13s %-8s %-8s %-14s %-15s %-7s %-18s %-10s %-10s %-17s %-12s\n",$1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13}'
+      done
+    done
+    for nodes in $CLUSTER_NODES; do
+      best=$(for rooms in $CLUSTER_ROOMS; do
+        jq -r 'select(.errors.total == 0 and .latency_ms.p99 < 50) | .deliveries.per_sec | floor' \
+          "$dir/nodes-$nodes-rooms-$rooms.json" 2>/dev/null
+      done | sort -g | tail -1)
+      echo "$nodes node(s): highest throughput with p99 < 50 ms and no errors: ${best:-none} deliveries/s"
+    done
+  } | tee "$dir/summary.txt"
+  log "saved under $dir"
+}
+
 mkdir -p "$RESULTS"
 case $MODE in
   load)
@@ -310,8 +472,13 @@ case $MODE in
       taskset -c "$SERVER_CPU" "$IIDE_BIN" --bind "127.0.0.1:$PORT" \
       --database-url "sqlite://{tmp}/bench.db" | tee "$RESULTS/$(stamp)-startup.txt"
     ;;
+  cluster)
+    ensure_loadgen
+    ensure_iide
+    cluster_bench
+    ;;
   *)
-    log "unknown mode $MODE (load, sweep or startup)"
+    log "unknown mode $MODE (load, sweep, startup or cluster)"
     exit 1
     ;;
 esac

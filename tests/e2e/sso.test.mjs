@@ -3,6 +3,7 @@
 // refusals (wrong state, unverified email, disallowed domain, unknown user, disabled user), and
 // the browser clicking "Sign in with SSO" through the provider's login page to the team list.
 import { test, before, after } from 'node:test';
+import { randomBytes } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { freePort, startServer, adminCookie } from '../lib/server.mjs';
 import { startProvider } from '../oidc/provider.mjs';
@@ -67,12 +68,12 @@ function jar() {
  * Returns the server's last answer (the callback's) and the jar. `tamper(url)` may change the
  * callback URL before it is followed.
  */
-async function ssoSignIn(base, login, { tamper = (u) => u, cookies = jar() } = {}) {
+async function ssoSignIn(base, login, { tamper = (u) => u, cookies = jar(), callbackBase = base } = {}) {
   let url = `${base}/api/auth/sso/start`;
   let method = 'GET';
   let body;
   for (let hop = 0; hop < 20; hop++) {
-    if (url.startsWith(`${base}/api/auth/sso/callback`)) url = tamper(url);
+    if (url.startsWith(`${callbackBase}/api/auth/sso/callback`)) url = tamper(url);
     const res = await fetch(url, {
       method,
       redirect: 'manual',
@@ -82,7 +83,7 @@ async function ssoSignIn(base, login, { tamper = (u) => u, cookies = jar() } = {
     cookies.take(res);
     method = 'GET';
     body = undefined;
-    if (url.startsWith(`${base}/api/auth/sso/callback`)) return { res, cookies, text: await res.text() };
+    if (url.startsWith(`${callbackBase}/api/auth/sso/callback`)) return { res, cookies, text: await res.text() };
     if (res.status >= 300 && res.status < 400) {
       url = new URL(res.headers.get('location'), url).href;
       continue;
@@ -230,4 +231,48 @@ test('a refusal by the provider shows its error code only, not a text anyone cou
   const text = await res.text();
   assert.match(text, /refused the sign-in \(access_denied\)/);
   assert.ok(!text.includes('555'));
+});
+
+const DB = process.env.TEST_DATABASE_URL;
+const REDIS = process.env.TEST_REDIS_URL;
+const noCluster = !DB || !REDIS ? 'cluster mode needs TEST_DATABASE_URL and TEST_REDIS_URL' : false;
+if (noCluster) console.log(`SKIPPED: the cross-node SSO test: ${noCluster}`);
+
+test('cluster mode: a sign-in started on one node finishes on another, once', { skip: noCluster }, async () => {
+  const run = randomBytes(3).toString('hex');
+  const portB = await freePort();
+  // The provider sends the browser back to B (as a load balancer may); the sign-in starts on A.
+  const p = await startProvider({ redirectUri: `http://127.0.0.1:${portB}/api/auth/sso/callback` });
+  const flags = [
+    '--redis-url', REDIS, '--public-url', `http://127.0.0.1:${portB}`,
+    '--oidc-issuer', p.issuer, '--oidc-client-id', p.clientId, '--oidc-client-secret', 'a-test-client-secret-of-enough-length',
+    '--oidc-create-users', '--oidc-allowed-domains', 'example.com',
+  ];
+  const a = await startServer([...flags, '--node-id', `sso-a-${run}`], { databaseUrl: DB });
+  const b = await startServer([...flags, '--node-id', `sso-b-${run}`], { databaseUrl: DB, port: portB });
+  try {
+    const email = `sso-${run}@example.com`;
+    let callback;
+    let stateCookies;
+    const cookies = jar();
+    const tamper = (u) => {
+      callback = u;
+      stateCookies = cookies.header(); // still holding this browser's state cookie
+      return u;
+    };
+    const { res } = await ssoSignIn(a.url, email, { callbackBase: b.url, tamper, cookies });
+    assert.equal(res.status, 303, 'B finishes the sign-in A started');
+    for (const node of [a, b]) {
+      const who = await me(node.url, cookies);
+      assert.equal(who.status, 200);
+      assert.equal(who.body.user.email, email);
+    }
+    // The state is single use across the cluster: replayed on A, it is refused.
+    const replay = await fetch(callback.replace(b.url, a.url), { redirect: 'manual', headers: { cookie: stateCookies } });
+    assert.equal(replay.status, 400, 'a used state is refused by the other node too');
+  } finally {
+    await a.stop();
+    await b.stop();
+    await p.stop();
+  }
 });

@@ -597,7 +597,7 @@ impl Client {
         self.peers[local].have = clock;
         let sender = self.room_base + local;
         for seq in (old / len)..(clock / len) {
-            self.sh.delivered(sender, seq as usize, now);
+            self.sh.delivered(sender, self.idx, seq as usize, now);
         }
     }
 }

@@ -109,7 +109,8 @@ struct Created {
     interviewer_token: String,
 }
 
-/// Creates one interview-ide session and returns the WebSocket URL of its document `doc`.
+/// Creates one interview-ide session and returns the path (with the token as query) of its
+/// document `doc`, below the base URL's prefix: any node of a cluster serves it.
 pub async fn create_session(
     authority: &str,
     prefix: &str,
@@ -131,7 +132,7 @@ pub async fn create_session(
                 let c: Created = serde_json::from_slice(&resp.body)
                     .map_err(|e| format!("POST /api/sessions: unexpected body ({e})"))?;
                 return Ok(format!(
-                    "ws://{authority}{prefix}/api/sessions/{}/docs/{doc}?token={}",
+                    "/api/sessions/{}/docs/{doc}?token={}",
                     c.id, c.interviewer_token
                 ));
             }

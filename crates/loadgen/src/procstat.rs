@@ -92,3 +92,29 @@ pub fn machine_busy() -> Option<(Duration, Duration)> {
     let d = |t: u64| Duration::from_nanos(t * 1_000_000_000 / hz);
     Some((d(procs), d(irq)))
 }
+
+/// CPU time (user + system) of every live process whose command name is `comm` (e.g.
+/// `redis-server`, `postgres`), and how many there are. Processes that exit between two
+/// readings take their CPU time with them, so long-lived ones are what this measures.
+pub fn comm_cpu(comm: &str) -> (Duration, usize) {
+    let mut total = Duration::ZERO;
+    let mut n = 0;
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return (total, 0);
+    };
+    for e in dir.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(name) = std::fs::read_to_string(format!("/proc/{pid}/comm")) else {
+            continue;
+        };
+        if name.trim_end() == comm
+            && let Some(cpu) = pid_cpu(pid)
+        {
+            total += cpu;
+            n += 1;
+        }
+    }
+    (total, n)
+}

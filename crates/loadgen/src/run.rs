@@ -21,9 +21,12 @@ pub struct RunArgs {
     )]
     url: Option<String>,
     /// Base URL of an interview-ide server (e.g. http://127.0.0.1:8080): one session is created
-    /// per room and its document is opened with the interviewer token.
-    #[arg(long, value_name = "BASE_URL")]
-    interview_ide: Option<String>,
+    /// per room and its document is opened with the interviewer token. Several comma-separated
+    /// base URLs (the nodes of one cluster): sessions are created on them in turn and the
+    /// clients of each room take the nodes in turn, so edits cross nodes; latency is then also
+    /// reported apart for same-node and cross-node deliveries.
+    #[arg(long, value_name = "BASE_URL[,BASE_URL...]", value_delimiter = ',')]
+    interview_ide: Vec<String>,
     /// Document name in --interview-ide mode.
     #[arg(long, default_value = "main")]
     doc: String,
@@ -68,9 +71,14 @@ pub struct RunArgs {
     /// WebSocket read buffer per connection, bytes.
     #[arg(long, default_value_t = 4096)]
     read_buffer: usize,
-    /// Server process to watch: CPU % over the window and peak RSS.
-    #[arg(long)]
-    server_pid: Option<u32>,
+    /// Server process(es) to watch: CPU % over the window and peak RSS (summed over several
+    /// comma-separated pids, with each one's CPU also shown).
+    #[arg(long, value_delimiter = ',')]
+    server_pid: Vec<u32>,
+    /// Also report the CPU used over the window by every process with this command name
+    /// (e.g. redis-server, postgres); repeatable.
+    #[arg(long, value_name = "COMM")]
+    watch_process: Vec<String>,
     /// Runtime worker threads (default: the CPUs this process may run on; 1 = single-threaded).
     #[arg(long)]
     threads: Option<usize>,
@@ -203,8 +211,8 @@ fn validate(a: &RunArgs) -> Result<(), String> {
     Ok(())
 }
 
-/// Room WebSocket URLs, one per room.
-async fn room_urls(a: &RunArgs) -> Result<Vec<String>, String> {
+/// WebSocket URLs, one per client (room after room).
+async fn client_urls(a: &RunArgs, sh: &Shared) -> Result<Vec<String>, String> {
     if let Some(template) = &a.url {
         let prefix = a.room_prefix.clone().unwrap_or_else(|| {
             let nanos = std::time::SystemTime::now()
@@ -213,22 +221,26 @@ async fn room_urls(a: &RunArgs) -> Result<Vec<String>, String> {
                 .unwrap_or(0);
             format!("lg{:06x}-", (nanos ^ std::process::id()) & 0xff_ffff)
         });
-        return Ok((0..a.rooms)
-            .map(|r| template.replace("{room}", &format!("{prefix}{r}")))
+        return Ok((0..a.rooms * a.clients)
+            .map(|i| template.replace("{room}", &format!("{prefix}{}", i / a.clients)))
             .collect());
     }
-    let base = a
+    let nodes = a
         .interview_ide
-        .as_deref()
-        .ok_or("--url or --interview-ide is required")?;
-    let (authority, prefix) = crate::http::split_base(base)?;
+        .iter()
+        .map(|b| crate::http::split_base(b))
+        .collect::<Result<Vec<_>, _>>()?;
+    if nodes.is_empty() {
+        return Err("--url or --interview-ide is required".into());
+    }
     let started = Instant::now();
-    let mut urls = vec![String::new(); a.rooms];
+    let mut paths = vec![String::new(); a.rooms];
     let mut set = tokio::task::JoinSet::new();
     let mut next = 0;
     let mut done = 0;
     while done < a.rooms {
         while next < a.rooms && set.len() < a.create_concurrency.max(1) {
+            let (authority, prefix) = &nodes[next % nodes.len()];
             let (au, pr, doc, key) = (
                 authority.clone(),
                 prefix.clone(),
@@ -245,8 +257,8 @@ async fn room_urls(a: &RunArgs) -> Result<Vec<String>, String> {
             next += 1;
         }
         match set.join_next().await {
-            Some(Ok((i, Ok(url)))) => {
-                urls[i] = url;
+            Some(Ok((i, Ok(path)))) => {
+                paths[i] = path;
                 done += 1;
             }
             Some(Ok((_, Err(e)))) => return Err(format!("creating sessions: {e}")),
@@ -259,7 +271,12 @@ async fn room_urls(a: &RunArgs) -> Result<Vec<String>, String> {
         a.rooms,
         started.elapsed().as_secs_f64()
     );
-    Ok(urls)
+    Ok((0..a.rooms * a.clients)
+        .map(|i| {
+            let (authority, prefix) = &nodes[sh.node_of(i)];
+            format!("ws://{authority}{prefix}{}", paths[i / a.clients])
+        })
+        .collect())
 }
 
 /// CPU and memory readings taken at one instant.
@@ -278,18 +295,52 @@ struct Snap {
 }
 
 impl Snap {
-    fn take(sh: &Shared, pid: Option<u32>) -> Snap {
+    fn take(sh: &Shared, pids: &[u32]) -> Snap {
         let (user, sys) = procstat::self_cpu_split();
         Snap {
             at: Instant::now(),
             self_cpu: user + sys,
             self_sys: sys,
-            server_cpu: pid.and_then(procstat::pid_cpu),
+            server_cpu: sum_over(pids, procstat::pid_cpu),
             self_wait: procstat::pid_run_delay(std::process::id()).unwrap_or_default(),
-            server_wait: pid.and_then(procstat::pid_run_delay),
+            server_wait: sum_over(pids, procstat::pid_run_delay),
             machine_busy: procstat::machine_busy(),
             delivered: sh.c.deliveries_received.load(Relaxed) + sh.c.deliveries_other.load(Relaxed),
             sent: sh.c.edits_sent.load(Relaxed),
+        }
+    }
+}
+
+/// The sum of `f` over the server pids; None when there are none or one is gone.
+fn sum_over(pids: &[u32], f: impl Fn(u32) -> Option<Duration>) -> Option<Duration> {
+    if pids.is_empty() {
+        return None;
+    }
+    pids.iter().map(|&p| f(p)).sum()
+}
+
+/// Current and peak RSS summed over the server pids.
+fn servers_mem(pids: &[u32]) -> Option<(u64, u64)> {
+    if pids.is_empty() {
+        return None;
+    }
+    pids.iter()
+        .map(|&p| procstat::pid_mem(p))
+        .try_fold((0, 0), |(r, h), m| m.map(|(r2, h2)| (r + r2, h + h2)))
+}
+
+/// CPU readings of the processes watched besides the servers, taken at the window's ends.
+struct Watched {
+    per_server: Vec<Option<Duration>>,
+    /// Per --watch-process name: CPU time and number of processes.
+    by_name: Vec<(Duration, usize)>,
+}
+
+impl Watched {
+    fn take(a: &RunArgs) -> Watched {
+        Watched {
+            per_server: a.server_pid.iter().map(|&p| procstat::pid_cpu(p)).collect(),
+            by_name: a.watch_process.iter().map(|n| procstat::comm_cpu(n)).collect(),
         }
     }
 }
@@ -317,7 +368,7 @@ fn irq_cpu(a: &Snap, b: &Snap) -> Option<f64> {
 /// Samples the server every second and prints progress lines.
 struct Monitor {
     sh: Arc<Shared>,
-    pid: Option<u32>,
+    pids: Vec<u32>,
     t0: Instant,
     report_every: Duration,
     last_report: Snap,
@@ -331,13 +382,13 @@ struct Monitor {
 
 impl Monitor {
     fn tick(&mut self, phase: &str) {
-        let now = Snap::take(&self.sh, self.pid);
-        if let Some(pid) = self.pid {
-            match procstat::pid_mem(pid) {
+        let now = Snap::take(&self.sh, &self.pids);
+        if !self.pids.is_empty() {
+            match servers_mem(&self.pids) {
                 Some((rss, _)) => self.max_rss = self.max_rss.max(rss),
                 None if !self.server_gone => {
                     self.server_gone = true;
-                    eprintln!("loadgen: server pid {pid} is gone");
+                    eprintln!("loadgen: a server pid of {:?} is gone", self.pids);
                 }
                 None => {}
             }
@@ -402,7 +453,7 @@ impl Monitor {
                 procstat::pct(b.saturating_sub(a), now.at - prev.at)
             );
         }
-        if let Some((rss, _)) = self.pid.and_then(procstat::pid_mem) {
+        if let Some((rss, _)) = servers_mem(&self.pids) {
             line += &format!(" rss {:.0} MB", rss as f64 / 1e6);
         }
         if let Some(other) = other_cpu(&prev, &now) {
@@ -428,7 +479,6 @@ impl Monitor {
 
 async fn execute(a: RunArgs, threads: usize) -> Result<Report, String> {
     let n = a.rooms * a.clients;
-    let urls = room_urls(&a).await?;
 
     // Send-time slots per client: the whole editing span at the nominal rate, plus slack for
     // jitter (the schedule is open loop, so the count is close to rate x time).
@@ -437,6 +487,8 @@ async fn execute(a: RunArgs, threads: usize) -> Result<Report, String> {
     let mut sh = Shared::new(a.rooms, a.clients, slots, a.edit_len(), a.apply());
     sh.awareness_per_edit = a.awareness;
     sh.same_spot = a.workload == Workload::SameSpot;
+    sh.nodes = a.interview_ide.len().max(1);
+    let urls = client_urls(&a, &sh).await?;
     let sh = Arc::new(sh);
 
     let (plan_tx, plan_rx) = watch::channel::<Option<Plan>>(None);
@@ -449,7 +501,7 @@ async fn execute(a: RunArgs, threads: usize) -> Result<Report, String> {
         let spec = ClientSpec {
             idx: i,
             room,
-            url: urls[room].clone(),
+            url: urls[i].clone(),
             connect_at: ramp_start + Duration::from_secs_f64(i as f64 / a.connect_rate),
             connect_timeout: Duration::from_secs_f64(a.connect_timeout),
             read_buffer: a.read_buffer,
@@ -464,10 +516,10 @@ async fn execute(a: RunArgs, threads: usize) -> Result<Report, String> {
     }
     drop((plan_rx, stop_rx));
 
-    let first = Snap::take(&sh, a.server_pid);
+    let first = Snap::take(&sh, &a.server_pid);
     let mut mon = Monitor {
         sh: sh.clone(),
-        pid: a.server_pid,
+        pids: a.server_pid.clone(),
         t0,
         report_every: Duration::from_secs_f64(a.report_every.max(0.0)),
         last_report: first,
@@ -517,11 +569,13 @@ async fn execute(a: RunArgs, threads: usize) -> Result<Report, String> {
 
     mon.wait("warm-up", measure_start, |_| false).await;
     let m0 = server_metrics(&a).await;
-    let w0 = Snap::take(&sh, a.server_pid);
+    let w0 = Snap::take(&sh, &a.server_pid);
+    let watched0 = Watched::take(&a);
     mon.in_window = true;
     mon.last_sample = w0;
     mon.wait("measure", measure_end, |_| false).await;
-    let w1 = Snap::take(&sh, a.server_pid);
+    let w1 = Snap::take(&sh, &a.server_pid);
+    let watched1 = Watched::take(&a);
     let m1 = server_metrics(&a).await;
     mon.in_window = false;
     // Deliveries still in flight count (with their full latency) until the drain ends.
@@ -531,7 +585,7 @@ async fn execute(a: RunArgs, threads: usize) -> Result<Report, String> {
         |sh| sh.c.deliveries_received.load(Relaxed) >= sh.c.deliveries_expected.load(Relaxed),
     )
     .await;
-    let server_mem = a.server_pid.and_then(procstat::pid_mem);
+    let server_mem = servers_mem(&a.server_pid);
     let m2 = server_metrics(&a).await;
     let iide = match (m0, m1, m2) {
         (Some(m0), Some(m1), Some(m2)) => Some(IideMetrics::from_pages(&m0, &m1, &m2)),
@@ -549,7 +603,15 @@ async fn execute(a: RunArgs, threads: usize) -> Result<Report, String> {
     }
     drop(plan_tx);
 
-    let mut report = build_report(&a, &sh, threads, w0, w1, &mon, server_mem);
+    let mut report = build_report(
+        &a,
+        &sh,
+        threads,
+        (w0, w1),
+        (&watched0, &watched1),
+        &mon,
+        server_mem,
+    );
     report.interview_ide_metrics = iide;
     Ok(report)
 }
@@ -564,9 +626,14 @@ struct Report {
     edits: Edits,
     deliveries: Deliveries,
     latency_ms: Option<Latency>,
+    /// With several nodes: deliveries between clients of one node, and across nodes.
+    latency_ms_same_node: Option<Latency>,
+    latency_ms_cross_node: Option<Latency>,
     errors: Errors,
     loadgen: Loadgen,
     server: Option<Server>,
+    /// CPU over the window of the --watch-process processes (e.g. Redis, PostgreSQL).
+    watched_processes: Vec<WatchedProcess>,
     machine: Machine,
     traffic: Traffic,
     /// From the server's /metrics, in --interview-ide mode.
@@ -615,14 +682,23 @@ impl IideMetrics {
     }
 }
 
-/// The interview-ide /metrics page, when running in --interview-ide mode and it answers.
+/// The interview-ide /metrics pages, summed over the nodes, when running in --interview-ide
+/// mode and every node answers.
 async fn server_metrics(a: &RunArgs) -> Option<MetricsPage> {
-    let (authority, prefix) = crate::http::split_base(a.interview_ide.as_deref()?).ok()?;
-    crate::http::metrics(&authority, &prefix).await
+    let mut sum = MetricsPage::new();
+    for base in &a.interview_ide {
+        let (authority, prefix) = crate::http::split_base(base).ok()?;
+        for (k, v) in crate::http::metrics(&authority, &prefix).await? {
+            *sum.entry(k).or_default() += v;
+        }
+    }
+    (!a.interview_ide.is_empty()).then_some(sum)
 }
 
 #[derive(Serialize)]
 struct Config {
+    /// Server nodes the clients were spread over.
+    nodes: usize,
     rooms: usize,
     clients_per_room: usize,
     edits_per_sec_per_client: f64,
@@ -669,6 +745,27 @@ struct Latency {
     mean: f64,
 }
 
+impl Latency {
+    fn of(h: &hdrhistogram::Histogram<u64>) -> Option<Latency> {
+        let ms = |us: u64| us as f64 / 1000.0;
+        (!h.is_empty()).then(|| Latency {
+            p50: ms(h.value_at_quantile(0.50)),
+            p95: ms(h.value_at_quantile(0.95)),
+            p99: ms(h.value_at_quantile(0.99)),
+            p999: ms(h.value_at_quantile(0.999)),
+            max: ms(h.max()),
+            mean: h.mean() / 1000.0,
+        })
+    }
+
+    fn line(&self) -> String {
+        format!(
+            "p50 {:.2} ms  p95 {:.2} ms  p99 {:.2} ms  p99.9 {:.2} ms  max {:.2} ms  (mean {:.2} ms)",
+            self.p50, self.p95, self.p99, self.p999, self.max, self.mean
+        )
+    }
+}
+
 #[derive(Serialize)]
 struct Errors {
     total: u64,
@@ -708,9 +805,19 @@ struct Machine {
 }
 
 #[derive(Serialize)]
+struct WatchedProcess {
+    name: String,
+    processes: usize,
+    cpu_percent: f64,
+}
+
+#[derive(Serialize)]
 struct Server {
-    pid: u32,
+    pids: Vec<u32>,
+    /// Summed over the servers, % of one core.
     cpu_percent: Option<f64>,
+    /// Each server's share, in the order of --server-pid.
+    cpu_percent_each: Vec<Option<f64>>,
     cpu_peak_1s_percent: f64,
     runqueue_wait_percent: Option<f64>,
     peak_rss_mb: Option<f64>,
@@ -735,8 +842,8 @@ fn build_report(
     a: &RunArgs,
     sh: &Shared,
     threads: usize,
-    w0: Snap,
-    w1: Snap,
+    (w0, w1): (Snap, Snap),
+    (watched0, watched1): (&Watched, &Watched),
     mon: &Monitor,
     server_mem: Option<(u64, u64)>,
 ) -> Report {
@@ -747,18 +854,25 @@ fn build_report(
     let missing = expected.saturating_sub(received);
     let wall = w1.at - w0.at;
     let diverged = if a.apply() { diverged_rooms(sh) } else { 0 };
-    let latency = {
+    let (latency, same_node, cross_node) = {
         let h = sh.hists.lock().unwrap_or_else(|e| e.into_inner());
-        let ms = |us: u64| us as f64 / 1000.0;
-        (!h.total.is_empty()).then(|| Latency {
-            p50: ms(h.total.value_at_quantile(0.50)),
-            p95: ms(h.total.value_at_quantile(0.95)),
-            p99: ms(h.total.value_at_quantile(0.99)),
-            p999: ms(h.total.value_at_quantile(0.999)),
-            max: ms(h.total.max()),
-            mean: h.total.mean() / 1000.0,
-        })
+        (
+            Latency::of(&h.total),
+            Latency::of(&h.same_node),
+            Latency::of(&h.cross_node),
+        )
     };
+    let watched: Vec<WatchedProcess> = a
+        .watch_process
+        .iter()
+        .zip(watched0.by_name.iter().zip(&watched1.by_name))
+        .map(|(name, (x, y))| WatchedProcess {
+            name: name.clone(),
+            processes: y.1,
+            cpu_percent: procstat::pct(y.0.saturating_sub(x.0), wall),
+        })
+        .collect();
+    let watched_cpu: f64 = watched.iter().map(|w| w.cpu_percent).sum();
     let errors = Errors {
         connect: ld(&c.connect_failed),
         closed_early: ld(&c.closed_early),
@@ -779,12 +893,18 @@ fn build_report(
     let per_delivery = |cpu: Duration| {
         (delivered_in_window > 0).then(|| cpu.as_secs_f64() * 1e6 / delivered_in_window as f64)
     };
-    let server = a.server_pid.map(|pid| Server {
-        pid,
+    let server = (!a.server_pid.is_empty()).then(|| Server {
+        pids: a.server_pid.clone(),
         cpu_percent: match (w0.server_cpu, w1.server_cpu) {
             (Some(x), Some(y)) => Some(procstat::pct(y.saturating_sub(x), wall)),
             _ => None,
         },
+        cpu_percent_each: watched0
+            .per_server
+            .iter()
+            .zip(&watched1.per_server)
+            .map(|(x, y)| Some(procstat::pct(y.as_ref()?.saturating_sub(*x.as_ref()?), wall)))
+            .collect(),
         cpu_peak_1s_percent: mon.peak_cpu_1s,
         runqueue_wait_percent: match (w0.server_wait, w1.server_wait) {
             (Some(x), Some(y)) => Some(procstat::pct(y.saturating_sub(x), wall)),
@@ -798,9 +918,9 @@ fn build_report(
         target: a
             .url
             .clone()
-            .or_else(|| a.interview_ide.clone())
-            .unwrap_or_default(),
+            .unwrap_or_else(|| a.interview_ide.join(",")),
         config: Config {
+            nodes: sh.nodes,
             rooms: a.rooms,
             clients_per_room: a.clients,
             edits_per_sec_per_client: a.rate,
@@ -830,6 +950,8 @@ fn build_report(
             echoes_to_sender: ld(&c.echoes),
         },
         latency_ms: latency,
+        latency_ms_same_node: same_node,
+        latency_ms_cross_node: cross_node,
         errors,
         loadgen: Loadgen {
             threads,
@@ -844,9 +966,11 @@ fn build_report(
             runqueue_wait_percent: procstat::pct(w1.self_wait.saturating_sub(w0.self_wait), wall),
         },
         server,
+        watched_processes: watched,
         interview_ide_metrics: None,
         machine: Machine {
-            other_processes_cpu_percent: other_cpu(&w0, &w1),
+            // The watched processes (Redis, PostgreSQL) are part of the system under test.
+            other_processes_cpu_percent: other_cpu(&w0, &w1).map(|o| (o - watched_cpu).max(0.0)),
             irq_softirq_cpu_percent: irq_cpu(&w0, &w1),
         },
         traffic: Traffic {
@@ -912,11 +1036,14 @@ fn print_text(r: &Report) {
         );
     }
     match &r.latency_ms {
-        Some(l) => println!(
-            "latency       p50 {:.2} ms  p95 {:.2} ms  p99 {:.2} ms  p99.9 {:.2} ms  max {:.2} ms  (mean {:.2} ms)",
-            l.p50, l.p95, l.p99, l.p999, l.max, l.mean
-        ),
+        Some(l) => println!("latency       {}", l.line()),
         None => println!("latency       no deliveries"),
+    }
+    if let Some(l) = &r.latency_ms_same_node {
+        println!("  same node   {}", l.line());
+    }
+    if let Some(l) = &r.latency_ms_cross_node {
+        println!("  cross node  {}", l.line());
     }
     let e = &r.errors;
     println!(
@@ -967,13 +1094,30 @@ fn print_text(r: &Report) {
             .peak_rss_mb
             .map(|v| format!("{v:.1} MB"))
             .unwrap_or_else(|| "n/a".into());
+        let pids: Vec<String> = s.pids.iter().map(|p| p.to_string()).collect();
         println!(
             "server        pid {}: CPU {cpu} over the window (peak 1 s: {:.0} %), peak RSS {hwm} (VmHWM; max sampled VmRSS {:.1} MB)",
-            s.pid, s.cpu_peak_1s_percent, s.max_sampled_rss_mb
+            pids.join("+"),
+            s.cpu_peak_1s_percent,
+            s.max_sampled_rss_mb
         );
+        if s.pids.len() > 1 {
+            let each: Vec<String> = s
+                .cpu_percent_each
+                .iter()
+                .map(|c| c.map(|v| format!("{v:.1} %")).unwrap_or_else(|| "n/a".into()))
+                .collect();
+            println!("              CPU per node: {}", each.join(", "));
+        }
         if let Some(w) = s.runqueue_wait_percent {
             println!("              server threads waited for a CPU {w:.1} % of the window");
         }
+    }
+    for w in &r.watched_processes {
+        println!(
+            "watched       {}: CPU {:.1} % of a core over the window ({} processes)",
+            w.name, w.cpu_percent, w.processes
+        );
     }
     if let Some(o) = r.machine.other_processes_cpu_percent {
         let irq = r.machine.irq_softirq_cpu_percent.unwrap_or(0.0);

@@ -52,6 +52,10 @@ pub struct Counters {
 
 pub struct Hists {
     pub total: Histogram<u64>,
+    /// With several server nodes: deliveries whose sender and receiver use the same node, and
+    /// those that crossed from one node to another (window only).
+    pub same_node: Histogram<u64>,
+    pub cross_node: Histogram<u64>,
     /// Reset at every progress line.
     pub interval: Histogram<u64>,
 }
@@ -59,6 +63,8 @@ pub struct Hists {
 pub struct Shared {
     pub epoch: Instant,
     pub clients_per_room: usize,
+    /// Server nodes the clients are spread over (1 = one server).
+    pub nodes: usize,
     /// Characters inserted per edit; Yjs clocks count them, so seq = clock / edit_len.
     pub edit_len: u32,
     pub apply: bool,
@@ -97,6 +103,7 @@ impl Shared {
         Shared {
             epoch: Instant::now(),
             clients_per_room,
+            nodes: 1,
             edit_len,
             apply,
             awareness_per_edit: false,
@@ -110,6 +117,8 @@ impl Shared {
             c: Counters::default(),
             hists: Mutex::new(Hists {
                 total: new_histogram(),
+                same_node: new_histogram(),
+                cross_node: new_histogram(),
                 interval: new_histogram(),
             }),
             errors: Mutex::new(ErrorLog::default()),
@@ -137,8 +146,14 @@ impl Shared {
             .collect()
     }
 
-    /// Record that edit `seq` of client `sender` has reached another client at `now_ns`.
-    pub fn delivered(&self, sender: usize, seq: usize, now_ns: u64) {
+    /// The server node client `idx` talks to: the clients of a room take the nodes in turn,
+    /// so with two nodes and three clients, two of every three pairs cross nodes.
+    pub fn node_of(&self, idx: usize) -> usize {
+        (idx % self.clients_per_room) % self.nodes.max(1)
+    }
+
+    /// Record that edit `seq` of client `sender` has reached client `receiver` at `now_ns`.
+    pub fn delivered(&self, sender: usize, receiver: usize, seq: usize, now_ns: u64) {
         let Some(slot) = self.send_times.get(sender).and_then(|s| s.get(seq)) else {
             self.c.protocol_errors.fetch_add(1, Relaxed);
             self.error(format!(
@@ -166,6 +181,13 @@ impl Shared {
         h.interval.saturating_record(micros);
         if in_window {
             h.total.saturating_record(micros);
+            if self.nodes > 1 {
+                if self.node_of(sender) == self.node_of(receiver) {
+                    h.same_node.saturating_record(micros);
+                } else {
+                    h.cross_node.saturating_record(micros);
+                }
+            }
             self.c.deliveries_received.fetch_add(1, Relaxed);
         } else {
             self.c.deliveries_other.fetch_add(1, Relaxed);

@@ -6,7 +6,7 @@ pub mod sso;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -14,6 +14,7 @@ use argon2::Argon2;
 use rand::RngCore;
 use serde::Serialize;
 
+use crate::cluster::Node;
 use crate::store::{ApiKeyRow, AuditRow, InviteRow, Store, StoreError, TeamRow, UserRow};
 use crate::util::{new_id, new_token, now_ms, rfc3339, token_hash, token_matches};
 
@@ -185,15 +186,22 @@ pub struct Accounts {
     /// The one-time code of the first-run setup link, while no account exists.
     setup_code: Mutex<Option<String>>,
     failures: Mutex<HashMap<String, (Instant, u32)>>,
+    /// In cluster mode the setup code and the failure counts live in Redis, so that every node
+    /// agrees on them (a setup link or a guessing attacker may reach any node).
+    cluster: Option<Arc<Node>>,
 }
+
+/// The setup code's name in the cluster's shared state; it lasts as long as nobody uses it.
+const SETUP_CODE_KEY: &str = "setup-code";
+const SETUP_CODE_TTL: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// Checked against when the email is unknown, so that answer takes as long as a wrong password.
 /// Made on first use, off the start-up path.
 static DUMMY_HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
 impl Accounts {
-    pub fn new(store: Store) -> Accounts {
-        Accounts { store, setup_code: Mutex::new(None), failures: Mutex::new(HashMap::new()) }
+    pub fn new(store: Store, cluster: Option<Arc<Node>>) -> Accounts {
+        Accounts { store, setup_code: Mutex::new(None), failures: Mutex::new(HashMap::new()), cluster }
     }
 
     /// At start: creates the admin from ADMIN_EMAIL/ADMIN_PASSWORD if no account has that email;
@@ -218,7 +226,11 @@ impl Accounts {
         if self.store.count_users().await? > 0 {
             return Ok(None);
         }
-        let code = new_token();
+        let mut code = new_token();
+        if let Some(node) = &self.cluster {
+            // The first node to start makes the code; the others log the same one.
+            code = node.put_temporary(SETUP_CODE_KEY, &code, SETUP_CODE_TTL, true).await.map_err(|e| AccountError::Store(StoreError::Unavailable(format!("redis: {e}"))))?;
+        }
         *self.setup_code.lock().unwrap_or_else(|e| e.into_inner()) = Some(code.clone());
         Ok(Some(code))
     }
@@ -230,7 +242,10 @@ impl Accounts {
 
     /// First-run setup: the code from the log creates the first admin (once), signed in.
     pub async fn setup(&self, code: &str, new: &NewUser<'_>) -> Result<(Account, String)> {
-        let expected = self.setup_code.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let expected = match &self.cluster {
+            Some(node) => node.temporary(SETUP_CODE_KEY).await.map_err(|e| AccountError::Store(StoreError::Unavailable(format!("redis: {e}"))))?,
+            None => self.setup_code.lock().unwrap_or_else(|e| e.into_inner()).clone(),
+        };
         let valid = expected.as_deref().is_some_and(|c| token_matches(code, &token_hash(c)));
         if !valid || self.store.count_users().await? > 0 {
             return Err(AccountError::NotFound("this setup link is not valid (it works once, while no account exists)".into()));
@@ -238,7 +253,11 @@ impl Accounts {
         let team = self.default_team().await?;
         let user = self.new_user_row(new, AccountRole::Admin, &team).await?;
         // Taken before the insert so that two requests with the code cannot both succeed.
-        if self.setup_code.lock().unwrap_or_else(|e| e.into_inner()).take().is_none() {
+        let taken = match &self.cluster {
+            Some(node) => node.take_temporary(SETUP_CODE_KEY).await.map_err(|e| AccountError::Store(StoreError::Unavailable(format!("redis: {e}"))))?,
+            None => self.setup_code.lock().unwrap_or_else(|e| e.into_inner()).take(),
+        };
+        if taken.is_none() {
             return Err(AccountError::NotFound("this setup link has been used".into()));
         }
         self.store.create_user(&user).await?;
@@ -253,7 +272,7 @@ impl Accounts {
         let email = email.trim().to_lowercase();
         let account_key = format!("account:{email}");
         let address_key = format!("address:{addr}");
-        if self.throttled(&account_key, MAX_FAILURES_PER_ACCOUNT) || self.throttled(&address_key, MAX_FAILURES_PER_ADDRESS) {
+        if self.throttled(&account_key, MAX_FAILURES_PER_ACCOUNT).await || self.throttled(&address_key, MAX_FAILURES_PER_ADDRESS).await {
             self.audit(Some(&email), "sign_in_throttled", None, serde_json::json!({"address": addr.to_string()})).await;
             return Err(AccountError::Throttled);
         }
@@ -261,12 +280,12 @@ impl Accounts {
         let hash = user.as_ref().and_then(|u| u.password_hash.clone());
         let ok = verify_password(password, hash).await && user.as_ref().is_some_and(|u| u.password_hash.is_some() && u.disabled_at.is_none());
         let Some(user) = user.filter(|_| ok) else {
-            self.fail(&account_key);
-            self.fail(&address_key);
+            self.fail(&account_key).await;
+            self.fail(&address_key).await;
             self.audit(Some(&email), "sign_in_failed", None, serde_json::json!({"address": addr.to_string()})).await;
             return Err(AccountError::WrongCredentials);
         };
-        self.failures.lock().unwrap_or_else(|e| e.into_inner()).remove(&account_key);
+        self.clear_failures(&account_key).await;
         let token = self.start_login(&user).await?;
         self.audit(Some(&user.email), "sign_in", None, serde_json::json!({"address": addr.to_string(), "method": "password"})).await;
         Ok((Account::from_row(&user), token))
@@ -456,12 +475,25 @@ impl Accounts {
         })
     }
 
-    fn throttled(&self, key: &str, max: u32) -> bool {
+    /// Whether `key` has had `max` failures in the window. In cluster mode the count is the
+    /// cluster's; if Redis does not answer, this node's own count still applies.
+    async fn throttled(&self, key: &str, max: u32) -> bool {
+        if let Some(node) = &self.cluster {
+            match node.event_count(&format!("sign-in-failures:{key}")).await {
+                Ok(n) => return n >= u64::from(max),
+                Err(e) => tracing::warn!(error = %e, "cannot read the cluster's sign-in failures; counting on this node only"),
+            }
+        }
         let failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         failures.get(key).is_some_and(|(start, n)| start.elapsed() < THROTTLE_WINDOW && *n >= max)
     }
 
-    fn fail(&self, key: &str) {
+    async fn fail(&self, key: &str) {
+        if let Some(node) = &self.cluster {
+            if node.count_event(&format!("sign-in-failures:{key}"), THROTTLE_WINDOW).await.is_ok() {
+                return;
+            }
+        }
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         if failures.len() > 100_000 {
             failures.retain(|_, (start, _)| start.elapsed() < THROTTLE_WINDOW);
@@ -471,6 +503,15 @@ impl Accounts {
             *entry = (Instant::now(), 0);
         }
         entry.1 += 1;
+    }
+}
+
+impl Accounts {
+    async fn clear_failures(&self, key: &str) {
+        self.failures.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
+        if let Some(node) = &self.cluster {
+            let _ = node.forget_events(&format!("sign-in-failures:{key}")).await;
+        }
     }
 }
 

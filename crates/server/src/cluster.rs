@@ -306,6 +306,50 @@ impl Node {
         Some(count <= u64::from(per_minute))
     }
 
+    /// Keeps `value` under `key` for `ttl`, for every node to read (a sign-in in progress). With
+    /// `only_if_new`, an existing value stays; either way the value now stored is returned.
+    pub async fn put_temporary(&self, key: &str, value: &str, ttl: Duration, only_if_new: bool) -> redis::RedisResult<String> {
+        let mut conn = self.conn();
+        let script = redis::Script::new(
+            "if ARGV[3] == '1' then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') \
+             else redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end \
+             return redis.call('GET', KEYS[1])",
+        );
+        script.key(format!("iide:tmp:{key}")).arg(value).arg(ttl.as_millis() as u64).arg(if only_if_new { "1" } else { "0" }).invoke_async(&mut conn).await
+    }
+
+    /// The value under `key`, if any and not expired.
+    pub async fn temporary(&self, key: &str) -> redis::RedisResult<Option<String>> {
+        let mut conn = self.conn();
+        conn.get(format!("iide:tmp:{key}")).await
+    }
+
+    /// Takes the value under `key` away (GETDEL): one node, once, gets it.
+    pub async fn take_temporary(&self, key: &str) -> redis::RedisResult<Option<String>> {
+        let mut conn = self.conn();
+        redis::cmd("GETDEL").arg(format!("iide:tmp:{key}")).query_async(&mut conn).await
+    }
+
+    /// Counts one more event under `key`, in a window of `window` from the first one; returns
+    /// the count so far (failed sign-ins, counted for the whole cluster).
+    pub async fn count_event(&self, key: &str, window: Duration) -> redis::RedisResult<u64> {
+        let mut conn = self.conn();
+        let script = redis::Script::new("local n = redis.call('INCR', KEYS[1]) if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return n");
+        script.key(format!("iide:count:{key}")).arg(window.as_millis() as u64).invoke_async(&mut conn).await
+    }
+
+    /// Events counted under `key` in its current window.
+    pub async fn event_count(&self, key: &str) -> redis::RedisResult<u64> {
+        let mut conn = self.conn();
+        let n: Option<u64> = conn.get(format!("iide:count:{key}")).await?;
+        Ok(n.unwrap_or(0))
+    }
+
+    pub async fn forget_events(&self, key: &str) -> redis::RedisResult<()> {
+        let mut conn = self.conn();
+        conn.del(format!("iide:count:{key}")).await
+    }
+
     /// Deletes the keys matching `pattern` (e.g. every document stream of a deleted session).
     pub async fn delete_matching(&self, pattern: &str) {
         let mut conn = self.conn();

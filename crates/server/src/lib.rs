@@ -167,8 +167,8 @@ pub async fn start(mut config: Config) -> anyhow::Result<Server> {
         workspace_settings(&config.workspaces)?,
         shutdown.clone(),
     );
-    let accounts = accounts::Accounts::new(store.clone());
-    let sso = accounts::sso::Sso::from_config(&config.server.oidc, &config.public_url())?;
+    let accounts = accounts::Accounts::new(store.clone(), node.clone());
+    let sso = accounts::sso::Sso::from_config(&config.server.oidc, &config.public_url(), node.clone())?;
     if let Some(sso) = &sso {
         tracing::info!(provider = %sso.name, "OpenID Connect sign-in enabled");
     }

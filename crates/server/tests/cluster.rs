@@ -317,6 +317,187 @@ async fn a_redis_restart_loses_nothing_and_nodes_recover_by_themselves() {
     redis.wait().unwrap();
 }
 
+fn is_root() -> bool {
+    Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0\n")).unwrap_or(false)
+}
+
+/// A private PostgreSQL server (initdb in a temporary folder) that a test may crash and restart
+/// without touching the machine's. None (with a message) when the binaries are not installed.
+struct PrivatePostgres {
+    child: Option<Child>,
+    bin: std::path::PathBuf,
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+impl PrivatePostgres {
+    fn start() -> Option<PrivatePostgres> {
+        let bin = std::fs::read_dir("/usr/lib/postgresql").ok()?.flatten().map(|e| e.path().join("bin")).find(|b| b.join("initdb").exists());
+        let Some(bin) = bin else {
+            eprintln!("SKIPPED: the PostgreSQL outage test needs initdb (Debian's postgresql package)");
+            return None;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        // PostgreSQL refuses to run as root: as root, run it as the postgres user.
+        if is_root() {
+            Command::new("chown").args(["-R", "postgres:postgres", &dir.path().display().to_string()]).status().unwrap();
+        }
+        let mut pg = PrivatePostgres { child: None, bin, dir, port: free_port() };
+        let data = pg.data();
+        let out = pg.command("initdb").args(["-D", &data, "-A", "trust", "-U", "postgres", "--no-sync", "--encoding=UTF8", "--locale=C"]).output().unwrap();
+        assert!(out.status.success(), "initdb: {}", String::from_utf8_lossy(&out.stderr));
+        pg.spawn();
+        Some(pg)
+    }
+
+    fn data(&self) -> String {
+        self.dir.path().join("data").display().to_string()
+    }
+
+    fn command(&self, tool: &str) -> Command {
+        let tool = self.bin.join(tool).display().to_string();
+        if is_root() {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--", &tool]);
+            c
+        } else {
+            Command::new(tool)
+        }
+    }
+
+    fn spawn(&mut self) {
+        let child = self
+            .command("postgres")
+            .args(["-D", &self.data(), "-p", &self.port.to_string(), "-k", &self.dir.path().display().to_string()])
+            .args(["-c", "listen_addresses=127.0.0.1", "-c", "fsync=on"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("postgres starts");
+        self.child = Some(child);
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// An immediate shutdown: every backend is killed, nothing is checkpointed, the next start
+    /// runs crash recovery. Run through runuser, the postmaster is runuser's child: signal it.
+    fn crash(&mut self) {
+        let pid_file = std::fs::read_to_string(self.dir.path().join("data/postmaster.pid")).unwrap_or_default();
+        match pid_file.lines().next().map(str::trim) {
+            Some(pid) if !pid.is_empty() => {
+                Command::new("kill").args(["-QUIT", pid]).status().unwrap();
+            }
+            _ => {
+                if let Some(child) = self.child.as_mut() {
+                    let _ = child.kill();
+                }
+            }
+        }
+        if let Some(mut child) = self.child.take() {
+            child.wait().unwrap();
+        }
+    }
+}
+
+impl Drop for PrivatePostgres {
+    fn drop(&mut self) {
+        if self.child.is_some() {
+            self.crash();
+        }
+    }
+}
+
+/// PostgreSQL crashes in the middle of an interview: the documents already open go on crossing
+/// nodes through Redis, the nodes say they are not ready, and once PostgreSQL is back the
+/// compaction catches up; nothing typed during the outage is lost, not even from PostgreSQL
+/// alone (the Redis stream is deleted before the last check).
+#[tokio::test]
+async fn a_postgres_crash_keeps_open_documents_live_and_loses_nothing() {
+    let Some((_, redis)) = urls() else { return };
+    let Some(mut pg) = PrivatePostgres::start() else { return };
+    wait_for_port(pg.port).await;
+    let extra = ["--compact-every-updates", "20"];
+    let (a, b) = two_nodes(&pg.url(), &redis, &extra).await;
+    let s = new_session(&a.base()).await;
+    let mut on_a = Peer::connect(&a.ws(), &s.id, "main", &s.candidate).await;
+    let mut on_b = Peer::connect(&b.ws(), &s.id, "main", &s.interviewer).await;
+    on_a.pump(Duration::from_millis(200)).await;
+    for i in 0..30 {
+        on_a.append(&format!("before {i}\n")).await;
+    }
+    let before = on_a.text();
+    assert!(on_b.pump_until(WAIT, |p| p.text() == before).await, "B follows A before the crash");
+
+    pg.crash();
+    // Typing goes on, on both nodes, and crosses them: live documents do not need PostgreSQL.
+    for i in 0..40 {
+        on_a.append(&format!("during {i}\n")).await;
+        on_b.append(&format!("b during {i}\n")).await;
+        on_a.pump(Duration::from_millis(10)).await;
+    }
+    assert!(on_b.pump_until(WAIT, |p| p.text().contains("during 39\n") && p.text().contains("b during 39\n")).await, "B follows A during the outage: {:?}", on_b.text());
+    assert!(on_a.pump_until(WAIT, |p| p.text().contains("b during 39\n")).await, "A follows B during the outage");
+    let status = http().get(format!("{}/readyz", a.base())).send().await.unwrap().status();
+    assert_eq!(status, 503, "a node without its database says it is not ready");
+
+    pg.spawn();
+    wait_for_port(pg.port).await;
+    a.wait_ready().await;
+    b.wait_ready().await;
+    on_a.append("after\n").await;
+    on_a.pump(Duration::from_millis(200)).await;
+    let text = on_a.text();
+    assert!(on_b.pump_until(WAIT, |p| p.text() == text).await, "both nodes hold the same text");
+
+    // The interviewer's replay compacts first: everything goes into PostgreSQL. Without the
+    // stream, a fresh node must rebuild the whole text from PostgreSQL alone.
+    let mut replayed = false;
+    for _ in 0..50 {
+        let res = http().get(format!("{}/api/sessions/{}/replay/main", b.base(), s.id)).bearer_auth(&s.interviewer).send().await.unwrap();
+        if res.status() == 200 {
+            replayed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(replayed, "replay answers once PostgreSQL is back");
+    drop((on_a, on_b));
+    drop((a, b));
+    let client = redis::Client::open(redis.as_str()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let _: i64 = redis::cmd("DEL").arg(format!("iide:doc:{}:main", s.id)).query_async(&mut conn).await.unwrap();
+    let c = Node::start("node-c", &pg.url(), &redis, &extra).await;
+    let mut fresh = Peer::connect(&c.ws(), &s.id, "main", &s.interviewer).await;
+    assert!(fresh.pump_until(WAIT, |p| p.text() == text).await, "rebuilt from PostgreSQL alone: {:?}", fresh.text());
+}
+
+/// Failed sign-ins count for the whole cluster: guesses spread over two nodes are throttled as
+/// they would be on one.
+#[tokio::test]
+async fn failed_sign_ins_are_counted_across_nodes() {
+    let Some((db, redis)) = urls() else { return };
+    let (a, b) = two_nodes(&db, &redis, &["--trust-forwarded-for"]).await;
+    // Counters outlive a run (15 min): a fresh account name and client address every time.
+    let run = format!("{}-{}", std::process::id(), free_port());
+    let email = format!("guess-{run}@example.com");
+    let address = format!("10.{}.{}.{}", free_port() % 250, free_port() % 250, free_port() % 250);
+    let attempt = |base: String| {
+        let (email, address) = (email.clone(), address.clone());
+        async move {
+            let body = serde_json::json!({"email": email, "password": "not the password"});
+            http().post(format!("{base}/api/auth/login")).header("x-forwarded-for", address).json(&body).send().await.unwrap().status().as_u16()
+        }
+    };
+    for i in 0..10 {
+        let node = if i % 2 == 0 { a.base() } else { b.base() };
+        assert_eq!(attempt(node).await, 401, "failure {i} is an ordinary refusal");
+    }
+    assert_eq!(attempt(a.base()).await, 429, "the 11th guess is throttled on A");
+    assert_eq!(attempt(b.base()).await, 429, "and on B");
+}
+
 /// Cluster mode refuses SQLite with a clear message.
 #[tokio::test]
 async fn cluster_mode_needs_postgres() {

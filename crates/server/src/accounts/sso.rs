@@ -6,7 +6,7 @@
 //! HttpOnly cookie, so a callback finishes only in the browser that started it.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims};
@@ -16,7 +16,9 @@ use openidconnect::{
 };
 
 use super::{Account, AccountError, AccountRole, Accounts};
+use crate::cluster::Node;
 use crate::config::{OidcConfig, Secret};
+use crate::store::StoreError;
 use crate::store::{TeamRow, UserRow};
 use crate::util::{new_id, now_ms};
 
@@ -70,6 +72,16 @@ pub struct Sso {
     http: reqwest::Client,
     metadata: tokio::sync::Mutex<Option<(Instant, CoreProviderMetadata)>>,
     pending: Mutex<HashMap<String, Pending>>,
+    /// In cluster mode sign-ins in progress live in Redis: the provider sends the browser back
+    /// through the load balancer, to any node.
+    cluster: Option<Arc<Node>>,
+}
+
+/// A sign-in in progress as the cluster keeps it.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SharedPending {
+    nonce: String,
+    verifier: String,
 }
 
 /// What the provider said about the person, once checked.
@@ -80,7 +92,7 @@ pub struct Identity {
 
 impl Sso {
     /// None when no issuer is configured; an error when the configuration is incomplete.
-    pub fn from_config(config: &OidcConfig, public_url: &str) -> anyhow::Result<Option<Sso>> {
+    pub fn from_config(config: &OidcConfig, public_url: &str, cluster: Option<Arc<Node>>) -> anyhow::Result<Option<Sso>> {
         let Some(issuer) = config.issuer.as_deref().map(str::trim).filter(|s| !s.is_empty()) else { return Ok(None) };
         let (Some(client_id), Some(secret)) = (&config.client_id, &config.client_secret) else {
             anyhow::bail!("OIDC_ISSUER needs OIDC_CLIENT_ID and OIDC_CLIENT_SECRET");
@@ -108,6 +120,7 @@ impl Sso {
             http,
             metadata: tokio::sync::Mutex::new(None),
             pending: Mutex::new(HashMap::new()),
+            cluster,
         }))
     }
 
@@ -121,6 +134,12 @@ impl Sso {
             .add_scope(Scope::new("profile".into()))
             .set_pkce_challenge(challenge)
             .url();
+        if let Some(node) = &self.cluster {
+            let shared = SharedPending { nonce: nonce.secret().clone(), verifier: verifier.secret().clone() };
+            let value = serde_json::to_string(&shared).unwrap_or_default();
+            node.put_temporary(&format!("sso:{}", state.secret()), &value, PENDING_TTL, false).await.map_err(unavailable)?;
+            return Ok((url.to_string(), state.secret().clone()));
+        }
         let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
         pending.retain(|_, p| p.started.elapsed() < PENDING_TTL);
         if pending.len() >= MAX_PENDING {
@@ -137,7 +156,15 @@ impl Sso {
         if cookie_state != Some(state) {
             return Err(SsoError::UnknownState);
         }
-        let pending = self.pending.lock().unwrap_or_else(|e| e.into_inner()).remove(state);
+        let pending = match &self.cluster {
+            // Redis expires it after PENDING_TTL; taking it makes it single use on every node.
+            Some(node) => node.take_temporary(&format!("sso:{state}")).await.map_err(unavailable)?.and_then(|v| serde_json::from_str::<SharedPending>(&v).ok()).map(|p| Pending {
+                nonce: Nonce::new(p.nonce),
+                verifier: PkceCodeVerifier::new(p.verifier),
+                started: Instant::now(),
+            }),
+            None => self.pending.lock().unwrap_or_else(|e| e.into_inner()).remove(state),
+        };
         let Some(pending) = pending.filter(|p| p.started.elapsed() < PENDING_TTL) else { return Err(SsoError::UnknownState) };
         let client = self.client().await?;
         let http = |request: openidconnect::HttpRequest| send(self.http.clone(), request);
@@ -284,4 +311,8 @@ mod tests {
         assert!(matches!(verified("ada@example.com", Some(false), None), Err(SsoError::UnverifiedEmail)));
         assert!(matches!(verified("ada@example.com", None, None), Err(SsoError::UnverifiedEmail)));
     }
+}
+
+fn unavailable(e: redis::RedisError) -> SsoError {
+    SsoError::Account(AccountError::Store(StoreError::Unavailable(format!("redis: {e}"))))
 }

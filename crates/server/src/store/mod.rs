@@ -151,7 +151,9 @@ impl Store {
                     .connect_with(options)
                     .await?
             }
-            Backend::Postgres => AnyPoolOptions::new().max_connections(8).connect_with(options).await?,
+            // While the database is down, a request fails (503) after a few seconds instead of
+            // the default 30 s; storage writes retry on their own.
+            Backend::Postgres => AnyPoolOptions::new().max_connections(8).acquire_timeout(std::time::Duration::from_secs(5)).connect_with(options).await?,
         };
         match backend {
             Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&pool).await?,
@@ -170,9 +172,12 @@ impl Store {
     }
 
     /// Storage is reachable and answers.
+    /// Whether the database answers within two seconds (readiness: a probe must not hang).
     pub async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
+        match tokio::time::timeout(std::time::Duration::from_secs(2), sqlx::query("SELECT 1").execute(&self.pool)).await {
+            Ok(done) => done.map(|_| ()).map_err(Into::into),
+            Err(_) => Err(StoreError::Unavailable("the database did not answer within 2 s".into())),
+        }
     }
 
     pub async fn close(&self) {
