@@ -71,6 +71,8 @@ pub struct Node {
 pub enum ClusterError {
     #[error("cluster mode (REDIS_URL) needs PostgreSQL: set DATABASE_URL=postgres://...")]
     NeedsPostgres,
+    #[error("the node id '{id}' belongs to a live node at {url}: give every node its own --node-id (NODE_ID)")]
+    DuplicateId { id: String, url: String },
     #[error("redis: {0}")]
     Redis(#[from] redis::RedisError),
 }
@@ -90,6 +92,7 @@ impl Node {
         let (control, _) = broadcast::channel(256);
         let node = Arc::new(Node { id, url, client, conn, up: AtomicBool::new(true), workspaces: AtomicUsize::new(0), control });
         node.check_durability().await;
+        node.claim_id().await?;
         node.beat().await;
         tracing::info!(node = %node.id, url = %node.url, "cluster mode: joined");
         tokio::spawn(node.clone().heartbeat(stop.clone()));
@@ -151,6 +154,23 @@ impl Node {
             _ => tracing::warn!("REDIS DURABILITY: could not read Redis' configuration (CONFIG GET refused); make sure it runs with appendonly yes and maxmemory-policy noeviction"),
         }
         let _ = redis::cmd("PING").query_async::<String>(&mut conn).await;
+    }
+
+    /// Two live nodes under one id would take each other's workspaces and requests. The same
+    /// id at the same URL is this node restarted; another URL must first stop beating.
+    async fn claim_id(&self) -> Result<(), ClusterError> {
+        let deadline = tokio::time::Instant::now() + NODE_TTL + HEARTBEAT;
+        loop {
+            match self.node(&self.id).await {
+                Some(other) if other.url != self.url => {
+                    if tokio::time::Instant::now() >= deadline {
+                        return Err(ClusterError::DuplicateId { id: self.id.clone(), url: other.url });
+                    }
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                _ => return Ok(()),
+            }
+        }
     }
 
     /// Sets how many workspaces run here (sent with the next heartbeat).

@@ -38,10 +38,12 @@ struct Node {
 impl Node {
     async fn start(id: &str, db: &str, redis: &str, extra: &[&str]) -> Node {
         let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
         let mut node = Node {
             child: None,
-            port: free_port(),
-            id: id.to_string(),
+            port,
+            // Tests run side by side on one Redis: ids must not meet.
+            id: format!("{id}-{port}"),
             db: db.to_string(),
             redis: redis.to_string(),
             extra: extra.iter().map(|s| s.to_string()).collect(),
@@ -509,6 +511,26 @@ async fn cluster_mode_needs_postgres() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("needs PostgreSQL"), "{err}");
+}
+
+/// A second node under a live node's id refuses to start, saying why, instead of taking the
+/// other's workspaces and requests.
+#[tokio::test]
+async fn a_node_id_in_use_is_refused() {
+    let Some((db, redis)) = urls() else { return };
+    let a = Node::start("taken", &db, &redis, &[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_interview-ide"))
+        .args(["--bind", &format!("127.0.0.1:{}", free_port()), "--database-url", &db, "--redis-url", &redis, "--node-id", &a.id])
+        .args(["--workspaces-dir", &dir.path().display().to_string()])
+        .args(admin_args())
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success(), "the second node must not start");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("belongs to a live node"), "{err}");
+    assert_eq!(http().get(format!("{}/readyz", a.base())).send().await.unwrap().status(), 200, "the first node carries on");
 }
 
 async fn wait_for_port(port: u16) {
