@@ -4,9 +4,10 @@
 #   bench/run.sh [load]     one load run against a fresh server (default)
 #   bench/run.sh sweep      one fresh-server load run per rate in RATES, then a summary table
 #   bench/run.sh startup    start the server RUNS times on a fresh SQLite DB, time to /readyz 200
-#   bench/run.sh cluster    cluster mode: one node, then two nodes (clients of a room split across
-#                           them) at the same loads, each node limited to NODE_CPUS cores; a fresh
-#                           PostgreSQL database and a private Redis (AOF on) per run
+#   bench/run.sh cluster    cluster mode: one node, then two nodes at the same loads (the clients of
+#                           a room split across them, then each room on one node as a load balancer
+#                           with session affinity places them), each node limited to NODE_CPUS
+#                           cores; a fresh PostgreSQL database and a private Redis (AOF on) per run
 #
 # Environment (defaults in brackets):
 #   SERVER        interview-ide | yws (@y/websocket-server 0.1.1, for comparison) | ysweet (a
@@ -18,8 +19,9 @@
 #   WARMUP [5]    CONNECT_RATE connections/s [200]  RATES for sweep ["2 3 4 5 6 8"]
 #   RUNS [20]     starts in startup mode
 #   PORT [18931]  SERVER_CPU [0]  LOADGEN_CPU [1]
-#   Cluster mode: CLUSTER_ROOMS rooms per run ["250 500 1000 1500"], CLUSTER_NODES ["1 2"],
-#   NODE_CPUS cores per node, a cgroup CPU quota [0.5], BENCH_PG postgres:// URL of a server
+#   Cluster mode: CLUSTER_ROOMS rooms per run ["500 750 1000 1250 1500 1750"], CLUSTER_SETUPS
+#   nodes[:placement] per run, placement split or room (loadgen --placement) ["1 2:split 2:room"],
+#   NODE_CPUS cores per node, a cgroup CPU quota [0.25], BENCH_PG postgres:// URL of a server
 #   where a database may be created [postgres://postgres@127.0.0.1:5432/postgres],
 #   REDIS_PORT of the private redis-server [18379]
 #   IIDE_BIN      server binary [target/release/interview-ide]
@@ -275,9 +277,9 @@ wait_quiet() {
 # ---- cluster mode ---------------------------------------------------------------------------
 BENCH_PG=${BENCH_PG:-postgres://postgres@127.0.0.1:5432/postgres}
 REDIS_PORT=${REDIS_PORT:-18379}
-NODE_CPUS=${NODE_CPUS:-0.5}
-CLUSTER_ROOMS=${CLUSTER_ROOMS:-"250 500 1000 1500"}
-CLUSTER_NODES=${CLUSTER_NODES:-"1 2"}
+NODE_CPUS=${NODE_CPUS:-0.25}
+CLUSTER_ROOMS=${CLUSTER_ROOMS:-"500 750 1000 1250 1500 1750"}
+CLUSTER_SETUPS=${CLUSTER_SETUPS:-"1 2:split 2:room"}
 NODE_PIDS=()
 CLUSTER_TMP=
 REDIS_PID=
@@ -374,54 +376,62 @@ sample_streams() {
   done
 }
 
+# "2:room" -> a file-name-friendly "2-room"; "1" -> "1".
+setup_name() { echo "${1/:/-}"; }
+
 cluster_bench() {
   trap 'cleanup_cluster; cleanup' EXIT
-  local dir nodes rooms json sampler
+  local dir setup nodes placement name rooms json sampler
   dir="$RESULTS/$(stamp)-cluster"
   mkdir -p "$dir"
   start_private_redis
   for rooms in $CLUSTER_ROOMS; do
-    for nodes in $CLUSTER_NODES; do
-      json="$dir/nodes-$nodes-rooms-$rooms.json"
+    for setup in $CLUSTER_SETUPS; do
+      nodes=${setup%%:*}
+      placement=split
+      [[ $setup == *:* ]] && placement=${setup#*:}
+      name="nodes-$(setup_name "$setup")-rooms-$rooms"
+      json="$dir/$name.json"
       wait_quiet
       start_cluster "$nodes"
-      log "$nodes node(s), $NODE_CPUS core(s) each: $rooms rooms x $CLIENTS clients x $RATE edits/s, ${DURATION}s"
-      sample_streams >"$dir/nodes-$nodes-rooms-$rooms.streams" 2>/dev/null &
+      log "$nodes node(s) ($placement), $NODE_CPUS core(s) each: $rooms rooms x $CLIENTS clients x $RATE edits/s, ${DURATION}s"
+      sample_streams >"$dir/$name.streams" 2>/dev/null &
       sampler=$!
       # shellcheck disable=SC2086
-      "$LOADGEN" run "${TARGET_ARGS[@]}" --workload "$WORKLOAD" --rooms "$rooms" --clients "$CLIENTS" \
-        --rate "$RATE" --duration "$DURATION" --warmup "$WARMUP" --connect-rate "$CONNECT_RATE" \
+      "$LOADGEN" run "${TARGET_ARGS[@]}" --placement "$placement" --workload "$WORKLOAD" --rooms "$rooms" \
+        --clients "$CLIENTS" --rate "$RATE" --duration "$DURATION" --warmup "$WARMUP" --connect-rate "$CONNECT_RATE" \
         --watch-process redis-server --watch-process postgres \
-        --json-file "$json" $LOADGEN_ARGS >"$dir/nodes-$nodes-rooms-$rooms.txt" || true
+        --json-file "$json" $LOADGEN_ARGS >"$dir/$name.txt" || true
       kill "$sampler" 2>/dev/null || true; wait "$sampler" 2>/dev/null || true
       stop_cluster
-      cat "$dir/nodes-$nodes-rooms-$rooms.txt"
+      cat "$dir/$name.txt"
     done
   done
   {
-    printf '%-6s %-6s %-13s %-8s %-8s %-14s %-15s %-7s %-18s %-10s %-10s %-17s %-12s\n' \
+    printf '%-8s %-6s %-13s %-8s %-8s %-14s %-15s %-7s %-18s %-10s %-10s %-15s %-12s\n' \
       nodes rooms deliveries/s "p50 ms" "p99 ms" "p99 same node" "p99 cross node" errors "node CPU" "Redis CPU" "PG CPU" "longest stream" "loadgen CPU"
     for rooms in $CLUSTER_ROOMS; do
-      for nodes in $CLUSTER_NODES; do
-        json="$dir/nodes-$nodes-rooms-$rooms.json"
+      for setup in $CLUSTER_SETUPS; do
+        name="nodes-$(setup_name "$setup")-rooms-$rooms"
+        json="$dir/$name.json"
         [[ -s $json ]] || continue
-        longest=$(awk '$3 > m { m = $3 } END { print m + 0 }' "$dir/nodes-$nodes-rooms-$rooms.streams")
-        jq -r --arg n "$nodes" --arg r "$rooms" --arg l "$longest" '[$n, $r,
+        longest=$(awk '$3 > m { m = $3 } END { print m + 0 }' "$dir/$name.streams")
+        jq -r --arg n "$setup" --arg r "$rooms" --arg l "$longest" '[$n, $r,
             (.deliveries.per_sec|floor), (.latency_ms.p50 // "-"), (.latency_ms.p99 // "-"),
             (.latency_ms_same_node.p99 // "-"), (.latency_ms_cross_node.p99 // "-"), .errors.total,
             ([.server.cpu_percent_each[] | (. // 0 | floor | tostring)] | join("+") + " %"),
             ([.watched_processes[] | select(.name == "redis-server") | .cpu_percent | floor | tostring + " %"][0]),
             ([.watched_processes[] | select(.name == "postgres") | .cpu_percent | floor | tostring + " %"][0]),
             $l, (.loadgen.cpu_percent | floor | tostring + " %")] | @tsv' "$json" |
-          awk -F'\t' '{printf "%-6s %-6s %-13s %-8s %-8s %-14s %-15s %-7s %-18s %-10s %-10s %-17s %-12s\n",$1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13}'
+          awk -F'\t' '{printf "%-8s %-6s %-13s %-8s %-8s %-14s %-15s %-7s %-18s %-10s %-10s %-15s %-12s\n",$1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13}'
       done
     done
-    for nodes in $CLUSTER_NODES; do
+    for setup in $CLUSTER_SETUPS; do
       best=$(for rooms in $CLUSTER_ROOMS; do
         jq -r 'select(.errors.total == 0 and .latency_ms.p99 < 50) | .deliveries.per_sec | floor' \
-          "$dir/nodes-$nodes-rooms-$rooms.json" 2>/dev/null
+          "$dir/nodes-$(setup_name "$setup")-rooms-$rooms.json" 2>/dev/null
       done | sort -g | tail -1)
-      echo "$nodes node(s): highest throughput with p99 < 50 ms and no errors: ${best:-none} deliveries/s"
+      echo "$setup: highest throughput with p99 < 50 ms and no errors: ${best:-none} deliveries/s"
     done
   } | tee "$dir/summary.txt"
   log "saved under $dir"

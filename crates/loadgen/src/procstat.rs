@@ -93,14 +93,12 @@ pub fn machine_busy() -> Option<(Duration, Duration)> {
     Some((d(procs), d(irq)))
 }
 
-/// CPU time (user + system) of every live process whose command name is `comm` (e.g.
-/// `redis-server`, `postgres`), and how many there are. Processes that exit between two
-/// readings take their CPU time with them, so long-lived ones are what this measures.
-pub fn comm_cpu(comm: &str) -> (Duration, usize) {
-    let mut total = Duration::ZERO;
-    let mut n = 0;
+/// CPU time used so far by every live process whose command name is `comm` (e.g.
+/// `redis-server`, `postgres`), by pid. Compare two readings with `cpu_between`.
+pub fn comm_cpu(comm: &str) -> std::collections::HashMap<u32, Duration> {
+    let mut by_pid = std::collections::HashMap::new();
     let Ok(dir) = std::fs::read_dir("/proc") else {
-        return (total, 0);
+        return by_pid;
     };
     for e in dir.flatten() {
         let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
@@ -112,9 +110,21 @@ pub fn comm_cpu(comm: &str) -> (Duration, usize) {
         if name.trim_end() == comm
             && let Some(cpu) = pid_cpu(pid)
         {
-            total += cpu;
-            n += 1;
+            by_pid.insert(pid, cpu);
         }
     }
-    (total, n)
+    by_pid
+}
+
+/// CPU time the processes alive at the second reading used since the first (all of it for one
+/// that started in between). A process that exited in between takes its share with it, so
+/// summing totals instead would go down when, say, a pooled database connection closes.
+pub fn cpu_between(
+    before: &std::collections::HashMap<u32, Duration>,
+    after: &std::collections::HashMap<u32, Duration>,
+) -> Duration {
+    after
+        .iter()
+        .map(|(pid, t)| t.saturating_sub(before.get(pid).copied().unwrap_or_default()))
+        .sum()
 }

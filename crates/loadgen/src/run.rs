@@ -27,6 +27,11 @@ pub struct RunArgs {
     /// reported apart for same-node and cross-node deliveries.
     #[arg(long, value_name = "BASE_URL[,BASE_URL...]", value_delimiter = ',')]
     interview_ide: Vec<String>,
+    /// With several nodes: `split` (the clients of a room take the nodes in turn: a load
+    /// balancer without affinity, the worst case) or `room` (all clients of a room on one node,
+    /// the rooms taking the nodes in turn: a load balancer hashing on the session).
+    #[arg(long, value_enum, default_value_t = Placement::Split)]
+    placement: Placement,
     /// Document name in --interview-ide mode.
     #[arg(long, default_value = "main")]
     doc: String,
@@ -104,6 +109,13 @@ pub struct RunArgs {
     /// the organisation create sessions (an admin makes a key on the admin page or POST /api/keys).
     #[arg(long, value_name = "KEY")]
     api_key: Option<String>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Placement {
+    Split,
+    Room,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -332,8 +344,8 @@ fn servers_mem(pids: &[u32]) -> Option<(u64, u64)> {
 /// CPU readings of the processes watched besides the servers, taken at the window's ends.
 struct Watched {
     per_server: Vec<Option<Duration>>,
-    /// Per --watch-process name: CPU time and number of processes.
-    by_name: Vec<(Duration, usize)>,
+    /// Per --watch-process name: CPU time by pid.
+    by_name: Vec<std::collections::HashMap<u32, Duration>>,
 }
 
 impl Watched {
@@ -488,6 +500,7 @@ async fn execute(a: RunArgs, threads: usize) -> Result<Report, String> {
     sh.awareness_per_edit = a.awareness;
     sh.same_spot = a.workload == Workload::SameSpot;
     sh.nodes = a.interview_ide.len().max(1);
+    sh.room_affinity = a.placement == Placement::Room;
     let urls = client_urls(&a, &sh).await?;
     let sh = Arc::new(sh);
 
@@ -699,6 +712,8 @@ async fn server_metrics(a: &RunArgs) -> Option<MetricsPage> {
 struct Config {
     /// Server nodes the clients were spread over.
     nodes: usize,
+    /// How the clients of a room were placed on the nodes.
+    placement: Placement,
     rooms: usize,
     clients_per_room: usize,
     edits_per_sec_per_client: f64,
@@ -868,8 +883,8 @@ fn build_report(
         .zip(watched0.by_name.iter().zip(&watched1.by_name))
         .map(|(name, (x, y))| WatchedProcess {
             name: name.clone(),
-            processes: y.1,
-            cpu_percent: procstat::pct(y.0.saturating_sub(x.0), wall),
+            processes: y.len(),
+            cpu_percent: procstat::pct(procstat::cpu_between(x, y), wall),
         })
         .collect();
     let watched_cpu: f64 = watched.iter().map(|w| w.cpu_percent).sum();
@@ -921,6 +936,7 @@ fn build_report(
             .unwrap_or_else(|| a.interview_ide.join(",")),
         config: Config {
             nodes: sh.nodes,
+            placement: a.placement,
             rooms: a.rooms,
             clients_per_room: a.clients,
             edits_per_sec_per_client: a.rate,
@@ -1002,6 +1018,13 @@ fn diverged_rooms(sh: &Shared) -> u64 {
 fn print_text(r: &Report) {
     let c = &r.config;
     println!("target        {}", r.target);
+    if c.nodes > 1 {
+        let how = match c.placement {
+            Placement::Split => "the clients of a room take the nodes in turn",
+            Placement::Room => "all clients of a room on one node, rooms taking the nodes in turn",
+        };
+        println!("placement     {} nodes: {how}", c.nodes);
+    }
     println!(
         "config        {} rooms x {} clients, {} edits/s per client, {} s measured after {} s warm-up, \
          connect ramp {}/s, {}-char edits, workload {}, receive mode {}",

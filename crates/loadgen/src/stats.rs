@@ -65,6 +65,9 @@ pub struct Shared {
     pub clients_per_room: usize,
     /// Server nodes the clients are spread over (1 = one server).
     pub nodes: usize,
+    /// Every client of a room uses the room's node (a load balancer with session affinity)
+    /// instead of the clients of a room taking the nodes in turn.
+    pub room_affinity: bool,
     /// Characters inserted per edit; Yjs clocks count them, so seq = clock / edit_len.
     pub edit_len: u32,
     pub apply: bool,
@@ -104,6 +107,7 @@ impl Shared {
             epoch: Instant::now(),
             clients_per_room,
             nodes: 1,
+            room_affinity: false,
             edit_len,
             apply,
             awareness_per_edit: false,
@@ -147,9 +151,14 @@ impl Shared {
     }
 
     /// The server node client `idx` talks to: the clients of a room take the nodes in turn,
-    /// so with two nodes and three clients, two of every three pairs cross nodes.
+    /// so with two nodes and three clients, two of every three pairs cross nodes; with room
+    /// affinity, the rooms take the nodes in turn and no edit crosses.
     pub fn node_of(&self, idx: usize) -> usize {
-        (idx % self.clients_per_room) % self.nodes.max(1)
+        if self.room_affinity {
+            (idx / self.clients_per_room.max(1)) % self.nodes.max(1)
+        } else {
+            (idx % self.clients_per_room) % self.nodes.max(1)
+        }
     }
 
     /// Record that edit `seq` of client `sender` has reached client `receiver` at `now_ns`.

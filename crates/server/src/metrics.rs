@@ -119,7 +119,7 @@ impl Metrics {
         metric("iide_doc_update_apply_seconds_total", "counter", "Time spent applying document updates.", secs(m.update_apply_micros.load(Relaxed)));
         metric("iide_persist_batches_total", "counter", "Storage transactions of document writes.", m.persist_batches.load(Relaxed).to_string());
         metric("iide_persist_writes_total", "counter", "Rows of document updates and snapshots stored.", m.persist_writes.load(Relaxed).to_string());
-        metric("iide_persist_updates_total", "counter", "Document updates stored (merged per document and flush).", m.persist_updates.load(Relaxed).to_string());
+        metric("iide_persist_updates_total", "counter", "Document updates stored (merged per document and flush; in cluster mode, written to their Redis stream).", m.persist_updates.load(Relaxed).to_string());
         metric("iide_persist_pending_bytes", "gauge", "Bytes of document writes applied but not yet stored.", m.persist_pending_bytes.load(Relaxed).to_string());
         metric("iide_persist_lag_seconds", "gauge", "How long the oldest edit of the last commit waited to be stored.", secs(m.persist_lag_millis.load(Relaxed) * 1000));
         metric("iide_persist_lag_max_seconds", "gauge", "Longest any edit waited to be stored since start.", secs(m.persist_lag_max_millis.load(Relaxed) * 1000));

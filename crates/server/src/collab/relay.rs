@@ -38,6 +38,8 @@ const ROW_SPAN_MS: i64 = 200;
 /// Entries merged by one compaction at most (a longer stream takes several).
 const COMPACT_BATCH: usize = 20_000;
 const COMPACT_LEASE: Duration = Duration::from_secs(60);
+/// Background compactions one node runs at the same time.
+const COMPACTIONS_AT_ONCE: usize = 2;
 
 /// A stream entry id as a stored sequence number, and back.
 pub fn id_to_seq(id: &str) -> i64 {
@@ -74,6 +76,9 @@ struct Watched {
     last_id: String,
     /// Entries seen since this node last compacted the document.
     since_compaction: u32,
+    /// `since_compaction` at which it compacts: somewhat less than `compact_every`, drawn per
+    /// document, so that documents opened together do not all compact at the same moment.
+    compact_at: u32,
 }
 
 /// How a relay treats its streams.
@@ -108,6 +113,9 @@ pub struct Relay {
     kicking: AtomicBool,
     subscriptions: mpsc::UnboundedSender<(bool, String)>,
     compacting: Mutex<HashSet<String>>,
+    /// Background compactions run a few at a time: a burst of due documents must not take the
+    /// CPU the live edits need (their streams just wait a little longer).
+    compaction_slots: tokio::sync::Semaphore,
     me: Weak<Relay>,
 }
 
@@ -132,6 +140,7 @@ impl Relay {
             reader_client: AtomicI64::new(-1),
             watch_changed: Notify::new(),
             kicking: AtomicBool::new(false),
+            compaction_slots: tokio::sync::Semaphore::new(COMPACTIONS_AT_ONCE),
             subscriptions,
             compacting: Mutex::new(HashSet::new()),
         });
@@ -231,7 +240,13 @@ impl Relay {
         let channel = awareness_channel(&room.key);
         self.watched.lock().unwrap_or_else(|e| e.into_inner()).insert(
             stream.clone(),
-            Watched { key: room.key.clone(), room: Arc::downgrade(room), last_id, since_compaction: 0 },
+            Watched {
+                key: room.key.clone(),
+                room: Arc::downgrade(room),
+                last_id,
+                since_compaction: 0,
+                compact_at: self.compact_every - rand::random_range(0..=self.compact_every / 2),
+            },
         );
         self.channels.lock().unwrap_or_else(|e| e.into_inner()).insert(channel.clone(), stream);
         let _ = self.subscriptions.send((true, channel));
@@ -302,6 +317,7 @@ impl Relay {
     fn spawn_compaction(self: &Arc<Self>, key: DocKey) {
         let relay = self.clone();
         tokio::spawn(async move {
+            let Ok(_slot) = relay.compaction_slots.acquire().await else { return };
             if let Err(e) = relay.compact(&key).await {
                 tracing::warn!(session = %key.session_id, doc = %key.doc, error = %e, "compaction failed; the stream keeps the updates and the next compaction retries");
             }
@@ -492,12 +508,13 @@ async fn writer(relay: Arc<Relay>, mut rx: mpsc::UnboundedReceiver<Out>, stop: C
             }
         }
         let mut pipe = redis::pipe();
-        let mut bytes = 0;
+        let (mut bytes, mut updates) = (0, 0);
         let mut waiters = Vec::new();
         for item in batch.drain(..) {
             match item {
                 Out::Update { stream, data } => {
                     bytes += data.len();
+                    updates += 1;
                     pipe.cmd("XADD").arg(stream).arg("*").arg("n").arg(&node_id).arg("u").arg(data).ignore();
                 }
                 Out::Publish { channel, payload } => {
@@ -517,6 +534,8 @@ async fn writer(relay: Arc<Relay>, mut rx: mpsc::UnboundedReceiver<Out>, stop: C
             match pipe.query_async::<()>(&mut conn).await {
                 Ok(()) => {
                     relay.node.mark(true);
+                    // In cluster mode an update is stored once its stream has it.
+                    relay.metrics.persist_updates(updates);
                     break;
                 }
                 Err(e) => {
@@ -619,7 +638,7 @@ impl Relay {
                     w.last_id = last.id.clone();
                 }
                 w.since_compaction += stream.ids.len() as u32;
-                (w.room.upgrade(), w.key.clone(), w.since_compaction >= self.compact_every)
+                (w.room.upgrade(), w.key.clone(), w.since_compaction >= w.compact_at)
             };
             if let Some(room) = room {
                 for entry in &stream.ids {
