@@ -1,6 +1,7 @@
 // Two nodes in cluster mode (one PostgreSQL database, one Redis) behind nginx with the shipped
-// configuration (deploy/nginx/interview-ide.conf): an interviewer and a candidate whose
-// connections land on different nodes see each other's typing and cursors.
+// configuration (deploy/nginx/interview-ide.conf): without its session affinity, an interviewer
+// and a candidate whose connections land on different nodes see each other's typing and
+// cursors; with it, a session's editors meet on one node and carry on on the other when it stops.
 // Needs TEST_DATABASE_URL (postgres://...), TEST_REDIS_URL and nginx; skips without them.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,6 +17,7 @@ if (why) console.log(`SKIPPED: the cluster browser test ${why}`);
 
 let nodes = [];
 let lb;
+let spreading;
 let browser;
 
 before(async () => {
@@ -24,13 +26,16 @@ before(async () => {
   for (const name of ['a', 'b']) {
     nodes.push(await startServer(['--redis-url', REDIS, '--node-id', `e2e-${name}-${run}`], { databaseUrl: DB }));
   }
-  lb = await startNginx(nodes.map((n) => n.url.replace('http://', '')));
+  const upstream = nodes.map((n) => n.url.replace('http://', ''));
+  lb = await startNginx(upstream);
+  spreading = await startNginx(upstream, { affinity: false });
   browser = await launchBrowser();
 });
 
 after(async () => {
   await browser?.close();
   await lb?.stop();
+  await spreading?.stop();
   await Promise.all(nodes.map((n) => n.stop()));
 });
 
@@ -45,10 +50,22 @@ async function crossed() {
   return total;
 }
 
-const throughLb = (link) => link.replace(/^http:\/\/[^/]+/, lb.url);
+/** Open live-document connections on each node. */
+async function connections() {
+  const out = [];
+  for (const n of nodes) {
+    const text = await (await fetch(`${n.url}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith('iide_ws_connections '));
+    out.push(Number(line?.split(' ')[1] ?? 0));
+  }
+  return out;
+}
+
+const through = (balancer, link) => link.replace(/^http:\/\/[^/]+/, balancer.url);
 const unique = (label) => `${label}_${randomBytes(4).toString('hex')}`;
 
-test('interviewer and candidate on different nodes behind nginx see each other live', { skip: why ?? false }, async () => {
+test('without affinity, interviewer and candidate on different nodes behind nginx see each other live', { skip: why ?? false }, async () => {
+  const throughLb = (link) => through(spreading, link);
   const session = await createSession(nodes[0].url);
   const interviewer = collectErrors(await (await browser.newContext({ viewport: VIEWPORT })).newPage());
   const candidate = collectErrors(await (await browser.newContext({ viewport: VIEWPORT })).newPage());
@@ -57,7 +74,7 @@ test('interviewer and candidate on different nodes behind nginx see each other l
   await waitOnline(interviewer, ['Ada', 'Bob']);
   await waitOnline(candidate, ['Ada', 'Bob']);
 
-  // nginx spreads connections without stickiness; until the two editors' connections are on
+  // This nginx spreads connections without affinity; until the two editors' connections are on
   // different nodes (an edit crosses through Redis), the candidate reloads, as a person might.
   let onDifferentNodes = false;
   for (let attempt = 0; attempt < 12 && !onDifferentNodes; attempt++) {
@@ -85,6 +102,41 @@ test('interviewer and candidate on different nodes behind nginx see each other l
     timeout: 10_000,
     what: "Ada's cursor at the candidate",
   }).catch((e) => assert.fail(`${e.message}: ${JSON.stringify(cursors)}`));
+  const errors = [interviewer, candidate].flatMap((p) => p.errors.filter((e) => e.startsWith('pageerror')));
+  assert.deepEqual(errors, [], 'uncaught errors in the pages');
+  await interviewer.context().close();
+  await candidate.context().close();
+});
+
+test('with the shipped affinity, a session meets on one node and carries on when that node stops', { skip: why ?? false }, async () => {
+  const session = await createSession(nodes[0].url);
+  const interviewer = collectErrors(await (await browser.newContext({ viewport: VIEWPORT })).newPage());
+  const candidate = collectErrors(await (await browser.newContext({ viewport: VIEWPORT })).newPage());
+  await joinSession(interviewer, through(lb, session.interviewer_url), 'Ada');
+  await joinSession(candidate, through(lb, session.candidate_url), 'Bob');
+  await waitOnline(interviewer, ['Ada', 'Bob']);
+  await waitOnline(candidate, ['Ada', 'Bob']);
+
+  const before = await crossed();
+  const first = `# ${unique('same_node')}`;
+  await typeAtEnd(interviewer, first);
+  await waitForText(candidate, (t) => t.includes(first), { what: "the interviewer's typing at the candidate" });
+  assert.equal(await crossed(), before, 'no edit crossed nodes: both editors are on one node');
+  // (The first test's pages have closed; their connections may take a moment to go.)
+  let open = [];
+  await waitFor(async () => (open = await connections()).filter((n) => n > 0).length === 1, {
+    timeout: 10_000,
+    what: 'one node holding every connection of the session',
+  }).catch((e) => assert.fail(`${e.message}: ${open}`));
+  const serving = open.findIndex((n) => n > 0);
+
+  await nodes[serving].stop();
+  nodes.splice(serving, 1);
+  const after = `# ${unique('after_the_node_stopped')}`;
+  await candidate.locator('[data-testid="connection-state"]:not([data-state="connected"])').waitFor({ timeout: 5000 }).catch(() => {});
+  await waitLive(candidate);
+  await typeAtEnd(candidate, after);
+  await waitForText(interviewer, (t) => t.includes(first) && t.includes(after), { timeout: 15_000, what: "the candidate's typing after the node stopped" });
   const errors = [interviewer, candidate].flatMap((p) => p.errors.filter((e) => e.startsWith('pageerror')));
   assert.deepEqual(errors, [], 'uncaught errors in the pages');
 });

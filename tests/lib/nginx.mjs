@@ -14,9 +14,13 @@ export function nginxAvailable() {
   return spawnSync('nginx', ['-v']).status === 0;
 }
 
-/** The shipped configuration with its `server` lines replaced by `nodes` (host:port) and its port. */
-export function configFor(nodes, port) {
-  const conf = readFileSync(NGINX_CONF, 'utf8');
+/**
+ * The shipped configuration with its `server` lines replaced by `nodes` (host:port) and its port;
+ * `affinity: false` drops the hash on the session (a load balancer that spreads every connection).
+ */
+export function configFor(nodes, port, { affinity = true } = {}) {
+  let conf = readFileSync(NGINX_CONF, 'utf8');
+  if (!affinity) conf = conf.replace(/^\s*hash \$interview_ide_session consistent;\n/m, '');
   const upstream = conf.match(/upstream interview_ide \{[\s\S]*?\n\}/)[0];
   const kept = upstream.split('\n').filter((l) => !/^\s*server\s/.test(l));
   const servers = nodes.map((n) => `    server ${n} max_fails=1 fail_timeout=5s;`);
@@ -24,10 +28,10 @@ export function configFor(nodes, port) {
   return conf.replace(upstream, rewritten).replace(/listen 80;/, `listen 127.0.0.1:${port};`);
 }
 
-export async function startNginx(nodes) {
+export async function startNginx(nodes, options = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'iide-nginx-'));
   const port = await freePort();
-  writeFileSync(join(dir, 'site.conf'), configFor(nodes, port));
+  writeFileSync(join(dir, 'site.conf'), configFor(nodes, port, options));
   const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${dir}/${t};`).join('\n');
   writeFileSync(join(dir, 'nginx.conf'), `worker_processes 1;
 pid ${dir}/nginx.pid;
