@@ -61,7 +61,8 @@ test('first-run setup, the team list, an invited colleague, the admin pages, sig
   await fillAccount(owner, { name: 'Olga Owner', email: EMAIL, password: PASSWORD });
   await byTestId(owner, 'account-bar').waitFor();
   assert.match(await byTestId(owner, 'account-bar').innerText(), /owner@example\.com/);
-  assert.equal(await byTestId(owner, 'sessions-empty').isVisible(), true);
+  // The session list loads after the account bar: wait for it rather than look once.
+  await byTestId(owner, 'sessions-empty').waitFor({ timeout: 5000 });
 
   // Sessions made here show in the team's list, newest first; search and the status filter work.
   await createInUi(owner, 'Backend round');
