@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, startServer, createSession, waitFor } from '../lib/server.mjs';
 import { nginxAvailable, startNginx } from '../lib/nginx.mjs';
-import { VIEWPORT, byTestId, collectErrors, joinSession, launchBrowser, remoteCursors, typeAtEnd, waitForText, waitLive, waitOnline } from './browser.mjs';
+import { byTestId, joinSession, launchBrowser, newPage, remoteCursors, typeAtEnd, waitForText, waitLive, waitOnline } from './browser.mjs';
 
 const DB = process.env.TEST_DATABASE_URL;
 const REDIS = process.env.TEST_REDIS_URL;
@@ -39,27 +39,21 @@ after(async () => {
   await Promise.all(nodes.map((n) => n.stop()));
 });
 
-/** Updates that crossed from one node to the other so far (both nodes' counters). */
-async function crossed() {
-  let total = 0;
-  for (const n of nodes) {
-    const text = await (await fetch(`${n.url}/metrics`)).text();
-    const line = text.split('\n').find((l) => l.startsWith('iide_cluster_remote_updates_total '));
-    total += Number(line?.split(' ')[1] ?? 0);
-  }
-  return total;
-}
-
-/** Open live-document connections on each node. */
-async function connections() {
+/** A metric's value on each node, in the order of `nodes`. */
+async function perNode(name) {
   const out = [];
   for (const n of nodes) {
     const text = await (await fetch(`${n.url}/metrics`)).text();
-    const line = text.split('\n').find((l) => l.startsWith('iide_ws_connections '));
+    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
     out.push(Number(line?.split(' ')[1] ?? 0));
   }
   return out;
 }
+
+/** Updates that crossed from one node to the other so far (both nodes' counters). */
+const crossed = async () => (await perNode('iide_cluster_remote_updates_total')).reduce((a, b) => a + b, 0);
+/** Open live-document connections on each node. */
+const connections = () => perNode('iide_ws_connections');
 
 const through = (balancer, link) => link.replace(/^http:\/\/[^/]+/, balancer.url);
 const unique = (label) => `${label}_${randomBytes(4).toString('hex')}`;
@@ -67,8 +61,8 @@ const unique = (label) => `${label}_${randomBytes(4).toString('hex')}`;
 test('without affinity, interviewer and candidate on different nodes behind nginx see each other live', { skip: why ?? false }, async () => {
   const throughLb = (link) => through(spreading, link);
   const session = await createSession(nodes[0].url);
-  const interviewer = collectErrors(await (await browser.newContext({ viewport: VIEWPORT })).newPage());
-  const candidate = collectErrors(await (await browser.newContext({ viewport: VIEWPORT })).newPage());
+  const interviewer = await newPage(browser);
+  const candidate = await newPage(browser);
   await joinSession(interviewer, throughLb(session.interviewer_url), 'Ada');
   await joinSession(candidate, throughLb(session.candidate_url), 'Bob');
   await waitOnline(interviewer, ['Ada', 'Bob']);
@@ -111,7 +105,7 @@ test('without affinity, interviewer and candidate on different nodes behind ngin
 test('through nginx on its own port, an interviewer signs in and creates a session', { skip: why ?? false }, async () => {
   // nginx listens on a port other than 80 here, as in the README's recipe: the nodes must see the
   // Host the browser used, or they refuse the sign-in as cross-origin.
-  const page = collectErrors(await (await browser.newContext({ viewport: VIEWPORT })).newPage());
+  const page = await newPage(browser);
   await page.goto(lb.url);
   await byTestId(page, 'signin-form').waitFor();
   await page.getByLabel('Email').fill(ADMIN_EMAIL);
@@ -128,8 +122,8 @@ test('through nginx on its own port, an interviewer signs in and creates a sessi
 
 test('with the shipped affinity, a session meets on one node and carries on when that node stops', { skip: why ?? false }, async () => {
   const session = await createSession(nodes[0].url);
-  const interviewer = collectErrors(await (await browser.newContext({ viewport: VIEWPORT })).newPage());
-  const candidate = collectErrors(await (await browser.newContext({ viewport: VIEWPORT })).newPage());
+  const interviewer = await newPage(browser);
+  const candidate = await newPage(browser);
   await joinSession(interviewer, through(lb, session.interviewer_url), 'Ada');
   await joinSession(candidate, through(lb, session.candidate_url), 'Bob');
   await waitOnline(interviewer, ['Ada', 'Bob']);
