@@ -407,10 +407,18 @@ async fn recovery_checks_pass_clean_fail_after_a_scenario_and_pass_after_the_fix
         assert!(scenarios.contains(id), "{id} has checks");
     }
     for id in ["chaos_data", "chaos_stress", "chaos_race", "net_errors"] {
-        for c in all.iter().filter(|c| c["scenario"] == id) {
+        for c in all.iter().filter(|c| c["scenario"] == id && c["id"] != "concurrent_buys") {
             assert_eq!(c["passed"], true, "clean: {c}");
         }
     }
+    // Except the one that tests the code itself: ten concurrent buys race in the unfixed app.
+    let buys = all.iter().find(|c| c["id"] == "concurrent_buys").expect("a concurrent buys check");
+    assert_eq!(buys["passed"], false, "{buys}");
+    assert!(buys["seen"].as_str().unwrap().contains("afterwards rows that break it: (name=recovery-check, cash=-"), "{buys}");
+    // Its user of its own is gone again, and the candidate's users were not touched.
+    let users = json_of(&base, &s, "/users").await;
+    assert!(users.as_array().unwrap().iter().all(|u| u["name"] != "recovery-check"), "{users}");
+    assert!(json_of(&base, &s, "/users/3").await["cash"].as_f64().unwrap() > 0.0);
 
     // The alert flood: the N+1 shows in the statement count.
     activate(&base, &s, "chaos_stress").await;
@@ -461,6 +469,22 @@ def list_alerts(user_id: int, db: Db):
     assert!(prices["seen"].as_str().unwrap().contains("GOOGL"), "{prices}");
     reset(&base, &s).await;
     assert!(run_checks(&base, &s, Some("chaos_data")).await.iter().all(|c| c["passed"] == true));
+
+    // The race: an atomic, conditional debit makes ten concurrent buys safe.
+    let code = std::fs::read_to_string(&main_py).unwrap();
+    let debit = "        db.execute(\"UPDATE users SET cash = cash - ? WHERE id = ?\", (total, user[\"id\"]))\n";
+    assert!(code.contains(debit));
+    let atomic = "        debited = db.execute(\"UPDATE users SET cash = cash - ? WHERE id = ? AND cash >= ?\", (total, user[\"id\"], total))\n        if debited.rowcount == 0:\n            db.rollback()\n            raise HTTPException(status_code=400, detail=\"insufficient funds\")\n";
+    std::fs::write(&main_py, code.replacen(debit, atomic, 1)).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let r = run_checks(&base, &s, Some("chaos_race")).await;
+        if r.iter().all(|c| c["passed"] == true) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the atomic debit never passed: {r:?}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 
     // A network scenario's checks fail while its faults are on and pass once they are off.
     activate(&base, &s, "net_errors").await;

@@ -525,6 +525,13 @@ async fn the_node_exercise_end_to_end() {
     let out = term.run("npm test 2>&1 | tail -8", Duration::from_secs(120)).await;
     assert!(out.contains("# pass 4") && out.contains("# fail 0"), "{out}");
 
+    // The upstream check pays as a customer of its own and removes it: the candidate's data keeps
+    // no trace of it (the app lists a customer's payments whether or not the customer exists).
+    let upstream = checks_of(&base, &s, "upstream_slow").await;
+    assert!(upstream.iter().all(|c| c["passed"] == true), "{upstream:?}");
+    let (status, body) = app(&base, &s, "/customers/900/payments").await;
+    assert_eq!((status, body.trim()), (200, "[]"));
+
     for id in ["upstream_slow", "duplicate_webhooks", "index_burst", "out_of_order"] {
         let clean = checks_of(&base, &s, id).await;
         assert!(!clean.is_empty() && clean.iter().all(|c| c["passed"] == true), "{id} clean: {clean:?}");

@@ -41,14 +41,41 @@ pub async fn run(ws: &Arc<Workspace>, scenario: Option<&str>) -> Result<Vec<Chec
     let mut results = Vec::new();
     for s in ws.exercise.manifest.scenarios.iter().filter(|s| scenario.is_none_or(|id| id == s.id)) {
         for c in &s.checks {
-            let (passed, seen) = match c.kind {
-                CheckKind::Http => http_check(ws, c).await,
-                CheckKind::Sql => sql_check(ws, c).await,
-            };
+            let (passed, seen) = run_one(ws, c).await;
             results.push(CheckResult { scenario: s.id.clone(), id: c.id.clone(), title: c.title.clone(), passed, seen: clip(&seen) });
         }
     }
     Ok(results)
+}
+
+/// One check: its setup, the probe or query, the invariant after a probe, and its cleanup
+/// (always, so a failed check leaves no more behind than a passed one).
+async fn run_one(ws: &Arc<Workspace>, c: &Check) -> (bool, String) {
+    if let Some(sql) = &c.setup {
+        if let Err(e) = super::run_sql(ws, sql).await {
+            cleanup(ws, c).await;
+            return (false, format!("the check's setup failed: {e}"));
+        }
+    }
+    let (mut passed, mut seen) = match c.kind {
+        CheckKind::Http => http_check(ws, c).await,
+        CheckKind::Sql => sql_check(ws, c).await,
+    };
+    if c.kind == CheckKind::Http && passed && c.query.is_some() {
+        let (held, rows) = sql_check(ws, c).await;
+        passed = held;
+        seen = format!("{seen}; afterwards {rows}");
+    }
+    cleanup(ws, c).await;
+    (passed, seen)
+}
+
+async fn cleanup(ws: &Workspace, c: &Check) {
+    if let Some(sql) = &c.cleanup {
+        if let Err(e) = super::run_sql(ws, sql).await {
+            tracing::warn!(session = %ws.session_id, check = %c.id, "a recovery check's cleanup failed: {e}");
+        }
+    }
 }
 
 fn clip(s: &str) -> String {

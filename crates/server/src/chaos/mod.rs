@@ -246,7 +246,7 @@ async fn run_sql(ws: &Workspace, sql: &str) -> Result<(), ChaosError> {
     let r = conn.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))).await;
     let _ = conn.close().await;
     give_db_to_sandbox(ws, &db);
-    r.map(|_| ()).map_err(|e| ChaosError::Failed(format!("a data action failed: {e}")))
+    r.map(|_| ()).map_err(|e| ChaosError::Failed(format!("SQL on the app's database failed: {e}")))
 }
 
 /// Sends `count` requests straight to the app (not through the faults), `concurrency` at a time.

@@ -184,9 +184,17 @@ pub struct Check {
     pub id: String,
     pub title: String,
     pub kind: CheckKind,
-    /// `sql`: a query on the app's database that must return no rows.
+    /// A query on the app's database that must return no rows: the whole of an `sql` check; for
+    /// an `http` check, an invariant read once every answer has arrived.
     #[serde(default)]
     pub query: Option<String>,
+    /// SQL run on the app's database before the check: the data its probe acts on (a customer of
+    /// its own, so it never touches the candidate's rows).
+    #[serde(default)]
+    pub setup: Option<String>,
+    /// SQL run after the check, passed or not: removes what `setup` and the probe wrote.
+    #[serde(default)]
+    pub cleanup: Option<String>,
     /// `http`: the request, sent through the session's proxy (and its faults) like the candidate's.
     #[serde(default = "get")]
     pub method: String,
@@ -406,18 +414,18 @@ fn validate_checks(s: &Scenario, has_database: bool) -> Result<(), String> {
         if c.id.is_empty() || !seen.insert(c.id.as_str()) {
             return Err(format!("{at}: check ids must be non-empty and unique in their scenario"));
         }
+        if !has_database && (c.kind == CheckKind::Sql || c.query.is_some() || c.setup.is_some() || c.cleanup.is_some()) {
+            return Err(format!("{at}: a check with SQL (query, setup, cleanup) needs runtime.database"));
+        }
         match c.kind {
             CheckKind::Sql => {
-                if !has_database {
-                    return Err(format!("{at}: an sql check needs runtime.database"));
-                }
                 if c.query.as_deref().is_none_or(|q| q.trim().is_empty()) || c.path.is_some() {
                     return Err(format!("{at}: an sql check has a query and no path"));
                 }
             }
             CheckKind::Http => {
-                if c.query.is_some() || !c.path.as_deref().is_some_and(|p| p.starts_with('/')) {
-                    return Err(format!("{at}: an http check has a path starting with '/' and no query"));
+                if !c.path.as_deref().is_some_and(|p| p.starts_with('/')) {
+                    return Err(format!("{at}: an http check has a path starting with '/'"));
                 }
                 if axum::http::Method::from_bytes(c.method.as_bytes()).is_err() {
                     return Err(format!("{at}: invalid method '{}'", c.method));
