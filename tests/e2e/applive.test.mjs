@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, waitFor } from '../lib/server.mjs';
 import { byTestId, formatViolations, launchBrowser, runAxe } from './browser.mjs';
-import { createWorkspace, openWorkspacePage, sendRequest } from '../lib/workspace.mjs';
+import { createWorkspace, openInVsCode, openWorkspacePage, sendRequest, typeInTerminal, waitResponse, waitTerminal } from '../lib/workspace.mjs';
 
 let server;
 let browser;
@@ -100,6 +100,35 @@ test('the interviewer watches the error rate jump under net_errors and the check
     { id: session.id, token: session.candidate_token },
   );
   assert.deepEqual(refused, [403, 403]);
+  const errors = [interviewer, candidate].flatMap((p) => p.errors.filter((e) => e.startsWith('pageerror')));
+  assert.deepEqual(errors, [], 'uncaught errors in the page');
+});
+
+test('the Node exercise: the candidate saves from the terminal and from VS Code, the interviewer sees each save on the live view', async () => {
+  const session = await createWorkspace(server.url, 'Payments live', 'payments-node');
+  const interviewer = await openWorkspacePage(browser, session.interviewer_url, 'Ada');
+  const candidate = await openWorkspacePage(browser, session.candidate_url, 'Cleo');
+  await interviewer.locator('[data-testid="status-app-state"][data-state="running"]').waitFor({ timeout: 60_000 });
+  await byTestId(interviewer, 'live-panel').waitFor({ timeout: 10_000 });
+  await waitResponse(candidate, 'GET', '/customers/1/payments', (r) => r.status === 200, { timeout: 60_000 });
+  const markers = byTestId(interviewer, 'live-markers');
+  const marked = (label) => waitFor(async () => (await markers.count()) > 0 && (await markers.innerText()).includes(label), { timeout: 10_000, what: `"${label}" on the live view` });
+
+  // A save from the terminal: a file the shared editor never opened.
+  await waitTerminal(candidate);
+  await typeInTerminal(candidate, 'echo "// seeded by hand" >> src/seed.ts\r');
+  await marked('saved src/seed.ts');
+
+  // VS Code opens the Node project; a save there is a marker too, and the app restarts on it.
+  const { lines } = await openInVsCode(candidate, 'src/provider.ts', { contains: /export/ });
+  await lines.click();
+  await candidate.keyboard.press('Control+Home');
+  await candidate.keyboard.type('// reviewed in VS Code', { delay: 5 });
+  await candidate.keyboard.press('Enter');
+  await candidate.keyboard.press('Control+S');
+  await marked('saved src/provider.ts');
+  await byTestId(candidate, 'open-vscode').click(); // back to the shared editor
+  await waitResponse(candidate, 'GET', '/customers/1/payments', (r) => r.status === 200, { timeout: 30_000 });
   const errors = [interviewer, candidate].flatMap((p) => p.errors.filter((e) => e.startsWith('pageerror')));
   assert.deepEqual(errors, [], 'uncaught errors in the page');
 });

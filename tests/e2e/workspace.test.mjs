@@ -14,6 +14,7 @@ import {
   fileOnDisk,
   joinWorkspace,
   openFile,
+  openInVsCode,
   openWorkspacePage,
   sendRequest,
   terminalText,
@@ -215,38 +216,12 @@ test('VS Code: the workbench opens the workspace and its edits reach the collabo
   await openFile(interviewer, 'app/main.py');
   // code-server serves the candidate's code as pages of this site: never in the interviewer's browser.
   assert.equal(await byTestId(interviewer, 'open-vscode').count(), 0, 'no VS Code for the interviewer');
-  await byTestId(candidate, 'open-vscode').click();
-  const frame = candidate.frameLocator('[data-testid="vscode-frame"]');
-  await frame.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+  const { frame, lines: vsEditor } = await openInVsCode(candidate, 'app/main.py', { contains: /import/ });
   // The explorer lists the workspace.
   const explorer = frame.locator('.explorer-folders-view');
   await explorer.waitFor({ timeout: 30_000 });
   await waitFor(async () => /main\.py|app/.test(await explorer.innerText()), { timeout: 30_000, what: 'the VS Code explorer' });
-
-  // Quick Open app/main.py, type a line at the top, save.
   const line = `# ${unique('from_vscode')}`;
-  const vsEditor = frame.locator('.monaco-editor[data-uri$="/workspace/app/main.py"] .view-lines');
-  await waitFor(
-    // The workbench takes a moment to index the folder: Quick Open is retried until it finds the file.
-    async () => {
-      try {
-        await frame.locator('.monaco-workbench').press('Control+P');
-        const input = frame.locator('.quick-input-widget input');
-        await input.waitFor({ timeout: 5000 });
-        await input.pressSequentially('app/main.py', { delay: 10 });
-        const row = frame.locator('.quick-input-list .monaco-list-row', { hasText: 'main.py' }).first();
-        await row.waitFor({ timeout: 5000 });
-        await row.click();
-        await vsEditor.waitFor({ timeout: 5000 });
-        return true;
-      } catch {
-        await candidate.keyboard.press('Escape');
-        return false;
-      }
-    },
-    { timeout: 40_000, interval: 500, what: 'app/main.py open in VS Code' },
-  );
-  await waitFor(async () => /import/.test(await vsEditor.innerText()), { timeout: 15_000, what: 'main.py in VS Code' });
   await vsEditor.click();
   await candidate.keyboard.press('Control+Home');
   await candidate.keyboard.type(line, { delay: 5 });

@@ -6,8 +6,8 @@ import { VIEWPORT, byTestId, collectErrors } from '../e2e/browser.mjs';
 export const EXERCISE = 'trading-backend';
 
 /** Creates a workspace session of the trading-backend exercise through the API. */
-export function createWorkspace(url, title = 'Workspace test') {
-  return createSession(url, { title, kind: 'workspace', exercise: EXERCISE });
+export function createWorkspace(url, title = 'Workspace test', exercise = EXERCISE) {
+  return createSession(url, { title, kind: 'workspace', exercise });
 }
 
 /**
@@ -146,4 +146,38 @@ export async function waitResponse(page, method, path, check, { timeout = 20_000
     throw e;
   }
   return last;
+}
+
+/**
+ * Switches the candidate's page to VS Code (code-server) and opens `path` there with Quick Open;
+ * returns the frame and the lines of its editor. The workbench takes a moment to index the
+ * folder, so Quick Open is retried until it finds the file.
+ */
+export async function openInVsCode(page, path, { contains }) {
+  await byTestId(page, 'open-vscode').click();
+  const frame = page.frameLocator('[data-testid="vscode-frame"]');
+  await frame.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+  const name = path.split('/').pop();
+  const lines = frame.locator(`.monaco-editor[data-uri$="/workspace/${path}"] .view-lines`);
+  await waitFor(
+    async () => {
+      try {
+        await frame.locator('.monaco-workbench').press('Control+P');
+        const input = frame.locator('.quick-input-widget input');
+        await input.waitFor({ timeout: 5000 });
+        await input.pressSequentially(path, { delay: 10 });
+        const row = frame.locator('.quick-input-list .monaco-list-row', { hasText: name }).first();
+        await row.waitFor({ timeout: 5000 });
+        await row.click();
+        await lines.waitFor({ timeout: 5000 });
+        return true;
+      } catch {
+        await page.keyboard.press('Escape');
+        return false;
+      }
+    },
+    { timeout: 40_000, interval: 500, what: `${path} open in VS Code` },
+  );
+  await waitFor(async () => contains.test(await lines.innerText()), { timeout: 15_000, what: `${path} in VS Code` });
+  return { frame, lines };
 }

@@ -176,7 +176,7 @@ export function AppLive() {
         ]}
       />
       {stats.markers.length > 0 && (
-        <ul className="live-markers" aria-label="Markers">
+        <ul className="live-markers" aria-label="Markers" data-testid="live-markers">
           {stats.markers
             .slice(-4)
             .reverse()

@@ -13,6 +13,7 @@ pub mod exercise;
 pub mod files;
 pub mod proxy;
 pub mod sandbox;
+pub mod saves;
 pub mod sync;
 pub mod terminal;
 pub mod traffic;
@@ -253,6 +254,10 @@ impl Workspaces {
             stop: self.shutdown.child_token(),
         });
         ws.clone().serve_sandbox_proxy();
+        if !ws.ended {
+            let database = ws.exercise.manifest.runtime.sqlite_path().map(|db| ws.root.join(db));
+            saves::watch(ws.root.clone(), database, ws.traffic.clone(), ws.stop.clone());
+        }
         open.insert(session_id.to_string(), ws.clone());
         Ok(ws)
     }
