@@ -4,7 +4,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, createSession, waitFor } from '../lib/server.mjs';
-import { launchBrowser, newPage, joinSession, byTestId, editorText, runAxe, formatViolations, CLIPBOARD, setCode } from './browser.mjs';
+import { launchBrowser, newPage, joinSession, byTestId, editorText, runAxe, formatViolations, CLIPBOARD, setCode, signInBrowser } from './browser.mjs';
 
 let server;
 let browser;
@@ -44,7 +44,7 @@ test("a question's tests run as both roles; hidden ones only for the interviewer
     await byTestId(page, 'question-panel').waitFor({ timeout: 10_000 });
     assert.match(await byTestId(page, 'question-panel').innerText(), /FizzBuzz[\s\S]*multiples of 3/);
   }
-  await waitFor(async () => (await editorText(candidate)).includes('def solve'), { what: 'the starter code' });
+  await waitFor(async () => (await editorText(candidate)).includes('def fizz_buzz'), { what: "the question's starter code" });
   assert.equal(await byTestId(candidate, 'test-result').count(), 2);
   assert.equal(await byTestId(interviewer, 'test-result').count(), 4);
   const candidateHtml = await candidate.content();
@@ -68,4 +68,77 @@ test("a question's tests run as both roles; hidden ones only for the interviewer
   if (process.env.SCREENSHOT_DIR) await interviewer.screenshot({ path: `${process.env.SCREENSHOT_DIR}/question-interviewer.png` });
   await candidate.context().close();
   await interviewer.context().close();
+});
+
+test('an interviewer writes a question for the team, with a hidden test, and interviews with it', async () => {
+  const author = await newPage(browser);
+  await signInBrowser(author, server.url);
+  await author.goto(server.url);
+  await byTestId(author, 'questions-link').click();
+  await byTestId(author, 'library-questions').waitFor({ timeout: 10_000 });
+  assert.match(await byTestId(author, 'library-questions').innerText(), /Two Sum/);
+
+  // Write it: title, Markdown description (previewed), a Python starter, a visible and a hidden test.
+  await byTestId(author, 'question-new').click();
+  await byTestId(author, 'question-title').fill('Sum of a line');
+  await byTestId(author, 'question-description').fill('Print the **sum** of the integers on the line.');
+  await byTestId(author, 'question-preview').click();
+  assert.equal(await byTestId(author, 'question-preview-body').locator('strong').innerText(), 'sum');
+  await byTestId(author, 'starter-language').selectOption('python');
+  await byTestId(author, 'starter-code').fill('def line_sum(nums):\n    return 0  # TODO\n\nprint(line_sum(list(map(int, input().split()))))\n');
+  await byTestId(author, 'test-name-0').fill('small');
+  await byTestId(author, 'test-input-0').fill('1 2 3\n');
+  await byTestId(author, 'test-expected-0').fill('6\n');
+  await byTestId(author, 'question-add-test').click();
+  await byTestId(author, 'test-name-1').fill('negative');
+  await byTestId(author, 'test-input-1').fill('-5 5 -1\n');
+  await byTestId(author, 'test-expected-1').fill('-1\n');
+  await byTestId(author, 'test-hidden-1').check();
+  // A mistake first: two tests of one name are refused with the reason, and nothing is lost.
+  await byTestId(author, 'test-name-1').fill('small');
+  await author.keyboard.press('Control+s');
+  await author.locator('[data-testid="question-status"][data-state="error"]').waitFor({ timeout: 10_000 });
+  assert.match(await byTestId(author, 'question-status').innerText(), /two tests are named 'small'/);
+  await byTestId(author, 'test-name-1').fill('negative');
+  await byTestId(author, 'question-save').click();
+  await author.locator('[data-testid="question-status"][data-state="saved"]').waitFor({ timeout: 10_000 });
+  assert.match(new URL(author.url()).pathname, /^\/questions\/sum-of-a-line-[0-9a-f]{6}$/);
+  const serious = (await runAxe(author)).violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  assert.equal(serious.length, 0, formatViolations(serious));
+  if (process.env.SCREENSHOT_DIR) await author.screenshot({ path: `${process.env.SCREENSHOT_DIR}/question-editor.png`, fullPage: true });
+
+  // Listed as the team's; then picked in the new-session form.
+  await author.goto(`${server.url}/questions`);
+  await byTestId(author, 'team-questions').getByText('Sum of a line').waitFor({ timeout: 10_000 });
+  assert.match(await byTestId(author, 'team-questions').innerText(), /2 tests, 1 hidden/);
+  await author.goto(server.url);
+  const picker = byTestId(author, 'question-picker');
+  await picker.locator('optgroup[label="Your team\'s questions"] option', { hasText: 'Sum of a line' }).waitFor({ state: 'attached', timeout: 10_000 });
+  await picker.selectOption({ label: 'Sum of a line' });
+  await byTestId(author, 'create-session').click();
+  const candidateUrl = await byTestId(author, 'candidate-link').inputValue();
+  const interviewerUrl = await byTestId(author, 'interviewer-link').inputValue();
+
+  const candidate = await newPage(browser, CLIPBOARD);
+  const interviewer = await newPage(browser, CLIPBOARD);
+  await joinSession(candidate, candidateUrl, 'Grace');
+  await joinSession(interviewer, interviewerUrl, 'Ada');
+  await waitFor(async () => (await editorText(candidate)).includes('def line_sum'), { what: "the question's own starter" });
+  assert.match(await byTestId(candidate, 'question-panel').innerText(), /Sum of a line[\s\S]*sum/);
+  assert.equal(await byTestId(candidate, 'test-result').count(), 1);
+  assert.ok(!(await candidate.content()).includes('-5 5 -1'), 'the hidden test never reaches the candidate');
+  await setCode(candidate, 'print(sum(map(int, input().split())))\n');
+  assert.equal(await runTests(candidate), '1 passed, 0 failed');
+  await waitFor(async () => (await editorText(interviewer)).includes('print(sum'), { what: 'the solution on the interviewer page' });
+  assert.equal(await runTests(interviewer), '2 passed, 0 failed');
+
+  // Deleted from the list (after a confirmation): gone for new sessions.
+  await author.goto(`${server.url}/questions`);
+  const row = byTestId(author, 'team-questions').locator('tr', { hasText: 'Sum of a line' });
+  await row.getByRole('button', { name: 'Delete Sum of a line' }).click();
+  await row.getByRole('button', { name: 'Delete for good' }).click();
+  await byTestId(author, 'team-questions-empty').waitFor({ timeout: 10_000 });
+  const errors = [author, candidate, interviewer].flatMap((p) => p.errors.filter((e) => e.startsWith('pageerror')));
+  assert.deepEqual(errors, [], 'uncaught errors in the page');
+  for (const p of [author, candidate, interviewer]) await p.context().close();
 });

@@ -8,6 +8,7 @@ import { PageLoading } from './ui/Spinner';
 
 // The session page pulls in Monaco (the bulk of the bundle); the home page does not need it.
 const SessionPage = lazy(() => import('./session/SessionPage'));
+const QuestionsPage = lazy(() => import('./questions/QuestionsPage'));
 
 /** A few routes only, so a path match is enough; the server answers every non-/api path with index.html. */
 export function App() {
@@ -17,6 +18,15 @@ export function App() {
   if (path === '/signin') return <SignInPage />;
   if (path === '/setup') return <SetupPage />;
   if (path === '/invite') return <InvitePage />;
+
+  const q = /^\/questions(?:\/([^/]+))?\/?$/.exec(path);
+  if (q) {
+    return (
+      <Suspense fallback={<PageLoading label="Loading…" />}>
+        <QuestionsPage id={q[1] ? decodeURIComponent(q[1]) : null} />
+      </Suspense>
+    );
+  }
 
   const m = /^\/session\/([^/]+)\/?$/.exec(path);
   if (m) {

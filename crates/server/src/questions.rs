@@ -1,8 +1,8 @@
 //! The question library: questions with a Markdown description, starter code per language and
 //! tests (an input fed to the program's stdin and the output expected on its stdout), each visible
 //! to the candidate or hidden. The server's own library is the `questions/` folder (one TOML file
-//! per question), stored at start; teams will own questions of their own once accounts exist
-//! (`owner_team_id`).
+//! per question), stored at start and read-only; each team also writes questions of its own
+//! (`owner_team_id`), which no other team sees.
 //!
 //! Tests run on the server, in the code-run sandbox, for every language (Python and JavaScript
 //! too, whose Run happens in the browser): hidden tests never leave the server, and only the
@@ -28,6 +28,8 @@ pub enum QuestionError {
     Invalid(String),
     #[error("{0}")]
     Conflict(String),
+    #[error("{0}")]
+    Forbidden(String),
     #[error("too many code runs are waiting; try again in {0} s")]
     Busy(u64),
     #[error(transparent)]
@@ -73,6 +75,14 @@ pub struct QuestionInput {
     pub tests: Vec<TestCase>,
 }
 
+/// Whose a question is: the server's library (read-only) or the caller's team.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Owner {
+    Library,
+    Team,
+}
+
 /// A question as listed (no tests, no starters).
 #[derive(Debug, Serialize)]
 pub struct QuestionSummary {
@@ -80,6 +90,21 @@ pub struct QuestionSummary {
     pub title: String,
     pub tests: usize,
     pub hidden_tests: usize,
+    pub owner: Owner,
+    pub updated_at: i64,
+}
+
+/// A question whole, for the interviewers who may use it (hidden tests included, starters only
+/// where the question has its own).
+#[derive(Debug, Serialize)]
+pub struct QuestionFull {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    pub starters: BTreeMap<String, String>,
+    pub tests: Vec<TestCase>,
+    pub owner: Owner,
+    pub updated_at: i64,
 }
 
 /// A session's question as a participant sees it: the candidate gets the visible tests only.
@@ -149,8 +174,10 @@ impl Questions {
                 starters: serde_json::to_string(&q.starters)?,
                 tests: serde_json::to_string(&q.tests)?,
                 owner_team_id: None,
+                created_by: None,
                 created_at: now,
                 updated_at: now,
+                deleted_at: None,
             };
             self.store.upsert_question(&row).await?;
         }
@@ -159,52 +186,101 @@ impl Questions {
 
     /// Saves a question of the server's library (new, or replacing the one with that id).
     pub async fn save(&self, id: &str, q: QuestionInput) -> Result<()> {
-        let invalid = |m: &str| Err(QuestionError::Invalid(m.into()));
         if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
-            return invalid("a question id is 1..=64 characters of a-z, 0-9 and -");
+            return Err(QuestionError::Invalid("a question id is 1..=64 characters of a-z, 0-9 and -".into()));
         }
-        if q.title.trim().is_empty() || q.title.chars().count() > 200 {
-            return invalid("title must be 1..=200 characters");
+        if self.store.question(id).await?.is_some_and(|q| q.owner_team_id.is_some()) {
+            return Err(QuestionError::Conflict(format!("'{id}' is a team's question, not the library's")));
         }
-        if q.description.chars().count() > 20_000 {
-            return invalid("description must be at most 20,000 characters");
-        }
-        if q.tests.len() > 50 || q.tests.iter().any(|t| t.name.trim().is_empty() || t.name.len() > 200) {
-            return invalid("at most 50 tests, each with a name of 1..=200 characters");
-        }
-        if let Some(lang) = q.starters.keys().find(|l| crate::sessions::language(l).is_none()) {
-            return Err(QuestionError::Invalid(format!("unknown language '{lang}' in starters")));
-        }
-        let now = now_ms();
-        let row = QuestionRow {
-            id: id.to_string(),
-            title: q.title.trim().to_string(),
-            description: q.description,
-            starters: serde_json::to_string(&q.starters).unwrap_or_default(),
-            tests: serde_json::to_string(&q.tests).unwrap_or_default(),
-            owner_team_id: None,
-            created_at: now,
-            updated_at: now,
-        };
+        let row = row_of(id.to_string(), validated(q)?, None, None);
         Ok(self.store.upsert_question(&row).await?)
     }
 
-    pub async fn list(&self) -> Result<Vec<QuestionSummary>> {
-        Ok(self
+    /// The questions `team_id` may use: the server's library, then the team's own.
+    pub async fn list(&self, team_id: &str) -> Result<Vec<QuestionSummary>> {
+        let mut list: Vec<QuestionSummary> = self
             .store
-            .list_questions()
+            .list_questions(team_id)
             .await?
             .into_iter()
             .map(|q| {
                 let tests = tests_of(&q);
-                QuestionSummary { id: q.id, title: q.title, tests: tests.len(), hidden_tests: tests.iter().filter(|t| t.hidden).count() }
+                QuestionSummary {
+                    tests: tests.len(),
+                    hidden_tests: tests.iter().filter(|t| t.hidden).count(),
+                    owner: if q.owner_team_id.is_some() { Owner::Team } else { Owner::Library },
+                    updated_at: q.updated_at,
+                    id: q.id,
+                    title: q.title,
+                }
             })
-            .collect())
+            .collect();
+        list.sort_by_key(|q| q.owner == Owner::Team);
+        Ok(list)
+    }
+
+    /// A question whole (hidden tests included), for an interviewer of a team that may use it.
+    pub async fn get(&self, team_id: &str, id: &str) -> Result<QuestionFull> {
+        let q = self.visible(team_id, id).await?;
+        Ok(QuestionFull {
+            owner: if q.owner_team_id.is_some() { Owner::Team } else { Owner::Library },
+            starters: starters_of(&q),
+            tests: tests_of(&q),
+            id: q.id,
+            title: q.title,
+            description: q.description,
+            updated_at: q.updated_at,
+        })
+    }
+
+    /// A new question of the caller's team; its id is made from its title.
+    pub async fn create(&self, team_id: &str, user_id: &str, q: QuestionInput) -> Result<String> {
+        let q = validated(q)?;
+        let id = format!("{}-{:06x}", slug(&q.title), rand::random::<u32>() & 0xff_ffff);
+        self.store.upsert_question(&row_of(id.clone(), q, Some(team_id), Some(user_id))).await?;
+        Ok(id)
+    }
+
+    /// Replaces a question of the caller's team (the library's are read-only: copy one to change it).
+    pub async fn update(&self, team_id: &str, id: &str, q: QuestionInput) -> Result<()> {
+        let q = validated(q)?;
+        let existing = self.visible(team_id, id).await?;
+        if existing.owner_team_id.is_none() {
+            return Err(QuestionError::Forbidden("the server's library questions are read-only: make a copy for your team to change one".into()));
+        }
+        if !self.store.update_team_question(team_id, &row_of(id.to_string(), q, Some(team_id), None)).await? {
+            return Err(not_found(id));
+        }
+        Ok(())
+    }
+
+    /// Deletes a question of the caller's team; sessions made from it keep it.
+    pub async fn delete(&self, team_id: &str, id: &str) -> Result<()> {
+        let existing = self.visible(team_id, id).await?;
+        if existing.owner_team_id.is_none() {
+            return Err(QuestionError::Forbidden("the server's library questions cannot be deleted".into()));
+        }
+        if !self.store.delete_team_question(team_id, id, now_ms()).await? {
+            return Err(not_found(id));
+        }
+        Ok(())
+    }
+
+    /// The question if `team_id` may use it; another team's is as unknown as a missing one.
+    async fn visible(&self, team_id: &str, id: &str) -> Result<QuestionRow> {
+        match self.store.question(id).await? {
+            Some(q) if q.deleted_at.is_none() && q.owner_team_id.as_deref().is_none_or(|t| t == team_id) => Ok(q),
+            _ => Err(not_found(id)),
+        }
     }
 
     /// The title of a question and its starter in a language, for a session made from it.
-    pub async fn start(&self, id: &str, language: &str) -> Result<Option<(String, String)>> {
-        let Some(q) = self.store.question(id).await? else { return Ok(None) };
+    pub async fn start(&self, team_id: &str, id: &str, language: &str) -> Result<Option<(String, String)>> {
+        let q = match self.visible(team_id, id).await {
+            Ok(q) => q,
+            Err(QuestionError::NotFound(_)) => return Ok(None),
+            Err(e) => return Err(e),
+        };
         let starter = starters_of(&q).remove(language).unwrap_or_else(|| starter_template(language));
         Ok(Some((q.title, starter)))
     }
@@ -269,6 +345,76 @@ impl Questions {
         let passed = results.iter().filter(|r| r.passed).count();
         Ok(TestReport { language: language.into(), passed, failed: results.len() - passed, results })
     }
+}
+
+fn not_found(id: &str) -> QuestionError {
+    QuestionError::NotFound(format!("no question '{}'", id.chars().take(100).collect::<String>()))
+}
+
+/// What makes a question usable, checked on every save.
+fn validated(mut q: QuestionInput) -> Result<QuestionInput> {
+    let invalid = |m: String| Err(QuestionError::Invalid(m));
+    q.title = q.title.trim().to_string();
+    if q.title.is_empty() || q.title.chars().count() > 200 {
+        return invalid("title must be 1..=200 characters".into());
+    }
+    if q.description.chars().count() > 20_000 {
+        return invalid("description must be at most 20,000 characters".into());
+    }
+    if q.tests.len() > 50 || q.tests.iter().any(|t| t.name.trim().is_empty() || t.name.chars().count() > 200) {
+        return invalid("at most 50 tests, each with a name of 1..=200 characters".into());
+    }
+    if let Some(t) = q.tests.iter().find(|t| t.input.len() > MAX_TEXT_BYTES || t.expected.len() > MAX_TEXT_BYTES) {
+        return invalid(format!("test '{}': input and expected output must be at most 64 KiB each", t.name));
+    }
+    let mut names = std::collections::HashSet::new();
+    if let Some(t) = q.tests.iter().find(|t| !names.insert(t.name.trim())) {
+        return invalid(format!("two tests are named '{}'", t.name.trim()));
+    }
+    if let Some(lang) = q.starters.keys().find(|l| crate::sessions::language(l).is_none()) {
+        return invalid(format!("unknown language '{lang}' in starters"));
+    }
+    if let Some((lang, _)) = q.starters.iter().find(|(_, code)| code.len() > MAX_TEXT_BYTES) {
+        return invalid(format!("the {lang} starter must be at most 64 KiB"));
+    }
+    // An empty starter means "none": the language's template is used.
+    q.starters.retain(|_, code| !code.trim().is_empty());
+    Ok(q)
+}
+
+const MAX_TEXT_BYTES: usize = 64 * 1024;
+
+fn row_of(id: String, q: QuestionInput, team_id: Option<&str>, user_id: Option<&str>) -> QuestionRow {
+    let now = now_ms();
+    QuestionRow {
+        id,
+        title: q.title,
+        description: q.description,
+        starters: serde_json::to_string(&q.starters).unwrap_or_default(),
+        tests: serde_json::to_string(&q.tests).unwrap_or_default(),
+        owner_team_id: team_id.map(str::to_string),
+        created_by: user_id.map(str::to_string),
+        created_at: now,
+        updated_at: now,
+        deleted_at: None,
+    }
+}
+
+/// `Two Sum (hard)` -> `two-sum-hard`: readable ids in links and logs.
+fn slug(title: &str) -> String {
+    let mut out = String::new();
+    for c in title.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+        if out.len() >= 40 {
+            break;
+        }
+    }
+    let out = out.trim_end_matches('-').to_string();
+    if out.is_empty() { "question".into() } else { out }
 }
 
 fn tests_of(q: &QuestionRow) -> Vec<TestCase> {

@@ -206,14 +206,26 @@ async fn security_matrix_every_route_for_every_caller() {
             }
         }
     }
+    // A question of the team (the admin's and the member's): another team's interviewer finds
+    // nothing there, a candidate or a signed-out caller not even the library.
+    let question = json!({"title": "Team matrix", "description": "x", "tests": [{"name": "a", "input": "", "expected": "1\n", "hidden": true}]});
+    let res = call(&base, &member, Method::POST, "/api/questions", Some(question.clone())).await;
+    assert_eq!(res.status(), 201);
+    let q = format!("/api/questions/{}", res.json::<Value>().await.unwrap()["id"].as_str().unwrap());
     let library: Vec<(Method, String, Option<Value>, [u16; 8])> = vec![
         (Method::GET, "/api/questions".into(), None, [401, 401, 200, 200, 200, 401, 401, 401]),
+        (Method::POST, "/api/questions".into(), Some(question.clone()), [401, 401, 201, 201, 201, 401, 401, 401]),
+        (Method::GET, q.clone(), None, [401, 401, 404, 200, 200, 401, 401, 401]),
+        (Method::PUT, q.clone(), Some(question.clone()), [401, 401, 404, 200, 200, 401, 401, 401]),
+        (Method::DELETE, "/api/questions/no-such-question".into(), None, [401, 401, 404, 404, 404, 401, 401, 401]),
         (
             Method::PUT,
             "/api/admin/questions/matrix-question".into(),
             Some(json!({"title": "Matrix", "description": "x", "tests": [{"name": "a", "input": "", "expected": "1\n"}]})),
             [401, 401, 403, 403, 200, 401, 401, 401],
         ),
+        // The server's library is read-only through the team's routes.
+        (Method::PUT, "/api/questions/matrix-question".into(), Some(question.clone()), [401, 401, 403, 403, 403, 401, 401, 401]),
     ];
     for (method, path, body, expected) in &library {
         for ((name, who), want) in callers.iter().zip(expected) {

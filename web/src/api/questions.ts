@@ -1,11 +1,17 @@
-// The question library (docs/API.md, "Questions"): the list, a session's question, running its tests.
+// The question library (docs/API.md, "Questions"): the list, the team's own questions, a session's
+// question, running its tests.
 import { request, type SessionClient } from './client';
+
+/** The server's read-only library, or the caller's team's own question. */
+export type QuestionOwner = 'library' | 'team';
 
 export interface QuestionSummary {
   id: string;
   title: string;
   tests: number;
   hidden_tests: number;
+  owner: QuestionOwner;
+  updated_at: number;
 }
 
 export interface QuestionTest {
@@ -45,7 +51,28 @@ export interface TestReport {
   results: TestResult[];
 }
 
+/** What a question is made of, as saved: starters only for the languages that have their own. */
+export interface QuestionInput {
+  title: string;
+  description: string;
+  starters: Record<string, string>;
+  tests: QuestionTest[];
+}
+
+/** A question whole, for an interviewer of a team that may use it (hidden tests included). */
+export interface QuestionFull extends QuestionInput {
+  id: string;
+  owner: QuestionOwner;
+  updated_at: number;
+}
+
+/** The library and the team's own questions (the team's last). */
 export const listQuestions = () => request<QuestionSummary[]>('GET', '/api/questions');
+const one = (id: string) => `/api/questions/${encodeURIComponent(id)}`;
+export const getQuestion = (id: string) => request<QuestionFull>('GET', one(id));
+export const createQuestion = (q: QuestionInput) => request<{ id: string }>('POST', '/api/questions', { json: q });
+export const updateQuestion = (id: string, q: QuestionInput) => request<{ id: string }>('PUT', one(id), { json: q });
+export const deleteQuestion = (id: string) => request<void>('DELETE', one(id));
 
 export function questionsApi(c: SessionClient) {
   return {

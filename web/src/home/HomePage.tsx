@@ -36,6 +36,14 @@ function SignedInHome({ me }: { me: Me }) {
     <div className="home">
       <header className="home-header">
         <Logo />
+        <nav className="home-nav" aria-label="Pages">
+          <a href="/" aria-current="page">
+            Sessions
+          </a>
+          <a href="/questions" data-testid="questions-link">
+            Questions
+          </a>
+        </nav>
         <span className="home-tagline">Live technical interviews, self-hosted.</span>
         <AccountBar me={me} />
       </header>
@@ -65,7 +73,7 @@ function SignedInHome({ me }: { me: Me }) {
 }
 
 /** Who is signed in, the admin pages for an admin, and signing out. */
-function AccountBar({ me }: { me: Me }) {
+export function AccountBar({ me }: { me: Me }) {
   return (
     <div className="account-bar" data-testid="account-bar">
       <span className="muted">
@@ -84,7 +92,7 @@ function AccountBar({ me }: { me: Me }) {
   );
 }
 
-function Logo() {
+export function Logo() {
   return (
     <a className="logo" href="/" aria-label="interview-ide home">
       <img src="/favicon.svg" alt="" width={22} height={22} />
@@ -211,11 +219,18 @@ function CreateForm({ onCreated }: { onCreated: (s: CreatedSession, title: strin
             <label htmlFor={questionId}>Question</label>
             <select id={questionId} data-testid="question-picker" value={question} onChange={(e) => setQuestion(e.target.value)}>
               <option value="">None (a blank pad)</option>
-              {questions.map((q) => (
-                <option key={q.id} value={q.id}>
-                  {q.title}
-                </option>
-              ))}
+              {(['team', 'library'] as const).map((owner) => {
+                const group = questions.filter((q) => q.owner === owner);
+                return group.length === 0 ? null : (
+                  <optgroup key={owner} label={owner === 'team' ? "Your team's questions" : 'Library'}>
+                    {group.map((q) => (
+                      <option key={q.id} value={q.id}>
+                        {q.title}
+                      </option>
+                    ))}
+                  </optgroup>
+                );
+              })}
             </select>
           </div>
         )}

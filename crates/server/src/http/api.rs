@@ -91,8 +91,8 @@ pub async fn create_session(
         Some(_) if exercise.is_some() => return Err(ApiError::BadRequest("a question starts a pad session, not a workspace".into())),
         Some(id) => {
             let language = body.language.as_deref().unwrap_or(crate::sessions::LANGUAGES[0].id);
-            let Some((title, starter)) = state.questions.start(id, language).await? else {
-                let valid = state.questions.list().await?.into_iter().map(|q| q.id).collect();
+            let Some((title, starter)) = state.questions.start(&account.team_id, id, language).await? else {
+                let valid = state.questions.list(&account.team_id).await?.into_iter().map(|q| q.id).collect();
                 return Err(ApiError::NotOneOf { message: format!("unknown question '{}'", id.chars().take(100).collect::<String>()), valid });
             };
             (Some(title), Some(crate::lifecycle::FromQuestion { id: id.to_string(), starter }))

@@ -3,8 +3,11 @@
 //! the candidate and every test for the interviewer (`null` for a session without one). `POST /api/sessions/{id}/tests`
 //! {"language","code"}: runs the tests on the server (visible ones for the candidate, all for the
 //! interviewer) and answers pass/fail per test; the run goes on the timeline (`tests_run`).
-//! `PUT /api/admin/questions/{id}` (the operator's token): saves a question of the server's
-//! library, until accounts let interviewers save their team's.
+//! The team's own questions (signed-in interviewers; another team's questions are 404):
+//! `GET /api/questions/{id}` (whole, hidden tests included), `POST /api/questions` (new, answers
+//! its id), `PUT /api/questions/{id}`, `DELETE /api/questions/{id}`; the library's are read-only
+//! (403). `PUT /api/admin/questions/{id}` (the operator's token): saves a question of the server's
+//! library.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -13,7 +16,7 @@ use serde::Deserialize;
 
 use super::AppState;
 use super::api::JsonBody;
-use super::auth::Auth;
+use super::auth::{Auth, SignedIn};
 use super::error::ApiError;
 use crate::questions::{QuestionError, QuestionInput};
 use crate::sessions::Role;
@@ -24,6 +27,7 @@ impl From<QuestionError> for ApiError {
             QuestionError::NotFound(m) => ApiError::NotFound(m),
             QuestionError::Invalid(m) => ApiError::BadRequest(m),
             QuestionError::Conflict(m) => ApiError::Conflict(m),
+            QuestionError::Forbidden(m) => ApiError::Forbidden(m),
             QuestionError::Busy(secs) => ApiError::Busy { retry_after: secs },
             QuestionError::Store(e) => e.into(),
         }
@@ -32,8 +36,30 @@ impl From<QuestionError> for ApiError {
 
 /// The library is the team's interviewing material: only signed-in people browse it (a
 /// candidate with a session link must not read the questions ahead).
-pub async fn list(State(state): State<AppState>, _: super::auth::SignedIn) -> Result<impl IntoResponse, ApiError> {
-    Ok(Json(state.questions.list().await?))
+pub async fn list(State(state): State<AppState>, SignedIn(account): SignedIn) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(state.questions.list(&account.team_id).await?))
+}
+
+pub async fn get_one(State(state): State<AppState>, SignedIn(account): SignedIn, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(state.questions.get(&account.team_id, &id).await?))
+}
+
+pub async fn create(State(state): State<AppState>, SignedIn(account): SignedIn, JsonBody(body): JsonBody<QuestionInput>) -> Result<impl IntoResponse, ApiError> {
+    let id = state.questions.create(&account.team_id, &account.id, body).await?;
+    state.accounts.audit(Some(&account.email), "question_created", Some(&id), serde_json::json!({})).await;
+    Ok((axum::http::StatusCode::CREATED, Json(serde_json::json!({ "id": id }))))
+}
+
+pub async fn update(State(state): State<AppState>, SignedIn(account): SignedIn, Path(id): Path<String>, JsonBody(body): JsonBody<QuestionInput>) -> Result<impl IntoResponse, ApiError> {
+    state.questions.update(&account.team_id, &id, body).await?;
+    state.accounts.audit(Some(&account.email), "question_updated", Some(&id), serde_json::json!({})).await;
+    Ok(Json(serde_json::json!({ "id": id, "saved": true })))
+}
+
+pub async fn delete(State(state): State<AppState>, SignedIn(account): SignedIn, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+    state.questions.delete(&account.team_id, &id).await?;
+    state.accounts.audit(Some(&account.email), "question_deleted", Some(&id), serde_json::json!({})).await;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
 pub async fn of_session(State(state): State<AppState>, Auth(caller): Auth) -> Result<impl IntoResponse, ApiError> {

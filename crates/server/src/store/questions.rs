@@ -12,13 +12,17 @@ pub struct QuestionRow {
     pub description: String,
     pub starters: String,
     pub tests: String,
-    /// None: the server's own library (teams own questions once accounts exist).
+    /// None: the server's own library; else the team that wrote it.
     pub owner_team_id: Option<String>,
+    /// The account that wrote a team's question.
+    pub created_by: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Deleted questions stay for the sessions made from them, out of every list.
+    pub deleted_at: Option<i64>,
 }
 
-const COLUMNS: &str = "id, title, description, starters, tests, owner_team_id, created_at, updated_at";
+const COLUMNS: &str = "id, title, description, starters, tests, owner_team_id, created_by, created_at, updated_at, deleted_at";
 
 fn read(r: &sqlx::any::AnyRow) -> Result<QuestionRow> {
     Ok(QuestionRow {
@@ -28,8 +32,10 @@ fn read(r: &sqlx::any::AnyRow) -> Result<QuestionRow> {
         starters: r.try_get("starters")?,
         tests: r.try_get("tests")?,
         owner_team_id: r.try_get("owner_team_id")?,
+        created_by: r.try_get("created_by")?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
+        deleted_at: r.try_get("deleted_at")?,
     })
 }
 
@@ -38,8 +44,8 @@ impl Store {
     /// source of the server's own questions).
     pub async fn upsert_question(&self, q: &QuestionRow) -> Result<()> {
         sqlx::query(
-            "INSERT INTO questions (id, title, description, starters, tests, owner_team_id, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+            "INSERT INTO questions (id, title, description, starters, tests, owner_team_id, created_by, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
              ON CONFLICT (id) DO UPDATE SET title = excluded.title, description = excluded.description, \
              starters = excluded.starters, tests = excluded.tests, updated_at = excluded.updated_at",
         )
@@ -49,6 +55,7 @@ impl Store {
         .bind(&q.starters)
         .bind(&q.tests)
         .bind(&q.owner_team_id)
+        .bind(&q.created_by)
         .bind(q.created_at)
         .bind(q.updated_at)
         .execute(self.pool())
@@ -56,9 +63,44 @@ impl Store {
         Ok(())
     }
 
-    pub async fn list_questions(&self) -> Result<Vec<QuestionRow>> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM questions ORDER BY title"))).fetch_all(self.pool()).await?;
+    /// The questions a team may use: the server's library and its own.
+    pub async fn list_questions(&self, team_id: &str) -> Result<Vec<QuestionRow>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM questions WHERE deleted_at IS NULL AND (owner_team_id IS NULL OR owner_team_id = $1) ORDER BY title, id"
+        )))
+        .bind(team_id)
+        .fetch_all(self.pool())
+        .await?;
         rows.iter().map(read).collect()
+    }
+
+    /// Replaces the content of `team_id`'s question `id`; false when the team has no such question.
+    pub async fn update_team_question(&self, team_id: &str, q: &QuestionRow) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE questions SET title = $1, description = $2, starters = $3, tests = $4, updated_at = $5 \
+             WHERE id = $6 AND owner_team_id = $7 AND deleted_at IS NULL",
+        )
+        .bind(&q.title)
+        .bind(&q.description)
+        .bind(&q.starters)
+        .bind(&q.tests)
+        .bind(q.updated_at)
+        .bind(&q.id)
+        .bind(team_id)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Marks `team_id`'s question deleted; false when the team has no such question.
+    pub async fn delete_team_question(&self, team_id: &str, id: &str, at: i64) -> Result<bool> {
+        let done = sqlx::query("UPDATE questions SET deleted_at = $1 WHERE id = $2 AND owner_team_id = $3 AND deleted_at IS NULL")
+            .bind(at)
+            .bind(id)
+            .bind(team_id)
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     pub async fn question(&self, id: &str) -> Result<Option<QuestionRow>> {
