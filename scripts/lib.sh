@@ -100,10 +100,11 @@ ensure_bubblewrap() {
 
 # Compilers and runtimes of the languages that run on the server (crates/server/src/execute):
 # Debian's, in /usr, which every run's sandbox sees read-only. rustc is Debian's too (a rustup
-# toolchain under ~ is invisible to the sandbox). python3 and nodejs run a question's tests for
-# Python and JavaScript, whose Run happens in the browser.
+# toolchain under ~ is invisible to the sandbox). python3, nodejs and esbuild (which strips
+# TypeScript's types) run a question's tests for Python, JavaScript and TypeScript, whose Run
+# happens in the browser.
 ensure_languages() {
-  ensure_debs gcc g++ default-jdk-headless golang-go rustc ruby sqlite3 bash python3 nodejs
+  ensure_debs gcc g++ default-jdk-headless golang-go rustc ruby sqlite3 bash python3 nodejs esbuild
 }
 
 # The environment of every exercise whose exercise.toml has a [runtime.install] table (see

@@ -179,14 +179,15 @@ async fn starter_follows_the_language_until_someone_types() {
     let base = server.url();
     let s = create_session(&base, json!({"language": "python", "question": "two-sum"})).await;
     let mut peer = common::Peer::connect(&server.ws_url(), &s.id, "main", &s.candidate).await;
-    peer.pump_until(common::WAIT, |p| p.text().contains("def solve")).await;
-    assert!(peer.text().contains("def solve"), "{}", peer.text());
+    // The question's own starter: the input read, one function to write.
+    peer.pump_until(common::WAIT, |p| p.text().contains("def two_sum")).await;
+    assert!(peer.text().contains("def two_sum"), "{}", peer.text());
     let set = |lang: &str| {
         let (url, token, lang) = (format!("{base}/api/sessions/{}", s.id), s.candidate.clone(), lang.to_string());
         async move { http().patch(url).bearer_auth(token).json(&json!({"language": lang})).send().await.unwrap().status() }
     };
     assert_eq!(set("go").await, 200);
-    assert!(peer.pump_until(common::WAIT, |p| p.text().contains("package main")).await, "{}", peer.text());
+    assert!(peer.pump_until(common::WAIT, |p| p.text().contains("func twoSum")).await, "{}", peer.text());
     peer.append("// my work\n").await;
     peer.pump(Duration::from_millis(300)).await;
     assert_eq!(set("rust").await, 200);
@@ -223,4 +224,166 @@ async fn the_operator_saves_a_question() {
     assert_eq!(view["title"], "Sum of two");
     assert_eq!(view["tests"].as_array().unwrap().len(), 1);
     assert_eq!(view["starters"]["python"], "a, b = map(int, input().split())\n");
+}
+
+/// A member of a new team, signed in (its cookie), made by the test server's admin.
+async fn member_of_new_team(base: &str, email: &str) -> String {
+    let admin = api_key(base);
+    let team: Value = http().post(format!("{base}/api/admin/teams")).bearer_auth(&admin).json(&json!({"name": email})).send().await.unwrap().json().await.unwrap();
+    let invite: Value = http().post(format!("{base}/api/admin/invites")).bearer_auth(&admin).json(&json!({"role": "interviewer", "team_id": team["id"]})).send().await.unwrap().json().await.unwrap();
+    let code = invite["code"].as_str().unwrap();
+    let res = http().post(format!("{base}/api/auth/invites/{code}")).json(&json!({"email": email, "name": email, "password": "a-long-enough-password"})).send().await.unwrap();
+    assert_eq!(res.status(), 201);
+    common::sign_in(base, email, "a-long-enough-password").await
+}
+
+#[tokio::test]
+async fn a_team_writes_its_own_questions_and_no_other_team_sees_them() {
+    let server = server().await;
+    let base = server.url();
+    let ours = member_of_new_team(&base, "writer@example.com").await;
+    let theirs = member_of_new_team(&base, "other@example.com").await;
+    let call = |method: reqwest::Method, cookie: &str, path: &str, body: Option<Value>| {
+        let mut req = http().request(method, format!("{base}{path}")).header("cookie", cookie).header("origin", base.clone());
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        req.send()
+    };
+    let question = json!({
+        "title": "Sum of a list",
+        "description": "Print the **sum** of the numbers on the line.",
+        "starters": {"python": "nums = list(map(int, input().split()))\nprint(0)\n", "go": ""},
+        "tests": [
+            {"name": "small", "input": "1 2 3\n", "expected": "6\n"},
+            {"name": "negative", "input": "-5 5 -1\n", "expected": "-1\n", "hidden": true},
+        ],
+    });
+    // Bad input is refused with what is wrong, and nothing is stored.
+    let mut bad = question.clone();
+    bad["tests"][1]["name"] = json!("small");
+    let res = call(reqwest::Method::POST, &ours, "/api/questions", Some(bad)).await.unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("two tests are named 'small'"));
+    let res = call(reqwest::Method::POST, &ours, "/api/questions", Some(json!({"title": "x", "description": "", "starters": {"cobol": "x"}}))).await.unwrap();
+    assert_eq!(res.status(), 400);
+
+    let res = call(reqwest::Method::POST, &ours, "/api/questions", Some(question.clone())).await.unwrap();
+    assert_eq!(res.status(), 201);
+    let id = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+    assert!(id.starts_with("sum-of-a-list-"), "{id}");
+
+    // Listed for the team after the library; whole (hidden test, own starters only) for the team.
+    let list: Value = call(reqwest::Method::GET, &ours, "/api/questions", None).await.unwrap().json().await.unwrap();
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 9, "the library's 8 and the team's");
+    assert_eq!(list.last().unwrap()["id"], id.as_str());
+    assert_eq!(list.last().unwrap()["owner"], "team");
+    assert_eq!(list[0]["owner"], "library");
+    let full: Value = call(reqwest::Method::GET, &ours, &format!("/api/questions/{id}"), None).await.unwrap().json().await.unwrap();
+    assert_eq!(full["tests"].as_array().unwrap().len(), 2);
+    assert_eq!(full["starters"], json!({"python": "nums = list(map(int, input().split()))\nprint(0)\n"}), "an empty starter is no starter");
+
+    // Another team: not listed, not readable, not editable, not usable for a session.
+    let list: Value = call(reqwest::Method::GET, &theirs, "/api/questions", None).await.unwrap().json().await.unwrap();
+    assert!(!list.to_string().contains(&id));
+    assert_eq!(call(reqwest::Method::GET, &theirs, &format!("/api/questions/{id}"), None).await.unwrap().status(), 404);
+    assert_eq!(call(reqwest::Method::PUT, &theirs, &format!("/api/questions/{id}"), Some(question.clone())).await.unwrap().status(), 404);
+    assert_eq!(call(reqwest::Method::DELETE, &theirs, &format!("/api/questions/{id}"), None).await.unwrap().status(), 404);
+    let res = call(reqwest::Method::POST, &theirs, "/api/sessions", Some(json!({"language": "python", "question": id}))).await.unwrap();
+    assert_eq!(res.status(), 400);
+    // The library stays read-only.
+    assert_eq!(call(reqwest::Method::PUT, &ours, "/api/questions/two-sum", Some(question.clone())).await.unwrap().status(), 403);
+
+    // The team edits it, and a session made from it runs its tests.
+    let mut edited = question.clone();
+    edited["title"] = json!("Sum of a line");
+    assert_eq!(call(reqwest::Method::PUT, &ours, &format!("/api/questions/{id}"), Some(edited)).await.unwrap().status(), 200);
+    let res = call(reqwest::Method::POST, &ours, "/api/sessions", Some(json!({"language": "python", "question": id}))).await.unwrap();
+    assert_eq!(res.status(), 201);
+    let s: Value = res.json().await.unwrap();
+    let (sid, interviewer, candidate) = (s["id"].as_str().unwrap(), s["interviewer_token"].as_str().unwrap(), s["candidate_token"].as_str().unwrap());
+    let view: Value = http().get(format!("{base}/api/sessions/{sid}/question")).bearer_auth(candidate).send().await.unwrap().json().await.unwrap();
+    assert_eq!(view["title"], "Sum of a line");
+    assert_eq!(view["tests"].as_array().unwrap().len(), 1, "the candidate gets the visible test only");
+    if ready() {
+        let (status, report) = run_tests(&base, sid, interviewer, "python", "print(sum(map(int, input().split())))\n").await;
+        assert_eq!(status, 200, "{report}");
+        assert_eq!((report["passed"].as_u64(), report["failed"].as_u64()), (Some(2), Some(0)), "{report}");
+    }
+
+    // Deleted: gone from the list and for new sessions; the session made from it keeps it.
+    assert_eq!(call(reqwest::Method::DELETE, &ours, &format!("/api/questions/{id}"), None).await.unwrap().status(), 204);
+    let list: Value = call(reqwest::Method::GET, &ours, "/api/questions", None).await.unwrap().json().await.unwrap();
+    assert!(!list.to_string().contains(&id));
+    let res = call(reqwest::Method::POST, &ours, "/api/sessions", Some(json!({"language": "python", "question": id}))).await.unwrap();
+    assert_eq!(res.status(), 400);
+    let view: Value = http().get(format!("{base}/api/sessions/{sid}/question")).bearer_auth(interviewer).send().await.unwrap().json().await.unwrap();
+    assert_eq!(view["tests"].as_array().unwrap().len(), 2);
+}
+
+/// Every starter of the library compiles and runs on every test's input in its language (it prints
+/// a wrong answer: the candidate writes the one function it calls), so no candidate starts from a
+/// broken program.
+#[tokio::test]
+async fn every_starter_of_the_library_runs_in_its_language() {
+    if !ready() {
+        return;
+    }
+    let server = server().await;
+    let base = server.url();
+    let mut failures = Vec::new();
+    for (id, _) in SOLUTIONS {
+        let s = create_session(&base, json!({"language": "python", "question": id})).await;
+        let view: Value = http().get(format!("{base}/api/sessions/{}/question", s.id)).bearer_auth(&s.interviewer).send().await.unwrap().json().await.unwrap();
+        let starters = view["starters"].as_object().unwrap();
+        for language in ["python", "javascript", "typescript", "c", "cpp", "java", "go", "rust", "ruby", "bash"] {
+            let code = starters[language].as_str().unwrap();
+            assert!(code.lines().count() > 3 && !code.contains("Parse the input"), "{id} has its own {language} starter");
+            let (status, report) = run_tests(&base, &s.id, &s.interviewer, language, code).await;
+            assert_eq!(status, 200, "{id} {language}: {report}");
+            for r in report["results"].as_array().unwrap() {
+                if r["status"] != "ok" {
+                    failures.push(format!("{id} {language} '{}': {} {} {}", r["name"], r["status"], r["message"], r["stderr"]));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} starters did not run:\n{}", failures.len(), failures.join("\n"));
+}
+
+#[tokio::test]
+async fn typescript_tests_run_on_the_server() {
+    if !ready() || !std::path::Path::new("/usr/bin/esbuild").exists() {
+        eprintln!("SKIPPED: TypeScript tests need esbuild (./scripts/test.sh installs it)");
+        return;
+    }
+    let server = server().await;
+    let base = server.url();
+    let s = create_session(&base, json!({"language": "typescript", "question": "two-sum"})).await;
+    let solution = r#"const data: string[] = require('fs').readFileSync(0, 'utf8').trim().split(/\s+/);
+const n = Number(data[0]);
+const target = Number(data[1 + n]);
+
+function twoSum(nums: number[], target: number): [number, number] {
+  const seen = new Map<number, number>();
+  for (let i = 0; i < nums.length; i++) {
+    const j = seen.get(target - nums[i]);
+    if (j !== undefined) return [j, i];
+    seen.set(nums[i], i);
+  }
+  return [-1, -1];
+}
+
+const [i, j] = twoSum(data.slice(1, 1 + n).map(Number), target);
+console.log(`${i} ${j}`);
+"#;
+    let (status, report) = run_tests(&base, &s.id, &s.interviewer, "typescript", solution).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["failed"], 0, "{report}");
+    // A syntax error is a compile error with its line, as for any compiled language.
+    let (_, report) = run_tests(&base, &s.id, &s.interviewer, "typescript", "const x: number = ;\n").await;
+    let first = &report["results"][0];
+    assert_eq!(first["passed"], false);
+    assert!(first["stderr"].as_str().unwrap().contains("main.ts:1"), "{first}");
 }

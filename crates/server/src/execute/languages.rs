@@ -161,6 +161,20 @@ pub const SERVER_LANGUAGES: &[ServerLanguage] = &[
         tool: "node",
         tests_only: true,
     },
+    ServerLanguage {
+        id: "typescript",
+        name: "TypeScript",
+        file: "main.ts",
+        // Types are stripped, not checked, as in the browser's Run: the tests judge the same program
+        // the candidate ran. CommonJS, so `require('fs')` reads stdin as in JavaScript.
+        compile: Some(&["esbuild", "main.ts", "--outfile=main.js", "--format=cjs", "--platform=node", "--log-level=warning"]),
+        run: &["node", "main.js"],
+        env: &[],
+        big_address_space: true,
+        etc: &[],
+        tool: "esbuild",
+        tests_only: true,
+    },
 ];
 
 /// A language whose Run happens on the server.
@@ -168,7 +182,7 @@ pub fn server_language(id: &str) -> Option<&'static ServerLanguage> {
     SERVER_LANGUAGES.iter().find(|l| l.id == id && !l.tests_only)
 }
 
-/// A language whose tests the server can run (the server-side ones, Python and JavaScript).
+/// A language whose tests the server can run (the server-side ones and the browser's three).
 pub fn test_language(id: &str) -> Option<&'static ServerLanguage> {
     SERVER_LANGUAGES.iter().find(|l| l.id == id)
 }
