@@ -147,6 +147,21 @@ describe('Python', () => {
     assert.equal(output, 'Name? Grace\nHello, Grace!\n');
   });
 
+  test('sys.stdin.read() reads every typed line until End input', async () => {
+    await setCode(page, 'import sys\nnums = sys.stdin.read().split()\nprint(len(nums), sum(map(int, nums)))');
+    await startRun(page);
+    for (const line of ['4 5', '6']) {
+      await page.locator('[data-testid="stdin-input"][data-waiting="true"]').waitFor({ timeout: 10_000 });
+      await byTestId(page, 'stdin-input').fill(line);
+      await byTestId(page, 'stdin-input').press('Enter');
+    }
+    await page.locator('[data-testid="stdin-input"][data-waiting="true"]').waitFor({ timeout: 10_000 });
+    await byTestId(page, 'stdin-eof').click();
+    const { status, output } = await waitDone(page);
+    assert.equal(status, 'ok');
+    assert.match(output, /^4 5\n6\n[\s\S]*3 15\n$/);
+  });
+
   test('a package that is not available offline says so', async () => {
     const r = await run(page, 'import numpy as np\nprint(np.zeros(3))');
     assert.equal(r.status, 'error');
@@ -286,6 +301,24 @@ describe('JavaScript and TypeScript', () => {
     const { status, output } = await waitDone(page);
     assert.equal(status, 'ok');
     assert.equal(output, 'How many? 21\n42\n');
+  });
+
+  test("require('fs').readFileSync(0) reads the input until Ctrl+D; other modules say why they are missing", async () => {
+    await setCode(page, "const data = require('fs').readFileSync(0, 'utf8')\nconst nums = data.split(/\\s+/).filter(Boolean).map(Number)\nconsole.log(nums.length, nums.reduce((a, b) => a + b, 0))");
+    await startRun(page);
+    await page.locator('[data-testid="stdin-input"][data-waiting="true"]').waitFor({ timeout: 5000 });
+    await byTestId(page, 'stdin-input').fill('1 2');
+    await byTestId(page, 'stdin-input').press('Enter');
+    await page.locator('[data-testid="stdin-input"][data-waiting="true"]').waitFor({ timeout: 5000 });
+    // Ctrl+D with text on the line: the text is the last line, then the input ends.
+    await byTestId(page, 'stdin-input').fill('3');
+    await byTestId(page, 'stdin-input').press('Control+d');
+    const { status, output } = await waitDone(page);
+    assert.equal(status, 'ok');
+    assert.match(output, /^1 2\n3\n[\s\S]*3 6\n$/);
+    const missing = await run(page, 'require("os")');
+    assert.equal(missing.status, 'error');
+    assert.match(missing.output, /Cannot find module 'os'.*readFileSync\(0\) reads the input/);
   });
 
   test('the sandbox has no network, no page and no storage', async () => {

@@ -1,4 +1,4 @@
-import { memo, useEffect, useLayoutEffect, useMemo, useRef, useState, type FormEvent, type KeyboardEvent, type PointerEvent, type RefObject } from 'react';
+import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type FormEvent, type KeyboardEvent, type PointerEvent, type RefObject } from 'react';
 import type { Policy, Role } from '../api/sessions';
 import { modKey } from '../ui/shortcuts';
 import { Spinner } from '../ui/Spinner';
@@ -256,6 +256,7 @@ export function RunPanel({ runner, role, policy, onPolicy, fileName, languageNam
               enabled={active !== null}
               othersWaiting={!active && shown?.status === 'running' && shown.phase === 'input' ? shown.by : null}
               onLine={runner.input}
+              onEnd={runner.endInput}
             />
           )}
         </div>
@@ -400,28 +401,34 @@ const Output = memo(function Output({
   );
 });
 
+/** A line typed in the stdin box, or null: end of input (Ctrl+D). */
+type StdinEntry = string | null;
+
 function StdinLine({
   inputRef,
   waiting,
   enabled,
   othersWaiting,
   onLine,
+  onEnd,
 }: {
   inputRef: RefObject<HTMLInputElement | null>;
   waiting: boolean;
   enabled: boolean;
   othersWaiting: string | null;
   onLine: (line: string) => void;
+  onEnd: () => void;
 }) {
   const [value, setValue] = useState('');
-  const [queued, setQueued] = useState<string[]>([]);
-  // Lines typed before the program asks are handed over when it does.
+  const [queued, setQueued] = useState<StdinEntry[]>([]);
+  const hand = useCallback((entry: StdinEntry) => (entry === null ? onEnd() : onLine(entry)), [onLine, onEnd]);
+  // Lines typed before the program asks are handed over when it does, end of input last.
   useEffect(() => {
     if (waiting && queued.length > 0) {
-      onLine(queued[0]);
+      hand(queued[0]);
       setQueued((q) => q.slice(1));
     }
-  }, [waiting, queued, onLine]);
+  }, [waiting, queued, hand]);
   useEffect(() => {
     if (!enabled) setQueued([]);
   }, [enabled]);
@@ -430,11 +437,23 @@ function StdinLine({
   useLayoutEffect(() => {
     if (waiting && enabled) inputRef.current?.focus();
   }, [waiting, enabled, inputRef]);
+  const send = (entries: StdinEntry[]) => {
+    if (!enabled) return;
+    if (waiting && queued.length === 0) {
+      hand(entries[0]);
+      setQueued(entries.slice(1));
+    } else {
+      setQueued((q) => [...q, ...entries]);
+    }
+  };
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    if (!enabled) return;
-    if (waiting && queued.length === 0) onLine(value);
-    else setQueued((q) => [...q, value]);
+    send([value]);
+    setValue('');
+  };
+  // As in a terminal: Ctrl+D ends the input, after the text typed on the line, if any.
+  const end = () => {
+    send(value ? [value, null] : [null]);
     setValue('');
   };
   const placeholder = waiting
@@ -464,8 +483,18 @@ function StdinLine({
         placeholder={placeholder}
         autoComplete="off"
         spellCheck={false}
+        onKeyDown={(e) => {
+          if (e.ctrlKey && !e.altKey && !e.metaKey && e.key.toLowerCase() === 'd') {
+            e.preventDefault();
+            end();
+          }
+        }}
+        aria-keyshortcuts="Control+D"
       />
       {queued.length > 0 && <span className="run-tag">{queued.length} queued</span>}
+      <button type="button" className="btn btn-small run-stdin-eof" onClick={end} disabled={!enabled} data-testid="stdin-eof" title="End of input (Ctrl+D): a program reading all of its input gets what was typed">
+        End input
+      </button>
     </form>
   );
 }

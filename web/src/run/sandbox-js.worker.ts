@@ -130,6 +130,7 @@ async function run(id: string, source: string, typescript: boolean): Promise<voi
   installConsole(file, lineOffset);
   installDialogs(id);
   installProcess(exit);
+  installRequire(id);
 
   self.addEventListener('unhandledrejection', (event) => {
     event.preventDefault();
@@ -333,6 +334,43 @@ function installDialogs(id: string): void {
   };
   scope.alert = (message?: unknown) => sink.write('stdout', `${message === undefined ? '' : String(message)}\n`);
   scope.confirm = (message?: unknown) => /^\s*y/i.test(ask(`${message === undefined ? '' : String(message)} [y/N]`) ?? '');
+}
+
+/**
+ * `require('fs').readFileSync(0)` (or `'/dev/stdin'`), the usual way an interview program reads
+ * its whole input: the lines typed in the run panel until end of input (Ctrl+D there). No other
+ * module exists in the browser.
+ */
+function installRequire(id: string): void {
+  const readAll = (): string => {
+    if (!channels) {
+      sink.write('system', '\n(No input: this browser cannot pass input to the program.)\n');
+      return '';
+    }
+    let text = '';
+    for (;;) {
+      sink.flush();
+      post({ type: 'stdin', id });
+      const result = readLine(channels.stdin);
+      if (result.kind !== 'line') return text;
+      text += `${result.text}\n`;
+    }
+  };
+  const fs = {
+    readFileSync(file: unknown, options?: unknown): unknown {
+      if (file !== 0 && file !== '/dev/stdin') {
+        throw new Error(`ENOENT: no such file '${String(file)}' (in the browser only standard input, fd 0, can be read)`);
+      }
+      const text = readAll();
+      const encoding = typeof options === 'string' ? options : (options as { encoding?: string } | undefined)?.encoding;
+      // Without an encoding Node gives a Buffer, which programs turn into text with toString().
+      return encoding ? text : Object.assign(new TextEncoder().encode(text), { toString: () => text });
+    },
+  };
+  (globalThis as unknown as Record<string, unknown>).require = (name: unknown) => {
+    if (name === 'fs' || name === 'node:fs') return fs;
+    throw new Error(`Cannot find module '${String(name)}': the browser runs JavaScript without Node's modules (require('fs').readFileSync(0) reads the input)`);
+  };
 }
 
 /** Just enough of Node's `process` for the usual interview snippets. */

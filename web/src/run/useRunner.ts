@@ -27,6 +27,7 @@ export interface Runner {
   run: () => void;
   stop: () => void;
   input: (line: string) => void;
+  endInput: () => void;
   /** The language's input is given before the run, in a stdin box (server-side languages). */
   stdinUpfront: boolean;
   stdin: string;
@@ -168,6 +169,13 @@ export function useRunner({ language, languageName, code, policy, runsDoc, synce
     exec.current.input(line);
   }, []);
 
+  /** End of input (Ctrl+D): a program reading all of stdin gets what was typed so far. */
+  const endInput = useCallback(() => {
+    if (!exec.current) return;
+    writerRef.current?.system('End of input.');
+    exec.current.eof();
+  }, []);
+
   // Turning execution off stops a candidate's program that is running.
   useEffect(() => {
     if (executionOff && exec.current) {
@@ -212,5 +220,5 @@ export function useRunner({ language, languageName, code, policy, runsDoc, synce
   }, []);
 
   const stdinUpfront = engineFor(language)?.wantsStdinUpfront === true;
-  return { runs, outputOf, version, active, canRun, blocked, run, stop, input, stdinUpfront, stdin, setStdin };
+  return { runs, outputOf, version, active, canRun, blocked, run, stop, input, endInput, stdinUpfront, stdin, setStdin };
 }
