@@ -318,6 +318,11 @@ pub struct ExecuteConfig {
     #[arg(long = "run-compile-seconds", env = "RUN_COMPILE_SECONDS", default_value_t = 30)]
     pub compile_seconds: u64,
 
+    /// CPU cores one run may use at once (a CPU cgroup quota, where the host has cgroups); Go
+    /// and the JVM are told the same count, so they start no more threads than they can use.
+    #[arg(long = "run-cpus", env = "RUN_CPUS", default_value_t = 1)]
+    pub cpus: u32,
+
     /// Processes and threads of a running program (a compiler gets four times as many).
     #[arg(long = "run-max-processes", env = "RUN_MAX_PROCESSES", default_value_t = 64)]
     pub max_processes: u64,

@@ -508,3 +508,61 @@ async fn output_limit_stops_the_run() {
     assert!(r.message().contains("Output limit reached"), "{r:?}");
     assert!(r.stdout.len() <= 10_000);
 }
+
+/// A run gets its share of the host's cores, not all of them: three spinning threads use at most
+/// one core's worth of CPU time (a CPU cgroup quota), the exit event tells the CPU time, and the
+/// runtimes that size themselves by the machine (Go, the JVM) are told one core.
+#[tokio::test]
+async fn a_run_uses_at_most_its_cores() {
+    if !bwrap_ready() || !tool_ready("c") {
+        return;
+    }
+    let server = TestServer::start_with(|c| c.execute.cpus = 1).await;
+    let base = server.url();
+    let s = new_session(&base).await;
+    let spinners = r#"#define _POSIX_C_SOURCE 199309L
+#include <pthread.h>
+#include <stdio.h>
+#include <time.h>
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+static void *spin(void *arg) {
+    (void)arg;
+    double end = now() + 1.5;
+    volatile unsigned long x = 0;
+    while (now() < end) x++;
+    return NULL;
+}
+
+int main(void) {
+    pthread_t t[3];
+    for (int i = 0; i < 3; i++) pthread_create(&t[i], NULL, spin, NULL);
+    for (int i = 0; i < 3; i++) pthread_join(t[i], NULL);
+    puts("done");
+    return 0;
+}
+"#;
+    let r = run(&base, &s.id, &s.candidate, "c", spinners, "").await;
+    assert_eq!(r.status(), "ok", "{r:?}");
+    if std::path::Path::new("/sys/fs/cgroup/cpuacct").is_dir() && std::path::Path::new("/sys/fs/cgroup/cpu").is_dir() {
+        let (cpu, wall) = (r.exit["cpu_ms"].as_u64().expect("the CPU time"), r.exit["time_ms"].as_u64().unwrap());
+        // Three threads for 1.5 s on a machine with more than one core would use ~3 s (or every
+        // core); held to one core, CPU time cannot exceed the wall time.
+        assert!(cpu >= 500 && cpu <= wall + wall / 10 + 50, "cpu {cpu} ms over {wall} ms of wall time: {r:?}");
+    } else {
+        eprintln!("SKIPPED (part): this host has no cgroup v1 cpu/cpuacct controllers");
+    }
+    if tool_ready("go") {
+        let r = run(&base, &s.id, &s.candidate, "go", "package main\n\nimport (\n\t\"fmt\"\n\t\"runtime\"\n)\n\nfunc main() {\n\tfmt.Println(runtime.GOMAXPROCS(0))\n}\n", "").await;
+        assert_eq!(r.stdout.trim(), "1", "{r:?}");
+    }
+    if tool_ready("java") {
+        let r = run(&base, &s.id, &s.candidate, "java", "class Main {\n    public static void main(String[] a) {\n        System.out.println(Runtime.getRuntime().availableProcessors());\n    }\n}\n", "").await;
+        assert_eq!(r.stdout.trim(), "1", "{r:?}");
+    }
+}

@@ -26,6 +26,7 @@ export type ExecuteEvent =
       time_ms: number;
       compile_ms: number | null;
       memory_bytes: number | null;
+      cpu_ms?: number | null;
       output_bytes: number;
       message: string | null;
     };

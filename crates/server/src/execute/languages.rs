@@ -10,7 +10,8 @@ pub struct ServerLanguage {
     pub file: &'static str,
     /// Compiles the file (its diagnostics name the file and line); None for interpreted languages.
     pub compile: Option<&'static [&'static str]>,
-    /// Runs the program. `{heap_mb}` is replaced by the heap a JVM may use.
+    /// Runs the program. `{heap_mb}` is replaced by the heap a JVM may use, `{cpus}` (here and in
+    /// `env`) by the cores a run may use.
     pub run: &'static [&'static str],
     /// Environment for both steps.
     pub env: &'static [(&'static str, &'static str)],
@@ -62,6 +63,7 @@ pub const SERVER_LANGUAGES: &[ServerLanguage] = &[
             "-Xmx{heap_mb}m",
             "-Xss16m",
             "-XX:+UseSerialGC",
+            "-XX:ActiveProcessorCount={cpus}",
             "-XX:TieredStopAtLevel=1",
             "-XX:-UsePerfData",
             "-Xshare:auto",
@@ -79,7 +81,7 @@ pub const SERVER_LANGUAGES: &[ServerLanguage] = &[
         file: "main.go",
         compile: Some(&["go", "build", "-o", "main", "main.go"]),
         run: &["./main"],
-        env: &[("GOCACHE", "/tmp/go-cache"), ("GOPATH", "/tmp/go"), ("CGO_ENABLED", "0"), ("GO111MODULE", "off"), ("GOTOOLCHAIN", "local")],
+        env: &[("GOCACHE", "/tmp/go-cache"), ("GOPATH", "/tmp/go"), ("CGO_ENABLED", "0"), ("GO111MODULE", "off"), ("GOTOOLCHAIN", "local"), ("GOMAXPROCS", "{cpus}")],
         big_address_space: true,
         etc: &[],
         tool: "go",

@@ -51,6 +51,8 @@ pub struct Outcome {
     pub compile_ms: Option<u64>,
     /// Peak memory of the run step, where the host measures it (memory cgroups).
     pub memory_bytes: Option<u64>,
+    /// CPU time of the run step (all its threads), where the host measures it (cpuacct cgroups).
+    pub cpu_ms: Option<u64>,
     /// Bytes of output (stdout and stderr) the program wrote, up to the limit.
     pub output_bytes: u64,
     /// Why the platform stopped it, in words, when it did (a limit, the caller leaving).
@@ -185,7 +187,7 @@ impl Executor {
             Err(e) => {
                 tracing::error!(error = %e, "code run could not be started");
                 let _ = tx.send(RunEvent::Stderr(format!("The run could not be started: {e}\n"))).await;
-                Outcome { status: "error", code: None, step: "run", time_ms: 0, compile_ms: None, memory_bytes: None, output_bytes: 0, message: None }
+                Outcome { status: "error", code: None, step: "run", time_ms: 0, compile_ms: None, memory_bytes: None, cpu_ms: None, output_bytes: 0, message: None }
             }
         }
     }
@@ -204,11 +206,7 @@ impl Executor {
         let mut output = OutputBudget { left: self.config.max_output_bytes, used: 0 };
         let mut compile_ms = None;
         if let Some(compile) = job.language.compile {
-            let limits = StepLimits {
-                wall: Duration::from_secs(self.config.compile_seconds.max(1)),
-                memory_bytes: self.config.compile_memory_mb.max(64) << 20,
-                max_processes: self.config.max_processes.max(8) * 4,
-            };
+            let limits = self.compile_limits();
             let argv: Vec<String> = compile.iter().map(|s| s.to_string()).collect();
             let step = self.step(dir, &format!("{name}-compile"), uid, job.language, &argv, "", &limits, &mut output, tx, &job.cancel).await?;
             compile_ms = Some(step.time_ms);
@@ -223,17 +221,31 @@ impl Executor {
                 return Ok(outcome);
             }
         }
-        let limits = StepLimits {
-            wall: job.time_limit,
-            memory_bytes: self.config.memory_mb.max(16) << 20,
-            max_processes: self.config.max_processes.max(4),
-        };
-        let heap_mb = (self.config.memory_mb.max(64) * 5 / 8).to_string();
-        let argv: Vec<String> = job.language.run.iter().map(|s| s.replace("{heap_mb}", &heap_mb)).collect();
+        let limits = self.run_limits(job.time_limit);
+        let argv = self.run_argv(job.language);
         let step = self.step(dir, &format!("{name}-run"), uid, job.language, &argv, &job.stdin, &limits, &mut output, tx, &job.cancel).await?;
         let mut outcome = step.outcome("run", &limits, &output, &self.config);
         outcome.compile_ms = compile_ms;
         Ok(outcome)
+    }
+
+    fn compile_limits(&self) -> StepLimits {
+        StepLimits {
+            wall: Duration::from_secs(self.config.compile_seconds.max(1)),
+            memory_bytes: self.config.compile_memory_mb.max(64) << 20,
+            max_processes: self.config.max_processes.max(8) * 4,
+            cpus: self.config.cpus.max(1),
+        }
+    }
+
+    fn run_limits(&self, wall: Duration) -> StepLimits {
+        StepLimits { wall, memory_bytes: self.config.memory_mb.max(16) << 20, max_processes: self.config.max_processes.max(4), cpus: self.config.cpus.max(1) }
+    }
+
+    /// The run step's command: a JVM's heap is 5/8 of the memory limit.
+    fn run_argv(&self, lang: &ServerLanguage) -> Vec<String> {
+        let heap_mb = (self.config.memory_mb.max(64) * 5 / 8).to_string();
+        lang.run.iter().map(|s| s.replace("{heap_mb}", &heap_mb).replace("{cpus}", &self.config.cpus.max(1).to_string())).collect()
     }
 
     /// One sandboxed process: stdin written, stdout and stderr streamed, limits watched.
@@ -254,7 +266,7 @@ impl Executor {
         let cgroups = if self.cgroups { make_cgroups(group, limits) } else { Vec::new() };
         let memory_cgroup = cgroups.iter().any(|p| p.starts_with("/sys/fs/cgroup/memory"));
         let mut cmd = tokio::process::Command::new("bwrap");
-        cmd.args(bwrap_args(dir, lang, argv));
+        cmd.args(bwrap_args(dir, lang, argv, limits.cpus));
         cmd.env_clear();
         cmd.env("PATH", "/usr/bin:/bin");
         cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
@@ -379,7 +391,7 @@ impl Executor {
         result.unwrap_or_else(|e| {
             tracing::error!(error = %e, "test run could not be started");
             let failed = BatchRun {
-                outcome: Outcome { status: "error", code: None, step: "run", time_ms: 0, compile_ms: None, memory_bytes: None, output_bytes: 0, message: Some(format!("The run could not be started: {e}")) },
+                outcome: Outcome { status: "error", code: None, step: "run", time_ms: 0, compile_ms: None, memory_bytes: None, cpu_ms: None, output_bytes: 0, message: Some(format!("The run could not be started: {e}")) },
                 stdout: String::new(),
                 stderr: String::new(),
             };
@@ -398,11 +410,7 @@ impl Executor {
         }
         let mut compile_ms = None;
         if let Some(compile) = lang.compile {
-            let limits = StepLimits {
-                wall: Duration::from_secs(self.config.compile_seconds.max(1)),
-                memory_bytes: self.config.compile_memory_mb.max(64) << 20,
-                max_processes: self.config.max_processes.max(8) * 4,
-            };
+            let limits = self.compile_limits();
             let argv: Vec<String> = compile.iter().map(|s| s.to_string()).collect();
             let mut output = OutputBudget { left: self.config.max_output_bytes, used: 0 };
             let (tx, collected) = collector();
@@ -417,9 +425,8 @@ impl Executor {
                 return Ok(vec![BatchRun { outcome, stdout, stderr }; inputs.len()]);
             }
         }
-        let limits = StepLimits { wall: time_limit, memory_bytes: self.config.memory_mb.max(16) << 20, max_processes: self.config.max_processes.max(4) };
-        let heap_mb = (self.config.memory_mb.max(64) * 5 / 8).to_string();
-        let argv: Vec<String> = lang.run.iter().map(|s| s.replace("{heap_mb}", &heap_mb)).collect();
+        let limits = self.run_limits(time_limit);
+        let argv = self.run_argv(lang);
         let mut results = Vec::with_capacity(inputs.len());
         for input in inputs {
             let mut output = OutputBudget { left: self.config.max_output_bytes, used: 0 };
@@ -462,6 +469,7 @@ impl Outcome {
             time_ms: 0,
             compile_ms: None,
             memory_bytes: None,
+            cpu_ms: None,
             output_bytes: 0,
             message: Some("Stopped before the program started.".into()),
         }
@@ -472,6 +480,9 @@ struct StepLimits {
     wall: Duration,
     memory_bytes: u64,
     max_processes: u64,
+    /// Cores the step may use at once (a CPU cgroup quota); runtimes that size themselves by the
+    /// machine's cores (Go, the JVM) are told this count.
+    cpus: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -524,7 +535,8 @@ impl Step {
             Ended::Stopped => ("stopped", None, Some("Stopped.".into())),
             Ended::Cancelled => ("stopped", None, Some("Code execution was turned off by the interviewer.".into())),
         };
-        Outcome { status, code, step, time_ms: self.time_ms, compile_ms: None, memory_bytes: self.stats.max_memory, output_bytes: output.used, message }
+        let cpu_ms = self.stats.cpu_ns.map(|ns| ns / 1_000_000);
+        Outcome { status, code, step, time_ms: self.time_ms, compile_ms: None, memory_bytes: self.stats.max_memory, cpu_ms, output_bytes: output.used, message }
     }
 }
 
@@ -614,7 +626,7 @@ fn exit_code(status: std::process::ExitStatus) -> i32 {
 
 /// The sandbox around one step: every namespace unshared (no network), the system read-only, the
 /// run's folder as the only writable place besides a small /tmp, a fresh /proc and /dev.
-fn bwrap_args(dir: &Path, lang: &ServerLanguage, argv: &[String]) -> Vec<String> {
+fn bwrap_args(dir: &Path, lang: &ServerLanguage, argv: &[String], cpus: u32) -> Vec<String> {
     let mut a: Vec<String> = ["--unshare-all", "--die-with-parent", "--new-session", "--clearenv", "--hostname", "sandbox"].iter().map(|s| s.to_string()).collect();
     a.extend(system_binds(lang.etc));
     let mut push = |xs: &[&str]| a.extend(xs.iter().map(|s| s.to_string()));
@@ -623,8 +635,9 @@ fn bwrap_args(dir: &Path, lang: &ServerLanguage, argv: &[String]) -> Vec<String>
     push(&["--bind", &dir.display().to_string(), BOX]);
     push(&["--remount-ro", "/"]);
     push(&["--chdir", BOX]);
+    let cpus = cpus.to_string();
     for (k, v) in [("HOME", BOX), ("LANG", "C.UTF-8"), ("PATH", "/usr/local/bin:/usr/bin:/bin"), ("TMPDIR", "/tmp")].iter().chain(lang.env) {
-        push(&["--setenv", k, v]);
+        push(&["--setenv", k, &v.replace("{cpus}", &cpus)]);
     }
     push(&["--"]);
     a.extend(argv.iter().cloned());
@@ -638,9 +651,13 @@ fn cgroup_base(controller: &str) -> PathBuf {
 /// The step's memory and process-count groups; the `cgroup.procs` files to join.
 fn make_cgroups(group: &str, limits: &StepLimits) -> Vec<PathBuf> {
     let mut procs = Vec::new();
-    let settings: [(&str, Vec<(&str, String)>); 2] = [
+    let settings: [(&str, Vec<(&str, String)>); 4] = [
         ("memory", vec![("memory.limit_in_bytes", limits.memory_bytes.to_string()), ("memory.swappiness", "0".into())]),
         ("pids", vec![("pids.max", limits.max_processes.to_string())]),
+        // A program with many threads gets its share of the host, not every core.
+        ("cpu", vec![("cpu.cfs_quota_us", (u64::from(limits.cpus) * CPU_PERIOD_US).to_string()), ("cpu.cfs_period_us", CPU_PERIOD_US.to_string())]),
+        // Measures only: the CPU time on the exit line.
+        ("cpuacct", vec![]),
     ];
     for (controller, values) in settings {
         let dir = cgroup_base(controller).join(group);
@@ -658,8 +675,11 @@ fn make_cgroups(group: &str, limits: &StepLimits) -> Vec<PathBuf> {
     procs
 }
 
+/// The CPU cgroup's accounting period; the quota is this times the cores a step may use.
+const CPU_PERIOD_US: u64 = 100_000;
+
 fn remove_cgroups(group: &str) {
-    for controller in ["memory", "pids"] {
+    for controller in ["memory", "pids", "cpu", "cpuacct"] {
         let _ = std::fs::remove_dir(cgroup_base(controller).join(group));
     }
 }
@@ -668,6 +688,7 @@ fn remove_cgroups(group: &str) {
 #[derive(Default)]
 struct CgroupStats {
     max_memory: Option<u64>,
+    cpu_ns: Option<u64>,
     oom_kills: u64,
     pids_refused: u64,
 }
@@ -681,6 +702,7 @@ impl CgroupStats {
         let max_memory = read("memory", "memory.max_usage_in_bytes").and_then(|s| s.trim().parse().ok());
         let oom_kills = read("memory", "memory.oom_control").map(|s| field(&s, "oom_kill ")).unwrap_or(0);
         let pids_refused = read("pids", "pids.events").map(|s| field(&s, "max ")).unwrap_or(0);
-        CgroupStats { max_memory, oom_kills, pids_refused }
+        let cpu_ns = read("cpuacct", "cpuacct.usage").and_then(|s| s.trim().parse().ok());
+        CgroupStats { max_memory, cpu_ns, oom_kills, pids_refused }
     }
 }

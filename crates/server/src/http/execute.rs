@@ -1,7 +1,7 @@
 //! `POST /api/sessions/{id}/execute` {"language","code","stdin"?}: runs code of a server-side
 //! language and streams what happens as Server-Sent Events, each `data:` JSON: `queued`
 //! {ahead} (only when it waits for a free place), `start` {run_id, language}, `stdout` {text},
-//! `stderr` {text}, `exit` {run_id, status, code, step, time_ms, compile_ms, memory_bytes,
+//! `stderr` {text}, `exit` {run_id, status, code, step, time_ms, compile_ms, memory_bytes, cpu_ms,
 //! output_bytes, message}. Refusals come before the stream as JSON errors: 403 for a candidate
 //! while execution is off, 409 once the session ended, 400 for a language that does not run on
 //! the server, 429 with Retry-After when the queue is full. Closing the stream stops the run.
