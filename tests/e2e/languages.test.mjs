@@ -122,3 +122,29 @@ test('with execution off the candidate cannot run C; the interviewer can', async
   await interviewer.context().close();
   await candidate.context().close();
 });
+
+test('input typed while a server-side program runs reaches it, and the other person sees it', async () => {
+  const session = await createSession(server.url, { title: 'Bash input', language: 'bash' });
+  const candidate = await newPage(browser, CLIPBOARD);
+  const interviewer = await newPage(browser, CLIPBOARD);
+  await joinSession(candidate, session.candidate_url, 'Grace');
+  await joinSession(interviewer, session.interviewer_url, 'Ada');
+  await setCode(candidate, 'read -r -p "n? " n\necho "twice: $((n * 2))"\nwhile read -r line; do echo "got $line"; done\necho done\n');
+  await startRun(candidate);
+  // While it runs, the stdin box is an input line: Enter sends a line, Ctrl+D ends the input.
+  const line = byTestId(candidate, 'stdin-input');
+  await line.waitFor({ timeout: 30_000 });
+  await line.fill('21');
+  await line.press('Enter');
+  await waitFor(async () => /twice: 42/.test(await runOutput(candidate)), { timeout: 30_000, what: 'the answer to the first line' });
+  await line.fill('last');
+  await line.press('Control+d');
+  const r = await waitDone(candidate);
+  assert.equal(r.status, 'ok', r.output);
+  assert.match(r.output, /21\n[\s\S]*twice: 42[\s\S]*got last[\s\S]*done/);
+  await waitFor(async () => /got last/.test(await runOutput(interviewer)), { timeout: 10_000, what: 'the run on the interviewer page' });
+  // After the run, the stdin box is back for the next run's input.
+  await byTestId(candidate, 'stdin-box').waitFor({ timeout: 10_000 });
+  await interviewer.context().close();
+  await candidate.context().close();
+});

@@ -566,3 +566,94 @@ int main(void) {
         assert_eq!(r.stdout.trim(), "1", "{r:?}");
     }
 }
+
+/// A run over the WebSocket: its events as the stream of `POST .../execute` tells them.
+struct Interactive {
+    ws: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    stdout: String,
+    exit: Value,
+}
+
+impl Interactive {
+    async fn start(base: &str, session: &str, token: &str, request: Value) -> Interactive {
+        use futures_util::SinkExt;
+        let url = format!("{}/api/sessions/{session}/execute/ws?token={token}", base.replacen("http://", "ws://", 1));
+        let (mut ws, _) = tokio_tungstenite::connect_async(url).await.expect("the run's socket opens");
+        ws.send(tokio_tungstenite::tungstenite::Message::Text(request.to_string().into())).await.unwrap();
+        Interactive { ws, stdout: String::new(), exit: Value::Null }
+    }
+
+    async fn send(&mut self, msg: Value) {
+        use futures_util::SinkExt;
+        self.ws.send(tokio_tungstenite::tungstenite::Message::Text(msg.to_string().into())).await.unwrap();
+    }
+
+    /// Reads events until `done` holds for what was read (or 30 s pass); the last event's JSON.
+    async fn until(&mut self, done: impl Fn(&Interactive, &Value) -> bool) -> Value {
+        use futures_util::StreamExt;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let msg = tokio::time::timeout_at(deadline, self.ws.next()).await.expect("an event in time");
+            let Some(Ok(tokio_tungstenite::tungstenite::Message::Text(text))) = msg else { return Value::Null };
+            let v: Value = serde_json::from_str(&text).unwrap();
+            match v["type"].as_str() {
+                Some("stdout") => self.stdout.push_str(v["text"].as_str().unwrap_or("")),
+                Some("exit") => self.exit = v.clone(),
+                _ => {}
+            }
+            if done(self, &v) {
+                return v;
+            }
+        }
+    }
+}
+
+/// Input typed while the program runs reaches it, after the stdin given with Run; the end of the
+/// input ends a program that reads to the end; each line restarts the time limit; refusals come
+/// as an `error` event, as the JSON route's statuses.
+#[tokio::test]
+async fn input_typed_while_a_program_runs_reaches_it() {
+    if !bwrap_ready() || !tool_ready("bash") {
+        return;
+    }
+    let server = TestServer::start().await;
+    let base = server.url();
+    let s = new_session(&base).await;
+    let res = http().patch(format!("{base}/api/sessions/{}", s.id)).bearer_auth(&s.interviewer).json(&json!({"policy": {"time_limit_seconds": 2}})).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+
+    // A prompt, answered after the program asked; then the rest up to the end of the input.
+    let program = "read -r name\necho \"Hello, $name\"\nread -r a\nn=0\nwhile read -r line; do n=$((n + line)); done\necho \"sum $((a + n))\"\n";
+    let mut run = Interactive::start(&base, &s.id, &s.candidate, json!({"language": "bash", "code": program, "stdin": ""})).await;
+    run.until(|_, v| v["type"] == "start").await;
+    run.send(json!({"stdin": "Grace\n"})).await;
+    run.until(|r, _| r.stdout.contains("Hello, Grace")).await;
+    // Slower than the 2 s limit in all, but each line within it: the limit restarts with each.
+    for line in ["1\n", "2\n", "3\n"] {
+        tokio::time::sleep(Duration::from_millis(900)).await;
+        run.send(json!({"stdin": line})).await;
+    }
+    run.send(json!({"eof": true})).await;
+    let exit = run.until(|_, v| v["type"] == "exit").await;
+    assert_eq!(exit["status"], "ok", "{exit} {}", run.stdout);
+    assert!(run.stdout.contains("sum 6"), "{}", run.stdout);
+
+    // Nobody types: the time limit stops it as any run.
+    let mut idle = Interactive::start(&base, &s.id, &s.candidate, json!({"language": "bash", "code": "read -r x\necho $x\n"})).await;
+    let exit = idle.until(|_, v| v["type"] == "exit").await;
+    assert_eq!(exit["status"], "timeout", "{exit}");
+
+    // Refused as the JSON route refuses: execution off for the candidate (403), then a language
+    // that does not run on the server (400).
+    let res = http().patch(format!("{base}/api/sessions/{}", s.id)).bearer_auth(&s.interviewer).json(&json!({"policy": {"execution_enabled": false}})).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let mut refused = Interactive::start(&base, &s.id, &s.candidate, json!({"language": "bash", "code": "echo hi"})).await;
+    let e = refused.until(|_, v| v["type"] == "error").await;
+    assert_eq!(e["status"], 403, "{e}");
+    let mut wrong = Interactive::start(&base, &s.id, &s.interviewer, json!({"language": "python", "code": "print(1)"})).await;
+    let e = wrong.until(|_, v| v["type"] == "error").await;
+    assert_eq!(e["status"], 400, "{e}");
+    // A bad token gets no socket at all.
+    let url = format!("{}/api/sessions/{}/execute/ws?token=wrong", base.replacen("http://", "ws://", 1), s.id);
+    assert!(tokio_tungstenite::connect_async(url).await.is_err());
+}

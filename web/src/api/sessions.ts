@@ -1,6 +1,5 @@
 // Sessions (docs/API.md, "Sessions"): create, load, join, change, and what the pad reports.
 import { request, wsUrl, type SessionClient } from './client';
-import { readEvents } from './sse';
 
 export type Role = 'interviewer' | 'candidate';
 
@@ -11,7 +10,7 @@ export interface Language {
   runs_on?: 'browser' | 'server' | null;
 }
 
-/** Events of `POST /api/sessions/{id}/execute` (Server-Sent Events, docs/API.md). */
+/** Events of a server-side run (`/execute/ws` messages, or `POST .../execute` Server-Sent Events; docs/API.md). */
 export type ExecuteEvent =
   | { type: 'queued'; ahead: number }
   | { type: 'start'; run_id: string; language: string }
@@ -29,7 +28,9 @@ export type ExecuteEvent =
       cpu_ms?: number | null;
       output_bytes: number;
       message: string | null;
-    };
+    }
+  /** A refusal over the WebSocket (the status a JSON answer would have had). */
+  | { type: 'error'; status: number; error: string };
 
 export interface Participant {
   id: string;
@@ -116,14 +117,11 @@ export function sessionsApi(c: SessionClient) {
     recordRun: (run: RunRecord) => c.request<unknown>('POST', '/runs', run),
 
     /**
-     * Runs code on the server's sandbox, calling `onEvent` for each event as it arrives. Refusals
-     * (403 execution off, 429 queue full...) throw ApiError with the server's message; aborting
-     * `signal` stops the run.
+     * Runs code on the server's sandbox over a WebSocket (so input can be typed while it runs):
+     * send the request first, then `{"stdin": text}` / `{"eof": true}`; events arrive as
+     * `{"type", ...}` (docs/API.md). Closing it stops the run.
      */
-    async execute(body: { language: string; code: string; stdin?: string }, onEvent: (e: ExecuteEvent) => void, signal: AbortSignal): Promise<void> {
-      const res = await c.sendOk('POST', '/execute', { json: body, headers: { Accept: 'text/event-stream' }, signal });
-      await readEvents<ExecuteEvent>(res, signal, onEvent);
-    },
+    executeSocket: () => new WebSocket(wsUrl(`${c.path('/execute/ws')}${c.token ? `?token=${encodeURIComponent(c.token)}` : ''}`)),
 
     recordActivity: (participantId: string | null, body: Activity) =>
       c.request<unknown>('POST', `/activity${participantId ? `?participant=${encodeURIComponent(participantId)}` : ''}`, body),

@@ -237,7 +237,9 @@ export function RunPanel({ runner, role, policy, onPolicy, fileName, languageNam
             </div>
           )}
           <Output chunks={output} runId={shown?.id ?? ''} empty={!shown} fileName={fileName} loading={loading} />
-          {runner.stdinUpfront ? (
+          {/* A server-side run given its input in the box keeps it; one started with an empty box
+              takes its input from the line below while it runs. */}
+          {runner.stdinUpfront && !(isMine && active && runner.stdin === '') ? (
             <label className="stdin-box">
               <span>Input (stdin), sent with the next run</span>
               <textarea
@@ -253,6 +255,7 @@ export function RunPanel({ runner, role, policy, onPolicy, fileName, languageNam
             <StdinLine
               inputRef={stdinRef}
               waiting={isMine && active?.phase === 'input'}
+              accepting={runner.stdinUpfront && isMine && active !== null && runner.stdin === ''}
               enabled={active !== null}
               othersWaiting={!active && shown?.status === 'running' && shown.phase === 'input' ? shown.by : null}
               onLine={runner.input}
@@ -407,6 +410,7 @@ type StdinEntry = string | null;
 function StdinLine({
   inputRef,
   waiting,
+  accepting = false,
   enabled,
   othersWaiting,
   onLine,
@@ -414,6 +418,8 @@ function StdinLine({
 }: {
   inputRef: RefObject<HTMLInputElement | null>;
   waiting: boolean;
+  /** Lines go to the program as they are typed (a server-side run reads them when it wants). */
+  accepting?: boolean;
   enabled: boolean;
   othersWaiting: string | null;
   onLine: (line: string) => void;
@@ -424,11 +430,11 @@ function StdinLine({
   const hand = useCallback((entry: StdinEntry) => (entry === null ? onEnd() : onLine(entry)), [onLine, onEnd]);
   // Lines typed before the program asks are handed over when it does, end of input last.
   useEffect(() => {
-    if (waiting && queued.length > 0) {
+    if ((waiting || accepting) && queued.length > 0) {
       hand(queued[0]);
       setQueued((q) => q.slice(1));
     }
-  }, [waiting, queued, hand]);
+  }, [waiting, accepting, queued, hand]);
   useEffect(() => {
     if (!enabled) setQueued([]);
   }, [enabled]);
@@ -439,7 +445,7 @@ function StdinLine({
   }, [waiting, enabled, inputRef]);
   const send = (entries: StdinEntry[]) => {
     if (!enabled) return;
-    if (waiting && queued.length === 0) {
+    if ((waiting || accepting) && queued.length === 0) {
       hand(entries[0]);
       setQueued(entries.slice(1));
     } else {
@@ -458,11 +464,13 @@ function StdinLine({
   };
   const placeholder = waiting
     ? 'The program is waiting: type a line and press Enter'
-    : othersWaiting
-      ? `${othersWaiting}'s program is waiting for their input`
-      : enabled
-        ? 'Input for the program (sent when it asks)'
-        : 'Input for input() and prompt() goes here while your program runs';
+    : accepting
+      ? 'Input for the running program: Enter sends a line, Ctrl+D ends the input'
+      : othersWaiting
+        ? `${othersWaiting}'s program is waiting for their input`
+        : enabled
+          ? 'Input for the program (sent when it asks)'
+          : 'Input for input() and prompt() goes here while your program runs';
   return (
     <form className={`run-stdin${waiting ? ' waiting' : ''}`} onSubmit={submit}>
       <label htmlFor="run-stdin-input" className="run-stdin-label">

@@ -1,8 +1,8 @@
-// Languages that run on the server (C, C++, Java, Go, Rust, Ruby, Bash, SQL): the code goes to
-// POST /api/sessions/{id}/execute, which compiles and runs it in a fresh sandbox and streams the
-// output back. The runner writes it into the shared `runs` document like any other run; the server
-// puts the run on the timeline itself.
-import { ApiError } from '../api/client';
+// Languages that run on the server (C, C++, Java, Go, Rust, Ruby, Bash, SQL): the code goes over
+// a WebSocket to /api/sessions/{id}/execute/ws, which compiles and runs it in a fresh sandbox,
+// streams the output back and takes the input typed while it runs (after the stdin box's text).
+// The runner writes it into the shared `runs` document like any other run; the server puts the
+// run on the timeline itself.
 import type { ExecuteEvent } from '../api/sessions';
 import type { ExecHooks, ExecResult, Execution, RunContext, RunEngine } from './engines';
 
@@ -11,7 +11,6 @@ export class ServerEngine implements RunEngine {
   readonly wantsStdinUpfront = true;
 
   execute(_id: string, code: string, language: string, _limitMs: number, hooks: ExecHooks, ctx?: RunContext): Execution {
-    const abort = new AbortController();
     const startedAt = performance.now();
     let settled = false;
     let resolve!: (r: ExecResult) => void;
@@ -47,32 +46,54 @@ export class ServerEngine implements RunEngine {
       }
     };
 
+    let socket: WebSocket | null = null;
+    let stopped = false;
+    let startedRun = false;
+    const send = (msg: unknown) => {
+      if (socket?.readyState === WebSocket.OPEN) socket.send(JSON.stringify(msg));
+    };
     if (!ctx) {
       finish({ status: 'error', durationMs: 0, truncated: false, message: 'This run has no session to run on.' });
     } else {
       hooks.onPhase('running');
-      ctx.api.session
-        .execute({ language, code, stdin: ctx.stdin }, onEvent, abort.signal)
-        .then(() => {
-          if (abort.signal.aborted) finish({ status: 'stopped', durationMs: elapsed(), truncated: false, message: 'Stopped.' });
-          else finish({ status: 'error', durationMs: elapsed(), truncated: false, message: 'The server ended the run without a result.' });
-        })
-        .catch((err: unknown) => {
-          if (abort.signal.aborted) {
-            finish({ status: 'stopped', durationMs: elapsed(), truncated: false, message: 'Stopped.' });
-            return;
-          }
-          const message = err instanceof ApiError ? err.message : 'The run failed.';
-          finish({ status: 'error', durationMs: 0, truncated: false, message: `The server did not run the code: ${message}` });
-        });
+      socket = ctx.api.session.executeSocket();
+      const ws = socket;
+      // Input given in the box is the whole input (its end is sent at once); with an empty box,
+      // the program gets what is typed while it runs.
+      const interactive = ctx.stdin === '';
+      ws.onopen = () => {
+        ws.send(JSON.stringify({ language, code, stdin: ctx.stdin }));
+        if (!interactive) ws.send(JSON.stringify({ eof: true }));
+      };
+      ws.onmessage = (m) => {
+        let e: ExecuteEvent;
+        try {
+          e = JSON.parse(String(m.data)) as ExecuteEvent;
+        } catch {
+          return;
+        }
+        if (e.type === 'error') {
+          // A refusal of the run itself (execution off, queue full...) ends it; one of a line of input does not.
+          if (!startedRun) finish({ status: 'error', durationMs: 0, truncated: false, message: `The server did not run the code: ${e.error}` });
+          return;
+        }
+        if (e.type === 'start') startedRun = true;
+        onEvent(e);
+      };
+      ws.onclose = () => {
+        if (stopped) finish({ status: 'stopped', durationMs: elapsed(), truncated: false, message: 'Stopped.' });
+        else finish({ status: 'error', durationMs: elapsed(), truncated: false, message: 'The connection to the server was lost before the run ended.' });
+      };
     }
-
     return {
       done,
-      stop: () => abort.abort(),
-      // The program's input is sent with the run (the stdin box), not while it runs.
-      input: () => {},
-      eof: () => {},
+      stop: () => {
+        stopped = true;
+        socket?.close();
+      },
+      // After the stdin box's text, which goes with the run, the program gets what is typed.
+      input: (line: string) => send({ stdin: `${line}\n` }),
+      eof: () => send({ eof: true }),
     };
   }
 }

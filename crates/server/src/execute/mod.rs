@@ -64,7 +64,11 @@ pub struct Job {
     pub language: &'static ServerLanguage,
     pub code: String,
     pub stdin: String,
-    /// The session's time limit for the run step.
+    /// More input while the program runs (interactive runs): each text is written to its stdin
+    /// as it comes, and the input ends when the sender is dropped. None: `stdin` is all of it.
+    pub more_stdin: Option<mpsc::Receiver<String>>,
+    /// The session's time limit for the run step (for an interactive run, counted from the last
+    /// input, so time spent waiting for the person at the keyboard is not the program's).
     pub time_limit: Duration,
     /// Cancelled when the run must stop for a reason of the session's (execution switched off).
     pub cancel: tokio_util::sync::CancellationToken,
@@ -162,7 +166,7 @@ impl Executor {
         (rx, done_rx)
     }
 
-    async fn run(&self, job: Job, tx: &mpsc::Sender<RunEvent>) -> Outcome {
+    async fn run(&self, mut job: Job, tx: &mpsc::Sender<RunEvent>) -> Outcome {
         let waiting = self.slots.available_permits() == 0;
         if waiting {
             let ahead = self.admitted.load(Ordering::Acquire).saturating_sub(self.config.max_concurrent.max(1) + 1);
@@ -177,7 +181,8 @@ impl Executor {
         let name = format!("{}-{n}", crate::util::new_id());
         let dir = self.root.join(&name);
         let uid = FIRST_UID + n % UIDS;
-        let result = self.run_in(&dir, &name, uid, &job, tx).await;
+        let more_stdin = job.more_stdin.take();
+        let result = self.run_in(&dir, &name, uid, &job, more_stdin, tx).await;
         let _ = tokio::fs::remove_dir_all(&dir).await;
         for step in ["compile", "run"] {
             remove_cgroups(&format!("{name}-{step}"));
@@ -192,7 +197,7 @@ impl Executor {
         }
     }
 
-    async fn run_in(&self, dir: &Path, name: &str, uid: u32, job: &Job, tx: &mpsc::Sender<RunEvent>) -> std::io::Result<Outcome> {
+    async fn run_in(&self, dir: &Path, name: &str, uid: u32, job: &Job, more_stdin: Option<mpsc::Receiver<String>>, tx: &mpsc::Sender<RunEvent>) -> std::io::Result<Outcome> {
         std::fs::create_dir_all(dir)?;
         std::fs::write(dir.join(job.language.file), &job.code)?;
         if self.as_root {
@@ -208,7 +213,7 @@ impl Executor {
         if let Some(compile) = job.language.compile {
             let limits = self.compile_limits();
             let argv: Vec<String> = compile.iter().map(|s| s.to_string()).collect();
-            let step = self.step(dir, &format!("{name}-compile"), uid, job.language, &argv, "", &limits, &mut output, tx, &job.cancel).await?;
+            let step = self.step(dir, &format!("{name}-compile"), uid, job.language, &argv, "", None, &limits, &mut output, tx, &job.cancel).await?;
             compile_ms = Some(step.time_ms);
             if step.ended != Ended::Exited(0) {
                 let mut outcome = step.outcome("compile", &limits, &output, &self.config);
@@ -223,7 +228,7 @@ impl Executor {
         }
         let limits = self.run_limits(job.time_limit);
         let argv = self.run_argv(job.language);
-        let step = self.step(dir, &format!("{name}-run"), uid, job.language, &argv, &job.stdin, &limits, &mut output, tx, &job.cancel).await?;
+        let step = self.step(dir, &format!("{name}-run"), uid, job.language, &argv, &job.stdin, more_stdin, &limits, &mut output, tx, &job.cancel).await?;
         let mut outcome = step.outcome("run", &limits, &output, &self.config);
         outcome.compile_ms = compile_ms;
         Ok(outcome)
@@ -258,6 +263,7 @@ impl Executor {
         lang: &ServerLanguage,
         argv: &[String],
         stdin: &str,
+        more_stdin: Option<mpsc::Receiver<String>>,
         limits: &StepLimits,
         output: &mut OutputBudget,
         tx: &mpsc::Sender<RunEvent>,
@@ -314,11 +320,24 @@ impl Executor {
         let started = Instant::now();
         let mut child = cmd.spawn()?;
         // The input is written in the background: a program that never reads it must not block us.
+        // Each later input (interactive runs) restarts the time limit.
+        let fed = Arc::new(tokio::sync::Notify::new());
         if let Some(mut pipe) = child.stdin.take() {
             let input = stdin.as_bytes().to_vec();
+            let fed = fed.clone();
             tokio::spawn(async move {
                 use tokio::io::AsyncWriteExt;
-                let _ = pipe.write_all(&input).await;
+                if pipe.write_all(&input).await.is_err() {
+                    return;
+                }
+                let Some(mut more) = more_stdin else { return };
+                while let Some(text) = more.recv().await {
+                    fed.notify_one();
+                    if pipe.write_all(text.as_bytes()).await.is_err() || pipe.flush().await.is_err() {
+                        return;
+                    }
+                }
+                // Dropping the pipe ends the program's input.
             });
         }
         let mut stdout = child.stdout.take().map(Utf8Reader::new);
@@ -344,6 +363,7 @@ impl Executor {
                 },
                 status = child.wait(), if stdout.is_none() && stderr.is_none() => break status.ok(),
                 _ = &mut deadline => { stop = Some(Ended::TimedOut); break None }
+                _ = fed.notified() => deadline.as_mut().reset(tokio::time::Instant::now() + limits.wall),
                 _ = tx.closed() => { stop = Some(Ended::Stopped); break None }
                 _ = &mut cancelled => { stop = Some(Ended::Cancelled); break None }
             }
@@ -414,7 +434,7 @@ impl Executor {
             let argv: Vec<String> = compile.iter().map(|s| s.to_string()).collect();
             let mut output = OutputBudget { left: self.config.max_output_bytes, used: 0 };
             let (tx, collected) = collector();
-            let step = self.step(dir, &format!("{name}-compile"), uid, lang, &argv, "", &limits, &mut output, &tx, &tokio_util::sync::CancellationToken::new()).await?;
+            let step = self.step(dir, &format!("{name}-compile"), uid, lang, &argv, "", None, &limits, &mut output, &tx, &tokio_util::sync::CancellationToken::new()).await?;
             drop(tx);
             let (stdout, stderr) = collected.await.unwrap_or_default();
             compile_ms = Some(step.time_ms);
@@ -431,7 +451,7 @@ impl Executor {
         for input in inputs {
             let mut output = OutputBudget { left: self.config.max_output_bytes, used: 0 };
             let (tx, collected) = collector();
-            let step = self.step(dir, &format!("{name}-run"), uid, lang, &argv, input, &limits, &mut output, &tx, &tokio_util::sync::CancellationToken::new()).await?;
+            let step = self.step(dir, &format!("{name}-run"), uid, lang, &argv, input, None, &limits, &mut output, &tx, &tokio_util::sync::CancellationToken::new()).await?;
             drop(tx);
             let (stdout, stderr) = collected.await.unwrap_or_default();
             remove_cgroups(&format!("{name}-run"));

@@ -38,6 +38,14 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// The status and message a JSON answer would carry, for a refusal sent over a WebSocket.
+    pub fn status_and_message(&self) -> (u16, String) {
+        if let ApiError::Internal(detail) = self {
+            tracing::error!(error = %detail, "request failed");
+        }
+        (self.status().as_u16(), self.to_string())
+    }
+
     fn status(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,

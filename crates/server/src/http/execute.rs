@@ -1,3 +1,5 @@
+//! `GET /api/sessions/{id}/execute/ws`: the same over a WebSocket, with input typed while the
+//! program runs (`execute_ws`).
 //! `POST /api/sessions/{id}/execute` {"language","code","stdin"?}: runs code of a server-side
 //! language and streams what happens as Server-Sent Events, each `data:` JSON: `queued`
 //! {ahead} (only when it waits for a free place), `start` {run_id, language}, `stdout` {text},
@@ -11,11 +13,13 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::extract::State;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::http::HeaderValue;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
+use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
-use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::AppState;
@@ -23,7 +27,7 @@ use super::api::JsonBody;
 use super::auth::Auth;
 use super::error::ApiError;
 use crate::execute::{Job, RunEvent, server_language, server_language_ids};
-use crate::sessions::{Role, RunReport};
+use crate::sessions::{Caller, Role, RunReport};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -35,6 +39,107 @@ pub struct Execute {
 }
 
 pub async fn execute(State(state): State<AppState>, Auth(caller): Auth, JsonBody(body): JsonBody<Execute>) -> Result<Response, ApiError> {
+    let run = begin(&state, &caller, body, None)?;
+    let (id, lang) = (run.id, run.language);
+    let stream = ReceiverStream::new(run.events).map(move |ev| {
+        let (name, data) = event_json(ev, &id, lang);
+        Ok::<_, Infallible>(Event::default().event(name).data(data.to_string()))
+    });
+    let mut response = Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response();
+    response.headers_mut().insert("x-accel-buffering", HeaderValue::from_static("no"));
+    response.headers_mut().insert("cache-control", HeaderValue::from_static("no-cache"));
+    Ok(response)
+}
+
+/// `GET /api/sessions/{id}/execute/ws`: the same run over a WebSocket, so the program's input can
+/// be typed while it runs. The first message is the request (`{"language","code","stdin"?}`);
+/// then each event comes as `{"type": "start"|"stdout"|..., ...}` (a refusal as `{"type":
+/// "error","status","error"}`), and the client sends `{"stdin": "text"}` for more input and
+/// `{"eof": true}` to end it. Closing the socket stops the run.
+pub async fn execute_ws(State(state): State<AppState>, Auth(caller): Auth, upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>) -> Result<Response, ApiError> {
+    let upgrade = upgrade.map_err(|_| ApiError::BadRequest("expected a WebSocket upgrade".into()))?;
+    Ok(upgrade.max_message_size(MAX_REQUEST_BYTES).on_upgrade(move |socket| serve_ws(socket, state, caller)))
+}
+
+/// The largest request (the code) or input message a run's WebSocket takes.
+const MAX_REQUEST_BYTES: usize = 1 << 20;
+
+async fn serve_ws(socket: WebSocket, state: AppState, caller: Caller) {
+    let (mut out, mut incoming) = socket.split();
+    let send = |v: serde_json::Value| Message::Text(v.to_string().into());
+    // The request comes first, and soon.
+    let first = tokio::time::timeout(Duration::from_secs(10), incoming.next()).await;
+    let body = match first {
+        Ok(Some(Ok(Message::Text(text)))) => serde_json::from_str::<Execute>(&text).map_err(|e| ApiError::BadRequest(format!("invalid run request: {e}"))),
+        _ => Err(ApiError::BadRequest("the first message must be the run request as JSON text".into())),
+    };
+    let (input, more_stdin) = tokio::sync::mpsc::channel::<String>(64);
+    let run = body.and_then(|body| begin(&state, &caller, body, Some(more_stdin)));
+    let mut run = match run {
+        Ok(run) => run,
+        Err(e) => {
+            let (status, message) = e.status_and_message();
+            let _ = out.send(send(serde_json::json!({"type": "error", "status": status, "error": message}))).await;
+            let _ = out.close().await;
+            return;
+        }
+    };
+    let mut input = Some(input);
+    loop {
+        tokio::select! {
+            ev = run.events.recv() => {
+                let Some(ev) = ev else { break };
+                let last = matches!(ev, RunEvent::Exit(_));
+                let (name, mut data) = event_json(ev, &run.id, run.language);
+                data["type"] = serde_json::Value::String(name.to_string());
+                if out.send(send(data)).await.is_err() || last {
+                    break;
+                }
+            }
+            msg = incoming.next() => match msg {
+                Some(Ok(Message::Text(text))) => match serde_json::from_str::<Input>(&text) {
+                    Ok(Input { stdin: Some(t), eof }) => {
+                        if let Some(tx) = &input {
+                            let _ = tx.send(t).await;
+                        }
+                        if eof {
+                            input = None;
+                        }
+                    }
+                    Ok(Input { stdin: None, eof: true }) => input = None,
+                    _ => {
+                        let _ = out.send(send(serde_json::json!({"type": "error", "status": 400, "error": "expected {\"stdin\": \"text\"} or {\"eof\": true}"}))).await;
+                    }
+                },
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                Some(Ok(_)) => {}
+            },
+        }
+    }
+    // Dropping the events ends the run if it is still going (the executor sees its caller gone).
+    let _ = out.close().await;
+}
+
+/// More input for a running program.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Input {
+    #[serde(default)]
+    stdin: Option<String>,
+    #[serde(default)]
+    eof: bool,
+}
+
+/// A run that has a place in the queue: its id, language and events.
+struct Started {
+    id: String,
+    language: &'static str,
+    events: tokio::sync::mpsc::Receiver<RunEvent>,
+}
+
+/// Checks who may run what, queues the run, and arranges what happens around it: a candidate's
+/// run stops when execution is switched off, and the timeline gets the run once it ends.
+fn begin(state: &AppState, caller: &Caller, body: Execute, more_stdin: Option<tokio::sync::mpsc::Receiver<String>>) -> Result<Started, ApiError> {
     caller.require_open()?;
     if caller.role == Role::Candidate && !caller.session.policy.execution_enabled {
         return Err(ApiError::Forbidden("code execution is turned off by the interviewer".into()));
@@ -50,6 +155,7 @@ pub async fn execute(State(state): State<AppState>, Auth(caller): Auth, JsonBody
         language,
         code: body.code,
         stdin: body.stdin.unwrap_or_default(),
+        more_stdin,
         time_limit: Duration::from_secs(caller.session.policy.time_limit_seconds.max(1) as u64),
         cancel: cancel.clone(),
     };
@@ -91,25 +197,20 @@ pub async fn execute(State(state): State<AppState>, Auth(caller): Auth, JsonBody
             let _ = sessions.record_run(&recorder, &run).await;
         }
     });
+    Ok(Started { id: run_id, language: language.id, events })
+}
 
-    let id = run_id.clone();
-    let lang = language.id;
-    let stream = ReceiverStream::new(events).map(move |ev| {
-        let (name, data) = match ev {
-            RunEvent::Queued { ahead } => ("queued", serde_json::json!({ "ahead": ahead })),
-            RunEvent::Started => ("start", serde_json::json!({ "run_id": id, "language": lang })),
-            RunEvent::Stdout(text) => ("stdout", serde_json::json!({ "text": text })),
-            RunEvent::Stderr(text) => ("stderr", serde_json::json!({ "text": text })),
-            RunEvent::Exit(outcome) => {
-                let mut v = serde_json::to_value(&outcome).unwrap_or_default();
-                v["run_id"] = serde_json::Value::String(id.clone());
-                ("exit", v)
-            }
-        };
-        Ok::<_, Infallible>(Event::default().event(name).data(data.to_string()))
-    });
-    let mut response = Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response();
-    response.headers_mut().insert("x-accel-buffering", HeaderValue::from_static("no"));
-    response.headers_mut().insert("cache-control", HeaderValue::from_static("no-cache"));
-    Ok(response)
+/// An event's name and JSON, as both transports send it.
+fn event_json(ev: RunEvent, id: &str, language: &str) -> (&'static str, serde_json::Value) {
+    match ev {
+        RunEvent::Queued { ahead } => ("queued", serde_json::json!({ "ahead": ahead })),
+        RunEvent::Started => ("start", serde_json::json!({ "run_id": id, "language": language })),
+        RunEvent::Stdout(text) => ("stdout", serde_json::json!({ "text": text })),
+        RunEvent::Stderr(text) => ("stderr", serde_json::json!({ "text": text })),
+        RunEvent::Exit(outcome) => {
+            let mut v = serde_json::to_value(&outcome).unwrap_or_default();
+            v["run_id"] = serde_json::Value::String(id.to_string());
+            ("exit", v)
+        }
+    }
 }

@@ -63,6 +63,7 @@ pub fn router(state: AppState) -> Router {
         .route("/sessions/{id}/join", post(api::join))
         .route("/sessions/{id}/runs", post(api::record_run))
         .route("/sessions/{id}/execute", post(execute::execute))
+        .route("/sessions/{id}/execute/ws", get(execute::execute_ws))
         .route("/questions", get(questions::list).post(questions::create))
         .route("/questions/{id}", get(questions::get_one).put(questions::update).delete(questions::delete))
         .route("/admin/questions/{id}", axum::routing::put(questions::save))
