@@ -77,6 +77,15 @@ test('an interviewer writes a question for the team, with a hidden test, and int
   await byTestId(author, 'questions-link').click();
   await byTestId(author, 'library-questions').waitFor({ timeout: 10_000 });
   assert.match(await byTestId(author, 'library-questions').innerText(), /Two Sum/);
+  // A library question reads like a page (description rendered, a starter per language), read-only.
+  await author.getByRole('link', { name: 'View Two Sum' }).click();
+  await byTestId(author, 'library-readonly').waitFor({ timeout: 10_000 });
+  assert.match(await byTestId(author, 'question-preview-body').innerText(), /two numbers that add up/);
+  await byTestId(author, 'starter-language').selectOption('go');
+  assert.match(await byTestId(author, 'starter-code').inputValue(), /func twoSum\(nums \[\]int, target int\)/);
+  assert.equal(await byTestId(author, 'starter-code').getAttribute('readonly'), '');
+  assert.equal(await byTestId(author, 'question-save').count(), 0);
+  await author.goto(`${server.url}/questions`);
 
   // Write it: title, Markdown description (previewed), a Python starter, a visible and a hidden test.
   await byTestId(author, 'question-new').click();

@@ -288,16 +288,16 @@ function QuestionEditor({ id }: { id: string }) {
         </p>
       )}
       <form onSubmit={submit} className="question-form" aria-describedby="question-status">
-        <fieldset disabled={readOnly} className="question-fieldset">
+        <div>
           <Field label="Title">
             {(fid) => (
-              <input id={fid} ref={titleRef} type="text" value={form.title} maxLength={200} required onChange={(e) => set({ title: e.target.value })} data-testid="question-title" autoComplete="off" />
+              <input id={fid} ref={titleRef} type="text" value={form.title} maxLength={200} required readOnly={readOnly} onChange={(e) => set({ title: e.target.value })} data-testid="question-title" autoComplete="off" />
             )}
           </Field>
-          <DescriptionField value={form.description} onChange={(description) => set({ description })} />
-          <StartersField starters={form.starters} onChange={(starters) => set({ starters })} />
-          <TestsField tests={form.tests} onChange={(tests) => set({ tests })} />
-        </fieldset>
+          <DescriptionField value={form.description} readOnly={readOnly} onChange={(description) => set({ description })} />
+          <StartersField starters={form.starters} readOnly={readOnly} onChange={(starters) => set({ starters })} />
+          <TestsField tests={form.tests} readOnly={readOnly} onChange={(tests) => set({ tests })} />
+        </div>
         {!readOnly && (
           <div className="question-footer">
             <button type="submit" className="btn btn-primary" disabled={status.kind === 'saving'} data-testid="question-save" title="Save (Ctrl+S)">
@@ -326,8 +326,9 @@ function Field({ label, hint, children }: { label: string; hint?: string; childr
   );
 }
 
-function DescriptionField({ value, onChange }: { value: string; onChange: (v: string) => void }) {
-  const [preview, setPreview] = useState(false);
+function DescriptionField({ value, readOnly, onChange }: { value: string; readOnly: boolean; onChange: (v: string) => void }) {
+  // A read-only description is for reading: rendered first.
+  const [preview, setPreview] = useState(readOnly);
   const fid = useId();
   return (
     <div className="field question-field">
@@ -347,13 +348,13 @@ function DescriptionField({ value, onChange }: { value: string; onChange: (v: st
           {value.trim() ? <Markdown text={value} highlight={false} /> : <p className="muted">Nothing to preview.</p>}
         </div>
       ) : (
-        <textarea id={fid} className="question-textarea" rows={10} value={value} maxLength={20_000} onChange={(e) => onChange(e.target.value)} data-testid="question-description" placeholder="What the program reads on stdin, what it prints, an example." />
+        <textarea id={fid} className="question-textarea" rows={10} value={value} maxLength={20_000} readOnly={readOnly} onChange={(e) => onChange(e.target.value)} data-testid="question-description" placeholder="What the program reads on stdin, what it prints, an example." />
       )}
     </div>
   );
 }
 
-function StartersField({ starters, onChange }: { starters: Record<string, string>; onChange: (s: Record<string, string>) => void }) {
+function StartersField({ starters, readOnly, onChange }: { starters: Record<string, string>; readOnly: boolean; onChange: (s: Record<string, string>) => void }) {
   const { languages } = useLanguages();
   const runnable = languages.filter((l) => l.id !== 'plaintext');
   const [language, setLanguage] = useState('python');
@@ -387,6 +388,7 @@ function StartersField({ starters, onChange }: { starters: Record<string, string
         rows={10}
         spellCheck={false}
         value={starters[language] ?? ''}
+        readOnly={readOnly}
         onChange={(e) => onChange({ ...starters, [language]: e.target.value })}
         data-testid="starter-code"
         placeholder={`The ${languageName(languages, language)} code the candidate starts from (empty: the template).`}
@@ -395,7 +397,7 @@ function StartersField({ starters, onChange }: { starters: Record<string, string
   );
 }
 
-function TestsField({ tests, onChange }: { tests: QuestionTest[]; onChange: (t: QuestionTest[]) => void }) {
+function TestsField({ tests, readOnly, onChange }: { tests: QuestionTest[]; readOnly: boolean; onChange: (t: QuestionTest[]) => void }) {
   const update = (i: number, patch: Partial<QuestionTest>) => onChange(tests.map((t, j) => (j === i ? { ...t, ...patch } : t)));
   const hidden = tests.filter((t) => t.hidden).length;
   return (
@@ -408,28 +410,32 @@ function TestsField({ tests, onChange }: { tests: QuestionTest[]; onChange: (t: 
         <div className="question-test" key={i} data-testid={`question-test-${i}`}>
           <div className="question-test-head">
             <Field label={`Test ${i + 1} name`}>
-              {(fid) => <input id={fid} type="text" value={t.name} maxLength={200} onChange={(e) => update(i, { name: e.target.value })} data-testid={`test-name-${i}`} />}
+              {(fid) => <input id={fid} type="text" value={t.name} maxLength={200} readOnly={readOnly} onChange={(e) => update(i, { name: e.target.value })} data-testid={`test-name-${i}`} />}
             </Field>
             <label className="question-hidden">
-              <input type="checkbox" checked={t.hidden} onChange={(e) => update(i, { hidden: e.target.checked })} data-testid={`test-hidden-${i}`} /> Hidden from the candidate
+              <input type="checkbox" checked={t.hidden} disabled={readOnly} onChange={(e) => update(i, { hidden: e.target.checked })} data-testid={`test-hidden-${i}`} /> Hidden from the candidate
             </label>
-            <button type="button" className="btn btn-small" onClick={() => onChange(tests.filter((_, j) => j !== i))} aria-label={`Remove test ${i + 1}`}>
-              Remove
-            </button>
+            {!readOnly && (
+              <button type="button" className="btn btn-small" onClick={() => onChange(tests.filter((_, j) => j !== i))} aria-label={`Remove test ${i + 1}`}>
+                Remove
+              </button>
+            )}
           </div>
           <div className="question-test-io">
             <Field label="Input (stdin)">
-              {(fid) => <textarea id={fid} className="question-textarea question-code" rows={3} spellCheck={false} value={t.input} onChange={(e) => update(i, { input: e.target.value })} data-testid={`test-input-${i}`} />}
+              {(fid) => <textarea id={fid} className="question-textarea question-code" rows={3} spellCheck={false} value={t.input} readOnly={readOnly} onChange={(e) => update(i, { input: e.target.value })} data-testid={`test-input-${i}`} />}
             </Field>
             <Field label="Expected output">
-              {(fid) => <textarea id={fid} className="question-textarea question-code" rows={3} spellCheck={false} value={t.expected} onChange={(e) => update(i, { expected: e.target.value })} data-testid={`test-expected-${i}`} />}
+              {(fid) => <textarea id={fid} className="question-textarea question-code" rows={3} spellCheck={false} value={t.expected} readOnly={readOnly} onChange={(e) => update(i, { expected: e.target.value })} data-testid={`test-expected-${i}`} />}
             </Field>
           </div>
         </div>
       ))}
-      <button type="button" className="btn btn-small" onClick={() => onChange([...tests, { name: `test ${tests.length + 1}`, input: '', expected: '', hidden: false }])} data-testid="question-add-test" disabled={tests.length >= 50}>
-        Add test
-      </button>
+      {!readOnly && (
+        <button type="button" className="btn btn-small" onClick={() => onChange([...tests, { name: `test ${tests.length + 1}`, input: '', expected: '', hidden: false }])} data-testid="question-add-test" disabled={tests.length >= 50}>
+          Add test
+        </button>
+      )}
     </fieldset>
   );
 }
