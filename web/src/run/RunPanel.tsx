@@ -241,14 +241,15 @@ export function RunPanel({ runner, role, policy, onPolicy, fileName, languageNam
               takes its input from the line below while it runs. */}
           {runner.stdinUpfront && !(isMine && active && runner.stdin === '') ? (
             <label className="stdin-box">
-              <span>Input (stdin), sent with the next run</span>
+              <span>Input</span>
               <textarea
                 data-testid="stdin-box"
                 value={runner.stdin}
                 onChange={(e) => runner.setStdin(e.target.value)}
                 rows={2}
                 spellCheck={false}
-                placeholder="Lines the program reads from standard input"
+                placeholder="Sent with Run; leave empty to type it while the program runs"
+                title="The program's standard input, sent with the next run"
               />
             </label>
           ) : (
