@@ -134,7 +134,7 @@ async fn hidden_tests_stay_with_the_interviewer() {
     assert_eq!(tests(&candidate_view).len(), 2);
     assert_eq!(tests(&interviewer_view).len(), 4);
     // The hidden tests' content appears nowhere in what the candidate got.
-    let hidden_input = tests(&interviewer_view).iter().find(|t| t["hidden"] == true && t["name"] == "n = 30, last lines").unwrap()["expected"].as_str().unwrap().to_string();
+    let hidden_input = tests(&interviewer_view).iter().find(|t| t["hidden"] == true && t["name"] == "n = 30").unwrap()["expected"].as_str().unwrap().to_string();
     assert!(!candidate_view.to_string().contains("n = 30") && !candidate_view.to_string().contains(&hidden_input.replace('\n', "\\n")));
 
     // A wrong solution: the candidate sees its visible tests fail, and only those.
