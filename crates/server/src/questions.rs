@@ -208,7 +208,7 @@ impl Questions {
                 QuestionSummary {
                     tests: tests.len(),
                     hidden_tests: tests.iter().filter(|t| t.hidden).count(),
-                    owner: if q.owner_team_id.is_some() { Owner::Team } else { Owner::Library },
+                    owner: owner_of(&q),
                     updated_at: q.updated_at,
                     id: q.id,
                     title: q.title,
@@ -223,7 +223,7 @@ impl Questions {
     pub async fn get(&self, team_id: &str, id: &str) -> Result<QuestionFull> {
         let q = self.visible(team_id, id).await?;
         Ok(QuestionFull {
-            owner: if q.owner_team_id.is_some() { Owner::Team } else { Owner::Library },
+            owner: owner_of(&q),
             starters: starters_of(&q),
             tests: tests_of(&q),
             id: q.id,
@@ -236,18 +236,21 @@ impl Questions {
     /// A new question of the caller's team; its id is made from its title.
     pub async fn create(&self, team_id: &str, user_id: &str, q: QuestionInput) -> Result<String> {
         let q = validated(q)?;
-        let id = format!("{}-{:06x}", slug(&q.title), rand::random::<u32>() & 0xff_ffff);
-        self.store.upsert_question(&row_of(id.clone(), q, Some(team_id), Some(user_id))).await?;
-        Ok(id)
+        let mut row = row_of(String::new(), q, Some(team_id), Some(user_id));
+        // Never an upsert: an id that is taken (another team's, by chance) is drawn again.
+        for _ in 0..5 {
+            row.id = format!("{}-{:06x}", slug(&row.title), rand::random::<u32>() & 0xff_ffff);
+            if self.store.insert_question(&row).await? {
+                return Ok(row.id);
+            }
+        }
+        Err(QuestionError::Conflict("could not find a free id for the question; try again".into()))
     }
 
     /// Replaces a question of the caller's team (the library's are read-only: copy one to change it).
     pub async fn update(&self, team_id: &str, id: &str, q: QuestionInput) -> Result<()> {
         let q = validated(q)?;
-        let existing = self.visible(team_id, id).await?;
-        if existing.owner_team_id.is_none() {
-            return Err(QuestionError::Forbidden("the server's library questions are read-only: make a copy for your team to change one".into()));
-        }
+        self.team_owned(team_id, id, "the server's library questions are read-only: make a copy for your team to change one").await?;
         if !self.store.update_team_question(team_id, &row_of(id.to_string(), q, Some(team_id), None)).await? {
             return Err(not_found(id));
         }
@@ -256,14 +259,19 @@ impl Questions {
 
     /// Deletes a question of the caller's team; sessions made from it keep it.
     pub async fn delete(&self, team_id: &str, id: &str) -> Result<()> {
-        let existing = self.visible(team_id, id).await?;
-        if existing.owner_team_id.is_none() {
-            return Err(QuestionError::Forbidden("the server's library questions cannot be deleted".into()));
-        }
+        self.team_owned(team_id, id, "the server's library questions cannot be deleted").await?;
         if !self.store.delete_team_question(team_id, id, now_ms()).await? {
             return Err(not_found(id));
         }
         Ok(())
+    }
+
+    /// Refuses `id` unless it is `team_id`'s own: the library's with `library_refusal` (403).
+    async fn team_owned(&self, team_id: &str, id: &str, library_refusal: &str) -> Result<()> {
+        match owner_of(&self.visible(team_id, id).await?) {
+            Owner::Team => Ok(()),
+            Owner::Library => Err(QuestionError::Forbidden(library_refusal.into())),
+        }
     }
 
     /// The question if `team_id` may use it; another team's is as unknown as a missing one.
@@ -345,6 +353,10 @@ impl Questions {
         let passed = results.iter().filter(|r| r.passed).count();
         Ok(TestReport { language: language.into(), passed, failed: results.len() - passed, results })
     }
+}
+
+fn owner_of(q: &QuestionRow) -> Owner {
+    if q.owner_team_id.is_some() { Owner::Team } else { Owner::Library }
 }
 
 fn not_found(id: &str) -> QuestionError {

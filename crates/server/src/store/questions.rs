@@ -63,6 +63,26 @@ impl Store {
         Ok(())
     }
 
+    /// Inserts a new question; false when its id is taken (nothing is changed then).
+    pub async fn insert_question(&self, q: &QuestionRow) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO questions (id, title, description, starters, tests, owner_team_id, created_by, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&q.id)
+        .bind(&q.title)
+        .bind(&q.description)
+        .bind(&q.starters)
+        .bind(&q.tests)
+        .bind(&q.owner_team_id)
+        .bind(&q.created_by)
+        .bind(q.created_at)
+        .bind(q.updated_at)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// The questions a team may use: the server's library and its own.
     pub async fn list_questions(&self, team_id: &str) -> Result<Vec<QuestionRow>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
