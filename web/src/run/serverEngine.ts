@@ -75,6 +75,7 @@ export class ServerEngine implements RunEngine {
         if (e.type === 'error') {
           // A refusal of the run itself (execution off, queue full...) ends it; one of a line of input does not.
           if (!startedRun) finish({ status: 'error', durationMs: 0, truncated: false, message: `The server did not run the code: ${e.error}` });
+          else hooks.onOutput([{ stream: 'system', text: `${e.error}\n` }]);
           return;
         }
         if (e.type === 'start') startedRun = true;

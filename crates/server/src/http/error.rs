@@ -38,7 +38,8 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    /// The status and message a JSON answer would carry, for a refusal sent over a WebSocket.
+    /// The status and message of the JSON answer (also sent as is over a WebSocket); an internal
+    /// error's detail goes to the log, never to the caller.
     pub fn status_and_message(&self) -> (u16, String) {
         if let ApiError::Internal(detail) = self {
             tracing::error!(error = %detail, "request failed");
@@ -64,13 +65,11 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let ApiError::Internal(detail) = &self {
-            tracing::error!(error = %detail, "request failed");
-        }
+        let (_, message) = self.status_and_message();
         let status = self.status();
         let body = match &self {
-            ApiError::NotOneOf { valid, .. } => serde_json::json!({ "error": self.to_string(), "valid": valid }),
-            _ => serde_json::json!({ "error": self.to_string() }),
+            ApiError::NotOneOf { valid, .. } => serde_json::json!({ "error": message, "valid": valid }),
+            _ => serde_json::json!({ "error": message }),
         };
         let mut response = (status, Json(body)).into_response();
         if status == StatusCode::TOO_MANY_REQUESTS {

@@ -99,8 +99,10 @@ async fn serve_ws(socket: WebSocket, state: AppState, caller: Caller) {
             msg = incoming.next() => match msg {
                 Some(Ok(Message::Text(text))) => match serde_json::from_str::<Input>(&text) {
                     Ok(Input { stdin: Some(t), eof }) => {
-                        if let Some(tx) = &input {
-                            let _ = tx.send(t).await;
+                        // Never waits: a program that does not read its input must not stop its
+                        // output from reaching the caller.
+                        if input.as_ref().is_some_and(|tx| tx.try_send(t).is_err()) {
+                            let _ = out.send(send(serde_json::json!({"type": "error", "status": 429, "error": "the program is not reading its input: this line was not sent"}))).await;
                         }
                         if eof {
                             input = None;
