@@ -179,6 +179,11 @@ pub struct StorageConfig {
     #[arg(long = "room-idle-seconds", env = "ROOM_IDLE_SECONDS", default_value_t = 30)]
     pub room_idle_seconds: u64,
 
+    /// Seconds a document stays a live yrs `Doc` after the server last read or wrote it; the
+    /// rest of the time it is kept encoded, about a tenth of the memory.
+    #[arg(long = "doc-live-seconds", env = "DOC_LIVE_SECONDS", default_value_t = 10)]
+    pub doc_live_seconds: u64,
+
     /// Longest time an applied update waits before it is written to storage (the crash-loss window).
     #[arg(long = "flush-interval-ms", env = "FLUSH_INTERVAL_MS", default_value_t = 200)]
     pub flush_interval_ms: u64,
@@ -371,5 +376,9 @@ impl StorageConfig {
 
     pub fn room_idle(&self) -> Duration {
         Duration::from_secs(self.room_idle_seconds)
+    }
+
+    pub fn doc_live(&self) -> Duration {
+        Duration::from_secs(self.doc_live_seconds)
     }
 }

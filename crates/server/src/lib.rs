@@ -153,7 +153,7 @@ pub async fn start(mut config: Config) -> anyhow::Result<Server> {
         };
         collab::Relay::start(node.clone(), docs.clone(), settings, metrics.clone(), relay_stop.clone())
     });
-    let collab = Collab::new(docs.clone(), persister, relay, config.storage.snapshot_every_updates, config.storage.room_idle(), metrics.clone());
+    let collab = Collab::new(docs.clone(), persister, relay, config.storage.snapshot_every_updates, config.storage.room_idle(), config.storage.doc_live(), metrics.clone());
     collab.spawn_janitor(shutdown.clone());
     let sessions = Sessions::new(store.clone(), collab.clone(), config.public_url());
     let assistant = Arc::new(assistant::Assistant::new(&config.assistant, assistant_provider, store.clone(), collab.clone(), sessions.clone(), node.clone(), shutdown.clone()));

@@ -29,6 +29,9 @@ struct Inner {
     persist_lag_millis: AtomicU64,
     persist_lag_max_millis: AtomicU64,
     stored_updates_skipped: AtomicU64,
+    docs_unpacked: AtomicU64,
+    docs_packed: AtomicU64,
+    docs_live: AtomicI64,
     cluster_remote_updates: AtomicU64,
     cluster_compactions: AtomicU64,
     cluster_compacted_entries: AtomicU64,
@@ -86,6 +89,18 @@ impl Metrics {
     pub fn stored_update_skipped(&self) {
         self.0.stored_updates_skipped.fetch_add(1, Relaxed);
     }
+    pub fn doc_unpacked(&self) {
+        self.0.docs_unpacked.fetch_add(1, Relaxed);
+        self.0.docs_live.fetch_add(1, Relaxed);
+    }
+    pub fn doc_packed(&self) {
+        self.0.docs_packed.fetch_add(1, Relaxed);
+        self.0.docs_live.fetch_sub(1, Relaxed);
+    }
+    /// A loaded document that could not be packed at load, or a live one unloaded.
+    pub fn doc_live_changed(&self, by: i64) {
+        self.0.docs_live.fetch_add(by, Relaxed);
+    }
     pub fn cluster_remote_update(&self) {
         self.0.cluster_remote_updates.fetch_add(1, Relaxed);
     }
@@ -124,6 +139,9 @@ impl Metrics {
         metric("iide_persist_lag_seconds", "gauge", "How long the oldest edit of the last commit waited to be stored.", secs(m.persist_lag_millis.load(Relaxed) * 1000));
         metric("iide_persist_lag_max_seconds", "gauge", "Longest any edit waited to be stored since start.", secs(m.persist_lag_max_millis.load(Relaxed) * 1000));
         metric("iide_doc_stored_updates_skipped_total", "counter", "Stored updates that did not decode or apply when a document was rebuilt.", m.stored_updates_skipped.load(Relaxed).to_string());
+        metric("iide_doc_unpacks_total", "counter", "Documents turned from their encoded form into a live yrs Doc (the server needed one).", m.docs_unpacked.load(Relaxed).to_string());
+        metric("iide_docs_live", "gauge", "Loaded documents held as a live yrs Doc; the others are kept encoded.", m.docs_live.load(Relaxed).to_string());
+        metric("iide_doc_packs_total", "counter", "Live documents turned back into their encoded form.", m.docs_packed.load(Relaxed).to_string());
         metric("iide_cluster_remote_updates_total", "counter", "Document updates applied from other nodes (cluster mode).", m.cluster_remote_updates.load(Relaxed).to_string());
         metric("iide_cluster_compactions_total", "counter", "Document streams merged into a stored snapshot by this node.", m.cluster_compactions.load(Relaxed).to_string());
         metric("iide_cluster_compacted_entries_total", "counter", "Stream entries this node's compactions stored.", m.cluster_compacted_entries.load(Relaxed).to_string());

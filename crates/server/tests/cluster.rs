@@ -543,11 +543,6 @@ async fn wait_for_port(port: u16) {
     panic!("port {port} did not open");
 }
 
-async fn metric(base: &str, name: &str) -> f64 {
-    let text = http().get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
-    text.lines().find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok())).unwrap_or(0.0)
-}
-
 /// A workspace made through A is used through B (files, terminal, app, a file's live document);
 /// after kill -9 of A it comes back on B with the candidate's edit, and the timeline says so.
 #[tokio::test]

@@ -224,3 +224,65 @@ async fn clients_cannot_rewrite_the_servers_meta_map() {
     http().patch(format!("{}/api/sessions/{}", t.url(), s.id)).bearer_auth(&s.candidate).json(&serde_json::json!({"language": "go"})).send().await.unwrap();
     assert!(other.pump_until(WAIT, |p| p.meta("language").as_deref() == Some("go")).await);
 }
+
+/// Documents are kept encoded between the server's own reads and writes: clients' edits are
+/// appended to the encoded form without a live `Doc` (that is the memory saving), and everything
+/// a user sees is the same: both sides converge, a late joiner gets the whole document, the
+/// server's own change unpacks it, and a restart loads what was typed.
+#[tokio::test]
+async fn edits_to_a_packed_document_need_no_live_doc_and_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db_url = format!("sqlite://{}/packed.db", dir.path().display());
+    let tweak = |c: &mut interview_ide::Config| {
+        c.storage.doc_live_seconds = 0;
+        c.storage.room_idle_seconds = 1;
+    };
+    let server = TestServer::start_on(&db_url, tweak).await;
+    let (base, ws) = (server.url(), server.url().replacen("http://", "ws://", 1));
+    let s = new_session(&base).await;
+    let mut a = Peer::connect(&ws, &s.id, "main", &s.interviewer).await;
+    let mut b = Peer::connect(&ws, &s.id, "main", &s.candidate).await;
+    assert!(a.pump_until(WAIT, |p| p.text().contains("greet")).await);
+    assert!(b.pump_until(WAIT, |p| p.text().contains("greet")).await);
+    // Loaded documents are kept packed; the janitor packs one the server needed.
+    let deadline = std::time::Instant::now() + WAIT;
+    while metric(&base, "iide_docs_live").await > 0.0 {
+        assert!(std::time::Instant::now() < deadline, "the document is packed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let unpacks = metric(&base, "iide_doc_unpacks_total").await;
+
+    // Both type at the end of the text, interleaved, as in the same-spot benchmark.
+    for i in 0..40 {
+        a.append(&format!("a{i} ")).await;
+        b.append(&format!("b{i} ")).await;
+        a.pump(Duration::from_millis(5)).await;
+        b.pump(Duration::from_millis(5)).await;
+    }
+    let converged = |p: &Peer| p.text().contains("a39 ") && p.text().contains("b39 ");
+    assert!(a.pump_until(WAIT, converged).await && b.pump_until(WAIT, converged).await);
+    assert!(b.pump_until(WAIT, |p| p.text() == a.text()).await, "both hold the same text");
+    assert_eq!(metric(&base, "iide_doc_unpacks_total").await, unpacks, "clients' edits were appended without a live Doc");
+    assert_eq!(metric(&base, "iide_docs_live").await, 0.0);
+
+    let mut late = Peer::connect(&ws, &s.id, "main", &s.candidate).await;
+    let expected = a.text();
+    assert!(late.pump_until(WAIT, |p| p.text() == expected).await, "a late joiner gets the whole document");
+
+    // The server's own change needs a Doc: it is unpacked, and everyone sees the change.
+    http().patch(format!("{base}/api/sessions/{}", s.id)).bearer_auth(&s.candidate).json(&serde_json::json!({"language": "go"})).send().await.unwrap();
+    assert!(a.pump_until(WAIT, |p| p.meta("language").as_deref() == Some("go")).await);
+    assert!(metric(&base, "iide_doc_unpacks_total").await > unpacks);
+    let deadline = std::time::Instant::now() + WAIT;
+    while metric(&base, "iide_docs_live").await > 0.0 {
+        assert!(std::time::Instant::now() < deadline, "packed again once the server no longer needs it");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    drop((a, b, late));
+    server.stop().await.unwrap();
+    let server = TestServer::start_on(&db_url, tweak).await;
+    let ws = server.url().replacen("http://", "ws://", 1);
+    let mut again = Peer::connect(&ws, &s.id, "main", &s.interviewer).await;
+    assert!(again.pump_until(WAIT, |p| p.text() == expected).await, "what was typed survives a restart");
+}

@@ -2,6 +2,7 @@
 //! protocol, persisted through a batched update log, unloaded when idle.
 
 pub mod connection;
+pub mod packed;
 pub mod persist;
 pub mod relay;
 pub mod room;
@@ -32,12 +33,14 @@ pub struct Collab {
     relay: Option<Arc<Relay>>,
     snapshot_every: u32,
     idle: Duration,
+    /// How long a document stays a live `Doc` after the server last needed one (see `room`).
+    pack_after: Duration,
     metrics: Metrics,
 }
 
 impl Collab {
-    pub fn new(store: Arc<dyn DocStore>, persister: Persister, relay: Option<Arc<Relay>>, snapshot_every: u32, idle: Duration, metrics: Metrics) -> Arc<Collab> {
-        Arc::new(Collab { rooms: Mutex::new(HashMap::new()), store, persister, relay, snapshot_every: snapshot_every.max(1), idle, metrics })
+    pub fn new(store: Arc<dyn DocStore>, persister: Persister, relay: Option<Arc<Relay>>, snapshot_every: u32, idle: Duration, pack_after: Duration, metrics: Metrics) -> Arc<Collab> {
+        Arc::new(Collab { rooms: Mutex::new(HashMap::new()), store, persister, relay, snapshot_every: snapshot_every.max(1), idle, pack_after, metrics })
     }
 
     /// Loads a room: from storage on one node; from PostgreSQL and the document's stream in
@@ -50,11 +53,11 @@ impl Collab {
                 let stored = self.store.load(key, None).await?;
                 let unsnapshotted = stored.updates.len() as u32;
                 let doc = rebuild(key, &stored, &self.metrics);
-                Arc::new(Room::new(key.clone(), doc, stored.last_seq, unsnapshotted, DocLog::Local(self.persister.clone()), self.snapshot_every))
+                Arc::new(Room::new(key.clone(), doc, stored.last_seq, unsnapshotted, DocLog::Local(self.persister.clone()), self.snapshot_every, self.metrics.clone()))
             }
             Some(relay) => {
                 let (doc, stored, last_id) = relay.load(key, &self.metrics).await?;
-                let room = Arc::new(Room::new(key.clone(), doc, stored.last_seq, 0, DocLog::Cluster(relay.clone()), self.snapshot_every));
+                let room = Arc::new(Room::new(key.clone(), doc, stored.last_seq, 0, DocLog::Cluster(relay.clone()), self.snapshot_every, self.metrics.clone()));
                 relay.watch(&room, last_id);
                 room
             }
@@ -80,6 +83,12 @@ impl Collab {
     /// Unloads rooms nobody has held for the idle period, snapshotting what changed.
     pub fn unload_idle(&self) -> usize {
         self.unload_where(|room| room.is_idle_for(self.idle))
+    }
+
+    /// Packs the documents the server has not needed as a `Doc` for `pack_after`.
+    pub fn pack_unneeded(&self) -> usize {
+        let rooms: Vec<Arc<Room>> = self.rooms.lock().unwrap_or_else(|e| e.into_inner()).values().filter_map(|s| s.get().cloned()).collect();
+        rooms.iter().filter(|room| room.pack_if_unneeded(self.pack_after)).count()
     }
 
     fn unload_where(&self, pred: impl Fn(&Room) -> bool) -> usize {
@@ -185,7 +194,10 @@ impl Collab {
             loop {
                 tokio::select! {
                     _ = stop.cancelled() => break,
-                    _ = tick.tick() => { collab.unload_idle(); }
+                    _ = tick.tick() => {
+                        collab.unload_idle();
+                        collab.pack_unneeded();
+                    }
                 }
             }
         });

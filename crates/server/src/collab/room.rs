@@ -1,12 +1,16 @@
-//! A room: one live document (a yrs `Doc` inside its `Awareness`) and the fan-out to every
-//! connection on it. All document mutations go through here so that each applied change is
-//! broadcast and enqueued for storage in the same critical section, in the same order.
+//! A room: one document and the fan-out to every connection on it. All document mutations go
+//! through here so that each applied change is broadcast and enqueued for storage in the same
+//! critical section, in the same order.
+//!
+//! The document is kept packed (encoded, see `packed`) and clients' edits are appended to it
+//! as they are; it becomes a live yrs `Doc` only while the server needs one (its own writes,
+//! reads, an update only a `Doc` can apply) and is packed again `pack_after` later.
 
 use std::collections::HashSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use tokio::sync::broadcast;
@@ -18,9 +22,11 @@ use yrs::updates::encoder::Encode;
 use yrs::types::ToJson;
 use yrs::{Doc, Map, ReadTxn, StateVector, Transact, TransactionMut, Update};
 
+use super::packed::{Appended, Packed};
 use super::persist::{PendingDoc, Persister};
 use super::relay::Relay;
 use crate::docname::DocKey;
+use crate::metrics::Metrics;
 
 /// Identifies a room: a document of a session.
 pub type RoomKey = DocKey;
@@ -87,10 +93,15 @@ pub struct Room {
     frozen: AtomicBool,
     /// Cancelled when the session is deleted: every connection closes.
     closed: CancellationToken,
+    metrics: Metrics,
 }
 
 struct RoomState {
+    /// The awareness states (on an empty `Doc` of its own: the document is `body`).
     awareness: Awareness,
+    body: Body,
+    /// When the server last needed the document as a `Doc`.
+    needed_at: Instant,
     updates_since_snapshot: u32,
     /// The sequence number of the last update applied (stored or pending).
     last_seq: i64,
@@ -99,15 +110,68 @@ struct RoomState {
     local_clients: HashSet<u64>,
 }
 
+/// The document, packed or live.
+enum Body {
+    Packed(Packed),
+    Live(Doc),
+}
+
+impl RoomState {
+    /// The document as a `Doc`, unpacking it if needed; `need`: the server needs it (keeps it
+    /// live a while) rather than a client's update passing through.
+    fn doc(&mut self, need: bool, metrics: &Metrics) -> &Doc {
+        if need {
+            self.needed_at = Instant::now();
+        }
+        if let Body::Packed(packed) = &self.body {
+            self.body = Body::Live(packed.unpack());
+            metrics.doc_unpacked();
+        }
+        match &self.body {
+            Body::Live(doc) => doc,
+            Body::Packed(_) => unreachable!("unpacked just above"),
+        }
+    }
+
+    fn state_vector(&self) -> StateVector {
+        match &self.body {
+            Body::Packed(packed) => packed.state_vector().clone(),
+            Body::Live(doc) => doc.transact().state_vector(),
+        }
+    }
+
+    /// The whole document as one update.
+    fn whole(&mut self) -> Vec<u8> {
+        match &mut self.body {
+            Body::Packed(packed) => packed.state().to_vec(),
+            Body::Live(doc) => shrunk(doc.transact().encode_state_as_update_v1(&StateVector::default())),
+        }
+    }
+}
+
 impl Room {
     /// A room on a document rebuilt from storage (see `collab::rebuild`): `last_seq` is the
     /// highest stored sequence number, `unsnapshotted` how many stored updates follow the snapshot.
-    pub fn new(key: RoomKey, doc: Doc, last_seq: i64, unsnapshotted: u32, log: DocLog, snapshot_every: u32) -> Room {
+    pub fn new(key: RoomKey, doc: Doc, last_seq: i64, unsnapshotted: u32, log: DocLog, snapshot_every: u32, metrics: Metrics) -> Room {
         let (bus, _) = broadcast::channel(BROADCAST_CAPACITY);
+        let body = match Packed::pack(&doc, key.doc.server_owned_map()) {
+            Some(packed) => Body::Packed(packed),
+            None => {
+                metrics.doc_live_changed(1);
+                Body::Live(doc)
+            }
+        };
         Room {
             pending: PendingDoc::new(key.clone()),
             key,
-            state: Mutex::new(RoomState { awareness: Awareness::new(doc), updates_since_snapshot: unsnapshotted, last_seq, local_clients: HashSet::new() }),
+            state: Mutex::new(RoomState {
+                awareness: Awareness::new(Doc::new()),
+                body,
+                needed_at: Instant::now(),
+                updates_since_snapshot: unsnapshotted,
+                last_seq,
+                local_clients: HashSet::new(),
+            }),
             bus,
             holders: AtomicUsize::new(0),
             idle_since: Mutex::new(Instant::now()),
@@ -115,6 +179,7 @@ impl Room {
             snapshot_every,
             frozen: AtomicBool::new(false),
             closed: CancellationToken::new(),
+            metrics,
         }
     }
 
@@ -164,7 +229,7 @@ impl Room {
     /// and, as a separate frame, the current awareness states.
     pub fn greeting(&self) -> Vec<Bytes> {
         let state = self.lock();
-        let sv = state.awareness.doc().transact().state_vector();
+        let sv = state.state_vector();
         let mut frames = vec![frame(Message::Sync(SyncMessage::SyncStep1(sv)))];
         if let Some(frame) = awareness_frame(&state.awareness) {
             frames.push(frame);
@@ -175,11 +240,9 @@ impl Room {
     /// Everything a client may have missed after falling behind: the whole document as a
     /// SyncStep2 (applying known parts again is harmless) and all awareness states.
     pub fn resync(&self) -> Vec<Bytes> {
-        let state = self.lock();
-        let txn = state.awareness.doc().transact();
-        let update = txn.encode_state_as_update_v1(&StateVector::default());
-        let sv = txn.state_vector();
-        drop(txn);
+        let mut state = self.lock();
+        let update = state.whole();
+        let sv = state.state_vector();
         let mut frames = vec![frame(Message::Sync(SyncMessage::SyncStep2(update))), frame(Message::Sync(SyncMessage::SyncStep1(sv)))];
         if let Some(frame) = awareness_frame(&state.awareness) {
             frames.push(frame);
@@ -189,8 +252,11 @@ impl Room {
 
     /// Answer to a client's SyncStep1: the part of the document it does not have.
     pub fn sync_step2_for(&self, sv: &StateVector) -> Bytes {
-        let state = self.lock();
-        let update = state.awareness.doc().transact().encode_state_as_update_v1(sv);
+        let mut state = self.lock();
+        let update = match &mut state.body {
+            Body::Packed(packed) => packed.diff(sv),
+            Body::Live(doc) => doc.transact().encode_state_as_update_v1(sv),
+        };
         frame(Message::Sync(SyncMessage::SyncStep2(update)))
     }
 
@@ -208,18 +274,42 @@ impl Room {
         if self.log.is_backlogged() && !update.is_empty() {
             return Err(ApplyError::Busy);
         }
+        if let Some(applied) = self.append_packed(from, true, &update) {
+            return Ok(applied);
+        }
         self.mutate(from, |txn| txn.apply_update(update).map_err(|_| ApplyError::Malformed))
+    }
+
+    /// Appends an update to the packed document when no `Doc` is needed for it (see `packed`);
+    /// None when one is. What is appended, broadcast and stored is yrs' own encoding of the
+    /// update, never the client's bytes as they came.
+    fn append_packed(&self, from: u64, record: bool, update: &Update) -> Option<bool> {
+        let mut state = self.lock();
+        let Body::Packed(packed) = &mut state.body else { return None };
+        let data = shrunk(update.encode_v1());
+        match packed.append(&data) {
+            Appended::NeedsDoc => None,
+            Appended::Nothing => Some(false),
+            Appended::Applied => {
+                self.publish(&mut state, from, record, data);
+                Some(true)
+            }
+        }
     }
 
     /// Applies an update another node applied first (cluster mode): broadcast to this node's
     /// connections, not logged again (it is in the stream already), applied even when frozen.
     pub fn apply_remote(&self, data: &[u8]) -> Result<bool, ApplyError> {
         let update = Update::decode_v1(data).map_err(|_| ApplyError::Malformed)?;
+        if let Some(applied) = self.append_packed(0, false, &update) {
+            return Ok(applied);
+        }
         self.apply(0, false, |txn| txn.apply_update(update).map_err(|_| ApplyError::Malformed))
     }
 
     /// Runs a change made by the server itself (e.g. the language picked through the API).
     pub fn server_change(&self, change: impl FnOnce(&mut TransactionMut)) -> Result<bool, ApplyError> {
+        self.lock().doc(true, &self.metrics);
         self.mutate(0, |txn| {
             change(txn);
             Ok(())
@@ -234,7 +324,7 @@ impl Room {
     /// stream the other nodes read).
     fn apply(&self, from: u64, record: bool, change: impl FnOnce(&mut TransactionMut) -> Result<(), ApplyError>) -> Result<bool, ApplyError> {
         let mut state = self.lock();
-        let doc = state.awareness.doc();
+        let doc = state.doc(false, &self.metrics);
         // A map the server owns (the pad's `meta`: language, policy, end of session) is the
         // server's to write; a client that writes it anyway is overruled in the same
         // transaction, so nobody else ever sees a spoofed value.
@@ -256,6 +346,12 @@ impl Room {
         if delta.len() <= 2 && delta.iter().all(|b| *b == 0) {
             return Ok(false);
         }
+        self.publish(&mut state, from, record, delta);
+        Ok(true)
+    }
+
+    /// Broadcasts an applied change and, with `record`, logs it.
+    fn publish(&self, state: &mut RoomState, from: u64, record: bool, delta: Vec<u8>) {
         let frame = frame(Message::Sync(SyncMessage::Update(delta.clone())));
         match (&self.log, record) {
             (DocLog::Local(persister), _) => {
@@ -264,14 +360,13 @@ impl Room {
                 persister.update(&self.pending, state.last_seq, delta);
                 state.updates_since_snapshot += 1;
                 if state.updates_since_snapshot >= self.snapshot_every {
-                    self.snapshot_locked(&mut state);
+                    self.snapshot_locked(state);
                 }
             }
             (DocLog::Cluster(relay), true) => relay.append(&self.key, delta),
             (DocLog::Cluster(_), false) => {}
         }
         let _ = self.bus.send(Broadcast { from, frame });
-        Ok(true)
     }
 
     /// Applies a client's awareness update and relays it. `controlled` collects the awareness
@@ -365,7 +460,7 @@ impl Room {
 
     fn snapshot_locked(&self, state: &mut RoomState) {
         let DocLog::Local(persister) = &self.log else { return };
-        let snapshot = shrunk(state.awareness.doc().transact().encode_state_as_update_v1(&StateVector::default()));
+        let snapshot = state.whole();
         persister.snapshot(&self.pending, state.last_seq, snapshot);
         state.updates_since_snapshot = 0;
     }
@@ -379,7 +474,42 @@ impl Room {
 
     /// Read access to the document (e.g. to read the code for an export).
     pub fn read<T>(&self, f: impl FnOnce(&Doc) -> T) -> T {
-        f(self.lock().awareness.doc())
+        f(self.lock().doc(true, &self.metrics))
+    }
+
+    /// Packs the document again if the server has not needed it as a `Doc` for `after`.
+    /// True when it did.
+    pub fn pack_if_unneeded(&self, after: Duration) -> bool {
+        let mut state = self.lock();
+        let Body::Live(doc) = &state.body else { return false };
+        if state.needed_at.elapsed() < after {
+            return false;
+        }
+        match Packed::pack(doc, self.key.doc.server_owned_map()) {
+            Some(packed) => {
+                state.body = Body::Packed(packed);
+                self.metrics.doc_packed();
+                true
+            }
+            // Structs waiting for missing ones: try again later.
+            None => {
+                state.needed_at = Instant::now();
+                false
+            }
+        }
+    }
+
+    /// Whether the document is packed (for tests and metrics).
+    pub fn is_packed(&self) -> bool {
+        matches!(self.lock().body, Body::Packed(_))
+    }
+}
+
+impl Drop for Room {
+    fn drop(&mut self) {
+        if matches!(self.lock().body, Body::Live(_)) {
+            self.metrics.doc_live_changed(-1);
+        }
     }
 }
 
@@ -416,6 +546,6 @@ fn frame(message: Message) -> Bytes {
 /// allocation of its length: without it, those spare bytes were most of the server's memory
 /// under load. A copy rather than an in-place shrink, so that the 1 KiB buffer is freed whole
 /// and reused by the next encoding instead of leaving a hole beside a long-lived frame.
-fn shrunk(encoded: Vec<u8>) -> Vec<u8> {
+pub(super) fn shrunk(encoded: Vec<u8>) -> Vec<u8> {
     if encoded.capacity() - encoded.len() < 64 { encoded } else { encoded.as_slice().to_vec() }
 }

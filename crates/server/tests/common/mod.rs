@@ -146,6 +146,12 @@ pub async fn create_session(base: &str, body: Value) -> Session {
     }
 }
 
+/// A value of the server's /metrics (0 when absent).
+pub async fn metric(base: &str, name: &str) -> f64 {
+    let text = http().get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
+    text.lines().find_map(|l| l.strip_prefix(name).and_then(|v| v.strip_prefix(' ')).and_then(|v| v.trim().parse().ok())).unwrap_or(0.0)
+}
+
 pub async fn new_session(base: &str) -> Session {
     create_session(base, json!({"title": "Test", "language": "python"})).await
 }

@@ -1,0 +1,539 @@
+//! A document kept encoded ("packed") rather than as a live yrs `Doc`.
+//!
+//! A live `Doc` keeps each Yjs item as a struct of ~250 bytes with its content; encoded, the same
+//! item takes ~25. Under interleaved typing in a thousand rooms the live documents were most of
+//! the server's memory, so a room keeps its document packed: one encoded state (`base`) and the
+//! updates applied since (`tail`). A client's update is appended to it without a `Doc` when the
+//! update shows that a `Doc` would take it whole and as it is:
+//! - every struct in it is new and follows what the document holds (no gap, no overlap, no skip);
+//! - every item it refers to (left and right origin) is held or comes with it, and no item names
+//!   another item as its parent (only a `Doc` can tell whether that item is a type);
+//! - it deletes only items that are held;
+//! - nothing in it touches the server-owned map: no item of that map or next to one of its items,
+//!   no deletion of one.
+//!
+//! Anything else (a server write, a read, an update outside those rules) unpacks the document into
+//! a `Doc` first (see `Room`); the room packs it again once the server has not needed it for a
+//! while. Every `FOLD_EVERY` updates the tail is folded into the base through a `Doc`, so the base
+//! is always what yrs itself encodes.
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use yrs::block::{BLOCK_GC_REF_NUMBER, BLOCK_SKIP_REF_NUMBER, HAS_ORIGIN, HAS_PARENT_SUB, HAS_RIGHT_ORIGIN, ItemContent};
+use yrs::encoding::read::Read;
+use yrs::updates::decoder::{Decode, Decoder, DecoderV1};
+use yrs::updates::encoder::Encode;
+use yrs::{ClientID, Doc, ID, ReadTxn, StateVector, Transact, Update};
+
+/// Updates appended before the tail is folded into the base.
+const FOLD_EVERY: usize = 64;
+/// Content type of a sub-document: never taken without a `Doc`.
+const CONTENT_DOC: u8 = 9;
+
+/// Sets of item ids: per client, sorted clock ranges that neither overlap nor touch.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Ids(HashMap<ClientID, Vec<Range<u32>>>);
+
+impl Ids {
+    pub fn insert(&mut self, client: ClientID, range: Range<u32>) {
+        if range.is_empty() {
+            return;
+        }
+        let ranges = self.0.entry(client).or_default();
+        let first = ranges.partition_point(|r| r.end < range.start);
+        let (mut start, mut end, mut last) = (range.start, range.end, first);
+        while last < ranges.len() && ranges[last].start <= end {
+            start = start.min(ranges[last].start);
+            end = end.max(ranges[last].end);
+            last += 1;
+        }
+        ranges.splice(first..last, std::iter::once(start..end));
+    }
+
+    pub fn contains(&self, id: &ID) -> bool {
+        self.intersects(id.client, id.clock..id.clock + 1)
+    }
+
+    /// Whether any id of `range` is in the set.
+    pub fn intersects(&self, client: ClientID, range: Range<u32>) -> bool {
+        let Some(ranges) = self.0.get(&client) else { return false };
+        let i = ranges.partition_point(|r| r.end <= range.start);
+        i < ranges.len() && ranges[i].start < range.end
+    }
+
+    /// Whether every id of `range` is in the set.
+    pub fn covers(&self, client: ClientID, range: &Range<u32>) -> bool {
+        let Some(ranges) = self.0.get(&client) else { return range.is_empty() };
+        let i = ranges.partition_point(|r| r.end <= range.start);
+        i < ranges.len() && ranges[i].start <= range.start && ranges[i].end >= range.end
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.values().all(Vec::is_empty)
+    }
+
+    fn ranges(&self) -> impl Iterator<Item = (ClientID, &Range<u32>)> {
+        self.0.iter().flat_map(|(client, ranges)| ranges.iter().map(move |r| (*client, r)))
+    }
+}
+
+/// What an encoded update holds, read without building a `Doc`.
+#[derive(Debug)]
+struct Scanned {
+    structs: Vec<Struct>,
+    deletes: Ids,
+}
+
+#[derive(Debug)]
+struct Struct {
+    client: ClientID,
+    clock: Range<u32>,
+    kind: Kind,
+}
+
+#[derive(Debug)]
+enum Kind {
+    Gc,
+    Skip,
+    Item { origin: Option<ID>, right: Option<ID>, parent: Parent },
+}
+
+#[derive(Debug)]
+enum Parent {
+    /// A root type, by name.
+    Root(String),
+    /// A type that is itself an item.
+    Nested(ID),
+    /// Not written: the parent of the item's left (or right) origin.
+    Neighbour,
+}
+
+/// Reads an update (lib0 v1) as yrs' own decoder does (same fields, same lengths); None for one
+/// that does not decode or holds a sub-document.
+fn scan(data: &[u8]) -> Option<Scanned> {
+    scan_v1(data).ok().flatten()
+}
+
+fn scan_v1(data: &[u8]) -> Result<Option<Scanned>, yrs::encoding::read::Error> {
+    let mut d = DecoderV1::from(data);
+    let mut structs = Vec::new();
+    let clients: u32 = d.read_var()?;
+    for _ in 0..clients {
+        let count: u32 = d.read_var()?;
+        let client = d.read_client()?;
+        let mut clock: u32 = d.read_var()?;
+        for _ in 0..count {
+            let (len, kind) = match d.read_info()? {
+                BLOCK_SKIP_REF_NUMBER => (d.read_var()?, Kind::Skip),
+                BLOCK_GC_REF_NUMBER => (d.read_len()?, Kind::Gc),
+                info => {
+                    let origin = if info & HAS_ORIGIN != 0 { Some(d.read_left_id()?) } else { None };
+                    let right = if info & HAS_RIGHT_ORIGIN != 0 { Some(d.read_right_id()?) } else { None };
+                    let parent = if info & (HAS_ORIGIN | HAS_RIGHT_ORIGIN) == 0 {
+                        let parent = if d.read_parent_info()? { Parent::Root(d.read_string()?.to_string()) } else { Parent::Nested(d.read_left_id()?) };
+                        if info & HAS_PARENT_SUB != 0 {
+                            d.read_string()?;
+                        }
+                        parent
+                    } else {
+                        Parent::Neighbour
+                    };
+                    if info & 0b1111 == CONTENT_DOC {
+                        return Ok(None);
+                    }
+                    let content = ItemContent::decode(&mut d, info)?;
+                    (content.len_utf16(), Kind::Item { origin, right, parent })
+                }
+            };
+            if len == 0 {
+                // yrs refuses an empty skip or GC and drops an empty item without moving the clock.
+                match kind {
+                    Kind::Item { .. } => continue,
+                    _ => return Ok(None),
+                }
+            }
+            let end = clock.checked_add(len).ok_or(yrs::encoding::read::Error::UnexpectedValue)?;
+            structs.push(Struct { client, clock: clock..end, kind });
+            clock = end;
+        }
+    }
+    let mut deletes = Ids::default();
+    let clients: u32 = d.read_var()?;
+    for _ in 0..clients {
+        d.reset_ds_cur_val();
+        let client = ClientID::new(d.read_var()?);
+        let ranges: u32 = d.read_var()?;
+        for _ in 0..ranges {
+            let start = d.read_ds_clock()?;
+            let len = d.read_ds_len()?;
+            let end = start.checked_add(len).ok_or(yrs::encoding::read::Error::UnexpectedValue)?;
+            deletes.insert(client, start..end);
+        }
+    }
+    Ok(Some(Scanned { structs, deletes }))
+}
+
+/// The items of `scanned` that belong to the root map `name`: an item with that root as parent,
+/// or next to an item that belongs (in `known` or found here), which is where yrs takes such an
+/// item's parent from. Repeated until nothing is added, as items may refer to later ones.
+fn items_of_map(scanned: &Scanned, name: &str, known: &Ids) -> Ids {
+    let mut found = Ids::default();
+    loop {
+        let mut grew = false;
+        for s in &scanned.structs {
+            let Kind::Item { origin, right, parent } = &s.kind else { continue };
+            if found.covers(s.client, &s.clock) {
+                continue;
+            }
+            let belongs = |id: &ID| known.contains(id) || found.contains(id);
+            let of_map = match parent {
+                Parent::Root(root) => root == name,
+                Parent::Nested(id) => belongs(id),
+                Parent::Neighbour => origin.as_ref().is_some_and(belongs) || right.as_ref().is_some_and(belongs),
+            };
+            if of_map {
+                found.insert(s.client, s.clock.clone());
+                grew = true;
+            }
+        }
+        if !grew {
+            return found;
+        }
+    }
+}
+
+/// What became of an update offered to a packed document.
+#[derive(Debug, PartialEq)]
+pub enum Appended {
+    /// Appended: it is the change to broadcast and store, as received.
+    Applied,
+    /// It holds nothing the document does not have.
+    Nothing,
+    /// Only a `Doc` can apply it.
+    NeedsDoc,
+}
+
+pub struct Packed {
+    /// The document as of the last fold: yrs' encoding of its whole state.
+    base: Vec<u8>,
+    /// Updates appended since, in order.
+    tail: Vec<Box<[u8]>>,
+    /// What base and tail hold: per client, the next clock.
+    sv: StateVector,
+    /// Items deleted so far, to tell a deletion already made from a new one.
+    deleted: Ids,
+    /// The server-owned root map's name, if the document has one.
+    guard: Option<&'static str>,
+    /// Items of that map; also GC'd ranges, which might once have been.
+    guarded: Ids,
+}
+
+impl Packed {
+    /// Packs a document. None when it holds structs waiting for missing ones (they are not part
+    /// of its encoded state), or an item this module cannot read.
+    pub fn pack(doc: &Doc, guard: Option<&'static str>) -> Option<Packed> {
+        let txn = doc.transact();
+        if txn.store().pending_update().is_some() || txn.store().pending_ds().is_some() {
+            return None;
+        }
+        let base = super::room::shrunk(txn.encode_state_as_update_v1(&StateVector::default()));
+        let sv = txn.state_vector();
+        drop(txn);
+        let scanned = scan(&base)?;
+        let mut guarded = Ids::default();
+        if let Some(name) = guard {
+            guarded = items_of_map(&scanned, name, &Ids::default());
+            for s in scanned.structs.iter().filter(|s| matches!(s.kind, Kind::Gc)) {
+                guarded.insert(s.client, s.clock.clone());
+            }
+        }
+        Some(Packed { base, tail: Vec::new(), sv, deleted: scanned.deletes, guard, guarded })
+    }
+
+    /// The document as a `Doc`: the base, then every update of the tail.
+    pub fn unpack(&self) -> Doc {
+        let doc = Doc::new();
+        {
+            let mut txn = doc.transact_mut();
+            for data in std::iter::once(&self.base[..]).chain(self.tail.iter().map(|u| &u[..])) {
+                // Everything here was checked when appended, so this cannot fail; say so if it does.
+                let applied = Update::decode_v1(data).map_err(|e| e.to_string()).and_then(|u| txn.apply_update(u).map_err(|e| e.to_string()));
+                if let Err(error) = applied {
+                    tracing::error!(%error, "a packed document's update did not apply");
+                }
+            }
+        }
+        doc
+    }
+
+    pub fn state_vector(&self) -> &StateVector {
+        &self.sv
+    }
+
+    /// The whole document as one update.
+    pub fn state(&mut self) -> &[u8] {
+        self.fold();
+        &self.base
+    }
+
+    /// The part of the document a peer with state vector `sv` lacks.
+    pub fn diff(&mut self, sv: &StateVector) -> Vec<u8> {
+        self.fold();
+        yrs::diff_updates_v1(&self.base, &sv.encode_v1()).unwrap_or_else(|_| self.base.clone())
+    }
+
+    /// Appends a client's update when the rules at the top of this module allow it.
+    pub fn append(&mut self, data: &[u8]) -> Appended {
+        let Some(scanned) = scan(data) else { return Appended::NeedsDoc };
+        // Where each client's structs end once this update is in.
+        let mut next: HashMap<ClientID, u32> = HashMap::new();
+        for s in &scanned.structs {
+            let expected = next.get(&s.client).copied().unwrap_or_else(|| self.sv.get(&s.client));
+            if matches!(s.kind, Kind::Skip) || s.clock.start != expected {
+                return Appended::NeedsDoc;
+            }
+            if self.guard.is_some() && matches!(s.kind, Kind::Gc) {
+                return Appended::NeedsDoc;
+            }
+            next.insert(s.client, s.clock.end);
+        }
+        let held_until = |client: &ClientID| next.get(client).copied().unwrap_or_else(|| self.sv.get(client));
+        let holds = |id: &ID| id.clock < held_until(&id.client);
+        for s in &scanned.structs {
+            if let Kind::Item { origin, right, parent } = &s.kind {
+                if matches!(parent, Parent::Nested(_)) || origin.as_ref().is_some_and(|id| !holds(id)) || right.as_ref().is_some_and(|id| !holds(id)) {
+                    return Appended::NeedsDoc;
+                }
+            }
+        }
+        if scanned.deletes.ranges().any(|(client, r)| r.end > held_until(&client)) {
+            return Appended::NeedsDoc;
+        }
+        if let Some(name) = self.guard {
+            if !items_of_map(&scanned, name, &self.guarded).is_empty() || scanned.deletes.ranges().any(|(client, r)| self.guarded.intersects(client, r.clone())) {
+                return Appended::NeedsDoc;
+            }
+        }
+        let deletes_new = scanned.deletes.ranges().any(|(client, r)| !self.deleted.covers(client, r));
+        if scanned.structs.is_empty() && !deletes_new {
+            return Appended::Nothing;
+        }
+        for (client, end) in next {
+            self.sv.set_max(client, end);
+        }
+        for (client, r) in scanned.deletes.ranges() {
+            self.deleted.insert(client, r.clone());
+        }
+        self.tail.push(data.into());
+        if self.tail.len() >= FOLD_EVERY {
+            self.fold();
+        }
+        Appended::Applied
+    }
+
+    /// Folds the tail into the base. The guarded set is kept as it is: appends never add to it.
+    fn fold(&mut self) {
+        if self.tail.is_empty() {
+            return;
+        }
+        let doc = self.unpack();
+        let txn = doc.transact();
+        self.base = super::room::shrunk(txn.encode_state_as_update_v1(&StateVector::default()));
+        self.tail = Vec::new();
+    }
+
+    /// Bytes held, for the metrics.
+    pub fn bytes(&self) -> usize {
+        self.base.len() + self.tail.iter().map(|u| u.len()).sum::<usize>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use yrs::{GetString, Map, Text, WriteTxn};
+
+    /// A client's replica: what it sends for each change.
+    struct Client(Doc);
+
+    impl Client {
+        fn new(id: u64) -> Client {
+            Client(Doc::with_client_id(id))
+        }
+        fn sync_from(&self, doc: &Doc) {
+            let sv = self.0.transact().state_vector();
+            let update = doc.transact().encode_state_as_update_v1(&sv);
+            self.0.transact_mut().apply_update(Update::decode_v1(&update).unwrap()).unwrap();
+        }
+        fn change(&self, f: impl FnOnce(&mut yrs::TransactionMut)) -> Vec<u8> {
+            let mut txn = self.0.transact_mut();
+            f(&mut txn);
+            txn.encode_update_v1()
+        }
+    }
+
+    fn text(doc: &Doc, name: &str) -> String {
+        let text = doc.get_or_insert_text(name);
+        text.get_string(&doc.transact())
+    }
+
+    fn server_doc() -> Doc {
+        let doc = Doc::with_client_id(1);
+        {
+            let meta = doc.get_or_insert_map("meta");
+            let code = doc.get_or_insert_text("code");
+            let mut txn = doc.transact_mut();
+            meta.insert(&mut txn, "language", "python");
+            code.insert(&mut txn, 0, "print(1)\n");
+        }
+        doc
+    }
+
+    #[test]
+    fn ids_merge_and_answer() {
+        let c = ClientID::new(7);
+        let mut ids = Ids::default();
+        ids.insert(c, 10..20);
+        ids.insert(c, 30..40);
+        ids.insert(c, 20..30);
+        assert_eq!(ids.0[&c], vec![10..40]);
+        ids.insert(c, 0..5);
+        assert!(ids.covers(c, &(12..40)) && !ids.covers(c, &(3..12)));
+        assert!(ids.intersects(c, 4..6) && !ids.intersects(c, 5..10));
+        assert!(ids.contains(&ID::new(c, 39)) && !ids.contains(&ID::new(c, 40)));
+    }
+
+    #[test]
+    fn typing_is_appended_and_the_document_is_what_a_doc_makes_of_it() {
+        let server = server_doc();
+        let mut packed = Packed::pack(&server, Some("meta")).unwrap();
+        let (a, b) = (Client::new(100), Client::new(200));
+        a.sync_from(&server);
+        b.sync_from(&server);
+        for i in 0..150 {
+            let (who, other) = if i % 2 == 0 { (&a, &b) } else { (&b, &a) };
+            let update = who.change(|txn| {
+                let code = txn.get_or_insert_text("code");
+                let len = code.len(txn);
+                code.insert(txn, len, &format!("x{i} "));
+                if i % 7 == 0 {
+                    code.remove_range(txn, 0, 1);
+                }
+            });
+            assert_eq!(packed.append(&update), Appended::Applied, "edit {i}");
+            other.0.transact_mut().apply_update(Update::decode_v1(&update).unwrap()).unwrap();
+        }
+        let doc = packed.unpack();
+        assert_eq!(text(&doc, "code"), text(&a.0, "code"));
+        assert_eq!(text(&b.0, "code"), text(&a.0, "code"));
+        // A peer that has nothing gets everything; one that is up to date gets no structs.
+        let fresh = Doc::new();
+        fresh.transact_mut().apply_update(Update::decode_v1(&packed.diff(&StateVector::default())).unwrap()).unwrap();
+        assert_eq!(text(&fresh, "code"), text(&a.0, "code"));
+        let nothing = Update::decode_v1(&packed.diff(&a.0.transact().state_vector())).unwrap();
+        assert!(nothing.state_vector().is_empty());
+    }
+
+    #[test]
+    fn a_repeated_update_or_deletion_is_nothing_new() {
+        let server = server_doc();
+        let mut packed = Packed::pack(&server, Some("meta")).unwrap();
+        let a = Client::new(100);
+        a.sync_from(&server);
+        let insert = a.change(|txn| txn.get_or_insert_text("code").insert(txn, 0, "abc"));
+        let delete = a.change(|txn| txn.get_or_insert_text("code").remove_range(txn, 0, 2));
+        assert_eq!(packed.append(&insert), Appended::Applied);
+        assert_eq!(packed.append(&delete), Appended::Applied);
+        // The same structs again overlap what is held: only a Doc sorts that out.
+        assert_eq!(packed.append(&insert), Appended::NeedsDoc);
+        // The same deletion again adds nothing (a sync reply carries the peer's whole delete set).
+        let reply = a.0.transact().encode_state_as_update_v1(&a.0.transact().state_vector());
+        assert_eq!(packed.append(&reply), Appended::Nothing);
+        assert_eq!(packed.append(&delete), Appended::Nothing);
+    }
+
+    #[test]
+    fn anything_touching_the_server_map_needs_a_doc() {
+        let server = server_doc();
+        let mut packed = Packed::pack(&server, Some("meta")).unwrap();
+        let a = Client::new(100);
+        a.sync_from(&server);
+        // Overwriting a key: the new item's parent comes from the old value (its left origin).
+        let overwrite = a.change(|txn| {
+            txn.get_or_insert_map("meta").insert(txn, "language", "javascript");
+        });
+        assert_eq!(packed.append(&overwrite), Appended::NeedsDoc);
+        let new_key = a.change(|txn| {
+            txn.get_or_insert_map("meta").insert(txn, "ended", true);
+        });
+        assert_eq!(packed.append(&new_key), Appended::NeedsDoc);
+        // Deleting a key of the map.
+        let b = Client::new(300);
+        b.sync_from(&server);
+        let removal = b.change(|txn| {
+            txn.get_or_insert_map("meta").remove(txn, "language");
+        });
+        assert_eq!(packed.append(&removal), Appended::NeedsDoc);
+        // The same document without a guarded map takes the overwrite.
+        let mut unguarded = Packed::pack(&server, None).unwrap();
+        assert_eq!(unguarded.append(&overwrite), Appended::Applied);
+    }
+
+    #[test]
+    fn gaps_unknown_neighbours_nested_parents_and_bad_bytes_need_a_doc() {
+        let server = server_doc();
+        let mut packed = Packed::pack(&server, None).unwrap();
+        let a = Client::new(100);
+        a.sync_from(&server);
+        let first = a.change(|txn| txn.get_or_insert_text("code").insert(txn, 0, "a"));
+        let second = a.change(|txn| txn.get_or_insert_text("code").insert(txn, 1, "b"));
+        // The second without the first: a gap.
+        assert_eq!(packed.append(&second), Appended::NeedsDoc);
+        // Another client typing after an item the packed document does not hold.
+        let b = Client::new(200);
+        b.sync_from(&a.0);
+        let after_unknown = b.change(|txn| txn.get_or_insert_text("code").insert(txn, 2, "c"));
+        assert_eq!(packed.append(&after_unknown), Appended::NeedsDoc);
+        assert_eq!(packed.append(&first), Appended::Applied);
+        assert_eq!(packed.append(&second), Appended::Applied);
+        assert_eq!(packed.append(&after_unknown), Appended::Applied);
+        // An item inside a nested type names its parent by id.
+        let nested = a.change(|txn| {
+            let runs = txn.get_or_insert_array("runs");
+            yrs::Array::push_back(&runs, txn, yrs::MapPrelim::default());
+        });
+        let inside = {
+            let c = Client::new(400);
+            c.sync_from(&a.0);
+            c.0.transact_mut().apply_update(Update::decode_v1(&nested).unwrap()).unwrap();
+            c.change(|txn| {
+                let runs = txn.get_or_insert_array("runs");
+                let map: yrs::MapRef = yrs::Array::get(&runs, txn, 0).unwrap().cast().unwrap();
+                map.insert(txn, "status", "done");
+            })
+        };
+        assert_eq!(packed.append(&nested), Appended::Applied);
+        assert_eq!(packed.append(&inside), Appended::NeedsDoc);
+        assert_eq!(packed.append(&[1, 2, 3]), Appended::NeedsDoc);
+        assert_eq!(text(&packed.unpack(), "code"), "abcprint(1)\n");
+    }
+
+    #[test]
+    fn folding_keeps_the_document_and_the_guard() {
+        let server = server_doc();
+        let mut packed = Packed::pack(&server, Some("meta")).unwrap();
+        let a = Client::new(100);
+        a.sync_from(&server);
+        for i in 0..(FOLD_EVERY * 2 + 3) {
+            let update = a.change(|txn| txn.get_or_insert_text("code").insert(txn, 0, &i.to_string()));
+            assert_eq!(packed.append(&update), Appended::Applied);
+        }
+        assert!(packed.tail.len() < FOLD_EVERY);
+        assert_eq!(text(&packed.unpack(), "code"), text(&a.0, "code"));
+        let overwrite = a.change(|txn| {
+            txn.get_or_insert_map("meta").insert(txn, "language", "go");
+        });
+        assert_eq!(packed.append(&overwrite), Appended::NeedsDoc);
+    }
+}
