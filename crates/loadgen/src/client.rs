@@ -422,6 +422,9 @@ impl Client {
         let now = self.sh.ns(Instant::now());
         slots[seq].store(now + 1, Relaxed);
         self.sh.c.edits_sent.fetch_add(1, Relaxed);
+        let live = self.sh.room_live[self.room_base / self.sh.clients_per_room].load(Relaxed);
+        let others = live.saturating_sub(1) as u64;
+        self.sh.c.deliveries_expected_all.fetch_add(others, Relaxed);
         if self
             .sh
             .window
@@ -429,8 +432,6 @@ impl Client {
             .is_some_and(|w| now >= w.start_ns && now < w.end_ns)
         {
             self.sh.c.edits_sent_window.fetch_add(1, Relaxed);
-            let live = self.sh.room_live[self.room_base / self.sh.clients_per_room].load(Relaxed);
-            let others = live.saturating_sub(1) as u64;
             self.sh.c.deliveries_expected.fetch_add(others, Relaxed);
         }
         self.send(ws, frame).await?;

@@ -595,7 +595,11 @@ async fn execute(a: RunArgs, threads: usize) -> Result<Report, String> {
     mon.wait(
         "drain",
         measure_end + Duration::from_secs_f64(a.drain),
-        |sh| sh.c.deliveries_received.load(Relaxed) >= sh.c.deliveries_expected.load(Relaxed),
+        |sh| {
+            sh.c.deliveries_received.load(Relaxed) >= sh.c.deliveries_expected.load(Relaxed)
+                && sh.c.deliveries_received.load(Relaxed) + sh.c.deliveries_other.load(Relaxed)
+                    >= sh.c.deliveries_expected_all.load(Relaxed)
+        },
     )
     .await;
     let server_mem = servers_mem(&a.server_pid);
@@ -667,6 +671,10 @@ struct IideMetrics {
     closed_for_bad_input_total: u64,
     /// Longest any edit waited to be stored since the server started (ms): the crash window.
     persist_lag_max_ms: u64,
+    /// Documents turned into a live yrs Doc during the window (clients' edits need none).
+    doc_unpacks_in_window: u64,
+    /// Loaded documents held as a live Doc after the drain.
+    docs_live_after_drain: u64,
 }
 
 impl IideMetrics {
@@ -691,6 +699,8 @@ impl IideMetrics {
                 .copied()
                 .unwrap_or(0.0)
                 * 1000.0) as u64,
+            doc_unpacks_in_window: g(m1, "iide_doc_unpacks_total").saturating_sub(g(m0, "iide_doc_unpacks_total")),
+            docs_live_after_drain: g(m2, "iide_docs_live"),
         }
     }
 }
@@ -1155,14 +1165,16 @@ fn print_text(r: &Report) {
     }
     if let Some(m) = &r.interview_ide_metrics {
         println!(
-            "server says   {} updates applied and {} stored during the window; {} applied but not yet stored at its end ({} after the drain); longest wait to be stored {} ms; {} resyncs, {} connections closed for bad input",
+            "server says   {} updates applied and {} stored during the window; {} applied but not yet stored at its end ({} after the drain); longest wait to be stored {} ms; {} resyncs, {} connections closed for bad input; {} documents unpacked into a live Doc during the window, {} live after the drain",
             m.updates_applied_in_window,
             m.updates_persisted_in_window,
             m.persist_backlog_at_window_end,
             m.persist_backlog_after_drain,
             m.persist_lag_max_ms,
             m.resyncs_total,
-            m.closed_for_bad_input_total
+            m.closed_for_bad_input_total,
+            m.doc_unpacks_in_window,
+            m.docs_live_after_drain
         );
     }
     let t = &r.traffic;

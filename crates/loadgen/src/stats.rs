@@ -35,6 +35,9 @@ pub struct Counters {
     pub deliveries_received: AtomicU64,
     /// Deliveries of edits sent outside the window (warm-up), not timed.
     pub deliveries_other: AtomicU64,
+    /// Deliveries owed for every edit sent, in the window or not: the run ends (and compares the
+    /// replicas) only once they all arrived, as an edit timed just after the window is still sent.
+    pub deliveries_expected_all: AtomicU64,
     /// Updates that carried the receiver's own edits back to it (some servers echo).
     pub echoes: AtomicU64,
     /// Clients that ran out of preallocated send slots (schedule far behind); should stay 0.

@@ -85,9 +85,10 @@ pub async fn open_doc(
     };
     let limit = state.config.storage.max_frame_bytes;
     Ok(upgrade
-        // The WebSocket layer allocates its read buffer per connection (128 KiB by default);
-        // edits are tens of bytes, so a small buffer saves ~120 KiB per open editor.
-        .read_buffer_size(4 * 1024)
+        // The WebSocket layer keeps a read buffer per connection (128 KiB by default); edits are
+        // tens of bytes, so a small one saves memory per open editor (a larger frame is read in
+        // several reads).
+        .read_buffer_size(1024)
         // Frames somewhat over the limit are read and refused with a clear close code; far larger
         // ones are cut off by the WebSocket layer itself.
         .max_message_size(limit.saturating_mul(2).max(64 * 1024))
