@@ -178,6 +178,15 @@ async fn exercise_doc_store(store: &Store, id: &str) {
     assert!(store.write(&[upd(4, 15, vec![44])]).await.is_err());
     assert_eq!(store.load(&main, None).await.unwrap().updates, vec![vec![3], vec![4]]);
 
+    // A long batch, cut into INSERTs of a few fixed sizes (128 + 32 + 8 + 2 + 1 here), keeps
+    // every update and its order.
+    let many: Vec<DocWrite> = (5..5 + 171).map(|seq| upd(seq, 20 + seq, seq.to_le_bytes().to_vec())).collect();
+    store.write(&many).await.unwrap();
+    let loaded = store.load(&main, None).await.unwrap();
+    assert_eq!(loaded.last_seq, 175);
+    assert_eq!(loaded.updates.len(), 2 + 171);
+    assert_eq!(loaded.updates[2..], many.iter().map(|w| match w { DocWrite::Update { data, .. } => data.clone(), _ => unreachable!() }).collect::<Vec<_>>()[..]);
+
     // Documents are per (session, name).
     assert!(store.load(&DocKey::new(id, DocName::Notes), None).await.unwrap().updates.is_empty());
     store.delete_session(id).await.unwrap();
