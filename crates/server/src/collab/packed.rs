@@ -14,8 +14,9 @@
 //!
 //! Anything else (a server write, a read, an update outside those rules) unpacks the document into
 //! a `Doc` first (see `Room`); the room packs it again once the server has not needed it for a
-//! while. Every `FOLD_EVERY` updates the tail is folded into the base through a `Doc`, so the base
-//! is always what yrs itself encodes.
+//! while. The tail is folded into the base through a `Doc` (so the base is always what yrs itself
+//! encodes) once it holds `FOLD_EVERY` updates and an eighth of the base's size, or `FOLD_BYTES`:
+//! a fold costs time in the document's size, so a large document folds less often.
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -26,7 +27,7 @@ use yrs::updates::decoder::{Decode, Decoder, DecoderV1};
 use yrs::updates::encoder::Encode;
 use yrs::{ClientID, Doc, ID, ReadTxn, StateVector, Transact, Update};
 
-/// Updates, or bytes of them, appended before the tail is folded into the base.
+/// When the tail is folded into the base (see the top of this module).
 const FOLD_EVERY: usize = 64;
 const FOLD_BYTES: usize = 64 * 1024;
 /// Content type of a sub-document: never taken without a `Doc`.
@@ -335,7 +336,7 @@ impl Packed {
         }
         self.tail.extend_from_slice(data);
         self.tail_ends.push(self.tail.len() as u32);
-        if self.tail_ends.len() >= FOLD_EVERY || self.tail.len() >= FOLD_BYTES {
+        if (self.tail_ends.len() >= FOLD_EVERY && self.tail.len() >= self.base.len() / 8) || self.tail.len() >= FOLD_BYTES {
             self.fold();
         }
         Appended::Applied
@@ -618,5 +619,28 @@ mod tests {
             txn.get_or_insert_map("meta").insert(txn, "language", "go");
         });
         assert_eq!(packed.append(&overwrite), Appended::NeedsDoc);
+    }
+
+    #[test]
+    fn a_large_document_folds_less_often() {
+        let server = server_doc();
+        server.get_or_insert_text("code").insert(&mut server.transact_mut(), 0, &"x".repeat(80_000));
+        let mut packed = Packed::pack(&server, Some("meta")).unwrap();
+        let a = Client::new(100);
+        a.sync_from(&server);
+        let mut appended = 0;
+        // 64 small edits are far less than an eighth of the document: no fold yet.
+        while appended < FOLD_EVERY * 2 {
+            let update = a.change(|txn| txn.get_or_insert_text("code").insert(txn, 0, "y"));
+            assert_eq!(packed.append(&update), Appended::Applied);
+            appended += 1;
+        }
+        assert_eq!(packed.tail_ends.len(), appended);
+        // Once the tail reaches an eighth of the base, it folds.
+        while !packed.tail_ends.is_empty() {
+            let update = a.change(|txn| txn.get_or_insert_text("code").insert(txn, 0, &"z".repeat(200)));
+            assert_eq!(packed.append(&update), Appended::Applied);
+        }
+        assert_eq!(text(&packed.unpack(), "code"), text(&a.0, "code"));
     }
 }
