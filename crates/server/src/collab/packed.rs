@@ -261,10 +261,15 @@ impl Packed {
         {
             let mut txn = doc.transact_mut();
             for data in std::iter::once(&self.base[..]).chain(self.tail_updates()) {
-                // Everything here was checked when appended, so this cannot fail; say so if it does.
-                let applied = Update::decode_v1(data).map_err(|e| e.to_string()).and_then(|u| txn.apply_update(u).map_err(|e| e.to_string()));
+                // Everything here was checked when appended, so this should not fail; if yrs
+                // fails or panics on one update anyway, that update is left out (and said), so
+                // one bad update cannot make every later fold or read of the document fail.
+                let applied = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    Update::decode_v1(data).map_err(|e| e.to_string()).and_then(|u| txn.apply_update(u).map_err(|e| e.to_string()))
+                }))
+                .unwrap_or_else(|_| Err("yrs panicked".to_string()));
                 if let Err(error) = applied {
-                    tracing::error!(%error, "a packed document's update did not apply");
+                    tracing::error!(%error, bytes = data.len(), "leaving out a packed document's update that does not apply");
                 }
             }
         }

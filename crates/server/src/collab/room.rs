@@ -4,7 +4,8 @@
 //!
 //! The document is kept packed (encoded, see `packed`) and clients' edits are appended to it
 //! as they are; it becomes a live yrs `Doc` only while the server needs one (its own writes,
-//! reads, an update only a `Doc` can apply) and is packed again `pack_after` later.
+//! reads, an update only a `Doc` can apply) and is packed again `--doc-live-seconds` after the
+//! server last needed it (`Collab::pack_unneeded`).
 
 use std::collections::HashSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -275,7 +276,7 @@ impl Room {
             return Err(ApplyError::Busy);
         }
         if let Some(applied) = self.append_packed(from, true, &update) {
-            return Ok(applied);
+            return applied;
         }
         self.mutate(from, |txn| txn.apply_update(update).map_err(|_| ApplyError::Malformed))
     }
@@ -283,16 +284,19 @@ impl Room {
     /// Appends an update to the packed document when no `Doc` is needed for it (see `packed`);
     /// None when one is. What is appended, broadcast and stored is yrs' own encoding of the
     /// update, never the client's bytes as they came.
-    fn append_packed(&self, from: u64, record: bool, update: &Update) -> Option<bool> {
+    fn append_packed(&self, from: u64, record: bool, update: &Update) -> Option<Result<bool, ApplyError>> {
         let mut state = self.lock();
         let Body::Packed(packed) = &mut state.body else { return None };
         let data = shrunk(update.encode_v1());
-        match packed.append(&data) {
-            Appended::NeedsDoc => None,
-            Appended::Nothing => Some(false),
-            Appended::Applied => {
+        // yrs may panic on a crafted update (decoding it, or folding it in): as on the `Doc` path,
+        // that ends this message, not the process.
+        match catch_unwind(AssertUnwindSafe(|| packed.append(&data))) {
+            Err(_) => Some(Err(ApplyError::Internal)),
+            Ok(Appended::NeedsDoc) => None,
+            Ok(Appended::Nothing) => Some(Ok(false)),
+            Ok(Appended::Applied) => {
                 self.publish(&mut state, from, record, data);
-                Some(true)
+                Some(Ok(true))
             }
         }
     }
@@ -302,7 +306,7 @@ impl Room {
     pub fn apply_remote(&self, data: &[u8]) -> Result<bool, ApplyError> {
         let update = Update::decode_v1(data).map_err(|_| ApplyError::Malformed)?;
         if let Some(applied) = self.append_packed(0, false, &update) {
-            return Ok(applied);
+            return applied;
         }
         self.apply(0, false, |txn| txn.apply_update(update).map_err(|_| ApplyError::Malformed))
     }
