@@ -81,16 +81,9 @@ pub fn finish(room: &RoomHandle, live: &LiveMessage, m: &MessageRow) {
 /// Marks a message of the live document as cut off by its id (a reply a stopped server left open).
 pub fn mark_interrupted(room: &RoomHandle, id: &str, error: &str) {
     let _ = room.server_change(|txn| {
-        let messages = txn.get_or_insert_array("messages");
-        let found: Vec<MapRef> = messages
-            .iter(txn)
-            .filter_map(|v| v.cast::<MapRef>().ok())
-            .filter(|m| matches!(m.get(txn, "id"), Some(yrs::Out::Any(Any::String(s))) if &*s == id))
-            .collect();
-        for m in found {
-            m.insert(txn, "status", "cut_off");
-            m.insert(txn, "cut_off", true);
-            m.insert(txn, "error", error);
-        }
+        let Some(m) = find(txn, id) else { return };
+        m.insert(txn, "status", "cut_off");
+        m.insert(txn, "cut_off", true);
+        m.insert(txn, "error", error);
     });
 }

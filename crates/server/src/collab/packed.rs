@@ -401,6 +401,13 @@ mod tests {
         doc
     }
 
+    /// The server's document packed (with `guard` as its server-owned map) and client 100 in sync.
+    fn packed_with_client(server: &Doc, guard: Option<&'static str>) -> (Packed, Client) {
+        let a = Client::new(100);
+        a.sync_from(server);
+        (Packed::pack(server, guard).unwrap(), a)
+    }
+
     #[test]
     fn ids_merge_and_answer() {
         let c = ClientID::new(7);
@@ -449,9 +456,7 @@ mod tests {
     #[test]
     fn a_repeated_update_or_deletion_is_nothing_new() {
         let server = server_doc();
-        let mut packed = Packed::pack(&server, Some("meta")).unwrap();
-        let a = Client::new(100);
-        a.sync_from(&server);
+        let (mut packed, a) = packed_with_client(&server, Some("meta"));
         let insert = a.change(|txn| txn.get_or_insert_text("code").insert(txn, 0, "abc"));
         let delete = a.change(|txn| txn.get_or_insert_text("code").remove_range(txn, 0, 2));
         assert_eq!(packed.append(&insert), Appended::Applied);
@@ -467,9 +472,7 @@ mod tests {
     #[test]
     fn anything_touching_the_server_map_needs_a_doc() {
         let server = server_doc();
-        let mut packed = Packed::pack(&server, Some("meta")).unwrap();
-        let a = Client::new(100);
-        a.sync_from(&server);
+        let (mut packed, a) = packed_with_client(&server, Some("meta"));
         // Overwriting a key: the new item's parent comes from the old value (its left origin).
         let overwrite = a.change(|txn| {
             txn.get_or_insert_map("meta").insert(txn, "language", "javascript");
@@ -494,9 +497,7 @@ mod tests {
     #[test]
     fn gaps_unknown_neighbours_nested_parents_and_bad_bytes_need_a_doc() {
         let server = server_doc();
-        let mut packed = Packed::pack(&server, None).unwrap();
-        let a = Client::new(100);
-        a.sync_from(&server);
+        let (mut packed, a) = packed_with_client(&server, None);
         let first = a.change(|txn| txn.get_or_insert_text("code").insert(txn, 0, "a"));
         let second = a.change(|txn| txn.get_or_insert_text("code").insert(txn, 1, "b"));
         // The second without the first: a gap.
@@ -611,9 +612,7 @@ mod tests {
     #[test]
     fn folding_keeps_the_document_and_the_guard() {
         let server = server_doc();
-        let mut packed = Packed::pack(&server, Some("meta")).unwrap();
-        let a = Client::new(100);
-        a.sync_from(&server);
+        let (mut packed, a) = packed_with_client(&server, Some("meta"));
         for i in 0..(FOLD_EVERY * 2 + 3) {
             let update = a.change(|txn| txn.get_or_insert_text("code").insert(txn, 0, &i.to_string()));
             assert_eq!(packed.append(&update), Appended::Applied);
@@ -630,9 +629,7 @@ mod tests {
     fn a_large_document_folds_less_often() {
         let server = server_doc();
         server.get_or_insert_text("code").insert(&mut server.transact_mut(), 0, &"x".repeat(80_000));
-        let mut packed = Packed::pack(&server, Some("meta")).unwrap();
-        let a = Client::new(100);
-        a.sync_from(&server);
+        let (mut packed, a) = packed_with_client(&server, Some("meta"));
         let mut appended = 0;
         // 64 small edits are far less than an eighth of the document: no fold yet.
         while appended < FOLD_EVERY * 2 {
