@@ -170,15 +170,10 @@ impl Lifecycle {
                 t.get_string(&d.transact())
             });
             drop(room);
-            let Ok(path) = crate::workspace::files::resolve(&ws.root, &rel) else { continue };
-            if let Some(parent) = path.parent() {
-                let _ = std::fs::create_dir_all(parent);
-            }
-            if std::fs::write(&path, text).is_ok() {
+            if ws.files.write(&rel, text.as_bytes(), ws.sandbox.uid).is_ok() {
                 restored += 1;
             }
         }
-        crate::workspace::files::give_tree_to(&ws.root, ws.sandbox.uid);
         restored
     }
 

@@ -40,26 +40,25 @@ pub async fn open_doc(
     let file = match name.file_path() {
         Some(rel) => {
             let ws = super::workspace::workspace_of(&state, &caller)?;
-            let full = crate::workspace::files::resolve(&ws.root, rel)?;
-            let entry = crate::workspace::files::entry(&ws.root, rel)?;
+            let entry = ws.files.entry(rel)?;
             if entry.kind != "file" || !entry.editable {
                 return Err(ApiError::Conflict(format!("'{rel}' is binary or larger than 1 MiB: it opens read-only")));
             }
-            Some((ws, entry.path, full))
+            Some((ws, entry.path))
         }
         None => None,
     };
     // A file's document is named by its normalized path.
     let name = match &file {
-        Some((_, rel, _)) => DocName::File(rel.clone()),
+        Some((_, rel)) => DocName::File(rel.clone()),
         None => name,
     };
     let key = RoomKey::new(session_id.clone(), name.clone());
     let room = state.collab.open(key.clone()).await?;
     let sync_guard = match file {
-        Some((ws, rel, full)) if caller.session.ended_at.is_none() => {
+        Some((ws, rel)) if caller.session.ended_at.is_none() => {
             let held = state.collab.open(key).await?;
-            Some(ws.syncs.attach(&rel, full, held))
+            Some(ws.syncs.attach(&rel, ws.files.clone(), held))
         }
         _ => None,
     };

@@ -20,7 +20,7 @@ use super::auth::Auth;
 use super::error::ApiError;
 use crate::sessions::{Caller, Role};
 use crate::workspace::terminal::Output;
-use crate::workspace::{Workspace, files, proxy};
+use crate::workspace::{Workspace, proxy};
 
 /// The caller's workspace; 404 for a pad session.
 pub fn workspace_of(state: &AppState, caller: &Caller) -> Result<Arc<Workspace>, ApiError> {
@@ -87,8 +87,7 @@ pub async fn logs(State(state): State<AppState>, Auth(caller): Auth, Query(q): Q
 
 pub async fn list_files(State(state): State<AppState>, Auth(caller): Auth) -> Result<impl IntoResponse, ApiError> {
     let ws = workspace_of(&state, &caller)?;
-    let root = ws.root.clone();
-    let entries = tokio::task::spawn_blocking(move || files::list(&root)).await.map_err(|e| ApiError::Internal(e.to_string()))?;
+    let entries = tokio::task::spawn_blocking(move || ws.files.list()).await.map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(Json(serde_json::json!({ "entries": entries })))
 }
 
@@ -99,15 +98,7 @@ pub struct PathQuery {
 
 pub async fn file_content(State(state): State<AppState>, Auth(caller): Auth, Query(q): Query<PathQuery>) -> Result<Response, ApiError> {
     let ws = workspace_of(&state, &caller)?;
-    let full = files::resolve(&ws.root, &q.path)?;
-    let meta = std::fs::metadata(&full).map_err(|_| ApiError::NotFound(format!("no file '{}'", q.path)))?;
-    if !meta.is_file() {
-        return Err(ApiError::BadRequest("not a file".into()));
-    }
-    if meta.len() > 16 * 1024 * 1024 {
-        return Err(ApiError::TooLarge);
-    }
-    let bytes = tokio::fs::read(&full).await.map_err(|e| ApiError::Internal(e.to_string()))?;
+    let bytes = tokio::task::spawn_blocking(move || ws.files.read(&q.path, 16 * 1024 * 1024)).await.map_err(|e| ApiError::Internal(e.to_string()))??;
     let mut res = Response::new(Body::from(bytes));
     // Served as bytes, never rendered as a page of this origin.
     res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
@@ -135,7 +126,7 @@ pub async fn create_file(State(state): State<AppState>, Auth(caller): Auth, Json
         "dir" => true,
         _ => return Err(ApiError::NotOneOf { message: "unknown type".into(), valid: vec!["file".into(), "dir".into()] }),
     };
-    let entry = files::create(&ws.root, &body.path, dir, body.content.as_deref(), ws.sandbox.uid)?;
+    let entry = ws.files.create(&body.path, dir, body.content.as_deref(), ws.sandbox.uid)?;
     state.sessions.event(&caller.session.id, "file_created", caller.role, serde_json::json!({"path": entry.path})).await;
     Ok((StatusCode::CREATED, Json(entry)))
 }
@@ -149,14 +140,14 @@ pub struct Rename {
 
 pub async fn rename_file(State(state): State<AppState>, Auth(caller): Auth, JsonBody(body): JsonBody<Rename>) -> Result<impl IntoResponse, ApiError> {
     let ws = running_workspace(&state, &caller)?;
-    let entry = files::rename(&ws.root, &body.from, &body.to)?;
+    let entry = ws.files.rename(&body.from, &body.to)?;
     state.sessions.event(&caller.session.id, "file_renamed", caller.role, serde_json::json!({"from": body.from, "to": entry.path})).await;
     Ok(Json(entry))
 }
 
 pub async fn delete_file(State(state): State<AppState>, Auth(caller): Auth, Query(q): Query<PathQuery>) -> Result<impl IntoResponse, ApiError> {
     let ws = running_workspace(&state, &caller)?;
-    files::delete(&ws.root, &q.path)?;
+    ws.files.delete(&q.path)?;
     state.sessions.event(&caller.session.id, "file_deleted", caller.role, serde_json::json!({"path": q.path})).await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,9 +1,23 @@
-//! The workspace's files as the API sees them: safe path resolution, listing, create, rename,
-//! delete. Every path from a client is relative to the workspace root and is checked here.
+//! The workspace's files as the server touches them: the API (list, read, create, rename,
+//! delete), the live sync, the saves scan and the platform's own writes.
+//!
+//! The candidate owns everything under the workspace and can change it at any moment (a
+//! terminal loop swapping a file for a symlink, say), while the server runs with more power than
+//! the candidate. So no access here ever goes by a path string from the host's root: the project
+//! folder is opened once as a directory handle (`Tree`), and every path beneath it is resolved by
+//! the kernel in one step with `openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+//! RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV)`: no `..` out, no symlink followed anywhere on the
+//! way (a symlink the candidate made is simply not a file to the server), no mount crossed, and
+//! no gap between checking a path and using it. Walks go one directory handle at a time with
+//! `O_NOFOLLOW`, and opens of files use `O_NONBLOCK` so a FIFO cannot hang the server.
+//! Paths from a client are first checked by `clean`.
 
-use std::io::Read;
-use std::path::{Component, Path, PathBuf};
+use std::ffi::CStr;
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::{Path, PathBuf};
 
+use rustix::fs::{AtFlags, FileType, Mode, OFlags, ResolveFlags, Stat};
 use serde::Serialize;
 
 use super::WorkspaceError;
@@ -12,10 +26,15 @@ use super::WorkspaceError;
 pub const MAX_EDITABLE_BYTES: u64 = 1024 * 1024;
 const MAX_PATH_CHARS: usize = 512;
 const MAX_ENTRIES: usize = 5000;
+/// How deep a walk goes (listing, the saves scan, handing a tree to the sandbox's user).
+const MAX_DEPTH: usize = 32;
 /// Folders listed but not walked into: generated, and large.
 const NOT_WALKED: &[&str] = &["__pycache__", ".pytest_cache", ".git", "node_modules", ".venv", ".mypy_cache"];
 /// Names the platform keeps for itself inside the workspace.
 const RESERVED_PREFIX: &str = ".iide";
+
+/// How every path beneath the workspace is resolved (see the module's comment).
+const BENEATH: ResolveFlags = ResolveFlags::BENEATH.union(ResolveFlags::NO_SYMLINKS).union(ResolveFlags::NO_MAGICLINKS).union(ResolveFlags::NO_XDEV);
 
 #[derive(Debug, Serialize, Clone, PartialEq)]
 pub struct Entry {
@@ -50,177 +69,352 @@ pub fn clean(path: &str) -> Result<String, WorkspaceError> {
     Ok(parts.join("/"))
 }
 
-/// Resolves a clean relative path under `root`, refusing anything (a symlink on the way, or the
-/// target itself) that leads outside the workspace. `root` must be canonical.
-pub fn resolve(root: &Path, rel: &str) -> Result<PathBuf, WorkspaceError> {
-    let rel = clean(rel)?;
-    let full = root.join(&rel);
-    // The deepest part of the path that exists must stay inside the root once symlinks are followed.
-    let mut existing = full.as_path();
-    loop {
-        if existing.symlink_metadata().is_ok() {
-            break;
-        }
-        existing = existing.parent().unwrap_or(root);
-    }
-    let real = std::fs::canonicalize(existing).map_err(|_| WorkspaceError::BadPath(format!("invalid path '{rel}': it leads nowhere")))?;
-    if !real.starts_with(root) {
-        return Err(WorkspaceError::BadPath(format!("invalid path '{rel}': it leads outside the workspace")));
-    }
-    debug_assert!(full.components().all(|c| !matches!(c, Component::ParentDir)));
-    Ok(full)
+/// One entry met by `Tree::walk`: where it is and what it is (never a symlink).
+pub struct Item<'a> {
+    /// Relative to the workspace root.
+    pub rel: &'a str,
+    pub name: &'a str,
+    /// The folder that holds it (for `*at` calls on `name`).
+    pub dir: BorrowedFd<'a>,
+    pub stat: &'a Stat,
+    pub depth: usize,
 }
 
-/// Whether a file can be a live document: small enough and text (UTF-8 without NUL bytes).
-pub fn is_editable(path: &Path, size: u64) -> bool {
-    if size > MAX_EDITABLE_BYTES {
-        return false;
+impl Item<'_> {
+    pub fn is_dir(&self) -> bool {
+        FileType::from_raw_mode(self.stat.st_mode) == FileType::Directory
     }
-    let Ok(mut f) = std::fs::File::open(path) else { return false };
-    let mut buf = vec![0u8; 8192.min(size as usize)];
-    if f.read_exact(&mut buf).is_err() {
-        return size == 0;
+    pub fn is_file(&self) -> bool {
+        FileType::from_raw_mode(self.stat.st_mode) == FileType::RegularFile
     }
-    if buf.contains(&0) {
-        return false;
-    }
-    match std::str::from_utf8(&buf) {
-        Ok(_) => true,
-        // A multi-byte character cut at the end of the sample is still text.
-        Err(e) => e.error_len().is_none(),
+    /// The entry opened for reading, if it is still the same regular file.
+    pub fn open_file(&self) -> Option<std::fs::File> {
+        let fd = rustix::fs::openat(self.dir, self.name, OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC, Mode::empty()).ok()?;
+        regular(&fd).then(|| std::fs::File::from(fd))
     }
 }
 
-/// Every file and folder under `root`, sorted by path.
-pub fn list(root: &Path) -> Vec<Entry> {
-    let mut out = Vec::new();
-    walk(root, root, &mut out);
-    out.sort_by(|a, b| a.path.cmp(&b.path));
-    out
+/// A workspace's project folder, opened once; every access beneath it goes through here.
+#[derive(Debug)]
+pub struct Tree {
+    root: OwnedFd,
+    path: PathBuf,
 }
 
-fn walk(root: &Path, dir: &Path, out: &mut Vec<Entry>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    for entry in entries.flatten() {
-        if out.len() >= MAX_ENTRIES {
-            return;
+fn regular(fd: &OwnedFd) -> bool {
+    rustix::fs::fstat(fd).is_ok_and(|s| FileType::from_raw_mode(s.st_mode) == FileType::RegularFile)
+}
+
+fn not_found(rel: &str) -> WorkspaceError {
+    WorkspaceError::NotFound(format!("no file '{rel}'"))
+}
+
+fn io(e: impl std::fmt::Display) -> WorkspaceError {
+    WorkspaceError::Io(e.to_string())
+}
+
+/// An error of opening `rel` beneath the root, in the API's words: a symlink on the way (ELOOP,
+/// EXDEV, or ENOTDIR where a link stands for a folder) is "leads outside", a missing part is
+/// "not found".
+fn open_error(rel: &str, e: rustix::io::Errno) -> WorkspaceError {
+    use rustix::io::Errno;
+    match e {
+        Errno::NOENT => not_found(rel),
+        Errno::LOOP | Errno::XDEV => WorkspaceError::BadPath(format!("invalid path '{rel}': a symbolic link, which the platform never follows")),
+        Errno::NOTDIR => WorkspaceError::BadPath(format!("invalid path '{rel}': a part of it is not a folder")),
+        Errno::EXIST => WorkspaceError::Conflict(format!("'{rel}' already exists")),
+        Errno::NOSPC | Errno::DQUOT => WorkspaceError::Io(format!("Disk limit reached: the workspace has no room for '{rel}'")),
+        other => io(std::io::Error::from(other)),
+    }
+}
+
+impl Tree {
+    /// Opens the project folder at `path` (a path of the platform's own, not the candidate's).
+    pub fn open(path: &Path) -> std::io::Result<Tree> {
+        let root = rustix::fs::open(path, OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())?;
+        Ok(Tree { root, path: path.to_path_buf() })
+    }
+
+    /// Where the folder is on the host (for mounting it into the sandbox; never for file access).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Opens a clean relative path beneath the root.
+    fn open_at(&self, rel: &str, flags: OFlags, mode: Mode) -> Result<OwnedFd, WorkspaceError> {
+        rustix::fs::openat2(&self.root, rel, flags | OFlags::CLOEXEC, mode, BENEATH).map_err(|e| open_error(rel, e))
+    }
+
+    /// The folder holding `rel` and `rel`'s last part.
+    fn parent<'r>(&self, rel: &'r str) -> Result<(OwnedFd, &'r str), WorkspaceError> {
+        match rel.rsplit_once('/') {
+            Some((dir, name)) => Ok((self.open_at(dir, OFlags::PATH | OFlags::DIRECTORY, Mode::empty())?, name)),
+            None => Ok((rustix::io::fcntl_dupfd_cloexec(&self.root, 0).map_err(io)?, rel)),
         }
-        let name = entry.file_name().to_string_lossy().to_string();
-        if dir == root && name.starts_with(RESERVED_PREFIX) {
-            continue;
+    }
+
+    /// What `rel` is (never following a symlink: a symlink is "not found").
+    pub fn stat(&self, rel: &str) -> Option<Stat> {
+        let rel = clean(rel).ok()?;
+        let fd = self.open_at(&rel, OFlags::PATH, Mode::empty()).ok()?;
+        rustix::fs::fstat(&fd).ok()
+    }
+
+    /// A regular file, opened for reading (a clean relative path).
+    pub fn open_read(&self, rel: &str) -> Result<std::fs::File, WorkspaceError> {
+        self.open_file(&clean(rel)?, false)
+    }
+
+    /// A regular file, opened for reading or writing.
+    fn open_file(&self, rel: &str, write: bool) -> Result<std::fs::File, WorkspaceError> {
+        let flags = if write { OFlags::WRONLY } else { OFlags::RDONLY };
+        let fd = self.open_at(rel, flags | OFlags::NONBLOCK | OFlags::NOCTTY, Mode::empty())?;
+        if !regular(&fd) {
+            return Err(WorkspaceError::BadPath(format!("'{rel}' is not a file")));
         }
-        let path = entry.path();
-        let Ok(rel) = path.strip_prefix(root) else { continue };
-        let rel = rel.to_string_lossy().to_string();
-        // Symlinks are listed only when they stay inside; their targets are never followed out.
-        let Ok(meta) = std::fs::metadata(&path) else { continue };
-        if entry.file_type().map(|t| t.is_symlink()).unwrap_or(false) && resolve(root, &rel).is_err() {
-            continue;
+        Ok(std::fs::File::from(fd))
+    }
+
+    /// A file's bytes; `TooLarge` past `max`.
+    pub fn read(&self, rel: &str, max: u64) -> Result<Vec<u8>, WorkspaceError> {
+        let rel = clean(rel)?;
+        let f = self.open_file(&rel, false)?;
+        let mut out = Vec::new();
+        f.take(max + 1).read_to_end(&mut out).map_err(io)?;
+        if out.len() as u64 > max {
+            return Err(WorkspaceError::TooLarge);
         }
-        if meta.is_dir() {
-            out.push(Entry { path: rel, kind: "dir", size: 0, editable: false });
-            if !NOT_WALKED.contains(&name.as_str()) && !entry.file_type().map(|t| t.is_symlink()).unwrap_or(false) {
-                walk(root, &path, out);
+        Ok(out)
+    }
+
+    /// Replaces the content of an existing file in place (it keeps its owner and inode).
+    pub fn overwrite(&self, rel: &str, bytes: &[u8]) -> Result<(), WorkspaceError> {
+        let rel = clean(rel)?;
+        let mut f = self.open_file(&rel, true)?;
+        f.set_len(0).map_err(io)?;
+        f.write_all(bytes).map_err(|e| if e.raw_os_error() == Some(libc::ENOSPC) || e.raw_os_error() == Some(libc::EDQUOT) { open_error(&rel, rustix::io::Errno::NOSPC) } else { io(e) })
+    }
+
+    /// Writes a file, creating it and its missing folders (owned by `uid`) if need be.
+    pub fn write(&self, rel: &str, bytes: &[u8], uid: u32) -> Result<(), WorkspaceError> {
+        let rel = clean(rel)?;
+        match self.overwrite(&rel, bytes) {
+            Err(WorkspaceError::NotFound(_)) => {
+                self.make_parents(&rel, uid)?;
+                self.create_file(&rel, bytes, uid)
             }
-        } else if meta.is_file() {
-            out.push(Entry { editable: is_editable(&path, meta.len()), path: rel, kind: "file", size: meta.len() });
+            other => other,
         }
     }
-}
 
-pub fn entry(root: &Path, rel: &str) -> Result<Entry, WorkspaceError> {
-    let full = resolve(root, rel)?;
-    let meta = std::fs::metadata(&full).map_err(|_| WorkspaceError::NotFound(format!("no file '{rel}'")))?;
-    let path = clean(rel)?;
-    Ok(if meta.is_dir() {
-        Entry { path, kind: "dir", size: 0, editable: false }
-    } else {
-        Entry { editable: is_editable(&full, meta.len()), path, kind: "file", size: meta.len() }
-    })
-}
-
-/// Hands a path the platform created to the sandbox's user, so the candidate can change it.
-pub fn give_to(path: &Path, uid: u32) {
-    use std::os::unix::ffi::OsStrExt;
-    if let Ok(c) = std::ffi::CString::new(path.as_os_str().as_bytes()) {
-        // SAFETY: a valid NUL-terminated path; lchown does not follow symlinks.
-        unsafe { libc::lchown(c.as_ptr(), uid, uid) };
+    fn make_parents(&self, rel: &str, uid: u32) -> Result<(), WorkspaceError> {
+        let mut at = 0;
+        while let Some(i) = rel[at..].find('/') {
+            let dir = &rel[..at + i];
+            if self.stat(dir).is_none() {
+                self.make_dir(dir, uid)?;
+            }
+            at += i + 1;
+        }
+        Ok(())
     }
-}
 
-/// Gives a whole tree to the sandbox's user.
-pub fn give_tree_to(path: &Path, uid: u32) {
-    give_to(path, uid);
-    if path.symlink_metadata().map(|m| m.is_dir()).unwrap_or(false) {
-        if let Ok(entries) = std::fs::read_dir(path) {
-            for e in entries.flatten() {
-                give_tree_to(&e.path(), uid);
+    fn make_dir(&self, rel: &str, uid: u32) -> Result<(), WorkspaceError> {
+        let (parent, name) = self.parent(rel)?;
+        rustix::fs::mkdirat(&parent, name, Mode::from_raw_mode(0o755)).map_err(|e| open_error(rel, e))?;
+        let _ = rustix::fs::chownat(&parent, name, Some(uid_of(uid)), Some(gid_of(uid)), AtFlags::SYMLINK_NOFOLLOW);
+        Ok(())
+    }
+
+    fn create_file(&self, rel: &str, bytes: &[u8], uid: u32) -> Result<(), WorkspaceError> {
+        let fd = self.open_at(rel, OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL, Mode::from_raw_mode(0o644))?;
+        let _ = rustix::fs::fchown(&fd, Some(uid_of(uid)), Some(gid_of(uid)));
+        std::fs::File::from(fd).write_all(bytes).map_err(io)
+    }
+
+    /// Whether a file can be a live document: small enough and text (UTF-8 without NUL bytes).
+    fn editable(file: Option<std::fs::File>, size: u64) -> bool {
+        if size > MAX_EDITABLE_BYTES {
+            return false;
+        }
+        let Some(mut f) = file else { return false };
+        let mut buf = vec![0u8; 8192.min(size as usize)];
+        if f.read_exact(&mut buf).is_err() {
+            return size == 0;
+        }
+        if buf.contains(&0) {
+            return false;
+        }
+        match std::str::from_utf8(&buf) {
+            Ok(_) => true,
+            // A multi-byte character cut at the end of the sample is still text.
+            Err(e) => e.error_len().is_none(),
+        }
+    }
+
+    pub fn entry(&self, rel: &str) -> Result<Entry, WorkspaceError> {
+        let path = clean(rel)?;
+        let fd = self.open_at(&path, OFlags::PATH, Mode::empty())?;
+        let st = rustix::fs::fstat(&fd).map_err(io)?;
+        Ok(match FileType::from_raw_mode(st.st_mode) {
+            FileType::Directory => Entry { path, kind: "dir", size: 0, editable: false },
+            FileType::RegularFile => {
+                let size = st.st_size as u64;
+                let file = self.open_file(&path, false).ok();
+                Entry { editable: Self::editable(file, size), path, kind: "file", size }
+            }
+            _ => return Err(not_found(rel)),
+        })
+    }
+
+    /// Visits every file and folder beneath the root (symlinks and special files skipped), each
+    /// folder's entries before the next folder's; `visit` says whether to go into a folder.
+    pub fn walk(&self, max_depth: usize, mut visit: impl FnMut(&Item) -> bool) {
+        let Ok(top) = rustix::fs::openat(&self.root, ".", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()) else { return };
+        let mut stack: Vec<(OwnedFd, String, usize)> = vec![(top, String::new(), 0)];
+        while let Some((dir, prefix, depth)) = stack.pop() {
+            let Ok(entries) = rustix::fs::Dir::read_from(&dir) else { continue };
+            for entry in entries.flatten() {
+                let Some(name) = name_of(entry.file_name()) else { continue };
+                let Ok(stat) = rustix::fs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW) else { continue };
+                let kind = FileType::from_raw_mode(stat.st_mode);
+                if kind != FileType::Directory && kind != FileType::RegularFile {
+                    continue;
+                }
+                let rel = if prefix.is_empty() { name.to_string() } else { format!("{prefix}/{name}") };
+                let item = Item { rel: &rel, name, dir: dir.as_fd(), stat: &stat, depth };
+                if visit(&item) && kind == FileType::Directory && depth < max_depth {
+                    // One component with O_NOFOLLOW: swapped for a symlink since the stat, it fails.
+                    if let Ok(sub) = rustix::fs::openat(&dir, name, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()) {
+                        stack.push((sub, rel, depth + 1));
+                    }
+                }
             }
         }
     }
-}
 
-pub fn create(root: &Path, rel: &str, dir: bool, content: Option<&str>, uid: u32) -> Result<Entry, WorkspaceError> {
-    let full = resolve(root, rel)?;
-    if full.symlink_metadata().is_ok() {
-        return Err(WorkspaceError::Conflict(format!("'{rel}' already exists")));
+    /// Every file and folder, sorted by path (symlinks are not listed: the platform never
+    /// follows them, so they are not files to it).
+    pub fn list(&self) -> Vec<Entry> {
+        let mut out = Vec::new();
+        self.walk(MAX_DEPTH, |item| {
+            if out.len() >= MAX_ENTRIES || (item.depth == 0 && item.name.starts_with(RESERVED_PREFIX)) {
+                return false;
+            }
+            if item.is_dir() {
+                out.push(Entry { path: item.rel.to_string(), kind: "dir", size: 0, editable: false });
+                !NOT_WALKED.contains(&item.name)
+            } else {
+                let size = item.stat.st_size as u64;
+                let editable = size <= MAX_EDITABLE_BYTES && Self::editable(item.open_file(), size);
+                out.push(Entry { editable, path: item.rel.to_string(), kind: "file", size });
+                false
+            }
+        });
+        out.sort_by(|a, b| a.path.cmp(&b.path));
+        out
     }
-    // Missing parent folders are created (and handed to the sandbox user) too.
-    let mut missing = Vec::new();
-    let mut p = full.parent();
-    while let Some(dir) = p {
-        if dir.exists() || dir == root {
-            break;
+
+    /// Hands everything beneath the root, and the root, to the sandbox's user.
+    pub fn give_to(&self, uid: u32) {
+        let _ = rustix::fs::fchown(&self.root, Some(uid_of(uid)), Some(gid_of(uid)));
+        self.walk(MAX_DEPTH, |item| {
+            let _ = rustix::fs::chownat(item.dir, item.name, Some(uid_of(uid)), Some(gid_of(uid)), AtFlags::SYMLINK_NOFOLLOW);
+            true
+        });
+    }
+
+    pub fn create(&self, rel: &str, dir: bool, content: Option<&str>, uid: u32) -> Result<Entry, WorkspaceError> {
+        let rel = clean(rel)?;
+        if self.stat(&rel).is_some() {
+            return Err(WorkspaceError::Conflict(format!("'{rel}' already exists")));
         }
-        missing.push(dir.to_path_buf());
-        p = dir.parent();
-    }
-    for d in missing.iter().rev() {
-        std::fs::create_dir(d).map_err(io)?;
-        give_to(d, uid);
-    }
-    if dir {
-        std::fs::create_dir(&full).map_err(io)?;
-    } else {
         let content = content.unwrap_or("");
         if content.len() as u64 > MAX_EDITABLE_BYTES {
             return Err(WorkspaceError::TooLarge);
         }
-        std::fs::OpenOptions::new().write(true).create_new(true).open(&full).and_then(|mut f| {
-            use std::io::Write;
-            f.write_all(content.as_bytes())
-        })
-        .map_err(io)?;
+        // Missing parent folders are created (and handed to the sandbox user) too.
+        self.make_parents(&rel, uid)?;
+        if dir {
+            self.make_dir(&rel, uid)?;
+        } else {
+            self.create_file(&rel, content.as_bytes(), uid)?;
+        }
+        self.entry(&rel)
     }
-    give_to(&full, uid);
-    entry(root, rel)
-}
 
-pub fn rename(root: &Path, from: &str, to: &str) -> Result<Entry, WorkspaceError> {
-    let src = resolve(root, from)?;
-    let dst = resolve(root, to)?;
-    if src.symlink_metadata().is_err() {
-        return Err(WorkspaceError::NotFound(format!("no file '{from}'")));
+    pub fn rename(&self, from: &str, to: &str) -> Result<Entry, WorkspaceError> {
+        let (from, to) = (clean(from)?, clean(to)?);
+        if to == from || to.starts_with(&format!("{from}/")) {
+            return Err(WorkspaceError::BadPath("cannot move a folder into itself".into()));
+        }
+        let (src_dir, src_name) = self.parent(&from)?;
+        let (dst_dir, dst_name) = self.parent(&to).map_err(|e| match e {
+            WorkspaceError::NotFound(_) => WorkspaceError::NotFound(format!("no folder for '{to}'")),
+            other => other,
+        })?;
+        // Never replaces what is at `to`; a symlink at `from` is moved as the link it is.
+        rustix::fs::renameat_with(&src_dir, src_name, &dst_dir, dst_name, rustix::fs::RenameFlags::NOREPLACE).map_err(|e| match e {
+            rustix::io::Errno::NOENT => not_found(&from),
+            other => open_error(&to, other),
+        })?;
+        self.entry(&to)
     }
-    if dst.symlink_metadata().is_ok() {
-        return Err(WorkspaceError::Conflict(format!("'{to}' already exists")));
-    }
-    if dst.starts_with(&src) {
-        return Err(WorkspaceError::BadPath("cannot move a folder into itself".into()));
-    }
-    if let Some(parent) = dst.parent() {
-        if !parent.is_dir() {
-            return Err(WorkspaceError::NotFound(format!("no folder for '{to}'")));
+
+    pub fn delete(&self, rel: &str) -> Result<(), WorkspaceError> {
+        let rel = clean(rel)?;
+        let (dir, name) = self.parent(&rel)?;
+        let st = rustix::fs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW).map_err(|_| not_found(&rel))?;
+        if FileType::from_raw_mode(st.st_mode) == FileType::Directory {
+            remove_tree_at(&dir, name, 0).map_err(|e| open_error(&rel, e))
+        } else {
+            // unlinkat never follows: a symlink goes, not its target.
+            rustix::fs::unlinkat(&dir, name, AtFlags::empty()).map_err(|e| open_error(&rel, e))
         }
     }
-    std::fs::rename(&src, &dst).map_err(io)?;
-    entry(root, to)
 }
 
-pub fn delete(root: &Path, rel: &str) -> Result<(), WorkspaceError> {
-    let full = resolve(root, rel)?;
-    let meta = full.symlink_metadata().map_err(|_| WorkspaceError::NotFound(format!("no file '{rel}'")))?;
-    if meta.is_dir() { std::fs::remove_dir_all(&full) } else { std::fs::remove_file(&full) }.map_err(io)
+/// Removes the folder `name` in `dir` and everything in it, never following a link.
+fn remove_tree_at(dir: &OwnedFd, name: &str, depth: usize) -> rustix::io::Result<()> {
+    if depth > 256 {
+        return Err(rustix::io::Errno::LOOP);
+    }
+    let sub = rustix::fs::openat(dir, name, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())?;
+    let names: Vec<(String, bool)> = rustix::fs::Dir::read_from(&sub)?
+        .flatten()
+        .filter_map(|e| name_of(e.file_name()).map(|n| (n.to_string(), e.file_type() == FileType::Directory)))
+        .collect();
+    for (n, is_dir) in names {
+        if is_dir {
+            remove_tree_at(&sub, &n, depth + 1)?;
+        } else {
+            match rustix::fs::unlinkat(&sub, n.as_str(), AtFlags::empty()) {
+                // d_type can be unknown on some filesystems: a folder after all.
+                Err(rustix::io::Errno::ISDIR) => remove_tree_at(&sub, &n, depth + 1)?,
+                r => r?,
+            }
+        }
+    }
+    rustix::fs::unlinkat(dir, name, AtFlags::REMOVEDIR)
+}
+
+/// A directory entry's name, unless it is `.`, `..` or not UTF-8.
+fn name_of(name: &CStr) -> Option<&str> {
+    let name = name.to_str().ok()?;
+    (name != "." && name != "..").then_some(name)
+}
+
+fn uid_of(uid: u32) -> rustix::fs::Uid {
+    rustix::fs::Uid::from_raw(uid)
+}
+
+fn gid_of(gid: u32) -> rustix::fs::Gid {
+    rustix::fs::Gid::from_raw(gid)
+}
+
+/// Hands a path the platform created (and the candidate cannot replace) to the sandbox's user.
+pub fn give_to(path: &Path, uid: u32) {
+    let _ = rustix::fs::chownat(rustix::fs::CWD, path, Some(uid_of(uid)), Some(gid_of(uid)), AtFlags::SYMLINK_NOFOLLOW);
 }
 
 /// Copies an exercise's project into a new workspace (regular files and folders only).
@@ -239,13 +433,17 @@ pub fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-fn io(e: std::io::Error) -> WorkspaceError {
-    WorkspaceError::Io(e.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::symlink;
+
+    fn tree() -> (tempfile::TempDir, Tree) {
+        let dir = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        let t = Tree::open(&root).unwrap();
+        (dir, t)
+    }
 
     #[test]
     fn clean_refuses_escapes() {
@@ -257,28 +455,91 @@ mod tests {
     }
 
     #[test]
-    fn resolve_refuses_symlinks_out() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = std::fs::canonicalize(dir.path()).unwrap();
-        std::os::unix::fs::symlink("/etc", root.join("out")).unwrap();
-        std::os::unix::fs::symlink("/etc/passwd", root.join("pw")).unwrap();
+    fn symlinks_are_never_followed_in_or_out() {
+        let (_d, t) = tree();
+        let root = t.path().to_path_buf();
+        let secret = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(secret.path(), "host secret").unwrap();
+        symlink("/etc", root.join("out")).unwrap();
+        symlink(secret.path(), root.join("pw")).unwrap();
         std::fs::create_dir(root.join("in")).unwrap();
-        std::os::unix::fs::symlink(root.join("in"), root.join("inlink")).unwrap();
-        assert!(resolve(&root, "out/passwd").is_err());
-        assert!(resolve(&root, "out/new-file").is_err());
-        assert!(resolve(&root, "pw").is_err());
-        assert!(resolve(&root, "inlink/x").is_ok());
-        assert!(resolve(&root, "new/deep/file.py").is_ok());
+        std::fs::write(root.join("in/a.txt"), "inside").unwrap();
+        symlink(root.join("in"), root.join("inlink")).unwrap();
+        symlink("in/a.txt", root.join("rel-link")).unwrap();
+        symlink("/proc/self/environ", root.join("env")).unwrap();
+        for rel in ["out/passwd", "pw", "inlink/a.txt", "rel-link", "env"] {
+            assert!(t.read(rel, 1 << 20).is_err(), "{rel} must not be read");
+            assert!(t.overwrite(rel, b"x").is_err(), "{rel} must not be written");
+            assert!(t.entry(rel).is_err(), "{rel} is no entry");
+        }
+        assert!(t.create("out/new-file", false, Some("x"), 0).is_err());
+        assert!(t.write("inlink/b.txt", b"x", 0).is_err());
+        assert!(t.rename("in/a.txt", "out/a.txt").is_err());
+        assert_eq!(std::fs::read_to_string(secret.path()).unwrap(), "host secret");
+        assert_eq!(t.read("in/a.txt", 100).unwrap(), b"inside");
+        // Deleting a link removes the link, never what it points to.
+        t.delete("pw").unwrap();
+        t.delete("out").unwrap();
+        assert!(secret.path().exists() && Path::new("/etc/passwd").exists());
+        let listed: Vec<String> = t.list().into_iter().map(|e| e.path).collect();
+        assert_eq!(listed, vec!["in", "in/a.txt"], "links are not listed");
+        assert!(t.create("new/deep/file.py", false, Some("x"), 0).is_ok());
+        assert_eq!(t.read("new/deep/file.py", 10).unwrap(), b"x");
+    }
+
+    #[test]
+    fn a_fifo_does_not_hang_the_server() {
+        let (_d, t) = tree();
+        let p = std::ffi::CString::new(t.path().join("fifo").as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a valid path.
+        assert_eq!(unsafe { libc::mkfifo(p.as_ptr(), 0o666) }, 0);
+        assert!(t.read("fifo", 100).is_err());
+        assert!(t.overwrite("fifo", b"x").is_err());
+        assert!(t.list().is_empty());
+    }
+
+    /// The check-then-use race: a file swapped for a symlink to a host file, thousands of times,
+    /// while the server reads it. Not one read may return the host file.
+    #[test]
+    fn a_file_swapped_for_a_symlink_is_never_read_through() {
+        let (_d, t) = tree();
+        let root = t.path().to_path_buf();
+        let secret = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(secret.path(), "host secret").unwrap();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let swapper = {
+            let (root, stop, target) = (root.clone(), stop.clone(), secret.path().to_path_buf());
+            std::thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let _ = std::fs::remove_file(root.join("f"));
+                    let _ = std::fs::write(root.join("f"), "mine");
+                    let _ = std::fs::remove_file(root.join("f"));
+                    let _ = symlink(&target, root.join("f"));
+                }
+            })
+        };
+        let mut read_mine = 0;
+        for _ in 0..20_000 {
+            if let Ok(bytes) = t.read("f", 100) {
+                assert_ne!(bytes, b"host secret");
+                read_mine += 1;
+            }
+            let _ = t.overwrite("f", b"mine");
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        swapper.join().unwrap();
+        assert_eq!(std::fs::read_to_string(secret.path()).unwrap(), "host secret");
+        assert!(read_mine > 0, "the race ran: some reads found the regular file");
     }
 
     #[test]
     fn binary_and_large_files_are_not_editable() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("b");
-        std::fs::write(&p, [0u8, 1, 2]).unwrap();
-        assert!(!is_editable(&p, 3));
-        std::fs::write(&p, "héllo").unwrap();
-        assert!(is_editable(&p, 6));
-        assert!(!is_editable(&p, MAX_EDITABLE_BYTES + 1));
+        let (_d, t) = tree();
+        std::fs::write(t.path().join("b"), [0u8, 1, 2]).unwrap();
+        assert!(!t.entry("b").unwrap().editable);
+        std::fs::write(t.path().join("b"), "héllo").unwrap();
+        assert!(t.entry("b").unwrap().editable);
+        std::fs::write(t.path().join("b"), vec![b'a'; MAX_EDITABLE_BYTES as usize + 1]).unwrap();
+        assert!(!t.entry("b").unwrap().editable);
     }
 }

@@ -76,8 +76,8 @@ pub struct Workspace {
     pub session_id: String,
     pub exercise: Exercise,
     pub sandbox: Sandbox,
-    /// The project folder on the host, canonical.
-    pub root: PathBuf,
+    /// The project folder, opened once: every access to its files goes through this handle.
+    pub files: Arc<files::Tree>,
     pub app: Arc<app::App>,
     /// The network faults on the way to the app (the Chaos Engine turns them on and off).
     pub faults: SessionFaults,
@@ -172,7 +172,7 @@ impl Workspaces {
         tokio::task::spawn_blocking(move || {
             files::copy_tree(&project, &sb2.workspace)?;
             sb2.write_conf()?;
-            files::give_tree_to(&sb2.workspace, sb2.uid);
+            files::Tree::open(&sb2.workspace)?.give_to(sb2.uid);
             std::io::Result::Ok(())
         })
         .await
@@ -193,7 +193,15 @@ impl Workspaces {
             }
         }
         if let Some(db) = exercise.manifest.runtime.sqlite_path() {
-            let _ = std::fs::copy(sb.workspace.join(db), dir.join("clean.db"));
+            // Read beneath the workspace's handle like every file of the candidate's.
+            let copied = files::Tree::open(&sb.workspace).map_err(|e| WorkspaceError::Io(e.to_string())).and_then(|t| {
+                let mut from = t.open_read(db)?;
+                let mut to = std::fs::File::create(dir.join("clean.db")).map_err(|e| WorkspaceError::Io(e.to_string()))?;
+                std::io::copy(&mut from, &mut to).map_err(|e| WorkspaceError::Io(e.to_string()))
+            });
+            if let Err(e) = copied {
+                tracing::warn!(session = session_id, error = %e, "could not keep a clean copy of the app's database");
+            }
         }
         Ok(())
     }
@@ -227,7 +235,9 @@ impl Workspaces {
         let exercise_id = exercise_id.ok_or_else(|| WorkspaceError::NotFound("this session has no workspace".into()))?;
         let exercise = self.catalog.get(exercise_id).ok_or_else(|| WorkspaceError::NotFound(format!("the exercise '{exercise_id}' is no longer installed")))?.clone();
         let sb = self.sandbox(session_id, &exercise);
-        let root = std::fs::canonicalize(&sb.workspace).map_err(|_| WorkspaceError::NotFound("this session's workspace was removed".into()))?;
+        let tree = std::fs::canonicalize(&sb.workspace)
+            .and_then(|root| files::Tree::open(&root))
+            .map_err(|_| WorkspaceError::NotFound("this session's workspace was removed".into()))?;
         let _ = sb.write_conf();
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(ws) = open.get(session_id) {
@@ -241,7 +251,7 @@ impl Workspaces {
             faults: SessionFaults::new(exercise.manifest.runtime.error_headers()),
             exercise,
             sandbox: sb,
-            root,
+            files: Arc::new(tree),
             syncs: Arc::new(sync::FileSyncs::new(traffic.clone())),
             traffic,
             code_server,
@@ -255,8 +265,8 @@ impl Workspaces {
         });
         ws.clone().serve_sandbox_proxy();
         if !ws.ended {
-            let database = ws.exercise.manifest.runtime.sqlite_path().map(|db| ws.root.join(db));
-            saves::watch(ws.root.clone(), database, ws.traffic.clone(), ws.stop.clone());
+            let database = ws.exercise.manifest.runtime.sqlite_path().map(str::to_string);
+            saves::watch(ws.files.clone(), database, ws.traffic.clone(), ws.stop.clone());
         }
         open.insert(session_id.to_string(), ws.clone());
         Ok(ws)

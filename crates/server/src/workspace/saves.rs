@@ -5,12 +5,12 @@
 //! than a watch descriptor per folder would need to be kept right across renames.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use super::files::Tree;
 use super::traffic::Traffic;
 
 const SCAN_EVERY: Duration = Duration::from_secs(1);
@@ -20,14 +20,14 @@ const MAX_DEPTH: usize = 12;
 /// Folders that tools write to on their own: their changes are not the candidate's saves.
 const SKIPPED_DIRS: [&str; 4] = ["node_modules", "__pycache__", "target", "dist"];
 
-/// A file's identity for "has it changed": modification time and length.
-type Seen = HashMap<PathBuf, (SystemTime, u64)>;
+/// A file's identity for "has it changed": modification time (s, ns) and length, by path
+/// relative to the workspace.
+type Seen = HashMap<String, (i64, i64, u64)>;
 
-/// Scans `root` until `stop`; `database` (the app's own SQLite file, with its journals) is left out.
-pub fn watch(root: PathBuf, database: Option<PathBuf>, traffic: Arc<Traffic>, stop: CancellationToken) {
-    let ignored: Vec<PathBuf> = database
-        .map(|db| ["", "-wal", "-shm", "-journal"].iter().map(|s| PathBuf::from(format!("{}{s}", db.display()))).collect())
-        .unwrap_or_default();
+/// Scans the workspace until `stop`; `database` (the app's own SQLite file, relative to the
+/// workspace, with its journals) is left out.
+pub fn watch(files: Arc<Tree>, database: Option<String>, traffic: Arc<Traffic>, stop: CancellationToken) {
+    let ignored: Vec<String> = database.map(|db| ["", "-wal", "-shm", "-journal"].iter().map(|s| format!("{db}{s}")).collect()).unwrap_or_default();
     tokio::spawn(async move {
         let mut seen: Option<Seen> = None;
         let mut tick = tokio::time::interval(SCAN_EVERY);
@@ -37,10 +37,10 @@ pub fn watch(root: PathBuf, database: Option<PathBuf>, traffic: Arc<Traffic>, st
                 _ = stop.cancelled() => break,
                 _ = tick.tick() => {}
             }
-            let (dir, skip) = (root.clone(), ignored.clone());
-            let Ok(now) = tokio::task::spawn_blocking(move || scan(&dir, &skip)).await else { break };
+            let (tree, skip) = (files.clone(), ignored.clone());
+            let Ok(now) = tokio::task::spawn_blocking(move || scan(&tree, &skip)).await else { break };
             if let Some(before) = &seen {
-                for rel in changed(before, &now, &root) {
+                for rel in changed(before, &now) {
                     traffic.mark("file", format!("saved {rel}"));
                 }
             }
@@ -49,48 +49,30 @@ pub fn watch(root: PathBuf, database: Option<PathBuf>, traffic: Arc<Traffic>, st
     });
 }
 
-/// Files new or changed since `before`, relative to `root`, in a stable order.
-fn changed(before: &Seen, now: &Seen, root: &Path) -> Vec<String> {
-    let mut out: Vec<String> = now
-        .iter()
-        .filter(|(path, stat)| before.get(*path) != Some(*stat))
-        .filter_map(|(path, _)| path.strip_prefix(root).ok().map(|p| p.to_string_lossy().into_owned()))
-        .collect();
+/// Files new or changed since `before`, in a stable order.
+fn changed(before: &Seen, now: &Seen) -> Vec<String> {
+    let mut out: Vec<String> = now.iter().filter(|(path, stat)| before.get(*path) != Some(*stat)).map(|(path, _)| path.clone()).collect();
     out.sort();
     out
 }
 
-fn scan(root: &Path, ignored: &[PathBuf]) -> Seen {
+/// The project's files, through the workspace's handle (never following a link: the candidate
+/// could point one anywhere).
+fn scan(files: &Tree, ignored: &[String]) -> Seen {
     let mut seen = Seen::new();
-    let mut stack = vec![(root.to_path_buf(), 0usize)];
-    while let Some((dir, depth)) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
-        for entry in entries.flatten() {
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            // Hidden entries are tools' state (.git, .pytest_cache, .vscode), not the project.
-            if name.starts_with('.') {
-                continue;
-            }
-            let path = entry.path();
-            // Never follows a link: the candidate could point one anywhere.
-            let Ok(kind) = entry.file_type() else { continue };
-            if kind.is_dir() {
-                if depth < MAX_DEPTH && !SKIPPED_DIRS.contains(&name.as_ref()) {
-                    stack.push((path, depth + 1));
-                }
-            } else if kind.is_file() && !ignored.contains(&path) {
-                if let Ok(m) = entry.metadata() {
-                    if let Ok(modified) = m.modified() {
-                        seen.insert(path, (modified, m.len()));
-                    }
-                }
-                if seen.len() >= MAX_FILES {
-                    return seen;
-                }
-            }
+    files.walk(MAX_DEPTH, |item| {
+        // Hidden entries are tools' state (.git, .pytest_cache, .vscode), not the project.
+        if item.name.starts_with('.') || seen.len() >= MAX_FILES {
+            return false;
         }
-    }
+        if item.is_dir() {
+            return !SKIPPED_DIRS.contains(&item.name);
+        }
+        if !ignored.iter().any(|i| i == item.rel) {
+            seen.insert(item.rel.to_string(), (item.stat.st_mtime as i64, item.stat.st_mtime_nsec as i64, item.stat.st_size as u64));
+        }
+        false
+    });
     seen
 }
 
@@ -100,23 +82,24 @@ mod tests {
 
     #[test]
     fn a_scan_sees_new_and_changed_files_but_not_tools_or_the_database() {
-        let dir = std::env::temp_dir().join(format!("iide-saves-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = std::fs::canonicalize(tmp.path()).unwrap();
         for d in ["src", "node_modules/x", "__pycache__", ".git", "data"] {
             std::fs::create_dir_all(dir.join(d)).unwrap();
         }
         std::fs::write(dir.join("src/app.ts"), "a").unwrap();
-        let db = dir.join("data/app.db");
-        let ignored = vec![db.clone(), PathBuf::from(format!("{}-wal", db.display()))];
-        let before = scan(&dir, &ignored);
+        let ignored = vec!["data/app.db".to_string(), "data/app.db-wal".to_string()];
+        let tree = Tree::open(&dir).unwrap();
+        let before = scan(&tree, &ignored);
         std::fs::write(dir.join("src/app.ts"), "ab").unwrap();
         std::fs::write(dir.join("README.md"), "new").unwrap();
         for noise in ["node_modules/x/i.js", "__pycache__/m.pyc", ".git/index", "data/app.db", "data/app.db-wal"] {
             std::fs::write(dir.join(noise), "x").unwrap();
         }
-        let after = scan(&dir, &ignored);
-        assert_eq!(changed(&before, &after, &dir), vec!["README.md".to_string(), "src/app.ts".to_string()]);
-        assert!(changed(&after, &scan(&dir, &ignored), &dir).is_empty(), "nothing changed since");
-        let _ = std::fs::remove_dir_all(&dir);
+        // A link to a host folder is never walked into.
+        std::os::unix::fs::symlink("/etc", dir.join("src/etc")).unwrap();
+        let after = scan(&tree, &ignored);
+        assert_eq!(changed(&before, &after), vec!["README.md".to_string(), "src/app.ts".to_string()]);
+        assert!(changed(&after, &scan(&tree, &ignored)).is_empty(), "nothing changed since");
     }
 }

@@ -8,7 +8,6 @@
 //! from the editors flow into the shadow, and the merged text is written back to disk.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -17,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use yrs::updates::decoder::Decode;
 use yrs::{Doc, GetString, ReadTxn, Text, TextRef, Transact, TransactionMut, Update};
 
+use super::files::Tree;
 use crate::collab::RoomHandle;
 
 pub const TEXT: &str = "content";
@@ -56,15 +56,15 @@ impl FileSyncs {
         FileSyncs { open: Mutex::new(HashMap::new()), traffic }
     }
 
-    /// Starts syncing `rel` (at `full` on disk) with `room` unless it already is.
-    pub fn attach(self: &Arc<Self>, rel: &str, full: PathBuf, room: RoomHandle) -> SyncGuard {
+    /// Starts syncing the file `rel` of `files` with `room` unless it already is.
+    pub fn attach(self: &Arc<Self>, rel: &str, files: Arc<Tree>, room: RoomHandle) -> SyncGuard {
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
         match open.get_mut(rel) {
             Some((count, _)) => *count += 1,
             None => {
                 let stop = CancellationToken::new();
                 open.insert(rel.to_string(), (1, stop.clone()));
-                tokio::spawn(run(full, room, stop, self.traffic.clone(), rel.to_string()));
+                tokio::spawn(run(files, rel.to_string(), room, stop, self.traffic.clone()));
             }
         }
         SyncGuard { syncs: self.clone(), path: rel.to_string() }
@@ -76,8 +76,8 @@ impl FileSyncs {
     }
 }
 
-async fn run(path: PathBuf, room: RoomHandle, stop: CancellationToken, traffic: Arc<super::traffic::Traffic>, rel: String) {
-    let mut file = FileSync::new(path, &room);
+async fn run(files: Arc<Tree>, rel: String, room: RoomHandle, stop: CancellationToken, traffic: Arc<super::traffic::Traffic>) {
+    let mut file = FileSync::new(files, rel.clone(), &room);
     let mut changes = room.subscribe();
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -104,7 +104,10 @@ async fn run(path: PathBuf, room: RoomHandle, stop: CancellationToken, traffic: 
 }
 
 struct FileSync {
-    path: PathBuf,
+    /// The workspace's files; every read and write of this one goes beneath its handle, so a
+    /// symlink the candidate puts in its place is never followed.
+    files: Arc<Tree>,
+    rel: String,
     /// What is on disk, as a replica of the live document.
     shadow: Doc,
     /// The disk's (modification time, length) when last read or written.
@@ -112,18 +115,19 @@ struct FileSync {
 }
 
 impl FileSync {
-    fn new(path: PathBuf, room: &RoomHandle) -> FileSync {
+    fn new(files: Arc<Tree>, rel: String, room: &RoomHandle) -> FileSync {
         let shadow = Doc::new();
         let state = room.read(|doc| doc.transact().encode_state_as_update_v1(&yrs::StateVector::default()));
         if let Ok(u) = Update::decode_v1(&state) {
             let _ = shadow.transact_mut().apply_update(u);
         }
-        FileSync { path, shadow, seen: None }
+        FileSync { files, rel, shadow, seen: None }
     }
 
     fn stat(&self) -> Option<(SystemTime, u64)> {
-        let m = std::fs::metadata(&self.path).ok()?;
-        Some((m.modified().ok()?, m.len()))
+        let st = self.files.stat(&self.rel)?;
+        let modified = SystemTime::UNIX_EPOCH + Duration::new(st.st_mtime as u64, st.st_mtime_nsec as u32);
+        Some((modified, st.st_size as u64))
     }
 
     fn disk_changed(&self) -> bool {
@@ -147,8 +151,9 @@ impl FileSync {
             self.seen = stat;
             return false;
         }
-        // A deleted file, or one that is no longer text, is left alone (its document stays).
-        let Some(Ok(disk)) = std::fs::read(&self.path).ok().map(String::from_utf8) else {
+        // A deleted file, one that is no longer text, or no longer a file (a symlink, a FIFO) is
+        // left alone (its document stays).
+        let Some(Ok(disk)) = self.files.read(&self.rel, super::files::MAX_EDITABLE_BYTES).ok().map(String::from_utf8) else {
             self.seen = stat;
             return false;
         };
@@ -177,7 +182,7 @@ impl FileSync {
         let mut written = false;
         if merged != disk {
             // Written in place, so the file keeps its owner (the sandbox's user) and inode.
-            match std::fs::write(&self.path, merged.as_bytes()) {
+            match self.files.overwrite(&self.rel, merged.as_bytes()) {
                 Ok(()) => written = true,
                 Err(e) => tracing::warn!(error = %e, "could not write a workspace file"),
             }
