@@ -289,6 +289,17 @@ pub struct WorkspacesConfig {
     #[arg(long = "sandbox-cpu-percent", env = "SANDBOX_CPU_PERCENT", default_value_t = 100)]
     pub sandbox_cpu_percent: u64,
 
+    /// The port forwarder that runs in each workspace's sandbox (default: `iide-forward` next to
+    /// this executable).
+    #[arg(long = "forwarder-bin", env = "FORWARDER_BIN")]
+    pub forwarder_bin: Option<PathBuf>,
+
+    /// Start sandboxes (runs and workspaces) even where memory, process and CPU limits cannot be
+    /// enforced (no usable cgroups): only for a demo on a laptop. Without it, such a server runs
+    /// no candidate code on the server and says why at start and on `/readyz`.
+    #[arg(long = "allow-unlimited-sandboxes", env = "ALLOW_UNLIMITED_SANDBOXES", default_value_t = false, action = clap::ArgAction::Set)]
+    pub allow_unlimited_sandboxes: bool,
+
     /// Record every request to a workspace's app for the interviewer's live view
     /// (`--app-traffic-recording false` turns it off, e.g. to measure what it costs).
     #[arg(long = "app-traffic-recording", env = "APP_TRAFFIC_RECORDING", default_value_t = true, action = clap::ArgAction::Set)]
@@ -335,6 +346,10 @@ pub struct ExecuteConfig {
     /// Output (stdout and stderr) a run may print; past it the run is stopped.
     #[arg(long = "run-max-output-bytes", env = "RUN_MAX_OUTPUT_BYTES", default_value_t = 1 << 20)]
     pub max_output_bytes: u64,
+
+    /// What a run may write in all (its folder and /tmp), in MB: a size-limited tmpfs per run.
+    #[arg(long = "run-disk-mb", env = "RUN_DISK_MB", default_value_t = 64)]
+    pub disk_mb: u64,
 
     /// Largest file a run may write, in MB.
     #[arg(long = "run-max-file-mb", env = "RUN_MAX_FILE_MB", default_value_t = 16)]

@@ -36,6 +36,7 @@ pub mod lifecycle;
 pub mod metrics;
 pub mod questions;
 pub mod ratelimit;
+pub mod sandbox;
 pub mod report;
 pub mod sessions;
 pub mod store;
@@ -187,6 +188,8 @@ pub async fn start(mut config: Config) -> anyhow::Result<Server> {
         lifecycle.follow(node, shutdown.clone());
     }
     lifecycle.spawn_retention_sweep(shutdown.clone());
+    // Before anything starts a sandbox: which cgroups limit them here (or why none can).
+    sandbox::cgroups::init(config.workspaces.allow_unlimited_sandboxes);
     let executor = execute::Executor::new(config.execute.clone())?;
     let questions = questions::Questions::new(store.clone(), executor.clone());
     let loaded = questions.load_library(&config.questions.dir).await?;
@@ -233,6 +236,12 @@ pub async fn start(mut config: Config) -> anyhow::Result<Server> {
     Ok(Server { addr, shutdown, task })
 }
 
+/// `iide-forward` next to this executable (or one folder up: tests run from `target/*/deps`).
+fn sibling_forwarder() -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap_or_default();
+    exe.ancestors().skip(1).take(2).map(|d| d.join("iide-forward")).find(|p| p.is_file()).unwrap_or_else(|| exe.with_file_name("iide-forward"))
+}
+
 fn workspace_settings(config: &config::WorkspacesConfig) -> anyhow::Result<workspace::Settings> {
     std::fs::create_dir_all(&config.dir)?;
     // The sandbox mounts these: they must be absolute.
@@ -243,9 +252,10 @@ fn workspace_settings(config: &config::WorkspacesConfig) -> anyhow::Result<works
         tools_dir: config.tools_dir.clone(),
         limits: workspace::sandbox::Limits {
             memory_bytes: config.sandbox_memory_mb.max(64) << 20,
-            max_processes: config.sandbox_max_processes.max(16),
+            processes: config.sandbox_max_processes.max(16),
             cpu_percent: config.sandbox_cpu_percent.clamp(5, 100 * 64),
         },
+        forwarder: config.forwarder_bin.clone().unwrap_or_else(sibling_forwarder),
         idle: std::time::Duration::from_secs(config.idle_seconds.max(1)),
         retention: std::time::Duration::from_secs(config.retention_hours * 3600),
         record_traffic: config.record_app_traffic,

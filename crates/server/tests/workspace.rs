@@ -565,3 +565,98 @@ async fn the_node_exercise_end_to_end() {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
+
+/// A host file only root may read or write: what the attacks below aim at.
+fn host_secret() -> tempfile::NamedTempFile {
+    let f = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(f.path(), "host secret\n").unwrap();
+    std::fs::set_permissions(f.path(), std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    f
+}
+
+#[tokio::test]
+async fn a_symlink_put_in_place_of_an_open_file_is_never_followed() {
+    if !ready() {
+        return;
+    }
+    let e = env().await;
+    let (base, ws_url) = (e.server.url(), e.server.ws_url());
+    let s = workspace(&base).await;
+    let secret = host_secret();
+    let res = post(&base, &s, &s.candidate, "/files", json!({"path": "probe.txt", "content": "hello\n"})).await;
+    assert_eq!(res.status(), 201);
+    let mut doc = Peer::try_connect_file(&ws_url, &s.id, "probe.txt", &s.candidate).await.unwrap();
+    assert!(doc.pump_until(Duration::from_secs(5), |p| p.text() == "hello\n").await);
+
+    // In the terminal, the open file becomes a link to a root-only host file; then the candidate
+    // types into the document, which the server keeps writing to "the file".
+    let mut t = Term::open(&ws_url, &s, &s.candidate).await;
+    let out = t.run(&format!("ln -sf {} probe.txt && ls -l probe.txt", secret.path().display()), Duration::from_secs(10)).await;
+    assert!(out.contains("->"), "{out}");
+    doc.insert(0, "typed after the swap\n").await;
+    doc.pump(Duration::from_secs(2)).await;
+    assert_eq!(std::fs::read_to_string(secret.path()).unwrap(), "host secret\n", "the host file is unchanged");
+    assert!(!doc.text().contains("host secret"), "and never shown: {:?}", doc.text());
+
+    // A link to the server's own environment (its secrets) is never read either.
+    t.run("ln -sf /proc/self/environ probe.txt", Duration::from_secs(10)).await;
+    doc.insert(0, "again\n").await;
+    doc.pump(Duration::from_secs(2)).await;
+    assert!(!doc.text().contains("PATH="), "the server's environment leaked: {:?}", doc.text());
+
+    // The files API sees no file there, and refuses to open one through the link.
+    let list: Value = get(&base, &s, &s.candidate, "/files").await.json().await.unwrap();
+    assert!(!list["entries"].as_array().unwrap().iter().any(|e| e["path"] == "probe.txt"), "{list}");
+    let res = get(&base, &s, &s.candidate, "/files/content?path=probe.txt").await;
+    assert_eq!(res.status(), 400);
+    assert!(Peer::try_connect_file(&ws_url, &s.id, "probe.txt", &s.candidate).await.is_err());
+    // Renaming or deleting the link moves or removes the link, never its target.
+    assert_eq!(post(&base, &s, &s.candidate, "/files/rename", json!({"from": "probe.txt", "to": "moved.txt"})).await.status(), 400);
+    let res = http().delete(format!("{base}/api/sessions/{}/files?path=probe.txt", s.id)).bearer_auth(&s.candidate).send().await.unwrap();
+    assert_eq!(res.status(), 204);
+    assert!(secret.path().exists());
+}
+
+#[tokio::test]
+async fn the_files_api_never_reads_through_a_symlink_swapped_in_under_it() {
+    if !ready() {
+        return;
+    }
+    let e = env().await;
+    let (base, ws_url) = (e.server.url(), e.server.ws_url());
+    let s = workspace(&base).await;
+    let secret = host_secret();
+    let mut t = Term::open(&ws_url, &s, &s.candidate).await;
+    // A loop that swaps a regular file and a link to the host file as fast as it can.
+    let swap = format!("(while :; do ln -sf {} f; rm -f f; echo mine > f; rm -f f; done) >/dev/null 2>&1 & echo LOOP", secret.path().display());
+    assert!(t.run(&swap, Duration::from_secs(10)).await.contains("LOOP"));
+    let (mut read, mut refused) = (0, 0);
+    for _ in 0..3000 {
+        let res = get(&base, &s, &s.candidate, "/files/content?path=f").await;
+        match res.status().as_u16() {
+            200 => {
+                let body = res.text().await.unwrap();
+                assert!(!body.contains("host secret"), "the host file leaked");
+                read += 1;
+            }
+            400 | 404 => refused += 1,
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    t.run("kill %1", Duration::from_secs(5)).await;
+    assert!(read > 0 && refused > 0, "the race ran both ways: {read} read, {refused} refused");
+}
+
+#[tokio::test]
+async fn the_terminal_cannot_make_namespaces_and_runs_under_seccomp() {
+    if !ready() {
+        return;
+    }
+    let e = env().await;
+    let s = workspace(&e.server.url()).await;
+    let mut t = Term::open(&e.server.ws_url(), &s, &s.candidate).await;
+    let out = t.run("unshare -Urn id 2>&1; echo \"rc=$?\"; grep '^Seccomp:' /proc/self/status; id -u", Duration::from_secs(10)).await;
+    assert!(out.contains("rc=1") && !out.contains("uid=0"), "nested user namespaces are refused: {out}");
+    assert!(out.contains("Seccomp:\t2"), "{out}");
+    assert!(!out.lines().any(|l| l.trim() == "0"), "not root: {out}");
+}

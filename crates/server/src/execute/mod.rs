@@ -18,7 +18,6 @@ use tokio::io::AsyncReadExt;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use crate::config::ExecuteConfig;
-use crate::workspace::sandbox::{format_pid, system_binds};
 pub use languages::{SERVER_LANGUAGES, ServerLanguage, server_language, server_language_ids, test_language, test_language_ids};
 
 /// Where the run's folder is inside the sandbox.
@@ -98,8 +97,9 @@ pub struct Executor {
     /// Runs running or waiting.
     admitted: AtomicUsize,
     next: AtomicU32,
-    cgroups: bool,
     as_root: bool,
+    /// Whether each run gets a size-limited tmpfs of its own (mounting needs root).
+    disk_quota: bool,
 }
 
 impl Executor {
@@ -118,17 +118,17 @@ impl Executor {
                 }
             }
         }
-        let as_root = unsafe { libc::geteuid() } == 0;
-        let cgroups = as_root && ["memory", "pids"].iter().all(|c| std::fs::create_dir_all(cgroup_base(c)).is_ok());
-        if !cgroups {
-            tracing::warn!("no memory cgroups for code runs: memory is bounded by address-space limits instead");
+        let as_root = crate::sandbox::can_switch_uid();
+        let disk_quota = crate::sandbox::Scratch::works(&root);
+        if !disk_quota {
+            tracing::warn!("runs get no disk quota (a size-limited tmpfs per run needs root): only the per-file limit applies");
         }
         Ok(Arc::new(Executor {
             slots: Arc::new(Semaphore::new(config.max_concurrent.max(1))),
             admitted: AtomicUsize::new(0),
             next: AtomicU32::new(0),
-            cgroups,
             as_root,
+            disk_quota,
             root,
             config,
         }))
@@ -182,11 +182,11 @@ impl Executor {
         let dir = self.root.join(&name);
         let uid = FIRST_UID + n % UIDS;
         let more_stdin = job.more_stdin.take();
-        let result = self.run_in(&dir, &name, uid, &job, more_stdin, tx).await;
+        let result = match self.scratch(&dir, uid) {
+            Ok(_scratch) => self.run_in(&dir, &name, uid, &job, more_stdin, tx).await,
+            Err(e) => Err(e),
+        };
         let _ = tokio::fs::remove_dir_all(&dir).await;
-        for step in ["compile", "run"] {
-            remove_cgroups(&format!("{name}-{step}"));
-        }
         match result {
             Ok(outcome) => outcome,
             Err(e) => {
@@ -234,6 +234,20 @@ impl Executor {
         Ok(outcome)
     }
 
+    /// The run's folder: a size-limited tmpfs (with /tmp inside it) where the server can mount
+    /// one, so the run's writes in all are bounded; unmounted when the guard drops.
+    fn scratch(&self, dir: &Path, uid: u32) -> std::io::Result<Option<crate::sandbox::Scratch>> {
+        std::fs::create_dir_all(dir)?;
+        if !self.disk_quota {
+            return Ok(None);
+        }
+        let scratch = crate::sandbox::Scratch::mount(dir, self.config.disk_mb.max(1) << 20, uid)?;
+        let tmp = dir.join(".tmp");
+        std::fs::create_dir(&tmp)?;
+        std::os::unix::fs::chown(&tmp, Some(uid), Some(uid))?;
+        Ok(Some(scratch))
+    }
+
     fn compile_limits(&self) -> StepLimits {
         StepLimits {
             wall: Duration::from_secs(self.config.compile_seconds.max(1)),
@@ -269,54 +283,31 @@ impl Executor {
         tx: &mpsc::Sender<RunEvent>,
         cancel: &tokio_util::sync::CancellationToken,
     ) -> std::io::Result<Step> {
-        let cgroups = if self.cgroups { make_cgroups(group, limits) } else { Vec::new() };
-        let memory_cgroup = cgroups.iter().any(|p| p.starts_with("/sys/fs/cgroup/memory"));
-        let mut cmd = tokio::process::Command::new("bwrap");
-        cmd.args(bwrap_args(dir, lang, argv, limits.cpus));
-        cmd.env_clear();
-        cmd.env("PATH", "/usr/bin:/bin");
-        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-        cmd.kill_on_drop(true);
-        let tasks: Vec<std::ffi::CString> = cgroups.iter().filter_map(|p| std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).ok()).collect();
-        let address_space = (!memory_cgroup && !lang.big_address_space).then(|| limits.memory_bytes.saturating_mul(2));
+        let cg_limits = crate::sandbox::Limits { memory_bytes: limits.memory_bytes, processes: limits.max_processes, cpu_percent: u64::from(limits.cpus) * 100 };
+        let cgroup = crate::sandbox::cgroups::group(&format!("run-{group}"), &cg_limits).map_err(std::io::Error::other)?;
         // With a pids cgroup, it refuses first (and counts what it refused, for the message);
-        // the per-uid limit stays as a backstop.
-        let pids_cgroup = cgroups.iter().any(|p| p.starts_with("/sys/fs/cgroup/pids"));
-        let nproc = if pids_cgroup { limits.max_processes * 2 } else { limits.max_processes };
-        let cpu = limits.wall.as_secs() + 1;
-        let fsize = self.config.max_file_mb.max(1) << 20;
-        let as_root = self.as_root;
-        // SAFETY: only async-signal-safe calls (open/write/close, setrlimit, setgroups/setgid/
-        // setuid) on data prepared before the fork.
-        unsafe {
-            cmd.pre_exec(move || {
-                let mut buf = [0u8; 24];
-                let n = format_pid(libc::getpid(), &mut buf);
-                for t in &tasks {
-                    let fd = libc::open(t.as_ptr(), libc::O_WRONLY);
-                    if fd >= 0 {
-                        libc::write(fd, buf.as_ptr().cast(), n);
-                        libc::close(fd);
-                    }
-                }
-                let lim = |res, v: u64| {
-                    let r = libc::rlimit { rlim_cur: v, rlim_max: v };
-                    libc::setrlimit(res, &r);
-                };
-                lim(libc::RLIMIT_NPROC, nproc);
-                lim(libc::RLIMIT_CORE, 0);
-                lim(libc::RLIMIT_CPU, cpu);
-                lim(libc::RLIMIT_FSIZE, fsize);
-                lim(libc::RLIMIT_NOFILE, 1024);
-                if let Some(bytes) = address_space {
-                    lim(libc::RLIMIT_AS, bytes);
-                }
-                if as_root && (libc::setgroups(0, std::ptr::null()) != 0 || libc::setgid(uid) != 0 || libc::setuid(uid) != 0) {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
+        // the per-uid limit stays as a backstop. Without a memory cgroup, an address-space limit
+        // still stops a memory hog (not for runtimes that reserve far more than they use).
+        let rlimits = crate::sandbox::Rlimits {
+            processes: if cgroup.is_some() { limits.max_processes * 2 } else { limits.max_processes },
+            file_bytes: self.config.max_file_mb.max(1) << 20,
+            open_files: 1024,
+            cpu_seconds: Some(limits.wall.as_secs() + 1),
+            address_space: (cgroup.is_none() && !lang.big_address_space).then(|| limits.memory_bytes.saturating_mul(2)),
+        };
+        let jail = crate::sandbox::Jail {
+            hostname: "sandbox",
+            new_session: true,
+            extra_etc: lang.etc,
+            mounts: mounts(dir, lang, limits.cpus, self.disk_quota),
+            argv,
+            uid,
+            group: cgroup.as_ref(),
+            rlimits,
+            pty_slave: None,
+        };
+        let mut cmd = jail.command()?;
+        cmd.cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
         let started = Instant::now();
         let mut child = cmd.spawn()?;
         // The input is written in the background: a program that never reads it must not block us.
@@ -380,8 +371,12 @@ impl Executor {
             (None, Some(status)) => Ended::Exited(exit_code(status)),
             (None, None) => Ended::Exited(-1),
         };
-        let stats = CgroupStats::read(group);
-        Ok(Step { ended, time_ms, stats })
+        let stats = cgroup.as_ref().map(|g| g.stats()).unwrap_or_default();
+        if let Some(g) = cgroup {
+            g.remove().await;
+        }
+        let disk_full = self.disk_quota && crate::sandbox::scratch_full(dir);
+        Ok(Step { ended, time_ms, stats, disk_full })
     }
 }
 
@@ -403,11 +398,11 @@ impl Executor {
         let name = format!("{}-{n}", crate::util::new_id());
         let dir = self.root.join(&name);
         let uid = FIRST_UID + n % UIDS;
-        let result = self.batch_in(&dir, &name, uid, language, code, inputs, time_limit).await;
+        let result = match self.scratch(&dir, uid) {
+            Ok(_scratch) => self.batch_in(&dir, &name, uid, language, code, inputs, time_limit).await,
+            Err(e) => Err(e),
+        };
         let _ = tokio::fs::remove_dir_all(&dir).await;
-        for step in ["compile", "run"] {
-            remove_cgroups(&format!("{name}-{step}"));
-        }
         result.unwrap_or_else(|e| {
             tracing::error!(error = %e, "test run could not be started");
             let failed = BatchRun {
@@ -454,7 +449,6 @@ impl Executor {
             let step = self.step(dir, &format!("{name}-run"), uid, lang, &argv, input, None, &limits, &mut output, &tx, &tokio_util::sync::CancellationToken::new()).await?;
             drop(tx);
             let (stdout, stderr) = collected.await.unwrap_or_default();
-            remove_cgroups(&format!("{name}-run"));
             let mut outcome = step.outcome("run", &limits, &output, &self.config);
             outcome.compile_ms = compile_ms;
             results.push(BatchRun { outcome, stdout, stderr });
@@ -517,7 +511,9 @@ enum Ended {
 struct Step {
     ended: Ended,
     time_ms: u64,
-    stats: CgroupStats,
+    stats: crate::sandbox::cgroups::Stats,
+    /// The run's tmpfs was full when the step ended.
+    disk_full: bool,
 }
 
 impl Step {
@@ -533,6 +529,8 @@ impl Step {
                     Some(format!("Process limit reached: the program tried to start more than {} processes or threads.", limits.max_processes))
                 } else if code == 128 + libc::SIGXCPU {
                     Some(format!("CPU time limit reached ({} s): the program was stopped.", limits.wall.as_secs() + 1))
+                } else if self.disk_full {
+                    Some(format!("Disk limit reached: a run may write at most {} MB in all (its folder and /tmp).", config.disk_mb.max(1)))
                 } else if code == 128 + libc::SIGXFSZ {
                     Some(format!("File size limit reached: a file may hold at most {} MB.", config.max_file_mb.max(1)))
                 } else {
@@ -556,7 +554,7 @@ impl Step {
             Ended::Cancelled => ("stopped", None, Some("Code execution was turned off by the interviewer.".into())),
         };
         let cpu_ms = self.stats.cpu_ns.map(|ns| ns / 1_000_000);
-        Outcome { status, code, step, time_ms: self.time_ms, compile_ms: None, memory_bytes: self.stats.max_memory, cpu_ms, output_bytes: output.used, message }
+        Outcome { status, code, step, time_ms: self.time_ms, compile_ms: None, memory_bytes: self.stats.peak_memory, cpu_ms, output_bytes: output.used, message }
     }
 }
 
@@ -644,85 +642,23 @@ fn exit_code(status: std::process::ExitStatus) -> i32 {
     status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
 }
 
-/// The sandbox around one step: every namespace unshared (no network), the system read-only, the
-/// run's folder as the only writable place besides a small /tmp, a fresh /proc and /dev.
-fn bwrap_args(dir: &Path, lang: &ServerLanguage, argv: &[String], cpus: u32) -> Vec<String> {
-    let mut a: Vec<String> = ["--unshare-all", "--die-with-parent", "--new-session", "--clearenv", "--hostname", "sandbox"].iter().map(|s| s.to_string()).collect();
-    a.extend(system_binds(lang.etc));
+/// The run's own part of the sandbox (the common part is `crate::sandbox`'s): the run's folder
+/// as the only writable place besides /tmp, which is a folder of the same size-limited tmpfs
+/// when the server could mount one (`disk_quota`), else a small tmpfs of its own.
+fn mounts(dir: &Path, lang: &ServerLanguage, cpus: u32, disk_quota: bool) -> Vec<String> {
+    let mut a: Vec<String> = Vec::new();
     let mut push = |xs: &[&str]| a.extend(xs.iter().map(|s| s.to_string()));
-    push(&["--proc", "/proc", "--dev", "/dev"]);
-    push(&["--size", &(64u64 << 20).to_string(), "--tmpfs", "/tmp"]);
     push(&["--bind", &dir.display().to_string(), BOX]);
+    if disk_quota {
+        push(&["--bind", &dir.join(".tmp").display().to_string(), "/tmp"]);
+    } else {
+        push(&["--size", &(64u64 << 20).to_string(), "--tmpfs", "/tmp"]);
+    }
     push(&["--remount-ro", "/"]);
     push(&["--chdir", BOX]);
     let cpus = cpus.to_string();
     for (k, v) in [("HOME", BOX), ("LANG", "C.UTF-8"), ("PATH", "/usr/local/bin:/usr/bin:/bin"), ("TMPDIR", "/tmp")].iter().chain(lang.env) {
         push(&["--setenv", k, &v.replace("{cpus}", &cpus)]);
     }
-    push(&["--"]);
-    a.extend(argv.iter().cloned());
     a
-}
-
-fn cgroup_base(controller: &str) -> PathBuf {
-    PathBuf::from(format!("/sys/fs/cgroup/{controller}/interview-ide-runs"))
-}
-
-/// The step's memory and process-count groups; the `cgroup.procs` files to join.
-fn make_cgroups(group: &str, limits: &StepLimits) -> Vec<PathBuf> {
-    let mut procs = Vec::new();
-    let settings: [(&str, Vec<(&str, String)>); 4] = [
-        ("memory", vec![("memory.limit_in_bytes", limits.memory_bytes.to_string()), ("memory.swappiness", "0".into())]),
-        ("pids", vec![("pids.max", limits.max_processes.to_string())]),
-        // A program with many threads gets its share of the host, not every core.
-        ("cpu", vec![("cpu.cfs_quota_us", (u64::from(limits.cpus) * CPU_PERIOD_US).to_string()), ("cpu.cfs_period_us", CPU_PERIOD_US.to_string())]),
-        // Measures only: the CPU time on the exit line.
-        ("cpuacct", vec![]),
-    ];
-    for (controller, values) in settings {
-        let dir = cgroup_base(controller).join(group);
-        if std::fs::create_dir_all(&dir).is_err() {
-            continue;
-        }
-        // Swappiness cannot be set everywhere; the limit is what matters.
-        if values.iter().take(1).all(|(file, value)| std::fs::write(dir.join(file), value).is_ok()) {
-            for (file, value) in values.iter().skip(1) {
-                let _ = std::fs::write(dir.join(file), value);
-            }
-            procs.push(dir.join("cgroup.procs"));
-        }
-    }
-    procs
-}
-
-/// The CPU cgroup's accounting period; the quota is this times the cores a step may use.
-const CPU_PERIOD_US: u64 = 100_000;
-
-fn remove_cgroups(group: &str) {
-    for controller in ["memory", "pids", "cpu", "cpuacct"] {
-        let _ = std::fs::remove_dir(cgroup_base(controller).join(group));
-    }
-}
-
-/// What the step's groups measured.
-#[derive(Default)]
-struct CgroupStats {
-    max_memory: Option<u64>,
-    cpu_ns: Option<u64>,
-    oom_kills: u64,
-    pids_refused: u64,
-}
-
-impl CgroupStats {
-    fn read(group: &str) -> CgroupStats {
-        let read = |controller: &str, file: &str| std::fs::read_to_string(cgroup_base(controller).join(group).join(file)).ok();
-        let field = |text: &str, name: &str| {
-            text.lines().find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse::<u64>().ok())).unwrap_or(0)
-        };
-        let max_memory = read("memory", "memory.max_usage_in_bytes").and_then(|s| s.trim().parse().ok());
-        let oom_kills = read("memory", "memory.oom_control").map(|s| field(&s, "oom_kill ")).unwrap_or(0);
-        let pids_refused = read("pids", "pids.events").map(|s| field(&s, "max ")).unwrap_or(0);
-        let cpu_ns = read("cpuacct", "cpuacct.usage").and_then(|s| s.trim().parse().ok());
-        CgroupStats { max_memory, cpu_ns, oom_kills, pids_refused }
-    }
 }

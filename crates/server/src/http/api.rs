@@ -83,7 +83,7 @@ pub async fn create_session(
     };
     // A workspace that cannot be created (e.g. no sandbox on this server) fails the request
     // before any session exists.
-    if exercise.is_some() && !crate::workspace::sandbox::bwrap_available() {
+    if exercise.is_some() && !crate::sandbox::bwrap_available() {
         return Err(ApiError::Conflict("workspaces need bubblewrap (bwrap) on the server, which is not installed".into()));
     }
     let (question_title, question) = match body.question.as_deref() {

@@ -157,14 +157,22 @@ fn workspace_routes(state: AppState) -> Router<AppState> {
 
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     if state.store.ping().await.is_err() {
-        return (StatusCode::SERVICE_UNAVAILABLE, "storage unreachable");
+        return (StatusCode::SERVICE_UNAVAILABLE, "storage unreachable".to_string());
     }
     if let Some(node) = &state.cluster {
         if !node.ready().await {
-            return (StatusCode::SERVICE_UNAVAILABLE, "redis unreachable");
+            return (StatusCode::SERVICE_UNAVAILABLE, "redis unreachable".to_string());
         }
     }
-    (StatusCode::OK, "ready")
+    // Ready to serve pads either way; whether candidate code can run on the server is said
+    // here too, so an operator sees a host without usable cgroups at once.
+    let sandbox = crate::sandbox::cgroups::status();
+    let message = match (&sandbox.problem, sandbox.unlimited_allowed) {
+        (None, _) => format!("ready\nsandbox limits: cgroup {}\n", sandbox.cgroups),
+        (Some(p), true) => format!("ready\nsandbox limits: NOT ENFORCED (allowed by ALLOW_UNLIMITED_SANDBOXES): {p}\n"),
+        (Some(p), false) => format!("ready\nsandbox limits: unavailable, so no candidate code runs on this server: {p}\n"),
+    };
+    (StatusCode::OK, message)
 }
 
 async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {

@@ -138,9 +138,9 @@ impl App {
         let _ = std::fs::remove_file(&self.socket);
         let argv: Vec<String> = self.command.iter().map(|a| a.replace("{socket}", sandbox::APP_SOCKET)).collect();
         let spec = Spec { argv: &argv, group: "app", new_session: true, pty_slave: None, extra_env: vec![] };
-        let child = self.sandbox.command(&spec).and_then(|mut cmd| {
-            cmd.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
-            cmd.spawn()
+        let child = self.sandbox.command(&spec).and_then(|mut p| {
+            p.cmd.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+            p.spawn()
         });
         let mut child = match child {
             Ok(c) => c,

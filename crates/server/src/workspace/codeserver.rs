@@ -87,9 +87,9 @@ impl CodeServer {
             ("XDG_DATA_HOME".to_string(), format!("{home}/.local/share")),
         ];
         let spec = Spec { argv: &argv, group: "vscode", new_session: true, pty_slave: None, extra_env: env };
-        let mut cmd = self.sandbox.command(&spec).map_err(|e| e.to_string())?;
-        cmd.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
-        let child = cmd.spawn().map_err(|e| format!("could not start code-server: {e}"))?;
+        let mut p = self.sandbox.command(&spec).map_err(|e| e.to_string())?;
+        p.cmd.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+        let child = p.spawn().map_err(|e| format!("could not start code-server: {e}"))?;
         *self.child.lock().unwrap_or_else(|e| e.into_inner()) = Some(child);
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         while tokio::time::Instant::now() < deadline {

@@ -207,11 +207,21 @@ impl Tree {
         }
     }
 
+    /// Whether something is at `rel`: false only when nothing is (a symlink on the way or at
+    /// the end is an error, not "nothing").
+    fn exists(&self, rel: &str) -> Result<bool, WorkspaceError> {
+        match self.open_at(rel, OFlags::PATH, Mode::empty()) {
+            Ok(_) => Ok(true),
+            Err(WorkspaceError::NotFound(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     fn make_parents(&self, rel: &str, uid: u32) -> Result<(), WorkspaceError> {
         let mut at = 0;
         while let Some(i) = rel[at..].find('/') {
             let dir = &rel[..at + i];
-            if self.stat(dir).is_none() {
+            if !self.exists(dir)? {
                 self.make_dir(dir, uid)?;
             }
             at += i + 1;
@@ -317,7 +327,8 @@ impl Tree {
 
     /// Hands everything beneath the root, and the root, to the sandbox's user.
     pub fn give_to(&self, uid: u32) {
-        let _ = rustix::fs::fchown(&self.root, Some(uid_of(uid)), Some(gid_of(uid)));
+        // The root is an O_PATH handle: fchown refuses those, AT_EMPTY_PATH does not.
+        let _ = rustix::fs::chownat(&self.root, "", Some(uid_of(uid)), Some(gid_of(uid)), AtFlags::EMPTY_PATH);
         self.walk(MAX_DEPTH, |item| {
             let _ = rustix::fs::chownat(item.dir, item.name, Some(uid_of(uid)), Some(gid_of(uid)), AtFlags::SYMLINK_NOFOLLOW);
             true
@@ -326,7 +337,7 @@ impl Tree {
 
     pub fn create(&self, rel: &str, dir: bool, content: Option<&str>, uid: u32) -> Result<Entry, WorkspaceError> {
         let rel = clean(rel)?;
-        if self.stat(&rel).is_some() {
+        if self.exists(&rel)? {
             return Err(WorkspaceError::Conflict(format!("'{rel}' already exists")));
         }
         let content = content.unwrap_or("");
@@ -349,6 +360,11 @@ impl Tree {
             return Err(WorkspaceError::BadPath("cannot move a folder into itself".into()));
         }
         let (src_dir, src_name) = self.parent(&from)?;
+        // A symlink is not a file to the platform: it is not moved either.
+        let st = rustix::fs::statat(&src_dir, src_name, AtFlags::SYMLINK_NOFOLLOW).map_err(|_| not_found(&from))?;
+        if FileType::from_raw_mode(st.st_mode) == FileType::Symlink {
+            return Err(open_error(&from, rustix::io::Errno::LOOP));
+        }
         let (dst_dir, dst_name) = self.parent(&to).map_err(|e| match e {
             WorkspaceError::NotFound(_) => WorkspaceError::NotFound(format!("no folder for '{to}'")),
             other => other,
@@ -530,6 +546,25 @@ mod tests {
         swapper.join().unwrap();
         assert_eq!(std::fs::read_to_string(secret.path()).unwrap(), "host secret");
         assert!(read_mine > 0, "the race ran: some reads found the regular file");
+    }
+
+    #[test]
+    fn a_tree_is_handed_to_the_sandbox_user_but_never_what_links_point_to() {
+        if !rustix::process::geteuid().is_root() {
+            eprintln!("SKIPPED: needs root");
+            return;
+        }
+        use std::os::unix::fs::MetadataExt;
+        let (_d, t) = tree();
+        let outside = tempfile::NamedTempFile::new().unwrap();
+        std::fs::create_dir(t.path().join("d")).unwrap();
+        std::fs::write(t.path().join("d/f"), "x").unwrap();
+        symlink(outside.path(), t.path().join("d/link")).unwrap();
+        t.give_to(4_242_424);
+        for p in ["", "d", "d/f"] {
+            assert_eq!(std::fs::metadata(t.path().join(p)).unwrap().uid(), 4_242_424, "{p}");
+        }
+        assert_eq!(std::fs::metadata(outside.path()).unwrap().uid(), 0, "a link's target is never handed over");
     }
 
     #[test]

@@ -56,6 +56,8 @@ pub struct Settings {
     pub tools_dir: PathBuf,
     pub code_server: PathBuf,
     pub limits: Limits,
+    /// The `iide-forward` binary (127.0.0.1:8000 inside each sandbox leads to the app's proxy).
+    pub forwarder: PathBuf,
     /// Processes of a workspace nobody used for this long are stopped.
     pub idle: Duration,
     /// Workspaces of sessions that ended this long ago are deleted from disk.
@@ -130,10 +132,9 @@ impl Workspaces {
                 tracing::warn!(dir = %dir.display(), "workspaces cannot start: this folder is not traversable by other users (chmod o+x it, or set WORKSPACES_DIR elsewhere)");
             }
         }
-        if !sandbox::bwrap_available() && !catalog.ids().is_empty() {
+        if !crate::sandbox::bwrap_available() && !catalog.ids().is_empty() {
             tracing::warn!("bubblewrap (bwrap) is not installed: workspace sessions cannot run anything");
         }
-        sandbox::remove_stale_cgroups();
         let ws = Arc::new(Workspaces { catalog, settings, open: Mutex::new(HashMap::new()), shutdown });
         ws.clone().spawn_janitor();
         ws
@@ -155,7 +156,8 @@ impl Workspaces {
             path: exercise.manifest.runtime.path_entries(&self.settings.tools_dir),
             env: exercise.manifest.runtime.env_vars(&self.settings.tools_dir),
             greeting: exercise.manifest.runtime.terminal_greeting.clone().unwrap_or_else(|| sandbox::DEFAULT_GREETING.into()),
-            limits: self.settings.limits.clone(),
+            limits: self.settings.limits,
+            forwarder: self.settings.forwarder.clone(),
         }
     }
 
@@ -163,7 +165,7 @@ impl Workspaces {
     /// command in the sandbox and keeps a clean copy of the app's database for resets.
     pub async fn create(&self, session_id: &str, exercise_id: &str) -> Result<(), WorkspaceError> {
         let exercise = self.catalog.get(exercise_id).ok_or_else(|| WorkspaceError::NotFound(format!("no exercise '{exercise_id}'")))?.clone();
-        if !sandbox::bwrap_available() {
+        if !crate::sandbox::bwrap_available() {
             return Err(WorkspaceError::Unavailable("workspaces need bubblewrap (bwrap), which is not installed on the server".into()));
         }
         let sb = self.sandbox(session_id, &exercise);
@@ -180,8 +182,8 @@ impl Workspaces {
         .map_err(|e| WorkspaceError::Io(format!("could not create the workspace: {e}")))?;
         if !exercise.manifest.app.setup.is_empty() {
             let spec = sandbox::Spec { argv: &exercise.manifest.app.setup, group: "setup", new_session: true, pty_slave: None, extra_env: vec![] };
-            let mut cmd = sb.command(&spec).map_err(|e| WorkspaceError::Io(e.to_string()))?;
-            cmd.stdin(std::process::Stdio::null());
+            let mut cmd = sb.command(&spec).map_err(|e| WorkspaceError::Unavailable(format!("could not run the exercise's setup: {e}")))?;
+            cmd.cmd.stdin(std::process::Stdio::null());
             let out = tokio::time::timeout(Duration::from_secs(60), cmd.output())
                 .await
                 .map_err(|_| WorkspaceError::Unavailable("the exercise's setup took over 60 s".into()))?
@@ -399,10 +401,7 @@ impl Workspace {
         }
         let sb = self.sandbox.clone();
         // Whatever is left in the session's cgroups goes once the processes are gone.
-        tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_secs(2)).await;
-            sb.remove_cgroups();
-        });
+        tokio::spawn(async move { sb.remove_cgroups().await });
     }
 
     /// A request for the app, from the browser or from inside the sandbox: through the session's

@@ -35,9 +35,9 @@ impl Terminal {
         let shell = vec!["/bin/bash".to_string(), "--rcfile".to_string(), format!("{}/bashrc", sandbox::CONF), "-i".to_string()];
         let argv = sandbox::with_forwarder(&shell);
         let spec = Spec { argv: &argv, group: "shell", new_session: false, pty_slave: Some(slave.as_raw_fd()), extra_env: vec![] };
-        let mut cmd = sandbox.command(&spec)?;
-        cmd.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
-        let mut child = cmd.spawn()?;
+        let mut p = sandbox.command(&spec)?;
+        p.cmd.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+        let mut child = p.spawn()?;
         drop(slave);
         let master_fd = master.as_raw_fd();
         let reader = std::fs::File::from(master.try_clone()?);

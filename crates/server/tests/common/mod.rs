@@ -136,8 +136,9 @@ pub struct Session {
 
 pub async fn create_session(base: &str, body: Value) -> Session {
     let res = post_session(base, body).await;
-    assert_eq!(res.status(), 201, "create session");
-    let body: Value = res.json().await.unwrap();
+    let status = res.status();
+    let body: Value = res.json().await.unwrap_or_default();
+    assert_eq!(status, 201, "create session: {body}");
     Session {
         id: body["id"].as_str().unwrap().to_string(),
         interviewer: body["interviewer_token"].as_str().unwrap().to_string(),
@@ -331,6 +332,7 @@ impl WorkspaceServer {
         let server = TestServer::start_with(move |c| {
             c.workspaces.exercises_dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../exercises");
             c.workspaces.dir = root;
+            c.workspaces.forwarder_bin = Some(env!("CARGO_BIN_EXE_iide-forward").into());
             tweak(c);
         })
         .await;
