@@ -58,7 +58,7 @@ COPY crates/ crates/
 COPY --from=web /src/web/dist web/dist
 RUN touch crates/server/src/main.rs crates/server/src/lib.rs crates/server/build.rs \
  && cargo build --release --locked -p interview-ide \
- && install -m 0755 target/release/interview-ide /usr/local/bin/interview-ide
+ && install -m 0755 target/release/interview-ide target/release/iide-forward /usr/local/bin/
 
 # ---------------------------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS node
@@ -105,7 +105,7 @@ RUN . scripts/lib.sh \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb /root/.npm /root/.cache /tmp/*
 COPY questions/ questions/
 COPY docker/entrypoint.sh /usr/local/bin/docker-entrypoint
-COPY --from=server /usr/local/bin/interview-ide /usr/local/bin/interview-ide
+COPY --from=server /usr/local/bin/interview-ide /usr/local/bin/iide-forward /usr/local/bin/
 
 # Configuration by environment only (every flag has a variable: see .env.example).
 ENV BIND_ADDR=0.0.0.0:8080 \

@@ -46,14 +46,21 @@ if [ "$(id -u)" = 0 ]; then
              mount -t proc -o nosuid,nodev,noexec proc /run/iide/proc; } \
         || warn "could not mount an unmasked procfs (AppArmor? run with --security-opt apparmor=unconfined)"
     fi
-    # cgroup v1: only the server's own subtrees (interview-ide for workspaces, interview-ide-runs
-    # for code runs) become writable, not the container's own limits above them.
-    for c in memory pids cpu cpu,cpuacct; do
+    # cgroup v2 (the container has a cgroup namespace of its own, Docker's default on such
+    # hosts): its own subtree becomes writable; the server puts itself in a leaf and each
+    # sandbox in a group below (the container's own limits above stay out of reach).
+    if [ -e /sys/fs/cgroup/cgroup.controllers ]; then
+      mount -o remount,rw /sys/fs/cgroup 2>/dev/null \
+        || warn "could not make the container's cgroup (v2) writable: sandboxes will not start"
+    fi
+    # cgroup v1: only the server's own subtree (interview-ide) becomes writable, not the
+    # container's own limits above it.
+    for c in memory pids cpu cpu,cpuacct cpuacct; do
       d="/sys/fs/cgroup/$c"
       [ -d "$d" ] && [ ! -L "$d" ] && mountpoint -q "$d" || continue
       [ -e "$d/cgroup.procs" ] || continue
       mount -o remount,bind,rw "$d" 2>/dev/null || continue
-      for sub in interview-ide interview-ide-runs; do
+      for sub in interview-ide; do
         mkdir -p "$d/$sub"
         mountpoint -q "$d/$sub" || mount --bind "$d/$sub" "$d/$sub"
       done
@@ -64,7 +71,7 @@ if [ "$(id -u)" = 0 ]; then
   # A sandbox as the server will make them, as an unprivileged uid: say at once when the
   # container does not allow it (workspace sessions and server-side runs would fail).
   if ! "${drop[@]}" setpriv --reuid=65534 --regid=65534 --clear-groups \
-      bwrap --unshare-all --die-with-parent --ro-bind /usr /usr --symlink usr/bin /bin \
+      bwrap --unshare-all --unshare-user --disable-userns --die-with-parent --ro-bind /usr /usr --symlink usr/bin /bin \
         --symlink usr/lib /lib --symlink usr/lib64 /lib64 --proc /proc --dev /dev --tmpfs /tmp \
         /usr/bin/true 2>/tmp/bwrap-check.err; then
     warn "the workspace sandbox (bubblewrap) cannot run in this container: $(cat /tmp/bwrap-check.err)"

@@ -289,6 +289,11 @@ pub struct WorkspacesConfig {
     #[arg(long = "sandbox-cpu-percent", env = "SANDBOX_CPU_PERCENT", default_value_t = 100)]
     pub sandbox_cpu_percent: u64,
 
+    /// Each workspace's disk quota, in MB (its files, what its app and terminal write there): a
+    /// filesystem image of its own, which needs root and loop devices; 0 turns it off.
+    #[arg(long = "workspace-disk-mb", env = "WORKSPACE_DISK_MB", default_value_t = 1024)]
+    pub workspace_disk_mb: u64,
+
     /// The port forwarder that runs in each workspace's sandbox (default: `iide-forward` next to
     /// this executable).
     #[arg(long = "forwarder-bin", env = "FORWARDER_BIN")]

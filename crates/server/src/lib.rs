@@ -259,5 +259,6 @@ fn workspace_settings(config: &config::WorkspacesConfig) -> anyhow::Result<works
         idle: std::time::Duration::from_secs(config.idle_seconds.max(1)),
         retention: std::time::Duration::from_secs(config.retention_hours * 3600),
         record_traffic: config.record_app_traffic,
+        disk_bytes: config.workspace_disk_mb << 20,
     })
 }

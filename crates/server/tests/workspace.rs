@@ -660,3 +660,60 @@ async fn the_terminal_cannot_make_namespaces_and_runs_under_seccomp() {
     assert!(out.contains("Seccomp:\t2"), "{out}");
     assert!(!out.lines().any(|l| l.trim() == "0"), "not root: {out}");
 }
+
+#[tokio::test]
+async fn the_chaos_engine_never_opens_what_the_apps_database_links_to() {
+    if !ready() {
+        return;
+    }
+    let e = env().await;
+    let (base, ws_url) = (e.server.url(), e.server.ws_url());
+    let s = workspace(&base).await;
+    let (db, journal) = (host_secret(), host_secret());
+    // The candidate swaps the app's database for a link to a host file, and plants a "journal"
+    // link next to it (SQLite writes journals beside the file it opened).
+    let mut t = Term::open(&ws_url, &s, &s.candidate).await;
+    let out = t.run(&format!("rm -f data/trading.db* && ln -s {} data/trading.db && ln -s {} data/trading.db-journal && echo SWAPPED", db.path().display(), journal.path().display()), Duration::from_secs(10)).await;
+    assert!(out.contains("SWAPPED"), "{out}");
+    // The interviewer resets to clean and corrupts prices: both run as the candidate, in the
+    // sandbox, where those links lead nowhere.
+    let reset = post(&base, &s, &s.interviewer, "/chaos/reset", json!({})).await;
+    let body = reset.text().await.unwrap();
+    let corrupt = post(&base, &s, &s.interviewer, "/chaos/activate", json!({"id": "chaos_data"})).await.status();
+    for f in [&db, &journal] {
+        assert_eq!(std::fs::read_to_string(f.path()).unwrap(), "host secret\n", "reset: {body}; scenario: {corrupt}");
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(f.path()).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+}
+
+#[tokio::test]
+async fn a_terminal_writing_gigabytes_stops_at_the_workspace_quota() {
+    if !ready() {
+        return;
+    }
+    let e = env_with(|c| c.workspaces.workspace_disk_mb = 128).await;
+    let base = e.server.url();
+    let s = workspace(&base).await;
+    let image = e.ws_root.join(&s.id).join("disk.img");
+    if !image.is_file() {
+        eprintln!("SKIPPED: workspace disk quotas need root and loop devices");
+        return;
+    }
+    let mut t = Term::open(&e.server.ws_url(), &s, &s.candidate).await;
+    let out = t.run("head -c 2G /dev/zero > big; echo \"rc=$?\"", Duration::from_secs(60)).await;
+    assert!(out.contains("No space left on device") && out.contains("rc=1"), "{out}");
+    use std::os::unix::fs::MetadataExt;
+    let on_host = std::fs::metadata(&image).unwrap().blocks() * 512;
+    assert!(on_host <= 130 << 20, "the host holds at most the quota: {on_host} bytes");
+    let status: Value = get(&base, &s, &s.interviewer, "/workspace").await.json().await.unwrap_or_default();
+    let (used, limit) = (status["sandbox"]["disk_used_bytes"].as_u64(), status["sandbox"]["disk_limit_bytes"].as_u64());
+    assert!(limit.is_some_and(|l| l > 100 << 20) && used >= limit.map(|l| l - (4 << 20)), "{status}");
+    // The platform's own writes say why they fail.
+    let res = post(&base, &s, &s.candidate, "/files", json!({"path": "new.txt", "content": "x".repeat(50_000)})).await;
+    assert_eq!(res.status(), 409);
+    assert!(res.text().await.unwrap().contains("Disk limit reached"));
+    // Freeing room is enough to go on.
+    let out = t.run("rm big && echo ok > small.txt && cat small.txt", Duration::from_secs(10)).await;
+    assert!(out.contains("ok"), "{out}");
+}

@@ -10,7 +10,7 @@ use axum::body::Body;
 use axum::http::{HeaderValue, Request, header};
 use futures_util::StreamExt;
 use serde::Serialize;
-use sqlx::{Column, Connection, Row, TypeInfo};
+use serde_json::Value;
 
 use super::ChaosError;
 use crate::workspace::Workspace;
@@ -232,61 +232,60 @@ async fn http_check(ws: &Arc<Workspace>, c: &Check) -> (bool, String) {
 }
 
 async fn sql_check(ws: &Workspace, c: &Check) -> (bool, String) {
-    let Some(db) = ws.database() else { return (false, "this exercise has no database".into()) };
+    if !ws.has_database() {
+        return (false, "this exercise has no database".into());
+    }
     let query = c.query.clone().unwrap_or_default();
-    // Read only: a check never changes the candidate's data.
-    let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(&db).read_only(true).busy_timeout(Duration::from_secs(5));
-    let mut conn = match sqlx::SqliteConnection::connect_with(&opts).await {
-        Ok(c) => c,
-        Err(e) => return (false, format!("could not open the app's database: {e}")),
+    // Read only (a check never changes the candidate's data), in the sandbox like every access
+    // to the app's database; the first rows that break the invariant, as JSON.
+    let script = format!(".mode json\nPRAGMA query_only = ON;\nSELECT * FROM ({}) LIMIT 4;", query.trim().trim_end_matches(';'));
+    let out = match ws.sqlite(&script).await {
+        Ok(out) => out,
+        Err(e) => return (false, format!("the query failed: {e}")),
     };
-    let rows: Result<Vec<sqlx::sqlite::SqliteRow>, sqlx::Error> = {
-        let mut stream = sqlx::query(sqlx::AssertSqlSafe(query)).fetch(&mut conn);
-        let mut rows = Vec::new();
-        let mut err = None;
-        while rows.len() < 4 {
-            match stream.next().await {
-                Some(Ok(r)) => rows.push(r),
-                Some(Err(e)) => {
-                    err = Some(e);
-                    break;
+    let rows: Vec<Row> = serde_json::from_str(out.trim()).unwrap_or_default();
+    if rows.is_empty() {
+        return (true, "no rows".into());
+    }
+    let more = if rows.len() > 3 { ", …" } else { "" };
+    let shown: Vec<String> = rows.iter().take(3).map(render_row).collect();
+    (false, format!("rows that break it: {}{more}", shown.join(", ")))
+}
+
+/// One row as sqlite3's JSON mode prints it, its columns in the query's order.
+struct Row(Vec<(String, Value)>);
+
+impl<'de> serde::Deserialize<'de> for Row {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Row, D::Error> {
+        struct Columns;
+        impl<'de> serde::de::Visitor<'de> for Columns {
+            type Value = Row;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a row object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Row, A::Error> {
+                let mut cells = Vec::new();
+                while let Some(cell) = map.next_entry::<String, Value>()? {
+                    cells.push(cell);
                 }
-                None => break,
+                Ok(Row(cells))
             }
         }
-        match err {
-            Some(e) => Err(e),
-            None => Ok(rows),
-        }
-    };
-    let _ = conn.close().await;
-    match rows {
-        Err(e) => (false, format!("the query failed: {e}")),
-        Ok(rows) if rows.is_empty() => (true, "no rows".into()),
-        Ok(rows) => {
-            let more = if rows.len() > 3 { ", …" } else { "" };
-            let shown: Vec<String> = rows.iter().take(3).map(render_row).collect();
-            (false, format!("rows that break it: {}{more}", shown.join(", ")))
-        }
+        d.deserialize_map(Columns)
     }
 }
 
-fn render_row(row: &sqlx::sqlite::SqliteRow) -> String {
+fn render_row(row: &Row) -> String {
     let cells: Vec<String> = row
-        .columns()
+        .0
         .iter()
-        .enumerate()
-        .map(|(i, col)| {
-            let v = match col.type_info().name() {
-                "NULL" => "null".to_string(),
-                _ => row
-                    .try_get::<i64, _>(i)
-                    .map(|n| n.to_string())
-                    .or_else(|_| row.try_get::<f64, _>(i).map(|f| f.to_string()))
-                    .or_else(|_| row.try_get::<String, _>(i))
-                    .unwrap_or_else(|_| "?".into()),
+        .map(|(name, v)| {
+            let v = match v {
+                Value::Null => "null".to_string(),
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
             };
-            format!("{}={v}", col.name())
+            format!("{name}={v}")
         })
         .collect();
     format!("({})", cells.join(", "))

@@ -5,13 +5,11 @@
 //! no file, environment or header changes; faulty answers look like the app's own.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, header};
 use futures_util::StreamExt;
 use serde::Serialize;
-use sqlx::{Connection, Executor, Row};
 
 pub mod checks;
 
@@ -164,39 +162,49 @@ pub async fn reset(ws: &Arc<Workspace>) -> Result<(), ChaosError> {
     }
     ws.traffic.mark("reset", "reset to clean");
     let _busy = ws.faults.changing().await;
-    let (Some(db), clean) = (ws.database(), ws.clean_database()) else { return Ok(()) };
-    if !clean.is_file() || !db.is_file() {
+    if !ws.has_database() || !ws.has_clean_database() {
         return Ok(());
     }
-    let mut conn = open_db(&db).await?;
-    let result = restore(&mut conn, &clean).await;
-    let _ = conn.close().await;
-    give_db_to_sandbox(ws, &db);
-    result
+    restore(ws).await
 }
 
-async fn restore(conn: &mut sqlx::SqliteConnection, clean: &std::path::Path) -> Result<(), ChaosError> {
-    let failed = |e: sqlx::Error| ChaosError::Failed(format!("could not restore the app's data: {e}"));
-    let attach = format!("ATTACH DATABASE '{}' AS clean", clean.display().to_string().replace('\'', "''"));
-    conn.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(attach))).await.map_err(failed)?;
-    let tables: Vec<String> = sqlx::query("SELECT name FROM clean.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(failed)?
-        .iter()
-        .filter_map(|r| r.try_get::<String, _>("name").ok())
-        .collect();
-    let mut sql = String::from("BEGIN IMMEDIATE;\n");
-    for t in &tables {
-        // Only the columns both copies have: the candidate may have changed the schema.
-        let q = |db: &str| format!("SELECT name FROM pragma_table_info('{}', '{db}')", t.replace('\'', "''"));
-        let clean_cols: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(q("clean"))).fetch_all(&mut *conn).await.map_err(failed)?.iter().filter_map(|r| r.try_get("name").ok()).collect();
-        let main_cols: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(q("main"))).fetch_all(&mut *conn).await.map_err(failed)?.iter().filter_map(|r| r.try_get("name").ok()).collect();
-        if main_cols.is_empty() {
+/// The app's tables back to their clean copy, in one transaction, run by `sqlite3` inside the
+/// sandbox (see `Workspace::sqlite`). Only the columns both copies have are restored: the
+/// candidate may have changed the schema.
+async fn restore(ws: &Workspace) -> Result<(), ChaosError> {
+    let failed = |e: String| ChaosError::Failed(format!("could not restore the app's data: {e}"));
+    let attach = format!("ATTACH 'file:{}?immutable=1' AS clean;", crate::workspace::CLEAN_DB_IN_SANDBOX);
+    let tables = "SELECT '{db}' AS db, m.name AS t, p.name AS c FROM {db}.sqlite_master m, pragma_table_info(m.name, '{db}') p WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'";
+    let query = format!(
+        "{attach}\n.mode json\n{} UNION ALL {};\nSELECT (SELECT COUNT(*) FROM main.sqlite_master WHERE name = 'sqlite_sequence') AS main_seq, (SELECT COUNT(*) FROM clean.sqlite_master WHERE name = 'sqlite_sequence') AS clean_seq;",
+        tables.replace("{db}", "clean"),
+        tables.replace("{db}", "main")
+    );
+    let out = ws.sqlite(&query).await.map_err(failed)?;
+    let mut columns: Vec<(String, String, String)> = Vec::new();
+    let (mut main_seq, mut clean_seq) = (0, 0);
+    for array in serde_json::Deserializer::from_str(&out).into_iter::<serde_json::Value>().flatten() {
+        for row in array.as_array().into_iter().flatten() {
+            let text = |k: &str| row[k].as_str().unwrap_or_default().to_string();
+            if row.get("main_seq").is_some() {
+                main_seq = row["main_seq"].as_i64().unwrap_or(0);
+                clean_seq = row["clean_seq"].as_i64().unwrap_or(0);
+            } else {
+                columns.push((text("db"), text("t"), text("c")));
+            }
+        }
+    }
+    let quote = |name: &str| format!("\"{}\"", name.replace('"', "\"\""));
+    let mut tables: Vec<&str> = columns.iter().filter(|(db, _, _)| db == "clean").map(|(_, t, _)| t.as_str()).collect();
+    tables.dedup();
+    let mut sql = format!("{attach}\nBEGIN IMMEDIATE;\n");
+    for t in tables {
+        let has = |db: &str, c: &str| columns.iter().any(|(d, tt, cc)| d == db && tt == t && cc == c);
+        if !columns.iter().any(|(d, tt, _)| d == "main" && tt == t) {
             continue;
         }
-        let cols: Vec<String> = clean_cols.iter().filter(|c| main_cols.contains(c)).map(|c| format!("\"{}\"", c.replace('"', "\"\""))).collect();
-        let name = format!("\"{}\"", t.replace('"', "\"\""));
+        let cols: Vec<String> = columns.iter().filter(|(d, tt, c)| d == "clean" && tt == t && has("main", c)).map(|(_, _, c)| quote(c)).collect();
+        let name = quote(t);
         sql.push_str(&format!("DELETE FROM main.{name};\n"));
         if !cols.is_empty() {
             let cols = cols.join(", ");
@@ -204,52 +212,24 @@ async fn restore(conn: &mut sqlx::SqliteConnection, clean: &std::path::Path) -> 
         }
     }
     // AUTOINCREMENT counters too, so new rows get the ids they would have had.
-    let has_seq = |db: &'static str| format!("SELECT COUNT(*) AS n FROM {db}.sqlite_master WHERE name = 'sqlite_sequence'");
-    let count = |row: sqlx::sqlite::SqliteRow| row.try_get::<i64, _>("n").unwrap_or(0);
-    let main_seq = count(sqlx::query(sqlx::AssertSqlSafe(has_seq("main"))).fetch_one(&mut *conn).await.map_err(failed)?);
-    let clean_seq = count(sqlx::query(sqlx::AssertSqlSafe(has_seq("clean"))).fetch_one(&mut *conn).await.map_err(failed)?);
     if main_seq > 0 {
         sql.push_str("DELETE FROM main.sqlite_sequence;\n");
         if clean_seq > 0 {
             sql.push_str("INSERT INTO main.sqlite_sequence SELECT * FROM clean.sqlite_sequence;\n");
         }
     }
+    // -bail: any error stops before COMMIT, and the transaction is rolled back.
     sql.push_str("COMMIT;\n");
-    let r = conn.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(sql))).await;
-    if r.is_err() {
-        let _ = conn.execute(sqlx::raw_sql("ROLLBACK")).await;
-    }
-    let _ = conn.execute(sqlx::raw_sql("DETACH DATABASE clean")).await;
-    r.map(|_| ()).map_err(failed)
-}
-
-async fn open_db(db: &std::path::Path) -> Result<sqlx::SqliteConnection, ChaosError> {
-    // Foreign keys off: a restore deletes and re-inserts whole tables in whatever order.
-    let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(db).busy_timeout(Duration::from_secs(10)).create_if_missing(false).foreign_keys(false);
-    sqlx::SqliteConnection::connect_with(&opts).await.map_err(|e| ChaosError::Failed(format!("could not open the app's database: {e}")))
-}
-
-/// Files SQLite may have created next to the database while the platform wrote it stay the
-/// sandbox user's, or the app could no longer write its own database.
-fn give_db_to_sandbox(ws: &Workspace, db: &std::path::Path) {
-    for suffix in ["", "-wal", "-shm", "-journal"] {
-        let p = std::path::PathBuf::from(format!("{}{suffix}", db.display()));
-        if p.exists() {
-            crate::workspace::files::give_to(&p, ws.sandbox.uid);
-        }
-    }
+    ws.sqlite(&sql).await.map(|_| ()).map_err(failed)
 }
 
 async fn run_sql(ws: &Workspace, sql: &str) -> Result<(), ChaosError> {
-    let db = ws.database().ok_or_else(|| ChaosError::Failed("this exercise has no database".into()))?;
-    let mut conn = open_db(&db).await?;
-    let r = conn.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))).await;
-    let _ = conn.close().await;
-    give_db_to_sandbox(ws, &db);
-    r.map(|_| ()).map_err(|e| ChaosError::Failed(format!("SQL on the app's database failed: {e}")))
+    if !ws.has_database() {
+        return Err(ChaosError::Failed("this exercise has no database".into()));
+    }
+    ws.sqlite(sql).await.map(|_| ()).map_err(|e| ChaosError::Failed(format!("SQL on the app's database failed: {e}")))
 }
 
-/// Sends `count` requests straight to the app (not through the faults), `concurrency` at a time.
 async fn send_traffic(ws: &Arc<Workspace>, method: &str, path: &str, body: Option<&str>, count: u32, concurrency: u32) -> Result<(), ChaosError> {
     let method = axum::http::Method::from_bytes(method.as_bytes()).map_err(|_| ChaosError::Invalid(format!("invalid method '{method}'")))?;
     let results = futures_util::stream::iter(0..count.min(10_000))

@@ -133,6 +133,7 @@ impl From<crate::workspace::WorkspaceError> for ApiError {
             W::TooLarge => ApiError::TooLarge,
             W::Unavailable(m) => ApiError::Conflict(m),
             W::Io(m) => ApiError::Internal(m),
+            W::DiskFull(m) => ApiError::Conflict(m),
         }
     }
 }

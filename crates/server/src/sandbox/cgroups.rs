@@ -119,14 +119,13 @@ fn prepare_v2(sys: &Path) -> Result<Hierarchy, String> {
     }
     let enable = "+memory +pids +cpu";
     // Processes may live only in leaves once children have controllers: move ours (and any
-    // other process of this cgroup, e.g. a container's init) into a leaf of their own.
-    if dir != sys {
-        let leaf = dir.join("server");
-        std::fs::create_dir_all(&leaf).map_err(|e| format!("cgroup v2: cannot create {} ({e}): is the cgroup delegated to the server?", leaf.display()))?;
-        let procs = std::fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
-        for pid in procs.lines().filter(|p| !p.trim().is_empty()) {
-            let _ = std::fs::write(leaf.join("cgroup.procs"), pid);
-        }
+    // other process of this cgroup, e.g. a container's init) into a leaf of their own. (Inside
+    // a container's cgroup namespace its cgroup looks like the root but obeys that rule too.)
+    let leaf = dir.join("server");
+    std::fs::create_dir_all(&leaf).map_err(|e| format!("cgroup v2: cannot create {} ({e}): is the cgroup delegated to the server?", leaf.display()))?;
+    let procs = std::fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
+    for pid in procs.lines().filter(|p| !p.trim().is_empty()) {
+        let _ = std::fs::write(leaf.join("cgroup.procs"), pid);
     }
     write(&dir.join("cgroup.subtree_control"), enable)?;
     let base = dir.join("sandboxes");

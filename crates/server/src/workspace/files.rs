@@ -123,8 +123,16 @@ fn open_error(rel: &str, e: rustix::io::Errno) -> WorkspaceError {
         Errno::LOOP | Errno::XDEV => WorkspaceError::BadPath(format!("invalid path '{rel}': a symbolic link, which the platform never follows")),
         Errno::NOTDIR => WorkspaceError::BadPath(format!("invalid path '{rel}': a part of it is not a folder")),
         Errno::EXIST => WorkspaceError::Conflict(format!("'{rel}' already exists")),
-        Errno::NOSPC | Errno::DQUOT => WorkspaceError::Io(format!("Disk limit reached: the workspace has no room for '{rel}'")),
+        Errno::NOSPC | Errno::DQUOT => WorkspaceError::DiskFull(format!("Disk limit reached: the workspace has no room for '{rel}'")),
         other => io(std::io::Error::from(other)),
+    }
+}
+
+/// A failed write, with the disk quota's message when that is why.
+fn write_error(rel: &str, e: std::io::Error) -> WorkspaceError {
+    match e.raw_os_error() {
+        Some(libc::ENOSPC) | Some(libc::EDQUOT) => open_error(rel, rustix::io::Errno::NOSPC),
+        _ => io(e),
     }
 }
 
@@ -192,7 +200,7 @@ impl Tree {
         let rel = clean(rel)?;
         let mut f = self.open_file(&rel, true)?;
         f.set_len(0).map_err(io)?;
-        f.write_all(bytes).map_err(|e| if e.raw_os_error() == Some(libc::ENOSPC) || e.raw_os_error() == Some(libc::EDQUOT) { open_error(&rel, rustix::io::Errno::NOSPC) } else { io(e) })
+        f.write_all(bytes).map_err(|e| write_error(&rel, e))
     }
 
     /// Writes a file, creating it and its missing folders (owned by `uid`) if need be.
@@ -239,7 +247,7 @@ impl Tree {
     fn create_file(&self, rel: &str, bytes: &[u8], uid: u32) -> Result<(), WorkspaceError> {
         let fd = self.open_at(rel, OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL, Mode::from_raw_mode(0o644))?;
         let _ = rustix::fs::fchown(&fd, Some(uid_of(uid)), Some(gid_of(uid)));
-        std::fs::File::from(fd).write_all(bytes).map_err(io)
+        std::fs::File::from(fd).write_all(bytes).map_err(|e| write_error(rel, e))
     }
 
     /// Whether a file can be a live document: small enough and text (UTF-8 without NUL bytes).

@@ -4,11 +4,12 @@
 //!
 //! On disk, per session, under the workspaces directory:
 //! `<id>/workspace` (the project, mounted at /workspace), `<id>/run` (sockets, /run/iide),
-//! `<id>/conf` (platform-written, read-only, /etc/iide) and `<id>/clean.db` (the app's database
+//! `<id>/conf` (platform-written, read-only, /etc/iide) and `<id>/conf/clean.db` (the app's database
 //! right after setup: what the Chaos Engine's reset restores).
 
 pub mod app;
 pub mod codeserver;
+pub mod disk;
 pub mod exercise;
 pub mod files;
 pub mod proxy;
@@ -19,7 +20,7 @@ pub mod terminal;
 pub mod traffic;
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -33,6 +34,11 @@ use crate::faults::{SessionFaults, Verdict};
 use crate::util::{self, now_ms};
 pub use exercise::{Catalog, Exercise};
 use sandbox::{Limits, Sandbox};
+
+/// The clean copy of the app's database, in the session's read-only conf folder.
+const CLEAN_DB: &str = "clean.db";
+/// Where the sandbox sees it.
+pub const CLEAN_DB_IN_SANDBOX: &str = "/etc/iide/clean.db";
 
 #[derive(Debug, thiserror::Error)]
 pub enum WorkspaceError {
@@ -48,6 +54,9 @@ pub enum WorkspaceError {
     Io(String),
     #[error("{0}")]
     Unavailable(String),
+    /// The workspace's disk quota is used up.
+    #[error("{0}")]
+    DiskFull(String),
 }
 
 #[derive(Debug, Clone)]
@@ -62,6 +71,8 @@ pub struct Settings {
     pub idle: Duration,
     /// Workspaces of sessions that ended this long ago are deleted from disk.
     pub retention: Duration,
+    /// Each workspace's disk quota (an ext4 image of this size); 0: none.
+    pub disk_bytes: u64,
     /// Whether requests to the apps are recorded for the interviewer's live view.
     pub record_traffic: bool,
 }
@@ -95,6 +106,8 @@ pub struct Workspace {
     /// Opened after its session ended (to read its files): nothing may run.
     ended: bool,
     last_used: AtomicI64,
+    /// One `sqlite` at a time (they share a limit group).
+    data_lock: tokio::sync::Mutex<()>,
     /// Requests to the app being answered (or waiting for it to start): the workspace is in use
     /// while any is, however long the app takes.
     app_requests: std::sync::atomic::AtomicUsize,
@@ -118,6 +131,9 @@ pub struct ProcessState {
 pub struct SandboxInfo {
     /// Whether memory, process and CPU limits are enforced by cgroups (else rlimits only).
     pub cgroups: bool,
+    /// The workspace's disk use and quota, in bytes, when it has one.
+    pub disk_used_bytes: Option<u64>,
+    pub disk_limit_bytes: Option<u64>,
 }
 
 impl Workspaces {
@@ -169,9 +185,15 @@ impl Workspaces {
             return Err(WorkspaceError::Unavailable("workspaces need bubblewrap (bwrap), which is not installed on the server".into()));
         }
         let sb = self.sandbox(session_id, &exercise);
-        let dir = self.dir(session_id);
         let (project, sb2) = (exercise.project_dir(), sb.clone());
+        let (dir, quota) = (self.dir(session_id), self.settings.disk_bytes);
         tokio::task::spawn_blocking(move || {
+            if quota > 0 {
+                if let Err(e) = disk::create(&dir, quota, sb2.uid) {
+                    static SAID: std::sync::Once = std::sync::Once::new();
+                    SAID.call_once(|| tracing::warn!(error = %e, "workspaces get no disk quota here (it needs root and loop devices): one candidate can fill this disk"));
+                }
+            }
             files::copy_tree(&project, &sb2.workspace)?;
             sb2.write_conf()?;
             files::Tree::open(&sb2.workspace)?.give_to(sb2.uid);
@@ -198,7 +220,7 @@ impl Workspaces {
             // Read beneath the workspace's handle like every file of the candidate's.
             let copied = files::Tree::open(&sb.workspace).map_err(|e| WorkspaceError::Io(e.to_string())).and_then(|t| {
                 let mut from = t.open_read(db)?;
-                let mut to = std::fs::File::create(dir.join("clean.db")).map_err(|e| WorkspaceError::Io(e.to_string()))?;
+                let mut to = std::fs::File::create(sb.conf.join(CLEAN_DB)).map_err(|e| WorkspaceError::Io(e.to_string()))?;
                 std::io::copy(&mut from, &mut to).map_err(|e| WorkspaceError::Io(e.to_string()))
             });
             if let Err(e) = copied {
@@ -237,10 +259,19 @@ impl Workspaces {
         let exercise_id = exercise_id.ok_or_else(|| WorkspaceError::NotFound("this session has no workspace".into()))?;
         let exercise = self.catalog.get(exercise_id).ok_or_else(|| WorkspaceError::NotFound(format!("the exercise '{exercise_id}' is no longer installed")))?.clone();
         let sb = self.sandbox(session_id, &exercise);
+        // After a restart (or a reboot) its filesystem is mounted again first.
+        if let Err(e) = disk::mount(&self.dir(session_id)) {
+            return Err(WorkspaceError::Unavailable(format!("this session's workspace could not be mounted: {e}")));
+        }
         let tree = std::fs::canonicalize(&sb.workspace)
             .and_then(|root| files::Tree::open(&root))
             .map_err(|_| WorkspaceError::NotFound("this session's workspace was removed".into()))?;
         let _ = sb.write_conf();
+        // Workspaces made before the clean copy moved into conf/.
+        let old_clean = self.dir(session_id).join(CLEAN_DB);
+        if old_clean.is_file() {
+            let _ = std::fs::rename(&old_clean, sb.conf.join(CLEAN_DB));
+        }
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(ws) = open.get(session_id) {
             return Ok(ws.clone());
@@ -261,6 +292,7 @@ impl Workspaces {
             terminal_watchers: Default::default(),
             token_hashes: (session.interviewer_token_hash.clone(), session.candidate_token_hash.clone()),
             ended: session.ended_at.is_some(),
+            data_lock: tokio::sync::Mutex::new(()),
             last_used: AtomicI64::new(now_ms()),
             app_requests: Default::default(),
             stop: self.shutdown.child_token(),
@@ -287,6 +319,7 @@ impl Workspaces {
         self.stop(session_id);
         let dir = self.dir(session_id);
         if dir.starts_with(&self.settings.root) && dir != self.settings.root {
+            disk::unmount(&dir);
             let _ = std::fs::remove_dir_all(dir);
         }
     }
@@ -355,13 +388,45 @@ impl Workspace {
             && now_ms() - self.last_used.load(Ordering::SeqCst) > idle_ms
     }
 
-    /// The app's SQLite file (`[runtime.database]`), if it has one.
-    pub fn database(&self) -> Option<PathBuf> {
-        self.exercise.manifest.runtime.sqlite_path().map(|db| self.sandbox.workspace.join(db))
+    /// Whether the app has a SQLite database (`[runtime.database]`).
+    pub fn has_database(&self) -> bool {
+        self.exercise.manifest.runtime.sqlite_path().is_some()
     }
 
-    pub fn clean_database(&self) -> PathBuf {
-        self.sandbox.workspace.parent().unwrap_or(Path::new("/")).join("clean.db")
+    /// Whether the clean copy of the app's database (taken after setup) exists.
+    pub fn has_clean_database(&self) -> bool {
+        self.sandbox.conf.join(CLEAN_DB).is_file()
+    }
+
+    /// Runs `script` with `sqlite3` on the app's database, inside the session's sandbox as its
+    /// user: the candidate owns that file and everything around it (a symlink in its place, a
+    /// planted journal), so the server never opens it with its own powers. The clean copy is
+    /// at `CLEAN_DB_IN_SANDBOX` (read-only). One at a time; stdout back, or the error.
+    pub async fn sqlite(&self, script: &str) -> Result<String, String> {
+        let db = self.exercise.manifest.runtime.sqlite_path().ok_or("this exercise has no database")?;
+        let _one = self.data_lock.lock().await;
+        let argv: Vec<String> = vec!["/usr/bin/sqlite3".into(), "-bail".into(), "-batch".into(), format!("{}/{db}", sandbox::WORKSPACE)];
+        let spec = sandbox::Spec { argv: &argv, group: "data", new_session: true, pty_slave: None, extra_env: vec![] };
+        let mut p = self.sandbox.command(&spec).map_err(|e| format!("could not start sqlite3: {e}"))?;
+        p.cmd.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+        let mut child = p.spawn().map_err(|e| format!("could not start sqlite3: {e}"))?;
+        if let Some(mut stdin) = child.stdin.take() {
+            use tokio::io::AsyncWriteExt;
+            // A lock held by the app is waited for, not an error.
+            let script = format!(".timeout 10000\n{script}\n");
+            tokio::spawn(async move {
+                let _ = stdin.write_all(script.as_bytes()).await;
+            });
+        }
+        let out = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
+            .await
+            .map_err(|_| "the database did not answer within 30 s".to_string())?
+            .map_err(|e| e.to_string())?;
+        if !out.status.success() {
+            let err = String::from_utf8_lossy(&out.stderr);
+            return Err(err.trim().chars().take(500).collect());
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
     pub async fn status(&self) -> WorkspaceStatus {
@@ -373,7 +438,10 @@ impl Workspace {
             app: self.app.status(),
             terminal: ProcessState { state: terminal },
             code_server: self.code_server.status(),
-            sandbox: SandboxInfo { cgroups: self.sandbox.cgroups_enforced() },
+            sandbox: {
+                let disk = self.sandbox.workspace.parent().and_then(disk::usage);
+                SandboxInfo { cgroups: self.sandbox.cgroups_enforced(), disk_used_bytes: disk.map(|d| d.0), disk_limit_bytes: disk.map(|d| d.1) }
+            },
         }
     }
 

@@ -340,6 +340,18 @@ impl WorkspaceServer {
     }
 }
 
+impl Drop for WorkspaceServer {
+    /// Workspaces with a disk quota are mounted filesystems: unmount them before the folder goes.
+    fn drop(&mut self) {
+        for entry in std::fs::read_dir(&self.ws_root).into_iter().flatten().flatten() {
+            let ws = entry.path().join("workspace");
+            if ws.is_dir() {
+                let _ = std::process::Command::new("umount").args(["-l", "-q"]).arg(&ws).stderr(std::process::Stdio::null()).status();
+            }
+        }
+    }
+}
+
 /// A workspace session of the trading-backend exercise.
 pub async fn workspace_session(base: &str) -> Session {
     create_session(base, json!({"kind": "workspace", "exercise": "trading-backend"})).await
