@@ -26,3 +26,15 @@ test('open first: a malformed preference is ignored', () => {
   assert.equal(fileToOpenFirst([file('README.md'), file('x.py')], [42, null, 'x.py']), 'x.py');
   assert.equal(fileToOpenFirst([file('README.md')], 'README.md'), 'README.md');
 });
+
+const { diskNotice } = await import('../src/workspace/diskNotice.ts');
+
+test('disk notice: nothing without a quota or with room, a warning near it, the limit at it', () => {
+  const status = (used, limit) => ({ app: { state: 'running' }, terminal: { state: 'running' }, code_server: { installed: true, state: 'stopped' }, sandbox: { cgroups: true, disk_used_bytes: used, disk_limit_bytes: limit } });
+  const gib = 1 << 30;
+  assert.equal(diskNotice(null), null);
+  assert.equal(diskNotice({ ...status(0, 0), sandbox: { cgroups: true } }), null);
+  assert.equal(diskNotice(status(gib / 2, gib)), null);
+  assert.equal(diskNotice(status(gib * 0.95, gib)), "The workspace's disk is nearly full: 973 MB of 1024 MB.");
+  assert.equal(diskNotice(status(gib, gib)), 'Disk limit reached: the workspace uses all of its 1024 MB. Delete files to go on.');
+});

@@ -6,6 +6,7 @@ import { ChaosPanel } from '../chaos/ChaosPanel';
 import type { CursorInfo } from '../editor/CodeEditor';
 import { SessionShell, useLiveSession } from '../session/SessionShell';
 import { AppStateBadge } from './AppPanel';
+import { diskNotice } from './diskNotice';
 import { ExerciseNotes } from './ExerciseNotes';
 import { fileType } from './fileTypes';
 import { useFiles } from './useFiles';
@@ -69,7 +70,7 @@ export default function WorkspaceSession({ session }: Props) {
         languageName: type?.name ?? '',
         cursor: cursor && cursor.path === activeFile ? cursor.cursor : null,
         tabSize: type && ['javascript', 'typescript'].includes(type.language) ? 2 : 4,
-        notice: workspace.error,
+        notice: workspace.error ?? diskNotice(workspace.status),
         left: (
           <span className="status-item">
             <AppStateBadge state={app?.state ?? null} error={app?.error} testId="status-app-state" />
