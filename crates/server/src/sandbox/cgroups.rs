@@ -134,11 +134,12 @@ fn prepare_v2(sys: &Path) -> Result<Hierarchy, String> {
     Ok(Hierarchy::V2(base))
 }
 
-/// Groups left by an earlier run that stopped without cleaning up: their processes killed, the
-/// groups removed.
+/// Groups left empty by an earlier run that stopped without cleaning up. Only empty ones: on
+/// v1 the tree is shared by every server on the host (cluster nodes side by side), and a
+/// crashed server's sandboxes die with it (bubblewrap's --die-with-parent).
 fn remove_stale(h: &Hierarchy) {
     for dir in groups_under(h) {
-        kill_and_remove_now(&[dir]);
+        let _ = std::fs::remove_dir(dir);
     }
 }
 
