@@ -1,6 +1,6 @@
 // Starts the real interview-ide binary on a free port with a fresh SQLite database.
-import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -120,10 +120,19 @@ export async function startServer(extraArgs = [], { withAdmin = true, port: chos
     async stop() {
       child.kill('SIGTERM');
       await new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)));
+      unmountWorkspaces(workspacesDir);
       rmSync(dir, { recursive: true, force: true });
       accounts.delete(url);
     },
   };
+}
+
+/** Workspaces with a disk quota are loop-mounted filesystems: unmounted before their folder goes. */
+function unmountWorkspaces(workspacesDir) {
+  for (const id of existsSync(workspacesDir) ? readdirSync(workspacesDir) : []) {
+    const ws = join(workspacesDir, id, 'workspace');
+    if (existsSync(ws)) spawnSync('umount', ['-l', '-q', ws], { stdio: 'ignore' });
+  }
 }
 
 /** Creates a session as the server's admin (with its API key). */

@@ -441,6 +441,19 @@ pub fn give_to(path: &Path, uid: u32) {
     let _ = rustix::fs::chownat(rustix::fs::CWD, path, Some(uid_of(uid)), Some(gid_of(uid)), AtFlags::SYMLINK_NOFOLLOW);
 }
 
+/// Sets the mode of the Unix socket at `path` (one the server just bound, in a folder the
+/// candidate can write): never through a symlink, never on anything but a socket.
+pub fn chmod_socket(path: &Path, mode: u32) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let fd = rustix::fs::open(path, OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())?;
+    if FileType::from_raw_mode(rustix::fs::fstat(&fd)?.st_mode) != FileType::Socket {
+        return Err(std::io::Error::other(format!("{} is no longer the socket the server made", path.display())));
+    }
+    // An O_PATH handle takes no fchmod; its /proc link leads to exactly this inode.
+    rustix::fs::chmod(format!("/proc/self/fd/{}", fd.as_raw_fd()).as_str(), Mode::from_raw_mode(mode))?;
+    Ok(())
+}
+
 /// Copies an exercise's project into a new workspace (regular files and folders only).
 pub fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(to)?;
@@ -573,6 +586,21 @@ mod tests {
             assert_eq!(std::fs::metadata(t.path().join(p)).unwrap().uid(), 4_242_424, "{p}");
         }
         assert_eq!(std::fs::metadata(outside.path()).unwrap().uid(), 0, "a link's target is never handed over");
+    }
+
+    #[test]
+    fn a_socket_chmod_never_follows_a_link() {
+        let (_d, t) = tree();
+        let target = tempfile::NamedTempFile::new().unwrap();
+        std::fs::set_permissions(target.path(), std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+        symlink(target.path(), t.path().join("proxy.sock")).unwrap();
+        assert!(chmod_socket(&t.path().join("proxy.sock"), 0o666).is_err());
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(target.path()).unwrap().permissions().mode() & 0o777, 0o600);
+        let sock = t.path().join("real.sock");
+        let _l = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+        chmod_socket(&sock, 0o666).unwrap();
+        assert_eq!(std::fs::symlink_metadata(&sock).unwrap().permissions().mode() & 0o777, 0o666);
     }
 
     #[test]

@@ -533,8 +533,11 @@ impl Workspace {
                 return;
             }
         };
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666));
+        // The sandbox's user connects to it. The folder is the candidate's: a path-based chmod
+        // could be raced into following a symlink put there instead of the socket.
+        if let Err(e) = files::chmod_socket(&path, 0o666) {
+            tracing::warn!(error = %e, "could not open the sandbox's proxy socket to the sandbox");
+        }
         let stop = self.stop.clone();
         let ws = Arc::downgrade(&self);
         drop(self);
