@@ -97,6 +97,8 @@ pub struct Executor {
     /// Runs running or waiting.
     admitted: AtomicUsize,
     next: AtomicU32,
+    /// Numbers the steps' limit groups.
+    next_group: std::sync::atomic::AtomicU64,
     as_root: bool,
     /// Whether each run gets a size-limited tmpfs of its own (mounting needs root).
     disk_quota: bool,
@@ -127,6 +129,7 @@ impl Executor {
             slots: Arc::new(Semaphore::new(config.max_concurrent.max(1))),
             admitted: AtomicUsize::new(0),
             next: AtomicU32::new(0),
+            next_group: Default::default(),
             as_root,
             disk_quota,
             root,
@@ -284,7 +287,10 @@ impl Executor {
         cancel: &tokio_util::sync::CancellationToken,
     ) -> std::io::Result<Step> {
         let cg_limits = crate::sandbox::Limits { memory_bytes: limits.memory_bytes, processes: limits.max_processes, cpu_percent: u64::from(limits.cpus) * 100 };
-        let cgroup = crate::sandbox::cgroups::group(&format!("run-{group}"), &cg_limits).map_err(std::io::Error::other)?;
+        // A name of its own per step (a batch runs the same step once per input), so removing
+        // one group in the background never races making the next.
+        let seq = self.next_group.fetch_add(1, Ordering::Relaxed);
+        let cgroup = crate::sandbox::cgroups::group(&format!("run-{group}-{seq}"), &cg_limits).map_err(std::io::Error::other)?;
         // With a pids cgroup, it refuses first (and counts what it refused, for the message);
         // the per-uid limit stays as a backstop. Without a memory cgroup, an address-space limit
         // still stops a memory hog (not for runtimes that reserve far more than they use).
@@ -372,8 +378,10 @@ impl Executor {
             (None, None) => Ended::Exited(-1),
         };
         let stats = cgroup.as_ref().map(|g| g.stats()).unwrap_or_default();
+        // Whatever is left in it (a child still dying) is killed and the group removed without
+        // holding the run's place in the queue.
         if let Some(g) = cgroup {
-            g.remove().await;
+            tokio::spawn(g.remove());
         }
         let disk_full = self.disk_quota && crate::sandbox::scratch_full(dir);
         Ok(Step { ended, time_ms, stats, disk_full })
