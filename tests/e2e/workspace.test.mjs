@@ -290,3 +290,28 @@ test('screenshot of the interviewer workspace', async () => {
   await interviewer.mouse.move(0, 0);
   await interviewer.screenshot({ path: screenshotPath });
 });
+
+test('a workspace that fills its disk says so in the status bar, and recovers once files go', async (t) => {
+  const web = process.env.TEST_WEB_DIR ? ['--web-dir', process.env.TEST_WEB_DIR] : [];
+  const small = await startServer([...web, '--workspace-disk-mb', '64']);
+  try {
+    const session = await createWorkspace(small.url, 'Disk quota');
+    if (!(await fetch(`${small.url}/api/sessions/${session.id}/workspace`, { headers: { authorization: `Bearer ${session.interviewer_token}` } }).then((r) => r.json())).sandbox?.disk_limit_bytes) {
+      t.skip('workspace disk quotas need root and loop devices');
+      return;
+    }
+    const candidate = await openWorkspacePage(browser, session.candidate_url, 'Cleo');
+    await waitTerminal(candidate);
+    await typeInTerminal(candidate, 'head -c 200M /dev/zero > big; echo "wrote-$?"\r');
+    await waitFor(async () => (await terminalText(candidate)).includes('No space left on device'), { timeout: 30_000, what: 'the shell hitting the quota' });
+    const notice = candidate.locator('.status-notice');
+    await notice.filter({ hasText: 'Disk limit reached' }).waitFor({ timeout: 10_000 });
+    assert.match(await notice.textContent(), /uses all of its 64 MB/);
+    await typeInTerminal(candidate, 'rm big\r');
+    await notice.waitFor({ state: 'detached', timeout: 10_000 });
+    assertNoPageErrors(candidate);
+    await candidate.close();
+  } finally {
+    await small.stop();
+  }
+});
