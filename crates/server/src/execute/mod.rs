@@ -116,6 +116,8 @@ impl Executor {
             for e in entries.flatten() {
                 let old = e.metadata().and_then(|m| m.modified()).is_ok_and(|t| t.elapsed().is_ok_and(|age| age > Duration::from_secs(3600)));
                 if old {
+                    // A crashed server's run folders are still mounted tmpfs.
+                    crate::sandbox::Scratch::unmount(&e.path());
                     let _ = std::fs::remove_dir_all(e.path());
                 }
             }

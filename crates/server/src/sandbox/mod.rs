@@ -236,12 +236,19 @@ impl Scratch {
     }
 }
 
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        if let Ok(target) = CString::new(self.path.as_os_str().as_encoded_bytes()) {
+impl Scratch {
+    /// Unmounts (lazily) whatever is mounted at `path`, e.g. a run's tmpfs left by a crash.
+    pub fn unmount(path: &Path) {
+        if let Ok(target) = CString::new(path.as_os_str().as_encoded_bytes()) {
             // SAFETY: a valid path.
             unsafe { libc::umount2(target.as_ptr(), libc::MNT_DETACH) };
         }
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        Scratch::unmount(&self.path);
     }
 }
 

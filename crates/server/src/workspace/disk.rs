@@ -65,13 +65,15 @@ pub fn unmount(dir: &Path) {
     }
 }
 
-/// (used, limit) bytes of a workspace with a quota.
+/// (used, limit) bytes of a workspace with a quota: the limit as configured (the image's size),
+/// and as used everything but what is still free for files (the filesystem's own bookkeeping
+/// counts as used).
 pub fn usage(dir: &Path) -> Option<(u64, u64)> {
     let ws = dir.join("workspace");
-    if !dir.join(IMAGE).is_file() || !mounted(&ws) {
+    let limit = std::fs::metadata(dir.join(IMAGE)).ok()?.len();
+    if !mounted(&ws) {
         return None;
     }
     let s = rustix::fs::statvfs(&ws).ok()?;
-    let limit = s.f_blocks * s.f_frsize;
-    Some((limit - s.f_bavail * s.f_frsize, limit))
+    Some((limit.saturating_sub(s.f_bavail * s.f_frsize), limit))
 }
