@@ -1,8 +1,8 @@
-//! The sandbox every process of a workspace runs in (the app, the terminal's shell, code-server):
-//! bubblewrap with every namespace unshared (so no network but its own loopback, its own process
-//! tree), a read-only system, the workspace as the only writable folder, an unprivileged user of
-//! its own per session, and bounded memory, processes and CPU (cgroups when the host lets us,
-//! resource limits otherwise).
+//! What a workspace adds to the one sandbox (`crate::sandbox`) for every process it runs (the
+//! app, the terminal's shell, code-server, the setup, the Chaos Engine's sqlite3): the workspace
+//! as the only writable folder besides a small /tmp and /home, the session's own passwd, hosts
+//! and settings under /etc/iide, its runtime sockets, a uid of its own per session, and a limit
+//! group per kind of process.
 
 use std::path::PathBuf;
 
