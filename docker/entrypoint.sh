@@ -71,7 +71,7 @@ if [ "$(id -u)" = 0 ]; then
   # A sandbox as the server will make them, as an unprivileged uid: say at once when the
   # container does not allow it (workspace sessions and server-side runs would fail).
   if ! "${drop[@]}" setpriv --reuid=65534 --regid=65534 --clear-groups \
-      bwrap --unshare-all --unshare-user --disable-userns --die-with-parent --ro-bind /usr /usr --symlink usr/bin /bin \
+      bwrap --unshare-all --die-with-parent --ro-bind /usr /usr --symlink usr/bin /bin \
         --symlink usr/lib /lib --symlink usr/lib64 /lib64 --proc /proc --dev /dev --tmpfs /tmp \
         /usr/bin/true 2>/tmp/bwrap-check.err; then
     warn "the workspace sandbox (bubblewrap) cannot run in this container: $(cat /tmp/bwrap-check.err)"

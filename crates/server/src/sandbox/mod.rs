@@ -37,6 +37,28 @@ pub fn bwrap_available() -> bool {
     std::process::Command::new("bwrap").arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
 }
 
+/// Whether bwrap's `--disable-userns` works here. It writes the sandbox's own
+/// /proc/sys/user/max_user_namespaces, which a container's read-only /proc/sys refuses; there the
+/// seccomp filter alone refuses new user namespaces (it denies unshare, setns and clone with a
+/// namespace flag either way). Probed once, as the sandboxes run: unprivileged.
+fn disable_userns_works() -> bool {
+    static WORKS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *WORKS.get_or_init(|| {
+        use std::os::unix::process::CommandExt;
+        let mut probe = std::process::Command::new("bwrap");
+        probe.args(["--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "true"]);
+        probe.stdout(Stdio::null()).stderr(Stdio::null());
+        if can_switch_uid() {
+            probe.uid(65534).gid(65534);
+        }
+        let works = probe.status().is_ok_and(|s| s.success());
+        if !works {
+            tracing::info!("bwrap --disable-userns is refused here (a read-only /proc/sys): nested user namespaces are refused by the seccomp filter alone");
+        }
+        works
+    })
+}
+
 /// Whether this process can give each sandbox a uid of its own (it is root).
 pub fn can_switch_uid() -> bool {
     rustix::process::geteuid().is_root()
@@ -117,9 +139,12 @@ impl Jail<'_> {
     /// The whole bwrap command line; `filter_fds` are where bwrap reads the seccomp programs.
     fn args(&self, filter_fds: &[RawFd]) -> Vec<String> {
         let mut a: Vec<String> = Vec::new();
-        // `--unshare-user` explicitly: `--disable-userns` needs a user namespace of ours to seal.
-        for s in ["--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--clearenv", "--hostname", self.hostname] {
+        for s in ["--unshare-all", "--die-with-parent", "--clearenv", "--hostname", self.hostname] {
             a.push(s.to_string());
+        }
+        // `--unshare-user` explicitly: `--disable-userns` needs a user namespace of ours to seal.
+        if disable_userns_works() {
+            a.extend(["--unshare-user", "--disable-userns"].map(String::from));
         }
         if self.new_session {
             a.push("--new-session".into());
