@@ -93,6 +93,8 @@ ensure_nginx() {
 }
 
 ensure_bubblewrap() {
+  # mkfs.ext4 makes each workspace's disk-quota image (the server falls back to no quota without it).
+  ensure_debs e2fsprogs
   command -v bwrap >/dev/null 2>&1 && return
   log "installing bubblewrap (session sandbox)"
   apt_install bubblewrap
