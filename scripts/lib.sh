@@ -100,6 +100,16 @@ ensure_bubblewrap() {
   apt_install bubblewrap
 }
 
+# The unprivileged user the server becomes when started as root (`--user`, SERVER_USER): only
+# the sandbox helper it starts first keeps root's powers. Its data (./data) becomes this user's.
+ensure_server_user() {
+  local name="${SERVER_USER:-interview-ide}"
+  [ "$(id -u)" = 0 ] || return 0
+  id -u "$name" >/dev/null 2>&1 && return
+  log "creating the system user $name (the server runs as it)"
+  useradd --system --user-group --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin "$name"
+}
+
 # Compilers and runtimes of the languages that run on the server (crates/server/src/execute):
 # Debian's, in /usr, which every run's sandbox sees read-only. rustc is Debian's too (a rustup
 # toolchain under ~ is invisible to the sandbox). python3, nodejs and esbuild (which strips

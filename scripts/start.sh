@@ -6,6 +6,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 # Tools that workspace sessions run (sandbox, exercise venvs, code-server).
 ensure_bubblewrap
+ensure_server_user
 ensure_languages
 ensure_exercise_envs
 ensure_code_server

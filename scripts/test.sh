@@ -8,6 +8,7 @@ cd "$ROOT"
 
 ensure_chromium
 ensure_bubblewrap
+ensure_server_user
 ensure_nginx
 ensure_languages
 ensure_exercise_envs

@@ -90,6 +90,11 @@ pub struct ServerConfig {
     #[arg(long = "bind", env = "BIND_ADDR", default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
 
+    /// The unprivileged user the server becomes when started as root (after starting the
+    /// sandbox helper, which keeps root's powers for the sandboxes alone).
+    #[arg(long = "user", env = "SERVER_USER", default_value = "interview-ide")]
+    pub user: String,
+
     /// Base URL used in the links handed out (default: http://<bind address>).
     #[arg(long = "public-url", env = "PUBLIC_URL")]
     pub public_url: Option<String>,
@@ -298,6 +303,11 @@ pub struct WorkspacesConfig {
     /// this executable).
     #[arg(long = "forwarder-bin", env = "FORWARDER_BIN")]
     pub forwarder_bin: Option<PathBuf>,
+
+    /// The sandbox helper, the one process that keeps root's powers (default: this executable,
+    /// or `interview-ide` next to it).
+    #[arg(long = "helper-bin", env = "HELPER_BIN")]
+    pub helper_bin: Option<PathBuf>,
 
     /// Start sandboxes (runs and workspaces) even where memory, process and CPU limits cannot be
     /// enforced (no usable cgroups): only for a demo on a laptop. Without it, such a server runs

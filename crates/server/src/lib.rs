@@ -34,6 +34,7 @@ pub mod faults;
 pub mod http;
 pub mod lifecycle;
 pub mod metrics;
+pub mod privileges;
 pub mod questions;
 pub mod ratelimit;
 pub mod sandbox;
@@ -62,6 +63,8 @@ use store::Store;
 /// Everything a request handler can reach.
 pub struct App {
     pub config: Config,
+    /// The process that starts sandboxes (it keeps root's powers when this one drops them).
+    pub sandbox_helper: sandbox::Helper,
     pub accounts: accounts::Accounts,
     /// OpenID Connect sign-in, when OIDC_ISSUER is set.
     pub sso: Option<accounts::sso::Sso>,
@@ -110,8 +113,20 @@ impl Server {
     }
 }
 
-/// Connects storage, runs migrations, binds and starts serving.
-pub async fn start(mut config: Config) -> anyhow::Result<Server> {
+/// Connects storage, runs migrations, binds and starts serving, with a sandbox helper of its
+/// own (with this process's powers).
+pub async fn start(config: Config) -> anyhow::Result<Server> {
+    start_with_helper(config, None).await
+}
+
+/// `start`, with the sandbox helper `main` started before it dropped root.
+pub async fn start_with_helper(mut config: Config, helper: Option<sandbox::Helper>) -> anyhow::Result<Server> {
+    let helper = match helper {
+        Some(h) => h,
+        None => sandbox::helper::start(&config.workspaces.helper_bin.clone().unwrap_or_else(sandbox::helper::default_bin), &helper_settings(&config, None)?)?,
+    };
+    // Before anything starts a sandbox: which cgroups limit them here (or why none can).
+    helper.load_status().await?;
     // TLS for the assistant's provider uses ring; installing it twice (tests) is harmless.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let assistant_provider = assistant::provider_from_config(&config.assistant)?;
@@ -165,7 +180,7 @@ pub async fn start(mut config: Config) -> anyhow::Result<Server> {
     }
     let workspaces = workspace::Workspaces::new(
         workspace::Catalog::load(&config.workspaces.exercises_dir)?,
-        workspace_settings(&config.workspaces)?,
+        workspace_settings(&config.workspaces, helper.clone())?,
         shutdown.clone(),
     );
     let accounts = accounts::Accounts::new(store.clone(), node.clone());
@@ -188,9 +203,7 @@ pub async fn start(mut config: Config) -> anyhow::Result<Server> {
         lifecycle.follow(node, shutdown.clone());
     }
     lifecycle.spawn_retention_sweep(shutdown.clone());
-    // Before anything starts a sandbox: which cgroups limit them here (or why none can).
-    sandbox::cgroups::init(config.workspaces.allow_unlimited_sandboxes);
-    let executor = execute::Executor::new(config.execute.clone())?;
+    let executor = execute::Executor::new(config.execute.clone(), helper.clone()).await?;
     let questions = questions::Questions::new(store.clone(), executor.clone());
     let loaded = questions.load_library(&config.questions.dir).await?;
     tracing::info!(questions = loaded, "question library stored");
@@ -202,6 +215,7 @@ pub async fn start(mut config: Config) -> anyhow::Result<Server> {
         workspaces,
         assistant,
         create_limiter: PerAddressLimiter::new(config.server.max_sessions_per_minute),
+        sandbox_helper: helper,
         config,
         store: store.clone(),
         sessions,
@@ -236,13 +250,28 @@ pub async fn start(mut config: Config) -> anyhow::Result<Server> {
     Ok(Server { addr, shutdown, task })
 }
 
+/// What the sandbox helper is told: the folders it mounts beneath, and the group sandboxes run
+/// in (`sandbox_gid`: the server's own, when it drops root).
+pub fn helper_settings(config: &Config, sandbox_gid: Option<u32>) -> anyhow::Result<sandbox::helper::Settings> {
+    let abs = |p: &std::path::Path| -> anyhow::Result<std::path::PathBuf> {
+        std::fs::create_dir_all(p)?;
+        Ok(std::fs::canonicalize(p)?)
+    };
+    Ok(sandbox::helper::Settings {
+        runs_dir: abs(&config.execute.runs_dir)?,
+        workspaces_dir: abs(&config.workspaces.dir)?,
+        sandbox_gid,
+        allow_unlimited: config.workspaces.allow_unlimited_sandboxes,
+    })
+}
+
 /// `iide-forward` next to this executable (or one folder up: tests run from `target/*/deps`).
 fn sibling_forwarder() -> std::path::PathBuf {
     let exe = std::env::current_exe().unwrap_or_default();
     exe.ancestors().skip(1).take(2).map(|d| d.join("iide-forward")).find(|p| p.is_file()).unwrap_or_else(|| exe.with_file_name("iide-forward"))
 }
 
-fn workspace_settings(config: &config::WorkspacesConfig) -> anyhow::Result<workspace::Settings> {
+fn workspace_settings(config: &config::WorkspacesConfig, helper: sandbox::Helper) -> anyhow::Result<workspace::Settings> {
     std::fs::create_dir_all(&config.dir)?;
     // The sandbox mounts these: they must be absolute.
     let root = std::fs::canonicalize(&config.dir)?;
@@ -260,5 +289,6 @@ fn workspace_settings(config: &config::WorkspacesConfig) -> anyhow::Result<works
         retention: std::time::Duration::from_secs(config.retention_hours * 3600),
         record_traffic: config.record_app_traffic,
         disk_bytes: config.workspace_disk_mb << 20,
+        helper,
     })
 }

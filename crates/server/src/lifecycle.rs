@@ -127,18 +127,18 @@ impl Lifecycle {
         let id = session.id.as_str();
         let exercise = session.exercise.as_deref().ok_or_else(|| WorkspaceError::NotFound("this session has no workspace".into()))?;
         let home = node.lease_holder(&workspace_home(id)).await.ok().flatten();
-        let reuse = home.as_deref() == Some(node.id.as_str()) && self.workspaces.get(session).is_ok();
+        let reuse = home.as_deref() == Some(node.id.as_str()) && self.workspaces.get(session).await.is_ok();
         let mut restored = 0;
         if !reuse {
             // A copy left here by an earlier time is stale: start from the exercise again.
-            self.workspaces.remove(id);
+            self.workspaces.remove(id).await;
             self.workspaces.create(id, exercise).await?;
             restored = self.restore_files(session).await;
         }
         node.set_permanent(&workspace_home(id)).await;
         self.owned.lock().unwrap_or_else(|e| e.into_inner()).insert(id.to_string());
         node.set_workspaces(self.owned.lock().unwrap_or_else(|e| e.into_inner()).len());
-        if let Ok(ws) = self.workspaces.get(session) {
+        if let Ok(ws) = self.workspaces.get(session).await {
             ws.app.start();
         }
         let moved = home.as_deref().is_some_and(|h| h != node.id);
@@ -155,7 +155,7 @@ impl Lifecycle {
     /// Writes every stored file document of the session into its (new) workspace; how many.
     async fn restore_files(&self, session: &SessionRow) -> usize {
         let Some(node) = &self.cluster else { return 0 };
-        let Ok(ws) = self.workspaces.get(session) else { return 0 };
+        let Ok(ws) = self.workspaces.get(session).await else { return 0 };
         let mut names: HashSet<String> = self.docs.doc_names(&session.id).await.unwrap_or_default().into_iter().collect();
         let prefix = format!("iide:doc:{}:", session.id);
         names.extend(node.keys(&format!("{prefix}file:*")).await.into_iter().filter_map(|k| k.strip_prefix(&prefix).map(str::to_string)));
@@ -219,7 +219,7 @@ impl Lifecycle {
                     }
                     Ok(Control::Deleted { session }) => {
                         this.collab.discard_session(&session);
-                        this.workspaces.remove(&session);
+                        this.workspaces.remove(&session).await;
                         this.owned.lock().unwrap_or_else(|e| e.into_inner()).remove(&session);
                     }
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => tracing::warn!(missed = n, "missed control messages from other nodes"),
@@ -265,7 +265,7 @@ impl Lifecycle {
     }
 
     async fn undo_create(&self, id: &str) {
-        self.workspaces.remove(id);
+        self.workspaces.remove(id).await;
         if let Err(e) = self.docs.delete_session(id).await {
             tracing::warn!(session = id, error = %e, "could not undo a half-made session's documents");
         }
@@ -313,7 +313,7 @@ impl Lifecycle {
             node.delete_matching(&format!("iide:doc:{id}:*")).await;
         }
         self.docs.delete_session(id).await?;
-        self.workspaces.remove(id);
+        self.workspaces.remove(id).await;
         if let Some(node) = &self.cluster {
             self.owned.lock().unwrap_or_else(|e| e.into_inner()).remove(id);
             node.release(&workspace_lease(id)).await;
@@ -345,7 +345,7 @@ impl Lifecycle {
                     };
                     if expired {
                         tracing::info!(session = %id, "deleting an expired workspace");
-                        this.workspaces.remove(&id);
+                        this.workspaces.remove(&id).await;
                     }
                 }
             }

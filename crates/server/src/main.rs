@@ -1,12 +1,37 @@
 use std::io::IsTerminal;
 
 use clap::Parser;
-use interview_ide::{Config, start};
+use interview_ide::{Config, start_with_helper};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> anyhow::Result<()> {
+    if std::env::args().nth(1).as_deref() == Some("sandbox-helper") {
+        init_logging();
+        return interview_ide::sandbox::helper::serve(&std::env::args().nth(2).unwrap_or_default());
+    }
     limit_malloc_arenas();
     tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(serve())
+}
+
+fn init_logging() {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")))
+        .with_ansi(std::io::stdout().is_terminal())
+        .init();
+}
+
+/// Started as root: the sandbox helper starts first (it keeps root), then this process becomes
+/// `config.server.user` before it binds or reads anything.
+fn drop_root(config: &Config) -> anyhow::Result<Option<interview_ide::sandbox::Helper>> {
+    if !rustix::process::geteuid().is_root() {
+        return Ok(None);
+    }
+    let account = interview_ide::privileges::lookup(&config.server.user)?;
+    let bin = config.workspaces.helper_bin.clone().unwrap_or_else(interview_ide::sandbox::helper::default_bin);
+    let helper = interview_ide::sandbox::helper::start(&bin, &interview_ide::helper_settings(config, Some(account.gid))?)?;
+    interview_ide::privileges::become_user(config, account)?;
+    tracing::info!(uid = account.uid, user = %config.server.user, "running unprivileged; the sandbox helper keeps root for the sandboxes");
+    Ok(Some(helper))
 }
 
 /// glibc gives threads that allocate at once arenas of their own (up to 8 per core), each keeping
@@ -26,12 +51,10 @@ fn limit_malloc_arenas() {
 
 async fn serve() -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")))
-        .with_ansi(std::io::stdout().is_terminal())
-        .init();
+    init_logging();
     let config = Config::parse();
-    let server = start(config.clone()).await?;
+    let helper = drop_root(&config)?;
+    let server = start_with_helper(config.clone(), helper).await?;
     tracing::info!(
         url = %config.server.public_url.clone().unwrap_or_else(|| server.url()),
         addr = %server.addr,

@@ -9,7 +9,6 @@
 pub mod languages;
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -18,6 +17,7 @@ use tokio::io::AsyncReadExt;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use crate::config::ExecuteConfig;
+use crate::sandbox::Io;
 pub use languages::{SERVER_LANGUAGES, ServerLanguage, server_language, server_language_ids, test_language, test_language_ids};
 
 /// Where the run's folder is inside the sandbox.
@@ -102,10 +102,11 @@ pub struct Executor {
     as_root: bool,
     /// Whether each run gets a size-limited tmpfs of its own (mounting needs root).
     disk_quota: bool,
+    helper: crate::sandbox::Helper,
 }
 
 impl Executor {
-    pub fn new(config: ExecuteConfig) -> anyhow::Result<Arc<Executor>> {
+    pub async fn new(config: ExecuteConfig, helper: crate::sandbox::Helper) -> anyhow::Result<Arc<Executor>> {
         std::fs::create_dir_all(&config.runs_dir)?;
         // The sandbox mounts the run's folder: the path must be absolute.
         let root = std::fs::canonicalize(&config.runs_dir)?;
@@ -117,13 +118,13 @@ impl Executor {
                 let old = e.metadata().and_then(|m| m.modified()).is_ok_and(|t| t.elapsed().is_ok_and(|age| age > Duration::from_secs(3600)));
                 if old {
                     // A crashed server's run folders are still mounted tmpfs.
-                    crate::sandbox::Scratch::unmount(&e.path());
+                    crate::sandbox::Scratch::unmount(&helper, &e.file_name().to_string_lossy()).await;
                     let _ = std::fs::remove_dir_all(e.path());
                 }
             }
         }
         let as_root = crate::sandbox::can_switch_uid();
-        let disk_quota = crate::sandbox::Scratch::works(&root);
+        let disk_quota = crate::sandbox::Scratch::works(&helper).await;
         if !disk_quota {
             tracing::warn!("runs get no disk quota (a size-limited tmpfs per run needs root): only the per-file limit applies");
         }
@@ -134,6 +135,7 @@ impl Executor {
             next_group: Default::default(),
             as_root,
             disk_quota,
+            helper,
             root,
             config,
         }))
@@ -187,10 +189,14 @@ impl Executor {
         let dir = self.root.join(&name);
         let uid = FIRST_UID + n % UIDS;
         let more_stdin = job.more_stdin.take();
-        let result = match self.scratch(&dir, uid) {
-            Ok(_scratch) => self.run_in(&dir, &name, uid, &job, more_stdin, tx).await,
-            Err(e) => Err(e),
+        let scratch = self.scratch(&name, &dir, uid).await;
+        let result = match &scratch {
+            Ok(_) => self.run_in(&dir, &name, uid, &job, more_stdin, tx).await,
+            Err(e) => Err(std::io::Error::other(e.to_string())),
         };
+        if let Ok(Some(s)) = scratch {
+            s.release().await;
+        }
         let _ = tokio::fs::remove_dir_all(&dir).await;
         match result {
             Ok(outcome) => outcome,
@@ -241,16 +247,12 @@ impl Executor {
 
     /// The run's folder: a size-limited tmpfs (with /tmp inside it) where the server can mount
     /// one, so the run's writes in all are bounded; unmounted when the guard drops.
-    fn scratch(&self, dir: &Path, uid: u32) -> std::io::Result<Option<crate::sandbox::Scratch>> {
+    async fn scratch(&self, name: &str, dir: &Path, uid: u32) -> std::io::Result<Option<crate::sandbox::Scratch>> {
         std::fs::create_dir_all(dir)?;
         if !self.disk_quota {
             return Ok(None);
         }
-        let scratch = crate::sandbox::Scratch::mount(dir, self.config.disk_mb.max(1) << 20, uid)?;
-        let tmp = dir.join(".tmp");
-        std::fs::create_dir(&tmp)?;
-        std::os::unix::fs::chown(&tmp, Some(uid), Some(uid))?;
-        Ok(Some(scratch))
+        crate::sandbox::Scratch::mount(&self.helper, name, self.config.disk_mb.max(1) << 20, uid).await.map(Some)
     }
 
     fn compile_limits(&self) -> StepLimits {
@@ -292,7 +294,7 @@ impl Executor {
         // A name of its own per step (a batch runs the same step once per input), so removing
         // one group in the background never races making the next.
         let seq = self.next_group.fetch_add(1, Ordering::Relaxed);
-        let cgroup = crate::sandbox::cgroups::group(&format!("run-{group}-{seq}"), &cg_limits).map_err(std::io::Error::other)?;
+        let cgroup = crate::sandbox::group(&self.helper, &format!("run-{group}-{seq}"), &cg_limits).await.map_err(std::io::Error::other)?;
         // With a pids cgroup, it refuses first (and counts what it refused, for the message);
         // the per-uid limit stays as a backstop. Without a memory cgroup, an address-space limit
         // still stops a memory hog (not for runtimes that reserve far more than they use).
@@ -304,20 +306,17 @@ impl Executor {
             address_space: (cgroup.is_none() && !lang.big_address_space).then(|| limits.memory_bytes.saturating_mul(2)),
         };
         let jail = crate::sandbox::Jail {
-            hostname: "sandbox",
+            hostname: "sandbox".into(),
             new_session: true,
-            extra_etc: lang.etc,
+            extra_etc: lang.etc.iter().map(|s| s.to_string()).collect(),
             mounts: mounts(dir, lang, limits.cpus, self.disk_quota),
-            argv,
+            argv: argv.to_vec(),
             uid,
-            group: cgroup.as_ref(),
+            group: cgroup.as_ref().map(|g| g.name().to_string()),
             rlimits,
-            pty_slave: None,
         };
-        let mut cmd = jail.command()?;
-        cmd.cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
         let started = Instant::now();
-        let mut child = cmd.spawn()?;
+        let mut child = jail.spawn(&self.helper, Io::Piped, Io::Piped, Io::Piped).await?;
         // The input is written in the background: a program that never reads it must not block us.
         // Each later input (interactive runs) restarts the time limit.
         let fed = Arc::new(tokio::sync::Notify::new());
@@ -372,14 +371,17 @@ impl Executor {
             (Some(reason), _) => {
                 // Killing bubblewrap kills the sandbox's init (--die-with-parent) and with it
                 // every process of the run's namespace.
-                let _ = child.start_kill();
+                child.start_kill();
                 let _ = child.wait().await;
                 reason
             }
             (None, Some(status)) => Ended::Exited(exit_code(status)),
             (None, None) => Ended::Exited(-1),
         };
-        let stats = cgroup.as_ref().map(|g| g.stats()).unwrap_or_default();
+        let stats = match &cgroup {
+            Some(g) => g.stats().await,
+            None => Default::default(),
+        };
         // Whatever is left in it (a child still dying) is killed and the group removed without
         // holding the run's place in the queue.
         if let Some(g) = cgroup {
@@ -408,10 +410,14 @@ impl Executor {
         let name = format!("{}-{n}", crate::util::new_id());
         let dir = self.root.join(&name);
         let uid = FIRST_UID + n % UIDS;
-        let result = match self.scratch(&dir, uid) {
-            Ok(_scratch) => self.batch_in(&dir, &name, uid, language, code, inputs, time_limit).await,
-            Err(e) => Err(e),
+        let scratch = self.scratch(&name, &dir, uid).await;
+        let result = match &scratch {
+            Ok(_) => self.batch_in(&dir, &name, uid, language, code, inputs, time_limit).await,
+            Err(e) => Err(std::io::Error::other(e.to_string())),
         };
+        if let Ok(Some(s)) = scratch {
+            s.release().await;
+        }
         let _ = tokio::fs::remove_dir_all(&dir).await;
         result.unwrap_or_else(|e| {
             tracing::error!(error = %e, "test run could not be started");

@@ -17,13 +17,13 @@ use super::workspace::workspace_of;
 use crate::chaos::{self, FaultSpec};
 use crate::sessions::{Caller, Role};
 
-fn interviewer_workspace(state: &AppState, caller: &Caller) -> Result<std::sync::Arc<crate::workspace::Workspace>, ApiError> {
+async fn interviewer_workspace(state: &AppState, caller: &Caller) -> Result<std::sync::Arc<crate::workspace::Workspace>, ApiError> {
     caller.require_interviewer()?;
-    workspace_of(state, caller)
+    workspace_of(state, caller).await
 }
 
 pub async fn status(State(state): State<AppState>, Auth(caller): Auth) -> Result<impl IntoResponse, ApiError> {
-    let ws = interviewer_workspace(&state, &caller)?;
+    let ws = interviewer_workspace(&state, &caller).await?;
     Ok(Json(chaos::status(&ws)))
 }
 
@@ -34,7 +34,7 @@ pub struct ScenarioRef {
 }
 
 pub async fn activate(State(state): State<AppState>, Auth(caller): Auth, JsonBody(body): JsonBody<ScenarioRef>) -> Result<impl IntoResponse, ApiError> {
-    let ws = interviewer_workspace(&state, &caller)?;
+    let ws = interviewer_workspace(&state, &caller).await?;
     caller.require_open()?;
     let started = Instant::now();
     chaos::activate(&ws, &body.scenario).await?;
@@ -44,14 +44,14 @@ pub async fn activate(State(state): State<AppState>, Auth(caller): Auth, JsonBod
 }
 
 pub async fn deactivate(State(state): State<AppState>, Auth(caller): Auth, JsonBody(body): JsonBody<ScenarioRef>) -> Result<impl IntoResponse, ApiError> {
-    let ws = interviewer_workspace(&state, &caller)?;
+    let ws = interviewer_workspace(&state, &caller).await?;
     chaos::deactivate(&ws, &body.scenario)?;
     state.sessions.event(&caller.session.id, "chaos_deactivated", Role::Interviewer, serde_json::json!({"scenario": body.scenario})).await;
     Ok(Json(chaos::status(&ws)))
 }
 
 pub async fn add_fault(State(state): State<AppState>, Auth(caller): Auth, JsonBody(spec): JsonBody<FaultSpec>) -> Result<impl IntoResponse, ApiError> {
-    let ws = interviewer_workspace(&state, &caller)?;
+    let ws = interviewer_workspace(&state, &caller).await?;
     caller.require_open()?;
     let fault = chaos::add_fault(&ws, spec)?;
     state.sessions.event(&caller.session.id, "chaos_fault_added", Role::Interviewer, serde_json::to_value(&fault).unwrap_or_default()).await;
@@ -59,14 +59,14 @@ pub async fn add_fault(State(state): State<AppState>, Auth(caller): Auth, JsonBo
 }
 
 pub async fn remove_fault(State(state): State<AppState>, Auth(caller): Auth, Path((_, fault_id)): Path<(String, String)>) -> Result<impl IntoResponse, ApiError> {
-    let ws = interviewer_workspace(&state, &caller)?;
+    let ws = interviewer_workspace(&state, &caller).await?;
     chaos::remove_fault(&ws, &fault_id)?;
     state.sessions.event(&caller.session.id, "chaos_fault_removed", Role::Interviewer, serde_json::json!({"fault": fault_id})).await;
     Ok(Json(chaos::status(&ws)))
 }
 
 pub async fn reset(State(state): State<AppState>, Auth(caller): Auth) -> Result<impl IntoResponse, ApiError> {
-    let ws = interviewer_workspace(&state, &caller)?;
+    let ws = interviewer_workspace(&state, &caller).await?;
     chaos::reset(&ws).await?;
     state.sessions.event(&caller.session.id, "chaos_reset", Role::Interviewer, serde_json::json!({})).await;
     Ok(Json(chaos::status(&ws)))
@@ -81,7 +81,7 @@ pub struct ChecksRequest {
 /// Runs the recovery checks (one scenario's, or all); the results go on the timeline (and so
 /// into the report).
 pub async fn checks(State(state): State<AppState>, Auth(caller): Auth, JsonBody(body): JsonBody<ChecksRequest>) -> Result<impl IntoResponse, ApiError> {
-    let ws = interviewer_workspace(&state, &caller)?;
+    let ws = interviewer_workspace(&state, &caller).await?;
     caller.require_open()?;
     let scenario = body.scenario;
     let results = chaos::checks::run(&ws, scenario.as_deref()).await?;
@@ -104,7 +104,7 @@ pub struct StatsQuery {
 
 /// `GET /api/sessions/{id}/app/stats`: the live figures of the app's traffic. Interviewer only.
 pub async fn app_stats(State(state): State<AppState>, Auth(caller): Auth, Query(q): Query<StatsQuery>) -> Result<impl IntoResponse, ApiError> {
-    let ws = interviewer_workspace(&state, &caller)?;
+    let ws = interviewer_workspace(&state, &caller).await?;
     let window = q.window.unwrap_or(300).clamp(10, 3600);
     let step = q.step.unwrap_or((window / 60).max(1)).clamp(1, window);
     // At most 600 points per chart.

@@ -39,7 +39,7 @@ pub async fn open_doc(
     // A workspace file: it must exist and be text; the document and the file stay synced while open.
     let file = match name.file_path() {
         Some(rel) => {
-            let ws = super::workspace::workspace_of(&state, &caller)?;
+            let ws = super::workspace::workspace_of(&state, &caller).await?;
             let entry = ws.files.entry(rel)?;
             if entry.kind != "file" || !entry.editable {
                 return Err(ApiError::Conflict(format!("'{rel}' is binary or larger than 1 MiB: it opens read-only")));

@@ -166,7 +166,7 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     }
     // Ready to serve pads either way; whether candidate code can run on the server is said
     // here too, so an operator sees a host without usable cgroups at once.
-    let sandbox = crate::sandbox::cgroups::status();
+    let sandbox = crate::sandbox::status(&state.sandbox_helper);
     let message = match (&sandbox.problem, sandbox.unlimited_allowed) {
         (None, _) => format!("ready\nsandbox limits: cgroup {}\n", sandbox.cgroups),
         (Some(p), true) => format!("ready\nsandbox limits: NOT ENFORCED (allowed by ALLOW_UNLIMITED_SANDBOXES): {p}\n"),

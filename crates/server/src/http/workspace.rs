@@ -23,17 +23,17 @@ use crate::workspace::terminal::Output;
 use crate::workspace::{Workspace, proxy};
 
 /// The caller's workspace; 404 for a pad session.
-pub fn workspace_of(state: &AppState, caller: &Caller) -> Result<Arc<Workspace>, ApiError> {
+pub async fn workspace_of(state: &AppState, caller: &Caller) -> Result<Arc<Workspace>, ApiError> {
     if caller.session.kind != "workspace" {
         return Err(ApiError::NotFound("this session has no workspace".into()));
     }
-    Ok(state.workspaces.get(&caller.session)?)
+    Ok(state.workspaces.get(&caller.session).await?)
 }
 
 /// Running things needs an open session.
-fn running_workspace(state: &AppState, caller: &Caller) -> Result<Arc<Workspace>, ApiError> {
+async fn running_workspace(state: &AppState, caller: &Caller) -> Result<Arc<Workspace>, ApiError> {
     caller.require_open()?;
-    workspace_of(state, caller)
+    workspace_of(state, caller).await
 }
 
 pub async fn exercises(State(state): State<AppState>) -> impl IntoResponse {
@@ -44,7 +44,7 @@ pub async fn exercises(State(state): State<AppState>) -> impl IntoResponse {
 /// name the planted weaknesses).
 pub async fn exercise(State(state): State<AppState>, Auth(caller): Auth) -> Result<impl IntoResponse, ApiError> {
     caller.require_interviewer()?;
-    let ws = workspace_of(&state, &caller)?;
+    let ws = workspace_of(&state, &caller).await?;
     let m = &ws.exercise.manifest;
     Ok(Json(serde_json::json!({
         "id": ws.exercise.id,
@@ -55,18 +55,18 @@ pub async fn exercise(State(state): State<AppState>, Auth(caller): Auth) -> Resu
 }
 
 pub async fn status(State(state): State<AppState>, Auth(caller): Auth) -> Result<impl IntoResponse, ApiError> {
-    let ws = workspace_of(&state, &caller)?;
+    let ws = workspace_of(&state, &caller).await?;
     Ok(Json(ws.status().await))
 }
 
 pub async fn start(State(state): State<AppState>, Auth(caller): Auth) -> Result<impl IntoResponse, ApiError> {
-    let ws = running_workspace(&state, &caller)?;
+    let ws = running_workspace(&state, &caller).await?;
     ws.app.start();
     Ok(Json(ws.status().await))
 }
 
 pub async fn restart(State(state): State<AppState>, Auth(caller): Auth) -> Result<impl IntoResponse, ApiError> {
-    let ws = running_workspace(&state, &caller)?;
+    let ws = running_workspace(&state, &caller).await?;
     ws.app.restart().await;
     state.sessions.event(&caller.session.id, "app_restarted", caller.role, serde_json::json!({})).await;
     Ok(Json(ws.status().await))
@@ -78,7 +78,7 @@ pub struct LogsQuery {
 }
 
 pub async fn logs(State(state): State<AppState>, Auth(caller): Auth, Query(q): Query<LogsQuery>) -> Result<impl IntoResponse, ApiError> {
-    let ws = workspace_of(&state, &caller)?;
+    let ws = workspace_of(&state, &caller).await?;
     let (lines, next) = ws.app.logs_after(q.after);
     Ok(Json(serde_json::json!({ "lines": lines, "next": next })))
 }
@@ -86,7 +86,7 @@ pub async fn logs(State(state): State<AppState>, Auth(caller): Auth, Query(q): Q
 // --- files ---
 
 pub async fn list_files(State(state): State<AppState>, Auth(caller): Auth) -> Result<impl IntoResponse, ApiError> {
-    let ws = workspace_of(&state, &caller)?;
+    let ws = workspace_of(&state, &caller).await?;
     let entries = tokio::task::spawn_blocking(move || ws.files.list()).await.map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(Json(serde_json::json!({ "entries": entries })))
 }
@@ -97,7 +97,7 @@ pub struct PathQuery {
 }
 
 pub async fn file_content(State(state): State<AppState>, Auth(caller): Auth, Query(q): Query<PathQuery>) -> Result<Response, ApiError> {
-    let ws = workspace_of(&state, &caller)?;
+    let ws = workspace_of(&state, &caller).await?;
     let bytes = tokio::task::spawn_blocking(move || ws.files.read(&q.path, 16 * 1024 * 1024)).await.map_err(|e| ApiError::Internal(e.to_string()))??;
     let mut res = Response::new(Body::from(bytes));
     // Served as bytes, never rendered as a page of this origin.
@@ -120,7 +120,7 @@ fn file_type() -> String {
 }
 
 pub async fn create_file(State(state): State<AppState>, Auth(caller): Auth, JsonBody(body): JsonBody<NewFile>) -> Result<impl IntoResponse, ApiError> {
-    let ws = running_workspace(&state, &caller)?;
+    let ws = running_workspace(&state, &caller).await?;
     let dir = match body.kind.as_str() {
         "file" => false,
         "dir" => true,
@@ -139,14 +139,14 @@ pub struct Rename {
 }
 
 pub async fn rename_file(State(state): State<AppState>, Auth(caller): Auth, JsonBody(body): JsonBody<Rename>) -> Result<impl IntoResponse, ApiError> {
-    let ws = running_workspace(&state, &caller)?;
+    let ws = running_workspace(&state, &caller).await?;
     let entry = ws.files.rename(&body.from, &body.to)?;
     state.sessions.event(&caller.session.id, "file_renamed", caller.role, serde_json::json!({"from": body.from, "to": entry.path})).await;
     Ok(Json(entry))
 }
 
 pub async fn delete_file(State(state): State<AppState>, Auth(caller): Auth, Query(q): Query<PathQuery>) -> Result<impl IntoResponse, ApiError> {
-    let ws = running_workspace(&state, &caller)?;
+    let ws = running_workspace(&state, &caller).await?;
     ws.files.delete(&q.path)?;
     state.sessions.event(&caller.session.id, "file_deleted", caller.role, serde_json::json!({"path": q.path})).await;
     Ok(StatusCode::NO_CONTENT)
@@ -172,7 +172,7 @@ pub async fn app_proxy(State(state): State<AppState>, Path(params): Path<Vec<(St
         Some((ws, _)) => ws,
         None => {
             let caller = state.sessions.authorize(&id, token.as_deref()).await?;
-            running_workspace(&state, &caller)?
+            running_workspace(&state, &caller).await?
         }
     };
     let path = after_prefix(parts.uri.path(), &id, "app");
@@ -210,7 +210,7 @@ enum TermIn {
 }
 
 pub async fn terminal(State(state): State<AppState>, Auth(caller): Auth, upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>) -> Result<Response, ApiError> {
-    let ws = running_workspace(&state, &caller)?;
+    let ws = running_workspace(&state, &caller).await?;
     let upgrade = upgrade.map_err(|_| ApiError::BadRequest("expected a WebSocket upgrade".into()))?;
     let term = ws.terminal().await.map_err(|e| ApiError::Conflict(format!("could not start the terminal: {e}")))?;
     let role = caller.role;
@@ -277,7 +277,7 @@ pub async fn vscode(State(state): State<AppState>, Auth(caller): Auth, req: Requ
     if caller.role != Role::Candidate {
         return Err(ApiError::Forbidden("VS Code opens only in the candidate's browser: it serves the candidate's code as pages of this site. Follow the files in the editor and the terminal.".into()));
     }
-    let ws = running_workspace(&state, &caller)?;
+    let ws = running_workspace(&state, &caller).await?;
     let prefix = format!("/api/sessions/{}/vscode", caller.session.id);
     let (mut parts, body) = req.into_parts();
     let path = after_prefix(parts.uri.path(), &caller.session.id, "vscode");

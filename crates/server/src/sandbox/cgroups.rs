@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// What one group may use.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub struct Limits {
     pub memory_bytes: u64,
     pub processes: u64,
@@ -40,10 +40,10 @@ static HIERARCHY: OnceLock<Result<Hierarchy, String>> = OnceLock::new();
 static ALLOW_UNLIMITED: AtomicBool = AtomicBool::new(false);
 
 /// How sandboxes are limited here, for the start-up log and `/readyz`.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Status {
     /// `v2`, `v1` or `none`.
-    pub cgroups: &'static str,
+    pub cgroups: String,
     /// Why there are none, when there are none.
     pub problem: Option<String>,
     /// Whether sandboxes start without limits (only when the operator allowed it).
@@ -55,7 +55,7 @@ pub fn init(allow_unlimited: bool) -> Status {
     ALLOW_UNLIMITED.store(allow_unlimited, Ordering::SeqCst);
     let s = status();
     match &s.problem {
-        None => tracing::info!(cgroups = s.cgroups, "sandbox limits: memory, processes and CPU enforced by cgroups"),
+        None => tracing::info!(cgroups = %s.cgroups, "sandbox limits: memory, processes and CPU enforced by cgroups"),
         Some(p) if allow_unlimited => tracing::warn!(problem = %p, "sandbox limits are NOT enforced (ALLOW_UNLIMITED_SANDBOXES is set): one candidate can exhaust this host"),
         Some(p) => tracing::error!(problem = %p, "sandbox limits cannot be enforced: candidate code will not run (set ALLOW_UNLIMITED_SANDBOXES=1 only for a demo)"),
     }
@@ -65,9 +65,9 @@ pub fn init(allow_unlimited: bool) -> Status {
 pub fn status() -> Status {
     let unlimited_allowed = ALLOW_UNLIMITED.load(Ordering::SeqCst);
     match hierarchy() {
-        Ok(Hierarchy::V2(_)) => Status { cgroups: "v2", problem: None, unlimited_allowed },
-        Ok(Hierarchy::V1) => Status { cgroups: "v1", problem: None, unlimited_allowed },
-        Err(e) => Status { cgroups: "none", problem: Some(e.clone()), unlimited_allowed },
+        Ok(Hierarchy::V2(_)) => Status { cgroups: "v2".into(), problem: None, unlimited_allowed },
+        Ok(Hierarchy::V1) => Status { cgroups: "v1".into(), problem: None, unlimited_allowed },
+        Err(e) => Status { cgroups: "none".into(), problem: Some(e.clone()), unlimited_allowed },
     }
 }
 
@@ -160,7 +160,7 @@ pub struct Group {
 }
 
 /// What a group measured.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub struct Stats {
     pub peak_memory: Option<u64>,
     pub cpu_ns: Option<u64>,

@@ -11,6 +11,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::Notify;
 
 use super::sandbox::{self, Sandbox, Spec};
+use crate::sandbox::Io;
 use crate::util::now_ms;
 
 const MAX_LOG_LINES: usize = 2000;
@@ -137,11 +138,20 @@ impl App {
         self.upstream.clear();
         let _ = std::fs::remove_file(&self.socket);
         let argv: Vec<String> = self.command.iter().map(|a| a.replace("{socket}", sandbox::APP_SOCKET)).collect();
-        let spec = Spec { argv: &argv, group: "app", new_session: true, pty_slave: None, extra_env: vec![] };
-        let child = self.sandbox.command(&spec).and_then(|mut p| {
-            p.cmd.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
-            p.spawn()
-        });
+        // Set before the process exists: a stop while it starts still ends it.
+        let (kill_tx, kill_rx) = tokio::sync::oneshot::channel();
+        self.lock().kill = Some(kill_tx);
+        let app = self.clone();
+        tokio::spawn(async move { app.launch(generation, argv, kill_rx).await });
+    }
+
+    /// Starts the app's process (generation `generation`) and watches it.
+    async fn launch(self: Arc<Self>, generation: u64, argv: Vec<String>, kill_rx: tokio::sync::oneshot::Receiver<()>) {
+        let spec = Spec { argv: &argv, group: "app", new_session: true, extra_env: vec![] };
+        let child = match self.sandbox.jail(&spec).await {
+            Ok(jail) => jail.spawn(&self.sandbox.helper, Io::Null, Io::Piped, Io::Piped).await,
+            Err(e) => Err(e),
+        };
         let mut child = match child {
             Ok(c) => c,
             Err(e) => {
@@ -151,8 +161,6 @@ impl App {
             }
         };
         self.log("system", &format!("$ {}", argv.join(" ")));
-        let (kill_tx, kill_rx) = tokio::sync::oneshot::channel();
-        self.lock().kill = Some(kill_tx);
         if let Some(out) = child.stdout.take() {
             self.pump(out, "stdout");
         }

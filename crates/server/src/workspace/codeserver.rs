@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::sandbox::{self, Sandbox, Spec};
+use crate::sandbox::Io;
 
 pub const INSTALL_HINT: &str = "code-server is not installed on this server. Run ./scripts/start.sh (it installs it into /opt/interview-ide/code-server), or set CODE_SERVER_BIN to its path.";
 
@@ -24,7 +25,7 @@ pub struct CodeServer {
     sandbox: Sandbox,
     bin: PathBuf,
     pub socket: PathBuf,
-    child: Mutex<Option<tokio::process::Child>>,
+    child: Mutex<Option<crate::sandbox::Child>>,
     start: tokio::sync::Mutex<()>,
 }
 
@@ -86,10 +87,9 @@ impl CodeServer {
             ("XDG_CONFIG_HOME".to_string(), format!("{home}/.config")),
             ("XDG_DATA_HOME".to_string(), format!("{home}/.local/share")),
         ];
-        let spec = Spec { argv: &argv, group: "vscode", new_session: true, pty_slave: None, extra_env: env };
-        let mut p = self.sandbox.command(&spec).map_err(|e| e.to_string())?;
-        p.cmd.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
-        let child = p.spawn().map_err(|e| format!("could not start code-server: {e}"))?;
+        let spec = Spec { argv: &argv, group: "vscode", new_session: true, extra_env: env };
+        let jail = self.sandbox.jail(&spec).await.map_err(|e| e.to_string())?;
+        let child = jail.spawn(&self.sandbox.helper, Io::Null, Io::Null, Io::Null).await.map_err(|e| format!("could not start code-server: {e}"))?;
         *self.child.lock().unwrap_or_else(|e| e.into_inner()) = Some(child);
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         while tokio::time::Instant::now() < deadline {
@@ -106,7 +106,7 @@ impl CodeServer {
 
     pub fn stop(&self) {
         if let Some(mut c) = self.child.lock().unwrap_or_else(|e| e.into_inner()).take() {
-            let _ = c.start_kill();
+            c.start_kill();
         }
     }
 }

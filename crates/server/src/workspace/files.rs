@@ -143,6 +143,11 @@ impl Tree {
         Ok(Tree { root, path: path.to_path_buf() })
     }
 
+    /// A folder already opened (by the sandbox helper, beneath its own handle).
+    pub fn from_fd(root: OwnedFd, path: PathBuf) -> Tree {
+        Tree { root, path }
+    }
+
     /// Where the folder is on the host (for mounting it into the sandbox; never for file access).
     pub fn path(&self) -> &Path {
         &self.path
@@ -333,12 +338,30 @@ impl Tree {
         out
     }
 
-    /// Hands everything beneath the root, and the root, to the sandbox's user.
-    pub fn give_to(&self, uid: u32) {
-        // The root is an O_PATH handle: fchown refuses those, AT_EMPTY_PATH does not.
-        let _ = rustix::fs::chownat(&self.root, "", Some(uid_of(uid)), Some(gid_of(uid)), AtFlags::EMPTY_PATH);
+    /// Hands everything beneath the root, and the root, to the sandbox's user and group. When
+    /// the group is not the user's own (it is the server's), files and folders become the
+    /// group's to read and write too, so the server edits them without being their owner.
+    pub fn give_to(&self, uid: u32, gid: u32) {
+        let shared = uid != gid;
+        let give = |fd: &OwnedFd, dir: bool| {
+            let _ = rustix::fs::chownat(fd, "", Some(uid_of(uid)), Some(gid_of(gid)), AtFlags::EMPTY_PATH);
+            if shared {
+                if let Ok(st) = rustix::fs::fstat(fd) {
+                    let bits = if dir { 0o070 } else { 0o060 };
+                    // An O_PATH handle takes no fchmod; its /proc link leads to exactly this inode.
+                    let _ = rustix::fs::chmod(format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(fd)).as_str(), Mode::from_raw_mode((st.st_mode & 0o7777) | bits));
+                }
+            }
+        };
+        give(&self.root, true);
         self.walk(MAX_DEPTH, |item| {
-            let _ = rustix::fs::chownat(item.dir, item.name, Some(uid_of(uid)), Some(gid_of(uid)), AtFlags::SYMLINK_NOFOLLOW);
+            // One component, never a symlink: what `walk` listed may have been swapped since.
+            if let Ok(fd) = rustix::fs::openat(item.dir, item.name, OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()) {
+                let kind = rustix::fs::fstat(&fd).map(|st| FileType::from_raw_mode(st.st_mode));
+                if matches!(kind, Ok(FileType::Directory | FileType::RegularFile)) {
+                    give(&fd, kind == Ok(FileType::Directory));
+                }
+            }
             true
         });
     }
@@ -434,11 +457,6 @@ fn uid_of(uid: u32) -> rustix::fs::Uid {
 
 fn gid_of(gid: u32) -> rustix::fs::Gid {
     rustix::fs::Gid::from_raw(gid)
-}
-
-/// Hands a path the platform created (and the candidate cannot replace) to the sandbox's user.
-pub fn give_to(path: &Path, uid: u32) {
-    let _ = rustix::fs::chownat(rustix::fs::CWD, path, Some(uid_of(uid)), Some(gid_of(uid)), AtFlags::SYMLINK_NOFOLLOW);
 }
 
 /// Sets the mode of the Unix socket at `path` (one the server just bound, in a folder the
@@ -581,7 +599,7 @@ mod tests {
         std::fs::create_dir(t.path().join("d")).unwrap();
         std::fs::write(t.path().join("d/f"), "x").unwrap();
         symlink(outside.path(), t.path().join("d/link")).unwrap();
-        t.give_to(4_242_424);
+        t.give_to(4_242_424, 4_242_424);
         for p in ["", "d", "d/f"] {
             assert_eq!(std::fs::metadata(t.path().join(p)).unwrap().uid(), 4_242_424, "{p}");
         }

@@ -62,6 +62,8 @@ pub enum WorkspaceError {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub root: PathBuf,
+    /// The process that starts the sandboxes and mounts their disks.
+    pub helper: crate::sandbox::Helper,
     pub tools_dir: PathBuf,
     pub code_server: PathBuf,
     pub limits: Limits,
@@ -108,6 +110,8 @@ pub struct Workspace {
     last_used: AtomicI64,
     /// One `sqlite` at a time (they share a limit group).
     data_lock: tokio::sync::Mutex<()>,
+    /// The configured disk quota (bytes; 0: none).
+    disk_bytes: u64,
     /// Requests to the app being answered (or waiting for it to start): the workspace is in use
     /// while any is, however long the app takes.
     app_requests: std::sync::atomic::AtomicUsize,
@@ -174,6 +178,7 @@ impl Workspaces {
             greeting: exercise.manifest.runtime.terminal_greeting.clone().unwrap_or_else(|| sandbox::DEFAULT_GREETING.into()),
             limits: self.settings.limits,
             forwarder: self.settings.forwarder.clone(),
+            helper: self.settings.helper.clone(),
         }
     }
 
@@ -185,28 +190,28 @@ impl Workspaces {
             return Err(WorkspaceError::Unavailable("workspaces need bubblewrap (bwrap), which is not installed on the server".into()));
         }
         let sb = self.sandbox(session_id, &exercise);
-        let (project, sb2) = (exercise.project_dir(), sb.clone());
-        let (dir, quota) = (self.dir(session_id), self.settings.disk_bytes);
-        tokio::task::spawn_blocking(move || {
-            if quota > 0 {
-                if let Err(e) = disk::create(&dir, quota, sb2.uid) {
-                    static SAID: std::sync::Once = std::sync::Once::new();
-                    SAID.call_once(|| tracing::warn!(error = %e, "workspaces get no disk quota here (it needs root and loop devices): one candidate can fill this disk"));
-                }
+        let helper = &self.settings.helper;
+        let failed = |e: std::io::Error| WorkspaceError::Io(format!("could not create the workspace: {e}"));
+        std::fs::create_dir_all(&sb.workspace).map_err(failed)?;
+        if self.settings.disk_bytes > 0 {
+            if let Err(e) = helper.disk_create(session_id, self.settings.disk_bytes, sb.uid).await {
+                static SAID: std::sync::Once = std::sync::Once::new();
+                SAID.call_once(|| tracing::warn!(error = %e, "workspaces get no disk quota here (it needs root and loop devices): one candidate can fill this disk"));
             }
+        }
+        let (project, sb2) = (exercise.project_dir(), sb.clone());
+        tokio::task::spawn_blocking(move || {
             files::copy_tree(&project, &sb2.workspace)?;
-            sb2.write_conf()?;
-            files::Tree::open(&sb2.workspace)?.give_to(sb2.uid);
-            std::io::Result::Ok(())
+            sb2.write_conf()
         })
         .await
         .map_err(|e| WorkspaceError::Io(e.to_string()))?
-        .map_err(|e| WorkspaceError::Io(format!("could not create the workspace: {e}")))?;
+        .map_err(failed)?;
+        helper.give_to(session_id, sb.uid, true).await.map_err(failed)?;
         if !exercise.manifest.app.setup.is_empty() {
-            let spec = sandbox::Spec { argv: &exercise.manifest.app.setup, group: "setup", new_session: true, pty_slave: None, extra_env: vec![] };
-            let mut cmd = sb.command(&spec).map_err(|e| WorkspaceError::Unavailable(format!("could not run the exercise's setup: {e}")))?;
-            cmd.cmd.stdin(std::process::Stdio::null());
-            let out = tokio::time::timeout(Duration::from_secs(60), cmd.output())
+            let spec = sandbox::Spec { argv: &exercise.manifest.app.setup, group: "setup", new_session: true, extra_env: vec![] };
+            let jail = sb.jail(&spec).await.map_err(|e| WorkspaceError::Unavailable(format!("could not run the exercise's setup: {e}")))?;
+            let out = tokio::time::timeout(Duration::from_secs(60), jail.output(&sb.helper, Vec::new()))
                 .await
                 .map_err(|_| WorkspaceError::Unavailable("the exercise's setup took over 60 s".into()))?
                 .map_err(|e| WorkspaceError::Io(format!("could not run the exercise's setup: {e}")))?;
@@ -249,7 +254,7 @@ impl Workspaces {
     }
 
     /// The live workspace of a session, opened on first use.
-    pub fn get(&self, session: &crate::store::SessionRow) -> Result<Arc<Workspace>, WorkspaceError> {
+    pub async fn get(&self, session: &crate::store::SessionRow) -> Result<Arc<Workspace>, WorkspaceError> {
         let session_id = session.id.as_str();
         let exercise_id = session.exercise.as_deref();
         if let Some(ws) = self.open.lock().unwrap_or_else(|e| e.into_inner()).get(session_id) {
@@ -260,13 +265,20 @@ impl Workspaces {
         let exercise = self.catalog.get(exercise_id).ok_or_else(|| WorkspaceError::NotFound(format!("the exercise '{exercise_id}' is no longer installed")))?.clone();
         let sb = self.sandbox(session_id, &exercise);
         // After a restart (or a reboot) its filesystem is mounted again first.
-        if let Err(e) = disk::mount(&self.dir(session_id)) {
+        let helper = &self.settings.helper;
+        if let Err(e) = helper.disk_mount(session_id).await {
             return Err(WorkspaceError::Unavailable(format!("this session's workspace could not be mounted: {e}")));
         }
         let tree = std::fs::canonicalize(&sb.workspace)
             .and_then(|root| files::Tree::open(&root))
             .map_err(|_| WorkspaceError::NotFound("this session's workspace was removed".into()))?;
-        let _ = sb.write_conf();
+        if sb.write_conf().is_ok() {
+            // The files too when they are not the sandboxes' group's yet (a workspace made
+            // before the server dropped root).
+            use std::os::unix::fs::MetadataExt;
+            let ours = std::fs::metadata(&sb.workspace).is_ok_and(|m| m.gid() == rustix::process::getegid().as_raw());
+            let _ = helper.give_to(session_id, sb.uid, !ours).await;
+        }
         // Workspaces made before the clean copy moved into conf/.
         let old_clean = self.dir(session_id).join(CLEAN_DB);
         if old_clean.is_file() {
@@ -293,6 +305,7 @@ impl Workspaces {
             token_hashes: (session.interviewer_token_hash.clone(), session.candidate_token_hash.clone()),
             ended: session.ended_at.is_some(),
             data_lock: tokio::sync::Mutex::new(()),
+            disk_bytes: self.settings.disk_bytes,
             last_used: AtomicI64::new(now_ms()),
             app_requests: Default::default(),
             stop: self.shutdown.child_token(),
@@ -315,12 +328,16 @@ impl Workspaces {
     }
 
     /// Stops everything and deletes a session's workspace from disk (session deleted).
-    pub fn remove(&self, session_id: &str) {
+    pub async fn remove(&self, session_id: &str) {
         self.stop(session_id);
         let dir = self.dir(session_id);
         if dir.starts_with(&self.settings.root) && dir != self.settings.root {
-            disk::unmount(&dir);
-            let _ = std::fs::remove_dir_all(dir);
+            let helper = &self.settings.helper;
+            if let Err(e) = helper.disk_unmount(session_id).await {
+                tracing::warn!(error = %e, "could not unmount a workspace");
+            }
+            let _ = helper.disk_remove(session_id).await;
+            let _ = tokio::fs::remove_dir_all(dir).await;
         }
     }
 
@@ -363,10 +380,17 @@ impl Workspaces {
         }
     }
 
-    /// Session ids that have a workspace on disk (the retention sweep checks each).
+    /// Session ids that have a workspace on disk (the retention sweep checks each); dot
+    /// folders (the helper's `.disks`) are none.
     pub fn on_disk(&self) -> Vec<String> {
         std::fs::read_dir(&self.settings.root)
-            .map(|rd| rd.flatten().filter(|e| e.path().is_dir()).map(|e| e.file_name().to_string_lossy().to_string()).collect())
+            .map(|rd| {
+                rd.flatten()
+                    .filter(|e| e.path().is_dir())
+                    .map(|e| e.file_name().to_string_lossy().to_string())
+                    .filter(|name| !name.starts_with('.'))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 }
@@ -406,10 +430,9 @@ impl Workspace {
         let db = self.exercise.manifest.runtime.sqlite_path().ok_or("this exercise has no database")?;
         let _one = self.data_lock.lock().await;
         let argv: Vec<String> = vec!["/usr/bin/sqlite3".into(), "-bail".into(), "-batch".into(), format!("{}/{db}", sandbox::WORKSPACE)];
-        let spec = sandbox::Spec { argv: &argv, group: "data", new_session: true, pty_slave: None, extra_env: vec![] };
-        let mut p = self.sandbox.command(&spec).map_err(|e| format!("could not start sqlite3: {e}"))?;
-        p.cmd.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
-        let mut child = p.spawn().map_err(|e| format!("could not start sqlite3: {e}"))?;
+        let spec = sandbox::Spec { argv: &argv, group: "data", new_session: true, extra_env: vec![] };
+        let jail = self.sandbox.jail(&spec).await.map_err(|e| format!("could not start sqlite3: {e}"))?;
+        let mut child = jail.spawn(&self.sandbox.helper, crate::sandbox::Io::Piped, crate::sandbox::Io::Piped, crate::sandbox::Io::Piped).await.map_err(|e| format!("could not start sqlite3: {e}"))?;
         if let Some(mut stdin) = child.stdin.take() {
             use tokio::io::AsyncWriteExt;
             // A lock held by the app is waited for, not an error.
@@ -439,7 +462,7 @@ impl Workspace {
             terminal: ProcessState { state: terminal },
             code_server: self.code_server.status(),
             sandbox: {
-                let disk = self.sandbox.workspace.parent().and_then(disk::usage);
+                let disk = disk::usage(&self.sandbox.workspace, self.disk_bytes);
                 SandboxInfo { cgroups: self.sandbox.cgroups_enforced(), disk_used_bytes: disk.map(|d| d.0), disk_limit_bytes: disk.map(|d| d.1) }
             },
         }
@@ -453,7 +476,7 @@ impl Workspace {
                 return Ok(t.clone());
             }
         }
-        let t = terminal::Terminal::start(&self.sandbox, 100, 30)?;
+        let t = terminal::Terminal::start(&self.sandbox, 100, 30).await?;
         *slot = Some(t.clone());
         Ok(t)
     }

@@ -46,6 +46,8 @@ pub struct Sandbox {
     pub limits: Limits,
     /// The `iide-forward` binary on the host.
     pub forwarder: PathBuf,
+    /// The process that starts the sandbox's processes.
+    pub helper: sandbox::Helper,
 }
 
 /// A sandboxed process to start.
@@ -58,8 +60,6 @@ pub struct Spec<'a> {
     /// Start in a new session (detached from any terminal). Off for the terminal's shell, which
     /// gets its pseudo-terminal as controlling terminal instead.
     pub new_session: bool,
-    /// The pseudo-terminal this process gets as its standard streams and controlling terminal.
-    pub pty_slave: Option<std::os::fd::RawFd>,
     pub extra_env: Vec<(String, String)>,
 }
 
@@ -87,7 +87,6 @@ impl Sandbox {
         std::fs::write(self.conf.join("bashrc"), BASHRC)?;
         std::fs::write(self.conf.join("greeting"), format!("{}\n", self.greeting.trim_end().replace("{app_url}", &app_url())))?;
         std::fs::write(self.conf.join("vscode-settings.json"), VSCODE_SETTINGS)?;
-        super::files::give_to(&self.runtime, uid);
         Ok(())
     }
 
@@ -144,34 +143,32 @@ impl Sandbox {
         format!("ws-{id}-{group}")
     }
 
-    /// The command that starts `spec` sandboxed, in a fresh limit group of its kind.
-    pub fn command(&self, spec: &Spec) -> std::io::Result<sandbox::Prepared> {
-        let group = sandbox::cgroups::group(&self.group_name(spec.group), &self.limits).map_err(std::io::Error::other)?;
+    /// What starts `spec` sandboxed, in a fresh limit group of its kind.
+    pub async fn jail(&self, spec: &Spec<'_>) -> std::io::Result<Jail> {
+        let group = sandbox::group(&self.helper, &self.group_name(spec.group), &self.limits).await.map_err(std::io::Error::other)?;
         // Without a memory cgroup, an address-space limit still stops a memory hog (not for
         // code-server: V8 reserves far more address space than it uses).
         let address_space = (group.is_none() && spec.group != "vscode").then(|| self.limits.memory_bytes.saturating_mul(2));
-        let jail = Jail {
-            hostname: "workspace",
+        Ok(Jail {
+            hostname: "workspace".into(),
             new_session: spec.new_session,
-            extra_etc: &[],
+            extra_etc: vec![],
             mounts: self.mounts(spec),
-            argv: spec.argv,
+            argv: spec.argv.to_vec(),
             uid: self.uid,
-            group: group.as_ref(),
+            group: group.map(|g| g.name().to_string()),
             rlimits: Rlimits { processes: self.limits.processes, file_bytes: 512 << 20, open_files: 4096, cpu_seconds: None, address_space },
-            pty_slave: spec.pty_slave,
-        };
-        jail.command()
+        })
     }
 
     /// Kills whatever is left in the session's groups and removes them.
     pub async fn remove_cgroups(&self) {
-        sandbox::cgroups::remove_all(&self.group_name("")).await;
+        self.helper.remove_groups(&self.group_name("")).await;
     }
 
     /// Whether memory, process and CPU limits are enforced by cgroups here.
     pub fn cgroups_enforced(&self) -> bool {
-        sandbox::cgroups::status().problem.is_none()
+        sandbox::status(&self.helper).problem.is_none()
     }
 }
 

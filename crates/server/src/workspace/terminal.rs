@@ -30,15 +30,12 @@ pub struct Terminal {
 
 impl Terminal {
     /// Starts a shell in the sandbox on a new pseudo-terminal.
-    pub fn start(sandbox: &Sandbox, cols: u16, rows: u16) -> std::io::Result<Arc<Terminal>> {
+    pub async fn start(sandbox: &Sandbox, cols: u16, rows: u16) -> std::io::Result<Arc<Terminal>> {
         let (master, slave) = open_pty(cols, rows)?;
         let shell = vec!["/bin/bash".to_string(), "--rcfile".to_string(), format!("{}/bashrc", sandbox::CONF), "-i".to_string()];
         let argv = sandbox::with_forwarder(&shell);
-        let spec = Spec { argv: &argv, group: "shell", new_session: false, pty_slave: Some(slave.as_raw_fd()), extra_env: vec![] };
-        let mut p = sandbox.command(&spec)?;
-        p.cmd.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
-        let mut child = p.spawn()?;
-        drop(slave);
+        let spec = Spec { argv: &argv, group: "shell", new_session: false, extra_env: vec![] };
+        let mut child = sandbox.jail(&spec).await?.spawn_on_terminal(&sandbox.helper, slave).await?;
         let master_fd = master.as_raw_fd();
         let reader = std::fs::File::from(master.try_clone()?);
         let (bus, _) = broadcast::channel(1024);
