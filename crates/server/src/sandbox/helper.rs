@@ -372,7 +372,7 @@ impl Client {
         self.call(Op::DiskRemove { id: id.into() }, &[]).await
     }
 
-    /// Hands workspace `id`'s runtime folder (and with `tree` its files) to `uid` and the
+    /// Hands workspace `id`'s runtime folder (`run`; with `tree`, its files too) to `uid` and the
     /// sandboxes' group.
     pub async fn give_to(&self, id: &str, uid: u32, tree: bool) -> std::io::Result<()> {
         self.call(Op::GiveTo { id: id.into(), uid, tree }, &[]).await
@@ -499,6 +499,8 @@ impl Helper {
             let (n, fds) = match recv(&self.sock, &mut buf).await {
                 Ok(Some(m)) => m,
                 Ok(None) => break,
+                // The server closed with replies unread: it is gone all the same.
+                Err(e) if e.raw_os_error() == Some(libc::ECONNRESET) => break,
                 Err(e) => {
                     tracing::error!(error = %e, "sandbox helper: cannot read from the server");
                     break;
@@ -750,7 +752,7 @@ impl Helper {
         valid_name(id)?;
         valid_uid(uid)?;
         let gid = self.settings.sandbox_gid.unwrap_or(uid);
-        let parts: &[&str] = if tree { &["runtime", "workspace"] } else { &["runtime"] };
+        let parts: &[&str] = if tree { &["run", "workspace"] } else { &["run"] };
         for part in parts {
             let dir = open_dir(&self.workspaces, &format!("{id}/{part}")).map_err(|e| e.to_string())?;
             crate::workspace::files::Tree::from_fd(dir, self.settings.workspaces_dir.join(id).join(part)).give_to(uid, gid);
