@@ -104,6 +104,8 @@ RUN . scripts/lib.sh \
  && ensure_exercise_envs \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb /root/.npm /root/.cache /tmp/*
 COPY questions/ questions/
+# The user the server becomes once its sandbox helper (which keeps root) has started.
+RUN useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin interview-ide
 COPY docker/entrypoint.sh /usr/local/bin/docker-entrypoint
 COPY --from=server /usr/local/bin/interview-ide /usr/local/bin/iide-forward /usr/local/bin/
 

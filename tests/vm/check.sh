@@ -20,11 +20,14 @@ export DATABASE_URL=sqlite:///tmp/iide.db BIND_ADDR=127.0.0.1:8080 PUBLIC_URL=ht
 export RUNS_DIR=/tmp/runs WORKSPACES_DIR=/tmp/ws EXERCISES_DIR=/tmp/no-exercises QUESTIONS_DIR=/tmp/no-questions
 export ADMIN_EMAIL=admin@example.com ADMIN_PASSWORD=vm-check-password RUST_LOG=warn
 export RUN_MEMORY_MB=64 RUN_MAX_PROCESSES=16 RUN_CPUS=1 RUN_DISK_MB=32 RUN_MAX_FILE_MB=16
+# Started as root, it drops to this user once its sandbox helper runs (as start.sh does).
+id -u interview-ide >/dev/null 2>&1 || useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin interview-ide
 /mnt/host/interview-ide >/tmp/server.log 2>&1 &
 server=$!
 for _ in $(seq 240); do curl -fsS http://127.0.0.1:8080/readyz >/tmp/ready 2>/dev/null && break; sleep 0.5; done
 cat /tmp/ready || { echo "the server did not start:"; cat /tmp/server.log; exit 1; }
 check "/readyz: limits enforced by cgroup v2" grep -q "sandbox limits: cgroup v2" /tmp/ready
+check "the HTTP process runs as its own user, not root" test "$(awk '/^Uid:/ {print $3}' /proc/$server/status)" = "$(id -u interview-ide)"
 
 api=http://127.0.0.1:8080/api
 curl -fsS -c /tmp/jar -H 'content-type: application/json' -d "{\"email\":\"$ADMIN_EMAIL\",\"password\":\"$ADMIN_PASSWORD\"}" "$api/auth/login" >/dev/null

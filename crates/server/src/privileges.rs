@@ -29,57 +29,56 @@ pub fn lookup(name: &str) -> anyhow::Result<Account> {
     Ok(Account { uid, gid })
 }
 
-/// The folders the server writes: the SQLite database's, the workspaces' and the runs'.
-pub fn data_folders(config: &crate::Config) -> Vec<PathBuf> {
-    let mut out = vec![config.workspaces.dir.clone(), config.execute.runs_dir.clone()];
-    if let Some(path) = config.storage.database_url.strip_prefix("sqlite://") {
-        let path = path.split('?').next().unwrap_or(path);
-        if let Some(dir) = Path::new(path).parent() {
-            out.push(if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir.to_path_buf() });
-        }
+/// Hands `path` (not what is beneath it) to `to`, unless it is a shared folder such as /tmp
+/// (writable by all): never through a symlink.
+fn hand_over(path: &Path, to: Account) {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(meta) = std::fs::symlink_metadata(path) else { return };
+    if meta.file_type().is_symlink() || (meta.is_dir() && meta.permissions().mode() & 0o002 != 0) {
+        return;
     }
-    out
+    let _ = std::os::unix::fs::lchown(path, Some(to.uid), Some(to.gid));
 }
 
-/// Hands `dir` and what is beneath it to `to`, except the workspaces' and runs' contents (the
-/// candidates' files; the helper hands those out) and the disk images (root's alone).
-fn hand_over(dir: &Path, to: Account, skip: &[PathBuf]) {
-    let chown = |p: &Path| {
-        let _ = std::os::unix::fs::lchown(p, Some(to.uid), Some(to.gid));
-    };
-    chown(dir);
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    for e in entries.flatten() {
-        let p = e.path();
-        let canonical = std::fs::canonicalize(&p).unwrap_or_else(|_| p.clone());
-        if skip.contains(&canonical) {
-            chown(&p);
-            continue;
+/// What the server writes, handed over one by one (never a whole tree: the workspaces hold
+/// candidates' files, which the helper hands out, and a folder such as /tmp is not ours).
+fn hand_over_data(config: &crate::Config, to: Account) -> anyhow::Result<()> {
+    if let Some(path) = config.storage.database_url.strip_prefix("sqlite://") {
+        let db = PathBuf::from(path.split('?').next().unwrap_or(path));
+        if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+            hand_over(dir, to);
         }
-        match e.file_type() {
-            Ok(t) if t.is_dir() => hand_over(&p, to, skip),
-            Ok(_) => chown(&p),
-            Err(_) => {}
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let mut p = db.clone().into_os_string();
+            p.push(suffix);
+            hand_over(Path::new(&p), to);
         }
     }
+    for dir in [&config.workspaces.dir, &config.execute.runs_dir] {
+        std::fs::create_dir_all(dir)?;
+        hand_over(dir, to);
+    }
+    // Each workspace's own folder and its platform-written settings (made by a server that
+    // ran as root before).
+    for e in std::fs::read_dir(&config.workspaces.dir)?.flatten() {
+        if e.file_name().to_string_lossy().starts_with('.') || !e.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        hand_over(&e.path(), to);
+        let conf = e.path().join("conf");
+        hand_over(&conf, to);
+        for f in std::fs::read_dir(&conf).into_iter().flatten().flatten() {
+            hand_over(&f.path(), to);
+        }
+    }
+    Ok(())
 }
 
 /// Hands the data folders to `to`, then becomes `to` for good (every thread: glibc applies
 /// set*id to all of them). Fails unless root can no longer be regained.
 pub fn become_user(config: &crate::Config, to: Account) -> anyhow::Result<()> {
-    let folders = data_folders(config);
-    let skip: Vec<PathBuf> = [&config.workspaces.dir, &config.execute.runs_dir].iter().filter_map(|p| std::fs::canonicalize(p).ok()).collect();
-    for dir in &folders {
-        std::fs::create_dir_all(dir)?;
-        hand_over(dir, to, &skip);
-    }
-    // Each workspace's own folders (its files are the helper's to hand out).
-    if let Ok(entries) = std::fs::read_dir(&config.workspaces.dir) {
-        for e in entries.flatten().filter(|e| e.file_name() != ".disks" && e.file_type().is_ok_and(|t| t.is_dir())) {
-            let _ = std::os::unix::fs::lchown(e.path(), Some(to.uid), Some(to.gid));
-            hand_over(&e.path().join("conf"), to, &[]);
-        }
-    }
+    hand_over_data(config, to)?;
     // SAFETY: plain set*id calls; glibc applies them to every thread of the process.
     unsafe {
         if libc::setgroups(1, &to.gid) != 0 || libc::setgid(to.gid) != 0 || libc::setuid(to.uid) != 0 {
