@@ -119,6 +119,11 @@ pub struct ServerConfig {
     #[arg(long = "admin-token", env = "ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
 
+    /// Bearer token that `/metrics` requires. Unset: `/metrics` answers only direct requests
+    /// from this machine (loopback, and not through a proxy: no X-Forwarded-For).
+    #[arg(long = "metrics-token", env = "METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+
     /// Email of an admin account created at start if no account has it (with --admin-password).
     #[arg(long = "admin-email", env = "ADMIN_EMAIL")]
     pub admin_email: Option<String>,

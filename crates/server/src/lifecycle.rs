@@ -174,6 +174,9 @@ impl Lifecycle {
                 restored += 1;
             }
         }
+        if restored > 0 {
+            let _ = ws.sandbox.helper.give_to(&ws.sandbox.session_id, ws.sandbox.uid, true).await;
+        }
         restored
     }
 

@@ -7,7 +7,7 @@ use tracing_subscriber::EnvFilter;
 fn main() -> anyhow::Result<()> {
     if std::env::args().nth(1).as_deref() == Some("sandbox-helper") {
         init_logging();
-        return interview_ide::sandbox::helper::serve(&std::env::args().nth(2).unwrap_or_default());
+        return interview_ide::privileges::helper::serve(&std::env::args().nth(2).unwrap_or_default());
     }
     limit_malloc_arenas();
     tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(serve())

@@ -321,3 +321,38 @@ async fn sandbox_workers_get_a_policy_without_network() {
     let res = http().get(format!("{}/assets/..%2F..%2Fetc%2Fpasswd", t.url())).send().await.unwrap();
     assert_ne!(res.text().await.unwrap().contains("root:"), true);
 }
+
+/// `/metrics` tells an outsider how busy the server is and what it runs: it answers a direct
+/// request from this machine, or anyone with the metrics token, and nobody through a proxy.
+#[tokio::test]
+async fn metrics_answer_this_machine_or_the_metrics_token_only() {
+    let s = TestServer::start().await;
+    let metrics = format!("{}/metrics", s.url());
+    assert_eq!(http().get(&metrics).send().await.unwrap().status(), StatusCode::OK);
+    // Through a reverse proxy every request comes from loopback: the proxy's header gives it away.
+    assert_eq!(http().get(&metrics).header("x-forwarded-for", "203.0.113.9").send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(http().get(&metrics).header("forwarded", "for=203.0.113.9").send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+
+    let t = TestServer::start_with(|c| c.server.metrics_token = Some("metrics-secret".into())).await;
+    let metrics = format!("{}/metrics", t.url());
+    assert_eq!(http().get(&metrics).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(http().get(&metrics).bearer_auth("metrics-secreT").send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    let res = http().get(&metrics).bearer_auth("metrics-secret").header("x-forwarded-for", "203.0.113.9").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.text().await.unwrap().contains("iide_"));
+}
+
+/// Served over https, every answer asks the browser to keep to https for the host; over plain
+/// http (a laptop) it does not.
+#[tokio::test]
+async fn https_deployments_send_strict_transport_security() {
+    let s = TestServer::start_with(|c| c.server.public_url = Some("https://interviews.example.com".into())).await;
+    for path in ["/healthz", "/api/auth/me", "/"] {
+        let res = http().get(format!("{}{path}", s.url())).send().await.unwrap();
+        let hsts = res.headers().get("strict-transport-security").and_then(|v| v.to_str().ok()).unwrap_or("");
+        assert!(hsts.starts_with("max-age=63072000"), "{path}: {hsts:?}");
+    }
+    let plain = TestServer::start().await;
+    let res = http().get(format!("{}/healthz", plain.url())).send().await.unwrap();
+    assert!(res.headers().get("strict-transport-security").is_none());
+}

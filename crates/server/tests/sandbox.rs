@@ -121,6 +121,8 @@ async fn no_cgroup_is_left_behind_after_a_hundred_runs() {
     let server = TestServer::start_with(|c| c.execute.max_concurrent = 4).await;
     let base = server.url();
     let s = new_session(&base).await;
+    // Groups of runs in progress elsewhere (other tests of this binary) are not these runs'.
+    let before = interview_ide::sandbox::cgroups::live_groups();
     let mut tasks = Vec::new();
     for i in 0..100 {
         let (base, id, token) = (base.clone(), s.id.clone(), s.candidate.clone());
@@ -143,7 +145,7 @@ async fn no_cgroup_is_left_behind_after_a_hundred_runs() {
     for t in tasks {
         t.await.unwrap();
     }
-    let left: Vec<String> = interview_ide::sandbox::cgroups::live_groups().into_iter().filter(|g| g.starts_with("run-")).collect();
+    let left: Vec<String> = interview_ide::sandbox::cgroups::live_groups().into_iter().filter(|g| g.starts_with("run-") && !before.contains(g)).collect();
     // Other tests of this binary may be running their own; none of these may remain, and
     // whatever remains must be another test's run in progress, gone a moment later.
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -171,33 +173,9 @@ async fn the_server_that_reads_the_network_is_not_root() {
     if !bwrap() {
         return;
     }
-    if !rustix::process::geteuid().is_root() {
-        eprintln!("SKIPPED: dropping root needs a test run as root");
-        return;
-    }
-    let Ok(account) = interview_ide::privileges::lookup("interview-ide") else {
-        eprintln!("SKIPPED: needs the user interview-ide (./scripts/test.sh creates it)");
-        return;
-    };
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let base = format!("http://127.0.0.1:{port}");
-    let path = |p: &str| dir.path().join(p).display().to_string();
-    let mut server = tokio::process::Command::new(env!("CARGO_BIN_EXE_interview-ide"))
-        .args(["--bind", &format!("127.0.0.1:{port}"), "--user", "interview-ide"])
-        .args(["--database-url", &format!("sqlite://{}", path("db.sqlite")), "--runs-dir", &path("runs"), "--workspaces-dir", &path("workspaces")])
-        .args(["--admin-email", common::ADMIN_EMAIL, "--admin-password", common::ADMIN_PASSWORD])
-        .env("RUST_LOG", "warn")
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let pid = server.id().unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while client().get(format!("{base}/readyz")).send().await.map(|r| r.status() != 200).unwrap_or(true) {
-        assert!(std::time::Instant::now() < deadline, "the server did not start");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let Some(mut server) = common::BinaryServer::start(&[]).await else { return };
+    let account = interview_ide::privileges::lookup("interview-ide").unwrap();
+    let (base, pid) = (server.base.clone(), server.pid);
 
     // The listening process: the user's real, effective, saved and file-system ids, no capability.
     assert_eq!(status_ids(pid, "Uid:"), vec![account.uid; 4], "the HTTP process's uids");
@@ -206,7 +184,7 @@ async fn the_server_that_reads_the_network_is_not_root() {
     assert_eq!(status_field(pid, "CapPrm:"), "0000000000000000");
     // Its data is the user's: the database it writes.
     use std::os::unix::fs::MetadataExt;
-    assert_eq!(std::fs::metadata(dir.path().join("db.sqlite")).unwrap().uid(), account.uid);
+    assert_eq!(std::fs::metadata(server.dir.path().join("db.sqlite")).unwrap().uid(), account.uid);
     // The helper: its one child, root.
     let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
     let helpers: Vec<u32> = children.split_whitespace().filter_map(|c| c.parse().ok()).filter(|c| std::fs::read_to_string(format!("/proc/{c}/cmdline")).unwrap_or_default().contains("sandbox-helper")).collect();
@@ -214,7 +192,6 @@ async fn the_server_that_reads_the_network_is_not_root() {
     assert_eq!(status_ids(helpers[0], "Uid:")[1], 0, "the helper keeps root");
 
     // Candidate code runs through the helper, as a sandbox uid in the server's group.
-    common::authenticate_helpers(&base).await;
     let s = new_session(&base).await;
     let (out, exit) = run(&base, &s.id, &s.candidate, "bash", "echo uid=$(id -u) gid=$(id -g); echo hi > f && cat f").await;
     assert_eq!(exit["status"], "ok", "{out} {exit}");
@@ -223,10 +200,9 @@ async fn the_server_that_reads_the_network_is_not_root() {
     assert!(out.contains(&format!("gid={}", account.gid)) && out.contains("hi"), "{out}");
 
     // The helper ends with the server.
-    let _ = rustix::process::kill_process(rustix::process::Pid::from_raw(pid as i32).unwrap(), rustix::process::Signal::TERM);
-    let _ = tokio::time::timeout(Duration::from_secs(15), server.wait()).await;
+    server.stop().await;
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while std::path::Path::new(&format!("/proc/{}", helpers[0])).exists() && std::fs::read_to_string(format!("/proc/{}/status", helpers[0])).is_ok_and(|s| !s.contains("State:\tZ")) {
+    while std::fs::read_to_string(format!("/proc/{}/status", helpers[0])).is_ok_and(|s| !s.contains("State:\tZ")) {
         assert!(std::time::Instant::now() < deadline, "the helper outlived the server");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

@@ -717,3 +717,66 @@ async fn a_terminal_writing_gigabytes_stops_at_the_workspace_quota() {
     let out = t.run("rm big && echo ok > small.txt && cat small.txt", Duration::from_secs(10)).await;
     assert!(out.contains("ok"), "{out}");
 }
+
+/// With the server unprivileged (the real binary started as root), the candidate and the
+/// platform still share the workspace both ways: a file the platform makes is the candidate's
+/// to change and `chmod +x`; a file the candidate makes in the terminal is the platform's to read
+/// and move (the server and the sandbox share a group, not an owner).
+#[tokio::test]
+async fn an_unprivileged_server_and_the_candidate_share_the_workspace_both_ways() {
+    if !ready() {
+        return;
+    }
+    let exercises = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../exercises");
+    let Some(mut server) = common::BinaryServer::start(&["--exercises-dir", exercises.to_str().unwrap()]).await else { return };
+    let base = server.base.clone();
+    let s = workspace(&base).await;
+
+    // Made by the platform (the files API), in a folder it made on the way.
+    let res = post(&base, &s, &s.interviewer, "/files", json!({"path": "tools/hello.sh", "content": "echo hello-from-script\n"})).await;
+    assert_eq!(res.status(), 201);
+    let mut term = Term::open(&server.ws_url(), &s, &s.candidate).await;
+    let out = term.run("chmod +x tools/hello.sh && ./tools/hello.sh && stat -c '%U' tools tools/hello.sh && echo more >> tools/hello.sh && echo edited", Duration::from_secs(20)).await;
+    assert!(out.contains("hello-from-script") && out.contains("edited"), "{out}");
+    assert_eq!(out.matches("candidate").count(), 2, "the folder and the file are the candidate's: {out}");
+
+    // Made by the candidate (umask and all), read and changed by the platform.
+    let out = term.run("umask; echo from-terminal > made.txt && echo made", Duration::from_secs(20)).await;
+    assert!(out.contains("0002") && out.contains("made"), "{out}");
+    let text = get(&base, &s, &s.interviewer, "/files/content?path=made.txt").await.text().await.unwrap();
+    assert!(text.contains("from-terminal"), "{text}");
+    let res = post(&base, &s, &s.interviewer, "/files/rename", json!({"from": "made.txt", "to": "tools/renamed.txt"})).await;
+    assert_eq!(res.status(), 200);
+    let out = term.run("cat tools/renamed.txt && ls", Duration::from_secs(10)).await;
+    assert!(out.contains("from-terminal") && !out.contains("made.txt"), "{out}");
+    server.stop().await;
+}
+
+/// The terminal's socket takes keystrokes, not megabytes: an oversized frame closes that
+/// connection, and the terminal goes on for everyone else.
+#[tokio::test]
+async fn an_oversized_terminal_frame_closes_only_that_connection() {
+    if !ready() {
+        return;
+    }
+    let e = env().await;
+    let base = e.server.url();
+    let s = workspace(&base).await;
+    let mut watcher = Term::open(&e.server.ws_url(), &s, &s.candidate).await;
+    let mut attacker = Term::open(&e.server.ws_url(), &s, &s.candidate).await;
+    let huge = json!({"type": "input", "data": "x".repeat(1 << 20)}).to_string();
+    let _ = attacker.ws.send(WsMessage::Text(huge.into())).await;
+    let closed = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match attacker.ws.next().await {
+                None | Some(Err(_)) | Some(Ok(WsMessage::Close(_))) => return true,
+                Some(Ok(_)) => {}
+            }
+        }
+    })
+    .await
+    .unwrap_or(false);
+    assert!(closed, "a 1 MiB frame closes the connection");
+    let out = watcher.run("echo still-$((40+2))", Duration::from_secs(10)).await;
+    assert!(out.contains("still-42"), "{out}");
+}

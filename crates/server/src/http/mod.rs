@@ -87,6 +87,7 @@ pub fn router(state: AppState) -> Router {
 
     let metrics = state.metrics.clone();
     let request_id = HeaderName::from_static("x-request-id");
+    let hsts = state.config.public_url().starts_with("https://").then(|| HeaderValue::from_static("max-age=63072000; includeSubDomains"));
     Router::new()
         .nest("/api", api)
         .route("/healthz", get(|| async { "ok" }))
@@ -96,6 +97,8 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(state.config.server.max_body_bytes))
         .layer(always("content-security-policy", web::CSP))
         .layer(always("x-content-type-options", "nosniff"))
+        // Served over https: browsers keep to https for this host from then on.
+        .layer(SetResponseHeaderLayer::if_not_present(header::STRICT_TRANSPORT_SECURITY, move |_: &Response<_>| hsts.clone()))
         // Tokens travel in links: never leak them through Referer.
         .layer(always("referrer-policy", "no-referrer"))
         // Cross-origin isolation lets the in-browser Python runtime be interrupted (SharedArrayBuffer).
@@ -107,7 +110,7 @@ pub fn router(state: AppState) -> Router {
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request<_>| {
                     let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
-                    tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path())
+                    tracing::info_span!("request", id = %id, method = %req.method(), path = %loggable_path(req.uri().path()))
                 })
                 .on_request(())
                 // Our own failures are logged where they happen (ApiError::Internal); a 5xx from a
@@ -175,8 +178,33 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     (StatusCode::OK, message)
 }
 
-async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
+/// A request's path as the log shows it: an invite's code is a credential (it makes an
+/// account, an admin's for an admin invite) and is never written down.
+fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    match path.split_once("/invites/") {
+        Some((before, after)) => {
+            let rest = after.find('/').map_or("", |i| &after[i..]);
+            std::borrow::Cow::Owned(format!("{before}/invites/[redacted]{rest}"))
+        }
+        None => std::borrow::Cow::Borrowed(path),
+    }
+}
+
+/// The Prometheus metrics: with the metrics token, or (without one configured) to a direct
+/// request from this machine. They tell an outsider how busy the server is and what it runs.
+async fn metrics_text(State(state): State<AppState>, axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>, headers: axum::http::HeaderMap) -> axum::response::Response {
+    let allowed = match &state.config.server.metrics_token {
+        Some(token) => {
+            let given = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).unwrap_or("");
+            use subtle::ConstantTimeEq;
+            bool::from(given.as_bytes().ct_eq(token.as_bytes()))
+        }
+        None => peer.ip().is_loopback() && !headers.contains_key("x-forwarded-for") && !headers.contains_key(header::FORWARDED),
+    };
+    if !allowed {
+        return (StatusCode::UNAUTHORIZED, "metrics need METRICS_TOKEN (or a direct request from this machine)\n").into_response();
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render()).into_response()
 }
 
 /// A header every response gets unless the handler set it.
@@ -201,5 +229,15 @@ impl MakeRequestId for SequentialRequestId {
     fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
         HeaderValue::from_str(&format!("{:08x}-{n}", self.prefix)).ok().map(RequestId::new)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn invite_codes_never_reach_the_log() {
+        assert_eq!(super::loggable_path("/api/auth/invites/SECRETCODE"), "/api/auth/invites/[redacted]");
+        assert_eq!(super::loggable_path("/api/auth/invites/SECRETCODE/accept"), "/api/auth/invites/[redacted]/accept");
+        assert_eq!(super::loggable_path("/api/sessions/abc/files"), "/api/sessions/abc/files");
     }
 }

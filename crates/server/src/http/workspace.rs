@@ -127,6 +127,10 @@ pub async fn create_file(State(state): State<AppState>, Auth(caller): Auth, Json
         _ => return Err(ApiError::NotOneOf { message: "unknown type".into(), valid: vec!["file".into(), "dir".into()] }),
     };
     let entry = ws.files.create(&body.path, dir, body.content.as_deref(), ws.sandbox.uid)?;
+    // The candidate's to own (and `chmod +x`), like the files they make themselves.
+    if let Err(e) = ws.sandbox.helper.give_path(&ws.sandbox.session_id, ws.sandbox.uid, &entry.path).await {
+        tracing::warn!(error = %e, "a new workspace file stays the platform's");
+    }
     state.sessions.event(&caller.session.id, "file_created", caller.role, serde_json::json!({"path": entry.path})).await;
     Ok((StatusCode::CREATED, Json(entry)))
 }
@@ -188,6 +192,8 @@ pub async fn app_proxy(State(state): State<AppState>, Path(params): Path<Vec<(St
             // The app is the candidate's code: whatever it answers must not run as this origin
             // in someone's browser (an HTML page with a script, opened by the interviewer).
             res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox; default-src 'none'"));
+            // Nor sign the interviewer out, plant cookies or pin anything on the platform's host.
+            proxy::strip_browser_state(res.headers_mut());
             Ok(res)
         }
         // A dropped connection, as the browser sees it: the answer starts and breaks off.
@@ -209,12 +215,17 @@ enum TermIn {
     Resize { cols: u16, rows: u16 },
 }
 
+/// The largest message the terminal's socket takes (a paste of 64 KiB).
+const TERMINAL_MAX_MESSAGE: usize = 64 * 1024;
+
 pub async fn terminal(State(state): State<AppState>, Auth(caller): Auth, upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>) -> Result<Response, ApiError> {
     let ws = running_workspace(&state, &caller).await?;
     let upgrade = upgrade.map_err(|_| ApiError::BadRequest("expected a WebSocket upgrade".into()))?;
     let term = ws.terminal().await.map_err(|e| ApiError::Conflict(format!("could not start the terminal: {e}")))?;
     let role = caller.role;
     let shutdown = state.shutdown.clone();
+    // Keystrokes and resizes: a frame over 64 KiB is no terminal input.
+    let upgrade = upgrade.max_message_size(TERMINAL_MAX_MESSAGE).max_frame_size(TERMINAL_MAX_MESSAGE);
     Ok(upgrade.on_upgrade(move |socket| async move {
         ws.terminal_watchers.fetch_add(1, Ordering::SeqCst);
         serve_terminal(socket, term, role, shutdown, &ws).await;

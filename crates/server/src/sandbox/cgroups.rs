@@ -134,11 +134,14 @@ fn prepare_v2(sys: &Path) -> Result<Hierarchy, String> {
     Ok(Hierarchy::V2(base))
 }
 
-/// Groups left empty by an earlier run that stopped without cleaning up. Only empty ones: on
-/// v1 the tree is shared by every server on the host (cluster nodes side by side), and a
-/// crashed server's sandboxes die with it (bubblewrap's --die-with-parent).
+/// Groups left empty by an earlier run that stopped without cleaning up. Only empty ones, five
+/// minutes old or more: on v1 the tree is shared by every server on the host (cluster nodes side
+/// by side), and a crashed server's sandboxes die with it (bubblewrap's --die-with-parent).
 fn remove_stale(h: &Hierarchy) {
-    for dir in groups_under(h) {
+    // Only old ones: another server sharing the tree (a cluster node on the same host, a test
+    // beside this one) may have just made a group it is about to start a process in.
+    let old = |dir: &PathBuf| std::fs::metadata(dir).and_then(|m| m.modified()).is_ok_and(|t| t.elapsed().is_ok_and(|age| age > Duration::from_secs(300)));
+    for dir in groups_under(h).into_iter().filter(old) {
         let _ = std::fs::remove_dir(dir);
     }
 }

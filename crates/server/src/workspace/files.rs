@@ -244,13 +244,14 @@ impl Tree {
 
     fn make_dir(&self, rel: &str, uid: u32) -> Result<(), WorkspaceError> {
         let (parent, name) = self.parent(rel)?;
-        rustix::fs::mkdirat(&parent, name, Mode::from_raw_mode(0o755)).map_err(|e| open_error(rel, e))?;
+        // Group-writable: the sandbox shares the server's group (the umask trims it otherwise).
+        rustix::fs::mkdirat(&parent, name, Mode::from_raw_mode(0o775)).map_err(|e| open_error(rel, e))?;
         let _ = rustix::fs::chownat(&parent, name, Some(uid_of(uid)), Some(gid_of(uid)), AtFlags::SYMLINK_NOFOLLOW);
         Ok(())
     }
 
     fn create_file(&self, rel: &str, bytes: &[u8], uid: u32) -> Result<(), WorkspaceError> {
-        let fd = self.open_at(rel, OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL, Mode::from_raw_mode(0o644))?;
+        let fd = self.open_at(rel, OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL, Mode::from_raw_mode(0o664))?;
         let _ = rustix::fs::fchown(&fd, Some(uid_of(uid)), Some(gid_of(uid)));
         std::fs::File::from(fd).write_all(bytes).map_err(|e| write_error(rel, e))
     }
@@ -364,6 +365,26 @@ impl Tree {
             }
             true
         });
+    }
+
+    /// Hands `rel` and the folders on its way that are not `uid`'s yet (the platform just made
+    /// them) to `uid` and `gid`: one component at a time beneath the root, never a symlink.
+    pub fn give_path(&self, rel: &str, uid: u32, gid: u32) -> Result<(), WorkspaceError> {
+        let rel = clean(rel)?;
+        let mut at = 0;
+        loop {
+            let end = rel[at..].find('/').map_or(rel.len(), |i| at + i);
+            let fd = self.open_at(&rel[..end], OFlags::PATH | OFlags::NOFOLLOW, Mode::empty())?;
+            let st = rustix::fs::fstat(&fd).map_err(io)?;
+            let kind = FileType::from_raw_mode(st.st_mode);
+            if st.st_uid != uid && matches!(kind, FileType::Directory | FileType::RegularFile) {
+                let _ = rustix::fs::chownat(&fd, "", Some(uid_of(uid)), Some(gid_of(gid)), AtFlags::EMPTY_PATH);
+            }
+            if end == rel.len() {
+                return Ok(());
+            }
+            at = end + 1;
+        }
     }
 
     pub fn create(&self, rel: &str, dir: bool, content: Option<&str>, uid: u32) -> Result<Entry, WorkspaceError> {

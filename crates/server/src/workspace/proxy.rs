@@ -166,8 +166,46 @@ pub fn strip_credentials(headers: &mut HeaderMap) {
     }
 }
 
+/// Answer headers that change a browser's state for the whole host (cookies, stored data,
+/// HSTS, other protocols, service-worker scope, reporting): a process the candidate controls
+/// must not set them on the platform's host.
+const BROWSER_STATE: &[&str] = &[
+    "set-cookie",
+    "set-cookie2",
+    "clear-site-data",
+    "strict-transport-security",
+    "public-key-pins",
+    "public-key-pins-report-only",
+    "alt-svc",
+    "service-worker-allowed",
+    "nel",
+    "report-to",
+    "reporting-endpoints",
+];
+
+pub fn strip_browser_state(headers: &mut HeaderMap) {
+    for n in BROWSER_STATE {
+        headers.remove(*n);
+    }
+}
+
 /// A path and query without the `token` parameter.
 pub fn without_token(path: &str, query: Option<&str>) -> String {
     let rest: Vec<&str> = query.unwrap_or("").split('&').filter(|kv| !kv.is_empty() && !kv.starts_with("token=")).collect();
     if rest.is_empty() { path.to_string() } else { format!("{path}?{}", rest.join("&")) }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_answer_cannot_change_the_browsers_state_for_the_host() {
+        let mut h = axum::http::HeaderMap::new();
+        for (k, v) in [("set-cookie", "iide_account=x; Path=/"), ("clear-site-data", "\"*\""), ("strict-transport-security", "max-age=1"), ("content-type", "text/html"), ("x-app", "kept")] {
+            h.append(k, v.parse().unwrap());
+        }
+        super::strip_browser_state(&mut h);
+        let mut left: Vec<&str> = h.keys().map(|k| k.as_str()).collect();
+        left.sort();
+        assert_eq!(left, vec!["content-type", "x-app"]);
+    }
 }

@@ -356,3 +356,69 @@ impl Drop for WorkspaceServer {
 pub async fn workspace_session(base: &str) -> Session {
     create_session(base, json!({"kind": "workspace", "exercise": "trading-backend"})).await
 }
+
+/// The real binary started as root, the way `start.sh` starts it: it drops to the user
+/// `interview-ide` once its sandbox helper runs. None (and a SKIPPED line) where that cannot be.
+pub struct BinaryServer {
+    pub base: String,
+    pub pid: u32,
+    pub dir: tempfile::TempDir,
+    child: tokio::process::Child,
+}
+
+impl BinaryServer {
+    pub async fn start(extra: &[&str]) -> Option<BinaryServer> {
+        if !rustix::process::geteuid().is_root() {
+            eprintln!("SKIPPED: dropping root needs a test run as root");
+            return None;
+        }
+        if interview_ide::privileges::lookup("interview-ide").is_err() {
+            eprintln!("SKIPPED: needs the user interview-ide (./scripts/test.sh creates it)");
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let base = format!("http://127.0.0.1:{port}");
+        let path = |p: &str| dir.path().join(p).display().to_string();
+        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_interview-ide"))
+            .args(["--bind", &format!("127.0.0.1:{port}"), "--user", "interview-ide"])
+            .args(["--database-url", &format!("sqlite://{}", path("db.sqlite")), "--runs-dir", &path("runs"), "--workspaces-dir", &path("workspaces")])
+            .args(["--admin-email", ADMIN_EMAIL, "--admin-password", ADMIN_PASSWORD])
+            .args(extra)
+            .env("RUST_LOG", "warn")
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let pid = child.id().unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while http().get(format!("{base}/readyz")).send().await.map(|r| r.status() != 200).unwrap_or(true) {
+            assert!(std::time::Instant::now() < deadline, "the server did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        authenticate_helpers(&base).await;
+        Some(BinaryServer { base, pid, dir, child })
+    }
+
+    pub fn ws_url(&self) -> String {
+        self.base.replacen("http", "ws", 1)
+    }
+
+    /// Stops it (SIGTERM) and waits for it.
+    pub async fn stop(&mut self) {
+        let _ = rustix::process::kill_process(rustix::process::Pid::from_raw(self.pid as i32).unwrap(), rustix::process::Signal::TERM);
+        let _ = tokio::time::timeout(Duration::from_secs(15), self.child.wait()).await;
+    }
+}
+
+impl Drop for BinaryServer {
+    /// Workspaces with a disk quota are mounted filesystems: unmount them before the folder goes.
+    fn drop(&mut self) {
+        for entry in std::fs::read_dir(self.dir.path().join("workspaces")).into_iter().flatten().flatten() {
+            let ws = entry.path().join("workspace");
+            if ws.is_dir() {
+                let _ = std::process::Command::new("umount").args(["-l", "-q"]).arg(&ws).stderr(std::process::Stdio::null()).status();
+            }
+        }
+    }
+}

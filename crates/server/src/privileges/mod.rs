@@ -1,6 +1,9 @@
-//! Dropping root: a server started as root starts the sandbox helper (which keeps root's
-//! powers for the few things that need them, `sandbox::helper`), hands its data folders to its
-//! own unprivileged user, and becomes that user before it reads any input from the network.
+//! What keeps root's powers, and how the server gives them up. A server started as root starts
+//! the sandbox helper (`helper`: the one process that keeps them, for the few things that need
+//! them; the server talks to it through `sandbox::helper`), hands its data folders to its own
+//! unprivileged user, and becomes that user before it reads any input from the network.
+
+pub mod helper;
 
 use std::ffi::CString;
 use std::path::{Path, PathBuf};
