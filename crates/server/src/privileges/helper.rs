@@ -18,12 +18,19 @@ use crate::sandbox::{Jail, cgroups};
 /// The helper's main: serves the server on standard input until it closes.
 pub fn serve(settings_json: &str) -> anyhow::Result<()> {
     let settings: Settings = serde_json::from_str(settings_json)?;
-    // If the server dies, so does the helper (and with it, through bwrap's --die-with-parent,
-    // every sandbox).
-    // SAFETY: prctl with plain integer arguments.
-    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
+    // When the server ends, for whatever reason, the kernel closes its end: the helper reads
+    // the end of its input, removes what it made and exits (and with it, through bwrap's
+    // --die-with-parent, every sandbox). The socket moves off fd 0 to a close-on-exec one, so
+    // no process the helper starts can ever hold it.
     // SAFETY: fd 0 is ours (the socket the server gave us) and nothing else owns it.
-    let sock = unsafe { OwnedFd::from_raw_fd(0) };
+    let stdin = unsafe { OwnedFd::from_raw_fd(0) };
+    let sock = rustix::io::fcntl_dupfd_cloexec(&stdin, 3)?;
+    let null = rustix::fs::open("/dev/null", OFlags::RDONLY, Mode::empty())?;
+    // SAFETY: dup2 onto fd 0, which `stdin` owned; forgetting it leaves fd 0 to /dev/null.
+    if unsafe { libc::dup2(null.as_raw_fd(), 0) } < 0 {
+        return Err(std::io::Error::last_os_error().into());
+    }
+    std::mem::forget(stdin);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     rt.block_on(async move {
         let helper = Arc::new(Helper::new(settings, nonblocking(sock)?)?);
@@ -128,6 +135,7 @@ impl Helper {
 
     async fn run(self: Arc<Self>) {
         let mut buf = vec![0u8; MAX_MESSAGE];
+        let requests = tokio_util::task::TaskTracker::new();
         loop {
             let (n, fds) = match recv(&self.sock, &mut buf).await {
                 Ok(Some(m)) => m,
@@ -147,7 +155,7 @@ impl Helper {
                 }
             };
             let me = self.clone();
-            tokio::spawn(async move {
+            requests.spawn(async move {
                 let id = request.id;
                 let result = me.handle(request.op, fds).await;
                 let bytes = serde_json::to_vec(&FromHelper::Reply { id, result }).unwrap_or_default();
@@ -155,7 +163,10 @@ impl Helper {
             });
         }
         // The server is gone: so is everything it started, and every limit group it asked for
-        // (what ran in them is killed first), bounded in time.
+        // (what ran in them is killed first), bounded in time. Requests under way (a group's
+        // removal, say) finish first.
+        requests.close();
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), requests.wait()).await;
         let groups: Vec<cgroups::Group> = self.groups.lock().unwrap_or_else(|e| e.into_inner()).drain().map(|(_, g)| g).collect();
         let _ = tokio::time::timeout(std::time::Duration::from_secs(5), futures_util::future::join_all(groups.into_iter().map(|g| g.remove()))).await;
         std::process::exit(0);
