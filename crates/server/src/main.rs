@@ -20,18 +20,22 @@ fn init_logging() {
         .init();
 }
 
-/// Started as root: the sandbox helper starts first (it keeps root), then this process becomes
-/// `config.server.user` before it binds or reads anything.
-fn drop_root(config: &Config) -> anyhow::Result<Option<interview_ide::sandbox::Helper>> {
+/// The sandbox helper starts first (this executable, unless HELPER_BIN says otherwise). Started
+/// as root, this process then becomes `config.server.user` before it binds or reads anything;
+/// the helper keeps root for the sandboxes alone.
+fn start_helper_and_drop_root(config: &Config) -> anyhow::Result<interview_ide::sandbox::Helper> {
+    let bin = match &config.workspaces.helper_bin {
+        Some(b) => b.clone(),
+        None => std::env::current_exe()?,
+    };
     if !rustix::process::geteuid().is_root() {
-        return Ok(None);
+        return Ok(interview_ide::sandbox::helper::start(&bin, &interview_ide::helper_settings(config, None)?)?);
     }
     let account = interview_ide::privileges::lookup(&config.server.user)?;
-    let bin = config.workspaces.helper_bin.clone().unwrap_or_else(interview_ide::sandbox::helper::default_bin);
     let helper = interview_ide::sandbox::helper::start(&bin, &interview_ide::helper_settings(config, Some(account.gid))?)?;
     interview_ide::privileges::become_user(config, account)?;
     tracing::info!(uid = account.uid, user = %config.server.user, "running unprivileged; the sandbox helper keeps root for the sandboxes");
-    Ok(Some(helper))
+    Ok(helper)
 }
 
 /// glibc gives threads that allocate at once arenas of their own (up to 8 per core), each keeping
@@ -53,8 +57,8 @@ async fn serve() -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     init_logging();
     let config = Config::parse();
-    let helper = drop_root(&config)?;
-    let server = start_with_helper(config.clone(), helper).await?;
+    let helper = start_helper_and_drop_root(&config)?;
+    let server = start_with_helper(config.clone(), Some(helper)).await?;
     tracing::info!(
         url = %config.server.public_url.clone().unwrap_or_else(|| server.url()),
         addr = %server.addr,
