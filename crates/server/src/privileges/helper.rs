@@ -432,3 +432,20 @@ fn mount_tmpfs(dir: &OwnedFd, bytes: u64, uid: u32, gid: u32) -> std::io::Result
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    /// What a compromised server could ask for: root, its own uid's neighbours, names that
+    /// climb out of the runs or workspaces folder. Each is refused before anything is touched.
+    #[test]
+    fn the_helper_refuses_what_a_compromised_server_could_ask() {
+        for uid in [0, 1, 999, 65534, super::FIRST_SANDBOX_UID - 1, u32::MAX] {
+            assert!(super::valid_uid(uid).is_err(), "uid {uid}");
+        }
+        assert!(super::valid_uid(super::FIRST_SANDBOX_UID).is_ok());
+        for name in ["", "..", ".", "../etc", "a/b", "/etc", ".disks", "a b", "x\0y"] {
+            assert!(super::valid_name(name).is_err(), "name {name:?}");
+        }
+        assert!(super::valid_name("ws-AbC_9-shell").is_ok());
+    }
+}
