@@ -214,9 +214,10 @@ test('the request console and the app logs', async () => {
 test('VS Code: the workbench opens the workspace and its edits reach the collaborative editor', async () => {
   const { interviewer, candidate } = await workspace();
   await openFile(interviewer, 'app/main.py');
-  // code-server serves the candidate's code as pages of this site: never in the interviewer's browser.
-  assert.equal(await byTestId(interviewer, 'open-vscode').count(), 0, 'no VS Code for the interviewer');
   const { frame, lines: vsEditor } = await openInVsCode(candidate, 'app/main.py', { contains: /import/ });
+  // code-server serves the candidate's code as pages: from the untrusted origin, never this one.
+  const src = await byTestId(candidate, 'vscode-frame').getAttribute('src');
+  assert.ok(src.startsWith(`${server.untrustedUrl}/sessions/`), src);
   // The explorer lists the workspace.
   const explorer = frame.locator('.explorer-folders-view');
   await explorer.waitFor({ timeout: 30_000 });
@@ -247,7 +248,8 @@ test(
   'VS Code: its nested frames (extension host, webviews) may be framed by the workbench',
   async () => {
     const { candidate, id } = await workspace();
-    // Top-level this time, in the candidate's browser (the session cookie authenticates it).
+    // Top-level this time, in the candidate's browser, at the link the platform gives them.
+    const links = await candidate.evaluate(async (id) => (await fetch(`/api/sessions/${id}/content`)).json(), id);
     const page = await candidate.context().newPage();
     const blocked = [];
     page.on('response', async (res) => {
@@ -256,7 +258,7 @@ test(
       if (/frame-ancestors\s+'none'/.test(csp)) blocked.push(new URL(res.url()).pathname.replace(/^.*\/vscode\//, '/vscode/'));
     });
     try {
-      await page.goto(`${server.url}/api/sessions/${id}/vscode/?folder=/workspace`);
+      await page.goto(links.vscode);
       await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
       // The web worker extension host's frame loads with the workbench.
       await waitFor(async () => page.frames().length > 1, { timeout: 20_000, what: 'the extension host frame' });
@@ -267,6 +269,61 @@ test(
     }
   },
 );
+
+test('pages the candidate makes cannot act as a signed-in admin: they open on the untrusted origin', async () => {
+  const session = await createWorkspace(server.url);
+  const call = (method, path, token, body) =>
+    fetch(`${server.url}/api/sessions/${session.id}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+  // The candidate writes a page that tries to use whoever opens it: make a key, read the account.
+  const evil = `<!doctype html><title>waiting</title><script>
+    (async () => {
+      const api = ${JSON.stringify(server.url)};
+      const out = {};
+      const attempt = async (name, f) => { try { out[name] = await f(); } catch { out[name] = 'blocked'; } };
+      await attempt('json', async () => (await fetch(api + '/api/keys', { method: 'POST', credentials: 'include', headers: { 'content-type': 'application/json' }, body: '{"name":"stolen"}' })).status);
+      await attempt('simple', async () => (await fetch(api + '/api/keys', { method: 'POST', credentials: 'include', mode: 'no-cors', headers: { 'content-type': 'text/plain' }, body: '{"name":"stolen-simple"}' })).type);
+      await attempt('me', async () => (await fetch(api + '/api/auth/me', { credentials: 'include' })).text());
+      document.title = 'done ' + JSON.stringify(out);
+    })();
+  </script>`;
+  assert.equal((await call('POST', '/files', session.candidate_token, { path: 'evil.html', content: evil })).status, 201);
+  const links = await (await call('GET', '/content', session.candidate_token)).json();
+  assert.ok(links.base.startsWith(server.untrustedUrl), links.base);
+
+  // A signed-in admin opens the links the candidate sends.
+  const context = await browser.newContext({ viewport: VIEWPORT });
+  const admin = await context.newPage();
+  await signInBrowser(admin, server.url);
+  const cookiesBefore = JSON.stringify(await context.cookies());
+  const keys = async () => (await (await fetch(`${server.url}/api/keys?all=1`, { headers: { authorization: `Bearer ${server.apiKey}` } })).json()).map((k) => k.name);
+  const keysBefore = await keys();
+  try {
+    // The file, through VS Code's resource route, and through the platform's files API.
+    await admin.goto(`${links.base}vscode/vscode-remote-resource?path=/workspace/evil.html`);
+    await waitFor(async () => (await admin.title()).startsWith('done'), { timeout: 30_000, what: "the candidate's script to finish" });
+    const out = JSON.parse((await admin.title()).slice(5));
+    assert.equal(new URL(admin.url()).origin, server.untrustedUrl);
+    assert.equal(out.json, 'blocked', 'a JSON request from the untrusted origin never reaches the API (no CORS)');
+    assert.equal(out.me, 'blocked', 'nothing of the account is readable');
+    const download = admin.waitForEvent('download', { timeout: 10_000 }).catch(() => null);
+    await admin.goto(`${server.url}/api/sessions/${session.id}/files/content?path=evil.html&token=${session.candidate_token}`).catch(() => {});
+    assert.ok(await download, 'the files API hands the page over as a download, never renders it');
+    // The app's link on the platform's origin takes the browser to the untrusted origin.
+    await admin.goto(`${server.url}/api/sessions/${session.id}/app/stocks?token=${session.candidate_token}`);
+    assert.equal(new URL(admin.url()).origin, server.untrustedUrl);
+    assert.ok(!admin.url().includes(session.candidate_token), 'the session token does not travel on');
+    const after = await keys();
+    assert.deepEqual(after.filter((k) => k.startsWith('stolen')), [], 'no key was made');
+    assert.equal(after.length, keysBefore.length);
+    assert.equal(JSON.stringify(await context.cookies()), cookiesBefore, 'no cookie changed');
+  } finally {
+    await context.close();
+  }
+});
 
 test('accessibility of the workspace page, both roles', async () => {
   const { interviewer, candidate } = await workspace();

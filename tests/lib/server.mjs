@@ -69,8 +69,11 @@ export async function startServer(extraArgs = [], { withAdmin = true, port: chos
   // A port chosen beforehand when something must know the URL first (an OpenID provider's redirect URI).
   const port = chosenPort ?? await freePort();
   const url = `http://127.0.0.1:${port}`;
+  // The untrusted origin (candidate-made content) on a free port of its own.
+  const untrustedPort = await freePort();
   const args = [
     '--bind', `127.0.0.1:${port}`,
+    '--untrusted-bind', `127.0.0.1:${untrustedPort}`,
     '--database-url', databaseUrl ?? `sqlite://${dir}/db.sqlite`,
     '--exercises-dir', EXERCISES_DIR,
     '--workspaces-dir', workspacesDir,
@@ -111,6 +114,7 @@ export async function startServer(extraArgs = [], { withAdmin = true, port: chos
   }
   return {
     url,
+    untrustedUrl: `http://127.0.0.1:${untrustedPort}`,
     wsUrl: url.replace('http', 'ws'),
     workspacesDir,
     get apiKey() { return apiKey(url); },

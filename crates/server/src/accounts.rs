@@ -395,9 +395,9 @@ impl Accounts {
         Ok(self.store.users().await?.iter().map(Into::into).collect())
     }
 
-    /// Disables or enables a user. Disabling ends their sign-ins, and their keys stop working
-    /// (keys are checked against the user on every request).
-    pub async fn set_disabled(&self, by: &Account, user_id: &str, disabled: bool) -> Result<()> {
+    /// Disables or enables a user; answers their email. Disabling ends their sign-ins and revokes
+    /// their keys for good (the caller ends their open connections).
+    pub async fn set_disabled(&self, by: &Account, user_id: &str, disabled: bool) -> Result<String> {
         if disabled && by.id == user_id {
             return Err(AccountError::Conflict("you cannot disable your own account".into()));
         }
@@ -407,7 +407,8 @@ impl Accounts {
         }
         let action = if disabled { "user_disabled" } else { "user_enabled" };
         self.audit(Some(&by.email), action, Some(user_id), serde_json::json!({})).await;
-        Ok(())
+        let email = self.store.users().await?.into_iter().find(|u| u.id == user_id).map(|u| u.email).unwrap_or_default();
+        Ok(email)
     }
 
     pub async fn teams(&self) -> Result<Vec<TeamRow>> {

@@ -36,6 +36,8 @@ pub enum Control {
     Ended { session: String },
     /// The session was deleted: every connection to it closes, its workspace goes.
     Deleted { session: String },
+    /// A standing was withdrawn (a rotated link, a disabled account): its connections end.
+    Revoked { holder: String },
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]

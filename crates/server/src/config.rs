@@ -99,6 +99,17 @@ pub struct ServerConfig {
     #[arg(long = "public-url", env = "PUBLIC_URL")]
     pub public_url: Option<String>,
 
+    /// Address of the untrusted origin's listener: what candidates make (VS Code, their app)
+    /// is served there, never on the platform's origin (default: the bind address's port + 1).
+    #[arg(long = "untrusted-bind", env = "UNTRUSTED_BIND")]
+    pub untrusted_bind: Option<SocketAddr>,
+
+    /// The untrusted origin's URL as browsers reach it (e.g. https://ws.example.com), another
+    /// host than the public URL's in production (default: the public URL's host, with the
+    /// untrusted listener's port).
+    #[arg(long = "untrusted-origin", env = "UNTRUSTED_ORIGIN")]
+    pub untrusted_origin: Option<String>,
+
     /// Serve the web app from this folder instead of the copy built into the binary.
     #[arg(long = "web-dir", env = "WEB_DIR")]
     pub web_dir: Option<PathBuf>,
@@ -401,6 +412,35 @@ impl ServerConfig {
             Some(url) => url.trim_end_matches('/').to_string(),
             None => format!("http://{}", self.bind),
         }
+    }
+
+    /// Where the untrusted listener binds: as configured, else beside the platform's (port + 1;
+    /// port 0 stays 0, so tests get a free port for each).
+    pub fn untrusted_bind(&self) -> SocketAddr {
+        self.untrusted_bind.unwrap_or_else(|| {
+            let port = match self.bind.port() {
+                0 => 0,
+                p => p.checked_add(1).unwrap_or(p - 1),
+            };
+            SocketAddr::new(self.bind.ip(), port)
+        })
+    }
+
+    /// The untrusted origin (no trailing slash): as configured, else the public URL's scheme and
+    /// host with the untrusted listener's `port`.
+    pub fn untrusted_origin(&self, port: u16) -> String {
+        if let Some(origin) = &self.untrusted_origin {
+            return origin.trim_end_matches('/').to_string();
+        }
+        let public = self.public_url();
+        let (scheme, rest) = public.split_once("://").unwrap_or(("http", &public));
+        let authority = rest.split('/').next().unwrap_or("");
+        // The host without its port (an IPv6 host keeps its brackets).
+        let host = match authority.rfind(':') {
+            Some(i) if !authority[i..].contains(']') => &authority[..i],
+            _ => authority,
+        };
+        format!("{scheme}://{host}:{port}")
     }
 }
 

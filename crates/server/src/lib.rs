@@ -23,11 +23,13 @@
 
 pub mod accounts;
 pub mod assistant;
+pub mod capability;
 pub mod chaos;
 pub mod cluster;
 pub mod cockpit;
 pub mod collab;
 pub mod config;
+pub mod connections;
 pub mod docname;
 pub mod execute;
 pub mod faults;
@@ -77,6 +79,8 @@ pub struct App {
     pub create_limiter: PerAddressLimiter,
     pub shutdown: CancellationToken,
     pub next_conn_id: AtomicU64,
+    /// Open WebSockets by whom they act for (ended when that standing is withdrawn).
+    pub connections: Arc<connections::Connections>,
     pub assistant: Arc<assistant::Assistant>,
     pub workspaces: Arc<workspace::Workspaces>,
     pub executor: Arc<execute::Executor>,
@@ -88,6 +92,8 @@ pub struct App {
 /// A running server: its address and how to stop it.
 pub struct Server {
     pub addr: SocketAddr,
+    /// The untrusted origin's listener (candidate-made content).
+    pub untrusted_addr: SocketAddr,
     shutdown: CancellationToken,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
@@ -95,6 +101,10 @@ pub struct Server {
 impl Server {
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    pub fn untrusted_url(&self) -> String {
+        format!("http://{}", self.untrusted_addr)
     }
 
     /// Graceful stop: closes connections (1001), snapshots documents, flushes storage.
@@ -141,6 +151,11 @@ pub async fn start_with_helper(mut config: Config, helper: Option<sandbox::Helpe
         // With port 0 the real port is only known now.
         config.server.public_url = Some(format!("http://{addr}"));
     }
+    let untrusted_listener = tokio::net::TcpListener::bind(config.server.untrusted_bind())
+        .await
+        .map_err(|e| anyhow::anyhow!("binding the untrusted origin's listener on {} (UNTRUSTED_BIND): {e}", config.server.untrusted_bind()))?;
+    let untrusted_addr = untrusted_listener.local_addr()?;
+    config.server.untrusted_origin = Some(config.server.untrusted_origin(untrusted_addr.port()));
     let metrics = Metrics::default();
     let shutdown = CancellationToken::new();
     let docs: Arc<dyn store::DocStore> = Arc::new(store.clone());
@@ -198,6 +213,10 @@ pub async fn start_with_helper(mut config: Config, helper: Option<sandbox::Helpe
         // A warning, so that it shows even when the log is turned down to warnings.
         tracing::warn!("first-run setup: open {}/setup?code={code} to create the first admin account", config.public_url());
     }
+    let connections = connections::Connections::new(shutdown.clone(), node.clone());
+    if let Some(node) = &node {
+        connections.follow(node, shutdown.clone());
+    }
     let lifecycle = Lifecycle::new(store.clone(), docs.clone(), sessions.clone(), collab.clone(), workspaces.clone(), node.clone());
     if let Some(node) = &node {
         lifecycle.follow(node, shutdown.clone());
@@ -225,18 +244,26 @@ pub async fn start_with_helper(mut config: Config, helper: Option<sandbox::Helpe
         metrics,
         shutdown: shutdown.clone(),
         next_conn_id: AtomicU64::new(1),
+        connections,
         cluster: node,
     });
     let router = http::router(app.clone());
+    let untrusted_router = http::untrusted::router(app.clone());
+    tracing::info!(origin = %app.config.server.untrusted_origin(untrusted_addr.port()), addr = %untrusted_addr, "candidate-made content (VS Code, the candidate's app) is served on its own origin");
     // Small edits must not wait for Nagle's algorithm.
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
     });
+    let untrusted_listener = untrusted_listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     let stop = shutdown.clone();
     let task = tokio::spawn(async move {
-        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(stop.cancelled_owned())
-            .await?;
+        let untrusted = axum::serve(untrusted_listener, untrusted_router.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(stop.clone().cancelled_owned());
+        let platform = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(stop.cancelled_owned());
+        let (platform, untrusted) = tokio::join!(platform, untrusted);
+        platform?;
+        untrusted?;
         collab.shutdown().await;
         drop(app);
         drop(collab);
@@ -247,7 +274,7 @@ pub async fn start_with_helper(mut config: Config, helper: Option<sandbox::Helpe
         store.close().await;
         Ok(())
     });
-    Ok(Server { addr, shutdown, task })
+    Ok(Server { addr, untrusted_addr, shutdown, task })
 }
 
 /// What the sandbox helper is told: the folders it mounts beneath, and the group sandboxes run

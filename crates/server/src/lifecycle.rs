@@ -225,6 +225,7 @@ impl Lifecycle {
                         this.workspaces.remove(&session).await;
                         this.owned.lock().unwrap_or_else(|e| e.into_inner()).remove(&session);
                     }
+                    Ok(Control::Revoked { .. }) => {}
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => tracing::warn!(missed = n, "missed control messages from other nodes"),
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
                 }

@@ -10,7 +10,7 @@ use crate::docname::DocName;
 use crate::store::{ParticipantRow, Policy, SessionRow, Store, StoreError};
 use crate::util::{new_id, new_token, now_ms, rfc3339, token_hash, token_matches};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Interviewer,
@@ -257,11 +257,13 @@ impl Sessions {
         Ok(Caller { session, role, account: None })
     }
 
-    /// A new interviewer link for the session; the old one stops working at once.
-    pub async fn rotate_interviewer_link(&self, caller: &Caller) -> Result<(String, String)> {
+    /// A new link of `role` for the session (interviewer only); the old one stops working at once
+    /// (the caller ends the connections opened with it).
+    pub async fn rotate_link(&self, caller: &Caller, role: Role) -> Result<(String, String)> {
         caller.require_interviewer()?;
+        caller.require_open()?;
         let token = new_token();
-        self.store.set_interviewer_token_hash(&caller.session.id, &token_hash(&token)).await?;
+        self.store.set_token_hash(&caller.session.id, role == Role::Candidate, &token_hash(&token)).await?;
         let url = format!("{}/session/{}?token={}", self.public_url, caller.session.id, token);
         Ok((token, url))
     }

@@ -57,7 +57,7 @@ impl Node {
     async fn spawn(&mut self) {
         let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_interview-ide"))
-            .args(["--bind", &format!("127.0.0.1:{}", self.port), "--database-url", &self.db, "--redis-url", &self.redis, "--node-id", &self.id])
+            .args(["--bind", &format!("127.0.0.1:{}", self.port), "--untrusted-bind", "127.0.0.1:0", "--database-url", &self.db, "--redis-url", &self.redis, "--node-id", &self.id])
             .args(["--workspaces-dir", &self._dir.path().join("ws").display().to_string()])
             .args(["--max-sessions-per-minute", "1000"])
             .args(admin_args())
@@ -521,7 +521,7 @@ async fn a_node_id_in_use_is_refused() {
     let a = Node::start("taken", &db, &redis, &[]).await;
     let dir = tempfile::tempdir().unwrap();
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_interview-ide"))
-        .args(["--bind", &format!("127.0.0.1:{}", free_port()), "--database-url", &db, "--redis-url", &redis, "--node-id", &a.id])
+        .args(["--bind", &format!("127.0.0.1:{}", free_port()), "--untrusted-bind", "127.0.0.1:0", "--database-url", &db, "--redis-url", &redis, "--node-id", &a.id])
         .args(["--workspaces-dir", &dir.path().display().to_string()])
         .args(admin_args())
         .output()

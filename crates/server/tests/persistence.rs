@@ -70,7 +70,7 @@ async fn content_survives_kill_9() {
     let port = free_port();
     let spawn = || {
         Command::new(env!("CARGO_BIN_EXE_interview-ide"))
-            .args(["--bind", &format!("127.0.0.1:{port}"), "--database-url", &db])
+            .args(["--bind", &format!("127.0.0.1:{port}"), "--untrusted-bind", "127.0.0.1:0", "--database-url", &db])
             .args(admin_args())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -418,36 +418,124 @@ async fn idle_workspaces_stop_ended_ones_run_nothing_deleted_ones_are_removed() 
     assert!(!e.ws_root.join(&s.id).exists());
 }
 
+/// Where a caller opens the session's candidate-made content: `GET /content`.
+async fn content_links(base: &str, s: &Session, token: &str) -> Value {
+    let res = get(base, s, token, "/content").await;
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
+}
+
 #[tokio::test]
-async fn candidate_controlled_content_never_runs_as_this_origin() {
+async fn candidate_controlled_content_is_served_only_from_the_untrusted_origin() {
     if !ready() {
         return;
     }
     let e = env().await;
     let base = e.server.url();
+    let untrusted = e.server.server.untrusted_url();
     let s = workspace(&base).await;
-    // The app's answers are sandboxed pages: no script of the candidate's runs as this origin.
+    // VS Code is not on the platform's origin at all, for anyone, with any credential.
+    for token in [&s.candidate, &s.interviewer] {
+        assert_eq!(get(&base, &s, token, "/vscode/").await.status(), 404);
+    }
+    let links = content_links(&base, &s, &s.candidate).await;
+    let app_base = links["app"].as_str().unwrap().to_string();
+    assert!(app_base.starts_with(&format!("{untrusted}/sessions/{}/", s.id)), "{app_base}");
+    // The app answers there, sandboxed, framable by the platform's page, with nothing that acts
+    // on the browser's state for the host.
+    let res = http().get(format!("{app_base}stocks")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let h = res.headers();
+    assert!(h["content-security-policy"].to_str().unwrap().starts_with("sandbox"));
+    assert_eq!(h["cross-origin-resource-policy"], "cross-origin");
+    assert_eq!(h["referrer-policy"], "no-referrer");
+    assert!(h.get("set-cookie").is_none());
+    // The platform's own cookies and tokens never reach the untrusted origin's handlers: without
+    // the capability nothing is served, whatever credential comes along.
+    let bare = format!("{untrusted}/sessions/{}/app/stocks", s.id);
+    let res = http().get(&bare).bearer_auth(&s.candidate).header("cookie", format!("iide_{}={}", s.id, s.candidate)).send().await.unwrap();
+    assert_eq!(res.status(), 401);
+    let capability = app_base.trim_end_matches("/app/").rsplit('/').next().unwrap().to_string();
+    let expires: u64 = capability[1..capability.find('.').unwrap()].parse().unwrap();
+    for forged in [format!("c{}.AAAAAAAAAAAAAAAAAAAAAA", expires), format!("i{}", &capability[1..]), format!("c{}{}", expires + 1, &capability[capability.find('.').unwrap()..])] {
+        let res = http().get(format!("{untrusted}/sessions/{}/{forged}/app/stocks", s.id)).send().await.unwrap();
+        assert_eq!(res.status(), 401, "{forged}");
+    }
+    // Another session's capability opens nothing here.
+    let other = workspace(&base).await;
+    let other_app = content_links(&base, &other, &other.candidate).await["app"].as_str().unwrap().replace(&other.id, &s.id);
+    assert_eq!(http().get(format!("{other_app}stocks")).send().await.unwrap().status(), 401);
+    // The platform still proxies the app for API clients and the request console (fetch), but a
+    // browser never renders it there: a navigation goes to the untrusted origin, a load is refused.
     let res = http().get(format!("{base}/api/sessions/{}/app/stocks", s.id)).bearer_auth(&s.candidate).send().await.unwrap();
     assert_eq!(res.status(), 200);
-    assert_eq!(res.headers()["content-security-policy"], "sandbox; default-src 'none'");
-    // VS Code (code-server serves the candidate's code) opens only for the candidate.
-    let res = get(&base, &s, &s.interviewer, "/vscode/").await;
-    assert_eq!(res.status(), 403);
+    let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let nav = no_redirects.get(format!("{base}/api/sessions/{}/app/stocks?token={}", s.id, s.candidate)).header("sec-fetch-dest", "document").send().await.unwrap();
+    assert_eq!(nav.status(), 303);
+    let to = nav.headers()["location"].to_str().unwrap();
+    assert!(to.starts_with(&format!("{untrusted}/sessions/{}/", s.id)) && to.ends_with("/app/stocks") && !to.contains(&s.candidate), "{to}");
+    let script = http().get(format!("{base}/api/sessions/{}/app/stocks?token={}", s.id, s.candidate)).header("sec-fetch-dest", "script").send().await.unwrap();
+    assert_eq!(script.status(), 403);
+    // VS Code opens from the untrusted origin, for either role.
     if PathBuf::from("/opt/interview-ide/code-server/node_modules/.bin/code-server").is_file() {
-        let res = http().get(format!("{base}/api/sessions/{}/vscode/?folder=/workspace", s.id)).header("cookie", format!("iide_{}={}", s.id, s.candidate)).timeout(Duration::from_secs(60)).send().await.unwrap();
-        assert_eq!(res.status(), 200);
-        let html = res.text().await.unwrap();
-        assert!(html.contains("workbench"), "the workbench page: {}", &html[..html.len().min(300)]);
+        for token in [&s.candidate, &s.interviewer] {
+            let url = content_links(&base, &s, token).await["vscode"].as_str().unwrap().to_string();
+            let res = http().get(&url).timeout(Duration::from_secs(60)).send().await.unwrap();
+            assert_eq!(res.status(), 200);
+            assert!(res.headers().get("set-cookie").is_none());
+            let csp = res.headers()["content-security-policy"].to_str().unwrap().to_string();
+            let html = res.text().await.unwrap();
+            assert!(html.contains("workbench"), "the workbench page: {}", &html[..html.len().min(300)]);
+            assert!(!csp.contains("frame-ancestors 'none'"), "{csp}");
+        }
     } else {
         eprintln!("code-server is not installed: its page is not checked");
     }
-    // With only the cookie, changes must come from this origin (another port of the host is another origin).
-    let cookie = format!("iide_{}={}", s.id, s.candidate);
-    let url = format!("{base}/api/sessions/{}/files", s.id);
-    let res = http().post(&url).header("cookie", &cookie).header("origin", "http://127.0.0.1:1").json(&json!({"path": "csrf.py"})).send().await.unwrap();
-    assert_eq!(res.status(), 403);
-    let res = http().post(&url).header("cookie", &cookie).header("origin", base.as_str()).json(&json!({"path": "same-origin.py"})).send().await.unwrap();
-    assert_eq!(res.status(), 201);
+    // A new candidate link: the old link and every capability made from it stop at once.
+    let res = post(&base, &s, &s.interviewer, "/candidate-link", json!({})).await;
+    assert_eq!(res.status(), 200);
+    let fresh: Value = res.json().await.unwrap();
+    assert_eq!(http().get(format!("{app_base}stocks")).send().await.unwrap().status(), 401);
+    assert_eq!(get(&base, &s, &s.candidate, "").await.status(), 401);
+    let token = fresh["candidate_token"].as_str().unwrap();
+    assert!(fresh["candidate_url"].as_str().unwrap().ends_with(token));
+    assert_eq!(get(&base, &s, token, "").await.status(), 200);
+    // Only the interviewer makes links.
+    assert_eq!(post(&base, &s, token, "/candidate-link", json!({})).await.status(), 403);
+    assert_eq!(post(&base, &s, token, "/interviewer-link", json!({})).await.status(), 403);
+}
+
+#[tokio::test]
+async fn a_rotated_link_ends_what_was_opened_with_it() {
+    if !ready() {
+        return;
+    }
+    let e = env().await;
+    let base = e.server.url();
+    let ws_base = e.server.ws_url();
+    let s = workspace(&base).await;
+    let mut candidate_doc = Peer::connect(&ws_base, &s.id, "main", &s.candidate).await;
+    let mut interviewer_doc = Peer::connect(&ws_base, &s.id, "main", &s.interviewer).await;
+    let mut term = Term::open(&ws_base, &s, &s.candidate).await;
+    assert!(term.run("echo ready", Duration::from_secs(20)).await.contains("ready"));
+    let res = post(&base, &s, &s.interviewer, "/candidate-link", json!({})).await;
+    assert_eq!(res.status(), 200);
+    // The candidate's socket and terminal end within a second; the interviewer's stays.
+    assert!(candidate_doc.closed_with(Duration::from_secs(1)).await.is_some(), "the old link's document socket ends");
+    let ended = tokio::time::timeout(Duration::from_secs(1), async {
+        loop {
+            match term.ws.next().await {
+                Some(Ok(WsMessage::Close(_))) | None | Some(Err(_)) => break,
+                _ => {}
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the old link's terminal ends");
+    interviewer_doc.append("still here").await;
+    assert!(interviewer_doc.closed_with(Duration::from_millis(500)).await.is_none(), "the interviewer's socket stays open");
+    // The old link opens nothing new.
+    assert!(Peer::try_connect(&ws_base, &s.id, "main", &s.candidate).await.is_err());
 }
 
 #[tokio::test]

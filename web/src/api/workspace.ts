@@ -124,12 +124,23 @@ export function workspaceApi(c: SessionClient) {
     /** WebSocket URL of the workspace's shared terminal. */
     terminalUrl: () => wsUrl(`${c.path('/terminal')}${c.token ? `?token=${encodeURIComponent(c.token)}` : ''}`),
 
-    /** Where code-server is served for the session (same origin; the session cookie authenticates). */
-    vscodeUrl: () => c.path('/vscode/?folder=/workspace'),
+    /**
+     * Where this caller opens the session's candidate-made content (VS Code, the app): on the
+     * untrusted origin, with a capability for their role in the URL (no cookie of the platform's).
+     */
+    contentLinks: () => c.request<ContentLinks>('GET', '/content'),
   };
 }
 
 export type WorkspaceApi = ReturnType<typeof workspaceApi>;
+
+/** `GET /api/sessions/{id}/content`. */
+export interface ContentLinks {
+  base: string;
+  vscode: string;
+  app: string;
+  expires_in_seconds: number;
+}
 
 function isJson(text: string): boolean {
   try {

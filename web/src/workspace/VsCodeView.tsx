@@ -1,17 +1,36 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import type { WorkspaceStatus } from '../api/workspace';
 import { useSession } from '../session/SessionContext';
 import { Spinner } from '../ui/Spinner';
 
 /**
- * code-server for the session in an iframe (same origin: the session cookie set by `join`
- * authenticates it). Mounted on first use and kept, so switching back and forth does not reload it.
+ * code-server for the session in an iframe, from the untrusted origin (it serves the candidate's
+ * files as pages, which must never run as the platform's origin); the URL carries a capability
+ * for this session and role. Mounted on first use and kept, so switching back and forth does not
+ * reload it.
  */
 export function VsCodeView({ status, visible }: { status: WorkspaceStatus | null; visible: boolean }) {
   const { api } = useSession();
   const [loaded, setLoaded] = useState(false);
   const [reloads, setReloads] = useState(0);
+  const [src, setSrc] = useState<string | null>(null);
+  const [linkError, setLinkError] = useState<string | null>(null);
   const cs = status?.code_server;
+  const installed = !!cs?.installed;
+
+  // A fresh link on each reload: its capability is new, so a long-open tab never holds a stale one.
+  useEffect(() => {
+    if (!installed) return;
+    let live = true;
+    setLinkError(null);
+    api.workspace.contentLinks().then(
+      (links) => live && setSrc(links.vscode),
+      (e: unknown) => live && setLinkError(e instanceof Error ? e.message : String(e)),
+    );
+    return () => {
+      live = false;
+    };
+  }, [api, installed, reloads]);
 
   let body;
   if (!cs) {
@@ -28,8 +47,23 @@ export function VsCodeView({ status, visible }: { status: WorkspaceStatus | null
         <p className="muted">The editor, terminal and app panels here work without it.</p>
       </div>
     );
+  } else if (linkError) {
+    body = (
+      <div className="vscode-message" role="alert">
+        <h2>VS Code could not be opened</h2>
+        <p>{linkError}</p>
+        <button type="button" className="btn btn-small" onClick={() => setReloads((r) => r + 1)}>
+          Try again
+        </button>
+      </div>
+    );
+  } else if (!src) {
+    body = (
+      <div className="vscode-message" role="status">
+        <Spinner size={18} /> Opening VS Code…
+      </div>
+    );
   } else {
-    const src = api.workspace.vscodeUrl();
     body = (
       <>
         <div className="vscode-bar">
@@ -41,6 +75,7 @@ export function VsCodeView({ status, visible }: { status: WorkspaceStatus | null
             className="btn btn-small btn-ghost"
             onClick={() => {
               setLoaded(false);
+              setSrc(null);
               setReloads((r) => r + 1);
             }}
           >

@@ -242,9 +242,9 @@ export function WorkspaceView({ files, status, onStatus, awareness, ended, onCur
                 Saved automatically
               </span>
             )}
-            {/* VS Code serves the candidate's code as pages of this site: it opens only in the
-                candidate's browser (the server refuses it to the interviewer). */}
-            {role === 'candidate' && (
+            {/* VS Code serves the candidate's code as pages: it opens from the untrusted origin,
+                so either person may open it. */}
+            {(
               <button
                 type="button"
                 className={`btn btn-small${view === 'vscode' ? ' btn-primary' : ''}`}

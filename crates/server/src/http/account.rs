@@ -15,6 +15,7 @@ use super::api::{JsonBody, client_address};
 use super::auth::{ACCOUNT_COOKIE, AdminAccount, Auth, SignedIn, cookie, cross_origin_write};
 use super::error::ApiError;
 use crate::accounts::{Account, LOGIN_TTL, MIN_PASSWORD_CHARS, NewUser};
+use crate::sessions::Role;
 use crate::store::SessionFilter;
 use crate::util::rfc3339;
 
@@ -274,11 +275,26 @@ pub async fn team_sessions(State(state): State<AppState>, SignedIn(account): Sig
     Ok(Json(serde_json::json!({ "sessions": sessions, "total": total, "limit": limit, "offset": offset })))
 }
 
-/// `POST /api/sessions/{id}/interviewer-link`: a new interviewer link; the old one stops working.
+/// `POST /api/sessions/{id}/interviewer-link`: a new interviewer link; the old one stops
+/// working, and what was opened with it (live documents, terminal, runs, VS Code) ends.
 pub async fn rotate_interviewer_link(State(state): State<AppState>, Auth(caller): Auth) -> Result<impl IntoResponse, ApiError> {
-    let (token, url) = state.sessions.rotate_interviewer_link(&caller).await?;
-    state.accounts.audit(Some(&actor(&caller)), "interviewer_link_rotated", Some(&caller.session.id), serde_json::json!({})).await;
+    let (token, url) = rotate(&state, &caller, Role::Interviewer).await?;
     Ok(Json(serde_json::json!({ "interviewer_token": token, "interviewer_url": url })))
+}
+
+/// `POST /api/sessions/{id}/candidate-link` (interviewer): a new candidate link, as above; for a
+/// link that reached the wrong person, or a candidate who must not come back.
+pub async fn rotate_candidate_link(State(state): State<AppState>, Auth(caller): Auth) -> Result<impl IntoResponse, ApiError> {
+    let (token, url) = rotate(&state, &caller, Role::Candidate).await?;
+    Ok(Json(serde_json::json!({ "candidate_token": token, "candidate_url": url })))
+}
+
+async fn rotate(state: &AppState, caller: &crate::sessions::Caller, role: Role) -> Result<(String, String), ApiError> {
+    let rotated = state.sessions.rotate_link(caller, role).await?;
+    state.connections.end(crate::connections::Holder::Link { session: caller.session.id.clone(), role }).await;
+    let action = format!("{}_link_rotated", role.as_str());
+    state.accounts.audit(Some(&actor(caller)), &action, Some(&caller.session.id), serde_json::json!({})).await;
+    Ok(rotated)
 }
 
 /// Who acted in a session, for the audit log.
@@ -322,7 +338,9 @@ pub async fn users(State(state): State<AppState>, AdminAccount(_): AdminAccount)
 }
 
 pub async fn disable_user(State(state): State<AppState>, AdminAccount(admin): AdminAccount, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
-    state.accounts.set_disabled(&admin, &id, true).await?;
+    let email = state.accounts.set_disabled(&admin, &id, true).await?;
+    // What they have open ends now, not at their next request.
+    state.connections.end(crate::connections::Holder::Account { email: email.to_ascii_lowercase() }).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

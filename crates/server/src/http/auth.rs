@@ -124,6 +124,28 @@ pub fn cross_origin_write(parts: &Parts) -> bool {
     origin_host.is_empty() || !origin_host.eq_ignore_ascii_case(host)
 }
 
+/// Middleware on `/api`: a state-changing request riding on a cookie must be one no other page
+/// can make without the server's consent (CORS): a JSON body or the `X-Requested-With` header.
+/// A form, a link or a `text/plain` fetch from another origin (which may carry the cookie: another
+/// port of this host is the same site) is refused before anything reads it. The Origin check
+/// (`cross_origin_write`) stands beside this.
+pub async fn refuse_simple_writes(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let unsafe_method = !matches!(*req.method(), axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS);
+    let h = req.headers();
+    let json = h.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|t| {
+        let t = t.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        t == "application/json" || t.ends_with("+json")
+    });
+    // Without a cookie a request has no standing but what it names itself (a header or the
+    // query's token), which no other page knows.
+    let rides_on_cookie = h.contains_key(header::COOKIE) && !explicit_token(h, req.uri().query());
+    if unsafe_method && rides_on_cookie && !json && !h.contains_key("x-requested-with") {
+        return ApiError::UnsupportedMediaType("a change needs a JSON body (Content-Type: application/json) or the X-Requested-With header".into()).into_response();
+    }
+    next.run(req).await
+}
+
 fn form_urlencoded_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
     serde_urlencoded::from_str::<Vec<(String, String)>>(query).unwrap_or_default().into_iter()
 }

@@ -52,6 +52,12 @@ pub async fn to_workspace_owner(State(state): State<AppState>, req: Request, nex
     }
 }
 
+/// Middleware on the untrusted origin's routes where the platform's router mounts them: only a
+/// request forwarded by another node reaches them (a browser cannot add the header to a link).
+pub async fn forwarded_only(req: Request, next: Next) -> Response {
+    if req.headers().contains_key(FORWARDED_BY) { next.run(req).await } else { ApiError::NotFound("no such route".into()).into_response() }
+}
+
 /// Middleware on `POST /sessions`: a new workspace session is made on the node running the
 /// fewest workspaces (this one when tied), so that the cluster fills evenly.
 pub async fn to_least_loaded(State(state): State<AppState>, req: Request, next: Next) -> Response {

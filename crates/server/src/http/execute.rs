@@ -85,8 +85,11 @@ async fn serve_ws(socket: WebSocket, state: AppState, caller: Caller) {
         }
     };
     let mut input = Some(input);
+    let registration = state.connections.register(&caller);
     loop {
         tokio::select! {
+            // The server stops, or the caller's link is rotated or account disabled.
+            _ = registration.ended.cancelled() => break,
             ev = run.events.recv() => {
                 let Some(ev) = ev else { break };
                 let last = matches!(ev, RunEvent::Exit(_));

@@ -73,13 +73,15 @@ pub async fn open_doc(
         _ => None,
     };
 
+    let registration = state.connections.register(&caller);
     let settings = ConnectionSettings {
         conn_id: state.next_conn_id.fetch_add(1, Ordering::Relaxed),
         max_frame_bytes: state.config.storage.max_frame_bytes,
         max_messages_per_second: state.config.storage.max_messages_per_second,
         // Server-written documents refuse clients' updates.
         can_write: name.clients_write(),
-        shutdown: state.shutdown.clone(),
+        // Ends with the server, or when the caller's link is rotated or account disabled.
+        shutdown: registration.ended.clone(),
         metrics: state.metrics.clone(),
     };
     let limit = state.config.storage.max_frame_bytes;
@@ -94,6 +96,7 @@ pub async fn open_doc(
         .max_frame_size(limit.saturating_mul(2).max(64 * 1024))
         .on_upgrade(move |socket| async move {
             let _sync = sync_guard;
+            let _registration = registration;
             let role = caller.role;
             if let Some(p) = &participant {
                 state.sessions.event(&session_id, "connected", role, serde_json::json!({"participant": p.id, "name": p.name})).await;

@@ -11,6 +11,7 @@ pub mod error;
 pub mod execute;
 pub mod live;
 pub mod questions;
+pub mod untrusted;
 pub mod web;
 pub mod workspace;
 
@@ -58,6 +59,7 @@ pub fn router(state: AppState) -> Router {
                 .get(account::team_sessions),
         )
         .route("/sessions/{id}/interviewer-link", post(account::rotate_interviewer_link))
+        .route("/sessions/{id}/candidate-link", post(account::rotate_candidate_link))
         .route("/sessions/{id}", get(api::get_session).patch(api::update_session))
         .route("/sessions/{id}/role", get(api::get_role))
         .route("/sessions/{id}/join", post(api::join))
@@ -82,20 +84,28 @@ pub fn router(state: AppState) -> Router {
         .route("/sessions/{id}/assistant", get(chat::status).patch(chat::set_mode))
         .route("/languages", get(api::languages))
         .route("/exercises", get(workspace::exercises))
+        .route("/sessions/{id}/content", get(workspace::content_link))
         .merge(workspace_routes(state.clone()))
-        .fallback(|| async { ApiError::NotFound("no such API route".into()) });
+        .fallback(|| async { ApiError::NotFound("no such API route".into()) })
+        .layer(axum::middleware::from_fn(auth::refuse_simple_writes));
 
     let metrics = state.metrics.clone();
     let request_id = HeaderName::from_static("x-request-id");
+    let csp = HeaderValue::from_str(&web::csp(state.config.server.untrusted_origin.as_deref().unwrap_or("'none'")))
+        // An origin that is no header value frames nothing.
+        .unwrap_or_else(|_| HeaderValue::from_str(&web::csp("'none'")).expect("a valid policy"));
     let hsts = state.config.public_url().starts_with("https://").then(|| HeaderValue::from_static("max-age=63072000; includeSubDomains"));
     Router::new()
         .nest("/api", api)
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
+        // The untrusted origin's routes, for requests another node forwards here (in cluster
+        // mode); a browser never reaches them on this origin.
+        .merge(untrusted::content_routes(state.clone()).route_layer(axum::middleware::from_fn(cluster::forwarded_only)))
         .fallback(web::serve)
         .layer(DefaultBodyLimit::max(state.config.server.max_body_bytes))
-        .layer(always("content-security-policy", web::CSP))
+        .layer(SetResponseHeaderLayer::if_not_present(header::CONTENT_SECURITY_POLICY, csp))
         .layer(always("x-content-type-options", "nosniff"))
         // Served over https: browsers keep to https for this host from then on.
         .layer(SetResponseHeaderLayer::if_not_present(header::STRICT_TRANSPORT_SECURITY, move |_: &Response<_>| hsts.clone()))
@@ -144,9 +154,6 @@ fn workspace_routes(state: AppState) -> Router<AppState> {
         .route("/sessions/{id}/app", any(workspace::app_proxy))
         .route("/sessions/{id}/app/{*path}", any(workspace::app_proxy))
         .route("/sessions/{id}/terminal", get(workspace::terminal))
-        .route("/sessions/{id}/vscode", any(workspace::vscode))
-        .route("/sessions/{id}/vscode/", any(workspace::vscode))
-        .route("/sessions/{id}/vscode/{*path}", any(workspace::vscode))
         .route("/sessions/{id}/chaos", post(chaos::activate))
         .route("/sessions/{id}/chaos/activate", post(chaos::activate))
         .route("/sessions/{id}/chaos/status", get(chaos::status))

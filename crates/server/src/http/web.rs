@@ -18,9 +18,14 @@ struct Embedded;
 /// Content-Security-Policy of every response: nothing from other origins, no inline scripts.
 /// Inline styles are allowed because Monaco sets them; WebAssembly compilation is allowed for
 /// the in-browser Python runtime.
-pub const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; \
+const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; \
 img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; \
 frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'";
+
+/// The platform's policy: the above, and frames only from the untrusted origin (VS Code).
+pub fn csp(untrusted_origin: &str) -> String {
+    format!("{CSP}; frame-src {untrusted_origin}")
+}
 
 /// The policy of the code-run workers (assets named `sandbox*`): a dedicated worker takes its
 /// CSP from its script's response, so code run there may evaluate code and load the Python

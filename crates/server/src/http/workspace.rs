@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
@@ -31,7 +31,7 @@ pub async fn workspace_of(state: &AppState, caller: &Caller) -> Result<Arc<Works
 }
 
 /// Running things needs an open session.
-async fn running_workspace(state: &AppState, caller: &Caller) -> Result<Arc<Workspace>, ApiError> {
+pub(super) async fn running_workspace(state: &AppState, caller: &Caller) -> Result<Arc<Workspace>, ApiError> {
     caller.require_open()?;
     workspace_of(state, caller).await
 }
@@ -51,6 +51,19 @@ pub async fn exercise(State(state): State<AppState>, Auth(caller): Auth) -> Resu
         "title": m.title,
         "description": m.description,
         "interviewer_notes": m.interviewer_notes,
+    })))
+}
+
+/// `GET /api/sessions/{id}/content`: where the caller opens the session's candidate-made
+/// content (VS Code, the app) on the untrusted origin, with a capability for their role.
+pub async fn content_link(State(state): State<AppState>, Auth(caller): Auth) -> Result<impl IntoResponse, ApiError> {
+    workspace_of(&state, &caller).await?;
+    let base = super::untrusted::base_url(&state, &caller);
+    Ok(Json(serde_json::json!({
+        "base": base,
+        "vscode": format!("{base}vscode/?folder=/workspace"),
+        "app": format!("{base}app/"),
+        "expires_in_seconds": crate::capability::LIFETIME_SECS,
     })))
 }
 
@@ -165,43 +178,54 @@ fn after_prefix<'a>(path: &'a str, session_id: &str, what: &str) -> &'a str {
     path.strip_prefix(&prefix).unwrap_or("")
 }
 
-/// `/api/sessions/{id}/app/{path}`: the session's app, through the same proxy (and faults) as
-/// the candidate's terminal uses. The platform's credentials never reach the app.
-pub async fn app_proxy(State(state): State<AppState>, Path(params): Path<Vec<(String, String)>>, req: Request) -> Result<Response, ApiError> {
-    let (mut parts, body) = req.into_parts();
-    let id = params.into_iter().find(|(k, _)| k == "id").map(|(_, v)| v).unwrap_or_default();
-    let token = super::auth::checked_token(&parts, &id)?;
-    // Open workspaces know their tokens: most requests skip the database.
-    let ws = match token.as_deref().and_then(|t| state.workspaces.open_with_token(&id, t)) {
-        Some((ws, _)) => ws,
-        None => {
-            let caller = state.sessions.authorize(&id, token.as_deref()).await?;
-            running_workspace(&state, &caller).await?
+/// `/api/sessions/{id}/app/{path}`: the session's app for API clients and the request console,
+/// which read its answers as data. A browser never renders them here: a navigation is sent to
+/// the untrusted origin, any other load (a script, an image, a frame) is refused, so nothing the
+/// candidate's app answers runs as the platform's origin.
+pub async fn app_proxy(State(state): State<AppState>, Auth(caller): Auth, req: Request) -> Result<Response, ApiError> {
+    let ws = running_workspace(&state, &caller).await?;
+    let (parts, body) = req.into_parts();
+    let path = after_prefix(parts.uri.path(), &caller.session.id, "app").to_string();
+    match parts.headers.get("sec-fetch-dest").and_then(|v| v.to_str().ok()) {
+        None | Some("empty") => {}
+        Some("document") => {
+            let query = proxy::without_token("", parts.uri.query());
+            let url = format!("{}{}{}", super::untrusted::base_url(&state, &caller), &format!("app{path}")[..], query);
+            return Ok(axum::response::Redirect::to(&url).into_response());
         }
-    };
-    let path = after_prefix(parts.uri.path(), &id, "app");
+        Some(_) => return Err(ApiError::Forbidden("the candidate's app is shown from its own origin; use the App panel".into())),
+    }
+    Ok(forward_to_app(&ws, &path, parts, body).await)
+}
+
+/// Sends a request to the session's app (through the same proxy and faults as the candidate's
+/// terminal uses) and returns its answer; `path` is the app's own path. The platform's
+/// credentials never reach the app, and nothing it answers may change the browser's state.
+pub async fn forward_to_app(ws: &Arc<Workspace>, path: &str, mut parts: axum::http::request::Parts, body: Body) -> Response {
     let path = if path.is_empty() { "/" } else { path };
-    let target = proxy::without_token(path, parts.uri.query());
-    parts.uri = target.parse().map_err(|_| ApiError::BadRequest("invalid path".into()))?;
+    match proxy::without_token(path, parts.uri.query()).parse() {
+        Ok(uri) => parts.uri = uri,
+        Err(_) => return ApiError::BadRequest("invalid path".into()).into_response(),
+    }
     proxy::strip_credentials(&mut parts.headers);
     parts.headers.remove("x-request-id");
+    parts.headers.remove(header::REFERER);
     // Bodies to the app are limited like every other body.
     let body = Body::new(http_body_util::Limited::new(body, 1024 * 1024));
     match ws.call_app(axum::http::Request::from_parts(parts, body), crate::workspace::traffic::Origin::Candidate).await {
         Ok(mut res) => {
-            // The app is the candidate's code: whatever it answers must not run as this origin
-            // in someone's browser (an HTML page with a script, opened by the interviewer).
-            res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox; default-src 'none'"));
-            // Nor sign the interviewer out, plant cookies or pin anything on the platform's host.
+            // Whatever the candidate's code answers is a sandboxed page: it has no origin of its
+            // own to act as, wherever it is opened.
+            res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox allow-scripts allow-forms allow-popups allow-modals"));
             proxy::strip_browser_state(res.headers_mut());
-            Ok(res)
+            res
         }
         // A dropped connection, as the browser sees it: the answer starts and breaks off.
         Err(_) => {
             let broken = futures_util::stream::once(async { Err::<bytes::Bytes, std::io::Error>(std::io::Error::other("connection reset")) });
             let mut res = Response::new(Body::from_stream(broken));
             res.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from_static("1"));
-            Ok(res)
+            res
         }
     }
 }
@@ -223,10 +247,12 @@ pub async fn terminal(State(state): State<AppState>, Auth(caller): Auth, upgrade
     let upgrade = upgrade.map_err(|_| ApiError::BadRequest("expected a WebSocket upgrade".into()))?;
     let term = ws.terminal().await.map_err(|e| ApiError::Conflict(format!("could not start the terminal: {e}")))?;
     let role = caller.role;
-    let shutdown = state.shutdown.clone();
+    let registration = state.connections.register(&caller);
+    let shutdown = registration.ended.clone();
     // Keystrokes and resizes: a frame over 64 KiB is no terminal input.
     let upgrade = upgrade.max_message_size(TERMINAL_MAX_MESSAGE).max_frame_size(TERMINAL_MAX_MESSAGE);
     Ok(upgrade.on_upgrade(move |socket| async move {
+        let _registration = registration;
         ws.terminal_watchers.fetch_add(1, Ordering::SeqCst);
         serve_terminal(socket, term, role, shutdown, &ws).await;
         ws.terminal_watchers.fetch_sub(1, Ordering::SeqCst);
@@ -279,19 +305,11 @@ async fn serve_terminal(socket: WebSocket, term: Arc<crate::workspace::terminal:
 
 // --- VS Code ---
 
-/// `/api/sessions/{id}/vscode/...`: code-server for this session, behind the session's auth.
-///
-/// Candidate only: code-server runs the candidate's code and serves what they write (extensions,
-/// webviews, files) as pages of this origin, which in the interviewer's browser could read the
-/// interviewer's token. The interviewer follows the same files in the collaborative editor.
-pub async fn vscode(State(state): State<AppState>, Auth(caller): Auth, req: Request) -> Result<Response, ApiError> {
-    if caller.role != Role::Candidate {
-        return Err(ApiError::Forbidden("VS Code opens only in the candidate's browser: it serves the candidate's code as pages of this site. Follow the files in the editor and the terminal.".into()));
-    }
-    let ws = running_workspace(&state, &caller).await?;
-    let prefix = format!("/api/sessions/{}/vscode", caller.session.id);
+/// code-server for the session: served only on the untrusted origin (`untrusted.rs`), under
+/// `prefix` (`.../vscode`), since it serves the candidate's code and files as pages. Both roles
+/// may open it there: it holds nothing of the platform's.
+pub async fn vscode(ws: &Arc<Workspace>, prefix: &str, path: &str, req: Request, default_policy: HeaderValue) -> Result<Response, ApiError> {
     let (mut parts, body) = req.into_parts();
-    let path = after_prefix(parts.uri.path(), &caller.session.id, "vscode");
     if path.is_empty() {
         // Relative URLs in the workbench need the trailing slash.
         let q = parts.uri.query().map(|q| format!("?{q}")).unwrap_or_default();
@@ -301,14 +319,16 @@ pub async fn vscode(State(state): State<AppState>, Auth(caller): Auth, req: Requ
     ws.touch();
     parts.uri = proxy::without_token(path, parts.uri.query()).parse().map_err(|_| ApiError::BadRequest("invalid path".into()))?;
     proxy::strip_credentials(&mut parts.headers);
+    parts.headers.remove(header::REFERER);
     let mut res = proxy::forward(&ws.code_server.socket, axum::http::Request::from_parts(parts, body)).await.map_err(|e| {
         tracing::warn!(error = %e, "code-server did not answer");
         ApiError::Conflict("VS Code is not answering; reload in a moment".into())
     })?;
-    // code-server frames some of its own pages (extension host, webviews); the web app's policy
-    // (no framing at all) must not apply to them. Pages with a policy of their own keep it.
+    // code-server frames some of its own pages (extension host, webviews); pages with a policy
+    // of their own keep it.
     if !res.headers().contains_key(header::CONTENT_SECURITY_POLICY) {
-        res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("frame-ancestors 'self'"));
+        res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, default_policy);
     }
+    proxy::strip_browser_state(res.headers_mut());
     Ok(res)
 }

@@ -161,12 +161,15 @@ impl Store {
         rows.iter().map(user_from_row).collect()
     }
 
-    /// Disables (Some(at)) or enables (None) a user; a disabled user's sign-ins are deleted.
+    /// Disables (Some(at)) or enables (None) a user; a disabled user's sign-ins are deleted and
+    /// their keys revoked.
     pub async fn set_user_disabled(&self, id: &str, at: Option<i64>) -> Result<bool> {
         let mut tx = self.pool().begin().await?;
         let done = sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2").bind(at).bind(id).execute(&mut *tx).await?;
         if at.is_some() {
             sqlx::query("DELETE FROM logins WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
+            // For good: enabling the user again does not bring their keys back.
+            sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL").bind(at).bind(id).execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(done.rows_affected() == 1)
@@ -402,8 +405,10 @@ impl Store {
         Ok((out, count))
     }
 
-    pub async fn set_interviewer_token_hash(&self, id: &str, hash: &str) -> Result<()> {
-        sqlx::query("UPDATE sessions SET interviewer_token_hash = $1 WHERE id = $2").bind(hash).bind(id).execute(self.pool()).await?;
+    /// Replaces a session's link token of one role (`candidate` false: the interviewer's).
+    pub async fn set_token_hash(&self, id: &str, candidate: bool, hash: &str) -> Result<()> {
+        let sql = if candidate { "UPDATE sessions SET candidate_token_hash = $1 WHERE id = $2" } else { "UPDATE sessions SET interviewer_token_hash = $1 WHERE id = $2" };
+        sqlx::query(sql).bind(hash).bind(id).execute(self.pool()).await?;
         Ok(())
     }
 }

@@ -31,7 +31,7 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use crate::faults::{SessionFaults, Verdict};
-use crate::util::{self, now_ms};
+use crate::util::now_ms;
 pub use exercise::{Catalog, Exercise};
 use sandbox::{Limits, Sandbox};
 
@@ -103,8 +103,6 @@ pub struct Workspace {
     terminal: tokio::sync::Mutex<Option<Arc<terminal::Terminal>>>,
     /// Terminal watchers; while any is connected the workspace is in use.
     pub terminal_watchers: std::sync::atomic::AtomicUsize,
-    /// The session's token hashes (interviewer, candidate).
-    token_hashes: (String, String),
     /// Opened after its session ended (to read its files): nothing may run.
     ended: bool,
     last_used: AtomicI64,
@@ -235,24 +233,6 @@ impl Workspaces {
         Ok(())
     }
 
-    /// An open workspace and the caller's role, if `token` is one of its session's: the app
-    /// proxy's fast path, without a database query per request. A workspace leaves the open set
-    /// when its session ends or is deleted, so those fall back to the full check.
-    pub fn open_with_token(&self, session_id: &str, token: &str) -> Option<(Arc<Workspace>, crate::sessions::Role)> {
-        let ws = self.open.lock().unwrap_or_else(|e| e.into_inner()).get(session_id).cloned()?;
-        if ws.ended {
-            return None;
-        }
-        let (interviewer, candidate) = (util::token_matches(token, &ws.token_hashes.0), util::token_matches(token, &ws.token_hashes.1));
-        let role = match (interviewer, candidate) {
-            (true, _) => crate::sessions::Role::Interviewer,
-            (_, true) => crate::sessions::Role::Candidate,
-            _ => return None,
-        };
-        ws.touch();
-        Some((ws, role))
-    }
-
     /// The live workspace of a session, opened on first use.
     pub async fn get(&self, session: &crate::store::SessionRow) -> Result<Arc<Workspace>, WorkspaceError> {
         let session_id = session.id.as_str();
@@ -302,7 +282,6 @@ impl Workspaces {
             code_server,
             terminal: tokio::sync::Mutex::new(None),
             terminal_watchers: Default::default(),
-            token_hashes: (session.interviewer_token_hash.clone(), session.candidate_token_hash.clone()),
             ended: session.ended_at.is_some(),
             data_lock: tokio::sync::Mutex::new(()),
             disk_bytes: self.settings.disk_bytes,

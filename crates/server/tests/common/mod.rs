@@ -382,7 +382,7 @@ impl BinaryServer {
         let base = format!("http://127.0.0.1:{port}");
         let path = |p: &str| dir.path().join(p).display().to_string();
         let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_interview-ide"))
-            .args(["--bind", &format!("127.0.0.1:{port}"), "--user", "interview-ide"])
+            .args(["--bind", &format!("127.0.0.1:{port}"), "--untrusted-bind", "127.0.0.1:0", "--user", "interview-ide"])
             .args(["--database-url", &format!("sqlite://{}", path("db.sqlite")), "--runs-dir", &path("runs"), "--workspaces-dir", &path("workspaces")])
             .args(["--admin-email", ADMIN_EMAIL, "--admin-password", ADMIN_PASSWORD])
             .args(extra)
