@@ -122,7 +122,8 @@ ENV BIND_ADDR=0.0.0.0:8080 \
 # PostgreSQL), workspace files, run folders.
 RUN mkdir -p /data && chmod 0755 /data
 VOLUME /data
-EXPOSE 8080
+# 8081: the untrusted origin (candidate-made content: VS Code, the candidate's app).
+EXPOSE 8080 8081
 HEALTHCHECK --interval=5s --timeout=3s --start-period=20s --retries=5 \
   CMD curl -fsS http://127.0.0.1:8080/healthz >/dev/null || exit 1
 STOPSIGNAL SIGTERM

@@ -23,11 +23,15 @@ const MAX_PASSWORD_CHARS: usize = 256;
 /// A sign-in lasts this long.
 pub const LOGIN_TTL: Duration = Duration::from_secs(14 * 24 * 3600);
 const INVITE_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
-/// Failed sign-ins counted per account and per client address within `THROTTLE_WINDOW`;
-/// past these, sign-in answers 429 without checking the password (no hashing work).
-const MAX_FAILURES_PER_ACCOUNT: u32 = 10;
-const MAX_FAILURES_PER_ADDRESS: u32 = 50;
-const THROTTLE_WINDOW: Duration = Duration::from_secs(15 * 60);
+/// Sign-in attempts counted within `THROTTLE_WINDOW`: per account from one address (tight:
+/// guesses from one place lock out only that place), per account from everywhere (loose: a
+/// spread-out guesser is slowed, the owner elsewhere rarely affected), per address (any
+/// accounts). Past one of them, sign-in answers 429 without checking the password (no hashing).
+/// An attempt is counted before its password is checked, so parallel guesses cannot all pass.
+const MAX_ATTEMPTS_PER_ACCOUNT_AND_ADDRESS: u64 = 10;
+const MAX_ATTEMPTS_PER_ACCOUNT: u64 = 100;
+const MAX_ATTEMPTS_PER_ADDRESS: u64 = 50;
+pub const THROTTLE_WINDOW: Duration = Duration::from_secs(15 * 60);
 /// API keys start with this, so a key is recognised (and found by secret scanners).
 pub const API_KEY_PREFIX: &str = "iide_";
 
@@ -185,7 +189,8 @@ pub struct Accounts {
     store: Store,
     /// The one-time code of the first-run setup link, while no account exists.
     setup_code: Mutex<Option<String>>,
-    failures: Mutex<HashMap<String, (Instant, u32)>>,
+    /// Sign-in attempts by counter key (when not counted in the cluster): window start, count.
+    attempts: Mutex<HashMap<String, (Instant, u32)>>,
     /// In cluster mode the setup code and the failure counts live in Redis, so that every node
     /// agrees on them (a setup link or a guessing attacker may reach any node).
     cluster: Option<Arc<Node>>,
@@ -201,7 +206,7 @@ static DUMMY_HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
 impl Accounts {
     pub fn new(store: Store, cluster: Option<Arc<Node>>) -> Accounts {
-        Accounts { store, setup_code: Mutex::new(None), failures: Mutex::new(HashMap::new()), cluster }
+        Accounts { store, setup_code: Mutex::new(None), attempts: Mutex::new(HashMap::new()), cluster }
     }
 
     /// At start: creates the admin from ADMIN_EMAIL/ADMIN_PASSWORD if no account has that email;
@@ -267,12 +272,21 @@ impl Accounts {
     }
 
     /// Password sign-in. The same error for an unknown email and a wrong password; 429 (Throttled)
-    /// after repeated failures for the account or from the address, before any hashing.
+    /// after repeated attempts (see `MAX_ATTEMPTS_*`), before any hashing.
     pub async fn login(&self, email: &str, password: &str, addr: IpAddr) -> Result<(Account, String)> {
         let email = email.trim().to_lowercase();
-        let account_key = format!("account:{email}");
-        let address_key = format!("address:{addr}");
-        if self.throttled(&account_key, MAX_FAILURES_PER_ACCOUNT).await || self.throttled(&address_key, MAX_FAILURES_PER_ADDRESS).await {
+        let pair_key = format!("pair:{email}|{addr}");
+        let limits = [
+            (pair_key.clone(), MAX_ATTEMPTS_PER_ACCOUNT_AND_ADDRESS),
+            (format!("account:{email}"), MAX_ATTEMPTS_PER_ACCOUNT),
+            (format!("address:{addr}"), MAX_ATTEMPTS_PER_ADDRESS),
+        ];
+        // Reserve the attempt on every counter first; the password is checked only if all allow it.
+        let mut allowed = true;
+        for (key, max) in &limits {
+            allowed &= self.reserve_attempt(key).await <= *max;
+        }
+        if !allowed {
             self.audit(Some(&email), "sign_in_throttled", None, serde_json::json!({"address": addr.to_string()})).await;
             return Err(AccountError::Throttled);
         }
@@ -280,12 +294,16 @@ impl Accounts {
         let hash = user.as_ref().and_then(|u| u.password_hash.clone());
         let ok = verify_password(password, hash).await && user.as_ref().is_some_and(|u| u.password_hash.is_some() && u.disabled_at.is_none());
         let Some(user) = user.filter(|_| ok) else {
-            self.fail(&account_key).await;
-            self.fail(&address_key).await;
             self.audit(Some(&email), "sign_in_failed", None, serde_json::json!({"address": addr.to_string()})).await;
             return Err(AccountError::WrongCredentials);
         };
-        self.clear_failures(&account_key).await;
+        // A success is no guess: the owner's attempts from this address start over, and this one
+        // is taken back from the account's and the address's counts (an office behind one address
+        // signs in all day).
+        self.clear_attempts(&pair_key).await;
+        for (key, _) in &limits[1..] {
+            self.refund_attempt(key).await;
+        }
         let token = self.start_login(&user).await?;
         self.audit(Some(&user.email), "sign_in", None, serde_json::json!({"address": addr.to_string(), "method": "password"})).await;
         Ok((Account::from_row(&user), token))
@@ -476,42 +494,43 @@ impl Accounts {
         })
     }
 
-    /// Whether `key` has had `max` failures in the window. In cluster mode the count is the
-    /// cluster's; if Redis does not answer, this node's own count still applies.
-    async fn throttled(&self, key: &str, max: u32) -> bool {
+    /// Counts an attempt under `key` and answers how many the window now holds (this one
+    /// included). In cluster mode the count is the cluster's; if Redis does not answer, this
+    /// node's own count applies.
+    async fn reserve_attempt(&self, key: &str) -> u64 {
         if let Some(node) = &self.cluster {
-            match node.event_count(&format!("sign-in-failures:{key}")).await {
-                Ok(n) => return n >= u64::from(max),
-                Err(e) => tracing::warn!(error = %e, "cannot read the cluster's sign-in failures; counting on this node only"),
+            match node.count_event(&format!("sign-in-attempts:{key}"), THROTTLE_WINDOW).await {
+                Ok(n) => return n,
+                Err(e) => tracing::warn!(error = %e, "cannot count sign-in attempts in the cluster; counting on this node only"),
             }
         }
-        let failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        failures.get(key).is_some_and(|(start, n)| start.elapsed() < THROTTLE_WINDOW && *n >= max)
-    }
-
-    async fn fail(&self, key: &str) {
-        if let Some(node) = &self.cluster {
-            if node.count_event(&format!("sign-in-failures:{key}"), THROTTLE_WINDOW).await.is_ok() {
-                return;
-            }
+        let mut attempts = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
+        if attempts.len() > 100_000 {
+            attempts.retain(|_, (start, _)| start.elapsed() < THROTTLE_WINDOW);
         }
-        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        if failures.len() > 100_000 {
-            failures.retain(|_, (start, _)| start.elapsed() < THROTTLE_WINDOW);
-        }
-        let entry = failures.entry(key.to_string()).or_insert((Instant::now(), 0));
+        let entry = attempts.entry(key.to_string()).or_insert((Instant::now(), 0));
         if entry.0.elapsed() >= THROTTLE_WINDOW {
             *entry = (Instant::now(), 0);
         }
         entry.1 += 1;
+        u64::from(entry.1)
     }
-}
 
-impl Accounts {
-    async fn clear_failures(&self, key: &str) {
-        self.failures.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
+    async fn refund_attempt(&self, key: &str) {
         if let Some(node) = &self.cluster {
-            let _ = node.forget_events(&format!("sign-in-failures:{key}")).await;
+            if node.uncount_event(&format!("sign-in-attempts:{key}")).await.is_ok() {
+                return;
+            }
+        }
+        if let Some(entry) = self.attempts.lock().unwrap_or_else(|e| e.into_inner()).get_mut(key) {
+            entry.1 = entry.1.saturating_sub(1);
+        }
+    }
+
+    async fn clear_attempts(&self, key: &str) {
+        self.attempts.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
+        if let Some(node) = &self.cluster {
+            let _ = node.forget_events(&format!("sign-in-attempts:{key}")).await;
         }
     }
 }

@@ -360,6 +360,13 @@ impl Node {
         script.key(format!("iide:count:{key}")).arg(window.as_millis() as u64).invoke_async(&mut conn).await
     }
 
+    /// Takes one event back from `key`'s count (an attempt that turned out not to count).
+    pub async fn uncount_event(&self, key: &str) -> redis::RedisResult<()> {
+        let mut conn = self.conn();
+        let script = redis::Script::new("if redis.call('GET', KEYS[1]) and tonumber(redis.call('GET', KEYS[1])) > 0 then redis.call('DECR', KEYS[1]) end return 0");
+        script.key(format!("iide:count:{key}")).invoke_async::<i64>(&mut conn).await.map(|_| ())
+    }
+
     /// Events counted under `key` in its current window.
     pub async fn event_count(&self, key: &str) -> redis::RedisResult<u64> {
         let mut conn = self.conn();

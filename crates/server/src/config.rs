@@ -122,9 +122,16 @@ pub struct ServerConfig {
     #[arg(long = "max-sessions-per-minute", env = "MAX_SESSIONS_PER_MINUTE", default_value_t = 30)]
     pub max_sessions_per_minute: u32,
 
-    /// Take the client address from X-Forwarded-For (only behind a trusted reverse proxy).
+    /// Behind one reverse proxy: the client address is the right-most `X-Forwarded-For` entry
+    /// (the one the proxy added) when the request comes from a trusted proxy.
     #[arg(long = "trust-forwarded-for", env = "TRUST_FORWARDED_FOR", default_value_t = false)]
     pub trust_forwarded_for: bool,
+
+    /// The reverse proxies whose `X-Forwarded-For` is believed (IPs or CIDRs, comma-separated,
+    /// e.g. `10.0.0.0/8,127.0.0.1`); the client is the right-most entry that is not one of
+    /// them. With TRUST_FORWARDED_FOR and no list, the direct peer is the one trusted proxy.
+    #[arg(long = "trusted-proxies", env = "TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<String>,
 
     /// Token of the operator's admin API (list and delete sessions), beside admin accounts.
     #[arg(long = "admin-token", env = "ADMIN_TOKEN", hide_env_values = true)]

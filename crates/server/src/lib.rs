@@ -77,6 +77,8 @@ pub struct App {
     pub collab: Arc<Collab>,
     pub metrics: Metrics,
     pub create_limiter: PerAddressLimiter,
+    /// What pages report to the timeline (runs, activity), per session and role.
+    pub timeline_limiter: ratelimit::Limiter<(String, sessions::Role)>,
     pub shutdown: CancellationToken,
     pub next_conn_id: AtomicU64,
     /// Open WebSockets by whom they act for (ended when that standing is withdrawn).
@@ -88,6 +90,10 @@ pub struct App {
     /// This node's place in the cluster (None: one node, no Redis).
     pub cluster: Option<Arc<cluster::Node>>,
 }
+
+/// Runs and activity one role of a session may report per minute: a page reports a handful; more
+/// is someone filling the interviewer's timeline.
+const TIMELINE_REPORTS_PER_MINUTE: u32 = 60;
 
 /// A running server: its address and how to stop it.
 pub struct Server {
@@ -234,6 +240,7 @@ pub async fn start_with_helper(mut config: Config, helper: Option<sandbox::Helpe
         workspaces,
         assistant,
         create_limiter: PerAddressLimiter::new(config.server.max_sessions_per_minute),
+        timeline_limiter: ratelimit::Limiter::new(TIMELINE_REPORTS_PER_MINUTE),
         sandbox_helper: helper,
         config,
         store: store.clone(),

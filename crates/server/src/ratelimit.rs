@@ -1,23 +1,27 @@
-//! Fixed-window rate limiting per client address (session creation).
+//! Fixed-window rate limiting per key: per client address (session creation), per session and
+//! role (what a page reports to the timeline).
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 const WINDOW: Duration = Duration::from_secs(60);
 
-pub struct PerAddressLimiter {
+pub type PerAddressLimiter = Limiter<IpAddr>;
+
+pub struct Limiter<K> {
     per_window: u32,
-    windows: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+    windows: Mutex<HashMap<K, (Instant, u32)>>,
 }
 
-impl PerAddressLimiter {
+impl<K: Hash + Eq> Limiter<K> {
     pub fn new(per_minute: u32) -> Self {
-        PerAddressLimiter { per_window: per_minute, windows: Mutex::new(HashMap::new()) }
+        Limiter { per_window: per_minute, windows: Mutex::new(HashMap::new()) }
     }
 
-    pub fn allow(&self, addr: IpAddr) -> bool {
+    pub fn allow(&self, addr: K) -> bool {
         let now = Instant::now();
         let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
         if windows.len() > 10_000 {

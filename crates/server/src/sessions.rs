@@ -404,9 +404,14 @@ impl Sessions {
         };
         let mut data = data;
         if let Some(p) = participant {
-            if let Some(row) = self.store.participants(&caller.session.id).await?.into_iter().find(|r| r.id == p) {
-                data["participant"] = row.id.into();
-                data["name"] = row.name.into();
+            let row = self.store.participants(&caller.session.id).await?.into_iter().find(|r| r.id == p);
+            match row {
+                Some(row) if row.role == caller.role.as_str() => {
+                    data["participant"] = row.id.into();
+                    data["name"] = row.name.into();
+                }
+                Some(_) => return Err(SessionError::Invalid("that participant has the other role: a page reports only for its own".into())),
+                None => return Err(SessionError::Invalid("no such participant in this session".into())),
             }
         }
         self.event(&caller.session.id, &activity.kind, caller.role, data).await;

@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use common::*;
 use futures_util::StreamExt;
@@ -32,8 +32,9 @@ impl Who {
     }
 }
 
+/// A request the way the web app makes it (`X-Requested-With` on every call).
 async fn call(base: &str, who: &Who, method: Method, path: &str, body: Option<Value>) -> reqwest::Response {
-    let mut req = who.apply(http().request(method, format!("{base}{path}")));
+    let mut req = who.apply(http().request(method, format!("{base}{path}"))).header("x-requested-with", "interview-ide");
     if let Some(body) = body {
         req = req.json(&body);
     }
@@ -433,4 +434,111 @@ async fn passwords_are_checked_for_length_and_admins_cannot_lock_themselves_out(
     assert_eq!(config["setup_needed"], false);
     let res = call(&base, &Who::Nobody, Method::POST, "/api/auth/setup", Some(json!({"code": "guess", "email": "x@example.com", "password": PASSWORD}))).await;
     assert_eq!(res.status(), 404);
+}
+
+#[tokio::test]
+async fn writes_riding_on_the_cookie_must_be_json_or_name_themselves() {
+    let t = TestServer::start().await;
+    let base = t.url();
+    let cookie = sign_in(&base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let keys = || async { call(&base, &Who::Cookie(cookie.clone()), Method::GET, "/api/keys", None).await.json::<Vec<Value>>().await.unwrap().len() };
+    let before = keys().await;
+    // What a form or a simple cross-site fetch can send, from this very origin even: refused.
+    for (content_type, body) in [("text/plain", r#"{"name":"csrf"}"#), ("application/x-www-form-urlencoded", "name=csrf"), ("multipart/form-data; boundary=x", "--x--")] {
+        let res = http().post(format!("{base}/api/keys")).header("cookie", &cookie).header("content-type", content_type).body(body).send().await.unwrap();
+        assert_eq!(res.status(), 415, "{content_type}");
+        assert!(res.text().await.unwrap().contains("application/json"));
+    }
+    // A body-less change (sign out) needs the header the web app sends.
+    let res = http().post(format!("{base}/api/auth/logout")).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(res.status(), 415);
+    assert_eq!(keys().await, before, "nothing was made");
+    assert_eq!(call(&base, &Who::Cookie(cookie.clone()), Method::GET, "/api/auth/me", None).await.status(), 200, "still signed in");
+    // JSON passes; so does a request that names its own credential (no cookie to ride on).
+    let res = http().post(format!("{base}/api/keys")).header("cookie", &cookie).json(&json!({"name": "json"})).send().await.unwrap();
+    assert_eq!(res.status(), 201);
+    let s = common::create_session(&base, json!({})).await;
+    let res = http().post(format!("{base}/api/sessions/{}/end?token={}", s.id, s.interviewer)).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+#[tokio::test]
+async fn a_disabled_user_is_cut_off_at_once_and_their_keys_stay_revoked() {
+    let t = TestServer::start().await;
+    let base = t.url();
+    let ws_base = base.replacen("http://", "ws://", 1);
+    let admin = Who::Cookie(sign_in(&base, ADMIN_EMAIL, ADMIN_PASSWORD).await);
+    let member = invite_member(&base, &admin, None, "leaver@example.com").await;
+    let Who::Cookie(member_cookie) = &member else { unreachable!() };
+    let (_, key) = new_key(&base, &member, "laptop").await;
+    let users: Vec<Value> = call(&base, &admin, Method::GET, "/api/admin/users", None).await.json().await.unwrap();
+    let id = users.iter().find(|u| u["email"] == "leaver@example.com").unwrap()["id"].as_str().unwrap().to_string();
+    // The member has the team's session open: its notes, signed in.
+    let s = common::create_session(&base, json!({})).await;
+    let mut notes = Peer::connect_signed_in(&ws_base, &s.id, "notes", member_cookie).await;
+    let mut other = Peer::connect(&ws_base, &s.id, "notes", &s.interviewer).await;
+    other.append("before").await;
+    assert!(notes.pump_until(WAIT, |p| p.text().contains("before")).await, "the member reads the notes");
+
+    let disabled_at = std::time::Instant::now();
+    assert_eq!(call(&base, &admin, Method::POST, &format!("/api/admin/users/{id}/disable"), None).await.status(), 204);
+    assert!(notes.closed_with(Duration::from_secs(1)).await.is_some(), "the socket closes within a second");
+    eprintln!("the disabled user's socket closed {} ms after the request", disabled_at.elapsed().as_millis());
+    other.append(" after").await;
+    assert!(other.closed_with(Duration::from_millis(300)).await.is_none(), "the link holder stays");
+    assert_eq!(call(&base, &Who::Bearer(key.clone()), Method::GET, "/api/auth/me", None).await.status(), 401);
+    // Enabled again: the keys made before stay revoked; signing in again works.
+    assert_eq!(call(&base, &admin, Method::POST, &format!("/api/admin/users/{id}/enable"), None).await.status(), 204);
+    assert_eq!(call(&base, &Who::Bearer(key), Method::GET, "/api/auth/me", None).await.status(), 401);
+    let again = Who::Cookie(sign_in(&base, "leaver@example.com", PASSWORD).await);
+    assert_eq!(call(&base, &again, Method::GET, "/api/auth/me", None).await.status(), 200);
+}
+
+/// A client whose connections come from `ip` (127.0.0.0/8 is all this machine's).
+fn client_from(ip: &str) -> reqwest::Client {
+    reqwest::Client::builder().local_address(ip.parse::<std::net::IpAddr>().unwrap()).timeout(Duration::from_secs(30)).build().unwrap()
+}
+
+#[tokio::test]
+async fn parallel_guesses_cannot_pass_the_limit_and_never_lock_the_owner_out_elsewhere() {
+    let t = TestServer::start().await;
+    let base = t.url();
+    let guesser = client_from("127.0.0.2");
+    let login = |client: &reqwest::Client, password: &str, spoof: Option<&str>| {
+        let mut req = client.post(format!("{base}/api/auth/login")).json(&json!({"email": ADMIN_EMAIL, "password": password}));
+        if let Some(ip) = spoof {
+            req = req.header("x-forwarded-for", ip);
+        }
+        req.send()
+    };
+    // 30 guesses at once: each is counted before its password is checked.
+    let guesses = futures_util::future::join_all((0..30).map(|i| login(&guesser, &format!("guess-{i}"), None))).await;
+    let statuses: Vec<u16> = guesses.into_iter().map(|r| r.unwrap().status().as_u16()).collect();
+    let verified = statuses.iter().filter(|s| **s == 401).count();
+    assert!(verified <= 10, "at most the limit verified: {statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 30 - verified);
+    // The answer says how long.
+    let res = login(&guesser, ADMIN_PASSWORD, None).await.unwrap();
+    assert_eq!(res.status(), 429, "the guessing address stays locked for this account");
+    assert_eq!(res.headers()["retry-after"], "900");
+    assert!(res.text().await.unwrap().contains("15 minutes"));
+    // A spoofed X-Forwarded-For changes nothing: this server trusts no proxy.
+    assert_eq!(login(&guesser, ADMIN_PASSWORD, Some("203.0.113.7")).await.unwrap().status(), 429);
+    // The owner, from another address, signs in at once.
+    assert_eq!(login(&client_from("127.0.0.3"), ADMIN_PASSWORD, None).await.unwrap().status(), 200);
+}
+
+#[tokio::test]
+async fn behind_a_proxy_only_the_address_it_added_counts() {
+    // The server trusts its direct peer as its proxy (TRUST_FORWARDED_FOR): the client is the
+    // right-most X-Forwarded-For entry; whatever a client wrote further left is not believed.
+    let t = TestServer::start_with(|c| c.server.trust_forwarded_for = true).await;
+    let base = t.url();
+    let login = |xff: String, password: &'static str| http().post(format!("{base}/api/auth/login")).header("x-forwarded-for", xff).json(&json!({"email": ADMIN_EMAIL, "password": password})).send();
+    for i in 0..10 {
+        // A guesser rotating a made-up left-most entry, as the proxy appends its real address.
+        assert_eq!(login(format!("198.51.100.{i}, 203.0.113.50"), "wrong").await.unwrap().status(), 401);
+    }
+    assert_eq!(login("198.51.100.99, 203.0.113.50".into(), "wrong").await.unwrap().status(), 429, "the rotation did not help");
+    assert_eq!(login("203.0.113.51".into(), ADMIN_PASSWORD).await.unwrap().status(), 200, "the owner elsewhere");
 }

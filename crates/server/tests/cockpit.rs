@@ -185,3 +185,32 @@ async fn admin_api_without_a_token_needs_an_admin_account() {
     let res = get(&format!("{}/api/admin/sessions", t.url()), &api_key(&t.url())).await;
     assert_eq!(res.status(), 200, "an admin's key is enough");
 }
+
+#[tokio::test]
+async fn a_candidate_cannot_forge_the_interviewers_timeline() {
+    let t = TestServer::start().await;
+    let s = new_session(&t.url()).await;
+    let base = format!("{}/api/sessions/{}", t.url(), s.id);
+    let join = |token: &str, name: &str| http().post(format!("{base}/join")).bearer_auth(token.to_string()).json(&json!({"name": name})).send();
+    let interviewer: Value = join(&s.interviewer, "Ivy").await.unwrap().json().await.unwrap();
+    let candidate: Value = join(&s.candidate, "Cleo").await.unwrap().json().await.unwrap();
+    let report = |token: &str, participant: &str| {
+        http().post(format!("{base}/activity?participant={participant}")).bearer_auth(token.to_string()).json(&json!({"kind": "focus_lost", "duration_ms": 60000})).send()
+    };
+    // The candidate files "the interviewer looked away" under the interviewer: refused.
+    assert_eq!(report(&s.candidate, interviewer["id"].as_str().unwrap()).await.unwrap().status(), 400);
+    assert_eq!(report(&s.candidate, "made-up").await.unwrap().status(), 400);
+    assert_eq!(report(&s.candidate, candidate["id"].as_str().unwrap()).await.unwrap().status(), 201);
+    // Flooding the timeline: past the budget, 429; the interviewer's own budget is untouched.
+    let mut statuses = Vec::new();
+    for i in 0..80 {
+        let res = http().post(format!("{base}/runs")).bearer_auth(&s.candidate).json(&json!({"run_id": format!("r{i}"), "language": "python", "status": "ok", "duration_ms": 1})).send().await.unwrap();
+        statuses.push(res.status().as_u16());
+    }
+    assert!(statuses.contains(&429), "{statuses:?}");
+    assert!(statuses.iter().filter(|s| **s == 201).count() <= 60);
+    assert_eq!(report(&s.interviewer, interviewer["id"].as_str().unwrap()).await.unwrap().status(), 201);
+    let events: Value = get(&format!("{base}/events"), &s.interviewer).await.json().await.unwrap();
+    let forged = events.as_array().unwrap().iter().filter(|e| e["kind"] == "focus_lost" && e["actor"] == "candidate" && e["data"]["participant"] == interviewer["id"]).count();
+    assert_eq!(forged, 0);
+}

@@ -244,7 +244,7 @@ async fn a_team_writes_its_own_questions_and_no_other_team_sees_them() {
     let ours = member_of_new_team(&base, "writer@example.com").await;
     let theirs = member_of_new_team(&base, "other@example.com").await;
     let call = |method: reqwest::Method, cookie: &str, path: &str, body: Option<Value>| {
-        let mut req = http().request(method, format!("{base}{path}")).header("cookie", cookie).header("origin", base.clone());
+        let mut req = http().request(method, format!("{base}{path}")).header("cookie", cookie).header("origin", base.clone()).header("x-requested-with", "interview-ide");
         if let Some(b) = body {
             req = req.json(&b);
         }

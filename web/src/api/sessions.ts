@@ -110,6 +110,9 @@ export function sessionsApi(c: SessionClient) {
 
     role: () => c.request<{ role: Role }>('GET', '/role'),
 
+    /** A new candidate link (interviewer): the old one, and what is open with it, end at once. */
+    newCandidateLink: () => c.request<{ candidate_token: string; candidate_url: string }>('POST', '/candidate-link', {}),
+
     join: (name: string) => c.request<Participant>('POST', '/join', { name }),
 
     update: (patch: SessionPatch) => c.request<Session>('PATCH', '', patch),

@@ -1,5 +1,6 @@
-import { useId } from 'react';
+import { useId, useState } from 'react';
 import type { Language, Role } from '../api/sessions';
+import { copyText } from '../ui/clipboard';
 import { CopyButton } from '../ui/CopyButton';
 import { shortcut } from '../ui/shortcuts';
 import { ConnectionBadge } from './ConnectionBadge';
@@ -22,6 +23,8 @@ export interface HeaderProps {
   /** The session has ended: the language can no longer change. */
   locked?: boolean;
   candidateUrl: string | null;
+  /** Replaces the candidate link (interviewer, open session); resolves to the new one. */
+  onNewCandidateLink?: () => Promise<string>;
   sidebarOpen: boolean;
   onToggleSidebar: () => void;
 }
@@ -77,6 +80,7 @@ export function Header(props: HeaderProps) {
         {props.role === 'interviewer' && props.candidateUrl && (
           <CopyButton value={props.candidateUrl} label="Copy candidate link" title="Copy the link to send to the candidate" />
         )}
+        {props.onNewCandidateLink && <NewCandidateLink make={props.onNewCandidateLink} />}
         <button
           type="button"
           className="icon-btn"
@@ -93,5 +97,38 @@ export function Header(props: HeaderProps) {
         </button>
       </div>
     </header>
+  );
+}
+
+/**
+ * Replaces the candidate link: for a link that reached the wrong person, or a candidate who must
+ * not come back. Whoever holds the old link is disconnected at once; the new one is copied.
+ */
+function NewCandidateLink({ make }: { make: () => Promise<string> }) {
+  const [state, setState] = useState<'idle' | 'busy' | 'copied' | 'made' | 'failed'>('idle');
+  const [error, setError] = useState('');
+  const replace = async () => {
+    if (!window.confirm('Make a new candidate link? The current one stops working, and whoever opened it is disconnected at once.')) return;
+    setState('busy');
+    try {
+      const url = await make();
+      setState((await copyText(url)) ? 'copied' : 'made');
+    } catch (e) {
+      setError(e instanceof Error ? e.message : String(e));
+      setState('failed');
+    }
+  };
+  const label = { idle: 'New candidate link', busy: 'Making a new link…', copied: '✓ New link copied', made: 'New link made', failed: 'New link failed' }[state];
+  return (
+    <button
+      type="button"
+      className="btn btn-small btn-ghost"
+      onClick={replace}
+      disabled={state === 'busy'}
+      data-testid="new-candidate-link"
+      title={state === 'failed' ? error : 'Replace the candidate link: the current one stops working and its holder is disconnected'}
+    >
+      <span aria-live="polite">{label}</span>
+    </button>
   );
 }

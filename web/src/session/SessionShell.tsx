@@ -2,12 +2,12 @@
 // connection, candidate link, side panel toggle), the ended banner, the side panel (assistant; the
 // cockpit for interviewers), the status bar, the tab title and the timeline's activity reports.
 // Each kind of session provides only its main area and a few details of the frame.
-import { useMemo, type ReactNode } from 'react';
+import { useState, type ReactNode } from 'react';
 import type { Awareness } from 'y-protocols/awareness';
 import type * as Y from 'yjs';
 import type { Language, Session, SessionWithEnd } from '../api/sessions';
 import { Cockpit, EndedBanner, useSessionEnded, type CockpitProps } from '../cockpit';
-import { findRecent } from '../home/recentSessions';
+import { addRecent, findRecent } from '../home/recentSessions';
 import { useLanguages } from '../languages';
 import { Header, type HeaderProps } from './Header';
 import { useSession } from './SessionContext';
@@ -53,7 +53,7 @@ interface Props {
 }
 
 export function SessionShell({ session, live, header, cockpit, statusBar, children }: Props) {
-  const { role } = useSession();
+  const { role, api } = useSession();
   const { doc, awareness, status, endedAt, languages } = live;
   const ended = endedAt !== null;
   const participants = useParticipants(session.participants, awareness, status.state === 'connected');
@@ -62,8 +62,15 @@ export function SessionShell({ session, live, header, cockpit, statusBar, childr
   const [sidebarOpen, setSidebarOpen] = useSidebarToggle();
   useDocumentTitle(session.title);
 
-  // The candidate link is known only to the browser that created the session.
-  const candidateUrl = useMemo(() => (role === 'interviewer' ? (findRecent(session.id)?.candidateUrl ?? null) : null), [role, session.id]);
+  // The candidate link is known only to the browser that created the session (or made a new one).
+  const [candidateUrl, setCandidateUrl] = useState(() => (role === 'interviewer' ? (findRecent(session.id)?.candidateUrl ?? null) : null));
+  const newCandidateLink = async () => {
+    const { candidate_url } = await api.session.newCandidateLink();
+    const recent = findRecent(session.id);
+    if (recent) addRecent({ ...recent, candidateUrl: candidate_url });
+    setCandidateUrl(candidate_url);
+    return candidate_url;
+  };
 
   return (
     <div className="ide" data-kind={session.kind === 'workspace' ? 'workspace' : undefined}>
@@ -75,6 +82,7 @@ export function SessionShell({ session, live, header, cockpit, statusBar, childr
         status={status}
         locked={ended}
         candidateUrl={candidateUrl}
+        onNewCandidateLink={role === 'interviewer' && !ended ? newCandidateLink : undefined}
         sidebarOpen={sidebarOpen}
         onToggleSidebar={() => setSidebarOpen((o) => !o)}
       />

@@ -68,7 +68,7 @@ pub async fn login(
     JsonBody(body): JsonBody<Login>,
 ) -> Result<Response, ApiError> {
     same_origin(&parts)?;
-    let addr = client_address(&parts.headers, peer, state.config.server.trust_forwarded_for);
+    let addr = client_address(&parts.headers, peer, &state.config.server);
     let (account, token) = state.accounts.login(&body.email, &body.password, addr).await?;
     Ok(signed_in(&state, &parts.headers, StatusCode::OK, account, token).await)
 }

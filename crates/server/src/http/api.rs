@@ -52,7 +52,7 @@ pub async fn create_session(
     SignedIn(account): SignedIn,
     JsonBody(body): JsonBody<CreateSession>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let client = client_address(&headers, peer, state.config.server.trust_forwarded_for);
+    let client = client_address(&headers, peer, &state.config.server);
     // In cluster mode the count is shared by every node (the local one when Redis is away).
     let shared = match &state.cluster {
         Some(node) => node.allow("create", &client.to_string(), state.config.server.max_sessions_per_minute).await,
@@ -205,35 +205,114 @@ pub async fn languages() -> impl IntoResponse {
     Json(LANGUAGES.iter().map(|l| serde_json::json!({"id": l.id, "name": l.name, "runs_on": runs_on(l.id)})).collect::<Vec<_>>())
 }
 
-pub fn client_address(headers: &HeaderMap, peer: SocketAddr, trust_forwarded_for: bool) -> IpAddr {
-    if trust_forwarded_for {
-        if let Some(ip) = headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .and_then(|v| v.trim().parse().ok())
-        {
-            return ip;
-        }
+pub fn client_address(headers: &HeaderMap, peer: SocketAddr, config: &crate::config::ServerConfig) -> IpAddr {
+    let trusted = |ip: &IpAddr| config.trusted_proxies.iter().any(|p| in_range(ip, p.trim()));
+    let peer_trusted = trusted(&peer.ip()) || (config.trust_forwarded_for && config.trusted_proxies.is_empty());
+    if !peer_trusted {
+        return peer.ip();
     }
-    peer.ip()
+    // Each proxy appends what it saw; only the entries our own proxies added can be believed,
+    // so the client is the right-most one that is not a proxy of ours. Whatever a client sent
+    // itself sits further left and is never read.
+    let forwarded: Vec<IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|e| e.trim().parse::<IpAddr>())
+        .collect::<Result<_, _>>()
+        .unwrap_or_default();
+    forwarded.iter().rev().find(|ip| !trusted(ip)).or(forwarded.first()).copied().unwrap_or(peer.ip())
+}
+
+/// Whether `ip` is `range` (an address, or a CIDR such as `10.0.0.0/8`).
+fn in_range(ip: &IpAddr, range: &str) -> bool {
+    let (base, bits) = match range.split_once('/') {
+        Some((b, n)) => (b, n.parse::<u32>().ok()),
+        None => (range, None),
+    };
+    let Ok(base) = base.parse::<IpAddr>() else { return false };
+    let ip = match (ip, &base) {
+        // An IPv4 client seen through an IPv6 socket.
+        (IpAddr::V6(v6), IpAddr::V4(_)) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(*ip),
+        _ => *ip,
+    };
+    match (ip, base) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => {
+            let n = bits.unwrap_or(32).min(32);
+            let mask = if n == 0 { 0 } else { u32::MAX << (32 - n) };
+            u32::from(a) & mask == u32::from(b) & mask
+        }
+        (IpAddr::V6(a), IpAddr::V6(b)) => {
+            let n = bits.unwrap_or(128).min(128);
+            let mask = if n == 0 { 0 } else { u128::MAX << (128 - n) };
+            u128::from(a) & mask == u128::from(b) & mask
+        }
+        _ => false,
+    }
 }
 
 /// Records a finished code run (the browser that ran it reports it) on the timeline.
 pub async fn record_run(State(state): State<AppState>, Auth(caller): Auth, JsonBody(run): JsonBody<RunReport>) -> Result<impl IntoResponse, ApiError> {
+    timeline_budget(&state, &caller)?;
     state.sessions.record_run(&caller, &run).await?;
     Ok((StatusCode::CREATED, Json(serde_json::json!({"recorded": true}))))
 }
 
 /// Records page activity (a large paste, the window losing focus) on the timeline.
-/// `?participant=` names the participant whose page saw it.
+/// `?participant=` names the participant whose page saw it: one of the caller's own role, or
+/// the report is refused (a candidate cannot file events under the interviewer, nor the reverse).
 pub async fn record_activity(
     State(state): State<AppState>,
     Auth(caller): Auth,
     uri: axum::http::Uri,
     JsonBody(activity): JsonBody<Activity>,
 ) -> Result<impl IntoResponse, ApiError> {
+    timeline_budget(&state, &caller)?;
     let participant = super::auth::query_param(uri.query(), "participant");
     state.sessions.record_activity(&caller, participant.as_deref(), &activity).await?;
     Ok((StatusCode::CREATED, Json(serde_json::json!({"recorded": true}))))
+}
+
+/// What one role of a session reports to the timeline is rate-limited (429 past it).
+fn timeline_budget(state: &AppState, caller: &crate::sessions::Caller) -> Result<(), ApiError> {
+    if state.timeline_limiter.allow((caller.session.id.clone(), caller.role)) { Ok(()) } else { Err(ApiError::RateLimited) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(trust: bool, proxies: &[&str]) -> crate::config::ServerConfig {
+        let mut c = crate::Config::defaults().server;
+        c.trust_forwarded_for = trust;
+        c.trusted_proxies = proxies.iter().map(|p| p.to_string()).collect();
+        c
+    }
+
+    fn headers(xff: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", xff.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn the_client_is_the_right_most_address_no_proxy_of_ours_added() {
+        let nginx: SocketAddr = "10.0.0.5:4000".parse().unwrap();
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        // Not trusting: the peer, whatever the header says.
+        assert_eq!(client_address(&headers("1.2.3.4"), nginx, &config(false, &[])), ip("10.0.0.5"));
+        // One proxy (TRUST_FORWARDED_FOR): what it appended, never what the client sent before it.
+        assert_eq!(client_address(&headers("6.6.6.6, 203.0.113.9"), nginx, &config(true, &[])), ip("203.0.113.9"));
+        // A list of proxies: skip ours from the right.
+        let c = config(false, &["10.0.0.0/8", "192.168.1.1"]);
+        assert_eq!(client_address(&headers("6.6.6.6, 203.0.113.9, 192.168.1.1"), nginx, &c), ip("203.0.113.9"));
+        // A peer that is not one of ours is believed about nothing.
+        assert_eq!(client_address(&headers("203.0.113.9"), "198.51.100.1:1".parse().unwrap(), &c), ip("198.51.100.1"));
+        // A header that does not parse: the peer.
+        assert_eq!(client_address(&headers("junk, 1.2.3.4"), nginx, &c), ip("10.0.0.5"));
+        assert!(in_range(&ip("::ffff:10.1.2.3"), "10.0.0.0/8"));
+        assert!(!in_range(&ip("11.0.0.1"), "10.0.0.0/8"));
+        assert!(in_range(&ip("fd00::1"), "fd00::/8"));
+    }
 }

@@ -28,6 +28,8 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("too many requests; try again in a minute")]
     RateLimited,
+    #[error("too many sign-in attempts; try again in 15 minutes, or sign in from another device")]
+    SignInThrottled,
     #[error("too many code runs are waiting; try again in {retry_after} s")]
     Busy { retry_after: u64 },
     #[error("storage is unavailable")]
@@ -58,7 +60,7 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::RateLimited | ApiError::Busy { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RateLimited | ApiError::SignInThrottled | ApiError::Busy { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::NotOneOf { .. } => StatusCode::BAD_REQUEST,
@@ -76,7 +78,11 @@ impl IntoResponse for ApiError {
         };
         let mut response = (status, Json(body)).into_response();
         if status == StatusCode::TOO_MANY_REQUESTS {
-            let secs = if let ApiError::Busy { retry_after } = &self { *retry_after } else { 60 };
+            let secs = match &self {
+                ApiError::Busy { retry_after } => *retry_after,
+                ApiError::SignInThrottled => crate::accounts::THROTTLE_WINDOW.as_secs(),
+                _ => 60,
+            };
             response.headers_mut().insert("retry-after", axum::http::HeaderValue::from(secs));
         }
         response
@@ -88,7 +94,7 @@ impl From<crate::accounts::AccountError> for ApiError {
         use crate::accounts::AccountError as A;
         match e {
             A::WrongCredentials => ApiError::WrongCredentials,
-            A::Throttled => ApiError::RateLimited,
+            A::Throttled => ApiError::SignInThrottled,
             A::Invalid(m) => ApiError::BadRequest(m),
             A::NotFound(m) => ApiError::NotFound(m),
             A::Conflict(m) => ApiError::Conflict(m),

@@ -182,7 +182,19 @@ impl Peer {
 
     pub async fn try_connect(ws_base: &str, session: &str, doc: &str, token: &str) -> Result<Peer, u16> {
         let url = format!("{ws_base}/api/sessions/{session}/docs/{doc}?token={token}");
-        match tokio_tungstenite::connect_async(url).await {
+        Self::try_open(tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(url).unwrap()).await
+    }
+
+    /// A signed-in account's connection (the sign-in cookie, `iide_account=...`).
+    pub async fn connect_signed_in(ws_base: &str, session: &str, doc: &str, cookie: &str) -> Peer {
+        let url = format!("{ws_base}/api/sessions/{session}/docs/{doc}");
+        let mut req = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(url).unwrap();
+        req.headers_mut().insert("cookie", cookie.parse().unwrap());
+        Self::try_open(req).await.expect("websocket connects")
+    }
+
+    async fn try_open(req: tokio_tungstenite::tungstenite::handshake::client::Request) -> Result<Peer, u16> {
+        match tokio_tungstenite::connect_async(req).await {
             Ok((ws, _)) => {
                 let mut peer = Peer { ws, doc: Doc::new(), awareness: HashMap::new(), awareness_clock: 0, ended: None, text_name: "code" };
                 // Like the JS client: announce our state vector so the server sends what we lack.
