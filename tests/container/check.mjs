@@ -70,7 +70,7 @@ async function apiKey() {
   });
   assert.equal(login.status, 200, `sign in as ${email}`);
   const cookie = login.headers.getSetCookie().find((c) => c.startsWith('iide_account=')).split(';')[0];
-  const { json } = await api('POST', '/api/keys', { cookie, body: { name: `container-test-${Date.now()}` }, expect: [201] });
+  const { json } = await api('POST', '/api/keys', { cookie, body: { name: `container-test-${Date.now()}`, scopes: ['sessions:read', 'sessions:write', 'admin'] }, expect: [201] });
   return json.secret;
 }
 

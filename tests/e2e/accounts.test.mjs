@@ -117,10 +117,23 @@ test('first-run setup, the team list, an invited colleague, the admin pages, sig
 
   // Admin pages: an API key, shown once, then revoked; the audit log tells who did what.
   await owner.getByRole('tab', { name: 'API keys' }).click();
+  // A key that may only read sessions, for 30 days.
   await byTestId(owner, 'key-name').fill('CI script');
+  await byTestId(owner, 'key-scope-sessions:write').uncheck();
+  await byTestId(owner, 'key-expiry').selectOption('30');
   await byTestId(owner, 'key-create').click();
-  assert.match(await byTestId(owner, 'key-secret').inputValue(), /^iide_/);
+  const secret = await byTestId(owner, 'key-secret').inputValue();
+  assert.match(secret, /^iide_/);
   const keyRow = owner.locator('[data-testid="admin-key"][data-name="CI script"]');
+  assert.equal(await keyRow.getByTestId('key-scopes').innerText(), 'Read sessions');
+  const asKey = (method, path, body) =>
+    fetch(`${server.url}${path}`, { method, headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body: body && JSON.stringify(body) });
+  assert.equal((await asKey('GET', '/api/sessions')).status, 200, 'the key reads sessions');
+  assert.equal((await asKey('POST', '/api/sessions', {})).status, 403, 'but creates none');
+  assert.equal((await asKey('POST', '/api/keys', { name: 'successor' })).status, 403, 'and makes no key');
+  await owner.reload();
+  await owner.getByRole('tab', { name: 'API keys' }).click();
+  await waitFor(async () => !/Never/.test(await keyRow.locator('td').nth(5).innerText()), { what: 'the key shown as used' });
   await keyRow.getByRole('button', { name: /Revoke/ }).click();
   await keyRow.getByText('Revoked').waitFor();
   await assertAccessible(owner, 'the API keys page');

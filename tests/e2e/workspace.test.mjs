@@ -299,7 +299,7 @@ test('pages the candidate makes cannot act as a signed-in admin: they open on th
   const admin = await context.newPage();
   await signInBrowser(admin, server.url);
   const cookiesBefore = JSON.stringify(await context.cookies());
-  const keys = async () => (await (await fetch(`${server.url}/api/keys?all=1`, { headers: { authorization: `Bearer ${server.apiKey}` } })).json()).map((k) => k.name);
+  const keys = async () => (await (await fetch(`${server.url}/api/keys?all=1`, { headers: { cookie: `iide_account=${server.adminCookie}` } })).json()).map((k) => k.name);
   const keysBefore = await keys();
   try {
     // The file, through VS Code's resource route, and through the platform's files API.

@@ -107,7 +107,7 @@ export async function startServer(extraArgs = [], { withAdmin = true, port: chos
     const res = await fetch(`${url}/api/keys`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', cookie: `iide_account=${cookie}` },
-      body: JSON.stringify({ name: 'tests' }),
+      body: JSON.stringify({ name: 'tests', scopes: ['sessions:read', 'sessions:write', 'admin'] }),
     });
     if (res.status !== 201) throw new Error(`create an API key: ${res.status}`);
     accounts.set(url, { cookie, key: (await res.json()).secret });

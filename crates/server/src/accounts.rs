@@ -34,6 +34,13 @@ const MAX_ATTEMPTS_PER_ADDRESS: u64 = 50;
 pub const THROTTLE_WINDOW: Duration = Duration::from_secs(15 * 60);
 /// API keys start with this, so a key is recognised (and found by secret scanners).
 pub const API_KEY_PREFIX: &str = "iide_";
+/// What an API key may be allowed: read sessions (every GET a signed-in person may make),
+/// create and change sessions (every other method), and the admin routes. No key manages keys.
+pub const KEY_SCOPES: &[&str] = &["sessions:read", "sessions:write", "admin"];
+/// A new key's scopes when none are asked for.
+const DEFAULT_KEY_SCOPES: &[&str] = &["sessions:read", "sessions:write"];
+/// The longest a key may be made to last, in days (none: until revoked).
+pub const MAX_KEY_DAYS: u32 = 366;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -70,6 +77,8 @@ pub enum AccountError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    #[error("{0}")]
+    Forbidden(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -140,6 +149,9 @@ pub struct KeyView {
     pub user_id: String,
     pub created_at: String,
     pub revoked_at: Option<String>,
+    pub scopes: Vec<String>,
+    pub expires_at: Option<String>,
+    pub last_used_at: Option<String>,
 }
 
 impl From<&ApiKeyRow> for KeyView {
@@ -151,6 +163,9 @@ impl From<&ApiKeyRow> for KeyView {
             user_id: k.user_id.clone(),
             created_at: rfc3339(k.created_at),
             revoked_at: k.revoked_at.map(rfc3339),
+            scopes: k.scopes.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect(),
+            expires_at: k.expires_at.map(rfc3339),
+            last_used_at: k.last_used_at.map(rfc3339),
         }
     }
 }
@@ -320,17 +335,43 @@ impl Accounts {
         Ok(self.store.login_user(&token_hash(cookie), now_ms()).await?.as_ref().map(Account::from_row))
     }
 
-    /// The enabled account of an unrevoked API key.
-    pub async fn by_api_key(&self, key: &str) -> Result<Option<Account>> {
+    /// The enabled account of an unrevoked, unexpired API key, and the key's scopes.
+    pub async fn by_api_key(&self, key: &str) -> Result<Option<(Account, Vec<String>)>> {
         if !key.starts_with(API_KEY_PREFIX) {
             return Ok(None);
         }
-        Ok(self.store.api_key_user(&token_hash(key)).await?.as_ref().map(Account::from_row))
+        let found = self.store.api_key_user(&token_hash(key), now_ms()).await?;
+        Ok(found.map(|(user, scopes)| (Account::from_row(&user), scopes.split(',').map(str::to_string).collect())))
     }
 
-    /// A new API key acting as `owner`; the key itself is returned once and stored hashed.
-    pub async fn create_key(&self, owner: &Account, name: &str) -> Result<(KeyView, String)> {
+    /// A new API key acting as `owner` with `scopes` (default: read and write sessions; `admin`
+    /// only for an admin), lasting `days` (None: until revoked). The key itself is returned once
+    /// and stored hashed.
+    pub async fn create_key(&self, owner: &Account, name: &str, scopes: Option<&[String]>, days: Option<u32>) -> Result<(KeyView, String)> {
         let name = clean_line(name, 100, "name")?;
+        let scopes: Vec<String> = match scopes {
+            None => DEFAULT_KEY_SCOPES.iter().map(|s| s.to_string()).collect(),
+            Some(list) => {
+                if list.is_empty() {
+                    return Err(AccountError::Invalid(format!("a key needs at least one scope of: {}", KEY_SCOPES.join(", "))));
+                }
+                if let Some(bad) = list.iter().find(|s| !KEY_SCOPES.contains(&s.as_str())) {
+                    return Err(AccountError::Invalid(format!("unknown scope '{bad}'; expected some of: {}", KEY_SCOPES.join(", "))));
+                }
+                let mut list = list.to_vec();
+                list.sort();
+                list.dedup();
+                list
+            }
+        };
+        if scopes.iter().any(|s| s == "admin") && !owner.is_admin() {
+            return Err(AccountError::Forbidden("only an admin can make a key with the admin scope".into()));
+        }
+        let expires_at = match days {
+            None => None,
+            Some(d) if (1..=MAX_KEY_DAYS).contains(&d) => Some(now_ms() + i64::from(d) * 24 * 3600 * 1000),
+            Some(_) => return Err(AccountError::Invalid(format!("expires_in_days must be 1 to {MAX_KEY_DAYS}"))),
+        };
         let key = format!("{API_KEY_PREFIX}{}", new_token());
         let row = ApiKeyRow {
             id: new_id(),
@@ -340,9 +381,12 @@ impl Accounts {
             prefix: key.chars().take(API_KEY_PREFIX.len() + 6).collect(),
             created_at: now_ms(),
             revoked_at: None,
+            scopes: scopes.join(","),
+            expires_at,
+            last_used_at: None,
         };
         self.store.create_api_key(&row).await?;
-        self.audit(Some(&owner.email), "key_created", Some(&row.id), serde_json::json!({"name": row.name})).await;
+        self.audit(Some(&owner.email), "key_created", Some(&row.id), serde_json::json!({"name": row.name, "scopes": scopes, "expires_at": expires_at.map(rfc3339)})).await;
         Ok(((&row).into(), key))
     }
 

@@ -542,3 +542,59 @@ async fn behind_a_proxy_only_the_address_it_added_counts() {
     assert_eq!(login("198.51.100.99, 203.0.113.50".into(), "wrong").await.unwrap().status(), 429, "the rotation did not help");
     assert_eq!(login("203.0.113.51".into(), ADMIN_PASSWORD).await.unwrap().status(), 200, "the owner elsewhere");
 }
+
+#[tokio::test]
+async fn api_keys_do_what_their_scopes_say_expire_and_never_make_keys() {
+    let t = TestServer::start().await;
+    let base = t.url();
+    let admin = Who::Cookie(sign_in(&base, ADMIN_EMAIL, ADMIN_PASSWORD).await);
+    let make = |body: Value| {
+        let admin = admin.clone();
+        let base = base.clone();
+        async move { call(&base, &admin, Method::POST, "/api/keys", Some(body)).await }
+    };
+    let res = make(json!({"name": "reader", "scopes": ["sessions:read"], "expires_in_days": 30})).await;
+    assert_eq!(res.status(), 201);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["key"]["scopes"], json!(["sessions:read"]));
+    assert!(body["key"]["expires_at"].as_str().is_some());
+    let reader = Who::Bearer(body["secret"].as_str().unwrap().to_string());
+    let (_, writer) = new_key(&base, &admin, "default scopes").await;
+    let writer = Who::Bearer(writer);
+    // What each may do.
+    assert_eq!(call(&base, &reader, Method::GET, "/api/sessions", None).await.status(), 200);
+    assert_eq!(call(&base, &reader, Method::POST, "/api/sessions", Some(json!({}))).await.status(), 403);
+    assert_eq!(call(&base, &writer, Method::POST, "/api/sessions", Some(json!({}))).await.status(), 201);
+    assert_eq!(call(&base, &writer, Method::GET, "/api/admin/users", None).await.status(), 403, "admin needs the admin scope");
+    // No key makes, lists or revokes keys, whatever its scopes.
+    let (_, all) = new_key_with(&base, &admin, json!({"name": "all", "scopes": ["sessions:read", "sessions:write", "admin"]})).await;
+    let all = Who::Bearer(all);
+    assert_eq!(call(&base, &all, Method::GET, "/api/admin/users", None).await.status(), 200);
+    for who in [&reader, &writer, &all] {
+        let res = call(&base, who, Method::POST, "/api/keys", Some(json!({"name": "successor", "scopes": ["sessions:read", "sessions:write", "admin"]}))).await;
+        assert_eq!(res.status(), 403);
+        assert_eq!(call(&base, who, Method::GET, "/api/keys", None).await.status(), 403);
+    }
+    // Bad asks, and the admin scope for an interviewer.
+    for bad in [json!({"name": "x", "scopes": []}), json!({"name": "x", "scopes": ["root"]}), json!({"name": "x", "expires_in_days": 0}), json!({"name": "x", "expires_in_days": 5000})] {
+        assert_eq!(make(bad.clone()).await.status(), 400, "{bad}");
+    }
+    let member = invite_member(&base, &admin, None, "member@example.com").await;
+    assert_eq!(call(&base, &member, Method::POST, "/api/keys", Some(json!({"name": "x", "scopes": ["admin"]}))).await.status(), 403);
+    // The admin page's list says what each key may do, until when, and when it was last used.
+    let keys: Vec<Value> = call(&base, &admin, Method::GET, "/api/keys", None).await.json().await.unwrap();
+    let reader_view = keys.iter().find(|k| k["name"] == "reader").unwrap();
+    assert!(reader_view["last_used_at"].as_str().is_some(), "{reader_view}");
+    assert!(keys.iter().find(|k| k["name"] == "all").unwrap()["expires_at"].is_null());
+    // Past its expiry a key is refused.
+    let pool = sqlx::SqlitePool::connect(&t.db_url).await.unwrap();
+    sqlx::query("UPDATE api_keys SET expires_at = 1 WHERE name = 'reader'").execute(&pool).await.unwrap();
+    assert_eq!(call(&base, &reader, Method::GET, "/api/sessions", None).await.status(), 401);
+}
+
+async fn new_key_with(base: &str, who: &Who, body: Value) -> (String, String) {
+    let res = call(base, who, Method::POST, "/api/keys", Some(body)).await;
+    assert_eq!(res.status(), 201);
+    let body: Value = res.json().await.unwrap();
+    (body["key"]["id"].as_str().unwrap().to_string(), body["secret"].as_str().unwrap().to_string())
+}

@@ -14,6 +14,7 @@ import {
   type AdminUser,
   type ApiKey,
   type AuditEntry,
+  type KeyScope,
   type Me,
   type Team,
 } from '../api/accounts';
@@ -247,17 +248,27 @@ function InviteForm({ teams, defaultTeam, onTeamCreated }: { teams: Team[]; defa
   );
 }
 
+const SCOPE_LABELS: Record<KeyScope, string> = {
+  'sessions:read': 'Read sessions',
+  'sessions:write': 'Create and change sessions',
+  admin: 'Admin',
+};
+
 function KeysPanel() {
   const keys = useLoad(() => listKeys(true));
   const [name, setName] = useState('');
+  const [scopes, setScopes] = useState<KeyScope[]>(['sessions:read', 'sessions:write']);
+  const [days, setDays] = useState('90');
   const [secret, setSecret] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const nameId = useId();
+  const daysId = useId();
 
+  const toggle = (scope: KeyScope) => setScopes((list) => (list.includes(scope) ? list.filter((s) => s !== scope) : [...list, scope]));
   const create = (e: FormEvent) => {
     e.preventDefault();
     setError(null);
-    createKey(name.trim()).then(
+    createKey(name.trim(), scopes, days ? Number(days) : null).then(
       (r) => {
         setSecret(r.secret);
         setName('');
@@ -276,16 +287,35 @@ function KeysPanel() {
       <section className="card admin-card" aria-labelledby="key-heading">
         <h2 id="key-heading">New API key</h2>
         <p className="muted">
-          A key creates sessions for scripts (<code>Authorization: Bearer iide_…</code>) and acts as you. It is shown once and
-          stored hashed.
+          A key lets a script act as you (<code>Authorization: Bearer iide_…</code>), only in what its scopes allow; no key
+          can make keys. It is shown once and stored hashed.
         </p>
         <form className="create-form" onSubmit={create}>
           <div className="field">
             <label htmlFor={nameId}>Name</label>
             <input id={nameId} value={name} onChange={(e) => setName(e.target.value)} maxLength={100} data-testid="key-name" />
           </div>
+          <fieldset className="field key-scopes">
+            <legend>May</legend>
+            {(Object.keys(SCOPE_LABELS) as KeyScope[]).map((scope) => (
+              <label key={scope} className="check">
+                <input type="checkbox" checked={scopes.includes(scope)} onChange={() => toggle(scope)} data-testid={`key-scope-${scope}`} />
+                {SCOPE_LABELS[scope]}
+              </label>
+            ))}
+          </fieldset>
+          <div className="field">
+            <label htmlFor={daysId}>Expires</label>
+            <select id={daysId} value={days} onChange={(e) => setDays(e.target.value)} data-testid="key-expiry">
+              <option value="7">in 7 days</option>
+              <option value="30">in 30 days</option>
+              <option value="90">in 90 days</option>
+              <option value="365">in a year</option>
+              <option value="">never (until revoked)</option>
+            </select>
+          </div>
           <div className="field field-action">
-            <button type="submit" className="btn btn-primary" disabled={!name.trim()} data-testid="key-create">
+            <button type="submit" className="btn btn-primary" disabled={!name.trim() || scopes.length === 0} data-testid="key-create">
               Create key
             </button>
           </div>
@@ -309,7 +339,10 @@ function KeysPanel() {
               <tr>
                 <th scope="col">Name</th>
                 <th scope="col">Key</th>
+                <th scope="col">May</th>
                 <th scope="col">Created</th>
+                <th scope="col">Expires</th>
+                <th scope="col">Last used</th>
                 <th scope="col">Status</th>
                 <th scope="col">
                   <span className="sr-only">Actions</span>
@@ -321,10 +354,21 @@ function KeysPanel() {
                 <tr key={k.id} data-testid="admin-key" data-name={k.name}>
                   <td>{k.name}</td>
                   <td className="mono">{k.prefix}…</td>
+                  <td data-testid="key-scopes">{k.scopes.map((s) => SCOPE_LABELS[s] ?? s).join(', ')}</td>
                   <td>
                     <time dateTime={k.created_at}>{formatDate(k.created_at)}</time>
                   </td>
-                  <td>{k.revoked_at ? <span className="status-pill ended">Revoked</span> : <span className="status-pill open">Active</span>}</td>
+                  <td>{k.expires_at ? <time dateTime={k.expires_at}>{formatDate(k.expires_at)}</time> : 'Never'}</td>
+                  <td>{k.last_used_at ? <time dateTime={k.last_used_at}>{formatDate(k.last_used_at)}</time> : 'Never'}</td>
+                  <td>
+                    {k.revoked_at ? (
+                      <span className="status-pill ended">Revoked</span>
+                    ) : k.expires_at && Date.parse(k.expires_at) < Date.now() ? (
+                      <span className="status-pill ended">Expired</span>
+                    ) : (
+                      <span className="status-pill open">Active</span>
+                    )}
+                  </td>
                   <td>
                     {!k.revoked_at && (
                       <button type="button" className="btn btn-small btn-danger" onClick={() => revoke(k)} aria-label={`Revoke the key ${k.name}`} data-testid="key-revoke">

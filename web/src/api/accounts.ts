@@ -82,10 +82,19 @@ export interface ApiKey {
   user_id: string;
   created_at: string;
   revoked_at: string | null;
+  scopes: KeyScope[];
+  expires_at: string | null;
+  last_used_at: string | null;
 }
 
+/** What a key may do: read sessions, create and change them, the admin routes. */
+export type KeyScope = 'sessions:read' | 'sessions:write' | 'admin';
+
 export const listKeys = (all: boolean) => request<ApiKey[]>('GET', `/api/keys${all ? '?all=1' : ''}`);
-export const createKey = (name: string) => request<{ key: ApiKey; secret: string }>('POST', '/api/keys', { json: { name } });
+export const createKey = (name: string, scopes: KeyScope[], expiresInDays: number | null) =>
+  request<{ key: ApiKey; secret: string }>('POST', '/api/keys', {
+    json: expiresInDays ? { name, scopes, expires_in_days: expiresInDays } : { name, scopes },
+  });
 export const revokeKey = (id: string) => request<void>('DELETE', `/api/keys/${encodeURIComponent(id)}`);
 
 export interface AdminUser {

@@ -320,11 +320,16 @@ pub async fn keys(State(state): State<AppState>, SignedIn(account): SignedIn, Qu
 #[serde(deny_unknown_fields)]
 pub struct NewKey {
     name: String,
+    /// Some of `sessions:read`, `sessions:write`, `admin` (default: the first two).
+    scopes: Option<Vec<String>>,
+    /// Days until the key stops working (default: until revoked).
+    expires_in_days: Option<u32>,
 }
 
-/// `POST /api/keys`: a key acting as the caller. Its secret is in this answer only.
+/// `POST /api/keys`: a key acting as the caller (signed in; a key never makes keys). Its secret
+/// is in this answer only.
 pub async fn create_key(State(state): State<AppState>, SignedIn(account): SignedIn, JsonBody(body): JsonBody<NewKey>) -> Result<impl IntoResponse, ApiError> {
-    let (view, secret) = state.accounts.create_key(&account, &body.name).await?;
+    let (view, secret) = state.accounts.create_key(&account, &body.name, body.scopes.as_deref(), body.expires_in_days).await?;
     Ok((StatusCode::CREATED, Json(serde_json::json!({ "key": view, "secret": secret }))))
 }
 

@@ -35,9 +35,11 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 /// from another origin are refused (CSRF).
 pub async fn account_of(parts: &Parts, state: &AppState) -> Result<Option<Account>, ApiError> {
     if let Some(key) = bearer(&parts.headers).filter(|b| b.starts_with(API_KEY_PREFIX)) {
-        return match state.accounts.by_api_key(key).await? {
-            Some(account) => Ok(Some(account)),
-            None => Err(ApiError::Unauthorized),
+        let Some((account, scopes)) = state.accounts.by_api_key(key).await? else { return Err(ApiError::Unauthorized) };
+        return match scope_needed(&parts.method, parts.uri.path()) {
+            Some(needed) if scopes.iter().any(|s| s == needed) => Ok(Some(account)),
+            Some(needed) => Err(ApiError::Forbidden(format!("this API key lacks the '{needed}' scope"))),
+            None => Err(ApiError::Forbidden("API keys cannot manage keys: sign in to do that".into())),
         };
     }
     let Some(value) = cookie(&parts.headers, ACCOUNT_COOKIE) else { return Ok(None) };
@@ -46,6 +48,19 @@ pub async fn account_of(parts: &Parts, state: &AppState) -> Result<Option<Accoun
         return Err(ApiError::Forbidden("cross-origin request refused".into()));
     }
     Ok(account)
+}
+
+/// The scope an API key needs for a request; None: no key may make it (keys never make,
+/// list or revoke keys, so a leaked key cannot mint itself a successor).
+fn scope_needed(method: &axum::http::Method, path: &str) -> Option<&'static str> {
+    let path = path.strip_prefix("/api").unwrap_or(path);
+    if path == "/keys" || path.starts_with("/keys/") {
+        return None;
+    }
+    if path.starts_with("/admin/") {
+        return Some("admin");
+    }
+    if matches!(*method, axum::http::Method::GET | axum::http::Method::HEAD) { Some("sessions:read") } else { Some("sessions:write") }
 }
 
 /// Extractor: a signed-in person of the organisation (401 otherwise).

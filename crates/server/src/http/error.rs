@@ -98,6 +98,7 @@ impl From<crate::accounts::AccountError> for ApiError {
             A::Invalid(m) => ApiError::BadRequest(m),
             A::NotFound(m) => ApiError::NotFound(m),
             A::Conflict(m) => ApiError::Conflict(m),
+            A::Forbidden(m) => ApiError::Forbidden(m),
             A::Store(e) => e.into(),
         }
     }

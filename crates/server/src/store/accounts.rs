@@ -37,6 +37,10 @@ pub struct ApiKeyRow {
     pub prefix: String,
     pub created_at: i64,
     pub revoked_at: Option<i64>,
+    /// What the key may do, comma-separated (`sessions:read`, `sessions:write`, `admin`).
+    pub scopes: String,
+    pub expires_at: Option<i64>,
+    pub last_used_at: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -206,7 +210,8 @@ impl Store {
 
     pub async fn create_api_key(&self, k: &ApiKeyRow) -> Result<()> {
         sqlx::query(
-            "INSERT INTO api_keys (id, user_id, name, key_hash, prefix, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO api_keys (id, user_id, name, key_hash, prefix, created_at, revoked_at, scopes, expires_at, last_used_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(&k.id)
         .bind(&k.user_id)
@@ -215,27 +220,38 @@ impl Store {
         .bind(&k.prefix)
         .bind(k.created_at)
         .bind(k.revoked_at)
+        .bind(&k.scopes)
+        .bind(k.expires_at)
+        .bind(k.last_used_at)
         .execute(self.pool())
         .await?;
         Ok(())
     }
 
-    /// The enabled user of an unrevoked key.
-    pub async fn api_key_user(&self, key_hash: &str) -> Result<Option<UserRow>> {
+    /// The enabled user of an unrevoked, unexpired key, with the key's scopes; marks it used
+    /// (at most once a minute: not a write per request).
+    pub async fn api_key_user(&self, key_hash: &str, now: i64) -> Result<Option<(UserRow, String)>> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {USER_COLUMNS} FROM api_keys k JOIN users u ON u.id = k.user_id \
-             WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND u.disabled_at IS NULL"
+            "SELECT {USER_COLUMNS}, k.id AS key_id, k.scopes AS key_scopes, k.last_used_at AS key_last_used FROM api_keys k JOIN users u ON u.id = k.user_id \
+             WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > $2) AND u.disabled_at IS NULL"
         )))
         .bind(key_hash)
+        .bind(now)
         .fetch_optional(self.pool())
         .await?;
-        row.map(|r| user_from_row(&r)).transpose()
+        let Some(r) = row else { return Ok(None) };
+        let last: Option<i64> = r.try_get("key_last_used")?;
+        if last.is_none_or(|t| now - t > 60_000) {
+            let id: String = r.try_get("key_id")?;
+            sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2").bind(now).bind(id).execute(self.pool()).await?;
+        }
+        Ok(Some((user_from_row(&r)?, r.try_get("key_scopes")?)))
     }
 
     /// Keys, newest first: one user's, or everyone's.
     pub async fn api_keys(&self, user_id: Option<&str>) -> Result<Vec<ApiKeyRow>> {
         let rows = sqlx::query(
-            "SELECT id, user_id, name, key_hash, prefix, created_at, revoked_at FROM api_keys \
+            "SELECT id, user_id, name, key_hash, prefix, created_at, revoked_at, scopes, expires_at, last_used_at FROM api_keys \
              WHERE ($1 IS NULL OR user_id = $1) ORDER BY created_at DESC, id",
         )
         .bind(user_id.map(str::to_string))
@@ -251,6 +267,9 @@ impl Store {
                     prefix: r.try_get("prefix")?,
                     created_at: r.try_get("created_at")?,
                     revoked_at: r.try_get("revoked_at")?,
+                    scopes: r.try_get("scopes")?,
+                    expires_at: r.try_get("expires_at")?,
+                    last_used_at: r.try_get("last_used_at")?,
                 })
             })
             .collect()

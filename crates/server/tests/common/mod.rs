@@ -113,9 +113,10 @@ pub async fn sign_in(base: &str, email: &str, password: &str) -> String {
     cookie.split(';').next().unwrap().to_string()
 }
 
-/// A new API key of the account signed in with `cookie`.
+/// A new API key of the account signed in with `cookie`, with every scope (an admin's may reach
+/// the admin routes).
 pub async fn new_api_key(base: &str, cookie: &str, name: &str) -> String {
-    let res = http().post(format!("{base}/api/keys")).header("cookie", cookie).json(&json!({"name": name})).send().await.unwrap();
+    let res = http().post(format!("{base}/api/keys")).header("cookie", cookie).json(&json!({"name": name, "scopes": ["sessions:read", "sessions:write", "admin"]})).send().await.unwrap();
     assert_eq!(res.status(), 201, "create an API key");
     res.json::<Value>().await.unwrap()["secret"].as_str().unwrap().to_string()
 }
