@@ -263,3 +263,27 @@ test("undo takes back only one's own typing, not the other person's", async () =
   assert.equal(await editorText(candidate), expected);
   assertNoPageErrors(interviewer, candidate);
 });
+
+test('the interviewer replaces the candidate link: the old one is cut off at once, the new one works', async () => {
+  const { session, interviewer, candidate } = await twoPeople();
+  interviewer.once('dialog', (d) => d.accept());
+  await byTestId(interviewer, 'new-candidate-link').click();
+  await waitFor(async () => /New link/.test(await byTestId(interviewer, 'new-candidate-link').innerText()), { what: 'the new link made' });
+  // The old link's page is told why, and the interviewer sees the candidate leave.
+  await waitFor(async () => /link no longer works/.test(await candidate.locator('.status-bar').innerText()), { timeout: 5000, what: "the candidate's notice" });
+  await waitFor(async () => !(await participants(interviewer)).some((p) => p.name === 'Bob' && p.online), { timeout: 10_000, what: 'the old link gone' });
+  const res = await fetch(`${server.url}/api/sessions/${session.id}`, { headers: { authorization: `Bearer ${session.candidate_token}` } });
+  assert.equal(res.status, 401, 'the old token opens nothing');
+  // The new link (as the API hands it to the interviewer's page) joins as the candidate.
+  const fresh = await (
+    await fetch(`${server.url}/api/sessions/${session.id}/candidate-link`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${session.interviewer_token}`, 'content-type': 'application/json' },
+      body: '{}',
+    })
+  ).json();
+  const next = await newPage();
+  await joinSession(next, fresh.candidate_url, 'Bob again');
+  await waitOnline(interviewer, ['Ada', 'Bob again']);
+  assertNoPageErrors(interviewer);
+});

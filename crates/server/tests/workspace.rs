@@ -521,7 +521,8 @@ async fn a_rotated_link_ends_what_was_opened_with_it() {
     let res = post(&base, &s, &s.interviewer, "/candidate-link", json!({})).await;
     assert_eq!(res.status(), 200);
     // The candidate's socket and terminal end within a second; the interviewer's stays.
-    assert!(candidate_doc.closed_with(Duration::from_secs(1)).await.is_some(), "the old link's document socket ends");
+    let ended = candidate_doc.closed_with(Duration::from_secs(1)).await.expect("the old link's document socket ends");
+    assert!(matches!(ended, common::Ended::Closed(Some(4403))), "closed as withdrawn, not as a restart: {ended:?}");
     let ended = tokio::time::timeout(Duration::from_secs(1), async {
         loop {
             match term.ws.next().await {

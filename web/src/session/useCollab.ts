@@ -32,6 +32,7 @@ const CLOSE_REASONS: Record<number, string> = {
   1009: 'A change was too large for the server.',
   1011: 'The server could not apply a change.',
   1001: 'The server is restarting.',
+  4403: 'This link no longer works: it was replaced. Ask the interviewer for the new one.',
 };
 
 /**

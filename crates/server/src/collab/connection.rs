@@ -27,6 +27,8 @@ pub struct ConnectionSettings {
     /// False for read-only participants: their document updates are refused.
     pub can_write: bool,
     pub shutdown: CancellationToken,
+    /// Fires when the caller's standing is withdrawn (a rotated link, a disabled account).
+    pub withdrawn: CancellationToken,
     pub metrics: Metrics,
 }
 
@@ -41,6 +43,9 @@ pub mod close_code {
     pub const TRY_AGAIN_LATER: u16 = 1013;
     /// Application code: the session no longer exists; clients should not reconnect.
     pub const SESSION_DELETED: u16 = 4404;
+    /// Application code: the link this connection was opened with was replaced, or the account
+    /// disabled; reconnecting with it is refused.
+    pub const ACCESS_WITHDRAWN: u16 = 4403;
 }
 
 /// What the reader hands the writer besides the room's broadcasts.
@@ -81,6 +86,7 @@ pub async fn serve(socket: WebSocket, room: RoomHandle, settings: ConnectionSett
         tokio::select! {
             biased;
             _ = settings.shutdown.cancelled() => break Some((close_code::GOING_AWAY, "server shutting down")),
+            _ = settings.withdrawn.cancelled() => break Some((close_code::ACCESS_WITHDRAWN, "access withdrawn")),
             _ = room.closed() => break Some((close_code::SESSION_DELETED, "session deleted")),
             // The writer only stops early when the client is gone.
             _ = &mut writer => {

@@ -80,8 +80,9 @@ pub async fn open_doc(
         max_messages_per_second: state.config.storage.max_messages_per_second,
         // Server-written documents refuse clients' updates.
         can_write: name.clients_write(),
-        // Ends with the server, or when the caller's link is rotated or account disabled.
-        shutdown: registration.ended.clone(),
+        shutdown: state.shutdown.clone(),
+        // When the caller's link is rotated or account disabled.
+        withdrawn: registration.ended.clone(),
         metrics: state.metrics.clone(),
     };
     let limit = state.config.storage.max_frame_bytes;
