@@ -598,3 +598,31 @@ async fn new_key_with(base: &str, who: &Who, body: Value) -> (String, String) {
     let body: Value = res.json().await.unwrap();
     (body["key"]["id"].as_str().unwrap().to_string(), body["secret"].as_str().unwrap().to_string())
 }
+
+#[tokio::test]
+async fn over_https_the_sign_in_cookie_is_host_only_and_a_planted_twin_is_never_believed() {
+    let t = TestServer::start_with(|c| c.server.public_url = Some("https://interviews.example.com".into())).await;
+    let base = t.url();
+    let res = http().post(format!("{base}/api/auth/login")).json(&json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let set = res.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(set.starts_with("__Host-iide_account="), "{set}");
+    for attr in ["Secure", "Path=/", "HttpOnly"] {
+        assert!(set.contains(attr), "{attr} in {set}");
+    }
+    assert!(!set.contains("Domain"), "host-only: {set}");
+    let mine = set.split(';').next().unwrap().to_string();
+    assert_eq!(call(&base, &Who::Cookie(mine.clone()), Method::GET, "/api/auth/me", None).await.status(), 200);
+    // The old name means nothing over https.
+    let value = mine.split_once('=').unwrap().1;
+    assert_eq!(call(&base, &Who::Cookie(format!("iide_account={value}")), Method::GET, "/api/auth/me", None).await.status(), 401);
+    // A second cookie of the same name (another origin of the host tossed one in): neither counts.
+    let other = sign_in_https(&base).await;
+    let twins = format!("{}; {mine}", other);
+    assert_eq!(call(&base, &Who::Cookie(twins), Method::GET, "/api/auth/me", None).await.status(), 401);
+}
+
+async fn sign_in_https(base: &str) -> String {
+    let res = http().post(format!("{base}/api/auth/login")).json(&json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})).send().await.unwrap();
+    res.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string()
+}

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::AppState;
 use super::api::{JsonBody, client_address};
-use super::auth::{ACCOUNT_COOKIE, AdminAccount, Auth, SignedIn, cookie, cross_origin_write};
+use super::auth::{AdminAccount, Auth, SignedIn, account_cookie, cookie, cross_origin_write};
 use super::error::ApiError;
 use crate::accounts::{Account, LOGIN_TTL, MIN_PASSWORD_CHARS, NewUser};
 use crate::sessions::Role;
@@ -26,7 +26,8 @@ fn login_cookie(state: &AppState, token: Option<&str>) -> HeaderValue {
         Some(t) => (t, LOGIN_TTL.as_secs()),
         None => ("", 0),
     };
-    HeaderValue::from_str(&format!("{ACCOUNT_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={age}{secure}"))
+    let name = account_cookie(state);
+    HeaderValue::from_str(&format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={age}{secure}"))
         .unwrap_or_else(|_| HeaderValue::from_static("iide_account=; Path=/; Max-Age=0"))
 }
 
@@ -38,7 +39,7 @@ fn same_origin(parts: &Parts) -> Result<(), ApiError> {
 /// Answers a new sign-in: the user, and a fresh cookie. A cookie the browser already had is
 /// ended first, so a cookie planted before sign-in never becomes a signed-in one (fixation).
 async fn signed_in(state: &AppState, headers: &HeaderMap, status: StatusCode, account: Account, token: String) -> Response {
-    if let Some(old) = cookie(headers, ACCOUNT_COOKIE) {
+    if let Some(old) = cookie(headers, account_cookie(state)) {
         let _ = state.accounts.logout(&old).await;
     }
     let mut response = (status, Json(serde_json::json!({ "user": account }))).into_response();
@@ -75,7 +76,7 @@ pub async fn login(
 
 pub async fn logout(State(state): State<AppState>, parts: Parts) -> Result<Response, ApiError> {
     same_origin(&parts)?;
-    if let Some(value) = cookie(&parts.headers, ACCOUNT_COOKIE) {
+    if let Some(value) = cookie(&parts.headers, account_cookie(&state)) {
         state.accounts.logout(&value).await?;
     }
     let mut response = StatusCode::NO_CONTENT.into_response();
@@ -185,7 +186,7 @@ pub async fn sso_callback(State(state): State<AppState>, headers: HeaderMap, Que
         }
     };
     // As with a password: a cookie planted before sign-in is ended, never promoted (fixation).
-    if let Some(old) = cookie(&headers, ACCOUNT_COOKIE) {
+    if let Some(old) = cookie(&headers, account_cookie(&state)) {
         let _ = state.accounts.logout(&old).await;
     }
     let mut response = axum::response::Redirect::to("/").into_response();

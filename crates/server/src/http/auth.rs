@@ -10,19 +10,29 @@ use super::error::ApiError;
 use crate::accounts::{API_KEY_PREFIX, Account};
 use crate::sessions::{Caller, Role, SessionError};
 
-/// The sign-in cookie (an account, not a session): Path=/, HttpOnly, SameSite=Lax.
-pub const ACCOUNT_COOKIE: &str = "iide_account";
+/// The sign-in cookie (an account, not a session): Path=/, HttpOnly, SameSite=Lax. Over https
+/// it is a `__Host-` cookie: the browser keeps it to exactly this host, and no other host (the
+/// untrusted origin's, say) can set one of that name beside it.
+pub fn account_cookie(state: &AppState) -> &'static str {
+    if state.config.public_url().starts_with("https://") { "__Host-iide_account" } else { "iide_account" }
+}
 
-/// A cookie's value by name.
+/// A cookie's value by name. Two different values under one name (one planted by another
+/// origin of this host, with a longer path, say) are no answer: neither is believed.
 pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
+    let mut values = headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, value)| value.to_string())
+        .filter(|(n, _)| *n == name)
+        .map(|(_, value)| value);
+    let first = values.next()?;
+    if values.any(|other| other != first) {
+        return None;
+    }
+    Some(first.to_string())
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -42,7 +52,7 @@ pub async fn account_of(parts: &Parts, state: &AppState) -> Result<Option<Accoun
             None => Err(ApiError::Forbidden("API keys cannot manage keys: sign in to do that".into())),
         };
     }
-    let Some(value) = cookie(&parts.headers, ACCOUNT_COOKIE) else { return Ok(None) };
+    let Some(value) = cookie(&parts.headers, account_cookie(state)) else { return Ok(None) };
     let account = state.accounts.by_cookie(&value).await?;
     if account.is_some() && cross_origin_write(parts) {
         return Err(ApiError::Forbidden("cross-origin request refused".into()));

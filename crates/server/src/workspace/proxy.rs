@@ -156,7 +156,7 @@ pub fn strip_credentials(headers: &mut HeaderMap) {
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';').map(|c| c.trim().to_string()))
-        .filter(|c| !c.starts_with("iide_") && !c.is_empty())
+        .filter(|c| !c.starts_with("iide_") && !c.starts_with("__Host-iide_") && !c.is_empty())
         .collect();
     headers.remove(header::COOKIE);
     if !kept.is_empty() {
