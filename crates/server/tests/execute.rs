@@ -656,4 +656,20 @@ async fn input_typed_while_a_program_runs_reaches_it() {
     // A bad token gets no socket at all.
     let url = format!("{}/api/sessions/{}/execute/ws?token=wrong", base.replacen("http://", "ws://", 1), s.id);
     assert!(tokio_tungstenite::connect_async(url).await.is_err());
+    // A message over the socket's 1 MiB cap closes that socket; the server goes on.
+    use futures_util::{SinkExt, StreamExt};
+    let url = format!("{}/api/sessions/{}/execute/ws?token={}", base.replacen("http://", "ws://", 1), s.id, s.interviewer);
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let _ = ws.send(tokio_tungstenite::tungstenite::Message::Text("x".repeat(3 << 20).into())).await;
+    let closed = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match ws.next().await {
+                None | Some(Err(_)) | Some(Ok(tokio_tungstenite::tungstenite::Message::Close(_))) => break,
+                Some(Ok(_)) => {}
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the oversized message closed the socket");
+    assert_eq!(http().get(format!("{base}/healthz")).send().await.unwrap().status(), 200);
 }
