@@ -312,10 +312,20 @@ test('pages the candidate makes cannot act as a signed-in admin: they open on th
     const download = admin.waitForEvent('download', { timeout: 10_000 }).catch(() => null);
     await admin.goto(`${server.url}/api/sessions/${session.id}/files/content?path=evil.html&token=${session.candidate_token}`).catch(() => {});
     assert.ok(await download, 'the files API hands the page over as a download, never renders it');
-    // The app's link on the platform's origin takes the browser to the untrusted origin.
-    await admin.goto(`${server.url}/api/sessions/${session.id}/app/stocks?token=${session.candidate_token}`);
+    // The candidate's app answers the same page: its link on the platform's origin takes the
+    // browser to the untrusted origin, where the page runs sandboxed, without an origin at all.
+    const original = await (await call('GET', '/files/content?path=app/main.py', session.candidate_token)).text();
+    const route = `\n\nfrom fastapi.responses import HTMLResponse as _HTMLResponse\n\n\n@app.get("/evil-page", response_class=_HTMLResponse)\ndef _evil_page():\n    return ${JSON.stringify(evil)}\n`;
+    assert.equal((await call('DELETE', '/files?path=app/main.py', session.candidate_token)).status, 204);
+    assert.equal((await call('POST', '/files', session.candidate_token, { path: 'app/main.py', content: original + route })).status, 201);
+    await waitFor(async () => (await call('GET', '/app/evil-page', session.candidate_token)).status === 200, { timeout: 60_000, interval: 500, what: 'the app serving the page' });
+    await admin.goto(`${server.url}/api/sessions/${session.id}/app/evil-page?token=${session.candidate_token}`);
     assert.equal(new URL(admin.url()).origin, server.untrustedUrl);
     assert.ok(!admin.url().includes(session.candidate_token), 'the session token does not travel on');
+    await waitFor(async () => (await admin.title()).startsWith('done'), { timeout: 30_000, what: "the app page's script to finish" });
+    const fromApp = JSON.parse((await admin.title()).slice(5));
+    assert.equal(fromApp.json, 'blocked');
+    assert.equal(fromApp.me, 'blocked');
     const after = await keys();
     assert.deepEqual(after.filter((k) => k.startsWith('stolen')), [], 'no key was made');
     assert.equal(after.length, keysBefore.length);
