@@ -476,6 +476,12 @@ async fn candidate_controlled_content_is_served_only_from_the_untrusted_origin()
     assert!(to.starts_with(&format!("{untrusted}/sessions/{}/", s.id)) && to.ends_with("/app/stocks") && !to.contains(&s.candidate), "{to}");
     let script = http().get(format!("{base}/api/sessions/{}/app/stocks?token={}", s.id, s.candidate)).header("sec-fetch-dest", "script").send().await.unwrap();
     assert_eq!(script.status(), 403);
+    // Raw files are downloads, never pages of this origin.
+    let res = http().get(format!("{base}/api/sessions/{}/files/content?path=app/main.py", s.id)).bearer_auth(&s.candidate).send().await.unwrap();
+    assert_eq!(res.headers()["content-disposition"], "attachment");
+    assert_eq!(res.headers()["content-type"], "application/octet-stream");
+    assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+    assert!(res.headers()["content-security-policy"].to_str().unwrap().starts_with("sandbox"));
     // VS Code opens from the untrusted origin, for either role.
     if PathBuf::from("/opt/interview-ide/code-server/node_modules/.bin/code-server").is_file() {
         for token in [&s.candidate, &s.interviewer] {

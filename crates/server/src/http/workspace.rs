@@ -116,6 +116,8 @@ pub async fn file_content(State(state): State<AppState>, Auth(caller): Auth, Que
     // Served as bytes, never rendered as a page of this origin.
     res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
     res.headers_mut().insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment"));
+    // And should a browser render it anyway: a page without an origin, running nothing.
+    res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox; default-src 'none'"));
     Ok(res)
 }
 
