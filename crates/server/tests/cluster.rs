@@ -27,6 +27,8 @@ fn free_port() -> u16 {
 struct Node {
     child: Option<Child>,
     port: u16,
+    /// The untrusted origin's listener.
+    untrusted_port: u16,
     id: String,
     db: String,
     redis: String,
@@ -42,6 +44,7 @@ impl Node {
         let mut node = Node {
             child: None,
             port,
+            untrusted_port: free_port(),
             // Tests run side by side on one Redis: ids must not meet.
             id: format!("{id}-{port}"),
             db: db.to_string(),
@@ -57,7 +60,7 @@ impl Node {
     async fn spawn(&mut self) {
         let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_interview-ide"))
-            .args(["--bind", &format!("127.0.0.1:{}", self.port), "--untrusted-bind", "127.0.0.1:0", "--database-url", &self.db, "--redis-url", &self.redis, "--node-id", &self.id])
+            .args(["--bind", &format!("127.0.0.1:{}", self.port), "--untrusted-bind", &format!("127.0.0.1:{}", self.untrusted_port), "--database-url", &self.db, "--redis-url", &self.redis, "--node-id", &self.id])
             .args(["--workspaces-dir", &self._dir.path().join("ws").display().to_string()])
             .args(["--max-sessions-per-minute", "1000"])
             .args(admin_args())
@@ -564,6 +567,16 @@ async fn a_workspace_is_served_through_any_node_and_survives_its_node() {
     // Through B, served by A.
     let res = get(b.base(), "/app/stocks").await;
     assert_eq!(res.status(), 200, "the app answers through B");
+    // The untrusted origin too: B's listener forwards to A, whose platform listener serves
+    // those routes to a forwarded request only.
+    let links: serde_json::Value = get(b.base(), "/content").await.json().await.unwrap();
+    let app = links["app"].as_str().unwrap();
+    let path = &app[app.find("/sessions/").unwrap()..];
+    let res = http().get(format!("http://127.0.0.1:{}{path}stocks", b.untrusted_port)).timeout(Duration::from_secs(30)).send().await.unwrap();
+    assert_eq!(res.status(), 200, "the app through B's untrusted origin");
+    assert_eq!(res.headers()["cross-origin-resource-policy"], "cross-origin");
+    let res = http().get(format!("{}{path}stocks", a.base())).send().await.unwrap();
+    assert_eq!(res.status(), 404, "never on a platform listener to a browser");
     let files: serde_json::Value = get(b.base(), "/files").await.json().await.unwrap();
     assert!(files.to_string().contains("app/models.py"), "{files}");
     let mut file = Peer::try_connect_file(&b.ws(), &s.id, "app/models.py", &s.candidate).await.expect("a file's document through B");

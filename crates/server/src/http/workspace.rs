@@ -57,7 +57,10 @@ pub async fn exercise(State(state): State<AppState>, Auth(caller): Auth) -> Resu
 /// `GET /api/sessions/{id}/content`: where the caller opens the session's candidate-made
 /// content (VS Code, the app) on the untrusted origin, with a capability for their role.
 pub async fn content_link(State(state): State<AppState>, Auth(caller): Auth) -> Result<impl IntoResponse, ApiError> {
-    workspace_of(&state, &caller).await?;
+    // Any node answers (the workspace itself is not opened here: it runs on its own node).
+    if caller.session.kind != "workspace" {
+        return Err(ApiError::NotFound("this session has no workspace".into()));
+    }
     let base = super::untrusted::base_url(&state, &caller);
     Ok(Json(serde_json::json!({
         "base": base,
