@@ -234,6 +234,28 @@ impl Node {
         self.control.subscribe()
     }
 
+    /// Runs `handle` on each control message from the other nodes, one after another, until `stop`.
+    pub fn follow_controls<F, Fut>(&self, stop: CancellationToken, mut handle: F)
+    where
+        F: FnMut(Control) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()> + Send,
+    {
+        let mut controls = self.controls();
+        tokio::spawn(async move {
+            loop {
+                let control = tokio::select! {
+                    _ = stop.cancelled() => break,
+                    c = controls.recv() => c,
+                };
+                match control {
+                    Ok(control) => handle(control).await,
+                    Err(broadcast::error::RecvError::Lagged(n)) => tracing::warn!(missed = n, "missed control messages from other nodes"),
+                    Err(broadcast::error::RecvError::Closed) => break,
+                }
+            }
+        });
+    }
+
     async fn listen_control(self: Arc<Self>, stop: CancellationToken) {
         let mut delay = Duration::from_millis(100);
         while !stop.is_cancelled() {

@@ -114,24 +114,14 @@ impl Connections {
 
     /// Ends what other nodes withdraw.
     pub fn follow(self: &Arc<Self>, node: &Arc<Node>, stop: CancellationToken) {
-        let mut controls = node.controls();
         let this = self.clone();
-        tokio::spawn(async move {
-            loop {
-                let control = tokio::select! {
-                    _ = stop.cancelled() => break,
-                    c = controls.recv() => c,
-                };
-                match control {
-                    Ok(Control::Revoked { holder }) => {
-                        if let Some(holder) = Holder::from_key(&holder) {
-                            this.end_here(&holder);
-                        }
-                    }
-                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+        node.follow_controls(stop, move |control| {
+            if let Control::Revoked { holder } = control {
+                if let Some(holder) = Holder::from_key(&holder) {
+                    this.end_here(&holder);
                 }
             }
+            std::future::ready(())
         });
     }
 }

@@ -207,27 +207,22 @@ impl Lifecycle {
     /// Cluster mode: acts on the ends and deletions made through the other nodes, until `stop`.
     pub fn follow(&self, node: &Arc<Node>, stop: CancellationToken) {
         self.spawn_lease_renewal(node.clone(), stop.clone());
-        let mut controls = node.controls();
         let this = self.clone();
-        tokio::spawn(async move {
-            loop {
-                let control = tokio::select! {
-                    _ = stop.cancelled() => break,
-                    c = controls.recv() => c,
-                };
+        node.follow_controls(stop, move |control| {
+            let this = this.clone();
+            async move {
                 match control {
-                    Ok(Control::Ended { session }) => {
+                    Control::Ended { session } => {
                         this.collab.freeze_session(&session);
                         this.workspaces.stop(&session);
                     }
-                    Ok(Control::Deleted { session }) => {
+                    Control::Deleted { session } => {
                         this.collab.discard_session(&session);
                         this.workspaces.remove(&session).await;
                         this.owned.lock().unwrap_or_else(|e| e.into_inner()).remove(&session);
                     }
-                    Ok(Control::Revoked { .. }) => {}
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => tracing::warn!(missed = n, "missed control messages from other nodes"),
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                    // Connections act on these (connections.rs).
+                    Control::Revoked { .. } => {}
                 }
             }
         });

@@ -626,3 +626,19 @@ async fn a_workspace_is_served_through_any_node_and_survives_its_node() {
     let events: serde_json::Value = http().get(format!("{}/api/sessions/{}/events", b.base(), s.id)).bearer_auth(&s.interviewer).send().await.unwrap().json().await.unwrap();
     assert!(events.to_string().contains("workspace_moved"), "the interviewer's timeline says the workspace moved: {events}");
 }
+
+/// A link replaced through one node ends the connections opened with it on the other.
+#[tokio::test]
+async fn a_rotated_link_ends_its_connections_on_every_node() {
+    let Some((db, redis)) = urls() else { return };
+    let (a, b) = two_nodes(&db, &redis, &[]).await;
+    let s = new_session(&a.base()).await;
+    let mut on_b = Peer::connect(&b.ws(), &s.id, "main", &s.candidate).await;
+    let mut interviewer_on_b = Peer::connect(&b.ws(), &s.id, "main", &s.interviewer).await;
+    on_b.pump(Duration::from_millis(200)).await;
+    let res = http().post(format!("{}/api/sessions/{}/candidate-link", a.base(), s.id)).bearer_auth(&s.interviewer).json(&serde_json::json!({})).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let ended = on_b.closed_with(Duration::from_secs(2)).await;
+    assert_eq!(ended, Some(Ended::Closed(Some(4403))), "the candidate's socket on B ends");
+    assert!(interviewer_on_b.closed_with(Duration::from_millis(300)).await.is_none(), "the interviewer's stays");
+}
