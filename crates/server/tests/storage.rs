@@ -100,14 +100,28 @@ async fn exercise_accounts(store: &Store) {
     assert_eq!(store.user_by_email(&user.email).await.unwrap().unwrap().id, user.id);
     store.create_login(&format!("login-{n}"), &user.id, 1, i64::MAX).await.unwrap();
     assert!(store.login_user(&format!("login-{n}"), 2).await.unwrap().is_some());
-    let key = ApiKeyRow { id: format!("key-{n}"), user_id: user.id.clone(), name: "k".into(), key_hash: format!("kh-{n}"), prefix: "iide_x".into(), created_at: 1, revoked_at: None };
+    let key = ApiKeyRow {
+        id: format!("key-{n}"),
+        user_id: user.id.clone(),
+        name: "k".into(),
+        key_hash: format!("kh-{n}"),
+        prefix: "iide_x".into(),
+        created_at: 1,
+        revoked_at: None,
+        scopes: "sessions:read".into(),
+        expires_at: Some(1_000),
+        last_used_at: None,
+    };
     store.create_api_key(&key).await.unwrap();
-    assert!(store.api_key_user(&key.key_hash).await.unwrap().is_some());
+    let (_, scopes) = store.api_key_user(&key.key_hash, 2).await.unwrap().expect("a live key");
+    assert_eq!(scopes, "sessions:read");
+    assert_eq!(store.api_keys(Some(&user.id)).await.unwrap()[0].last_used_at, Some(2), "its use is recorded");
+    assert!(store.api_key_user(&key.key_hash, 1_000).await.unwrap().is_none(), "expired");
     assert_eq!(store.api_keys(Some(&user.id)).await.unwrap().len(), 1);
     assert!(!store.api_keys(None).await.unwrap().is_empty());
     assert!(!store.revoke_api_key(&key.id, 5, Some("someone else")).await.unwrap());
     assert!(store.revoke_api_key(&key.id, 5, Some(&user.id)).await.unwrap());
-    assert!(store.api_key_user(&key.key_hash).await.unwrap().is_none());
+    assert!(store.api_key_user(&key.key_hash, 2).await.unwrap().is_none());
     // Disabling ends the sign-ins.
     assert!(store.set_user_disabled(&user.id, Some(9)).await.unwrap());
     assert!(store.login_user(&format!("login-{n}"), 10).await.unwrap().is_none());
