@@ -58,7 +58,7 @@ export async function signIn(url, email, password) {
  * (then it has no account and logs its first-run setup link: `log()`). `port`: listen there;
  * `databaseUrl`: a database of its own choosing instead of a fresh SQLite file.
  */
-export async function startServer(extraArgs = [], { withAdmin = true, port: chosenPort, databaseUrl } = {}) {
+export async function startServer(extraArgs = [], { withAdmin = true, port: chosenPort, databaseUrl, logLevel = 'warn' } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'iide-test-'));
   // Workspace processes run sandboxed under a uid of their own, which must be able to reach their
   // folder: the temporary folder (0700 as created) is opened up to traversal.
@@ -84,11 +84,11 @@ export async function startServer(extraArgs = [], { withAdmin = true, port: chos
   ];
   const child = spawn(binary, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, RUST_LOG: 'warn' },
+    env: { ...process.env, RUST_LOG: logLevel },
   });
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });
-  // The log (warnings and errors only: RUST_LOG=warn) goes to stdout.
+  // The log (warnings and errors only, unless `logLevel` says otherwise) goes to stdout.
   let stdout = '';
   child.stdout.on('data', (d) => { stdout += d; });
   const deadline = Date.now() + 10_000;

@@ -194,8 +194,9 @@ pub async fn app_proxy(State(state): State<AppState>, Auth(caller): Auth, req: R
     match parts.headers.get("sec-fetch-dest").and_then(|v| v.to_str().ok()) {
         None | Some("empty") => {}
         Some("document") => {
+            // The same path and query there, without the token (the capability stands in).
             let query = proxy::without_token("", parts.uri.query());
-            let url = format!("{}{}{}", super::untrusted::base_url(&state, &caller), &format!("app{path}")[..], query);
+            let url = format!("{}app{path}{query}", super::untrusted::base_url(&state, &caller));
             return Ok(axum::response::Redirect::to(&url).into_response());
         }
         Some(_) => return Err(ApiError::Forbidden("the candidate's app is shown from its own origin; use the App panel".into())),
