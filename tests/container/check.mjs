@@ -54,6 +54,8 @@ async function api(method, path, { token, cookie, body, expect = [200, 201] } = 
   if (token) headers.authorization = `Bearer ${token}`;
   if (cookie) headers.cookie = cookie;
   if (body !== undefined) headers['content-type'] = 'application/json';
+  // As the web app: the server refuses cookie-borne changes without JSON or this header.
+  headers['x-requested-with'] = 'interview-ide';
   const res = await fetch(`${url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await res.text();
   if (!expect.includes(res.status)) throw new Error(`${method} ${path}: ${res.status} ${text.slice(0, 300)}`);

@@ -182,7 +182,7 @@ test('an unverified email, a disallowed domain, an unknown user without creation
   const danId = (await me(server.url, dan.cookies)).body.user.id;
   const disable = await fetch(`${server.url}/api/admin/users/${danId}/disable`, {
     method: 'POST',
-    headers: { cookie: `iide_account=${adminCookie(server.url)}` },
+    headers: { cookie: `iide_account=${adminCookie(server.url)}`, 'x-requested-with': 'interview-ide' },
   });
   assert.equal(disable.status, 204, await disable.text());
   const refused = await ssoSignIn(server.url, 'dan@example.org');
