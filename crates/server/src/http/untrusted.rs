@@ -5,7 +5,7 @@
 //!
 //! Nothing here reads the platform's cookies or tokens: a request is let in by the capability
 //! in its path (`/sessions/{id}/{capability}/vscode/...`, see `capability.rs`), which the
-//! platform hands to a caller of that session (`POST /api/sessions/{id}/content`). The platform's
+//! platform hands to a caller of that session (`GET /api/sessions/{id}/content`). The platform's
 //! cookies still arrive (cookies ignore ports) and are dropped before anything is proxied.
 
 use axum::Router;
