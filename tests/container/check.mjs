@@ -160,19 +160,15 @@ async function before() {
   await step('the shared terminal runs in the sandbox and reaches the app', async () => {
     await terminal(ws.id, ws.candidate_token, 'echo "uid=$(id -u) $((6*7))-done"; curl -s $APP_URL/stocks/AAPL; echo', /uid=(\d+) 42-done[\s\S]*"symbol":\s*"AAPL"/);
   });
-  await step('VS Code (code-server) opens for the candidate', async () => {
-    const join = await fetch(`${url}/api/sessions/${ws.id}/join`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${ws.candidate_token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'Candidate' }),
-    });
-    assert.equal(join.status, 201, 'join as the candidate');
-    const cookie = join.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+  await step('VS Code (code-server) opens from the untrusted origin, never the platform\'s', async () => {
+    const links = (await api('GET', `/api/sessions/${ws.id}/content`, { token: ws.candidate_token })).json;
+    assert.ok(!links.vscode.startsWith(url), `VS Code on its own origin: ${links.vscode}`);
     await waitFor(async () => {
-      const res = await fetch(`${url}/api/sessions/${ws.id}/vscode/?folder=/workspace`, { headers: { cookie } });
+      const res = await fetch(links.vscode);
       const body = await res.text();
       return res.status === 200 && /vscode|workbench/i.test(body);
     }, { timeout: 60_000, interval: 1000, what: 'the VS Code workbench page' });
+    await api('GET', `/api/sessions/${ws.id}/vscode/?folder=/workspace`, { token: ws.candidate_token, expect: [404] });
   });
   await step('chaos: activate chaos_data, the app shows it, reset restores it', async () => {
     const before = await price('GOOGL');
