@@ -491,7 +491,8 @@ describe('Shared runs and the interviewer policy', () => {
     await waitFor(async () => (await runStatus(iv)) === 'running', { what: 'the interviewer to see it run' });
     await byTestId(iv, 'execution-toggle').click();
     await waitFor(async () => (await runStatus(iv)) === 'stopped', { timeout: 5000, what: 'the run to stop' });
-    assert.match(await runOutput(iv), /Code execution was turned off by the interviewer/);
+    // The run's output is written in batches, apart from its status: it may arrive just after.
+    await waitFor(async () => /Code execution was turned off by the interviewer/.test(await runOutput(iv)), { timeout: 5000, what: 'the reason in the output' });
     await byTestId(iv, 'execution-toggle').click();
     await waitFor(async () => byTestId(cd, 'run-button').isEnabled(), { timeout: 5000, what: 'execution back on' });
     noPageErrors(iv);
