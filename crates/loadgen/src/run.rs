@@ -352,7 +352,11 @@ impl Watched {
     fn take(a: &RunArgs) -> Watched {
         Watched {
             per_server: a.server_pid.iter().map(|&p| procstat::pid_cpu(p)).collect(),
-            by_name: a.watch_process.iter().map(|n| procstat::comm_cpu(n)).collect(),
+            by_name: a
+                .watch_process
+                .iter()
+                .map(|n| procstat::comm_cpu(n))
+                .collect(),
         }
     }
 }
@@ -699,7 +703,8 @@ impl IideMetrics {
                 .copied()
                 .unwrap_or(0.0)
                 * 1000.0) as u64,
-            doc_unpacks_in_window: g(m1, "iide_doc_unpacks_total").saturating_sub(g(m0, "iide_doc_unpacks_total")),
+            doc_unpacks_in_window: g(m1, "iide_doc_unpacks_total")
+                .saturating_sub(g(m0, "iide_doc_unpacks_total")),
             docs_live_after_drain: g(m2, "iide_docs_live"),
         }
     }
@@ -928,7 +933,12 @@ fn build_report(
             .per_server
             .iter()
             .zip(&watched1.per_server)
-            .map(|(x, y)| Some(procstat::pct(y.as_ref()?.saturating_sub(*x.as_ref()?), wall)))
+            .map(|(x, y)| {
+                Some(procstat::pct(
+                    y.as_ref()?.saturating_sub(*x.as_ref()?),
+                    wall,
+                ))
+            })
             .collect(),
         cpu_peak_1s_percent: mon.peak_cpu_1s,
         runqueue_wait_percent: match (w0.server_wait, w1.server_wait) {
@@ -940,10 +950,7 @@ fn build_report(
     });
     Report {
         json_out: a.json,
-        target: a
-            .url
-            .clone()
-            .unwrap_or_else(|| a.interview_ide.join(",")),
+        target: a.url.clone().unwrap_or_else(|| a.interview_ide.join(",")),
         config: Config {
             nodes: sh.nodes,
             placement: a.placement,
@@ -1138,7 +1145,10 @@ fn print_text(r: &Report) {
             let each: Vec<String> = s
                 .cpu_percent_each
                 .iter()
-                .map(|c| c.map(|v| format!("{v:.1} %")).unwrap_or_else(|| "n/a".into()))
+                .map(|c| {
+                    c.map(|v| format!("{v:.1} %"))
+                        .unwrap_or_else(|| "n/a".into())
+                })
                 .collect();
             println!("              CPU per node: {}", each.join(", "));
         }

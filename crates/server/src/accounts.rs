@@ -9,8 +9,8 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use rand::RngCore;
 use serde::Serialize;
 
@@ -163,7 +163,12 @@ impl From<&ApiKeyRow> for KeyView {
             user_id: k.user_id.clone(),
             created_at: rfc3339(k.created_at),
             revoked_at: k.revoked_at.map(rfc3339),
-            scopes: k.scopes.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect(),
+            scopes: k
+                .scopes
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect(),
             expires_at: k.expires_at.map(rfc3339),
             last_used_at: k.last_used_at.map(rfc3339),
         }
@@ -221,7 +226,12 @@ static DUMMY_HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
 impl Accounts {
     pub fn new(store: Store, cluster: Option<Arc<Node>>) -> Accounts {
-        Accounts { store, setup_code: Mutex::new(None), attempts: Mutex::new(HashMap::new()), cluster }
+        Accounts {
+            store,
+            setup_code: Mutex::new(None),
+            attempts: Mutex::new(HashMap::new()),
+            cluster,
+        }
     }
 
     /// At start: creates the admin from ADMIN_EMAIL/ADMIN_PASSWORD if no account has that email;
@@ -231,10 +241,26 @@ impl Accounts {
             let email = clean_email(email)?;
             if self.store.user_by_email(&email).await?.is_none() {
                 let team = self.default_team().await?;
-                let user = self.new_user_row(&NewUser { email: &email, name: "Admin", password }, AccountRole::Admin, &team).await?;
+                let user = self
+                    .new_user_row(
+                        &NewUser {
+                            email: &email,
+                            name: "Admin",
+                            password,
+                        },
+                        AccountRole::Admin,
+                        &team,
+                    )
+                    .await?;
                 match self.store.create_user(&user).await {
                     Ok(()) => {
-                        self.audit(None, "user_created", Some(&email), serde_json::json!({"role": "admin", "via": "ADMIN_EMAIL"})).await;
+                        self.audit(
+                            None,
+                            "user_created",
+                            Some(&email),
+                            serde_json::json!({"role": "admin", "via": "ADMIN_EMAIL"}),
+                        )
+                        .await;
                         tracing::info!(email = %email, "admin account created from ADMIN_EMAIL");
                     }
                     // Another server on the same database made it meanwhile.
@@ -249,7 +275,10 @@ impl Accounts {
         let mut code = new_token();
         if let Some(node) = &self.cluster {
             // The first node to start makes the code; the others log the same one.
-            code = node.put_temporary(SETUP_CODE_KEY, &code, SETUP_CODE_TTL, true).await.map_err(|e| AccountError::Store(StoreError::Unavailable(format!("redis: {e}"))))?;
+            code = node
+                .put_temporary(SETUP_CODE_KEY, &code, SETUP_CODE_TTL, true)
+                .await
+                .map_err(|e| AccountError::Store(StoreError::Unavailable(format!("redis: {e}"))))?;
         }
         *self.setup_code.lock().unwrap_or_else(|e| e.into_inner()) = Some(code.clone());
         Ok(Some(code))
@@ -263,32 +292,63 @@ impl Accounts {
     /// First-run setup: the code from the log creates the first admin (once), signed in.
     pub async fn setup(&self, code: &str, new: &NewUser<'_>) -> Result<(Account, String)> {
         let expected = match &self.cluster {
-            Some(node) => node.temporary(SETUP_CODE_KEY).await.map_err(|e| AccountError::Store(StoreError::Unavailable(format!("redis: {e}"))))?,
-            None => self.setup_code.lock().unwrap_or_else(|e| e.into_inner()).clone(),
+            Some(node) => node
+                .temporary(SETUP_CODE_KEY)
+                .await
+                .map_err(|e| AccountError::Store(StoreError::Unavailable(format!("redis: {e}"))))?,
+            None => self
+                .setup_code
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
         };
-        let valid = expected.as_deref().is_some_and(|c| token_matches(code, &token_hash(c)));
+        let valid = expected
+            .as_deref()
+            .is_some_and(|c| token_matches(code, &token_hash(c)));
         if !valid || self.store.count_users().await? > 0 {
-            return Err(AccountError::NotFound("this setup link is not valid (it works once, while no account exists)".into()));
+            return Err(AccountError::NotFound(
+                "this setup link is not valid (it works once, while no account exists)".into(),
+            ));
         }
         let team = self.default_team().await?;
         let user = self.new_user_row(new, AccountRole::Admin, &team).await?;
         // Taken before the insert so that two requests with the code cannot both succeed.
         let taken = match &self.cluster {
-            Some(node) => node.take_temporary(SETUP_CODE_KEY).await.map_err(|e| AccountError::Store(StoreError::Unavailable(format!("redis: {e}"))))?,
-            None => self.setup_code.lock().unwrap_or_else(|e| e.into_inner()).take(),
+            Some(node) => node
+                .take_temporary(SETUP_CODE_KEY)
+                .await
+                .map_err(|e| AccountError::Store(StoreError::Unavailable(format!("redis: {e}"))))?,
+            None => self
+                .setup_code
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take(),
         };
         if taken.is_none() {
-            return Err(AccountError::NotFound("this setup link has been used".into()));
+            return Err(AccountError::NotFound(
+                "this setup link has been used".into(),
+            ));
         }
         self.store.create_user(&user).await?;
-        self.audit(Some(&user.email), "user_created", Some(&user.email), serde_json::json!({"role": "admin", "via": "setup"})).await;
+        self.audit(
+            Some(&user.email),
+            "user_created",
+            Some(&user.email),
+            serde_json::json!({"role": "admin", "via": "setup"}),
+        )
+        .await;
         let token = self.start_login(&user).await?;
         Ok((Account::from_row(&user), token))
     }
 
     /// Password sign-in. The same error for an unknown email and a wrong password; 429 (Throttled)
     /// after repeated attempts (see `MAX_ATTEMPTS_*`), before any hashing.
-    pub async fn login(&self, email: &str, password: &str, addr: IpAddr) -> Result<(Account, String)> {
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &str,
+        addr: IpAddr,
+    ) -> Result<(Account, String)> {
         let email = email.trim().to_lowercase();
         let pair_key = format!("pair:{email}|{addr}");
         let limits = [
@@ -302,14 +362,29 @@ impl Accounts {
             allowed &= self.reserve_attempt(key).await <= *max;
         }
         if !allowed {
-            self.audit(Some(&email), "sign_in_throttled", None, serde_json::json!({"address": addr.to_string()})).await;
+            self.audit(
+                Some(&email),
+                "sign_in_throttled",
+                None,
+                serde_json::json!({"address": addr.to_string()}),
+            )
+            .await;
             return Err(AccountError::Throttled);
         }
         let user = self.store.user_by_email(&email).await?;
         let hash = user.as_ref().and_then(|u| u.password_hash.clone());
-        let ok = verify_password(password, hash).await && user.as_ref().is_some_and(|u| u.password_hash.is_some() && u.disabled_at.is_none());
+        let ok = verify_password(password, hash).await
+            && user
+                .as_ref()
+                .is_some_and(|u| u.password_hash.is_some() && u.disabled_at.is_none());
         let Some(user) = user.filter(|_| ok) else {
-            self.audit(Some(&email), "sign_in_failed", None, serde_json::json!({"address": addr.to_string()})).await;
+            self.audit(
+                Some(&email),
+                "sign_in_failed",
+                None,
+                serde_json::json!({"address": addr.to_string()}),
+            )
+            .await;
             return Err(AccountError::WrongCredentials);
         };
         // A success is no guess: the owner's attempts from this address start over, and this one
@@ -320,7 +395,13 @@ impl Accounts {
             self.refund_attempt(key).await;
         }
         let token = self.start_login(&user).await?;
-        self.audit(Some(&user.email), "sign_in", None, serde_json::json!({"address": addr.to_string(), "method": "password"})).await;
+        self.audit(
+            Some(&user.email),
+            "sign_in",
+            None,
+            serde_json::json!({"address": addr.to_string(), "method": "password"}),
+        )
+        .await;
         Ok((Account::from_row(&user), token))
     }
 
@@ -332,7 +413,12 @@ impl Accounts {
 
     /// The enabled account of a sign-in cookie.
     pub async fn by_cookie(&self, cookie: &str) -> Result<Option<Account>> {
-        Ok(self.store.login_user(&token_hash(cookie), now_ms()).await?.as_ref().map(Account::from_row))
+        Ok(self
+            .store
+            .login_user(&token_hash(cookie), now_ms())
+            .await?
+            .as_ref()
+            .map(Account::from_row))
     }
 
     /// The enabled account of an unrevoked, unexpired API key, and the key's scopes.
@@ -341,22 +427,39 @@ impl Accounts {
             return Ok(None);
         }
         let found = self.store.api_key_user(&token_hash(key), now_ms()).await?;
-        Ok(found.map(|(user, scopes)| (Account::from_row(&user), scopes.split(',').map(str::to_string).collect())))
+        Ok(found.map(|(user, scopes)| {
+            (
+                Account::from_row(&user),
+                scopes.split(',').map(str::to_string).collect(),
+            )
+        }))
     }
 
     /// A new API key acting as `owner` with `scopes` (default: read and write sessions; `admin`
     /// only for an admin), lasting `days` (None: until revoked). The key itself is returned once
     /// and stored hashed.
-    pub async fn create_key(&self, owner: &Account, name: &str, scopes: Option<&[String]>, days: Option<u32>) -> Result<(KeyView, String)> {
+    pub async fn create_key(
+        &self,
+        owner: &Account,
+        name: &str,
+        scopes: Option<&[String]>,
+        days: Option<u32>,
+    ) -> Result<(KeyView, String)> {
         let name = clean_line(name, 100, "name")?;
         let scopes: Vec<String> = match scopes {
             None => DEFAULT_KEY_SCOPES.iter().map(|s| s.to_string()).collect(),
             Some(list) => {
                 if list.is_empty() {
-                    return Err(AccountError::Invalid(format!("a key needs at least one scope of: {}", KEY_SCOPES.join(", "))));
+                    return Err(AccountError::Invalid(format!(
+                        "a key needs at least one scope of: {}",
+                        KEY_SCOPES.join(", ")
+                    )));
                 }
                 if let Some(bad) = list.iter().find(|s| !KEY_SCOPES.contains(&s.as_str())) {
-                    return Err(AccountError::Invalid(format!("unknown scope '{bad}'; expected some of: {}", KEY_SCOPES.join(", "))));
+                    return Err(AccountError::Invalid(format!(
+                        "unknown scope '{bad}'; expected some of: {}",
+                        KEY_SCOPES.join(", ")
+                    )));
                 }
                 let mut list = list.to_vec();
                 list.sort();
@@ -365,12 +468,20 @@ impl Accounts {
             }
         };
         if scopes.iter().any(|s| s == "admin") && !owner.is_admin() {
-            return Err(AccountError::Forbidden("only an admin can make a key with the admin scope".into()));
+            return Err(AccountError::Forbidden(
+                "only an admin can make a key with the admin scope".into(),
+            ));
         }
         let expires_at = match days {
             None => None,
-            Some(d) if (1..=MAX_KEY_DAYS).contains(&d) => Some(now_ms() + i64::from(d) * 24 * 3600 * 1000),
-            Some(_) => return Err(AccountError::Invalid(format!("expires_in_days must be 1 to {MAX_KEY_DAYS}"))),
+            Some(d) if (1..=MAX_KEY_DAYS).contains(&d) => {
+                Some(now_ms() + i64::from(d) * 24 * 3600 * 1000)
+            }
+            Some(_) => {
+                return Err(AccountError::Invalid(format!(
+                    "expires_in_days must be 1 to {MAX_KEY_DAYS}"
+                )));
+            }
         };
         let key = format!("{API_KEY_PREFIX}{}", new_token());
         let row = ApiKeyRow {
@@ -392,22 +503,39 @@ impl Accounts {
 
     /// One user's keys, or (None) everyone's.
     pub async fn keys(&self, user_id: Option<&str>) -> Result<Vec<KeyView>> {
-        Ok(self.store.api_keys(user_id).await?.iter().map(Into::into).collect())
+        Ok(self
+            .store
+            .api_keys(user_id)
+            .await?
+            .iter()
+            .map(Into::into)
+            .collect())
     }
 
     /// Revokes a key: the caller's own, or any key for an admin.
     pub async fn revoke_key(&self, by: &Account, id: &str) -> Result<()> {
-        let owner = if by.is_admin() { None } else { Some(by.id.as_str()) };
+        let owner = if by.is_admin() {
+            None
+        } else {
+            Some(by.id.as_str())
+        };
         if !self.store.revoke_api_key(id, now_ms(), owner).await? {
             return Err(AccountError::NotFound("no such active key".into()));
         }
-        self.audit(Some(&by.email), "key_revoked", Some(id), serde_json::json!({})).await;
+        self.audit(
+            Some(&by.email),
+            "key_revoked",
+            Some(id),
+            serde_json::json!({}),
+        )
+        .await;
         Ok(())
     }
 
     /// An invite code for a new member of `team_id` with `role`, valid a week, once.
     pub async fn invite(&self, by: &Account, team_id: Option<&str>, role: &str) -> Result<String> {
-        let role = AccountRole::parse(role).ok_or_else(|| AccountError::Invalid("role must be admin or interviewer".into()))?;
+        let role = AccountRole::parse(role)
+            .ok_or_else(|| AccountError::Invalid("role must be admin or interviewer".into()))?;
         let team_id = team_id.unwrap_or(&by.team_id);
         if !self.store.teams().await?.iter().any(|t| t.id == team_id) {
             return Err(AccountError::Invalid("no such team".into()));
@@ -424,31 +552,64 @@ impl Accounts {
                 expires_at: now + INVITE_TTL.as_millis() as i64,
             })
             .await?;
-        self.audit(Some(&by.email), "user_invited", Some(team_id), serde_json::json!({"role": role.as_str()})).await;
+        self.audit(
+            Some(&by.email),
+            "user_invited",
+            Some(team_id),
+            serde_json::json!({"role": role.as_str()}),
+        )
+        .await;
         Ok(code)
     }
 
     /// The team name and role an invite code offers.
     pub async fn invite_info(&self, code: &str) -> Result<(String, String)> {
-        let invite = self.store.invite(&token_hash(code), now_ms()).await?.ok_or_else(invalid_invite)?;
-        let team = self.store.teams().await?.into_iter().find(|t| t.id == invite.team_id).map(|t| t.name).unwrap_or_default();
+        let invite = self
+            .store
+            .invite(&token_hash(code), now_ms())
+            .await?
+            .ok_or_else(invalid_invite)?;
+        let team = self
+            .store
+            .teams()
+            .await?
+            .into_iter()
+            .find(|t| t.id == invite.team_id)
+            .map(|t| t.name)
+            .unwrap_or_default();
         Ok((team, invite.role))
     }
 
     /// Creates the invited user (once per code), signed in.
     pub async fn accept_invite(&self, code: &str, new: &NewUser<'_>) -> Result<(Account, String)> {
         let hash = token_hash(code);
-        let invite = self.store.invite(&hash, now_ms()).await?.ok_or_else(invalid_invite)?;
-        let team = TeamRow { id: invite.team_id.clone(), name: String::new(), created_at: 0 };
+        let invite = self
+            .store
+            .invite(&hash, now_ms())
+            .await?
+            .ok_or_else(invalid_invite)?;
+        let team = TeamRow {
+            id: invite.team_id.clone(),
+            name: String::new(),
+            created_at: 0,
+        };
         let role = AccountRole::parse(&invite.role).unwrap_or(AccountRole::Interviewer);
         let user = self.new_user_row(new, role, &team).await?;
         if self.store.user_by_email(&user.email).await?.is_some() {
-            return Err(AccountError::Conflict("an account with this email exists".into()));
+            return Err(AccountError::Conflict(
+                "an account with this email exists".into(),
+            ));
         }
         if !self.store.accept_invite(&hash, &user).await? {
             return Err(invalid_invite());
         }
-        self.audit(Some(&user.email), "user_created", Some(&user.email), serde_json::json!({"role": invite.role, "via": "invite"})).await;
+        self.audit(
+            Some(&user.email),
+            "user_created",
+            Some(&user.email),
+            serde_json::json!({"role": invite.role, "via": "invite"}),
+        )
+        .await;
         let token = self.start_login(&user).await?;
         Ok((Account::from_row(&user), token))
     }
@@ -459,17 +620,41 @@ impl Accounts {
 
     /// Disables or enables a user; answers their email. Disabling ends their sign-ins and revokes
     /// their keys for good (the caller ends their open connections).
-    pub async fn set_disabled(&self, by: &Account, user_id: &str, disabled: bool) -> Result<String> {
+    pub async fn set_disabled(
+        &self,
+        by: &Account,
+        user_id: &str,
+        disabled: bool,
+    ) -> Result<String> {
         if disabled && by.id == user_id {
-            return Err(AccountError::Conflict("you cannot disable your own account".into()));
+            return Err(AccountError::Conflict(
+                "you cannot disable your own account".into(),
+            ));
         }
         let at = disabled.then(now_ms);
         if !self.store.set_user_disabled(user_id, at).await? {
             return Err(AccountError::NotFound("no such user".into()));
         }
-        let action = if disabled { "user_disabled" } else { "user_enabled" };
-        self.audit(Some(&by.email), action, Some(user_id), serde_json::json!({})).await;
-        let email = self.store.users().await?.into_iter().find(|u| u.id == user_id).map(|u| u.email).unwrap_or_default();
+        let action = if disabled {
+            "user_disabled"
+        } else {
+            "user_enabled"
+        };
+        self.audit(
+            Some(&by.email),
+            action,
+            Some(user_id),
+            serde_json::json!({}),
+        )
+        .await;
+        let email = self
+            .store
+            .users()
+            .await?
+            .into_iter()
+            .find(|u| u.id == user_id)
+            .map(|u| u.email)
+            .unwrap_or_default();
         Ok(email)
     }
 
@@ -478,27 +663,60 @@ impl Accounts {
     }
 
     pub async fn create_team(&self, by: &Account, name: &str) -> Result<TeamRow> {
-        let team = TeamRow { id: new_id(), name: clean_line(name, 100, "name")?, created_at: now_ms() };
+        let team = TeamRow {
+            id: new_id(),
+            name: clean_line(name, 100, "name")?,
+            created_at: now_ms(),
+        };
         self.store.create_team(&team).await?;
-        self.audit(Some(&by.email), "team_created", Some(&team.id), serde_json::json!({"name": team.name})).await;
+        self.audit(
+            Some(&by.email),
+            "team_created",
+            Some(&team.id),
+            serde_json::json!({"name": team.name}),
+        )
+        .await;
         Ok(team)
     }
 
     /// Records an audit entry; losing one must not fail the action it describes.
-    pub async fn audit(&self, actor: Option<&str>, action: &str, target: Option<&str>, detail: serde_json::Value) {
-        if let Err(e) = self.store.add_audit(now_ms(), actor, action, target, &detail.to_string()).await {
+    pub async fn audit(
+        &self,
+        actor: Option<&str>,
+        action: &str,
+        target: Option<&str>,
+        detail: serde_json::Value,
+    ) {
+        if let Err(e) = self
+            .store
+            .add_audit(now_ms(), actor, action, target, &detail.to_string())
+            .await
+        {
             tracing::warn!(action, error = %e, "could not record an audit entry");
         }
     }
 
     pub async fn audit_log(&self, limit: i64, before: Option<i64>) -> Result<Vec<AuditView>> {
-        Ok(self.store.audit(limit.clamp(1, 500), before).await?.into_iter().map(Into::into).collect())
+        Ok(self
+            .store
+            .audit(limit.clamp(1, 500), before)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect())
     }
 
     async fn start_login(&self, user: &UserRow) -> Result<String> {
         let token = new_token();
         let now = now_ms();
-        self.store.create_login(&token_hash(&token), &user.id, now, now + LOGIN_TTL.as_millis() as i64).await?;
+        self.store
+            .create_login(
+                &token_hash(&token),
+                &user.id,
+                now,
+                now + LOGIN_TTL.as_millis() as i64,
+            )
+            .await?;
         Ok(token)
     }
 
@@ -506,20 +724,41 @@ impl Accounts {
         if let Some(team) = self.store.teams().await?.into_iter().next() {
             return Ok(team);
         }
-        let team = TeamRow { id: new_id(), name: "Default".into(), created_at: now_ms() };
+        let team = TeamRow {
+            id: new_id(),
+            name: "Default".into(),
+            created_at: now_ms(),
+        };
         self.store.create_team(&team).await?;
         Ok(team)
     }
 
-    async fn new_user_row(&self, new: &NewUser<'_>, role: AccountRole, team: &TeamRow) -> Result<UserRow> {
+    async fn new_user_row(
+        &self,
+        new: &NewUser<'_>,
+        role: AccountRole,
+        team: &TeamRow,
+    ) -> Result<UserRow> {
         let email = clean_email(new.email)?;
-        let name = clean_line(if new.name.trim().is_empty() { &email } else { new.name }, 100, "name")?;
+        let name = clean_line(
+            if new.name.trim().is_empty() {
+                &email
+            } else {
+                new.name
+            },
+            100,
+            "name",
+        )?;
         let chars = new.password.chars().count();
         if chars < MIN_PASSWORD_CHARS {
-            return Err(AccountError::Invalid(format!("the password must be at least {MIN_PASSWORD_CHARS} characters")));
+            return Err(AccountError::Invalid(format!(
+                "the password must be at least {MIN_PASSWORD_CHARS} characters"
+            )));
         }
         if chars > MAX_PASSWORD_CHARS {
-            return Err(AccountError::Invalid(format!("the password must be at most {MAX_PASSWORD_CHARS} characters")));
+            return Err(AccountError::Invalid(format!(
+                "the password must be at most {MAX_PASSWORD_CHARS} characters"
+            )));
         }
         let password = new.password.to_string();
         let hash = tokio::task::spawn_blocking(move || hash_password_now(&password))
@@ -543,16 +782,23 @@ impl Accounts {
     /// node's own count applies.
     async fn reserve_attempt(&self, key: &str) -> u64 {
         if let Some(node) = &self.cluster {
-            match node.count_event(&format!("sign-in-attempts:{key}"), THROTTLE_WINDOW).await {
+            match node
+                .count_event(&format!("sign-in-attempts:{key}"), THROTTLE_WINDOW)
+                .await
+            {
                 Ok(n) => return n,
-                Err(e) => tracing::warn!(error = %e, "cannot count sign-in attempts in the cluster; counting on this node only"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot count sign-in attempts in the cluster; counting on this node only")
+                }
             }
         }
         let mut attempts = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
         if attempts.len() > 100_000 {
             attempts.retain(|_, (start, _)| start.elapsed() < THROTTLE_WINDOW);
         }
-        let entry = attempts.entry(key.to_string()).or_insert((Instant::now(), 0));
+        let entry = attempts
+            .entry(key.to_string())
+            .or_insert((Instant::now(), 0));
         if entry.0.elapsed() >= THROTTLE_WINDOW {
             *entry = (Instant::now(), 0);
         }
@@ -562,17 +808,29 @@ impl Accounts {
 
     async fn refund_attempt(&self, key: &str) {
         if let Some(node) = &self.cluster {
-            if node.uncount_event(&format!("sign-in-attempts:{key}")).await.is_ok() {
+            if node
+                .uncount_event(&format!("sign-in-attempts:{key}"))
+                .await
+                .is_ok()
+            {
                 return;
             }
         }
-        if let Some(entry) = self.attempts.lock().unwrap_or_else(|e| e.into_inner()).get_mut(key) {
+        if let Some(entry) = self
+            .attempts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_mut(key)
+        {
             entry.1 = entry.1.saturating_sub(1);
         }
     }
 
     async fn clear_attempts(&self, key: &str) {
-        self.attempts.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
+        self.attempts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
         if let Some(node) = &self.cluster {
             let _ = node.forget_events(&format!("sign-in-attempts:{key}")).await;
         }
@@ -588,7 +846,10 @@ fn hash_password_now(password: &str) -> Option<String> {
     let mut salt = [0u8; 16];
     rand::rng().fill_bytes(&mut salt);
     let salt = SaltString::encode_b64(&salt).ok()?;
-    Argon2::default().hash_password(password.as_bytes(), &salt).ok().map(|h| h.to_string())
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .ok()
+        .map(|h| h.to_string())
 }
 
 /// Checks a password off the async workers (argon2 takes tens of milliseconds of CPU). Without a
@@ -597,8 +858,16 @@ async fn verify_password(password: &str, hash: Option<String>) -> bool {
     let password = password.to_string();
     tokio::task::spawn_blocking(move || {
         let known = hash.is_some();
-        let hash = hash.unwrap_or_else(|| DUMMY_HASH.get_or_init(|| hash_password_now(&new_token()).unwrap_or_default()).clone());
-        let matches = PasswordHash::new(&hash).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok());
+        let hash = hash.unwrap_or_else(|| {
+            DUMMY_HASH
+                .get_or_init(|| hash_password_now(&new_token()).unwrap_or_default())
+                .clone()
+        });
+        let matches = PasswordHash::new(&hash).is_ok_and(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        });
         known && matches
     })
     .await
@@ -608,15 +877,28 @@ async fn verify_password(password: &str, hash: Option<String>) -> bool {
 fn clean_email(email: &str) -> Result<String> {
     let email = email.trim().to_lowercase();
     let valid = email.len() <= 254
-        && email.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && (domain.contains('.') || domain == "localhost"))
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && (domain.contains('.') || domain == "localhost")
+        })
         && !email.chars().any(|c| c.is_whitespace() || c.is_control());
-    if valid { Ok(email) } else { Err(AccountError::Invalid("a valid email address is needed".into())) }
+    if valid {
+        Ok(email)
+    } else {
+        Err(AccountError::Invalid(
+            "a valid email address is needed".into(),
+        ))
+    }
 }
 
 fn clean_line(value: &str, max_chars: usize, what: &str) -> Result<String> {
     let value = value.trim();
-    if value.is_empty() || value.chars().count() > max_chars || value.chars().any(|c| c.is_control()) {
-        return Err(AccountError::Invalid(format!("{what} must be 1 to {max_chars} characters, without control characters")));
+    if value.is_empty()
+        || value.chars().count() > max_chars
+        || value.chars().any(|c| c.is_control())
+    {
+        return Err(AccountError::Invalid(format!(
+            "{what} must be 1 to {max_chars} characters, without control characters"
+        )));
     }
     Ok(value.to_string())
 }
@@ -632,8 +914,16 @@ mod tests {
         assert!(a.starts_with("$argon2id$"));
         assert_ne!(a, b, "a salt per password");
         let parsed = PasswordHash::new(&a).unwrap();
-        assert!(Argon2::default().verify_password(b"correct horse battery", &parsed).is_ok());
-        assert!(Argon2::default().verify_password(b"wrong", &parsed).is_err());
+        assert!(
+            Argon2::default()
+                .verify_password(b"correct horse battery", &parsed)
+                .is_ok()
+        );
+        assert!(
+            Argon2::default()
+                .verify_password(b"wrong", &parsed)
+                .is_err()
+        );
     }
 
     #[test]

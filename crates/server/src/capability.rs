@@ -44,7 +44,12 @@ pub fn check(session: &SessionRow, capability: &str, now: u64) -> Option<Role> {
         return None;
     }
     use subtle::ConstantTimeEq;
-    bool::from(mac(session, role, expires).as_bytes().ct_eq(given.as_bytes())).then_some(role)
+    bool::from(
+        mac(session, role, expires)
+            .as_bytes()
+            .ct_eq(given.as_bytes()),
+    )
+    .then_some(role)
 }
 
 fn mac(session: &SessionRow, role: Role, expires: u64) -> String {
@@ -52,8 +57,16 @@ fn mac(session: &SessionRow, role: Role, expires: u64) -> String {
         Role::Interviewer => &session.interviewer_token_hash,
         Role::Candidate => &session.candidate_token_hash,
     };
-    let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("HMAC takes keys of any length");
-    mac.update(format!("interview-ide content\n{}\n{}\n{expires}", session.id, role.as_str()).as_bytes());
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("HMAC takes keys of any length");
+    mac.update(
+        format!(
+            "interview-ide content\n{}\n{}\n{expires}",
+            session.id,
+            role.as_str()
+        )
+        .as_bytes(),
+    );
     // 128 bits are plenty for a value that expires.
     let bytes = mac.finalize().into_bytes();
     use base64::Engine;
@@ -87,7 +100,10 @@ mod tests {
         let now = 1_000_000;
         let cap = issue(&s, Role::Candidate, now + 60);
         assert_eq!(check(&s, &cap, now), Some(Role::Candidate));
-        assert_eq!(check(&s, &issue(&s, Role::Interviewer, now + 60), now), Some(Role::Interviewer));
+        assert_eq!(
+            check(&s, &issue(&s, Role::Interviewer, now + 60), now),
+            Some(Role::Interviewer)
+        );
         // Expired.
         assert_eq!(check(&s, &cap, now + 60), None);
         // Another session, or the same id with a rotated link.
@@ -95,12 +111,33 @@ mod tests {
         assert_eq!(check(&session("abc", "ih", "rotated"), &cap, now), None);
         // Tampered: another role, a later expiry, a cut MAC, garbage.
         assert_eq!(check(&s, &cap.replacen('c', "i", 1), now), None);
-        assert_eq!(check(&s, &cap.replace(&format!("{}", now + 60), &format!("{}", now + 120)), now), None);
+        assert_eq!(
+            check(
+                &s,
+                &cap.replace(&format!("{}", now + 60), &format!("{}", now + 120)),
+                now
+            ),
+            None
+        );
         assert_eq!(check(&s, &cap[..cap.len() - 1], now), None);
-        for junk in ["", ".", "c.", "x1.abc", "c99999999999999999999999.a", "cé.a"] {
+        for junk in [
+            "",
+            ".",
+            "c.",
+            "x1.abc",
+            "c99999999999999999999999.a",
+            "cé.a",
+        ] {
             assert_eq!(check(&s, junk, now), None, "{junk}");
         }
         // An expiry too far ahead was not made here.
-        assert_eq!(check(&s, &issue(&s, Role::Candidate, now + LIFETIME_SECS * 2), now), None);
+        assert_eq!(
+            check(
+                &s,
+                &issue(&s, Role::Candidate, now + LIFETIME_SECS * 2),
+                now
+            ),
+            None
+        );
     }
 }

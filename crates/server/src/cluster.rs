@@ -73,7 +73,9 @@ pub struct Node {
 pub enum ClusterError {
     #[error("cluster mode (REDIS_URL) needs PostgreSQL: set DATABASE_URL=postgres://...")]
     NeedsPostgres,
-    #[error("the node id '{id}' belongs to a live node at {url}: give every node its own --node-id (NODE_ID)")]
+    #[error(
+        "the node id '{id}' belongs to a live node at {url}: give every node its own --node-id (NODE_ID)"
+    )]
     DuplicateId { id: String, url: String },
     #[error("redis: {0}")]
     Redis(#[from] redis::RedisError),
@@ -82,17 +84,38 @@ pub enum ClusterError {
 impl Node {
     /// Connects to Redis, checks that it keeps what it is given, and starts the heartbeat and
     /// the control subscription (until `stop`).
-    pub async fn join(config: &ClusterConfig, redis_url: &str, default_url: String, stop: CancellationToken) -> Result<Arc<Node>, ClusterError> {
+    pub async fn join(
+        config: &ClusterConfig,
+        redis_url: &str,
+        default_url: String,
+        stop: CancellationToken,
+    ) -> Result<Arc<Node>, ClusterError> {
         let client = redis::Client::open(redis_url)?;
         let manager = redis::aio::ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_secs(2)))
             .set_response_timeout(Some(Duration::from_secs(2)))
             .set_number_of_retries(2);
         let conn = ConnectionManager::new_with_config(client.clone(), manager).await?;
-        let id = config.node_id.clone().unwrap_or_else(|| format!("node-{:08x}", rand::random::<u32>()));
-        let url = config.advertise_url.clone().unwrap_or(default_url).trim_end_matches('/').to_string();
+        let id = config
+            .node_id
+            .clone()
+            .unwrap_or_else(|| format!("node-{:08x}", rand::random::<u32>()));
+        let url = config
+            .advertise_url
+            .clone()
+            .unwrap_or(default_url)
+            .trim_end_matches('/')
+            .to_string();
         let (control, _) = broadcast::channel(256);
-        let node = Arc::new(Node { id, url, client, conn, up: AtomicBool::new(true), workspaces: AtomicUsize::new(0), control });
+        let node = Arc::new(Node {
+            id,
+            url,
+            client,
+            conn,
+            up: AtomicBool::new(true),
+            workspaces: AtomicUsize::new(0),
+            control,
+        });
         node.check_durability().await;
         node.claim_id().await?;
         node.beat().await;
@@ -108,9 +131,16 @@ impl Node {
     }
 
     /// A fresh connection of its own, for a blocking read or a subscription.
-    pub async fn dedicated(&self, response_timeout: Option<Duration>) -> redis::RedisResult<redis::aio::MultiplexedConnection> {
-        let config = redis::AsyncConnectionConfig::new().set_connection_timeout(Some(Duration::from_secs(2))).set_response_timeout(response_timeout);
-        self.client.get_multiplexed_async_connection_with_config(&config).await
+    pub async fn dedicated(
+        &self,
+        response_timeout: Option<Duration>,
+    ) -> redis::RedisResult<redis::aio::MultiplexedConnection> {
+        let config = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(2)))
+            .set_response_timeout(response_timeout);
+        self.client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await
     }
 
     pub async fn pubsub(&self) -> redis::RedisResult<redis::aio::PubSub> {
@@ -131,7 +161,14 @@ impl Node {
     /// Whether this node can serve: Redis answers a PING now.
     pub async fn ready(&self) -> bool {
         let mut conn = self.conn();
-        let ok = matches!(tokio::time::timeout(Duration::from_secs(1), redis::cmd("PING").query_async::<String>(&mut conn)).await, Ok(Ok(_)));
+        let ok = matches!(
+            tokio::time::timeout(
+                Duration::from_secs(1),
+                redis::cmd("PING").query_async::<String>(&mut conn)
+            )
+            .await,
+            Ok(Ok(_))
+        );
         self.mark(ok);
         ok
     }
@@ -142,18 +179,32 @@ impl Node {
         let mut conn = self.conn();
         let get = |name: &'static str| {
             let mut conn = conn.clone();
-            async move { redis::cmd("CONFIG").arg("GET").arg(name).query_async::<Vec<String>>(&mut conn).await.ok().and_then(|v| v.get(1).cloned()) }
+            async move {
+                redis::cmd("CONFIG")
+                    .arg("GET")
+                    .arg(name)
+                    .query_async::<Vec<String>>(&mut conn)
+                    .await
+                    .ok()
+                    .and_then(|v| v.get(1).cloned())
+            }
         };
         match (get("appendonly").await, get("maxmemory-policy").await) {
             (Some(aof), Some(policy)) => {
                 if aof != "yes" {
-                    tracing::warn!("REDIS DURABILITY: appendonly is '{aof}': a Redis restart loses live edits not yet compacted into PostgreSQL. Run Redis with --appendonly yes");
+                    tracing::warn!(
+                        "REDIS DURABILITY: appendonly is '{aof}': a Redis restart loses live edits not yet compacted into PostgreSQL. Run Redis with --appendonly yes"
+                    );
                 }
                 if policy != "noeviction" {
-                    tracing::warn!("REDIS DURABILITY: maxmemory-policy is '{policy}': Redis may evict document streams under memory pressure. Run Redis with --maxmemory-policy noeviction");
+                    tracing::warn!(
+                        "REDIS DURABILITY: maxmemory-policy is '{policy}': Redis may evict document streams under memory pressure. Run Redis with --maxmemory-policy noeviction"
+                    );
                 }
             }
-            _ => tracing::warn!("REDIS DURABILITY: could not read Redis' configuration (CONFIG GET refused); make sure it runs with appendonly yes and maxmemory-policy noeviction"),
+            _ => tracing::warn!(
+                "REDIS DURABILITY: could not read Redis' configuration (CONFIG GET refused); make sure it runs with appendonly yes and maxmemory-policy noeviction"
+            ),
         }
         let _ = redis::cmd("PING").query_async::<String>(&mut conn).await;
     }
@@ -166,7 +217,10 @@ impl Node {
             match self.node(&self.id).await {
                 Some(other) if other.url != self.url => {
                     if tokio::time::Instant::now() >= deadline {
-                        return Err(ClusterError::DuplicateId { id: self.id.clone(), url: other.url });
+                        return Err(ClusterError::DuplicateId {
+                            id: self.id.clone(),
+                            url: other.url,
+                        });
                     }
                     tokio::time::sleep(Duration::from_millis(500)).await;
                 }
@@ -181,10 +235,21 @@ impl Node {
     }
 
     async fn beat(&self) {
-        let info = NodeInfo { id: self.id.clone(), url: self.url.clone(), workspaces: self.workspaces.load(Ordering::Relaxed) };
+        let info = NodeInfo {
+            id: self.id.clone(),
+            url: self.url.clone(),
+            workspaces: self.workspaces.load(Ordering::Relaxed),
+        };
         let mut conn = self.conn();
         let json = serde_json::to_string(&info).unwrap_or_default();
-        let res: redis::RedisResult<()> = conn.set_options(format!("iide:node:{}", self.id), json, redis::SetOptions::default().with_expiration(redis::SetExpiry::PX(NODE_TTL.as_millis() as u64))).await;
+        let res: redis::RedisResult<()> = conn
+            .set_options(
+                format!("iide:node:{}", self.id),
+                json,
+                redis::SetOptions::default()
+                    .with_expiration(redis::SetExpiry::PX(NODE_TTL.as_millis() as u64)),
+            )
+            .await;
         self.mark(res.is_ok());
     }
 
@@ -208,8 +273,16 @@ impl Node {
         if keys.is_empty() {
             return Vec::new();
         }
-        let values: Vec<Option<String>> = redis::cmd("MGET").arg(&keys).query_async(&mut conn).await.unwrap_or_default();
-        values.into_iter().flatten().filter_map(|v| serde_json::from_str(&v).ok()).collect()
+        let values: Vec<Option<String>> = redis::cmd("MGET")
+            .arg(&keys)
+            .query_async(&mut conn)
+            .await
+            .unwrap_or_default();
+        values
+            .into_iter()
+            .flatten()
+            .filter_map(|v| serde_json::from_str(&v).ok())
+            .collect()
     }
 
     /// A live node by id.
@@ -221,7 +294,11 @@ impl Node {
 
     /// Tells every node (this one included, through the same channel) to act on `control`.
     pub async fn announce(&self, control: Control) {
-        let message = serde_json::to_string(&ControlMessage { from: self.id.clone(), control: control.clone() }).unwrap_or_default();
+        let message = serde_json::to_string(&ControlMessage {
+            from: self.id.clone(),
+            control: control.clone(),
+        })
+        .unwrap_or_default();
         let mut conn = self.conn();
         let res: redis::RedisResult<()> = conn.publish(CONTROL_CHANNEL, message).await;
         if let Err(e) = res {
@@ -249,7 +326,9 @@ impl Node {
                 };
                 match control {
                     Ok(control) => handle(control).await,
-                    Err(broadcast::error::RecvError::Lagged(n)) => tracing::warn!(missed = n, "missed control messages from other nodes"),
+                    Err(broadcast::error::RecvError::Lagged(n)) => {
+                        tracing::warn!(missed = n, "missed control messages from other nodes")
+                    }
                     Err(broadcast::error::RecvError::Closed) => break,
                 }
             }
@@ -298,7 +377,12 @@ impl Node {
              if v == false or v == ARGV[1] then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end \
              return 0",
         );
-        let held: redis::RedisResult<i64> = script.key(format!("iide:lease:{name}")).arg(&self.id).arg(ttl.as_millis() as u64).invoke_async(&mut conn).await;
+        let held: redis::RedisResult<i64> = script
+            .key(format!("iide:lease:{name}"))
+            .arg(&self.id)
+            .arg(ttl.as_millis() as u64)
+            .invoke_async(&mut conn)
+            .await;
         matches!(held, Ok(1))
     }
 
@@ -311,7 +395,13 @@ impl Node {
              if v == false or v == ARGV[1] or v == ARGV[3] then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end \
              return 0",
         );
-        let held: redis::RedisResult<i64> = script.key(format!("iide:lease:{name}")).arg(&self.id).arg(ttl.as_millis() as u64).arg(dead).invoke_async(&mut conn).await;
+        let held: redis::RedisResult<i64> = script
+            .key(format!("iide:lease:{name}"))
+            .arg(&self.id)
+            .arg(ttl.as_millis() as u64)
+            .arg(dead)
+            .invoke_async(&mut conn)
+            .await;
         matches!(held, Ok(1))
     }
 
@@ -336,8 +426,14 @@ impl Node {
     /// Gives the lease `name` back, if this node holds it.
     pub async fn release(&self, name: &str) {
         let mut conn = self.conn();
-        let script = redis::Script::new("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0");
-        let _: redis::RedisResult<i64> = script.key(format!("iide:lease:{name}")).arg(&self.id).invoke_async(&mut conn).await;
+        let script = redis::Script::new(
+            "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
+        );
+        let _: redis::RedisResult<i64> = script
+            .key(format!("iide:lease:{name}"))
+            .arg(&self.id)
+            .invoke_async(&mut conn)
+            .await;
     }
 
     /// A fixed-window rate limit shared by every node: true if one more `name` event for `key`
@@ -346,20 +442,39 @@ impl Node {
         let window = crate::util::now_ms() / 60_000;
         let counter = format!("iide:limit:{name}:{key}:{window}");
         let mut conn = self.conn();
-        let (count,): (u64,) = redis::pipe().atomic().incr(&counter, 1u64).expire(&counter, 120).ignore().query_async(&mut conn).await.ok()?;
+        let (count,): (u64,) = redis::pipe()
+            .atomic()
+            .incr(&counter, 1u64)
+            .expire(&counter, 120)
+            .ignore()
+            .query_async(&mut conn)
+            .await
+            .ok()?;
         Some(count <= u64::from(per_minute))
     }
 
     /// Keeps `value` under `key` for `ttl`, for every node to read (a sign-in in progress). With
     /// `only_if_new`, an existing value stays; either way the value now stored is returned.
-    pub async fn put_temporary(&self, key: &str, value: &str, ttl: Duration, only_if_new: bool) -> redis::RedisResult<String> {
+    pub async fn put_temporary(
+        &self,
+        key: &str,
+        value: &str,
+        ttl: Duration,
+        only_if_new: bool,
+    ) -> redis::RedisResult<String> {
         let mut conn = self.conn();
         let script = redis::Script::new(
             "if ARGV[3] == '1' then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') \
              else redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end \
              return redis.call('GET', KEYS[1])",
         );
-        script.key(format!("iide:tmp:{key}")).arg(value).arg(ttl.as_millis() as u64).arg(if only_if_new { "1" } else { "0" }).invoke_async(&mut conn).await
+        script
+            .key(format!("iide:tmp:{key}"))
+            .arg(value)
+            .arg(ttl.as_millis() as u64)
+            .arg(if only_if_new { "1" } else { "0" })
+            .invoke_async(&mut conn)
+            .await
     }
 
     /// The value under `key`, if any and not expired.
@@ -371,22 +486,37 @@ impl Node {
     /// Takes the value under `key` away (GETDEL): one node, once, gets it.
     pub async fn take_temporary(&self, key: &str) -> redis::RedisResult<Option<String>> {
         let mut conn = self.conn();
-        redis::cmd("GETDEL").arg(format!("iide:tmp:{key}")).query_async(&mut conn).await
+        redis::cmd("GETDEL")
+            .arg(format!("iide:tmp:{key}"))
+            .query_async(&mut conn)
+            .await
     }
 
     /// Counts one more event under `key`, in a window of `window` from the first one; returns
     /// the count so far (failed sign-ins, counted for the whole cluster).
     pub async fn count_event(&self, key: &str, window: Duration) -> redis::RedisResult<u64> {
         let mut conn = self.conn();
-        let script = redis::Script::new("local n = redis.call('INCR', KEYS[1]) if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return n");
-        script.key(format!("iide:count:{key}")).arg(window.as_millis() as u64).invoke_async(&mut conn).await
+        let script = redis::Script::new(
+            "local n = redis.call('INCR', KEYS[1]) if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return n",
+        );
+        script
+            .key(format!("iide:count:{key}"))
+            .arg(window.as_millis() as u64)
+            .invoke_async(&mut conn)
+            .await
     }
 
     /// Takes one event back from `key`'s count (an attempt that turned out not to count).
     pub async fn uncount_event(&self, key: &str) -> redis::RedisResult<()> {
         let mut conn = self.conn();
-        let script = redis::Script::new("if redis.call('GET', KEYS[1]) and tonumber(redis.call('GET', KEYS[1])) > 0 then redis.call('DECR', KEYS[1]) end return 0");
-        script.key(format!("iide:count:{key}")).invoke_async::<i64>(&mut conn).await.map(|_| ())
+        let script = redis::Script::new(
+            "if redis.call('GET', KEYS[1]) and tonumber(redis.call('GET', KEYS[1])) > 0 then redis.call('DECR', KEYS[1]) end return 0",
+        );
+        script
+            .key(format!("iide:count:{key}"))
+            .invoke_async::<i64>(&mut conn)
+            .await
+            .map(|_| ())
     }
 
     /// Events counted under `key` in its current window.
@@ -415,7 +545,14 @@ async fn scan(conn: &mut ConnectionManager, pattern: &str) -> Vec<String> {
     let mut keys = Vec::new();
     let mut cursor: u64 = 0;
     loop {
-        let res: redis::RedisResult<(u64, Vec<String>)> = redis::cmd("SCAN").arg(cursor).arg("MATCH").arg(pattern).arg("COUNT").arg(1000).query_async(conn).await;
+        let res: redis::RedisResult<(u64, Vec<String>)> = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(pattern)
+            .arg("COUNT")
+            .arg(1000)
+            .query_async(conn)
+            .await;
         let Ok((next, batch)) = res else { break };
         keys.extend(batch);
         if next == 0 {

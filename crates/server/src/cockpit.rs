@@ -8,8 +8,8 @@ use yrs::types::ToJson;
 use yrs::{Array, GetString, ReadTxn, StateVector, Transact};
 
 use crate::collab::{Collab, RoomKey};
-pub use crate::report::{EventView, Rating, Scorecard};
 use crate::docname::{DocKey, DocName};
+pub use crate::report::{EventView, Rating, Scorecard};
 use crate::sessions::{Caller, SessionError};
 use crate::store::Store;
 
@@ -32,7 +32,12 @@ fn replayable(caller: &Caller, doc: &str) -> Result<DocName> {
         Some(name) if name.replays() => Some(name),
         _ => None,
     }
-    .ok_or_else(|| SessionError::Invalid(format!("no replay for document '{}'", doc.chars().take(100).collect::<String>())))
+    .ok_or_else(|| {
+        SessionError::Invalid(format!(
+            "no replay for document '{}'",
+            doc.chars().take(100).collect::<String>()
+        ))
+    })
 }
 
 #[derive(Clone)]
@@ -48,7 +53,13 @@ impl Cockpit {
 
     pub async fn events(&self, caller: &Caller) -> Result<Vec<EventView>> {
         caller.require_interviewer()?;
-        Ok(self.store.events(&caller.session.id).await?.into_iter().map(Into::into).collect())
+        Ok(self
+            .store
+            .events(&caller.session.id)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect())
     }
 
     /// The document as it was at `at_ms`, rebuilt from the newest checkpoint before it.
@@ -56,23 +67,46 @@ impl Cockpit {
         caller.require_interviewer()?;
         let name = replayable(caller, doc)?;
         let text_name = name.text_name();
-        let doc_state = self.collab.doc_at(&DocKey::new(caller.session.id.clone(), name), at_ms).await?;
-        let text = text_name.map(|t| doc_state.get_or_insert_text(t).get_string(&doc_state.transact())).unwrap_or_default();
-        let update = doc_state.transact().encode_state_as_update_v1(&StateVector::default());
+        let doc_state = self
+            .collab
+            .doc_at(&DocKey::new(caller.session.id.clone(), name), at_ms)
+            .await?;
+        let text = text_name
+            .map(|t| {
+                doc_state
+                    .get_or_insert_text(t)
+                    .get_string(&doc_state.transact())
+            })
+            .unwrap_or_default();
+        let update = doc_state
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default());
         use base64::Engine;
-        Ok(DocAt { at_ms, text, update: base64::engine::general_purpose::STANDARD.encode(update) })
+        Ok(DocAt {
+            at_ms,
+            text,
+            update: base64::engine::general_purpose::STANDARD.encode(update),
+        })
     }
 
     /// When each replayable document changed (the marks of the replay bar).
     pub async fn change_times(&self, caller: &Caller, doc: &str) -> Result<Vec<i64>> {
         caller.require_interviewer()?;
         let name = replayable(caller, doc)?;
-        Ok(self.collab.change_times(&DocKey::new(caller.session.id.clone(), name)).await?)
+        Ok(self
+            .collab
+            .change_times(&DocKey::new(caller.session.id.clone(), name))
+            .await?)
     }
 
     pub async fn scorecard(&self, caller: &Caller) -> Result<Scorecard> {
         caller.require_interviewer()?;
-        Ok(self.store.scorecard(&caller.session.id).await?.and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default())
+        Ok(self
+            .store
+            .scorecard(&caller.session.id)
+            .await?
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or_default())
     }
 
     pub async fn set_scorecard(&self, caller: &Caller, card: &Scorecard) -> Result<()> {
@@ -82,14 +116,21 @@ impl Cockpit {
         }
         for r in &card.ratings {
             if !(1..=4).contains(&r.score) {
-                return Err(SessionError::Invalid(format!("score of '{}' must be 1 to 4", r.skill)));
+                return Err(SessionError::Invalid(format!(
+                    "score of '{}' must be 1 to 4",
+                    r.skill
+                )));
             }
             if r.skill.trim().is_empty() || r.skill.len() > 100 || r.comment.len() > 5000 {
-                return Err(SessionError::Invalid("a rating needs a skill (up to 100 characters) and a comment up to 5000".into()));
+                return Err(SessionError::Invalid(
+                    "a rating needs a skill (up to 100 characters) and a comment up to 5000".into(),
+                ));
             }
         }
         if card.summary.len() > 20_000 {
-            return Err(SessionError::Invalid("summary is longer than 20000 characters".into()));
+            return Err(SessionError::Invalid(
+                "summary is longer than 20000 characters".into(),
+            ));
         }
         let json = serde_json::to_string(card).map_err(|e| SessionError::Invalid(e.to_string()))?;
         self.store.set_scorecard(&caller.session.id, &json).await?;
@@ -104,8 +145,19 @@ impl Cockpit {
         let notes = self.current_text(id, DocName::Notes).await?;
         let runs = self.current_runs(id).await?;
         let participants = self.store.participants(id).await?;
-        let events: Vec<EventView> = self.store.events(id).await?.into_iter().map(Into::into).collect();
-        let scorecard = self.store.scorecard(id).await?.and_then(|s| serde_json::from_str::<Scorecard>(&s).ok()).unwrap_or_default();
+        let events: Vec<EventView> = self
+            .store
+            .events(id)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect();
+        let scorecard = self
+            .store
+            .scorecard(id)
+            .await?
+            .and_then(|s| serde_json::from_str::<Scorecard>(&s).ok())
+            .unwrap_or_default();
         Ok(crate::report::render(&crate::report::ReportData {
             session: &caller.session,
             participants: &participants,
@@ -125,7 +177,10 @@ impl Cockpit {
 
     /// The shared runs (see docs/API.md, document `runs`) as JSON.
     async fn current_runs(&self, session_id: &str) -> Result<Vec<serde_json::Value>> {
-        let room = self.collab.open(RoomKey::new(session_id, DocName::Runs)).await?;
+        let room = self
+            .collab
+            .open(RoomKey::new(session_id, DocName::Runs))
+            .await?;
         Ok(room.read(|d| {
             let runs = d.get_or_insert_array("runs");
             let txn = d.transact();

@@ -39,7 +39,11 @@ impl std::fmt::Debug for Secret {
 }
 
 #[derive(Parser, Debug, Clone)]
-#[command(name = "interview-ide", version, about = "Self-hosted platform for live technical interviews")]
+#[command(
+    name = "interview-ide",
+    version,
+    about = "Self-hosted platform for live technical interviews"
+)]
 pub struct Config {
     #[command(flatten)]
     pub server: ServerConfig,
@@ -74,12 +78,20 @@ pub struct ClusterConfig {
     pub advertise_url: Option<String>,
 
     /// Stream entries of a document past which a node merges them into a stored snapshot.
-    #[arg(long = "compact-every-updates", env = "COMPACT_EVERY_UPDATES", default_value_t = 500)]
+    #[arg(
+        long = "compact-every-updates",
+        env = "COMPACT_EVERY_UPDATES",
+        default_value_t = 500
+    )]
     pub compact_every_updates: u32,
 
     /// Seconds a compacted stream entry stays in Redis, so that a node reading a little behind
     /// (or reconnecting) still finds it.
-    #[arg(long = "stream-keep-seconds", env = "STREAM_KEEP_SECONDS", default_value_t = 30)]
+    #[arg(
+        long = "stream-keep-seconds",
+        env = "STREAM_KEEP_SECONDS",
+        default_value_t = 30
+    )]
     pub stream_keep_seconds: u64,
 }
 
@@ -119,18 +131,30 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
 
     /// Sessions one client address may create per minute (429 above it).
-    #[arg(long = "max-sessions-per-minute", env = "MAX_SESSIONS_PER_MINUTE", default_value_t = 30)]
+    #[arg(
+        long = "max-sessions-per-minute",
+        env = "MAX_SESSIONS_PER_MINUTE",
+        default_value_t = 30
+    )]
     pub max_sessions_per_minute: u32,
 
     /// Behind one reverse proxy: the client address is the right-most `X-Forwarded-For` entry
     /// (the one the proxy added) when the request comes from a trusted proxy.
-    #[arg(long = "trust-forwarded-for", env = "TRUST_FORWARDED_FOR", default_value_t = false)]
+    #[arg(
+        long = "trust-forwarded-for",
+        env = "TRUST_FORWARDED_FOR",
+        default_value_t = false
+    )]
     pub trust_forwarded_for: bool,
 
     /// The reverse proxies whose `X-Forwarded-For` is believed (IPs or CIDRs, comma-separated,
     /// e.g. `10.0.0.0/8,127.0.0.1`); the client is the right-most entry that is not one of
     /// them. With TRUST_FORWARDED_FOR and no list, the direct peer is the one trusted proxy.
-    #[arg(long = "trusted-proxies", env = "TRUSTED_PROXIES", value_delimiter = ',')]
+    #[arg(
+        long = "trusted-proxies",
+        env = "TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
     pub trusted_proxies: Vec<String>,
 
     /// Token of the operator's admin API (list and delete sessions), beside admin accounts.
@@ -147,7 +171,11 @@ pub struct ServerConfig {
     pub admin_email: Option<String>,
 
     /// Password of the --admin-email account when it is created. Never logged.
-    #[arg(long = "admin-password", env = "ADMIN_PASSWORD", hide_env_values = true)]
+    #[arg(
+        long = "admin-password",
+        env = "ADMIN_PASSWORD",
+        hide_env_values = true
+    )]
     pub admin_password: Option<Secret>,
 
     #[command(flatten)]
@@ -167,7 +195,11 @@ pub struct OidcConfig {
     pub client_id: Option<String>,
 
     /// Client secret registered at the provider. Never logged.
-    #[arg(long = "oidc-client-secret", env = "OIDC_CLIENT_SECRET", hide_env_values = true)]
+    #[arg(
+        long = "oidc-client-secret",
+        env = "OIDC_CLIENT_SECRET",
+        hide_env_values = true
+    )]
     pub client_secret: Option<Secret>,
 
     /// Name on the sign-in button (default: the issuer's host).
@@ -175,11 +207,19 @@ pub struct OidcConfig {
     pub name: Option<String>,
 
     /// Comma-separated email domains allowed to sign in with SSO (default: any).
-    #[arg(long = "oidc-allowed-domains", env = "OIDC_ALLOWED_DOMAINS", value_delimiter = ',')]
+    #[arg(
+        long = "oidc-allowed-domains",
+        env = "OIDC_ALLOWED_DOMAINS",
+        value_delimiter = ','
+    )]
     pub allowed_domains: Vec<String>,
 
     /// Create an interviewer account on first SSO sign-in for a verified email with no account.
-    #[arg(long = "oidc-create-users", env = "OIDC_CREATE_USERS", default_value_t = false)]
+    #[arg(
+        long = "oidc-create-users",
+        env = "OIDC_CREATE_USERS",
+        default_value_t = false
+    )]
     pub create_users: bool,
 
     /// Team (by name, created if missing) of accounts created on first SSO sign-in (default: the first team).
@@ -192,7 +232,11 @@ pub struct OidcConfig {
 #[derive(Args, Debug, Clone)]
 pub struct StorageConfig {
     /// `sqlite://path` (created if missing) or `postgres://...`.
-    #[arg(long = "database-url", env = "DATABASE_URL", default_value = "sqlite://data/interview-ide.db")]
+    #[arg(
+        long = "database-url",
+        env = "DATABASE_URL",
+        default_value = "sqlite://data/interview-ide.db"
+    )]
     pub database_url: String,
 
     /// Largest WebSocket frame accepted on a live document; a larger one closes the connection (1009).
@@ -200,24 +244,44 @@ pub struct StorageConfig {
     pub max_frame_bytes: usize,
 
     /// Messages per second one WebSocket connection may send (bursts up to twice that); more closes it (1008).
-    #[arg(long = "max-messages-per-second", env = "MAX_MESSAGES_PER_SECOND", default_value_t = 200)]
+    #[arg(
+        long = "max-messages-per-second",
+        env = "MAX_MESSAGES_PER_SECOND",
+        default_value_t = 200
+    )]
     pub max_messages_per_second: u32,
 
     /// Seconds a document with nobody connected stays in memory before it is unloaded.
-    #[arg(long = "room-idle-seconds", env = "ROOM_IDLE_SECONDS", default_value_t = 30)]
+    #[arg(
+        long = "room-idle-seconds",
+        env = "ROOM_IDLE_SECONDS",
+        default_value_t = 30
+    )]
     pub room_idle_seconds: u64,
 
     /// Seconds a document stays a live yrs `Doc` after the server last read or wrote it; the
     /// rest of the time it is kept encoded, about a tenth of the memory.
-    #[arg(long = "doc-live-seconds", env = "DOC_LIVE_SECONDS", default_value_t = 10)]
+    #[arg(
+        long = "doc-live-seconds",
+        env = "DOC_LIVE_SECONDS",
+        default_value_t = 10
+    )]
     pub doc_live_seconds: u64,
 
     /// Longest time an applied update waits before it is written to storage (the crash-loss window).
-    #[arg(long = "flush-interval-ms", env = "FLUSH_INTERVAL_MS", default_value_t = 200)]
+    #[arg(
+        long = "flush-interval-ms",
+        env = "FLUSH_INTERVAL_MS",
+        default_value_t = 200
+    )]
     pub flush_interval_ms: u64,
 
     /// Write a snapshot of a document after this many updates since the last one.
-    #[arg(long = "snapshot-every-updates", env = "SNAPSHOT_EVERY_UPDATES", default_value_t = 500)]
+    #[arg(
+        long = "snapshot-every-updates",
+        env = "SNAPSHOT_EVERY_UPDATES",
+        default_value_t = 500
+    )]
     pub snapshot_every_updates: u32,
 
     /// Bytes of applied edits not yet stored past which clients are told to retry later (1013):
@@ -235,7 +299,11 @@ pub struct AssistantConfig {
     pub provider: Option<String>,
 
     /// Anthropic API key. Never logged or returned.
-    #[arg(long = "anthropic-api-key", env = "ANTHROPIC_API_KEY", hide_env_values = true)]
+    #[arg(
+        long = "anthropic-api-key",
+        env = "ANTHROPIC_API_KEY",
+        hide_env_values = true
+    )]
     pub anthropic_api_key: Option<Secret>,
 
     /// Anthropic API root (a proxy or a test double may stand in).
@@ -248,7 +316,11 @@ pub struct AssistantConfig {
     pub openai_base_url: Option<String>,
 
     /// Key of the OpenAI-compatible endpoint, if it needs one. Never logged or returned.
-    #[arg(long = "openai-api-key", env = "OPENAI_API_KEY", hide_env_values = true)]
+    #[arg(
+        long = "openai-api-key",
+        env = "OPENAI_API_KEY",
+        hide_env_values = true
+    )]
     pub openai_api_key: Option<Secret>,
 
     /// Model name (default: claude-sonnet-4-5 for Anthropic, gpt-4o-mini for OpenAI-compatible).
@@ -256,23 +328,43 @@ pub struct AssistantConfig {
     pub model: Option<String>,
 
     /// Longest question, in characters (413 above it).
-    #[arg(long = "assistant-max-message-chars", env = "ASSISTANT_MAX_MESSAGE_CHARS", default_value_t = 4000)]
+    #[arg(
+        long = "assistant-max-message-chars",
+        env = "ASSISTANT_MAX_MESSAGE_CHARS",
+        default_value_t = 4000
+    )]
     pub max_message_chars: usize,
 
     /// Longest editor context (code plus run output) sent with a question, in characters (413 above it).
-    #[arg(long = "assistant-max-context-chars", env = "ASSISTANT_MAX_CONTEXT_CHARS", default_value_t = 40_000)]
+    #[arg(
+        long = "assistant-max-context-chars",
+        env = "ASSISTANT_MAX_CONTEXT_CHARS",
+        default_value_t = 40_000
+    )]
     pub max_context_chars: usize,
 
     /// Questions per minute per session (429 above it).
-    #[arg(long = "assistant-messages-per-minute", env = "ASSISTANT_MESSAGES_PER_MINUTE", default_value_t = 10)]
+    #[arg(
+        long = "assistant-messages-per-minute",
+        env = "ASSISTANT_MESSAGES_PER_MINUTE",
+        default_value_t = 10
+    )]
     pub messages_per_minute: u32,
 
     /// Tokens (input + output) a session may use in total (409 once used up).
-    #[arg(long = "assistant-token-budget", env = "ASSISTANT_TOKEN_BUDGET", default_value_t = 200_000)]
+    #[arg(
+        long = "assistant-token-budget",
+        env = "ASSISTANT_TOKEN_BUDGET",
+        default_value_t = 200_000
+    )]
     pub token_budget: i64,
 
     /// Longest answer, in tokens (the provider's max_tokens).
-    #[arg(long = "assistant-max-reply-tokens", env = "ASSISTANT_MAX_REPLY_TOKENS", default_value_t = 1024)]
+    #[arg(
+        long = "assistant-max-reply-tokens",
+        env = "ASSISTANT_MAX_REPLY_TOKENS",
+        default_value_t = 1024
+    )]
     pub max_reply_tokens: u32,
 }
 
@@ -281,16 +373,28 @@ pub struct AssistantConfig {
 #[derive(Args, Debug, Clone)]
 pub struct WorkspacesConfig {
     /// Where the exercises are (a folder per exercise with its `exercise.toml`).
-    #[arg(long = "exercises-dir", env = "EXERCISES_DIR", default_value = "exercises")]
+    #[arg(
+        long = "exercises-dir",
+        env = "EXERCISES_DIR",
+        default_value = "exercises"
+    )]
     pub exercises_dir: PathBuf,
 
     /// Where each workspace session's files live.
-    #[arg(long = "workspaces-dir", env = "WORKSPACES_DIR", default_value = "data/workspaces")]
+    #[arg(
+        long = "workspaces-dir",
+        env = "WORKSPACES_DIR",
+        default_value = "data/workspaces"
+    )]
     pub dir: PathBuf,
 
     /// Tools the sandboxes use read-only: the exercises' environments (e.g. `venvs/<id>`) and
     /// code-server, as the set-up scripts install them.
-    #[arg(long = "tools-dir", env = "TOOLS_DIR", default_value = "/opt/interview-ide")]
+    #[arg(
+        long = "tools-dir",
+        env = "TOOLS_DIR",
+        default_value = "/opt/interview-ide"
+    )]
     pub tools_dir: PathBuf,
 
     /// The code-server executable (default: `<TOOLS_DIR>/code-server/node_modules/.bin/code-server`).
@@ -298,28 +402,52 @@ pub struct WorkspacesConfig {
     pub code_server_bin: Option<PathBuf>,
 
     /// A workspace's processes stop after this long without use (they start again on demand).
-    #[arg(long = "workspace-idle-seconds", env = "WORKSPACE_IDLE_SECONDS", default_value_t = 900)]
+    #[arg(
+        long = "workspace-idle-seconds",
+        env = "WORKSPACE_IDLE_SECONDS",
+        default_value_t = 900
+    )]
     pub idle_seconds: u64,
 
     /// A workspace's files are deleted this long after its session ended.
-    #[arg(long = "workspace-retention-hours", env = "WORKSPACE_RETENTION_HOURS", default_value_t = 72)]
+    #[arg(
+        long = "workspace-retention-hours",
+        env = "WORKSPACE_RETENTION_HOURS",
+        default_value_t = 72
+    )]
     pub retention_hours: u64,
 
     /// Memory for each of a workspace's process groups (the app, the terminal, code-server).
-    #[arg(long = "sandbox-memory-mb", env = "SANDBOX_MEMORY_MB", default_value_t = 1024)]
+    #[arg(
+        long = "sandbox-memory-mb",
+        env = "SANDBOX_MEMORY_MB",
+        default_value_t = 1024
+    )]
     pub sandbox_memory_mb: u64,
 
     /// Processes (and threads) per workspace group, and per workspace user.
-    #[arg(long = "sandbox-max-processes", env = "SANDBOX_MAX_PROCESSES", default_value_t = 256)]
+    #[arg(
+        long = "sandbox-max-processes",
+        env = "SANDBOX_MAX_PROCESSES",
+        default_value_t = 256
+    )]
     pub sandbox_max_processes: u64,
 
     /// CPU per workspace group, in percent of one core.
-    #[arg(long = "sandbox-cpu-percent", env = "SANDBOX_CPU_PERCENT", default_value_t = 100)]
+    #[arg(
+        long = "sandbox-cpu-percent",
+        env = "SANDBOX_CPU_PERCENT",
+        default_value_t = 100
+    )]
     pub sandbox_cpu_percent: u64,
 
     /// Each workspace's disk quota, in MB (its files, what its app and terminal write there): a
     /// filesystem image of its own, which needs root and loop devices; 0 turns it off.
-    #[arg(long = "workspace-disk-mb", env = "WORKSPACE_DISK_MB", default_value_t = 1024)]
+    #[arg(
+        long = "workspace-disk-mb",
+        env = "WORKSPACE_DISK_MB",
+        default_value_t = 1024
+    )]
     pub workspace_disk_mb: u64,
 
     /// The port forwarder that runs in each workspace's sandbox (default: `iide-forward` next to
@@ -353,7 +481,11 @@ pub struct ExecuteConfig {
     pub runs_dir: PathBuf,
 
     /// Runs at the same time; more wait in the queue.
-    #[arg(long = "run-max-concurrent", env = "RUN_MAX_CONCURRENT", default_value_t = 2)]
+    #[arg(
+        long = "run-max-concurrent",
+        env = "RUN_MAX_CONCURRENT",
+        default_value_t = 2
+    )]
     pub max_concurrent: usize,
 
     /// Runs that may wait for a free place; past that a run is refused (429 with Retry-After).
@@ -365,11 +497,19 @@ pub struct ExecuteConfig {
     pub memory_mb: u64,
 
     /// Memory of a compiler (rustc and javac need more than the program).
-    #[arg(long = "run-compile-memory-mb", env = "RUN_COMPILE_MEMORY_MB", default_value_t = 1024)]
+    #[arg(
+        long = "run-compile-memory-mb",
+        env = "RUN_COMPILE_MEMORY_MB",
+        default_value_t = 1024
+    )]
     pub compile_memory_mb: u64,
 
     /// Longest compile step, in seconds.
-    #[arg(long = "run-compile-seconds", env = "RUN_COMPILE_SECONDS", default_value_t = 30)]
+    #[arg(
+        long = "run-compile-seconds",
+        env = "RUN_COMPILE_SECONDS",
+        default_value_t = 30
+    )]
     pub compile_seconds: u64,
 
     /// CPU cores one run may use at once (a CPU cgroup quota, where the host has cgroups); Go
@@ -378,7 +518,11 @@ pub struct ExecuteConfig {
     pub cpus: u32,
 
     /// Processes and threads of a running program (a compiler gets four times as many).
-    #[arg(long = "run-max-processes", env = "RUN_MAX_PROCESSES", default_value_t = 64)]
+    #[arg(
+        long = "run-max-processes",
+        env = "RUN_MAX_PROCESSES",
+        default_value_t = 64
+    )]
     pub max_processes: u64,
 
     /// Output (stdout and stderr) a run may print; past it the run is stopped.
@@ -390,7 +534,11 @@ pub struct ExecuteConfig {
     pub disk_mb: u64,
 
     /// Largest file a run may write, in MB.
-    #[arg(long = "run-max-file-mb", env = "RUN_MAX_FILE_MB", default_value_t = 16)]
+    #[arg(
+        long = "run-max-file-mb",
+        env = "RUN_MAX_FILE_MB",
+        default_value_t = 16
+    )]
     pub max_file_mb: u64,
 }
 
@@ -398,7 +546,12 @@ pub struct ExecuteConfig {
 #[derive(Args, Debug, Clone)]
 pub struct QuestionsConfig {
     /// The server's own questions (a TOML file per question), stored at start.
-    #[arg(id = "questions_dir", long = "questions-dir", env = "QUESTIONS_DIR", default_value = "questions")]
+    #[arg(
+        id = "questions_dir",
+        long = "questions-dir",
+        env = "QUESTIONS_DIR",
+        default_value = "questions"
+    )]
     pub dir: PathBuf,
 }
 

@@ -23,8 +23,13 @@ pub enum Holder {
 impl Holder {
     pub fn of(caller: &Caller) -> Holder {
         match &caller.account {
-            Some(email) => Holder::Account { email: email.to_ascii_lowercase() },
-            None => Holder::Link { session: caller.session.id.clone(), role: caller.role },
+            Some(email) => Holder::Account {
+                email: email.to_ascii_lowercase(),
+            },
+            None => Holder::Link {
+                session: caller.session.id.clone(),
+                role: caller.role,
+            },
         }
     }
 
@@ -38,7 +43,9 @@ impl Holder {
 
     fn from_key(key: &str) -> Option<Holder> {
         if let Some(email) = key.strip_prefix("account:") {
-            return Some(Holder::Account { email: email.to_string() });
+            return Some(Holder::Account {
+                email: email.to_string(),
+            });
         }
         let (session, role) = key.strip_prefix("link:")?.rsplit_once(':')?;
         let role = match role {
@@ -46,7 +53,10 @@ impl Holder {
             "candidate" => Role::Candidate,
             _ => return None,
         };
-        Some(Holder::Link { session: session.to_string(), role })
+        Some(Holder::Link {
+            session: session.to_string(),
+            role,
+        })
     }
 }
 
@@ -69,7 +79,11 @@ pub struct Registration {
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        let mut open = self.connections.open.lock().unwrap_or_else(|e| e.into_inner());
+        let mut open = self
+            .connections
+            .open
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         if let Some(of_holder) = open.get_mut(&self.holder) {
             of_holder.remove(&self.id);
             if of_holder.is_empty() {
@@ -81,7 +95,12 @@ impl Drop for Registration {
 
 impl Connections {
     pub fn new(shutdown: CancellationToken, node: Option<Arc<Node>>) -> Arc<Connections> {
-        Arc::new(Connections { shutdown, open: Mutex::new(HashMap::new()), next: AtomicU64::new(1), node })
+        Arc::new(Connections {
+            shutdown,
+            open: Mutex::new(HashMap::new()),
+            next: AtomicU64::new(1),
+            node,
+        })
     }
 
     /// Registers a connection of `caller`.
@@ -89,25 +108,46 @@ impl Connections {
         let holder = Holder::of(caller);
         let ended = self.shutdown.child_token();
         let id = self.next.fetch_add(1, Ordering::Relaxed);
-        self.open.lock().unwrap_or_else(|e| e.into_inner()).entry(holder.clone()).or_default().insert(id, ended.clone());
-        Registration { ended, holder, id, connections: self.clone() }
+        self.open
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(holder.clone())
+            .or_default()
+            .insert(id, ended.clone());
+        Registration {
+            ended,
+            holder,
+            id,
+            connections: self.clone(),
+        }
     }
 
     /// Ends every connection of `holder`, here and (in cluster mode) on the other nodes.
     pub async fn end(&self, holder: Holder) {
         self.end_here(&holder);
         if let Some(node) = &self.node {
-            node.announce(Control::Revoked { holder: holder.key() }).await;
+            node.announce(Control::Revoked {
+                holder: holder.key(),
+            })
+            .await;
         }
     }
 
     fn end_here(&self, holder: &Holder) -> usize {
-        let ended = self.open.lock().unwrap_or_else(|e| e.into_inner()).remove(holder).unwrap_or_default();
+        let ended = self
+            .open
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(holder)
+            .unwrap_or_default();
         for token in ended.values() {
             token.cancel();
         }
         if !ended.is_empty() {
-            tracing::info!(connections = ended.len(), "connections ended: their standing was withdrawn");
+            tracing::info!(
+                connections = ended.len(),
+                "connections ended: their standing was withdrawn"
+            );
         }
         ended.len()
     }
@@ -132,7 +172,19 @@ mod tests {
 
     #[test]
     fn holders_cross_the_cluster_unchanged() {
-        for h in [Holder::Link { session: "a:b".into(), role: Role::Candidate }, Holder::Link { session: "x".into(), role: Role::Interviewer }, Holder::Account { email: "a@b.c".into() }] {
+        for h in [
+            Holder::Link {
+                session: "a:b".into(),
+                role: Role::Candidate,
+            },
+            Holder::Link {
+                session: "x".into(),
+                role: Role::Interviewer,
+            },
+            Holder::Account {
+                email: "a@b.c".into(),
+            },
+        ] {
             assert_eq!(Holder::from_key(&h.key()), Some(h));
         }
         assert_eq!(Holder::from_key("link:x:admin"), None);

@@ -30,7 +30,12 @@ impl DocName {
             "runs" => DocName::Runs,
             "notes" => DocName::Notes,
             "chat" => DocName::Chat,
-            other => DocName::File(other.strip_prefix(FILE_PREFIX).filter(|p| !p.is_empty())?.to_string()),
+            other => DocName::File(
+                other
+                    .strip_prefix(FILE_PREFIX)
+                    .filter(|p| !p.is_empty())?
+                    .to_string(),
+            ),
         })
     }
 
@@ -101,7 +106,10 @@ pub struct DocKey {
 
 impl DocKey {
     pub fn new(session_id: impl Into<String>, doc: DocName) -> DocKey {
-        DocKey { session_id: session_id.into(), doc }
+        DocKey {
+            session_id: session_id.into(),
+            doc,
+        }
     }
 }
 

@@ -120,7 +120,8 @@ impl FaultSpec {
     }
 
     pub fn matches(&self, method: &str, path: &str) -> bool {
-        (self.methods.is_empty() || self.methods.iter().any(|m| m == method)) && glob(&self.path, path)
+        (self.methods.is_empty() || self.methods.iter().any(|m| m == method))
+            && glob(&self.path, path)
     }
 }
 
@@ -166,18 +167,26 @@ pub fn plan<'a>(faults: impl IntoIterator<Item = &'a FaultSpec>, method: &str, p
     let mut rng = rand::rng();
     let mut plan = Plan::default();
     for f in faults {
-        if !f.matches(method, path) || !(f.probability >= 1.0 || rng.random_bool(f.probability.clamp(0.0, 1.0))) {
+        if !f.matches(method, path)
+            || !(f.probability >= 1.0 || rng.random_bool(f.probability.clamp(0.0, 1.0)))
+        {
             continue;
         }
         match f.kind {
             FaultKind::Latency => {
                 let base = f.latency_ms.unwrap_or(0) as i64;
                 let jitter = f.jitter_ms.unwrap_or(0) as i64;
-                let ms = if jitter > 0 { base + rng.random_range(-jitter..=jitter) } else { base };
+                let ms = if jitter > 0 {
+                    base + rng.random_range(-jitter..=jitter)
+                } else {
+                    base
+                };
                 plan.delay += Duration::from_millis(ms.max(0) as u64);
             }
             // The first failure that fires decides; later ones cannot make it worse.
-            FaultKind::Error if plan.outcome == Outcome::Forward => plan.outcome = Outcome::Error(f.status.unwrap_or(500)),
+            FaultKind::Error if plan.outcome == Outcome::Forward => {
+                plan.outcome = Outcome::Error(f.status.unwrap_or(500))
+            }
             FaultKind::Reset if plan.outcome == Outcome::Forward => plan.outcome = Outcome::Reset,
             FaultKind::Timeout if plan.outcome == Outcome::Forward => {
                 plan.outcome = Outcome::Hang(Duration::from_millis(f.timeout_ms.unwrap_or(30_000)))
@@ -236,7 +245,10 @@ impl SessionFaults {
     /// `error_headers`: what an error answered in the app's place carries (besides `Date` and
     /// `Content-Length`), so it looks like the app's own.
     pub fn new(error_headers: Vec<(HeaderName, HeaderValue)>) -> SessionFaults {
-        SessionFaults { error_headers, ..SessionFaults::default() }
+        SessionFaults {
+            error_headers,
+            ..SessionFaults::default()
+        }
     }
 
     pub fn lock(&self) -> std::sync::MutexGuard<'_, Active> {
@@ -255,12 +267,18 @@ impl SessionFaults {
     /// Applies the faults to a request: waits out any latency, then says what to do with it.
     pub async fn verdict(&self, method: &str, path: &str) -> Verdict {
         let faults = self.specs();
-        let plan = if faults.is_empty() { Plan::default() } else { plan(faults.iter(), method, path) };
+        let plan = if faults.is_empty() {
+            Plan::default()
+        } else {
+            plan(faults.iter(), method, path)
+        };
         if !plan.delay.is_zero() {
             tokio::time::sleep(plan.delay).await;
         }
         match plan.outcome {
-            Outcome::Forward => Verdict::Forward { bytes_per_second: plan.bytes_per_second },
+            Outcome::Forward => Verdict::Forward {
+                bytes_per_second: plan.bytes_per_second,
+            },
             Outcome::Error(status) => Verdict::Answer(app_like_error(status, &self.error_headers)),
             Outcome::Reset => Verdict::Drop,
             Outcome::Hang(d) => {
@@ -295,7 +313,10 @@ pub fn throttle(res: Response<Body>, bps: u64) -> Response<Body> {
     let slice = (bps / 10).max(1) as usize;
     let stream = body.into_data_stream().flat_map(move |chunk| {
         let pieces: Vec<Result<Bytes, axum::Error>> = match chunk {
-            Ok(b) => (0..b.len()).step_by(slice).map(|i| Ok(b.slice(i..(i + slice).min(b.len())))).collect(),
+            Ok(b) => (0..b.len())
+                .step_by(slice)
+                .map(|i| Ok(b.slice(i..(i + slice).min(b.len()))))
+                .collect(),
             Err(e) => vec![Err(e)],
         };
         futures_util::stream::iter(pieces)
@@ -309,7 +330,10 @@ pub fn throttle(res: Response<Body>, bps: u64) -> Response<Body> {
 
 /// An HTTP date (RFC 9110 5.6.7), as servers send in `Date`.
 fn httpdate(t: std::time::SystemTime) -> String {
-    let secs = t.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0) as i64;
+    let secs = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0) as i64;
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     let (h, m, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
@@ -324,7 +348,9 @@ fn httpdate(t: std::time::SystemTime) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    let mon = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][(month - 1) as usize];
+    let mon = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ][(month - 1) as usize];
     format!("{weekday}, {d:02} {mon} {year} {h:02}:{m:02}:{s:02} GMT")
 }
 
@@ -339,7 +365,9 @@ mod tests {
     }
 
     fn fault(json: &str) -> FaultSpec {
-        serde_json::from_str::<FaultSpec>(json).unwrap().normalized()
+        serde_json::from_str::<FaultSpec>(json)
+            .unwrap()
+            .normalized()
     }
 
     #[test]
@@ -366,17 +394,38 @@ mod tests {
     #[test]
     fn probability_is_roughly_honoured() {
         let f = fault(r#"{"kind":"error","probability":0.3}"#);
-        let hits = (0..10_000).filter(|_| plan([&f], "GET", "/x").outcome != Outcome::Forward).count();
+        let hits = (0..10_000)
+            .filter(|_| plan([&f], "GET", "/x").outcome != Outcome::Forward)
+            .count();
         assert!((2_500..3_500).contains(&hits), "{hits}");
     }
 
     #[test]
     fn invalid_faults_are_refused() {
         assert!(fault(r#"{"kind":"latency"}"#).validate().is_err());
-        assert!(fault(r#"{"kind":"error","status":200}"#).validate().is_err());
-        assert!(fault(r#"{"kind":"error","probability":1.5}"#).validate().is_err());
-        assert!(fault(r#"{"kind":"bandwidth","bytes_per_second":0}"#).validate().is_err());
-        assert!(fault(r#"{"kind":"latency","latency_ms":100,"jitter_ms":50}"#).validate().is_ok());
-        assert!(serde_json::from_str::<FaultSpec>(r#"{"kind":"latency","latency_ms":1,"oops":1}"#).is_err());
+        assert!(
+            fault(r#"{"kind":"error","status":200}"#)
+                .validate()
+                .is_err()
+        );
+        assert!(
+            fault(r#"{"kind":"error","probability":1.5}"#)
+                .validate()
+                .is_err()
+        );
+        assert!(
+            fault(r#"{"kind":"bandwidth","bytes_per_second":0}"#)
+                .validate()
+                .is_err()
+        );
+        assert!(
+            fault(r#"{"kind":"latency","latency_ms":100,"jitter_ms":50}"#)
+                .validate()
+                .is_ok()
+        );
+        assert!(
+            serde_json::from_str::<FaultSpec>(r#"{"kind":"latency","latency_ms":1,"oops":1}"#)
+                .is_err()
+        );
     }
 }

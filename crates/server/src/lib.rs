@@ -39,8 +39,8 @@ pub mod metrics;
 pub mod privileges;
 pub mod questions;
 pub mod ratelimit;
-pub mod sandbox;
 pub mod report;
+pub mod sandbox;
 pub mod sessions;
 pub mod store;
 pub mod util;
@@ -53,9 +53,9 @@ use std::sync::atomic::AtomicU64;
 use axum::serve::ListenerExt;
 use tokio_util::sync::CancellationToken;
 
-pub use config::Config;
 use cockpit::Cockpit;
 use collab::{Collab, PersistSettings, Persister};
+pub use config::Config;
 use lifecycle::Lifecycle;
 use metrics::Metrics;
 use ratelimit::PerAddressLimiter;
@@ -136,10 +136,20 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
 }
 
 /// `start`, with the sandbox helper `main` started before it dropped root.
-pub async fn start_with_helper(mut config: Config, helper: Option<sandbox::Helper>) -> anyhow::Result<Server> {
+pub async fn start_with_helper(
+    mut config: Config,
+    helper: Option<sandbox::Helper>,
+) -> anyhow::Result<Server> {
     let helper = match helper {
         Some(h) => h,
-        None => sandbox::helper::start(&config.workspaces.helper_bin.clone().unwrap_or_else(sandbox::helper::default_bin), &helper_settings(&config, None)?)?,
+        None => sandbox::helper::start(
+            &config
+                .workspaces
+                .helper_bin
+                .clone()
+                .unwrap_or_else(sandbox::helper::default_bin),
+            &helper_settings(&config, None)?,
+        )?,
     };
     // Before anything starts a sandbox: which cgroups limit them here (or why none can).
     helper.load_status().await?;
@@ -147,7 +157,11 @@ pub async fn start_with_helper(mut config: Config, helper: Option<sandbox::Helpe
     let _ = rustls::crypto::ring::default_provider().install_default();
     let assistant_provider = assistant::provider_from_config(&config.assistant)?;
     match &assistant_provider {
-        Some(p) => tracing::info!(provider = p.name(), model = p.model(), "AI assistant enabled"),
+        Some(p) => tracing::info!(
+            provider = p.name(),
+            model = p.model(),
+            "AI assistant enabled"
+        ),
         None => tracing::info!("AI assistant: no provider configured"),
     }
     let store = Store::connect(&config.storage.database_url).await?;
@@ -159,7 +173,12 @@ pub async fn start_with_helper(mut config: Config, helper: Option<sandbox::Helpe
     }
     let untrusted_listener = tokio::net::TcpListener::bind(config.server.untrusted_bind())
         .await
-        .map_err(|e| anyhow::anyhow!("binding the untrusted origin's listener on {} (UNTRUSTED_BIND): {e}", config.server.untrusted_bind()))?;
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "binding the untrusted origin's listener on {} (UNTRUSTED_BIND): {e}",
+                config.server.untrusted_bind()
+            )
+        })?;
     let untrusted_addr = untrusted_listener.local_addr()?;
     config.server.untrusted_origin = Some(config.server.untrusted_origin(untrusted_addr.port()));
     let metrics = Metrics::default();
@@ -168,7 +187,10 @@ pub async fn start_with_helper(mut config: Config, helper: Option<sandbox::Helpe
     let persist_stop = CancellationToken::new();
     let (persister, writer) = Persister::start(
         docs.clone(),
-        PersistSettings { flush_interval: config.storage.flush_interval(), max_pending_bytes: config.storage.max_pending_doc_bytes },
+        PersistSettings {
+            flush_interval: config.storage.flush_interval(),
+            max_pending_bytes: config.storage.max_pending_doc_bytes,
+        },
         metrics.clone(),
         persist_stop.clone(),
     );
@@ -179,7 +201,10 @@ pub async fn start_with_helper(mut config: Config, helper: Option<sandbox::Helpe
             if store.backend() != store::Backend::Postgres {
                 anyhow::bail!(cluster::ClusterError::NeedsPostgres);
             }
-            Some(cluster::Node::join(&config.cluster, url, config.public_url(), shutdown.clone()).await?)
+            Some(
+                cluster::Node::join(&config.cluster, url, config.public_url(), shutdown.clone())
+                    .await?,
+            )
         }
     };
     let relay = node.as_ref().map(|node| {
@@ -188,15 +213,40 @@ pub async fn start_with_helper(mut config: Config, helper: Option<sandbox::Helpe
             compact_every: config.cluster.compact_every_updates,
             keep: std::time::Duration::from_secs(config.cluster.stream_keep_seconds),
         };
-        collab::Relay::start(node.clone(), docs.clone(), settings, metrics.clone(), relay_stop.clone())
+        collab::Relay::start(
+            node.clone(),
+            docs.clone(),
+            settings,
+            metrics.clone(),
+            relay_stop.clone(),
+        )
     });
-    let collab = Collab::new(docs.clone(), persister, relay, config.storage.snapshot_every_updates, config.storage.room_idle(), config.storage.doc_live(), metrics.clone());
+    let collab = Collab::new(
+        docs.clone(),
+        persister,
+        relay,
+        config.storage.snapshot_every_updates,
+        config.storage.room_idle(),
+        config.storage.doc_live(),
+        metrics.clone(),
+    );
     collab.spawn_janitor(shutdown.clone());
     let sessions = Sessions::new(store.clone(), collab.clone(), config.public_url());
-    let assistant = Arc::new(assistant::Assistant::new(&config.assistant, assistant_provider, store.clone(), collab.clone(), sessions.clone(), node.clone(), shutdown.clone()));
+    let assistant = Arc::new(assistant::Assistant::new(
+        &config.assistant,
+        assistant_provider,
+        store.clone(),
+        collab.clone(),
+        sessions.clone(),
+        node.clone(),
+        shutdown.clone(),
+    ));
     match assistant.recover_interrupted().await {
         Ok(0) => {}
-        Ok(n) => tracing::info!(replies = n, "assistant replies interrupted by the last stop are marked cut off"),
+        Ok(n) => tracing::info!(
+            replies = n,
+            "assistant replies interrupted by the last stop are marked cut off"
+        ),
         Err(e) => tracing::warn!(error = %e, "could not mark interrupted assistant replies"),
     }
     let workspaces = workspace::Workspaces::new(
@@ -205,25 +255,42 @@ pub async fn start_with_helper(mut config: Config, helper: Option<sandbox::Helpe
         shutdown.clone(),
     );
     let accounts = accounts::Accounts::new(store.clone(), node.clone());
-    let sso = accounts::sso::Sso::from_config(&config.server.oidc, &config.public_url(), node.clone())?;
+    let sso =
+        accounts::sso::Sso::from_config(&config.server.oidc, &config.public_url(), node.clone())?;
     if let Some(sso) = &sso {
         tracing::info!(provider = %sso.name, "OpenID Connect sign-in enabled");
     }
     let admin = match (&config.server.admin_email, &config.server.admin_password) {
         (Some(email), Some(password)) => Some((email.as_str(), password.expose())),
-        (Some(_), None) | (None, Some(_)) => anyhow::bail!("ADMIN_EMAIL and ADMIN_PASSWORD go together"),
+        (Some(_), None) | (None, Some(_)) => {
+            anyhow::bail!("ADMIN_EMAIL and ADMIN_PASSWORD go together")
+        }
         (None, None) => None,
     };
-    if let Some(code) = accounts.bootstrap(admin).await.map_err(|e| anyhow::anyhow!("creating the admin account: {e}"))? {
+    if let Some(code) = accounts
+        .bootstrap(admin)
+        .await
+        .map_err(|e| anyhow::anyhow!("creating the admin account: {e}"))?
+    {
         // The one place the setup code is shown: whoever reads the server's log makes the first admin.
         // A warning, so that it shows even when the log is turned down to warnings.
-        tracing::warn!("first-run setup: open {}/setup?code={code} to create the first admin account", config.public_url());
+        tracing::warn!(
+            "first-run setup: open {}/setup?code={code} to create the first admin account",
+            config.public_url()
+        );
     }
     let connections = connections::Connections::new(shutdown.clone(), node.clone());
     if let Some(node) = &node {
         connections.follow(node, shutdown.clone());
     }
-    let lifecycle = Lifecycle::new(store.clone(), docs.clone(), sessions.clone(), collab.clone(), workspaces.clone(), node.clone());
+    let lifecycle = Lifecycle::new(
+        store.clone(),
+        docs.clone(),
+        sessions.clone(),
+        collab.clone(),
+        workspaces.clone(),
+        node.clone(),
+    );
     if let Some(node) = &node {
         lifecycle.follow(node, shutdown.clone());
     }
@@ -266,8 +333,16 @@ pub async fn start_with_helper(mut config: Config, helper: Option<sandbox::Helpe
     });
     let stop = shutdown.clone();
     let task = tokio::spawn(async move {
-        let untrusted = axum::serve(untrusted_listener, untrusted_router.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(stop.clone().cancelled_owned());
-        let platform = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(stop.cancelled_owned());
+        let untrusted = axum::serve(
+            untrusted_listener,
+            untrusted_router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(stop.clone().cancelled_owned());
+        let platform = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(stop.cancelled_owned());
         let (platform, untrusted) = tokio::join!(platform, untrusted);
         platform?;
         untrusted?;
@@ -281,12 +356,20 @@ pub async fn start_with_helper(mut config: Config, helper: Option<sandbox::Helpe
         store.close().await;
         Ok(())
     });
-    Ok(Server { addr, untrusted_addr, shutdown, task })
+    Ok(Server {
+        addr,
+        untrusted_addr,
+        shutdown,
+        task,
+    })
 }
 
 /// What the sandbox helper is told: the folders it mounts beneath, and the group sandboxes run
 /// in (`sandbox_gid`: the server's own, when it drops root).
-pub fn helper_settings(config: &Config, sandbox_gid: Option<u32>) -> anyhow::Result<sandbox::helper::Settings> {
+pub fn helper_settings(
+    config: &Config,
+    sandbox_gid: Option<u32>,
+) -> anyhow::Result<sandbox::helper::Settings> {
     let abs = |p: &std::path::Path| -> anyhow::Result<std::path::PathBuf> {
         std::fs::create_dir_all(p)?;
         Ok(std::fs::canonicalize(p)?)
@@ -302,23 +385,38 @@ pub fn helper_settings(config: &Config, sandbox_gid: Option<u32>) -> anyhow::Res
 /// `iide-forward` next to this executable (or one folder up: tests run from `target/*/deps`).
 fn sibling_forwarder() -> std::path::PathBuf {
     let exe = std::env::current_exe().unwrap_or_default();
-    exe.ancestors().skip(1).take(2).map(|d| d.join("iide-forward")).find(|p| p.is_file()).unwrap_or_else(|| exe.with_file_name("iide-forward"))
+    exe.ancestors()
+        .skip(1)
+        .take(2)
+        .map(|d| d.join("iide-forward"))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| exe.with_file_name("iide-forward"))
 }
 
-fn workspace_settings(config: &config::WorkspacesConfig, helper: sandbox::Helper) -> anyhow::Result<workspace::Settings> {
+fn workspace_settings(
+    config: &config::WorkspacesConfig,
+    helper: sandbox::Helper,
+) -> anyhow::Result<workspace::Settings> {
     std::fs::create_dir_all(&config.dir)?;
     // The sandbox mounts these: they must be absolute.
     let root = std::fs::canonicalize(&config.dir)?;
     Ok(workspace::Settings {
         root,
-        code_server: config.code_server_bin.clone().unwrap_or_else(|| config.tools_dir.join("code-server/node_modules/.bin/code-server")),
+        code_server: config.code_server_bin.clone().unwrap_or_else(|| {
+            config
+                .tools_dir
+                .join("code-server/node_modules/.bin/code-server")
+        }),
         tools_dir: config.tools_dir.clone(),
         limits: workspace::sandbox::Limits {
             memory_bytes: config.sandbox_memory_mb.max(64) << 20,
             processes: config.sandbox_max_processes.max(16),
             cpu_percent: config.sandbox_cpu_percent.clamp(5, 100 * 64),
         },
-        forwarder: config.forwarder_bin.clone().unwrap_or_else(sibling_forwarder),
+        forwarder: config
+            .forwarder_bin
+            .clone()
+            .unwrap_or_else(sibling_forwarder),
         idle: std::time::Duration::from_secs(config.idle_seconds.max(1)),
         retention: std::time::Duration::from_secs(config.retention_hours * 3600),
         record_traffic: config.record_app_traffic,

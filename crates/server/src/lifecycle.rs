@@ -51,7 +51,10 @@ pub struct Lifecycle {
 pub enum Placement {
     Here,
     /// On another live node, reached at `url`.
-    At { node: String, url: String },
+    At {
+        node: String,
+        url: String,
+    },
 }
 
 /// A workspace's owner holds its lease and renews it every `LEASE_RENEWAL`; a node that dies
@@ -76,21 +79,48 @@ pub struct FromQuestion {
 }
 
 impl Lifecycle {
-    pub fn new(store: Store, docs: Arc<dyn DocStore>, sessions: Sessions, collab: Arc<Collab>, workspaces: Arc<Workspaces>, cluster: Option<Arc<Node>>) -> Lifecycle {
-        Lifecycle { store, docs, sessions, collab, workspaces, cluster, owned: Default::default(), adopting: Default::default() }
+    pub fn new(
+        store: Store,
+        docs: Arc<dyn DocStore>,
+        sessions: Sessions,
+        collab: Arc<Collab>,
+        workspaces: Arc<Workspaces>,
+        cluster: Option<Arc<Node>>,
+    ) -> Lifecycle {
+        Lifecycle {
+            store,
+            docs,
+            sessions,
+            collab,
+            workspaces,
+            cluster,
+            owned: Default::default(),
+            adopting: Default::default(),
+        }
     }
 
     /// Where the workspace of `session` runs; in cluster mode a workspace whose node died (or
     /// that has no owner) is taken over here: rebuilt from the exercise and the stored file
     /// documents, its app restarted, and the move written on the timeline.
     pub async fn place_workspace(&self, session: &SessionRow) -> Result<Placement, LifecycleError> {
-        let Some(node) = &self.cluster else { return Ok(Placement::Here) };
+        let Some(node) = &self.cluster else {
+            return Ok(Placement::Here);
+        };
         let lease = workspace_lease(&session.id);
         for _ in 0..5 {
-            if self.owned.lock().unwrap_or_else(|e| e.into_inner()).contains(&session.id) {
+            if self
+                .owned
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .contains(&session.id)
+            {
                 return Ok(Placement::Here);
             }
-            let holder = node.lease_holder(&lease).await.map_err(|e| WorkspaceError::Unavailable(format!("the cluster cannot tell where this workspace runs: {e}")))?;
+            let holder = node.lease_holder(&lease).await.map_err(|e| {
+                WorkspaceError::Unavailable(format!(
+                    "the cluster cannot tell where this workspace runs: {e}"
+                ))
+            })?;
             match holder {
                 Some(id) if id == node.id => {
                     self.adopt(session, None).await?;
@@ -98,7 +128,10 @@ impl Lifecycle {
                 }
                 Some(id) => {
                     if let Some(info) = node.node(&id).await {
-                        return Ok(Placement::At { node: id, url: info.url });
+                        return Ok(Placement::At {
+                            node: id,
+                            url: info.url,
+                        });
                     }
                     // Its node stopped beating: take the workspace over.
                     if node.take_lease_from(&lease, &id, WORKSPACE_LEASE).await {
@@ -114,20 +147,34 @@ impl Lifecycle {
                 }
             }
         }
-        Err(WorkspaceError::Unavailable("the cluster could not agree where this workspace runs; try again".into()).into())
+        Err(WorkspaceError::Unavailable(
+            "the cluster could not agree where this workspace runs; try again".into(),
+        )
+        .into())
     }
 
     /// Makes this node the workspace's owner (its lease is already held here).
     async fn adopt(&self, session: &SessionRow, from: Option<&str>) -> Result<(), LifecycleError> {
-        let Some(node) = &self.cluster else { return Ok(()) };
+        let Some(node) = &self.cluster else {
+            return Ok(());
+        };
         let _one = self.adopting.lock().await;
-        if self.owned.lock().unwrap_or_else(|e| e.into_inner()).contains(&session.id) {
+        if self
+            .owned
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&session.id)
+        {
             return Ok(());
         }
         let id = session.id.as_str();
-        let exercise = session.exercise.as_deref().ok_or_else(|| WorkspaceError::NotFound("this session has no workspace".into()))?;
+        let exercise = session
+            .exercise
+            .as_deref()
+            .ok_or_else(|| WorkspaceError::NotFound("this session has no workspace".into()))?;
         let home = node.lease_holder(&workspace_home(id)).await.ok().flatten();
-        let reuse = home.as_deref() == Some(node.id.as_str()) && self.workspaces.get(session).await.is_ok();
+        let reuse =
+            home.as_deref() == Some(node.id.as_str()) && self.workspaces.get(session).await.is_ok();
         let mut restored = 0;
         if !reuse {
             // A copy left here by an earlier time is stale: start from the exercise again.
@@ -136,7 +183,10 @@ impl Lifecycle {
             restored = self.restore_files(session).await;
         }
         node.set_permanent(&workspace_home(id)).await;
-        self.owned.lock().unwrap_or_else(|e| e.into_inner()).insert(id.to_string());
+        self.owned
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id.to_string());
         node.set_workspaces(self.owned.lock().unwrap_or_else(|e| e.into_inner()).len());
         if let Ok(ws) = self.workspaces.get(session).await {
             ws.app.start();
@@ -146,7 +196,12 @@ impl Lifecycle {
             let from = from.map(str::to_string).or(home);
             tracing::warn!(session = id, node = %node.id, from = ?from, files = restored, "took over a workspace whose node stopped answering");
             self.sessions
-                .event(id, "workspace_moved", Role::Interviewer, serde_json::json!({"to": node.id, "from": from, "files_restored": restored}))
+                .event(
+                    id,
+                    "workspace_moved",
+                    Role::Interviewer,
+                    serde_json::json!({"to": node.id, "from": from, "files_restored": restored}),
+                )
                 .await;
         }
         Ok(())
@@ -155,27 +210,58 @@ impl Lifecycle {
     /// Writes every stored file document of the session into its (new) workspace; how many.
     async fn restore_files(&self, session: &SessionRow) -> usize {
         let Some(node) = &self.cluster else { return 0 };
-        let Ok(ws) = self.workspaces.get(session).await else { return 0 };
-        let mut names: HashSet<String> = self.docs.doc_names(&session.id).await.unwrap_or_default().into_iter().collect();
+        let Ok(ws) = self.workspaces.get(session).await else {
+            return 0;
+        };
+        let mut names: HashSet<String> = self
+            .docs
+            .doc_names(&session.id)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
         let prefix = format!("iide:doc:{}:", session.id);
-        names.extend(node.keys(&format!("{prefix}file:*")).await.into_iter().filter_map(|k| k.strip_prefix(&prefix).map(str::to_string)));
+        names.extend(
+            node.keys(&format!("{prefix}file:*"))
+                .await
+                .into_iter()
+                .filter_map(|k| k.strip_prefix(&prefix).map(str::to_string)),
+        );
         let mut restored = 0;
         for name in names {
-            let Some(doc) = DocName::parse(&name) else { continue };
-            let Some(rel) = doc.file_path().map(str::to_string) else { continue };
-            let Ok(room) = self.collab.open(RoomKey::new(session.id.clone(), doc.clone())).await else { continue };
+            let Some(doc) = DocName::parse(&name) else {
+                continue;
+            };
+            let Some(rel) = doc.file_path().map(str::to_string) else {
+                continue;
+            };
+            let Ok(room) = self
+                .collab
+                .open(RoomKey::new(session.id.clone(), doc.clone()))
+                .await
+            else {
+                continue;
+            };
             let text = room.read(|d| {
                 use yrs::{GetString, Transact};
                 let t = d.get_or_insert_text(crate::workspace::sync::TEXT);
                 t.get_string(&d.transact())
             });
             drop(room);
-            if ws.files.write(&rel, text.as_bytes(), ws.sandbox.uid).is_ok() {
+            if ws
+                .files
+                .write(&rel, text.as_bytes(), ws.sandbox.uid)
+                .is_ok()
+            {
                 restored += 1;
             }
         }
         if restored > 0 {
-            let _ = ws.sandbox.helper.give_to(&ws.sandbox.session_id, ws.sandbox.uid, true).await;
+            let _ = ws
+                .sandbox
+                .helper
+                .give_to(&ws.sandbox.session_id, ws.sandbox.uid, true)
+                .await;
         }
         restored
     }
@@ -191,11 +277,22 @@ impl Lifecycle {
                     _ = stop.cancelled() => break,
                     _ = tick.tick() => {}
                 }
-                let owned: Vec<String> = this.owned.lock().unwrap_or_else(|e| e.into_inner()).iter().cloned().collect();
+                let owned: Vec<String> = this
+                    .owned
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .iter()
+                    .cloned()
+                    .collect();
                 for id in owned {
-                    if !node.lease(&workspace_lease(&id), WORKSPACE_LEASE).await && node.lease_holder(&workspace_lease(&id)).await.is_ok() {
+                    if !node.lease(&workspace_lease(&id), WORKSPACE_LEASE).await
+                        && node.lease_holder(&workspace_lease(&id)).await.is_ok()
+                    {
                         tracing::warn!(session = %id, "another node took this workspace over; stopping the copy here");
-                        this.owned.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+                        this.owned
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .remove(&id);
                         this.workspaces.stop(&id);
                     }
                 }
@@ -219,7 +316,10 @@ impl Lifecycle {
                     Control::Deleted { session } => {
                         this.collab.discard_session(&session);
                         this.workspaces.remove(&session).await;
-                        this.owned.lock().unwrap_or_else(|e| e.into_inner()).remove(&session);
+                        this.owned
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .remove(&session);
                     }
                     // Connections act on these (connections.rs).
                     Control::Revoked { .. } => {}
@@ -232,11 +332,29 @@ impl Lifecycle {
     /// workspace. If a later step fails, the earlier ones are undone: no half-made session stays.
     /// With `question`, the pad starts from the question's starter code and the session keeps
     /// which question it came from.
-    pub async fn create(&self, title: Option<&str>, language: Option<&str>, exercise: Option<&str>, owner: Option<&Owner>, question: Option<FromQuestion>) -> Result<Created, LifecycleError> {
-        let new = self.sessions.prepare(title, language, exercise, owner, question.as_ref().map(|q| q.starter.as_str()))?;
+    pub async fn create(
+        &self,
+        title: Option<&str>,
+        language: Option<&str>,
+        exercise: Option<&str>,
+        owner: Option<&Owner>,
+        question: Option<FromQuestion>,
+    ) -> Result<Created, LifecycleError> {
+        let new = self.sessions.prepare(
+            title,
+            language,
+            exercise,
+            owner,
+            question.as_ref().map(|q| q.starter.as_str()),
+        )?;
         let id = new.row.id.clone();
         self.store.create_session(&new.row).await?;
-        let pad = DocWrite::Update { key: DocKey::new(id.clone(), DocName::Main), seq: 1, at: new.row.created_at, data: new.pad };
+        let pad = DocWrite::Update {
+            key: DocKey::new(id.clone(), DocName::Main),
+            seq: 1,
+            at: new.row.created_at,
+            data: new.pad,
+        };
         if let Err(e) = self.docs.write(std::slice::from_ref(&pad)).await {
             self.undo_create(&id).await;
             return Err(e.into());
@@ -256,10 +374,20 @@ impl Lifecycle {
                 // The workspace runs where it was made.
                 node.lease(&workspace_lease(&id), WORKSPACE_LEASE).await;
                 node.set_permanent(&workspace_home(&id)).await;
-                self.owned.lock().unwrap_or_else(|e| e.into_inner()).insert(id.clone());
+                self.owned
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(id.clone());
             }
         }
-        self.sessions.event(&id, "session_created", Role::Interviewer, serde_json::json!({"language": new.row.language})).await;
+        self.sessions
+            .event(
+                &id,
+                "session_created",
+                Role::Interviewer,
+                serde_json::json!({"language": new.row.language}),
+            )
+            .await;
         Ok(new.created)
     }
 
@@ -280,22 +408,41 @@ impl Lifecycle {
         let id = &caller.session.id;
         let at = now_ms();
         if !self.store.end_session(id, at).await? {
-            return Err(SessionError::Conflict("the session has already ended".into()));
+            return Err(SessionError::Conflict(
+                "the session has already ended".into(),
+            ));
         }
-        let main = self.collab.open(RoomKey::new(id.clone(), DocName::Main)).await?;
+        let main = self
+            .collab
+            .open(RoomKey::new(id.clone(), DocName::Main))
+            .await?;
         // Written before freezing: open pages learn of the end through the document itself.
         let _ = main.server_change(|txn| {
             let meta = txn.get_or_insert_map("meta");
             meta.insert(txn, "ended_at", at);
         });
         main.freeze();
-        let runs = self.collab.open(RoomKey::new(id.clone(), DocName::Runs)).await?;
+        let runs = self
+            .collab
+            .open(RoomKey::new(id.clone(), DocName::Runs))
+            .await?;
         runs.freeze();
         self.workspaces.stop(id);
         if let Some(node) = &self.cluster {
-            node.announce(Control::Ended { session: id.clone() }).await;
+            node.announce(Control::Ended {
+                session: id.clone(),
+            })
+            .await;
         }
-        self.store.add_event(id, at, "session_ended", Some(Role::Interviewer.as_str()), "{}").await?;
+        self.store
+            .add_event(
+                id,
+                at,
+                "session_ended",
+                Some(Role::Interviewer.as_str()),
+                "{}",
+            )
+            .await?;
         Ok(())
     }
 
@@ -308,13 +455,19 @@ impl Lifecycle {
         }
         self.collab.discard_session(id);
         if let Some(node) = &self.cluster {
-            node.announce(Control::Deleted { session: id.to_string() }).await;
+            node.announce(Control::Deleted {
+                session: id.to_string(),
+            })
+            .await;
             node.delete_matching(&format!("iide:doc:{id}:*")).await;
         }
         self.docs.delete_session(id).await?;
         self.workspaces.remove(id).await;
         if let Some(node) = &self.cluster {
-            self.owned.lock().unwrap_or_else(|e| e.into_inner()).remove(id);
+            self.owned
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(id);
             node.release(&workspace_lease(id)).await;
             node.release(&workspace_home(id)).await;
         }

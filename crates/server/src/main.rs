@@ -7,15 +7,22 @@ use tracing_subscriber::EnvFilter;
 fn main() -> anyhow::Result<()> {
     if std::env::args().nth(1).as_deref() == Some("sandbox-helper") {
         init_logging();
-        return interview_ide::privileges::helper::serve(&std::env::args().nth(2).unwrap_or_default());
+        return interview_ide::privileges::helper::serve(
+            &std::env::args().nth(2).unwrap_or_default(),
+        );
     }
     limit_malloc_arenas();
-    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(serve())
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(serve())
 }
 
 fn init_logging() {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
+        )
         .with_ansi(std::io::stdout().is_terminal())
         .init();
 }
@@ -29,10 +36,16 @@ fn start_helper_and_drop_root(config: &Config) -> anyhow::Result<interview_ide::
         None => std::env::current_exe()?,
     };
     if !rustix::process::geteuid().is_root() {
-        return Ok(interview_ide::sandbox::helper::start(&bin, &interview_ide::helper_settings(config, None)?)?);
+        return Ok(interview_ide::sandbox::helper::start(
+            &bin,
+            &interview_ide::helper_settings(config, None)?,
+        )?);
     }
     let account = interview_ide::privileges::lookup(&config.server.user)?;
-    let helper = interview_ide::sandbox::helper::start(&bin, &interview_ide::helper_settings(config, Some(account.gid))?)?;
+    let helper = interview_ide::sandbox::helper::start(
+        &bin,
+        &interview_ide::helper_settings(config, Some(account.gid))?,
+    )?;
     interview_ide::privileges::become_user(config, account)?;
     tracing::info!(uid = account.uid, user = %config.server.user, "running unprivileged; the sandbox helper keeps root for the sandboxes");
     Ok(helper)
@@ -78,7 +91,8 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("install SIGTERM handler");
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("install SIGTERM handler");
         tokio::select! {
             _ = ctrl_c => {},
             _ = term.recv() => {},

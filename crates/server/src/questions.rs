@@ -160,13 +160,22 @@ impl Questions {
             tracing::info!(dir = %dir.display(), "no question library folder");
             return Ok(0);
         };
-        let mut files: Vec<_> = entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "toml")).collect();
+        let mut files: Vec<_> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+            .collect();
         files.sort();
         let now = now_ms();
         for path in &files {
-            let id = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string();
+            let id = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default()
+                .to_string();
             let text = std::fs::read_to_string(path)?;
-            let q: QuestionFile = toml::from_str(&text).map_err(|e| anyhow::anyhow!("question {}: {e}", path.display()))?;
+            let q: QuestionFile = toml::from_str(&text)
+                .map_err(|e| anyhow::anyhow!("question {}: {e}", path.display()))?;
             let row = QuestionRow {
                 id,
                 title: q.title,
@@ -186,11 +195,25 @@ impl Questions {
 
     /// Saves a question of the server's library (new, or replacing the one with that id).
     pub async fn save(&self, id: &str, q: QuestionInput) -> Result<()> {
-        if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
-            return Err(QuestionError::Invalid("a question id is 1..=64 characters of a-z, 0-9 and -".into()));
+        if id.is_empty()
+            || id.len() > 64
+            || !id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            return Err(QuestionError::Invalid(
+                "a question id is 1..=64 characters of a-z, 0-9 and -".into(),
+            ));
         }
-        if self.store.question(id).await?.is_some_and(|q| q.owner_team_id.is_some()) {
-            return Err(QuestionError::Conflict(format!("'{id}' is a team's question, not the library's")));
+        if self
+            .store
+            .question(id)
+            .await?
+            .is_some_and(|q| q.owner_team_id.is_some())
+        {
+            return Err(QuestionError::Conflict(format!(
+                "'{id}' is a team's question, not the library's"
+            )));
         }
         let row = row_of(id.to_string(), validated(q)?, None, None);
         Ok(self.store.upsert_question(&row).await?)
@@ -239,19 +262,34 @@ impl Questions {
         let mut row = row_of(String::new(), q, Some(team_id), Some(user_id));
         // Never an upsert: an id that is taken (another team's, by chance) is drawn again.
         for _ in 0..5 {
-            row.id = format!("{}-{:06x}", slug(&row.title), rand::random::<u32>() & 0xff_ffff);
+            row.id = format!(
+                "{}-{:06x}",
+                slug(&row.title),
+                rand::random::<u32>() & 0xff_ffff
+            );
             if self.store.insert_question(&row).await? {
                 return Ok(row.id);
             }
         }
-        Err(QuestionError::Conflict("could not find a free id for the question; try again".into()))
+        Err(QuestionError::Conflict(
+            "could not find a free id for the question; try again".into(),
+        ))
     }
 
     /// Replaces a question of the caller's team (the library's are read-only: copy one to change it).
     pub async fn update(&self, team_id: &str, id: &str, q: QuestionInput) -> Result<()> {
         let q = validated(q)?;
-        self.team_owned(team_id, id, "the server's library questions are read-only: make a copy for your team to change one").await?;
-        if !self.store.update_team_question(team_id, &row_of(id.to_string(), q, Some(team_id), None)).await? {
+        self.team_owned(
+            team_id,
+            id,
+            "the server's library questions are read-only: make a copy for your team to change one",
+        )
+        .await?;
+        if !self
+            .store
+            .update_team_question(team_id, &row_of(id.to_string(), q, Some(team_id), None))
+            .await?
+        {
             return Err(not_found(id));
         }
         Ok(())
@@ -259,8 +297,17 @@ impl Questions {
 
     /// Deletes a question of the caller's team; sessions made from it keep it.
     pub async fn delete(&self, team_id: &str, id: &str) -> Result<()> {
-        self.team_owned(team_id, id, "the server's library questions cannot be deleted").await?;
-        if !self.store.delete_team_question(team_id, id, now_ms()).await? {
+        self.team_owned(
+            team_id,
+            id,
+            "the server's library questions cannot be deleted",
+        )
+        .await?;
+        if !self
+            .store
+            .delete_team_question(team_id, id, now_ms())
+            .await?
+        {
             return Err(not_found(id));
         }
         Ok(())
@@ -277,25 +324,44 @@ impl Questions {
     /// The question if `team_id` may use it; another team's is as unknown as a missing one.
     async fn visible(&self, team_id: &str, id: &str) -> Result<QuestionRow> {
         match self.store.question(id).await? {
-            Some(q) if q.deleted_at.is_none() && q.owner_team_id.as_deref().is_none_or(|t| t == team_id) => Ok(q),
+            Some(q)
+                if q.deleted_at.is_none()
+                    && q.owner_team_id.as_deref().is_none_or(|t| t == team_id) =>
+            {
+                Ok(q)
+            }
             _ => Err(not_found(id)),
         }
     }
 
     /// The title of a question and its starter in a language, for a session made from it.
-    pub async fn start(&self, team_id: &str, id: &str, language: &str) -> Result<Option<(String, String)>> {
+    pub async fn start(
+        &self,
+        team_id: &str,
+        id: &str,
+        language: &str,
+    ) -> Result<Option<(String, String)>> {
         let q = match self.visible(team_id, id).await {
             Ok(q) => q,
             Err(QuestionError::NotFound(_)) => return Ok(None),
             Err(e) => return Err(e),
         };
-        let starter = starters_of(&q).remove(language).unwrap_or_else(|| starter_template(language));
+        let starter = starters_of(&q)
+            .remove(language)
+            .unwrap_or_else(|| starter_template(language));
         Ok(Some((q.title, starter)))
     }
 
     /// For a session made from a question: its starters in the languages `from` and `to`.
-    pub async fn starters_for(&self, session_id: &str, from: &str, to: &str) -> Result<Option<(String, String)>> {
-        let Some(q) = self.store.session_question(session_id).await? else { return Ok(None) };
+    pub async fn starters_for(
+        &self,
+        session_id: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<Option<(String, String)>> {
+        let Some(q) = self.store.session_question(session_id).await? else {
+            return Ok(None);
+        };
         let mut starters = starters_of(&q);
         let mut take = |l: &str| starters.remove(l).unwrap_or_else(|| starter_template(l));
         Ok(Some((take(from), take(to))))
@@ -304,36 +370,74 @@ impl Questions {
     /// The session's question for this caller (hidden tests only for the interviewer); None when
     /// the session was not made from one.
     pub async fn for_session(&self, caller: &Caller) -> Result<Option<QuestionView>> {
-        let Some(q) = self.store.session_question(&caller.session.id).await? else { return Ok(None) };
+        let Some(q) = self.store.session_question(&caller.session.id).await? else {
+            return Ok(None);
+        };
         let tests = tests_of(&q);
         let hidden_tests = tests.iter().filter(|t| t.hidden).count();
         let mut starters = starters_of(&q);
         for lang in crate::sessions::LANGUAGES {
             if lang.id != "plaintext" {
-                starters.entry(lang.id.to_string()).or_insert_with(|| starter_template(lang.id));
+                starters
+                    .entry(lang.id.to_string())
+                    .or_insert_with(|| starter_template(lang.id));
             }
         }
-        let tests = tests.into_iter().filter(|t| caller.role == Role::Interviewer || !t.hidden).collect();
-        Ok(Some(QuestionView { id: q.id, title: q.title, description: q.description, starters, tests, hidden_tests }))
+        let tests = tests
+            .into_iter()
+            .filter(|t| caller.role == Role::Interviewer || !t.hidden)
+            .collect();
+        Ok(Some(QuestionView {
+            id: q.id,
+            title: q.title,
+            description: q.description,
+            starters,
+            tests,
+            hidden_tests,
+        }))
     }
 
     /// Runs the session question's tests on `code`: the visible ones for the candidate, all of
     /// them for the interviewer.
-    pub async fn run_tests(&self, caller: &Caller, language: &str, code: &str) -> Result<TestReport> {
+    pub async fn run_tests(
+        &self,
+        caller: &Caller,
+        language: &str,
+        code: &str,
+    ) -> Result<TestReport> {
         if caller.session.ended_at.is_some() {
             return Err(QuestionError::Conflict("the session has ended".into()));
         }
-        let lang = test_language(language)
-            .ok_or_else(|| QuestionError::Invalid(format!("tests run for: {}", test_language_ids().join(", "))))?;
-        let q = self.store.session_question(&caller.session.id).await?.ok_or_else(|| QuestionError::NotFound("this session has no question".into()))?;
-        let tests: Vec<TestCase> = tests_of(&q).into_iter().filter(|t| caller.role == Role::Interviewer || !t.hidden).collect();
+        let lang = test_language(language).ok_or_else(|| {
+            QuestionError::Invalid(format!("tests run for: {}", test_language_ids().join(", ")))
+        })?;
+        let q = self
+            .store
+            .session_question(&caller.session.id)
+            .await?
+            .ok_or_else(|| QuestionError::NotFound("this session has no question".into()))?;
+        let tests: Vec<TestCase> = tests_of(&q)
+            .into_iter()
+            .filter(|t| caller.role == Role::Interviewer || !t.hidden)
+            .collect();
         if tests.is_empty() {
-            return Ok(TestReport { language: language.into(), passed: 0, failed: 0, results: Vec::new() });
+            return Ok(TestReport {
+                language: language.into(),
+                passed: 0,
+                failed: 0,
+                results: Vec::new(),
+            });
         }
-        let ticket = self.executor.admit().map_err(|b| QuestionError::Busy(b.retry_after_secs))?;
+        let ticket = self
+            .executor
+            .admit()
+            .map_err(|b| QuestionError::Busy(b.retry_after_secs))?;
         let inputs: Vec<String> = tests.iter().map(|t| t.input.clone()).collect();
         let limit = Duration::from_secs(caller.session.policy.time_limit_seconds.max(1) as u64);
-        let runs = self.executor.run_batch(ticket, lang, code, &inputs, limit).await;
+        let runs = self
+            .executor
+            .run_batch(ticket, lang, code, &inputs, limit)
+            .await;
         let results: Vec<TestResult> = tests
             .into_iter()
             .zip(runs)
@@ -351,16 +455,28 @@ impl Questions {
             })
             .collect();
         let passed = results.iter().filter(|r| r.passed).count();
-        Ok(TestReport { language: language.into(), passed, failed: results.len() - passed, results })
+        Ok(TestReport {
+            language: language.into(),
+            passed,
+            failed: results.len() - passed,
+            results,
+        })
     }
 }
 
 fn owner_of(q: &QuestionRow) -> Owner {
-    if q.owner_team_id.is_some() { Owner::Team } else { Owner::Library }
+    if q.owner_team_id.is_some() {
+        Owner::Team
+    } else {
+        Owner::Library
+    }
 }
 
 fn not_found(id: &str) -> QuestionError {
-    QuestionError::NotFound(format!("no question '{}'", id.chars().take(100).collect::<String>()))
+    QuestionError::NotFound(format!(
+        "no question '{}'",
+        id.chars().take(100).collect::<String>()
+    ))
 }
 
 /// What makes a question usable, checked on every save.
@@ -373,20 +489,39 @@ fn validated(mut q: QuestionInput) -> Result<QuestionInput> {
     if q.description.chars().count() > 20_000 {
         return invalid("description must be at most 20,000 characters".into());
     }
-    if q.tests.len() > 50 || q.tests.iter().any(|t| t.name.trim().is_empty() || t.name.chars().count() > 200) {
+    if q.tests.len() > 50
+        || q.tests
+            .iter()
+            .any(|t| t.name.trim().is_empty() || t.name.chars().count() > 200)
+    {
         return invalid("at most 50 tests, each with a name of 1..=200 characters".into());
     }
-    if let Some(t) = q.tests.iter().find(|t| t.input.len() > MAX_TEXT_BYTES || t.expected.len() > MAX_TEXT_BYTES) {
-        return invalid(format!("test '{}': input and expected output must be at most 64 KiB each", t.name));
+    if let Some(t) = q
+        .tests
+        .iter()
+        .find(|t| t.input.len() > MAX_TEXT_BYTES || t.expected.len() > MAX_TEXT_BYTES)
+    {
+        return invalid(format!(
+            "test '{}': input and expected output must be at most 64 KiB each",
+            t.name
+        ));
     }
     let mut names = std::collections::HashSet::new();
     if let Some(t) = q.tests.iter().find(|t| !names.insert(t.name.trim())) {
         return invalid(format!("two tests are named '{}'", t.name.trim()));
     }
-    if let Some(lang) = q.starters.keys().find(|l| crate::sessions::language(l).is_none()) {
+    if let Some(lang) = q
+        .starters
+        .keys()
+        .find(|l| crate::sessions::language(l).is_none())
+    {
         return invalid(format!("unknown language '{lang}' in starters"));
     }
-    if let Some((lang, _)) = q.starters.iter().find(|(_, code)| code.len() > MAX_TEXT_BYTES) {
+    if let Some((lang, _)) = q
+        .starters
+        .iter()
+        .find(|(_, code)| code.len() > MAX_TEXT_BYTES)
+    {
         return invalid(format!("the {lang} starter must be at most 64 KiB"));
     }
     // An empty starter means "none": the language's template is used.
@@ -396,7 +531,12 @@ fn validated(mut q: QuestionInput) -> Result<QuestionInput> {
 
 const MAX_TEXT_BYTES: usize = 64 * 1024;
 
-fn row_of(id: String, q: QuestionInput, team_id: Option<&str>, user_id: Option<&str>) -> QuestionRow {
+fn row_of(
+    id: String,
+    q: QuestionInput,
+    team_id: Option<&str>,
+    user_id: Option<&str>,
+) -> QuestionRow {
     let now = now_ms();
     QuestionRow {
         id,
@@ -426,7 +566,11 @@ fn slug(title: &str) -> String {
         }
     }
     let out = out.trim_end_matches('-').to_string();
-    if out.is_empty() { "question".into() } else { out }
+    if out.is_empty() {
+        "question".into()
+    } else {
+        out
+    }
 }
 
 fn tests_of(q: &QuestionRow) -> Vec<TestCase> {
@@ -441,7 +585,10 @@ fn starters_of(q: &QuestionRow) -> BTreeMap<String, String> {
 pub fn same_output(actual: &str, expected: &str) -> bool {
     let norm = |s: &str| {
         let lines: Vec<&str> = s.lines().map(str::trim_end).collect();
-        let end = lines.iter().rposition(|l| !l.is_empty()).map_or(0, |i| i + 1);
+        let end = lines
+            .iter()
+            .rposition(|l| !l.is_empty())
+            .map_or(0, |i| i + 1);
         lines[..end].join("\n")
     };
     norm(actual) == norm(expected)

@@ -18,7 +18,10 @@ pub struct Limiter<K> {
 
 impl<K: Hash + Eq> Limiter<K> {
     pub fn new(per_minute: u32) -> Self {
-        Limiter { per_window: per_minute, windows: Mutex::new(HashMap::new()) }
+        Limiter {
+            per_window: per_minute,
+            windows: Mutex::new(HashMap::new()),
+        }
     }
 
     pub fn allow(&self, addr: K) -> bool {

@@ -48,7 +48,6 @@ pub struct Scorecard {
     pub summary: String,
 }
 
-
 pub struct ReportData<'a> {
     pub session: &'a SessionRow,
     pub participants: &'a [ParticipantRow],
@@ -92,12 +91,21 @@ pub fn render(d: &ReportData) -> String {
         id = escape(&s.id),
         lang = escape(&s.language),
         created = rfc3339(s.created_at),
-        ended = s.ended_at.map(|t| format!(" &middot; ended {}", rfc3339(t))).unwrap_or_else(|| " &middot; still open".into()),
+        ended = s
+            .ended_at
+            .map(|t| format!(" &middot; ended {}", rfc3339(t)))
+            .unwrap_or_else(|| " &middot; still open".into()),
     );
 
     h.push_str("<h2>Participants</h2><table><tr><th>Name</th><th>Role</th><th>Joined</th></tr>");
     for p in d.participants {
-        let _ = write!(h, "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", escape(&p.name), escape(&p.role), rfc3339(p.joined_at));
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&p.name),
+            escape(&p.role),
+            rfc3339(p.joined_at)
+        );
     }
     h.push_str("</table>");
 
@@ -107,7 +115,13 @@ pub fn render(d: &ReportData) -> String {
     } else {
         h.push_str("<table><tr><th>Skill</th><th>Score (1-4)</th><th>Comment</th></tr>");
         for r in &d.scorecard.ratings {
-            let _ = write!(h, "<tr><td>{}</td><td class=\"score\">{}</td><td>{}</td></tr>", escape(&r.skill), r.score, escape(&r.comment));
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td class=\"score\">{}</td><td>{}</td></tr>",
+                escape(&r.skill),
+                r.score,
+                escape(&r.comment)
+            );
         }
         let _ = write!(h, "</table><p>{}</p>", escape(&d.scorecard.summary));
     }
@@ -119,7 +133,15 @@ pub fn render(d: &ReportData) -> String {
         h.push_str("<p class=\"muted\">No runs.</p>");
     }
     for run in d.runs {
-        let field = |k: &str| run.get(k).map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())).unwrap_or_default();
+        let field = |k: &str| {
+            run.get(k)
+                .map(|v| {
+                    v.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| v.to_string())
+                })
+                .unwrap_or_default()
+        };
         let _ = write!(
             h,
             "<p><span class=\"tag\">{}</span> {} by {} &middot; {} ms</p><pre>",
@@ -130,21 +152,46 @@ pub fn render(d: &ReportData) -> String {
         );
         if let Some(chunks) = run.get("output").and_then(|o| o.as_array()) {
             for chunk in chunks {
-                let stream = chunk.get("stream").and_then(|v| v.as_str()).unwrap_or("stdout");
+                let stream = chunk
+                    .get("stream")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("stdout");
                 let text = chunk.get("text").and_then(|v| v.as_str()).unwrap_or("");
-                let class = if stream == "stderr" { " class=\"stderr\"" } else { "" };
+                let class = if stream == "stderr" {
+                    " class=\"stderr\""
+                } else {
+                    ""
+                };
                 let _ = write!(h, "<span{class}>{}</span>", escape(text));
             }
         }
         h.push_str("</pre>");
     }
 
-    let _ = write!(h, "<h2>Interviewer notes</h2><pre>{}</pre>", if d.notes.is_empty() { "(none)".to_string() } else { escape(d.notes) });
+    let _ = write!(
+        h,
+        "<h2>Interviewer notes</h2><pre>{}</pre>",
+        if d.notes.is_empty() {
+            "(none)".to_string()
+        } else {
+            escape(d.notes)
+        }
+    );
 
     // The last run of the recovery checks, if any: how the candidate's fix stood at the end.
     if let Some(run) = d.events.iter().rev().find(|e| e.kind == "chaos_checks") {
-        let _ = write!(h, "<h2>Recovery checks</h2><p class=\"muted\">Last run at {}</p><table><tr><th>Scenario</th><th>Check</th><th>Result</th><th>Seen</th></tr>", escape(&run.at));
-        for c in run.data.get("checks").and_then(|c| c.as_array()).into_iter().flatten() {
+        let _ = write!(
+            h,
+            "<h2>Recovery checks</h2><p class=\"muted\">Last run at {}</p><table><tr><th>Scenario</th><th>Check</th><th>Result</th><th>Seen</th></tr>",
+            escape(&run.at)
+        );
+        for c in run
+            .data
+            .get("checks")
+            .and_then(|c| c.as_array())
+            .into_iter()
+            .flatten()
+        {
             let text = |k: &str| c.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
             let passed = c.get("passed").and_then(|v| v.as_bool()).unwrap_or(false);
             let _ = write!(
@@ -159,7 +206,9 @@ pub fn render(d: &ReportData) -> String {
         h.push_str("</table>");
     }
 
-    h.push_str("<h2>Timeline</h2><table><tr><th>Time</th><th>What</th><th>Who</th><th>Details</th></tr>");
+    h.push_str(
+        "<h2>Timeline</h2><table><tr><th>Time</th><th>What</th><th>Who</th><th>Details</th></tr>",
+    );
     for e in d.events {
         let _ = write!(
             h,
@@ -180,6 +229,9 @@ mod tests {
 
     #[test]
     fn escapes_markup() {
-        assert_eq!(escape("<script>alert('x')</script> & \""), "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;");
+        assert_eq!(
+            escape("<script>alert('x')</script> & \""),
+            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;"
+        );
     }
 }

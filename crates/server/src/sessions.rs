@@ -52,18 +52,66 @@ pub struct Language {
 }
 
 pub const LANGUAGES: &[Language] = &[
-    Language { id: "python", name: "Python", starter: "def greet(name: str) -> str:\n    return f\"Hello, {name}!\"\n\n\nprint(greet(\"world\"))\n" },
-    Language { id: "javascript", name: "JavaScript", starter: "function greet(name) {\n  return `Hello, ${name}!`;\n}\n\nconsole.log(greet(\"world\"));\n" },
-    Language { id: "typescript", name: "TypeScript", starter: "function greet(name: string): string {\n  return `Hello, ${name}!`;\n}\n\nconsole.log(greet(\"world\"));\n" },
-    Language { id: "java", name: "Java", starter: "class Main {\n    public static void main(String[] args) {\n        System.out.println(\"Hello, world!\");\n    }\n}\n" },
-    Language { id: "go", name: "Go", starter: "package main\n\nimport \"fmt\"\n\nfunc main() {\n\tfmt.Println(\"Hello, world!\")\n}\n" },
-    Language { id: "rust", name: "Rust", starter: "fn main() {\n    println!(\"Hello, world!\");\n}\n" },
-    Language { id: "c", name: "C", starter: "#include <stdio.h>\n\nint main(void) {\n    printf(\"Hello, world!\\n\");\n    return 0;\n}\n" },
-    Language { id: "cpp", name: "C++", starter: "#include <iostream>\n\nint main() {\n    std::cout << \"Hello, world!\" << std::endl;\n}\n" },
-    Language { id: "ruby", name: "Ruby", starter: "def greet(name)\n  \"Hello, #{name}!\"\nend\n\nputs greet(\"world\")\n" },
-    Language { id: "bash", name: "Bash", starter: "greet() {\n  echo \"Hello, $1!\"\n}\n\ngreet world\n" },
-    Language { id: "sql", name: "SQL", starter: "SELECT 'Hello, world!' AS greeting;\n" },
-    Language { id: "plaintext", name: "Plain text", starter: "" },
+    Language {
+        id: "python",
+        name: "Python",
+        starter: "def greet(name: str) -> str:\n    return f\"Hello, {name}!\"\n\n\nprint(greet(\"world\"))\n",
+    },
+    Language {
+        id: "javascript",
+        name: "JavaScript",
+        starter: "function greet(name) {\n  return `Hello, ${name}!`;\n}\n\nconsole.log(greet(\"world\"));\n",
+    },
+    Language {
+        id: "typescript",
+        name: "TypeScript",
+        starter: "function greet(name: string): string {\n  return `Hello, ${name}!`;\n}\n\nconsole.log(greet(\"world\"));\n",
+    },
+    Language {
+        id: "java",
+        name: "Java",
+        starter: "class Main {\n    public static void main(String[] args) {\n        System.out.println(\"Hello, world!\");\n    }\n}\n",
+    },
+    Language {
+        id: "go",
+        name: "Go",
+        starter: "package main\n\nimport \"fmt\"\n\nfunc main() {\n\tfmt.Println(\"Hello, world!\")\n}\n",
+    },
+    Language {
+        id: "rust",
+        name: "Rust",
+        starter: "fn main() {\n    println!(\"Hello, world!\");\n}\n",
+    },
+    Language {
+        id: "c",
+        name: "C",
+        starter: "#include <stdio.h>\n\nint main(void) {\n    printf(\"Hello, world!\\n\");\n    return 0;\n}\n",
+    },
+    Language {
+        id: "cpp",
+        name: "C++",
+        starter: "#include <iostream>\n\nint main() {\n    std::cout << \"Hello, world!\" << std::endl;\n}\n",
+    },
+    Language {
+        id: "ruby",
+        name: "Ruby",
+        starter: "def greet(name)\n  \"Hello, #{name}!\"\nend\n\nputs greet(\"world\")\n",
+    },
+    Language {
+        id: "bash",
+        name: "Bash",
+        starter: "greet() {\n  echo \"Hello, $1!\"\n}\n\ngreet world\n",
+    },
+    Language {
+        id: "sql",
+        name: "SQL",
+        starter: "SELECT 'Hello, world!' AS greeting;\n",
+    },
+    Language {
+        id: "plaintext",
+        name: "Plain text",
+        starter: "",
+    },
 ];
 
 pub fn language(id: &str) -> Option<&'static Language> {
@@ -72,8 +120,8 @@ pub fn language(id: &str) -> Option<&'static Language> {
 
 /// Participant colours: saturated enough to tell apart, light enough for dark backgrounds.
 const PALETTE: &[&str] = &[
-    "#4fc1ff", "#f48771", "#b5cea8", "#c586c0", "#dcdcaa", "#4ec9b0", "#ce9178", "#9cdcfe", "#d7ba7d", "#f14c4c",
-    "#89d185", "#e2c08d",
+    "#4fc1ff", "#f48771", "#b5cea8", "#c586c0", "#dcdcaa", "#4ec9b0", "#ce9178", "#9cdcfe",
+    "#d7ba7d", "#f14c4c", "#89d185", "#e2c08d",
 ];
 
 pub const DEFAULT_TITLE: &str = "Untitled interview";
@@ -109,7 +157,13 @@ pub struct ParticipantView {
 
 impl From<ParticipantRow> for ParticipantView {
     fn from(p: ParticipantRow) -> Self {
-        ParticipantView { id: p.id, name: p.name, color: p.color, role: p.role, joined_at: rfc3339(p.joined_at) }
+        ParticipantView {
+            id: p.id,
+            name: p.name,
+            color: p.color,
+            role: p.role,
+            joined_at: rfc3339(p.joined_at),
+        }
     }
 }
 
@@ -178,12 +232,20 @@ pub struct Owner {
 
 impl Caller {
     pub fn require_interviewer(&self) -> Result<()> {
-        if self.role == Role::Interviewer { Ok(()) } else { Err(SessionError::Forbidden) }
+        if self.role == Role::Interviewer {
+            Ok(())
+        } else {
+            Err(SessionError::Forbidden)
+        }
     }
 
     /// Changes to an ended session are refused: it keeps its final state.
     pub fn require_open(&self) -> Result<()> {
-        if self.session.ended_at.is_none() { Ok(()) } else { Err(SessionError::Conflict("the session has ended".into())) }
+        if self.session.ended_at.is_none() {
+            Ok(())
+        } else {
+            Err(SessionError::Conflict("the session has ended".into()))
+        }
     }
 }
 
@@ -196,20 +258,35 @@ pub struct Sessions {
 
 impl Sessions {
     pub fn new(store: Store, collab: Arc<Collab>, public_url: String) -> Sessions {
-        Sessions { store, collab, public_url }
+        Sessions {
+            store,
+            collab,
+            public_url,
+        }
     }
 
     /// A new session, not yet stored: its row, the links to hand out and the pad's first state.
     /// With `exercise` (already validated) it is a workspace session. `Lifecycle::create` stores it.
     /// `starter` replaces the language's starter code (a question's).
-    pub fn prepare(&self, title: Option<&str>, language_id: Option<&str>, exercise: Option<&str>, owner: Option<&Owner>, starter: Option<&str>) -> Result<NewSession> {
+    pub fn prepare(
+        &self,
+        title: Option<&str>,
+        language_id: Option<&str>,
+        exercise: Option<&str>,
+        owner: Option<&Owner>,
+        starter: Option<&str>,
+    ) -> Result<NewSession> {
         let title = clean_text(title.unwrap_or(DEFAULT_TITLE), MAX_TITLE_CHARS, "title")?;
         let lang = match language_id {
             None => &LANGUAGES[0],
             Some(id) => language(id).ok_or_else(|| {
                 SessionError::Invalid(format!(
                     "unknown language '{id}'; expected one of: {}",
-                    LANGUAGES.iter().map(|l| l.id).collect::<Vec<_>>().join(", ")
+                    LANGUAGES
+                        .iter()
+                        .map(|l| l.id)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ))
             })?,
         };
@@ -220,7 +297,12 @@ impl Sessions {
             id: id.clone(),
             title,
             language: lang.id.to_string(),
-            kind: if exercise.is_some() { "workspace" } else { "pad" }.into(),
+            kind: if exercise.is_some() {
+                "workspace"
+            } else {
+                "pad"
+            }
+            .into(),
             exercise: exercise.map(str::to_string),
             interviewer_token_hash: token_hash(&interviewer_token),
             candidate_token_hash: token_hash(&candidate_token),
@@ -245,8 +327,14 @@ impl Sessions {
     /// Resolves the role of a token in a session. Unknown session: NotFound; no token, a wrong
     /// one, or one of another session: Unauthorized. Both hashes are always compared.
     pub async fn authorize(&self, id: &str, token: Option<&str>) -> Result<Caller> {
-        let session = self.store.get_session(id).await?.ok_or(SessionError::NotFound)?;
-        let token = token.filter(|t| !t.is_empty()).ok_or(SessionError::Unauthorized)?;
+        let session = self
+            .store
+            .get_session(id)
+            .await?
+            .ok_or(SessionError::NotFound)?;
+        let token = token
+            .filter(|t| !t.is_empty())
+            .ok_or(SessionError::Unauthorized)?;
         let is_interviewer = token_matches(token, &session.interviewer_token_hash);
         let is_candidate = token_matches(token, &session.candidate_token_hash);
         let role = match (is_interviewer, is_candidate) {
@@ -254,7 +342,11 @@ impl Sessions {
             (_, true) => Role::Candidate,
             _ => return Err(SessionError::Unauthorized),
         };
-        Ok(Caller { session, role, account: None })
+        Ok(Caller {
+            session,
+            role,
+            account: None,
+        })
     }
 
     /// A new link of `role` for the session (interviewer only); the old one stops working at once
@@ -263,20 +355,43 @@ impl Sessions {
         caller.require_interviewer()?;
         caller.require_open()?;
         let token = new_token();
-        self.store.set_token_hash(&caller.session.id, role == Role::Candidate, &token_hash(&token)).await?;
-        let url = format!("{}/session/{}?token={}", self.public_url, caller.session.id, token);
+        self.store
+            .set_token_hash(
+                &caller.session.id,
+                role == Role::Candidate,
+                &token_hash(&token),
+            )
+            .await?;
+        let url = format!(
+            "{}/session/{}?token={}",
+            self.public_url, caller.session.id, token
+        );
         Ok((token, url))
     }
 
     /// The caller with the session as stored now (after a change).
     pub async fn reload(&self, caller: &Caller) -> Result<Caller> {
-        let session = self.store.get_session(&caller.session.id).await?.ok_or(SessionError::NotFound)?;
-        Ok(Caller { session, role: caller.role, account: caller.account.clone() })
+        let session = self
+            .store
+            .get_session(&caller.session.id)
+            .await?
+            .ok_or(SessionError::NotFound)?;
+        Ok(Caller {
+            session,
+            role: caller.role,
+            account: caller.account.clone(),
+        })
     }
 
     pub async fn view(&self, caller: &Caller) -> Result<SessionView> {
         let s = &caller.session;
-        let participants = self.store.participants(&s.id).await?.into_iter().map(Into::into).collect();
+        let participants = self
+            .store
+            .participants(&s.id)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect();
         Ok(SessionView {
             id: s.id.clone(),
             title: s.title.clone(),
@@ -304,7 +419,13 @@ impl Sessions {
             joined_at: now_ms(),
         };
         self.store.add_participant(&row).await?;
-        self.event(&caller.session.id, "joined", caller.role, serde_json::json!({"participant": row.id, "name": row.name})).await;
+        self.event(
+            &caller.session.id,
+            "joined",
+            caller.role,
+            serde_json::json!({"participant": row.id, "name": row.name}),
+        )
+        .await;
         Ok(row.into())
     }
 
@@ -312,23 +433,41 @@ impl Sessions {
     /// `meta` map so every open editor switches at once.
     pub async fn set_language(&self, caller: &Caller, language_id: &str) -> Result<()> {
         caller.require_open()?;
-        let lang = language(language_id).ok_or_else(|| SessionError::Invalid(format!("unknown language '{language_id}'")))?;
+        let lang = language(language_id)
+            .ok_or_else(|| SessionError::Invalid(format!("unknown language '{language_id}'")))?;
         self.store.set_language(&caller.session.id, lang.id).await?;
-        let room = self.collab.open(RoomKey::new(caller.session.id.clone(), DocName::Main)).await?;
+        let room = self
+            .collab
+            .open(RoomKey::new(caller.session.id.clone(), DocName::Main))
+            .await?;
         room.server_change(|txn| {
             let meta = txn.get_or_insert_map("meta");
             meta.insert(txn, "language", lang.id);
         })
         .map_err(|e| SessionError::Invalid(e.to_string()))?;
-        self.event(&caller.session.id, "language_changed", caller.role, serde_json::json!({"from": caller.session.language, "to": lang.id})).await;
+        self.event(
+            &caller.session.id,
+            "language_changed",
+            caller.role,
+            serde_json::json!({"from": caller.session.language, "to": lang.id}),
+        )
+        .await;
         Ok(())
     }
 
     /// Replaces the pad's code with `new` if it still is exactly `old` (nobody has typed since):
     /// a question's starter follows the language only until someone edits it.
-    pub async fn replace_untouched_code(&self, caller: &Caller, old: &str, new: &str) -> Result<bool> {
+    pub async fn replace_untouched_code(
+        &self,
+        caller: &Caller,
+        old: &str,
+        new: &str,
+    ) -> Result<bool> {
         caller.require_open()?;
-        let room = self.collab.open(RoomKey::new(caller.session.id.clone(), DocName::Main)).await?;
+        let room = self
+            .collab
+            .open(RoomKey::new(caller.session.id.clone(), DocName::Main))
+            .await?;
         let mut replaced = false;
         room.server_change(|txn| {
             let code = txn.get_or_insert_text("code");
@@ -353,19 +492,30 @@ impl Sessions {
         }
         if let Some(limit) = change.time_limit_seconds {
             if !(1..=MAX_TIME_LIMIT_SECONDS).contains(&limit) {
-                return Err(SessionError::Invalid(format!("time_limit_seconds must be between 1 and {MAX_TIME_LIMIT_SECONDS}")));
+                return Err(SessionError::Invalid(format!(
+                    "time_limit_seconds must be between 1 and {MAX_TIME_LIMIT_SECONDS}"
+                )));
             }
             policy.time_limit_seconds = limit;
         }
         self.store.set_policy(&caller.session.id, policy).await?;
-        let room = self.collab.open(RoomKey::new(caller.session.id.clone(), DocName::Main)).await?;
+        let room = self
+            .collab
+            .open(RoomKey::new(caller.session.id.clone(), DocName::Main))
+            .await?;
         room.server_change(|txn| {
             let meta = txn.get_or_insert_map("meta");
             meta.insert(txn, "execution_enabled", policy.execution_enabled);
             meta.insert(txn, "time_limit_seconds", policy.time_limit_seconds);
         })
         .map_err(|e| SessionError::Invalid(e.to_string()))?;
-        self.event(&caller.session.id, "policy_changed", caller.role, serde_json::json!(policy)).await;
+        self.event(
+            &caller.session.id,
+            "policy_changed",
+            caller.role,
+            serde_json::json!(policy),
+        )
+        .await;
         Ok(())
     }
 
@@ -373,16 +523,26 @@ impl Sessions {
     pub async fn record_run(&self, caller: &Caller, run: &RunReport) -> Result<()> {
         caller.require_open()?;
         if caller.role == Role::Candidate && !caller.session.policy.execution_enabled {
-            return Err(SessionError::Conflict("code execution is turned off for this session".into()));
+            return Err(SessionError::Conflict(
+                "code execution is turned off for this session".into(),
+            ));
         }
         if language(&run.language).is_none() {
-            return Err(SessionError::Invalid(format!("unknown language '{}'", run.language)));
+            return Err(SessionError::Invalid(format!(
+                "unknown language '{}'",
+                run.language
+            )));
         }
         if !RUN_STATUSES.contains(&run.status.as_str()) {
-            return Err(SessionError::Invalid(format!("status must be one of: {}", RUN_STATUSES.join(", "))));
+            return Err(SessionError::Invalid(format!(
+                "status must be one of: {}",
+                RUN_STATUSES.join(", ")
+            )));
         }
         if run.run_id.is_empty() || run.run_id.len() > 64 {
-            return Err(SessionError::Invalid("run_id must be 1..=64 characters".into()));
+            return Err(SessionError::Invalid(
+                "run_id must be 1..=64 characters".into(),
+            ));
         }
         self.event(
             &caller.session.id,
@@ -395,26 +555,54 @@ impl Sessions {
     }
 
     /// Records page activity on the timeline (either role; the interviewer reads it).
-    pub async fn record_activity(&self, caller: &Caller, participant: Option<&str>, activity: &Activity) -> Result<()> {
+    pub async fn record_activity(
+        &self,
+        caller: &Caller,
+        participant: Option<&str>,
+        activity: &Activity,
+    ) -> Result<()> {
         caller.require_open()?;
         let data = match activity.kind.as_str() {
-            "large_paste" => serde_json::json!({"chars": activity.chars.ok_or_else(|| SessionError::Invalid("large_paste needs chars".into()))?}),
-            "focus_lost" => serde_json::json!({"duration_ms": activity.duration_ms.ok_or_else(|| SessionError::Invalid("focus_lost needs duration_ms".into()))?}),
-            other => return Err(SessionError::Invalid(format!("unknown activity '{other}'; expected large_paste or focus_lost"))),
+            "large_paste" => {
+                serde_json::json!({"chars": activity.chars.ok_or_else(|| SessionError::Invalid("large_paste needs chars".into()))?})
+            }
+            "focus_lost" => {
+                serde_json::json!({"duration_ms": activity.duration_ms.ok_or_else(|| SessionError::Invalid("focus_lost needs duration_ms".into()))?})
+            }
+            other => {
+                return Err(SessionError::Invalid(format!(
+                    "unknown activity '{other}'; expected large_paste or focus_lost"
+                )));
+            }
         };
         let mut data = data;
         if let Some(p) = participant {
-            let row = self.store.participants(&caller.session.id).await?.into_iter().find(|r| r.id == p);
+            let row = self
+                .store
+                .participants(&caller.session.id)
+                .await?
+                .into_iter()
+                .find(|r| r.id == p);
             match row {
                 Some(row) if row.role == caller.role.as_str() => {
                     data["participant"] = row.id.into();
                     data["name"] = row.name.into();
                 }
-                Some(_) => return Err(SessionError::Invalid("that participant has the other role: a page reports only for its own".into())),
-                None => return Err(SessionError::Invalid("no such participant in this session".into())),
+                Some(_) => {
+                    return Err(SessionError::Invalid(
+                        "that participant has the other role: a page reports only for its own"
+                            .into(),
+                    ));
+                }
+                None => {
+                    return Err(SessionError::Invalid(
+                        "no such participant in this session".into(),
+                    ));
+                }
             }
         }
-        self.event(&caller.session.id, &activity.kind, caller.role, data).await;
+        self.event(&caller.session.id, &activity.kind, caller.role, data)
+            .await;
         Ok(())
     }
 
@@ -427,7 +615,17 @@ impl Sessions {
 
     /// Records a timeline event; losing one must not fail the action it describes.
     pub async fn event(&self, session_id: &str, kind: &str, actor: Role, data: serde_json::Value) {
-        if let Err(e) = self.store.add_event(session_id, now_ms(), kind, Some(actor.as_str()), &data.to_string()).await {
+        if let Err(e) = self
+            .store
+            .add_event(
+                session_id,
+                now_ms(),
+                kind,
+                Some(actor.as_str()),
+                &data.to_string(),
+            )
+            .await
+        {
             tracing::warn!(session = session_id, kind, error = %e, "could not record an event");
         }
     }
@@ -445,7 +643,8 @@ fn initial_pad(lang: &Language, starter: &str, policy: Policy) -> Vec<u8> {
         meta.insert(&mut txn, "execution_enabled", policy.execution_enabled);
         meta.insert(&mut txn, "time_limit_seconds", policy.time_limit_seconds);
     }
-    doc.transact().encode_state_as_update_v1(&StateVector::default())
+    doc.transact()
+        .encode_state_as_update_v1(&StateVector::default())
 }
 
 /// Trims and validates a user-supplied line of text.
@@ -455,10 +654,14 @@ fn clean_text(value: &str, max_chars: usize, what: &str) -> Result<String> {
         return Err(SessionError::Invalid(format!("{what} must not be empty")));
     }
     if value.chars().count() > max_chars {
-        return Err(SessionError::Invalid(format!("{what} is longer than {max_chars} characters")));
+        return Err(SessionError::Invalid(format!(
+            "{what} is longer than {max_chars} characters"
+        )));
     }
     if value.chars().any(|c| c.is_control()) {
-        return Err(SessionError::Invalid(format!("{what} must not contain control characters")));
+        return Err(SessionError::Invalid(format!(
+            "{what} must not contain control characters"
+        )));
     }
     Ok(value.to_string())
 }

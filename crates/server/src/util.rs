@@ -52,7 +52,9 @@ pub fn new_id() -> String {
 /// A secret bearer token: 256 bits from the OS CSPRNG, URL-safe.
 pub fn new_token() -> String {
     let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.try_fill_bytes(&mut bytes).expect("the OS random source failed");
+    rand::rngs::OsRng
+        .try_fill_bytes(&mut bytes)
+        .expect("the OS random source failed");
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
@@ -64,7 +66,10 @@ pub fn token_hash(token: &str) -> String {
 
 /// Constant-time comparison of a presented token against a stored hash.
 pub fn token_matches(token: &str, stored_hash: &str) -> bool {
-    token_hash(token).as_bytes().ct_eq(stored_hash.as_bytes()).into()
+    token_hash(token)
+        .as_bytes()
+        .ct_eq(stored_hash.as_bytes())
+        .into()
 }
 
 #[cfg(test)]

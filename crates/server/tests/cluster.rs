@@ -10,17 +10,26 @@ use std::time::Duration;
 use common::*;
 
 fn urls() -> Option<(String, String)> {
-    match (std::env::var("TEST_DATABASE_URL"), std::env::var("TEST_REDIS_URL")) {
+    match (
+        std::env::var("TEST_DATABASE_URL"),
+        std::env::var("TEST_REDIS_URL"),
+    ) {
         (Ok(db), Ok(redis)) => Some((db, redis)),
         _ => {
-            eprintln!("SKIPPED: cluster tests need TEST_DATABASE_URL (postgres://...) and TEST_REDIS_URL (redis://...)");
+            eprintln!(
+                "SKIPPED: cluster tests need TEST_DATABASE_URL (postgres://...) and TEST_REDIS_URL (redis://...)"
+            );
             None
         }
     }
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// One node: the real binary in cluster mode.
@@ -58,10 +67,28 @@ impl Node {
     }
 
     async fn spawn(&mut self) {
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log).unwrap();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_interview-ide"))
-            .args(["--bind", &format!("127.0.0.1:{}", self.port), "--untrusted-bind", &format!("127.0.0.1:{}", self.untrusted_port), "--database-url", &self.db, "--redis-url", &self.redis, "--node-id", &self.id])
-            .args(["--workspaces-dir", &self._dir.path().join("ws").display().to_string()])
+            .args([
+                "--bind",
+                &format!("127.0.0.1:{}", self.port),
+                "--untrusted-bind",
+                &format!("127.0.0.1:{}", self.untrusted_port),
+                "--database-url",
+                &self.db,
+                "--redis-url",
+                &self.redis,
+                "--node-id",
+                &self.id,
+            ])
+            .args([
+                "--workspaces-dir",
+                &self._dir.path().join("ws").display().to_string(),
+            ])
             .args(["--max-sessions-per-minute", "1000"])
             .args(admin_args())
             .args(&self.extra)
@@ -83,7 +110,11 @@ impl Node {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("node {} did not become ready; log:\n{}", self.id, self.log_text());
+        panic!(
+            "node {} did not become ready; log:\n{}",
+            self.id,
+            self.log_text()
+        );
     }
 
     fn log_text(&self) -> String {
@@ -133,39 +164,83 @@ async fn edits_cursors_and_the_end_of_a_session_cross_nodes() {
     on_b.pump(Duration::from_millis(200)).await;
 
     on_a.append("written on A\n").await;
-    assert!(on_b.pump_until(WAIT, |p| p.text().contains("written on A")).await, "A's edit reaches B: {:?}", on_b.text());
-    on_b.append("written on B\n").await;
-    assert!(on_a.pump_until(WAIT, |p| p.text().contains("written on B")).await, "B's edit reaches A: {:?}", on_a.text());
-
-    on_a.set_awareness(4242, r#"{"user":{"name":"Ada"},"cursor":{"anchor":3}}"#).await;
     assert!(
-        on_b.pump_until(WAIT, |p| p.awareness.get(&4242).and_then(|s| s.as_deref()).is_some_and(|s| s.contains("Ada"))).await,
+        on_b.pump_until(WAIT, |p| p.text().contains("written on A"))
+            .await,
+        "A's edit reaches B: {:?}",
+        on_b.text()
+    );
+    on_b.append("written on B\n").await;
+    assert!(
+        on_a.pump_until(WAIT, |p| p.text().contains("written on B"))
+            .await,
+        "B's edit reaches A: {:?}",
+        on_a.text()
+    );
+
+    on_a.set_awareness(4242, r#"{"user":{"name":"Ada"},"cursor":{"anchor":3}}"#)
+        .await;
+    assert!(
+        on_b.pump_until(WAIT, |p| p
+            .awareness
+            .get(&4242)
+            .and_then(|s| s.as_deref())
+            .is_some_and(|s| s.contains("Ada")))
+            .await,
         "A's cursor reaches B"
     );
     on_b.set_awareness(4343, r#"{"user":{"name":"Bo"}}"#).await;
-    assert!(on_a.pump_until(WAIT, |p| p.awareness.get(&4343).is_some_and(|s| s.is_some())).await, "B's presence reaches A");
+    assert!(
+        on_a.pump_until(WAIT, |p| p
+            .awareness
+            .get(&4343)
+            .is_some_and(|s| s.is_some()))
+            .await,
+        "B's presence reaches A"
+    );
 
     // A late joiner on B gets what was written through A, and A's cursor (re-announced).
     on_a.pump(Duration::from_millis(100)).await;
     let expected = on_a.text();
     let mut late = Peer::connect(&b.ws(), &s.id, "main", &s.candidate).await;
-    assert!(late.pump_until(WAIT, |p| p.text() == expected).await, "late joiner on B: {:?} vs {expected:?}", late.text());
+    assert!(
+        late.pump_until(WAIT, |p| p.text() == expected).await,
+        "late joiner on B: {:?} vs {expected:?}",
+        late.text()
+    );
 
     // A cursor leaves with its connection, on the other node too.
     drop(on_a);
-    assert!(on_b.pump_until(WAIT, |p| p.awareness.get(&4242) == Some(&None)).await, "A's cursor is removed on B when A's client leaves");
+    assert!(
+        on_b.pump_until(WAIT, |p| p.awareness.get(&4242) == Some(&None))
+            .await,
+        "A's cursor is removed on B when A's client leaves"
+    );
 
     // The end, made through A, freezes B's copy.
-    let res = http().post(format!("{}/api/sessions/{}/end", a.base(), s.id)).bearer_auth(&s.interviewer).send().await.unwrap();
+    let res = http()
+        .post(format!("{}/api/sessions/{}/end", a.base(), s.id))
+        .bearer_auth(&s.interviewer)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200, "end the session");
-    assert!(on_b.pump_until(WAIT, |p| p.meta("ended_at").is_some()).await, "B's client learns of the end");
+    assert!(
+        on_b.pump_until(WAIT, |p| p.meta("ended_at").is_some())
+            .await,
+        "B's client learns of the end"
+    );
     tokio::time::sleep(Duration::from_millis(300)).await;
     on_b.append("after the end").await;
     on_b.pump(Duration::from_millis(300)).await;
     let mut check = Peer::connect(&a.ws(), &s.id, "main", &s.interviewer).await;
     check.pump_until(WAIT, |p| p.text() == expected).await;
     check.pump(Duration::from_millis(300)).await;
-    assert_eq!(check.text(), expected, "an edit sent to B after the end is refused");
+    assert_eq!(
+        check.text(),
+        expected,
+        "an edit sent to B after the end is refused"
+    );
 }
 
 /// kill -9 of a node while its client types: the client reconnects to the other node and
@@ -186,20 +261,35 @@ async fn kill_9_of_a_node_loses_no_edit_that_reached_redis() {
     }
     let typed = typist.text();
     // What B has seen went through A's stream: wait for it, then kill A mid-session.
-    assert!(watcher.pump_until(WAIT, |p| p.text() == typed).await, "B follows A: {:?}", watcher.text());
+    assert!(
+        watcher.pump_until(WAIT, |p| p.text() == typed).await,
+        "B follows A: {:?}",
+        watcher.text()
+    );
     a.kill();
 
     let mut again = Peer::connect(&b.ws(), &s.id, "main", &s.candidate).await;
-    assert!(again.pump_until(WAIT, |p| p.text() == typed).await, "the typist's edits are on B after A died");
+    assert!(
+        again.pump_until(WAIT, |p| p.text() == typed).await,
+        "the typist's edits are on B after A died"
+    );
     again.append("after the crash\n").await;
     let expected = format!("{typed}after the crash\n");
     assert!(watcher.pump_until(WAIT, |p| p.text() == expected).await);
 
     a.spawn().await;
     let mut back = Peer::connect(&a.ws(), &s.id, "main", &s.interviewer).await;
-    assert!(back.pump_until(WAIT, |p| p.text() == expected).await, "restarted A: {:?}", back.text());
+    assert!(
+        back.pump_until(WAIT, |p| p.text() == expected).await,
+        "restarted A: {:?}",
+        back.text()
+    );
     back.pump(Duration::from_millis(300)).await;
-    assert_eq!(back.text(), expected, "nothing duplicated after A's restart");
+    assert_eq!(
+        back.text(),
+        expected,
+        "nothing duplicated after A's restart"
+    );
 }
 
 /// Compaction under sustained load: both nodes race to compact one document; the stored
@@ -207,7 +297,14 @@ async fn kill_9_of_a_node_loses_no_edit_that_reached_redis() {
 #[tokio::test]
 async fn racing_compactors_keep_one_correct_history_and_a_short_stream() {
     let Some((db, redis)) = urls() else { return };
-    let extra = ["--compact-every-updates", "20", "--stream-keep-seconds", "1", "--room-idle-seconds", "1"];
+    let extra = [
+        "--compact-every-updates",
+        "20",
+        "--stream-keep-seconds",
+        "1",
+        "--room-idle-seconds",
+        "1",
+    ];
     let (a, b) = two_nodes(&db, &redis, &extra).await;
     let s = new_session(&a.base()).await;
     let mut on_a = Peer::connect(&a.ws(), &s.id, "main", &s.candidate).await;
@@ -225,7 +322,11 @@ async fn racing_compactors_keep_one_correct_history_and_a_short_stream() {
         on_a.pump(Duration::from_millis(10)).await;
         on_b.pump(Duration::from_millis(10)).await;
         if round % 25 == 24 {
-            let len: i64 = redis::cmd("XLEN").arg(&stream).query_async(&mut conn).await.unwrap();
+            let len: i64 = redis::cmd("XLEN")
+                .arg(&stream)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
             lengths.push(len);
         }
     }
@@ -234,8 +335,12 @@ async fn racing_compactors_keep_one_correct_history_and_a_short_stream() {
     on_a.pump(Duration::from_millis(200)).await;
     let text = on_a.text();
     assert_eq!(text, on_b.text(), "both nodes converge");
-    let compactions = metric(&a.base(), "iide_cluster_compactions_total").await + metric(&b.base(), "iide_cluster_compactions_total").await;
-    assert!(compactions >= 5.0, "compactions ran during the load ({compactions})");
+    let compactions = metric(&a.base(), "iide_cluster_compactions_total").await
+        + metric(&b.base(), "iide_cluster_compactions_total").await;
+    assert!(
+        compactions >= 5.0,
+        "compactions ran during the load ({compactions})"
+    );
     // The stream stays short: 800 entries went through it, it never held them all.
     let longest = *lengths.iter().max().unwrap();
     assert!(longest < 400, "stream length over time: {lengths:?}");
@@ -247,7 +352,11 @@ async fn racing_compactors_keep_one_correct_history_and_a_short_stream() {
     tokio::time::sleep(Duration::from_millis(3000)).await;
     let c = Node::start("node-c", &db, &redis, &extra).await;
     let mut fresh = Peer::connect(&c.ws(), &s.id, "main", &s.interviewer).await;
-    assert!(fresh.pump_until(WAIT, |p| p.text() == text).await, "rebuilt: {:?}", fresh.text());
+    assert!(
+        fresh.pump_until(WAIT, |p| p.text() == text).await,
+        "rebuilt: {:?}",
+        fresh.text()
+    );
 
     // Every stored row has its own sequence number: no entry was stored twice.
     use sqlx::Row;
@@ -256,7 +365,14 @@ async fn racing_compactors_keep_one_correct_history_and_a_short_stream() {
     let rows = sqlx::query("SELECT COUNT(*) AS n, COUNT(DISTINCT seq) AS d FROM doc_updates WHERE session_id = $1 AND doc = 'main'").bind(&s.id).fetch_one(&pool).await.unwrap();
     let (n, d): (i64, i64) = (rows.get("n"), rows.get("d"));
     assert_eq!(n, d, "no duplicated rows");
-    let snapshots: i64 = sqlx::query("SELECT COUNT(*) AS n FROM doc_snapshots WHERE session_id = $1 AND doc = 'main'").bind(&s.id).fetch_one(&pool).await.unwrap().get("n");
+    let snapshots: i64 = sqlx::query(
+        "SELECT COUNT(*) AS n FROM doc_snapshots WHERE session_id = $1 AND doc = 'main'",
+    )
+    .bind(&s.id)
+    .fetch_one(&pool)
+    .await
+    .unwrap()
+    .get("n");
     assert!(snapshots >= 1, "a snapshot was stored");
 }
 
@@ -265,7 +381,11 @@ async fn racing_compactors_keep_one_correct_history_and_a_short_stream() {
 #[tokio::test]
 async fn a_redis_restart_loses_nothing_and_nodes_recover_by_themselves() {
     let Some((db, _)) = urls() else { return };
-    if Command::new("redis-server").arg("--version").output().is_err() {
+    if Command::new("redis-server")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
         eprintln!("SKIPPED: the Redis restart test needs redis-server on PATH");
         return;
     }
@@ -273,7 +393,18 @@ async fn a_redis_restart_loses_nothing_and_nodes_recover_by_themselves() {
     let port = free_port();
     let start_redis = || {
         Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--appendfsync", "always"])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+            ])
             .args(["--dir", &dir.path().display().to_string()])
             .stdout(Stdio::null())
             .spawn()
@@ -291,13 +422,21 @@ async fn a_redis_restart_loses_nothing_and_nodes_recover_by_themselves() {
         on_a.append(&format!("before {i}\n")).await;
     }
     let before = on_a.text();
-    assert!(on_b.pump_until(WAIT, |p| p.text() == before).await, "B follows A before the restart");
+    assert!(
+        on_b.pump_until(WAIT, |p| p.text() == before).await,
+        "B follows A before the restart"
+    );
 
     redis.kill().unwrap();
     redis.wait().unwrap();
     let mut not_ready = false;
     for _ in 0..40 {
-        let status = http().get(format!("{}/readyz", b.base())).send().await.unwrap().status();
+        let status = http()
+            .get(format!("{}/readyz", b.base()))
+            .send()
+            .await
+            .unwrap()
+            .status();
         if status == 503 {
             not_ready = true;
             break;
@@ -313,17 +452,34 @@ async fn a_redis_restart_loses_nothing_and_nodes_recover_by_themselves() {
     // Both clients reconnect as the browser's provider would, and edit again.
     let mut on_a = Peer::connect(&a.ws(), &s.id, "main", &s.candidate).await;
     let mut on_b = Peer::connect(&b.ws(), &s.id, "main", &s.interviewer).await;
-    assert!(on_a.pump_until(WAIT, |p| p.text() == before).await, "A after the restart: {:?}", on_a.text());
-    assert!(on_b.pump_until(WAIT, |p| p.text() == before).await, "B after the restart: {:?}", on_b.text());
+    assert!(
+        on_a.pump_until(WAIT, |p| p.text() == before).await,
+        "A after the restart: {:?}",
+        on_a.text()
+    );
+    assert!(
+        on_b.pump_until(WAIT, |p| p.text() == before).await,
+        "B after the restart: {:?}",
+        on_b.text()
+    );
     on_a.append("after\n").await;
     let expected = format!("{before}after\n");
-    assert!(on_b.pump_until(Duration::from_secs(15), |p| p.text() == expected).await, "edits cross nodes again: {:?}", on_b.text());
+    assert!(
+        on_b.pump_until(Duration::from_secs(15), |p| p.text() == expected)
+            .await,
+        "edits cross nodes again: {:?}",
+        on_b.text()
+    );
     redis.kill().unwrap();
     redis.wait().unwrap();
 }
 
 fn is_root() -> bool {
-    Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0\n")).unwrap_or(false)
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.starts_with(b"0\n"))
+        .unwrap_or(false)
 }
 
 /// A private PostgreSQL server (initdb in a temporary folder) that a test may crash and restart
@@ -337,20 +493,52 @@ struct PrivatePostgres {
 
 impl PrivatePostgres {
     fn start() -> Option<PrivatePostgres> {
-        let bin = std::fs::read_dir("/usr/lib/postgresql").ok()?.flatten().map(|e| e.path().join("bin")).find(|b| b.join("initdb").exists());
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()?
+            .flatten()
+            .map(|e| e.path().join("bin"))
+            .find(|b| b.join("initdb").exists());
         let Some(bin) = bin else {
-            eprintln!("SKIPPED: the PostgreSQL outage test needs initdb (Debian's postgresql package)");
+            eprintln!(
+                "SKIPPED: the PostgreSQL outage test needs initdb (Debian's postgresql package)"
+            );
             return None;
         };
         let dir = tempfile::tempdir().unwrap();
         // PostgreSQL refuses to run as root: as root, run it as the postgres user.
         if is_root() {
-            Command::new("chown").args(["-R", "postgres:postgres", &dir.path().display().to_string()]).status().unwrap();
+            Command::new("chown")
+                .args(["-R", "postgres:postgres", &dir.path().display().to_string()])
+                .status()
+                .unwrap();
         }
-        let mut pg = PrivatePostgres { child: None, bin, dir, port: free_port() };
+        let mut pg = PrivatePostgres {
+            child: None,
+            bin,
+            dir,
+            port: free_port(),
+        };
         let data = pg.data();
-        let out = pg.command("initdb").args(["-D", &data, "-A", "trust", "-U", "postgres", "--no-sync", "--encoding=UTF8", "--locale=C"]).output().unwrap();
-        assert!(out.status.success(), "initdb: {}", String::from_utf8_lossy(&out.stderr));
+        let out = pg
+            .command("initdb")
+            .args([
+                "-D",
+                &data,
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "--no-sync",
+                "--encoding=UTF8",
+                "--locale=C",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "initdb: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         pg.spawn();
         Some(pg)
     }
@@ -373,7 +561,14 @@ impl PrivatePostgres {
     fn spawn(&mut self) {
         let child = self
             .command("postgres")
-            .args(["-D", &self.data(), "-p", &self.port.to_string(), "-k", &self.dir.path().display().to_string()])
+            .args([
+                "-D",
+                &self.data(),
+                "-p",
+                &self.port.to_string(),
+                "-k",
+                &self.dir.path().display().to_string(),
+            ])
             .args(["-c", "listen_addresses=127.0.0.1", "-c", "fsync=on"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -389,7 +584,8 @@ impl PrivatePostgres {
     /// An immediate shutdown: every backend is killed, nothing is checkpointed, the next start
     /// runs crash recovery. Run through runuser, the postmaster is runuser's child: signal it.
     fn crash(&mut self) {
-        let pid_file = std::fs::read_to_string(self.dir.path().join("data/postmaster.pid")).unwrap_or_default();
+        let pid_file = std::fs::read_to_string(self.dir.path().join("data/postmaster.pid"))
+            .unwrap_or_default();
         match pid_file.lines().next().map(str::trim) {
             Some(pid) if !pid.is_empty() => {
                 Command::new("kill").args(["-QUIT", pid]).status().unwrap();
@@ -421,7 +617,9 @@ impl Drop for PrivatePostgres {
 #[tokio::test]
 async fn a_postgres_crash_keeps_open_documents_live_and_loses_nothing() {
     let Some((_, redis)) = urls() else { return };
-    let Some(mut pg) = PrivatePostgres::start() else { return };
+    let Some(mut pg) = PrivatePostgres::start() else {
+        return;
+    };
     wait_for_port(pg.port).await;
     let extra = ["--compact-every-updates", "20"];
     let (a, b) = two_nodes(&pg.url(), &redis, &extra).await;
@@ -433,7 +631,10 @@ async fn a_postgres_crash_keeps_open_documents_live_and_loses_nothing() {
         on_a.append(&format!("before {i}\n")).await;
     }
     let before = on_a.text();
-    assert!(on_b.pump_until(WAIT, |p| p.text() == before).await, "B follows A before the crash");
+    assert!(
+        on_b.pump_until(WAIT, |p| p.text() == before).await,
+        "B follows A before the crash"
+    );
 
     pg.crash();
     // Typing goes on, on both nodes, and crosses them: live documents do not need PostgreSQL.
@@ -442,10 +643,28 @@ async fn a_postgres_crash_keeps_open_documents_live_and_loses_nothing() {
         on_b.append(&format!("b during {i}\n")).await;
         on_a.pump(Duration::from_millis(10)).await;
     }
-    assert!(on_b.pump_until(WAIT, |p| p.text().contains("during 39\n") && p.text().contains("b during 39\n")).await, "B follows A during the outage: {:?}", on_b.text());
-    assert!(on_a.pump_until(WAIT, |p| p.text().contains("b during 39\n")).await, "A follows B during the outage");
-    let status = http().get(format!("{}/readyz", a.base())).send().await.unwrap().status();
-    assert_eq!(status, 503, "a node without its database says it is not ready");
+    assert!(
+        on_b.pump_until(WAIT, |p| p.text().contains("during 39\n")
+            && p.text().contains("b during 39\n"))
+            .await,
+        "B follows A during the outage: {:?}",
+        on_b.text()
+    );
+    assert!(
+        on_a.pump_until(WAIT, |p| p.text().contains("b during 39\n"))
+            .await,
+        "A follows B during the outage"
+    );
+    let status = http()
+        .get(format!("{}/readyz", a.base()))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(
+        status, 503,
+        "a node without its database says it is not ready"
+    );
 
     pg.spawn();
     wait_for_port(pg.port).await;
@@ -454,13 +673,21 @@ async fn a_postgres_crash_keeps_open_documents_live_and_loses_nothing() {
     on_a.append("after\n").await;
     on_a.pump(Duration::from_millis(200)).await;
     let text = on_a.text();
-    assert!(on_b.pump_until(WAIT, |p| p.text() == text).await, "both nodes hold the same text");
+    assert!(
+        on_b.pump_until(WAIT, |p| p.text() == text).await,
+        "both nodes hold the same text"
+    );
 
     // The interviewer's replay compacts first: everything goes into PostgreSQL. Without the
     // stream, a fresh node must rebuild the whole text from PostgreSQL alone.
     let mut replayed = false;
     for _ in 0..50 {
-        let res = http().get(format!("{}/api/sessions/{}/replay/main", b.base(), s.id)).bearer_auth(&s.interviewer).send().await.unwrap();
+        let res = http()
+            .get(format!("{}/api/sessions/{}/replay/main", b.base(), s.id))
+            .bearer_auth(&s.interviewer)
+            .send()
+            .await
+            .unwrap();
         if res.status() == 200 {
             replayed = true;
             break;
@@ -472,10 +699,18 @@ async fn a_postgres_crash_keeps_open_documents_live_and_loses_nothing() {
     drop((a, b));
     let client = redis::Client::open(redis.as_str()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    let _: i64 = redis::cmd("DEL").arg(format!("iide:doc:{}:main", s.id)).query_async(&mut conn).await.unwrap();
+    let _: i64 = redis::cmd("DEL")
+        .arg(format!("iide:doc:{}:main", s.id))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
     let c = Node::start("node-c", &pg.url(), &redis, &extra).await;
     let mut fresh = Peer::connect(&c.ws(), &s.id, "main", &s.interviewer).await;
-    assert!(fresh.pump_until(WAIT, |p| p.text() == text).await, "rebuilt from PostgreSQL alone: {:?}", fresh.text());
+    assert!(
+        fresh.pump_until(WAIT, |p| p.text() == text).await,
+        "rebuilt from PostgreSQL alone: {:?}",
+        fresh.text()
+    );
 }
 
 /// Failed sign-ins count for the whole cluster: guesses spread over two nodes are throttled as
@@ -487,19 +722,40 @@ async fn failed_sign_ins_are_counted_across_nodes() {
     // Counters outlive a run (15 min): a fresh account name and client address every time.
     let run = format!("{}-{}", std::process::id(), free_port());
     let email = format!("guess-{run}@example.com");
-    let address = format!("10.{}.{}.{}", free_port() % 250, free_port() % 250, free_port() % 250);
+    let address = format!(
+        "10.{}.{}.{}",
+        free_port() % 250,
+        free_port() % 250,
+        free_port() % 250
+    );
     let attempt = |base: String| {
         let (email, address) = (email.clone(), address.clone());
         async move {
             let body = serde_json::json!({"email": email, "password": "not the password"});
-            http().post(format!("{base}/api/auth/login")).header("x-forwarded-for", address).json(&body).send().await.unwrap().status().as_u16()
+            http()
+                .post(format!("{base}/api/auth/login"))
+                .header("x-forwarded-for", address)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
         }
     };
     for i in 0..10 {
         let node = if i % 2 == 0 { a.base() } else { b.base() };
-        assert_eq!(attempt(node).await, 401, "failure {i} is an ordinary refusal");
+        assert_eq!(
+            attempt(node).await,
+            401,
+            "failure {i} is an ordinary refusal"
+        );
     }
-    assert_eq!(attempt(a.base()).await, 429, "the 11th guess is throttled on A");
+    assert_eq!(
+        attempt(a.base()).await,
+        429,
+        "the 11th guess is throttled on A"
+    );
     assert_eq!(attempt(b.base()).await, 429, "and on B");
 }
 
@@ -508,7 +764,14 @@ async fn failed_sign_ins_are_counted_across_nodes() {
 async fn cluster_mode_needs_postgres() {
     let dir = tempfile::tempdir().unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_interview-ide"))
-        .args(["--bind", "127.0.0.1:0", "--database-url", &format!("sqlite://{}/db.sqlite", dir.path().display()), "--redis-url", "redis://127.0.0.1:6379"])
+        .args([
+            "--bind",
+            "127.0.0.1:0",
+            "--database-url",
+            &format!("sqlite://{}/db.sqlite", dir.path().display()),
+            "--redis-url",
+            "redis://127.0.0.1:6379",
+        ])
         .output()
         .unwrap();
     assert!(!out.status.success());
@@ -524,7 +787,18 @@ async fn a_node_id_in_use_is_refused() {
     let a = Node::start("taken", &db, &redis, &[]).await;
     let dir = tempfile::tempdir().unwrap();
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_interview-ide"))
-        .args(["--bind", &format!("127.0.0.1:{}", free_port()), "--untrusted-bind", "127.0.0.1:0", "--database-url", &db, "--redis-url", &redis, "--node-id", &a.id])
+        .args([
+            "--bind",
+            &format!("127.0.0.1:{}", free_port()),
+            "--untrusted-bind",
+            "127.0.0.1:0",
+            "--database-url",
+            &db,
+            "--redis-url",
+            &redis,
+            "--node-id",
+            &a.id,
+        ])
         .args(["--workspaces-dir", &dir.path().display().to_string()])
         .args(admin_args())
         .output()
@@ -533,12 +807,24 @@ async fn a_node_id_in_use_is_refused() {
     assert!(!out.status.success(), "the second node must not start");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("belongs to a live node"), "{err}");
-    assert_eq!(http().get(format!("{}/readyz", a.base())).send().await.unwrap().status(), 200, "the first node carries on");
+    assert_eq!(
+        http()
+            .get(format!("{}/readyz", a.base()))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200,
+        "the first node carries on"
+    );
 }
 
 async fn wait_for_port(port: u16) {
     for _ in 0..100 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
             return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -561,7 +847,15 @@ async fn a_workspace_is_served_through_any_node_and_survives_its_node() {
     let get = |base: String, path: &str| {
         let url = format!("{base}/api/sessions/{}{path}", s.id);
         let token = s.candidate.clone();
-        async move { http().get(url).bearer_auth(token).timeout(Duration::from_secs(30)).send().await.unwrap() }
+        async move {
+            http()
+                .get(url)
+                .bearer_auth(token)
+                .timeout(Duration::from_secs(30))
+                .send()
+                .await
+                .unwrap()
+        }
     };
 
     // Through B, served by A.
@@ -572,19 +866,44 @@ async fn a_workspace_is_served_through_any_node_and_survives_its_node() {
     let links: serde_json::Value = get(b.base(), "/content").await.json().await.unwrap();
     let app = links["app"].as_str().unwrap();
     let path = &app[app.find("/sessions/").unwrap()..];
-    let res = http().get(format!("http://127.0.0.1:{}{path}stocks", b.untrusted_port)).timeout(Duration::from_secs(30)).send().await.unwrap();
+    let res = http()
+        .get(format!("http://127.0.0.1:{}{path}stocks", b.untrusted_port))
+        .timeout(Duration::from_secs(30))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200, "the app through B's untrusted origin");
-    assert_eq!(res.headers()["cross-origin-resource-policy"], "cross-origin");
-    let res = http().get(format!("{}{path}stocks", a.base())).send().await.unwrap();
-    assert_eq!(res.status(), 404, "never on a platform listener to a browser");
+    assert_eq!(
+        res.headers()["cross-origin-resource-policy"],
+        "cross-origin"
+    );
+    let res = http()
+        .get(format!("{}{path}stocks", a.base()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        404,
+        "never on a platform listener to a browser"
+    );
     let files: serde_json::Value = get(b.base(), "/files").await.json().await.unwrap();
     assert!(files.to_string().contains("app/models.py"), "{files}");
-    let mut file = Peer::try_connect_file(&b.ws(), &s.id, "app/models.py", &s.candidate).await.expect("a file's document through B");
-    assert!(file.pump_until(WAIT, |p| p.text().contains("class")).await, "the file's text arrives");
+    let mut file = Peer::try_connect_file(&b.ws(), &s.id, "app/models.py", &s.candidate)
+        .await
+        .expect("a file's document through B");
+    assert!(
+        file.pump_until(WAIT, |p| p.text().contains("class")).await,
+        "the file's text arrives"
+    );
     file.append("\n# edited through node B\n").await;
     let mut on_disk = false;
     for _ in 0..50 {
-        let body = get(b.base(), "/files/content?path=app/models.py").await.text().await.unwrap();
+        let body = get(b.base(), "/files/content?path=app/models.py")
+            .await
+            .text()
+            .await
+            .unwrap();
         if body.contains("edited through node B") {
             on_disk = true;
             break;
@@ -592,7 +911,14 @@ async fn a_workspace_is_served_through_any_node_and_survives_its_node() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(on_disk, "the edit reached the workspace's disk on A");
-    let (mut term, _) = tokio_tungstenite::connect_async(format!("{}/api/sessions/{}/terminal?token={}", b.ws(), s.id, s.candidate)).await.expect("terminal through B");
+    let (mut term, _) = tokio_tungstenite::connect_async(format!(
+        "{}/api/sessions/{}/terminal?token={}",
+        b.ws(),
+        s.id,
+        s.candidate
+    ))
+    .await
+    .expect("terminal through B");
     use futures_util::{SinkExt, StreamExt};
     use tokio_tungstenite::tungstenite::Message as WsMessage;
     let line = serde_json::json!({"type": "input", "data": "echo node-$((40+2))\r"}).to_string();
@@ -606,7 +932,10 @@ async fn a_workspace_is_served_through_any_node_and_survives_its_node() {
             _ => break,
         }
     }
-    assert!(output.contains("node-42"), "the terminal through B runs commands: {output}");
+    assert!(
+        output.contains("node-42"),
+        "the terminal through B runs commands: {output}"
+    );
     drop(term);
     drop(file);
 
@@ -620,11 +949,33 @@ async fn a_workspace_is_served_through_any_node_and_survives_its_node() {
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    assert!(back, "the workspace's app answers again on B after A died; B's log:\n{}", b.log_text());
-    let body = get(b.base(), "/files/content?path=app/models.py").await.text().await.unwrap();
-    assert!(body.contains("edited through node B"), "the candidate's edit came back with the workspace");
-    let events: serde_json::Value = http().get(format!("{}/api/sessions/{}/events", b.base(), s.id)).bearer_auth(&s.interviewer).send().await.unwrap().json().await.unwrap();
-    assert!(events.to_string().contains("workspace_moved"), "the interviewer's timeline says the workspace moved: {events}");
+    assert!(
+        back,
+        "the workspace's app answers again on B after A died; B's log:\n{}",
+        b.log_text()
+    );
+    let body = get(b.base(), "/files/content?path=app/models.py")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        body.contains("edited through node B"),
+        "the candidate's edit came back with the workspace"
+    );
+    let events: serde_json::Value = http()
+        .get(format!("{}/api/sessions/{}/events", b.base(), s.id))
+        .bearer_auth(&s.interviewer)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        events.to_string().contains("workspace_moved"),
+        "the interviewer's timeline says the workspace moved: {events}"
+    );
 }
 
 /// A link replaced through one node ends the connections opened with it on the other.
@@ -636,9 +987,25 @@ async fn a_rotated_link_ends_its_connections_on_every_node() {
     let mut on_b = Peer::connect(&b.ws(), &s.id, "main", &s.candidate).await;
     let mut interviewer_on_b = Peer::connect(&b.ws(), &s.id, "main", &s.interviewer).await;
     on_b.pump(Duration::from_millis(200)).await;
-    let res = http().post(format!("{}/api/sessions/{}/candidate-link", a.base(), s.id)).bearer_auth(&s.interviewer).json(&serde_json::json!({})).send().await.unwrap();
+    let res = http()
+        .post(format!("{}/api/sessions/{}/candidate-link", a.base(), s.id))
+        .bearer_auth(&s.interviewer)
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     let ended = on_b.closed_with(Duration::from_secs(2)).await;
-    assert_eq!(ended, Some(Ended::Closed(Some(4403))), "the candidate's socket on B ends");
-    assert!(interviewer_on_b.closed_with(Duration::from_millis(300)).await.is_none(), "the interviewer's stays");
+    assert_eq!(
+        ended,
+        Some(Ended::Closed(Some(4403))),
+        "the candidate's socket on B ends"
+    );
+    assert!(
+        interviewer_on_b
+            .closed_with(Duration::from_millis(300))
+            .await
+            .is_none(),
+        "the interviewer's stays"
+    );
 }

@@ -35,18 +35,50 @@ impl Run {
 fn client() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     // Compiling on a loaded machine is slow; the run's own limits stop it long before this.
-    reqwest::Client::builder().timeout(Duration::from_secs(300)).build().unwrap()
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(300))
+        .build()
+        .unwrap()
 }
 
 async fn execute(base: &str, session: &str, token: &str, body: Value) -> reqwest::Response {
-    client().post(format!("{base}/api/sessions/{session}/execute")).bearer_auth(token).json(&body).send().await.unwrap()
+    client()
+        .post(format!("{base}/api/sessions/{session}/execute"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
 }
 
 /// Runs code and reads the whole event stream.
-async fn run(base: &str, session: &str, token: &str, language: &str, code: &str, stdin: &str) -> Run {
-    let res = execute(base, session, token, json!({"language": language, "code": code, "stdin": stdin})).await;
-    assert_eq!(res.status(), 200, "execute {language}: {}", res.text().await.unwrap_or_default());
-    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+async fn run(
+    base: &str,
+    session: &str,
+    token: &str,
+    language: &str,
+    code: &str,
+    stdin: &str,
+) -> Run {
+    let res = execute(
+        base,
+        session,
+        token,
+        json!({"language": language, "code": code, "stdin": stdin}),
+    )
+    .await;
+    assert_eq!(
+        res.status(),
+        200,
+        "execute {language}: {}",
+        res.text().await.unwrap_or_default()
+    );
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
     let text = res.text().await.unwrap();
     parse(&text)
 }
@@ -79,7 +111,10 @@ fn parse(text: &str) -> Run {
 }
 
 fn bwrap_ready() -> bool {
-    let ok = std::process::Command::new("bwrap").arg("--version").output().is_ok_and(|o| o.status.success());
+    let ok = std::process::Command::new("bwrap")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
     if !ok {
         eprintln!("SKIPPED: server-side runs need bubblewrap (./scripts/test.sh installs it)");
     }
@@ -87,8 +122,12 @@ fn bwrap_ready() -> bool {
 }
 
 fn tool_ready(language: &str) -> bool {
-    let tool = interview_ide::execute::server_language(language).unwrap().tool;
-    let ok = ["/usr/bin", "/bin"].iter().any(|d| std::path::Path::new(d).join(tool).exists());
+    let tool = interview_ide::execute::server_language(language)
+        .unwrap()
+        .tool;
+    let ok = ["/usr/bin", "/bin"]
+        .iter()
+        .any(|d| std::path::Path::new(d).join(tool).exists());
     if !ok {
         eprintln!("SKIPPED: {language} needs /usr/bin/{tool} (./scripts/test.sh installs it)");
     }
@@ -284,41 +323,75 @@ async fn check_language(language: &str) {
         .unwrap();
     assert_eq!(res.status(), 200);
     let go = |code: &str, stdin: &str| {
-        let (base, id, token, code, stdin) = (base.clone(), s.id.clone(), s.candidate.clone(), code.to_string(), stdin.to_string());
+        let (base, id, token, code, stdin) = (
+            base.clone(),
+            s.id.clone(),
+            s.candidate.clone(),
+            code.to_string(),
+            stdin.to_string(),
+        );
         async move { run(&base, &id, &token, language, &code, &stdin).await }
     };
 
     let r = go(p.hello, "").await;
     assert_eq!(r.status(), "ok", "{language} hello: {r:?}");
-    assert!(r.stdout.contains("Hello, world!"), "{language} hello: {r:?}");
-    assert_eq!(r.events.first().map(String::as_str), Some("start"), "{language}: start comes first");
+    assert!(
+        r.stdout.contains("Hello, world!"),
+        "{language} hello: {r:?}"
+    );
+    assert_eq!(
+        r.events.first().map(String::as_str),
+        Some("start"),
+        "{language}: start comes first"
+    );
     assert_eq!(r.exit["code"], 0);
     assert!(r.exit["time_ms"].is_u64());
     assert!(r.exit["memory_bytes"].is_u64() || r.exit["memory_bytes"].is_null());
 
     let r = go(p.stdin, "interview\n").await;
-    assert!(r.stdout.contains("got: interview"), "{language} stdin: {r:?}");
+    assert!(
+        r.stdout.contains("got: interview"),
+        "{language} stdin: {r:?}"
+    );
 
     let r = go(p.compile_error, "").await;
     assert_eq!(r.status(), "error", "{language} compile error: {r:?}");
-    assert!(r.stderr.contains(p.compile_marker) || r.stdout.contains(p.compile_marker), "{language} compile error names line 3: {r:?}");
+    assert!(
+        r.stderr.contains(p.compile_marker) || r.stdout.contains(p.compile_marker),
+        "{language} compile error names line 3: {r:?}"
+    );
 
     let r = go(p.runtime_error, "").await;
     assert_eq!(r.status(), "error", "{language} runtime error: {r:?}");
     assert_ne!(r.exit["code"], 0, "{language} runtime error: {r:?}");
-    assert!(r.all().contains(p.runtime_marker), "{language} runtime error: {r:?}");
+    assert!(
+        r.all().contains(p.runtime_marker),
+        "{language} runtime error: {r:?}"
+    );
 
     let r = go(p.infinite_loop, "").await;
     assert_eq!(r.status(), "timeout", "{language} infinite loop: {r:?}");
-    assert!(r.message().contains("Time limit reached"), "{language} infinite loop: {r:?}");
+    assert!(
+        r.message().contains("Time limit reached"),
+        "{language} infinite loop: {r:?}"
+    );
 
     let r = go(p.memory_hog, "").await;
     assert_ne!(r.status(), "ok", "{language} memory hog: {r:?}");
     let text = r.all();
     assert!(
-        ["Memory limit reached", "OutOfMemoryError", "NoMemoryError", "failed to allocate", "out of memory", "cannot allocate", "Cannot allocate", "memory allocation"]
-            .iter()
-            .any(|m| text.contains(m)),
+        [
+            "Memory limit reached",
+            "OutOfMemoryError",
+            "NoMemoryError",
+            "failed to allocate",
+            "out of memory",
+            "cannot allocate",
+            "Cannot allocate",
+            "memory allocation"
+        ]
+        .iter()
+        .any(|m| text.contains(m)),
         "{language} memory hog stopped for its memory: {r:?}"
     );
 
@@ -328,7 +401,17 @@ async fn check_language(language: &str) {
     let r = go(p.fork_bomb, "").await;
     let text = r.all();
     assert!(
-        ["Process limit", "process limit", "Resource temporarily unavailable", "unable to create", "Cannot fork", "fork: retry", "max user processes"].iter().any(|m| text.contains(m)),
+        [
+            "Process limit",
+            "process limit",
+            "Resource temporarily unavailable",
+            "unable to create",
+            "Cannot fork",
+            "fork: retry",
+            "max user processes"
+        ]
+        .iter()
+        .any(|m| text.contains(m)),
         "{language} fork bomb hit the process limit: {r:?}"
     );
 
@@ -336,11 +419,22 @@ async fn check_language(language: &str) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port().to_string();
     let r = go(&p.network.replace("PORT", &port), "").await;
-    assert!(r.stdout.contains("refused") && !r.stdout.contains("connected"), "{language} network: {r:?}");
-    assert!(tokio::time::timeout(Duration::from_millis(1), listener.accept()).await.is_err(), "{language}: nothing reached the host");
+    assert!(
+        r.stdout.contains("refused") && !r.stdout.contains("connected"),
+        "{language} network: {r:?}"
+    );
+    assert!(
+        tokio::time::timeout(Duration::from_millis(1), listener.accept())
+            .await
+            .is_err(),
+        "{language}: nothing reached the host"
+    );
 
     let r = go(p.write_outside, "").await;
-    assert!(r.stdout.contains("refused") && !r.stdout.contains("written"), "{language} write outside: {r:?}");
+    assert!(
+        r.stdout.contains("refused") && !r.stdout.contains("written"),
+        "{language} write outside: {r:?}"
+    );
     assert!(!std::path::Path::new("/usr/iide-escape").exists());
 
     // Healthy afterwards: the server answers and runs the next program normally.
@@ -354,14 +448,32 @@ async fn check_language(language: &str) {
     let mut runs = 0;
     let mut events = Value::Null;
     for _ in 0..100 {
-        events = http().get(format!("{base}/api/sessions/{}/events", s.id)).bearer_auth(&s.interviewer).send().await.unwrap().json().await.unwrap();
-        runs = events.as_array().map(|e| e.iter().filter(|e| e["kind"] == "code_run" && e["data"]["language"] == language).count()).unwrap_or(0);
+        events = http()
+            .get(format!("{base}/api/sessions/{}/events", s.id))
+            .bearer_auth(&s.interviewer)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        runs = events
+            .as_array()
+            .map(|e| {
+                e.iter()
+                    .filter(|e| e["kind"] == "code_run" && e["data"]["language"] == language)
+                    .count()
+            })
+            .unwrap_or(0);
         if runs == 10 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(runs, 10, "{language}: every run is on the timeline: {events}");
+    assert_eq!(
+        runs, 10,
+        "{language}: every run is on the timeline: {events}"
+    );
 }
 
 #[tokio::test]
@@ -410,13 +522,31 @@ async fn roles_switch_and_bad_input() {
     let base = server.url();
     let s = new_session(&base).await;
     // Browser languages and unknown ones are refused with the list of server ones.
-    let res = execute(&base, &s.id, &s.candidate, json!({"language": "python", "code": "print(1)"})).await;
+    let res = execute(
+        &base,
+        &s.id,
+        &s.candidate,
+        json!({"language": "python", "code": "print(1)"}),
+    )
+    .await;
     assert_eq!(res.status(), 400);
     let body: Value = res.json().await.unwrap();
-    assert!(body["valid"].as_array().unwrap().iter().any(|v| v == "java"));
+    assert!(
+        body["valid"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v == "java")
+    );
     let res = execute(&base, &s.id, &s.candidate, json!({"language": "c"})).await;
     assert_eq!(res.status(), 400);
-    let res = execute(&base, &s.id, "not-a-token", json!({"language": "bash", "code": "echo hi"})).await;
+    let res = execute(
+        &base,
+        &s.id,
+        "not-a-token",
+        json!({"language": "bash", "code": "echo hi"}),
+    )
+    .await;
     assert_eq!(res.status(), 401);
     // The interviewer switches execution off: the candidate gets 403, the interviewer still runs.
     let res = http()
@@ -427,7 +557,13 @@ async fn roles_switch_and_bad_input() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    let res = execute(&base, &s.id, &s.candidate, json!({"language": "bash", "code": "echo hi"})).await;
+    let res = execute(
+        &base,
+        &s.id,
+        &s.candidate,
+        json!({"language": "bash", "code": "echo hi"}),
+    )
+    .await;
     assert_eq!(res.status(), 403);
     if bwrap_ready() {
         let r = run(&base, &s.id, &s.interviewer, "bash", "echo hi", "").await;
@@ -443,7 +579,13 @@ async fn roles_switch_and_bad_input() {
             .await
             .unwrap();
         assert_eq!(res.status(), 200);
-        let running = execute(&base, &s.id, &s.candidate, json!({"language": "bash", "code": "echo started; sleep 60"})).await;
+        let running = execute(
+            &base,
+            &s.id,
+            &s.candidate,
+            json!({"language": "bash", "code": "echo started; sleep 60"}),
+        )
+        .await;
         assert_eq!(running.status(), 200);
         let res = http()
             .patch(format!("{base}/api/sessions/{}", s.id))
@@ -455,11 +597,28 @@ async fn roles_switch_and_bad_input() {
         assert_eq!(res.status(), 200);
         let r = parse(&running.text().await.unwrap());
         assert_eq!(r.status(), "stopped", "{r:?}");
-        assert!(r.message().contains("turned off by the interviewer"), "{r:?}");
+        assert!(
+            r.message().contains("turned off by the interviewer"),
+            "{r:?}"
+        );
     }
     // The languages list says where each runs.
-    let langs: Value = http().get(format!("{base}/api/languages")).send().await.unwrap().json().await.unwrap();
-    let where_ = |id: &str| langs.as_array().unwrap().iter().find(|l| l["id"] == id).map(|l| l["runs_on"].clone());
+    let langs: Value = http()
+        .get(format!("{base}/api/languages"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let where_ = |id: &str| {
+        langs
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["id"] == id)
+            .map(|l| l["runs_on"].clone())
+    };
     assert_eq!(where_("java"), Some(json!("server")));
     assert_eq!(where_("python"), Some(json!("browser")));
 }
@@ -477,11 +636,29 @@ async fn queue_is_bounded() {
     .await;
     let base = server.url();
     let s = new_session(&base).await;
-    let first = execute(&base, &s.id, &s.interviewer, json!({"language": "bash", "code": "echo first; sleep 30"})).await;
+    let first = execute(
+        &base,
+        &s.id,
+        &s.interviewer,
+        json!({"language": "bash", "code": "echo first; sleep 30"}),
+    )
+    .await;
     assert_eq!(first.status(), 200);
-    let second = execute(&base, &s.id, &s.interviewer, json!({"language": "bash", "code": "echo second"})).await;
+    let second = execute(
+        &base,
+        &s.id,
+        &s.interviewer,
+        json!({"language": "bash", "code": "echo second"}),
+    )
+    .await;
     assert_eq!(second.status(), 200);
-    let third = execute(&base, &s.id, &s.interviewer, json!({"language": "bash", "code": "echo third"})).await;
+    let third = execute(
+        &base,
+        &s.id,
+        &s.interviewer,
+        json!({"language": "bash", "code": "echo third"}),
+    )
+    .await;
     assert_eq!(third.status(), 429);
     assert!(third.headers().get("retry-after").is_some());
     // Closing the first stream stops its run; the waiting one then runs.
@@ -503,7 +680,15 @@ async fn output_limit_stops_the_run() {
     let server = TestServer::start_with(|c| c.execute.max_output_bytes = 10_000).await;
     let base = server.url();
     let s = new_session(&base).await;
-    let r = run(&base, &s.id, &s.candidate, "bash", "while :; do echo yes; done", "").await;
+    let r = run(
+        &base,
+        &s.id,
+        &s.candidate,
+        "bash",
+        "while :; do echo yes; done",
+        "",
+    )
+    .await;
     assert_eq!(r.status(), "error");
     assert!(r.message().contains("Output limit reached"), "{r:?}");
     assert!(r.stdout.len() <= 10_000);
@@ -549,11 +734,19 @@ int main(void) {
 "#;
     let r = run(&base, &s.id, &s.candidate, "c", spinners, "").await;
     assert_eq!(r.status(), "ok", "{r:?}");
-    if std::path::Path::new("/sys/fs/cgroup/cpuacct").is_dir() && std::path::Path::new("/sys/fs/cgroup/cpu").is_dir() {
-        let (cpu, wall) = (r.exit["cpu_ms"].as_u64().expect("the CPU time"), r.exit["time_ms"].as_u64().unwrap());
+    if std::path::Path::new("/sys/fs/cgroup/cpuacct").is_dir()
+        && std::path::Path::new("/sys/fs/cgroup/cpu").is_dir()
+    {
+        let (cpu, wall) = (
+            r.exit["cpu_ms"].as_u64().expect("the CPU time"),
+            r.exit["time_ms"].as_u64().unwrap(),
+        );
         // Three threads for 1.5 s on a machine with more than one core would use ~3 s (or every
         // core); held to one core, CPU time cannot exceed the wall time.
-        assert!(cpu >= 500 && cpu <= wall + wall / 10 + 50, "cpu {cpu} ms over {wall} ms of wall time: {r:?}");
+        assert!(
+            cpu >= 500 && cpu <= wall + wall / 10 + 50,
+            "cpu {cpu} ms over {wall} ms of wall time: {r:?}"
+        );
     } else {
         eprintln!("SKIPPED (part): this host has no cgroup v1 cpu/cpuacct controllers");
     }
@@ -569,7 +762,9 @@ int main(void) {
 
 /// A run over the WebSocket: its events as the stream of `POST .../execute` tells them.
 struct Interactive {
-    ws: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    ws: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
     stdout: String,
     exit: Value,
 }
@@ -577,15 +772,33 @@ struct Interactive {
 impl Interactive {
     async fn start(base: &str, session: &str, token: &str, request: Value) -> Interactive {
         use futures_util::SinkExt;
-        let url = format!("{}/api/sessions/{session}/execute/ws?token={token}", base.replacen("http://", "ws://", 1));
-        let (mut ws, _) = tokio_tungstenite::connect_async(url).await.expect("the run's socket opens");
-        ws.send(tokio_tungstenite::tungstenite::Message::Text(request.to_string().into())).await.unwrap();
-        Interactive { ws, stdout: String::new(), exit: Value::Null }
+        let url = format!(
+            "{}/api/sessions/{session}/execute/ws?token={token}",
+            base.replacen("http://", "ws://", 1)
+        );
+        let (mut ws, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("the run's socket opens");
+        ws.send(tokio_tungstenite::tungstenite::Message::Text(
+            request.to_string().into(),
+        ))
+        .await
+        .unwrap();
+        Interactive {
+            ws,
+            stdout: String::new(),
+            exit: Value::Null,
+        }
     }
 
     async fn send(&mut self, msg: Value) {
         use futures_util::SinkExt;
-        self.ws.send(tokio_tungstenite::tungstenite::Message::Text(msg.to_string().into())).await.unwrap();
+        self.ws
+            .send(tokio_tungstenite::tungstenite::Message::Text(
+                msg.to_string().into(),
+            ))
+            .await
+            .unwrap();
     }
 
     /// Reads events until `done` holds for what was read (or 30 s pass); the last event's JSON.
@@ -593,8 +806,12 @@ impl Interactive {
         use futures_util::StreamExt;
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         loop {
-            let msg = tokio::time::timeout_at(deadline, self.ws.next()).await.expect("an event in time");
-            let Some(Ok(tokio_tungstenite::tungstenite::Message::Text(text))) = msg else { return Value::Null };
+            let msg = tokio::time::timeout_at(deadline, self.ws.next())
+                .await
+                .expect("an event in time");
+            let Some(Ok(tokio_tungstenite::tungstenite::Message::Text(text))) = msg else {
+                return Value::Null;
+            };
             let v: Value = serde_json::from_str(&text).unwrap();
             match v["type"].as_str() {
                 Some("stdout") => self.stdout.push_str(v["text"].as_str().unwrap_or("")),
@@ -619,12 +836,24 @@ async fn input_typed_while_a_program_runs_reaches_it() {
     let server = TestServer::start().await;
     let base = server.url();
     let s = new_session(&base).await;
-    let res = http().patch(format!("{base}/api/sessions/{}", s.id)).bearer_auth(&s.interviewer).json(&json!({"policy": {"time_limit_seconds": 2}})).send().await.unwrap();
+    let res = http()
+        .patch(format!("{base}/api/sessions/{}", s.id))
+        .bearer_auth(&s.interviewer)
+        .json(&json!({"policy": {"time_limit_seconds": 2}}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
 
     // A prompt, answered after the program asked; then the rest up to the end of the input.
     let program = "read -r name\necho \"Hello, $name\"\nread -r a\nn=0\nwhile read -r line; do n=$((n + line)); done\necho \"sum $((a + n))\"\n";
-    let mut run = Interactive::start(&base, &s.id, &s.candidate, json!({"language": "bash", "code": program, "stdin": ""})).await;
+    let mut run = Interactive::start(
+        &base,
+        &s.id,
+        &s.candidate,
+        json!({"language": "bash", "code": program, "stdin": ""}),
+    )
+    .await;
     run.until(|_, v| v["type"] == "start").await;
     run.send(json!({"stdin": "Grace\n"})).await;
     run.until(|r, _| r.stdout.contains("Hello, Grace")).await;
@@ -639,37 +868,84 @@ async fn input_typed_while_a_program_runs_reaches_it() {
     assert!(run.stdout.contains("sum 6"), "{}", run.stdout);
 
     // Nobody types: the time limit stops it as any run.
-    let mut idle = Interactive::start(&base, &s.id, &s.candidate, json!({"language": "bash", "code": "read -r x\necho $x\n"})).await;
+    let mut idle = Interactive::start(
+        &base,
+        &s.id,
+        &s.candidate,
+        json!({"language": "bash", "code": "read -r x\necho $x\n"}),
+    )
+    .await;
     let exit = idle.until(|_, v| v["type"] == "exit").await;
     assert_eq!(exit["status"], "timeout", "{exit}");
 
     // Refused as the JSON route refuses: execution off for the candidate (403), then a language
     // that does not run on the server (400).
-    let res = http().patch(format!("{base}/api/sessions/{}", s.id)).bearer_auth(&s.interviewer).json(&json!({"policy": {"execution_enabled": false}})).send().await.unwrap();
+    let res = http()
+        .patch(format!("{base}/api/sessions/{}", s.id))
+        .bearer_auth(&s.interviewer)
+        .json(&json!({"policy": {"execution_enabled": false}}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
-    let mut refused = Interactive::start(&base, &s.id, &s.candidate, json!({"language": "bash", "code": "echo hi"})).await;
+    let mut refused = Interactive::start(
+        &base,
+        &s.id,
+        &s.candidate,
+        json!({"language": "bash", "code": "echo hi"}),
+    )
+    .await;
     let e = refused.until(|_, v| v["type"] == "error").await;
     assert_eq!(e["status"], 403, "{e}");
-    let mut wrong = Interactive::start(&base, &s.id, &s.interviewer, json!({"language": "python", "code": "print(1)"})).await;
+    let mut wrong = Interactive::start(
+        &base,
+        &s.id,
+        &s.interviewer,
+        json!({"language": "python", "code": "print(1)"}),
+    )
+    .await;
     let e = wrong.until(|_, v| v["type"] == "error").await;
     assert_eq!(e["status"], 400, "{e}");
     // A bad token gets no socket at all.
-    let url = format!("{}/api/sessions/{}/execute/ws?token=wrong", base.replacen("http://", "ws://", 1), s.id);
+    let url = format!(
+        "{}/api/sessions/{}/execute/ws?token=wrong",
+        base.replacen("http://", "ws://", 1),
+        s.id
+    );
     assert!(tokio_tungstenite::connect_async(url).await.is_err());
     // A message over the socket's 1 MiB cap closes that socket; the server goes on.
     use futures_util::{SinkExt, StreamExt};
-    let url = format!("{}/api/sessions/{}/execute/ws?token={}", base.replacen("http://", "ws://", 1), s.id, s.interviewer);
+    let url = format!(
+        "{}/api/sessions/{}/execute/ws?token={}",
+        base.replacen("http://", "ws://", 1),
+        s.id,
+        s.interviewer
+    );
     let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-    let _ = ws.send(tokio_tungstenite::tungstenite::Message::Text("x".repeat(3 << 20).into())).await;
+    let _ = ws
+        .send(tokio_tungstenite::tungstenite::Message::Text(
+            "x".repeat(3 << 20).into(),
+        ))
+        .await;
     let closed = tokio::time::timeout(Duration::from_secs(5), async {
         loop {
             match ws.next().await {
-                None | Some(Err(_)) | Some(Ok(tokio_tungstenite::tungstenite::Message::Close(_))) => break,
+                None
+                | Some(Err(_))
+                | Some(Ok(tokio_tungstenite::tungstenite::Message::Close(_))) => break,
                 Some(Ok(_)) => {}
             }
         }
     })
     .await;
     assert!(closed.is_ok(), "the oversized message closed the socket");
-    assert_eq!(http().get(format!("{base}/healthz")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        http()
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 }

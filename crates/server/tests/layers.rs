@@ -21,7 +21,10 @@ fn code_only(src: &str) -> String {
                 i += 1;
             }
             i += 2;
-        } else if b[i] == b'r' && matches!(b.get(i + 1), Some(b'#') | Some(b'"')) && (i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_')) {
+        } else if b[i] == b'r'
+            && matches!(b.get(i + 1), Some(b'#') | Some(b'"'))
+            && (i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_'))
+        {
             // Raw string: r"..." or r#"..."#.
             let mut j = i + 1;
             let mut hashes = 0;
@@ -35,7 +38,9 @@ fn code_only(src: &str) -> String {
                 continue;
             }
             j += 1;
-            let close: Vec<u8> = std::iter::once(b'"').chain(std::iter::repeat_n(b'#', hashes)).collect();
+            let close: Vec<u8> = std::iter::once(b'"')
+                .chain(std::iter::repeat_n(b'#', hashes))
+                .collect();
             while j < b.len() && !b[j..].starts_with(&close) {
                 j += 1;
             }
@@ -87,9 +92,16 @@ fn referenced(code: &str, modules: &BTreeSet<String>) -> BTreeSet<String> {
                     _ => {}
                 }
             }
-            items.iter().map(|i| i.trim().split("::").next().unwrap_or("").trim().to_string()).collect()
+            items
+                .iter()
+                .map(|i| i.trim().split("::").next().unwrap_or("").trim().to_string())
+                .collect()
         } else {
-            vec![rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect()]
+            vec![
+                rest.chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect(),
+            ]
         };
         found.extend(names.into_iter().filter(|n| modules.contains(n)));
     }
@@ -114,17 +126,33 @@ fn graph() -> BTreeMap<String, BTreeSet<String>> {
     let modules: BTreeSet<String> = code_only(&lib)
         .lines()
         .filter_map(|l| {
-            let l = l.trim().trim_start_matches("pub ").trim_start_matches("pub(crate) ");
-            l.strip_prefix("mod ").map(|m| m.trim_end_matches(';').trim().to_string())
+            let l = l
+                .trim()
+                .trim_start_matches("pub ")
+                .trim_start_matches("pub(crate) ");
+            l.strip_prefix("mod ")
+                .map(|m| m.trim_end_matches(';').trim().to_string())
         })
         .collect();
-    assert!(modules.len() > 5, "could not read the modules from lib.rs: {modules:?}");
+    assert!(
+        modules.len() > 5,
+        "could not read the modules from lib.rs: {modules:?}"
+    );
     let mut files = Vec::new();
     rust_files(&src, &mut files);
-    let mut g: BTreeMap<String, BTreeSet<String>> = modules.iter().map(|m| (m.clone(), BTreeSet::new())).collect();
+    let mut g: BTreeMap<String, BTreeSet<String>> = modules
+        .iter()
+        .map(|m| (m.clone(), BTreeSet::new()))
+        .collect();
     for f in files {
         let rel = f.strip_prefix(&src).unwrap();
-        let first = rel.components().next().unwrap().as_os_str().to_string_lossy().to_string();
+        let first = rel
+            .components()
+            .next()
+            .unwrap()
+            .as_os_str()
+            .to_string_lossy()
+            .to_string();
         let module = first.trim_end_matches(".rs").to_string();
         // lib.rs and main.rs are the crate root that wires every layer together.
         if !modules.contains(&module) {
@@ -132,7 +160,9 @@ fn graph() -> BTreeMap<String, BTreeSet<String>> {
         }
         let code = code_only(&std::fs::read_to_string(&f).unwrap());
         let deps = referenced(&code, &modules);
-        g.get_mut(&module).unwrap().extend(deps.into_iter().filter(|d| *d != module));
+        g.get_mut(&module)
+            .unwrap()
+            .extend(deps.into_iter().filter(|d| *d != module));
     }
     g
 }
@@ -181,7 +211,14 @@ fn cycles(g: &BTreeMap<String, BTreeSet<String>>) -> Vec<Vec<String>> {
             }
         }
     }
-    let mut t = T { g, index: BTreeMap::new(), low: BTreeMap::new(), stack: Vec::new(), on: BTreeSet::new(), out: Vec::new() };
+    let mut t = T {
+        g,
+        index: BTreeMap::new(),
+        low: BTreeMap::new(),
+        stack: Vec::new(),
+        on: BTreeSet::new(),
+        out: Vec::new(),
+    };
     for v in g.keys() {
         if !t.index.contains_key(v.as_str()) {
             visit(&mut t, v);
@@ -195,21 +232,43 @@ fn no_import_cycles_between_modules() {
     let g = graph();
     let mut report = String::new();
     for (m, deps) in &g {
-        report.push_str(&format!("{m} -> {}\n", deps.iter().cloned().collect::<Vec<_>>().join(", ")));
+        report.push_str(&format!(
+            "{m} -> {}\n",
+            deps.iter().cloned().collect::<Vec<_>>().join(", ")
+        ));
     }
     let found = cycles(&g);
-    assert!(found.is_empty(), "modules that import each other (directly or through others): {found:?}\n{report}");
+    assert!(
+        found.is_empty(),
+        "modules that import each other (directly or through others): {found:?}\n{report}"
+    );
     println!("{report}");
 }
 
 #[test]
 fn the_check_sees_cycles() {
-    let g: BTreeMap<String, BTreeSet<String>> = [("a", vec!["b"]), ("b", vec!["c"]), ("c", vec!["a"]), ("d", vec!["a"])]
+    let g: BTreeMap<String, BTreeSet<String>> = [
+        ("a", vec!["b"]),
+        ("b", vec!["c"]),
+        ("c", vec!["a"]),
+        ("d", vec!["a"]),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.into_iter().map(String::from).collect()))
+    .collect();
+    assert_eq!(
+        cycles(&g),
+        vec![vec!["a".to_string(), "b".into(), "c".into()]]
+    );
+    let modules: BTreeSet<String> = ["store", "util", "chaos"]
         .into_iter()
-        .map(|(k, v)| (k.to_string(), v.into_iter().map(String::from).collect()))
+        .map(String::from)
         .collect();
-    assert_eq!(cycles(&g), vec![vec!["a".to_string(), "b".into(), "c".into()]]);
-    let modules: BTreeSet<String> = ["store", "util", "chaos"].into_iter().map(String::from).collect();
-    let code = code_only("use crate::{store::{Store, X}, util};\n// crate::chaos\nlet s = \"crate::chaos\"; crate::util::now_ms();");
-    assert_eq!(referenced(&code, &modules), ["store", "util"].into_iter().map(String::from).collect());
+    let code = code_only(
+        "use crate::{store::{Store, X}, util};\n// crate::chaos\nlet s = \"crate::chaos\"; crate::util::now_ms();",
+    );
+    assert_eq!(
+        referenced(&code, &modules),
+        ["store", "util"].into_iter().map(String::from).collect()
+    );
 }

@@ -24,9 +24,17 @@ async fn content_survives_a_graceful_restart() {
     let server = TestServer::start_on(&db, |_| {}).await;
     let ws = server.url().replacen("http", "ws", 1);
     let mut b = Peer::connect(&ws, &s.id, "main", &s.candidate).await;
-    assert!(b.pump_until(WAIT, |p| p.text() == before).await, "same text after restart");
+    assert!(
+        b.pump_until(WAIT, |p| p.text() == before).await,
+        "same text after restart"
+    );
     // The old tokens still work after the restart.
-    let res = http().get(format!("{}/api/sessions/{}/role", server.url(), s.id)).bearer_auth(&s.interviewer).send().await.unwrap();
+    let res = http()
+        .get(format!("{}/api/sessions/{}/role", server.url(), s.id))
+        .bearer_auth(&s.interviewer)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
 }
 
@@ -51,7 +59,14 @@ async fn idle_rooms_unload_and_reload_with_their_content() {
     let mut unloaded = false;
     for _ in 0..40 {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        let m = http().get(&metrics_url).send().await.unwrap().text().await.unwrap();
+        let m = http()
+            .get(&metrics_url)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         if m.lines().any(|l| l == "iide_rooms_loaded 0") {
             unloaded = true;
             break;
@@ -59,7 +74,10 @@ async fn idle_rooms_unload_and_reload_with_their_content() {
     }
     assert!(unloaded, "idle room unloaded");
     let mut b = Peer::connect(&t.ws_url(), &s.id, "main", &s.candidate).await;
-    assert!(b.pump_until(WAIT, |p| p.text() == text).await, "reloaded from snapshot + log");
+    assert!(
+        b.pump_until(WAIT, |p| p.text() == text).await,
+        "reloaded from snapshot + log"
+    );
 }
 
 /// The real binary, killed with SIGKILL about a second after the last edit, loses nothing.
@@ -70,7 +88,14 @@ async fn content_survives_kill_9() {
     let port = free_port();
     let spawn = || {
         Command::new(env!("CARGO_BIN_EXE_interview-ide"))
-            .args(["--bind", &format!("127.0.0.1:{port}"), "--untrusted-bind", "127.0.0.1:0", "--database-url", &db])
+            .args([
+                "--bind",
+                &format!("127.0.0.1:{port}"),
+                "--untrusted-bind",
+                "127.0.0.1:0",
+                "--database-url",
+                &db,
+            ])
             .args(admin_args())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -102,11 +127,19 @@ async fn content_survives_kill_9() {
     let ok = b.pump_until(WAIT, |p| p.text() == expected).await;
     child.kill().unwrap();
     child.wait().unwrap();
-    assert!(ok, "after kill -9: expected {expected:?}, got {:?}", b.text());
+    assert!(
+        ok,
+        "after kill -9: expected {expected:?}, got {:?}",
+        b.text()
+    );
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 async fn wait_ready(base: &str) {
@@ -142,7 +175,9 @@ async fn a_stalled_storage_tells_clients_to_retry_and_loses_nothing() {
     a.pump(Duration::from_millis(100)).await;
 
     // Another process takes the write lock and keeps it.
-    let mut blocker = sqlx::SqliteConnection::connect(&format!("{db}?mode=rw")).await.unwrap();
+    let mut blocker = sqlx::SqliteConnection::connect(&format!("{db}?mode=rw"))
+        .await
+        .unwrap();
     blocker.execute("BEGIN IMMEDIATE").await.unwrap();
     let chunk = "z".repeat(2048);
     let mut sent = 0;
@@ -154,11 +189,33 @@ async fn a_stalled_storage_tells_clients_to_retry_and_loses_nothing() {
             break;
         }
     }
-    assert_eq!(a.closed_with(WAIT).await, Some(Ended::Closed(Some(1013))), "told to retry after {sent} edits");
-    assert!(sent < 200, "the server stopped taking edits before storage caught up");
-    let metrics = http().get(format!("{}/metrics", server.url())).send().await.unwrap().text().await.unwrap();
-    let pending: u64 = metrics.lines().find_map(|l| l.strip_prefix("iide_persist_pending_bytes ")).unwrap().parse().unwrap();
-    assert!(pending < 1 << 20, "pending writes stay bounded ({pending} bytes)");
+    assert_eq!(
+        a.closed_with(WAIT).await,
+        Some(Ended::Closed(Some(1013))),
+        "told to retry after {sent} edits"
+    );
+    assert!(
+        sent < 200,
+        "the server stopped taking edits before storage caught up"
+    );
+    let metrics = http()
+        .get(format!("{}/metrics", server.url()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let pending: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("iide_persist_pending_bytes "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        pending < 1 << 20,
+        "pending writes stay bounded ({pending} bytes)"
+    );
 
     // Storage is back; the client reconnects like y-websocket does and its edits arrive.
     blocker.execute("COMMIT").await.unwrap();
@@ -177,11 +234,19 @@ async fn a_stalled_storage_tells_clients_to_retry_and_loses_nothing() {
     }
     let again = accepted.expect("a retry is accepted once storage is back");
     let mut check = Peer::connect(&ws, &s.id, "main", &s.candidate).await;
-    assert!(check.pump_until(Duration::from_secs(20), |p| p.text() == typed).await, "every edit arrived after the retry");
+    assert!(
+        check
+            .pump_until(Duration::from_secs(20), |p| p.text() == typed)
+            .await,
+        "every edit arrived after the retry"
+    );
     drop((again, check));
     server.stop().await.unwrap();
     let server = TestServer::start_on(&db, |_| {}).await;
     let ws = server.url().replacen("http", "ws", 1);
     let mut after = Peer::connect(&ws, &s.id, "main", &s.candidate).await;
-    assert!(after.pump_until(WAIT, |p| p.text() == typed).await, "and they are stored");
+    assert!(
+        after.pump_until(WAIT, |p| p.text() == typed).await,
+        "and they are stored"
+    );
 }

@@ -11,7 +11,9 @@ use serde_json::{Value, json};
 
 /// A solution of each library question, in Python (the server runs tests for every language).
 const SOLUTIONS: &[(&str, &str)] = &[
-    ("binary-search", r#"import sys
+    (
+        "binary-search",
+        r#"import sys
 d=sys.stdin.read().split(); n=int(d[0]); a=list(map(int,d[1:1+n])); t=int(d[1+n]); lo,hi=0,n-1; r=-1
 while lo<=hi:
     m=(lo+hi)//2
@@ -19,49 +21,81 @@ while lo<=hi:
     if a[m]<t: lo=m+1
     else: hi=m-1
 print(r)
-"#),
-    ("fibonacci", r#"n=int(input()); a,b=0,1
+"#,
+    ),
+    (
+        "fibonacci",
+        r#"n=int(input()); a,b=0,1
 for _ in range(n): a,b=b,a+b
 print(a)
-"#),
-    ("fizzbuzz", r#"n=int(input())
+"#,
+    ),
+    (
+        "fizzbuzz",
+        r#"n=int(input())
 for i in range(1,n+1): print("FizzBuzz" if i%15==0 else "Fizz" if i%3==0 else "Buzz" if i%5==0 else i)
-"#),
-    ("maximum-subarray", r#"import sys
+"#,
+    ),
+    (
+        "maximum-subarray",
+        r#"import sys
 d=sys.stdin.read().split(); n=int(d[0]); a=list(map(int,d[1:1+n])); best=cur=a[0]
 for x in a[1:]: cur=max(x,cur+x); best=max(best,cur)
 print(best)
-"#),
-    ("reverse-words", r#"print(" ".join(reversed(input().split())))
-"#),
-    ("two-sum", r#"import sys
+"#,
+    ),
+    (
+        "reverse-words",
+        r#"print(" ".join(reversed(input().split())))
+"#,
+    ),
+    (
+        "two-sum",
+        r#"import sys
 d=sys.stdin.read().split(); n=int(d[0]); a=list(map(int,d[1:1+n])); t=int(d[1+n]); seen={}
 for i,x in enumerate(a):
     if t-x in seen: print(seen[t-x], i); break
     seen[x]=i
-"#),
-    ("valid-palindrome", r#"s=[c.lower() for c in input() if c.isalnum()]; print("true" if s==s[::-1] else "false")
-"#),
-    ("valid-parentheses", r#"import sys
+"#,
+    ),
+    (
+        "valid-palindrome",
+        r#"s=[c.lower() for c in input() if c.isalnum()]; print("true" if s==s[::-1] else "false")
+"#,
+    ),
+    (
+        "valid-parentheses",
+        r#"import sys
 s=sys.stdin.readline().strip(); st=[]; m={')':'(',']':'[','}':'{'}; ok=True
 for c in s:
     if c in '([{': st.append(c)
     elif not st or st.pop()!=m[c]: ok=False; break
 print("true" if ok and not st else "false")
-"#),
+"#,
+    ),
 ];
 
 fn client() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder().timeout(Duration::from_secs(300)).build().unwrap()
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(300))
+        .build()
+        .unwrap()
 }
 
 async fn server() -> TestServer {
-    TestServer::start_with(|c| c.questions.dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../questions")).await
+    TestServer::start_with(|c| {
+        c.questions.dir =
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../questions")
+    })
+    .await
 }
 
 fn ready() -> bool {
-    let ok = std::process::Command::new("bwrap").arg("--version").output().is_ok_and(|o| o.status.success())
+    let ok = std::process::Command::new("bwrap")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
         && std::path::Path::new("/usr/bin/python3").exists();
     if !ok {
         eprintln!("SKIPPED: tests need bubblewrap and python3 (./scripts/test.sh installs them)");
@@ -69,8 +103,20 @@ fn ready() -> bool {
     ok
 }
 
-async fn run_tests(base: &str, session: &str, token: &str, language: &str, code: &str) -> (u16, Value) {
-    let res = client().post(format!("{base}/api/sessions/{session}/tests")).bearer_auth(token).json(&json!({"language": language, "code": code})).send().await.unwrap();
+async fn run_tests(
+    base: &str,
+    session: &str,
+    token: &str,
+    language: &str,
+    code: &str,
+) -> (u16, Value) {
+    let res = client()
+        .post(format!("{base}/api/sessions/{session}/tests"))
+        .bearer_auth(token)
+        .json(&json!({"language": language, "code": code}))
+        .send()
+        .await
+        .unwrap();
     let status = res.status().as_u16();
     (status, res.json().await.unwrap_or(Value::Null))
 }
@@ -78,18 +124,40 @@ async fn run_tests(base: &str, session: &str, token: &str, language: &str, code:
 #[tokio::test]
 async fn the_library_has_eight_questions_with_hidden_tests() {
     let server = server().await;
-    let anonymous = http().get(format!("{}/api/questions", server.url())).send().await.unwrap();
-    assert_eq!(anonymous.status(), 401, "only signed-in people browse the library");
-    let list: Value = http().get(format!("{}/api/questions", server.url())).bearer_auth(api_key(&server.url())).send().await.unwrap().json().await.unwrap();
+    let anonymous = http()
+        .get(format!("{}/api/questions", server.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        anonymous.status(),
+        401,
+        "only signed-in people browse the library"
+    );
+    let list: Value = http()
+        .get(format!("{}/api/questions", server.url()))
+        .bearer_auth(api_key(&server.url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let list = list.as_array().unwrap();
     assert!(list.len() >= 8, "{list:?}");
     for q in list {
-        assert!(q["tests"].as_u64().unwrap() >= 4 && q["hidden_tests"].as_u64().unwrap() >= 2, "{q}");
+        assert!(
+            q["tests"].as_u64().unwrap() >= 4 && q["hidden_tests"].as_u64().unwrap() >= 2,
+            "{q}"
+        );
         // The list never carries the tests themselves.
         assert!(q.get("description").is_none() && q["tests"].is_u64());
     }
     for (id, _) in SOLUTIONS {
-        assert!(list.iter().any(|q| q["id"] == *id), "{id} is in the library");
+        assert!(
+            list.iter().any(|q| q["id"] == *id),
+            "{id} is in the library"
+        );
     }
 }
 
@@ -118,24 +186,66 @@ async fn hidden_tests_stay_with_the_interviewer() {
     let base = server.url();
     let s = create_session(&base, json!({"language": "python", "question": "fizzbuzz"})).await;
     // Named after the question; the pad starts from its starter code.
-    let session: Value = http().get(format!("{base}/api/sessions/{}", s.id)).bearer_auth(&s.interviewer).send().await.unwrap().json().await.unwrap();
+    let session: Value = http()
+        .get(format!("{base}/api/sessions/{}", s.id))
+        .bearer_auth(&s.interviewer)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(session["title"], "FizzBuzz");
 
     let get = |token: String| {
         let url = format!("{base}/api/sessions/{}/question", s.id);
-        async move { http().get(url).bearer_auth(token).send().await.unwrap().json::<Value>().await.unwrap() }
+        async move {
+            http()
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
     };
     let candidate_view = get(s.candidate.clone()).await;
     let interviewer_view = get(s.interviewer.clone()).await;
-    assert!(candidate_view["description"].as_str().unwrap().contains("Fizz"));
-    assert!(candidate_view["starters"]["java"].as_str().unwrap().contains("class Main"));
+    assert!(
+        candidate_view["description"]
+            .as_str()
+            .unwrap()
+            .contains("Fizz")
+    );
+    assert!(
+        candidate_view["starters"]["java"]
+            .as_str()
+            .unwrap()
+            .contains("class Main")
+    );
     let tests = |v: &Value| v["tests"].as_array().unwrap().clone();
-    assert!(tests(&candidate_view).iter().all(|t| t["hidden"] == false), "{candidate_view}");
+    assert!(
+        tests(&candidate_view).iter().all(|t| t["hidden"] == false),
+        "{candidate_view}"
+    );
     assert_eq!(tests(&candidate_view).len(), 2);
     assert_eq!(tests(&interviewer_view).len(), 4);
     // The hidden tests' content appears nowhere in what the candidate got.
-    let hidden_input = tests(&interviewer_view).iter().find(|t| t["hidden"] == true && t["name"] == "n = 30").unwrap()["expected"].as_str().unwrap().to_string();
-    assert!(!candidate_view.to_string().contains("n = 30") && !candidate_view.to_string().contains(&hidden_input.replace('\n', "\\n")));
+    let hidden_input = tests(&interviewer_view)
+        .iter()
+        .find(|t| t["hidden"] == true && t["name"] == "n = 30")
+        .unwrap()["expected"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        !candidate_view.to_string().contains("n = 30")
+            && !candidate_view
+                .to_string()
+                .contains(&hidden_input.replace('\n', "\\n"))
+    );
 
     // A wrong solution: the candidate sees its visible tests fail, and only those.
     let wrong = "n = int(input())\nfor i in range(1, n + 1):\n    print(i)\n";
@@ -152,22 +262,62 @@ async fn hidden_tests_stay_with_the_interviewer() {
     let (status, report) = run_tests(&base, &s.id, &s.interviewer, "java", java).await;
     assert_eq!(status, 200, "{report}");
     assert_eq!(report["passed"], 4, "{report}");
-    assert_eq!(report["results"].as_array().unwrap().iter().filter(|r| r["hidden"] == true).count(), 2);
+    assert_eq!(
+        report["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["hidden"] == true)
+            .count(),
+        2
+    );
 
     // A compile error fails every test with the compiler's message.
-    let (_, report) = run_tests(&base, &s.id, &s.interviewer, "c", "int main(void) { return x; }\n").await;
+    let (_, report) = run_tests(
+        &base,
+        &s.id,
+        &s.interviewer,
+        "c",
+        "int main(void) { return x; }\n",
+    )
+    .await;
     assert_eq!(report["failed"], 4);
-    assert!(report["results"][0]["stderr"].as_str().unwrap().contains("main.c:1"), "{report}");
+    assert!(
+        report["results"][0]["stderr"]
+            .as_str()
+            .unwrap()
+            .contains("main.c:1"),
+        "{report}"
+    );
 
     // Both runs are on the timeline, pass/fail per test.
-    let events: Value = http().get(format!("{base}/api/sessions/{}/events", s.id)).bearer_auth(&s.interviewer).send().await.unwrap().json().await.unwrap();
-    let runs: Vec<&Value> = events.as_array().unwrap().iter().filter(|e| e["kind"] == "tests_run").collect();
+    let events: Value = http()
+        .get(format!("{base}/api/sessions/{}/events", s.id))
+        .bearer_auth(&s.interviewer)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let runs: Vec<&Value> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "tests_run")
+        .collect();
     assert_eq!(runs.len(), 3);
     assert_eq!(runs[0]["actor"], "candidate");
     assert_eq!(runs[1]["data"]["passed"], 4);
 
     // With execution off the candidate cannot run tests.
-    let res = http().patch(format!("{base}/api/sessions/{}", s.id)).bearer_auth(&s.interviewer).json(&json!({"policy": {"execution_enabled": false}})).send().await.unwrap();
+    let res = http()
+        .patch(format!("{base}/api/sessions/{}", s.id))
+        .bearer_auth(&s.interviewer)
+        .json(&json!({"policy": {"execution_enabled": false}}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     let (status, _) = run_tests(&base, &s.id, &s.candidate, "python", wrong).await;
     assert_eq!(status, 403);
@@ -180,22 +330,50 @@ async fn starter_follows_the_language_until_someone_types() {
     let s = create_session(&base, json!({"language": "python", "question": "two-sum"})).await;
     let mut peer = common::Peer::connect(&server.ws_url(), &s.id, "main", &s.candidate).await;
     // The question's own starter: the input read, one function to write.
-    peer.pump_until(common::WAIT, |p| p.text().contains("def two_sum")).await;
+    peer.pump_until(common::WAIT, |p| p.text().contains("def two_sum"))
+        .await;
     assert!(peer.text().contains("def two_sum"), "{}", peer.text());
     let set = |lang: &str| {
-        let (url, token, lang) = (format!("{base}/api/sessions/{}", s.id), s.candidate.clone(), lang.to_string());
-        async move { http().patch(url).bearer_auth(token).json(&json!({"language": lang})).send().await.unwrap().status() }
+        let (url, token, lang) = (
+            format!("{base}/api/sessions/{}", s.id),
+            s.candidate.clone(),
+            lang.to_string(),
+        );
+        async move {
+            http()
+                .patch(url)
+                .bearer_auth(token)
+                .json(&json!({"language": lang}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
     };
     assert_eq!(set("go").await, 200);
-    assert!(peer.pump_until(common::WAIT, |p| p.text().contains("func twoSum")).await, "{}", peer.text());
+    assert!(
+        peer.pump_until(common::WAIT, |p| p.text().contains("func twoSum"))
+            .await,
+        "{}",
+        peer.text()
+    );
     peer.append("// my work\n").await;
     peer.pump(Duration::from_millis(300)).await;
     assert_eq!(set("rust").await, 200);
     peer.pump(Duration::from_millis(500)).await;
-    assert!(peer.text().contains("// my work"), "typed code stays: {}", peer.text());
+    assert!(
+        peer.text().contains("// my work"),
+        "typed code stays: {}",
+        peer.text()
+    );
     // A session without a question has none to show.
     let plain = common::new_session(&base).await;
-    let res = http().get(format!("{base}/api/sessions/{}/question", plain.id)).bearer_auth(&plain.candidate).send().await.unwrap();
+    let res = http()
+        .get(format!("{base}/api/sessions/{}/question", plain.id))
+        .bearer_auth(&plain.candidate)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(res.json::<Value>().await.unwrap(), Value::Null);
 }
@@ -205,8 +383,21 @@ async fn the_operator_saves_a_question() {
     let server = TestServer::start_with(|c| c.server.admin_token = Some("op-secret".into())).await;
     let base = server.url();
     let put = |token: &str, body: Value| {
-        let (url, token) = (format!("{base}/api/admin/questions/sum-two"), token.to_string());
-        async move { http().put(url).bearer_auth(token).json(&body).send().await.unwrap().status().as_u16() }
+        let (url, token) = (
+            format!("{base}/api/admin/questions/sum-two"),
+            token.to_string(),
+        );
+        async move {
+            http()
+                .put(url)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
     };
     let question = json!({
         "title": "Sum of two",
@@ -215,24 +406,75 @@ async fn the_operator_saves_a_question() {
         "tests": [{"name": "small", "input": "1 2\n", "expected": "3\n"}, {"name": "big", "input": "1000000 2000000\n", "expected": "3000000\n", "hidden": true}],
     });
     assert_eq!(put("wrong", question.clone()).await, 401);
-    assert_eq!(put("op-secret", json!({"title": "", "description": "x"})).await, 400);
+    assert_eq!(
+        put("op-secret", json!({"title": "", "description": "x"})).await,
+        400
+    );
     assert_eq!(put("op-secret", question).await, 200);
-    let list: Value = http().get(format!("{base}/api/questions")).bearer_auth(api_key(&base)).send().await.unwrap().json().await.unwrap();
-    assert!(list.as_array().unwrap().iter().any(|q| q["id"] == "sum-two" && q["hidden_tests"] == 1), "{list}");
+    let list: Value = http()
+        .get(format!("{base}/api/questions"))
+        .bearer_auth(api_key(&base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .any(|q| q["id"] == "sum-two" && q["hidden_tests"] == 1),
+        "{list}"
+    );
     let s = create_session(&base, json!({"language": "python", "question": "sum-two"})).await;
-    let view: Value = http().get(format!("{base}/api/sessions/{}/question", s.id)).bearer_auth(&s.candidate).send().await.unwrap().json().await.unwrap();
+    let view: Value = http()
+        .get(format!("{base}/api/sessions/{}/question", s.id))
+        .bearer_auth(&s.candidate)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(view["title"], "Sum of two");
     assert_eq!(view["tests"].as_array().unwrap().len(), 1);
-    assert_eq!(view["starters"]["python"], "a, b = map(int, input().split())\n");
+    assert_eq!(
+        view["starters"]["python"],
+        "a, b = map(int, input().split())\n"
+    );
 }
 
 /// A member of a new team, signed in (its cookie), made by the test server's admin.
 async fn member_of_new_team(base: &str, email: &str) -> String {
     let admin = api_key(base);
-    let team: Value = http().post(format!("{base}/api/admin/teams")).bearer_auth(&admin).json(&json!({"name": email})).send().await.unwrap().json().await.unwrap();
-    let invite: Value = http().post(format!("{base}/api/admin/invites")).bearer_auth(&admin).json(&json!({"role": "interviewer", "team_id": team["id"]})).send().await.unwrap().json().await.unwrap();
+    let team: Value = http()
+        .post(format!("{base}/api/admin/teams"))
+        .bearer_auth(&admin)
+        .json(&json!({"name": email}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let invite: Value = http()
+        .post(format!("{base}/api/admin/invites"))
+        .bearer_auth(&admin)
+        .json(&json!({"role": "interviewer", "team_id": team["id"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let code = invite["code"].as_str().unwrap();
-    let res = http().post(format!("{base}/api/auth/invites/{code}")).json(&json!({"email": email, "name": email, "password": "a-long-enough-password"})).send().await.unwrap();
+    let res = http()
+        .post(format!("{base}/api/auth/invites/{code}"))
+        .json(&json!({"email": email, "name": email, "password": "a-long-enough-password"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 201);
     common::sign_in(base, email, "a-long-enough-password").await
 }
@@ -244,7 +486,11 @@ async fn a_team_writes_its_own_questions_and_no_other_team_sees_them() {
     let ours = member_of_new_team(&base, "writer@example.com").await;
     let theirs = member_of_new_team(&base, "other@example.com").await;
     let call = |method: reqwest::Method, cookie: &str, path: &str, body: Option<Value>| {
-        let mut req = http().request(method, format!("{base}{path}")).header("cookie", cookie).header("origin", base.clone()).header("x-requested-with", "interview-ide");
+        let mut req = http()
+            .request(method, format!("{base}{path}"))
+            .header("cookie", cookie)
+            .header("origin", base.clone())
+            .header("x-requested-with", "interview-ide");
         if let Some(b) = body {
             req = req.json(&b);
         }
@@ -262,63 +508,238 @@ async fn a_team_writes_its_own_questions_and_no_other_team_sees_them() {
     // Bad input is refused with what is wrong, and nothing is stored.
     let mut bad = question.clone();
     bad["tests"][1]["name"] = json!("small");
-    let res = call(reqwest::Method::POST, &ours, "/api/questions", Some(bad)).await.unwrap();
+    let res = call(reqwest::Method::POST, &ours, "/api/questions", Some(bad))
+        .await
+        .unwrap();
     assert_eq!(res.status(), 400);
-    assert!(res.text().await.unwrap().contains("two tests are named 'small'"));
-    let res = call(reqwest::Method::POST, &ours, "/api/questions", Some(json!({"title": "x", "description": "", "starters": {"cobol": "x"}}))).await.unwrap();
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("two tests are named 'small'")
+    );
+    let res = call(
+        reqwest::Method::POST,
+        &ours,
+        "/api/questions",
+        Some(json!({"title": "x", "description": "", "starters": {"cobol": "x"}})),
+    )
+    .await
+    .unwrap();
     assert_eq!(res.status(), 400);
 
-    let res = call(reqwest::Method::POST, &ours, "/api/questions", Some(question.clone())).await.unwrap();
+    let res = call(
+        reqwest::Method::POST,
+        &ours,
+        "/api/questions",
+        Some(question.clone()),
+    )
+    .await
+    .unwrap();
     assert_eq!(res.status(), 201);
-    let id = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+    let id = res.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(id.starts_with("sum-of-a-list-"), "{id}");
 
     // Listed for the team after the library; whole (hidden test, own starters only) for the team.
-    let list: Value = call(reqwest::Method::GET, &ours, "/api/questions", None).await.unwrap().json().await.unwrap();
+    let list: Value = call(reqwest::Method::GET, &ours, "/api/questions", None)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let list = list.as_array().unwrap();
     assert_eq!(list.len(), 9, "the library's 8 and the team's");
     assert_eq!(list.last().unwrap()["id"], id.as_str());
     assert_eq!(list.last().unwrap()["owner"], "team");
     assert_eq!(list[0]["owner"], "library");
-    let full: Value = call(reqwest::Method::GET, &ours, &format!("/api/questions/{id}"), None).await.unwrap().json().await.unwrap();
+    let full: Value = call(
+        reqwest::Method::GET,
+        &ours,
+        &format!("/api/questions/{id}"),
+        None,
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
     assert_eq!(full["tests"].as_array().unwrap().len(), 2);
-    assert_eq!(full["starters"], json!({"python": "nums = list(map(int, input().split()))\nprint(0)\n"}), "an empty starter is no starter");
+    assert_eq!(
+        full["starters"],
+        json!({"python": "nums = list(map(int, input().split()))\nprint(0)\n"}),
+        "an empty starter is no starter"
+    );
 
     // Another team: not listed, not readable, not editable, not usable for a session.
-    let list: Value = call(reqwest::Method::GET, &theirs, "/api/questions", None).await.unwrap().json().await.unwrap();
+    let list: Value = call(reqwest::Method::GET, &theirs, "/api/questions", None)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert!(!list.to_string().contains(&id));
-    assert_eq!(call(reqwest::Method::GET, &theirs, &format!("/api/questions/{id}"), None).await.unwrap().status(), 404);
-    assert_eq!(call(reqwest::Method::PUT, &theirs, &format!("/api/questions/{id}"), Some(question.clone())).await.unwrap().status(), 404);
-    assert_eq!(call(reqwest::Method::DELETE, &theirs, &format!("/api/questions/{id}"), None).await.unwrap().status(), 404);
-    let res = call(reqwest::Method::POST, &theirs, "/api/sessions", Some(json!({"language": "python", "question": id}))).await.unwrap();
+    assert_eq!(
+        call(
+            reqwest::Method::GET,
+            &theirs,
+            &format!("/api/questions/{id}"),
+            None
+        )
+        .await
+        .unwrap()
+        .status(),
+        404
+    );
+    assert_eq!(
+        call(
+            reqwest::Method::PUT,
+            &theirs,
+            &format!("/api/questions/{id}"),
+            Some(question.clone())
+        )
+        .await
+        .unwrap()
+        .status(),
+        404
+    );
+    assert_eq!(
+        call(
+            reqwest::Method::DELETE,
+            &theirs,
+            &format!("/api/questions/{id}"),
+            None
+        )
+        .await
+        .unwrap()
+        .status(),
+        404
+    );
+    let res = call(
+        reqwest::Method::POST,
+        &theirs,
+        "/api/sessions",
+        Some(json!({"language": "python", "question": id})),
+    )
+    .await
+    .unwrap();
     assert_eq!(res.status(), 400);
     // The library stays read-only.
-    assert_eq!(call(reqwest::Method::PUT, &ours, "/api/questions/two-sum", Some(question.clone())).await.unwrap().status(), 403);
+    assert_eq!(
+        call(
+            reqwest::Method::PUT,
+            &ours,
+            "/api/questions/two-sum",
+            Some(question.clone())
+        )
+        .await
+        .unwrap()
+        .status(),
+        403
+    );
 
     // The team edits it, and a session made from it runs its tests.
     let mut edited = question.clone();
     edited["title"] = json!("Sum of a line");
-    assert_eq!(call(reqwest::Method::PUT, &ours, &format!("/api/questions/{id}"), Some(edited)).await.unwrap().status(), 200);
-    let res = call(reqwest::Method::POST, &ours, "/api/sessions", Some(json!({"language": "python", "question": id}))).await.unwrap();
+    assert_eq!(
+        call(
+            reqwest::Method::PUT,
+            &ours,
+            &format!("/api/questions/{id}"),
+            Some(edited)
+        )
+        .await
+        .unwrap()
+        .status(),
+        200
+    );
+    let res = call(
+        reqwest::Method::POST,
+        &ours,
+        "/api/sessions",
+        Some(json!({"language": "python", "question": id})),
+    )
+    .await
+    .unwrap();
     assert_eq!(res.status(), 201);
     let s: Value = res.json().await.unwrap();
-    let (sid, interviewer, candidate) = (s["id"].as_str().unwrap(), s["interviewer_token"].as_str().unwrap(), s["candidate_token"].as_str().unwrap());
-    let view: Value = http().get(format!("{base}/api/sessions/{sid}/question")).bearer_auth(candidate).send().await.unwrap().json().await.unwrap();
+    let (sid, interviewer, candidate) = (
+        s["id"].as_str().unwrap(),
+        s["interviewer_token"].as_str().unwrap(),
+        s["candidate_token"].as_str().unwrap(),
+    );
+    let view: Value = http()
+        .get(format!("{base}/api/sessions/{sid}/question"))
+        .bearer_auth(candidate)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(view["title"], "Sum of a line");
-    assert_eq!(view["tests"].as_array().unwrap().len(), 1, "the candidate gets the visible test only");
+    assert_eq!(
+        view["tests"].as_array().unwrap().len(),
+        1,
+        "the candidate gets the visible test only"
+    );
     if ready() {
-        let (status, report) = run_tests(&base, sid, interviewer, "python", "print(sum(map(int, input().split())))\n").await;
+        let (status, report) = run_tests(
+            &base,
+            sid,
+            interviewer,
+            "python",
+            "print(sum(map(int, input().split())))\n",
+        )
+        .await;
         assert_eq!(status, 200, "{report}");
-        assert_eq!((report["passed"].as_u64(), report["failed"].as_u64()), (Some(2), Some(0)), "{report}");
+        assert_eq!(
+            (report["passed"].as_u64(), report["failed"].as_u64()),
+            (Some(2), Some(0)),
+            "{report}"
+        );
     }
 
     // Deleted: gone from the list and for new sessions; the session made from it keeps it.
-    assert_eq!(call(reqwest::Method::DELETE, &ours, &format!("/api/questions/{id}"), None).await.unwrap().status(), 204);
-    let list: Value = call(reqwest::Method::GET, &ours, "/api/questions", None).await.unwrap().json().await.unwrap();
+    assert_eq!(
+        call(
+            reqwest::Method::DELETE,
+            &ours,
+            &format!("/api/questions/{id}"),
+            None
+        )
+        .await
+        .unwrap()
+        .status(),
+        204
+    );
+    let list: Value = call(reqwest::Method::GET, &ours, "/api/questions", None)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert!(!list.to_string().contains(&id));
-    let res = call(reqwest::Method::POST, &ours, "/api/sessions", Some(json!({"language": "python", "question": id}))).await.unwrap();
+    let res = call(
+        reqwest::Method::POST,
+        &ours,
+        "/api/sessions",
+        Some(json!({"language": "python", "question": id})),
+    )
+    .await
+    .unwrap();
     assert_eq!(res.status(), 400);
-    let view: Value = http().get(format!("{base}/api/sessions/{sid}/question")).bearer_auth(interviewer).send().await.unwrap().json().await.unwrap();
+    let view: Value = http()
+        .get(format!("{base}/api/sessions/{sid}/question"))
+        .bearer_auth(interviewer)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(view["tests"].as_array().unwrap().len(), 2);
 }
 
@@ -335,21 +756,51 @@ async fn every_starter_of_the_library_runs_in_its_language() {
     let mut failures = Vec::new();
     for (id, _) in SOLUTIONS {
         let s = create_session(&base, json!({"language": "python", "question": id})).await;
-        let view: Value = http().get(format!("{base}/api/sessions/{}/question", s.id)).bearer_auth(&s.interviewer).send().await.unwrap().json().await.unwrap();
+        let view: Value = http()
+            .get(format!("{base}/api/sessions/{}/question", s.id))
+            .bearer_auth(&s.interviewer)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         let starters = view["starters"].as_object().unwrap();
-        for language in ["python", "javascript", "typescript", "c", "cpp", "java", "go", "rust", "ruby", "bash"] {
+        for language in [
+            "python",
+            "javascript",
+            "typescript",
+            "c",
+            "cpp",
+            "java",
+            "go",
+            "rust",
+            "ruby",
+            "bash",
+        ] {
             let code = starters[language].as_str().unwrap();
-            assert!(code.lines().count() > 3 && !code.contains("Parse the input"), "{id} has its own {language} starter");
+            assert!(
+                code.lines().count() > 3 && !code.contains("Parse the input"),
+                "{id} has its own {language} starter"
+            );
             let (status, report) = run_tests(&base, &s.id, &s.interviewer, language, code).await;
             assert_eq!(status, 200, "{id} {language}: {report}");
             for r in report["results"].as_array().unwrap() {
                 if r["status"] != "ok" {
-                    failures.push(format!("{id} {language} '{}': {} {} {}", r["name"], r["status"], r["message"], r["stderr"]));
+                    failures.push(format!(
+                        "{id} {language} '{}': {} {} {}",
+                        r["name"], r["status"], r["message"], r["stderr"]
+                    ));
                 }
             }
         }
     }
-    assert!(failures.is_empty(), "{} starters did not run:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} starters did not run:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[tokio::test]
@@ -360,7 +811,11 @@ async fn typescript_tests_run_on_the_server() {
     }
     let server = server().await;
     let base = server.url();
-    let s = create_session(&base, json!({"language": "typescript", "question": "two-sum"})).await;
+    let s = create_session(
+        &base,
+        json!({"language": "typescript", "question": "two-sum"}),
+    )
+    .await;
     let solution = r#"const data: string[] = require('fs').readFileSync(0, 'utf8').trim().split(/\s+/);
 const n = Number(data[0]);
 const target = Number(data[1 + n]);
@@ -382,8 +837,18 @@ console.log(`${i} ${j}`);
     assert_eq!(status, 200, "{report}");
     assert_eq!(report["failed"], 0, "{report}");
     // A syntax error is a compile error with its line, as for any compiled language.
-    let (_, report) = run_tests(&base, &s.id, &s.interviewer, "typescript", "const x: number = ;\n").await;
+    let (_, report) = run_tests(
+        &base,
+        &s.id,
+        &s.interviewer,
+        "typescript",
+        "const x: number = ;\n",
+    )
+    .await;
     let first = &report["results"][0];
     assert_eq!(first["passed"], false);
-    assert!(first["stderr"].as_str().unwrap().contains("main.ts:1"), "{first}");
+    assert!(
+        first["stderr"].as_str().unwrap().contains("main.ts:1"),
+        "{first}"
+    );
 }

@@ -6,11 +6,12 @@
 //! `cut_off`, `error`, `created_at`, `context_kind`, `context`, `input_tokens`, `output_tokens`,
 //! `first_token_ms`, `duration_ms` (numbers are doubles so JavaScript reads plain numbers).
 
-use yrs::{Any, Array, Map, MapPrelim, MapRef, Out, Text, TextPrelim, TextRef, TransactionMut, WriteTxn};
+use yrs::{
+    Any, Array, Map, MapPrelim, MapRef, Out, Text, TextPrelim, TextRef, TransactionMut, WriteTxn,
+};
 
 use crate::collab::RoomHandle;
 use crate::store::MessageRow;
-
 
 /// A message being written into the live document, by its id: it is looked up for each write,
 /// as the room may have packed its document (and dropped its `Doc`) in between.
@@ -22,7 +23,10 @@ pub struct LiveMessage {
 fn find(txn: &mut TransactionMut, id: &str) -> Option<MapRef> {
     let messages = txn.get_or_insert_array("messages");
     let len = messages.len(txn);
-    (0..len).rev().filter_map(|i| messages.get(txn, i)?.cast::<MapRef>().ok()).find(|m| matches!(m.get(txn, "id"), Some(Out::Any(Any::String(s))) if &*s == id))
+    (0..len)
+        .rev()
+        .filter_map(|i| messages.get(txn, i)?.cast::<MapRef>().ok())
+        .find(|m| matches!(m.get(txn, "id"), Some(Out::Any(Any::String(s))) if &*s == id))
 }
 
 fn opt_str(v: &Option<String>) -> Any {
@@ -58,7 +62,9 @@ pub fn push(room: &RoomHandle, m: &MessageRow) -> Option<LiveMessage> {
 
 pub fn append(room: &RoomHandle, live: &LiveMessage, delta: &str) {
     let _ = room.server_change(|txn| {
-        if let Some(text) = find(txn, &live.id).and_then(|m| m.get(txn, "text")?.cast::<TextRef>().ok()) {
+        if let Some(text) =
+            find(txn, &live.id).and_then(|m| m.get(txn, "text")?.cast::<TextRef>().ok())
+        {
             text.push(txn, delta);
         }
     });
@@ -67,7 +73,9 @@ pub fn append(room: &RoomHandle, live: &LiveMessage, delta: &str) {
 /// Writes the outcome of a reply.
 pub fn finish(room: &RoomHandle, live: &LiveMessage, m: &MessageRow) {
     let _ = room.server_change(|txn| {
-        let Some(map) = find(txn, &live.id) else { return };
+        let Some(map) = find(txn, &live.id) else {
+            return;
+        };
         map.insert(txn, "status", m.status.as_str());
         map.insert(txn, "cut_off", m.cut_off);
         map.insert(txn, "error", opt_str(&m.error));

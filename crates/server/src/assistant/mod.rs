@@ -24,12 +24,15 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use crate::collab::{Collab, RoomHandle, RoomKey};
-use crate::docname::DocName;
 use crate::config::AssistantConfig;
+use crate::docname::DocName;
 use crate::sessions::{Caller, Role, Sessions, language};
 use crate::store::{MessageRow, Store, StoreError};
 use crate::util::{new_id, now_ms};
-use provider::{Anthropic, ChatRequest, OpenAi, Provider, ProviderError, ReplyStream, Secret, StreamEvent, Turn, TurnRole};
+use provider::{
+    Anthropic, ChatRequest, OpenAi, Provider, ProviderError, ReplyStream, Secret, StreamEvent,
+    Turn, TurnRole,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -101,7 +104,9 @@ pub enum ChatError {
     Off,
     #[error("this session's assistant token budget is used up ({used} of {budget} tokens)")]
     BudgetExhausted { used: i64, budget: i64 },
-    #[error("too many questions: at most {per_minute} per minute in a session; try again in {retry_after} s")]
+    #[error(
+        "too many questions: at most {per_minute} per minute in a session; try again in {retry_after} s"
+    )]
     RateLimited { per_minute: u32, retry_after: u64 },
     #[error("the assistant is still answering the previous question")]
     Busy,
@@ -115,8 +120,17 @@ pub enum ChatError {
 #[derive(Debug, Clone)]
 pub enum ReplyEvent {
     Delta(String),
-    Done { usage: Usage, stop_reason: Option<String>, first_token_ms: Option<i64>, duration_ms: i64 },
-    Error { error: String, cut_off: bool, retry_after: Option<u64> },
+    Done {
+        usage: Usage,
+        stop_reason: Option<String>,
+        first_token_ms: Option<i64>,
+        duration_ms: i64,
+    },
+    Error {
+        error: String,
+        cut_off: bool,
+        retry_after: Option<u64>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize)]
@@ -169,13 +183,27 @@ endpoint needs one) for an OpenAI-compatible endpoint such as Ollama, llama.cpp 
 
 /// Picks the provider from the configuration. `Ok(None)`: none configured (the rest works).
 pub fn provider_from_config(config: &AssistantConfig) -> anyhow::Result<Option<Arc<dyn Provider>>> {
-    let named = config.provider.as_deref().map(|s| s.trim().to_ascii_lowercase()).filter(|s| !s.is_empty());
-    let anthropic_key = config.anthropic_api_key.as_ref().map(|k| k.expose().trim().to_string()).filter(|k| !k.is_empty());
-    let openai_key = config.openai_api_key.as_ref().map(|k| k.expose().trim().to_string()).filter(|k| !k.is_empty());
+    let named = config
+        .provider
+        .as_deref()
+        .map(|s| s.trim().to_ascii_lowercase())
+        .filter(|s| !s.is_empty());
+    let anthropic_key = config
+        .anthropic_api_key
+        .as_ref()
+        .map(|k| k.expose().trim().to_string())
+        .filter(|k| !k.is_empty());
+    let openai_key = config
+        .openai_api_key
+        .as_ref()
+        .map(|k| k.expose().trim().to_string())
+        .filter(|k| !k.is_empty());
     let which = match named.as_deref() {
         Some("anthropic") => "anthropic",
         Some("openai") => "openai",
-        Some(other) => anyhow::bail!("ASSISTANT_PROVIDER must be 'anthropic' or 'openai', not '{other}'"),
+        Some(other) => {
+            anyhow::bail!("ASSISTANT_PROVIDER must be 'anthropic' or 'openai', not '{other}'")
+        }
         None if anthropic_key.is_some() => "anthropic",
         None if config.openai_base_url.is_some() || openai_key.is_some() => "openai",
         None => return Ok(None),
@@ -184,22 +212,45 @@ pub fn provider_from_config(config: &AssistantConfig) -> anyhow::Result<Option<A
     Ok(match which {
         "anthropic" => match anthropic_key {
             Some(key) => {
-                let model = config.model.clone().unwrap_or_else(|| provider::DEFAULT_ANTHROPIC_MODEL.into());
-                Some(Arc::new(Anthropic::new(client, &config.anthropic_base_url, Secret::new(key), &model)))
+                let model = config
+                    .model
+                    .clone()
+                    .unwrap_or_else(|| provider::DEFAULT_ANTHROPIC_MODEL.into());
+                Some(Arc::new(Anthropic::new(
+                    client,
+                    &config.anthropic_base_url,
+                    Secret::new(key),
+                    &model,
+                )))
             }
             None => {
-                tracing::warn!("ASSISTANT_PROVIDER is anthropic but ANTHROPIC_API_KEY is not set: the assistant is off");
+                tracing::warn!(
+                    "ASSISTANT_PROVIDER is anthropic but ANTHROPIC_API_KEY is not set: the assistant is off"
+                );
                 None
             }
         },
         _ => {
-            let base = config.openai_base_url.clone().unwrap_or_else(|| "https://api.openai.com/v1".into());
+            let base = config
+                .openai_base_url
+                .clone()
+                .unwrap_or_else(|| "https://api.openai.com/v1".into());
             if config.openai_base_url.is_none() && openai_key.is_none() {
-                tracing::warn!("ASSISTANT_PROVIDER is openai but neither OPENAI_BASE_URL nor OPENAI_API_KEY is set: the assistant is off");
+                tracing::warn!(
+                    "ASSISTANT_PROVIDER is openai but neither OPENAI_BASE_URL nor OPENAI_API_KEY is set: the assistant is off"
+                );
                 None
             } else {
-                let model = config.model.clone().unwrap_or_else(|| provider::DEFAULT_OPENAI_MODEL.into());
-                Some(Arc::new(OpenAi::new(client, &base, openai_key.map(Secret::new), &model)))
+                let model = config
+                    .model
+                    .clone()
+                    .unwrap_or_else(|| provider::DEFAULT_OPENAI_MODEL.into());
+                Some(Arc::new(OpenAi::new(
+                    client,
+                    &base,
+                    openai_key.map(Secret::new),
+                    &model,
+                )))
             }
         }
     })
@@ -215,7 +266,10 @@ struct BusyGuard {
 
 impl Drop for BusyGuard {
     fn drop(&mut self) {
-        self.set.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.session_id);
+        self.set
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.session_id);
         if let Some(node) = self.cluster.take() {
             let lease = reply_lease(&self.session_id);
             tokio::spawn(async move { node.release(&lease).await });
@@ -248,7 +302,13 @@ struct Pending {
 impl Pending {
     /// Takes the booking's result. On success the live document is caught up with the text that
     /// arrived before it was ready.
-    fn take_booking(&mut self, done: Result<Result<(RoomHandle, Option<live::LiveMessage>), StoreError>, tokio::task::JoinError>) -> bool {
+    fn take_booking(
+        &mut self,
+        done: Result<
+            Result<(RoomHandle, Option<live::LiveMessage>), StoreError>,
+            tokio::task::JoinError,
+        >,
+    ) -> bool {
         self.booked = true;
         match done {
             Ok(Ok((room, l))) => {
@@ -273,7 +333,13 @@ struct Streamed {
 }
 
 /// The question and the reply about to stream, as stored.
-fn new_rows(session_id: &str, mode: Mode, model: &str, message: String, context: Option<&Context>) -> (MessageRow, MessageRow) {
+fn new_rows(
+    session_id: &str,
+    mode: Mode,
+    model: &str,
+    message: String,
+    context: Option<&Context>,
+) -> (MessageRow, MessageRow) {
     let created_at = now_ms();
     let user_row = MessageRow {
         id: new_id(),
@@ -359,7 +425,10 @@ impl Assistant {
         }
         for (session_id, id) in &open {
             self.store.assistant().mark_interrupted(id, WHY).await?;
-            let room = self.collab.open(RoomKey::new(session_id.clone(), DocName::Chat)).await?;
+            let room = self
+                .collab
+                .open(RoomKey::new(session_id.clone(), DocName::Chat))
+                .await?;
             live::mark_interrupted(&room, id, WHY);
         }
         Ok(open.len())
@@ -370,19 +439,38 @@ impl Assistant {
     }
 
     pub async fn mode(&self, session_id: &str) -> Result<Mode, StoreError> {
-        Ok(self.store.assistant().mode(session_id).await?.as_deref().and_then(Mode::parse).unwrap_or(Mode::Hints))
+        Ok(self
+            .store
+            .assistant()
+            .mode(session_id)
+            .await?
+            .as_deref()
+            .and_then(Mode::parse)
+            .unwrap_or(Mode::Hints))
     }
 
     pub async fn status(&self, caller: &Caller) -> Result<Status, StoreError> {
         let session_id = &caller.session.id;
-        let tokens_used = if caller.role == Role::Interviewer { Some(self.store.assistant().tokens_used(session_id).await?) } else { None };
+        let tokens_used = if caller.role == Role::Interviewer {
+            Some(self.store.assistant().tokens_used(session_id).await?)
+        } else {
+            None
+        };
         Ok(Status {
             configured: self.provider.is_some(),
             provider: self.provider.as_ref().map(|p| p.name()),
             model: self.provider.as_ref().map(|p| p.model().to_string()),
-            help: if self.provider.is_some() { None } else { Some(self.help.clone()) },
+            help: if self.provider.is_some() {
+                None
+            } else {
+                Some(self.help.clone())
+            },
             mode: self.mode(session_id).await?,
-            busy: self.busy.lock().unwrap_or_else(|e| e.into_inner()).contains(session_id),
+            busy: self
+                .busy
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .contains(session_id),
             limits: self.limits.clone(),
             tokens_used,
         })
@@ -392,23 +480,42 @@ impl Assistant {
     /// (`assistant_mode`) so every open page follows, and recorded on the timeline.
     pub async fn set_mode(&self, caller: &Caller, mode: Mode) -> Result<(), ChatError> {
         if caller.role != Role::Interviewer {
-            return Err(ChatError::Forbidden("only the interviewer can change the assistant's mode".into()));
+            return Err(ChatError::Forbidden(
+                "only the interviewer can change the assistant's mode".into(),
+            ));
         }
         let from = self.mode(&caller.session.id).await?;
-        self.store.assistant().set_mode(&caller.session.id, mode.as_str()).await?;
-        let room = self.collab.open(RoomKey::new(caller.session.id.clone(), DocName::Main)).await?;
+        self.store
+            .assistant()
+            .set_mode(&caller.session.id, mode.as_str())
+            .await?;
+        let room = self
+            .collab
+            .open(RoomKey::new(caller.session.id.clone(), DocName::Main))
+            .await?;
         let _ = room.server_change(|txn| {
             use yrs::{Map, WriteTxn};
             let meta = txn.get_or_insert_map("meta");
             meta.insert(txn, "assistant_mode", mode.as_str());
         });
-        self.sessions.event(&caller.session.id, "assistant_mode_changed", caller.role, serde_json::json!({"from": from, "to": mode})).await;
+        self.sessions
+            .event(
+                &caller.session.id,
+                "assistant_mode_changed",
+                caller.role,
+                serde_json::json!({"from": from, "to": mode}),
+            )
+            .await;
         Ok(())
     }
 
     pub async fn messages(&self, session_id: &str) -> Result<Vec<MessageRow>, StoreError> {
         let mut rows = self.store.assistant().messages(session_id).await?;
-        let busy = self.busy.lock().unwrap_or_else(|e| e.into_inner()).contains(session_id);
+        let busy = self
+            .busy
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(session_id);
         // A reply left 'streaming' by a server that stopped mid-way is a cut-off one.
         for row in rows.iter_mut().filter(|r| r.status == "streaming") {
             if !busy {
@@ -420,23 +527,39 @@ impl Assistant {
     }
 
     /// Checks the limits for the caller's question (cheapest first); counts it when accepted.
-    fn check_request(&self, caller: &Caller, message: &str, context: Option<&Context>) -> Result<(), ChatError> {
+    fn check_request(
+        &self,
+        caller: &Caller,
+        message: &str,
+        context: Option<&Context>,
+    ) -> Result<(), ChatError> {
         if caller.role != Role::Candidate {
-            return Err(ChatError::Forbidden("the assistant answers the candidate; the interviewer reads the transcript".into()));
+            return Err(ChatError::Forbidden(
+                "the assistant answers the candidate; the interviewer reads the transcript".into(),
+            ));
         }
         if message.trim().is_empty() {
             return Err(ChatError::Invalid("message must not be empty".into()));
         }
         if message.chars().count() > self.limits.max_message_chars {
-            return Err(ChatError::TooLarge(format!("message is longer than {} characters", self.limits.max_message_chars)));
+            return Err(ChatError::TooLarge(format!(
+                "message is longer than {} characters",
+                self.limits.max_message_chars
+            )));
         }
         if let Some(ctx) = context {
             if ctx.kind != "file" && ctx.kind != "selection" {
-                return Err(ChatError::Invalid("context.kind must be 'file' or 'selection'".into()));
+                return Err(ChatError::Invalid(
+                    "context.kind must be 'file' or 'selection'".into(),
+                ));
             }
-            let size = ctx.code.chars().count() + ctx.output.as_deref().map_or(0, |o| o.chars().count());
+            let size =
+                ctx.code.chars().count() + ctx.output.as_deref().map_or(0, |o| o.chars().count());
             if size > self.limits.max_context_chars {
-                return Err(ChatError::TooLarge(format!("context (code and output) is longer than {} characters", self.limits.max_context_chars)));
+                return Err(ChatError::TooLarge(format!(
+                    "context (code and output) is longer than {} characters",
+                    self.limits.max_context_chars
+                )));
             }
         }
         if self.provider.is_none() {
@@ -450,16 +573,27 @@ impl Assistant {
         let now = Instant::now();
         let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
         if windows.len() > 10_000 {
-            windows.retain(|_, w| w.back().is_some_and(|t| now.duration_since(*t) < Duration::from_secs(60)));
+            windows.retain(|_, w| {
+                w.back()
+                    .is_some_and(|t| now.duration_since(*t) < Duration::from_secs(60))
+            });
         }
         let window = windows.entry(session_id.to_string()).or_default();
-        while window.front().is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(60)) {
+        while window
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(60))
+        {
             window.pop_front();
         }
         if window.len() >= per_minute as usize {
             let oldest = *window.front().unwrap_or(&now);
-            let retry_after = 60u64.saturating_sub(now.duration_since(oldest).as_secs()).max(1);
-            return Err(ChatError::RateLimited { per_minute, retry_after });
+            let retry_after = 60u64
+                .saturating_sub(now.duration_since(oldest).as_secs())
+                .max(1);
+            return Err(ChatError::RateLimited {
+                per_minute,
+                retry_after,
+            });
         }
         window.push_back(now);
         Ok(())
@@ -472,15 +606,29 @@ impl Assistant {
     /// the session's turn (one reply at a time, rate limit), build the provider request, book
     /// both messages (storage and live document, beside the provider call), start the provider,
     /// then stream the reply in a task of its own and finish it.
-    pub async fn ask(self: &Arc<Self>, caller: &Caller, message: String, context: Option<Context>) -> Result<Reply, ChatError> {
+    pub async fn ask(
+        self: &Arc<Self>,
+        caller: &Caller,
+        message: String,
+        context: Option<Context>,
+    ) -> Result<Reply, ChatError> {
         self.check_request(caller, &message, context.as_ref())?;
-        let provider = self.provider.clone().ok_or_else(|| ChatError::NotConfigured(self.help.clone()))?;
+        let provider = self
+            .provider
+            .clone()
+            .ok_or_else(|| ChatError::NotConfigured(self.help.clone()))?;
         let session_id = caller.session.id.clone();
         let (mode, history) = self.conversation_so_far(&session_id).await?;
         let turn = self.take_turn(&session_id).await?;
         let request = self.provider_request(caller, mode, &history, &message, context.as_ref());
         let started = Instant::now();
-        let (user_row, reply_row) = new_rows(&session_id, mode, provider.model(), message, context.as_ref());
+        let (user_row, reply_row) = new_rows(
+            &session_id,
+            mode,
+            provider.model(),
+            message,
+            context.as_ref(),
+        );
         let mut pending = Pending {
             started,
             booking: self.book(&user_row, &reply_row),
@@ -494,7 +642,12 @@ impl Assistant {
             Err(e) => return Err(self.refused(pending, e).await),
         };
         let (tx, rx) = mpsc::channel(256);
-        let reply = Reply { user_message_id: user_row.id, message_id: pending.row.id.clone(), model: provider.model().to_string(), events: rx };
+        let reply = Reply {
+            user_message_id: user_row.id,
+            message_id: pending.row.id.clone(),
+            model: provider.model().to_string(),
+            events: rx,
+        };
         let this = self.clone();
         tokio::spawn(async move {
             // The session's turn ends when the reply does, however it ends.
@@ -508,15 +661,27 @@ impl Assistant {
 
     /// The mode and the conversation so far; refuses when the assistant is off or the session's
     /// token budget is used up.
-    async fn conversation_so_far(&self, session_id: &str) -> Result<(Mode, Vec<MessageRow>), ChatError> {
+    async fn conversation_so_far(
+        &self,
+        session_id: &str,
+    ) -> Result<(Mode, Vec<MessageRow>), ChatError> {
         // Two independent reads: side by side, they cost the first token one round trip, not two.
-        let (mode, history) = tokio::try_join!(self.mode(session_id), self.store.assistant().messages(session_id))?;
+        let (mode, history) = tokio::try_join!(
+            self.mode(session_id),
+            self.store.assistant().messages(session_id)
+        )?;
         if mode == Mode::Off {
             return Err(ChatError::Off);
         }
-        let used: i64 = history.iter().map(|m| m.input_tokens + m.output_tokens).sum();
+        let used: i64 = history
+            .iter()
+            .map(|m| m.input_tokens + m.output_tokens)
+            .sum();
         if used >= self.limits.token_budget {
-            return Err(ChatError::BudgetExhausted { used, budget: self.limits.token_budget });
+            return Err(ChatError::BudgetExhausted {
+                used,
+                budget: self.limits.token_budget,
+            });
         }
         Ok((mode, history))
     }
@@ -528,7 +693,11 @@ impl Assistant {
             if !busy.insert(session_id.to_string()) {
                 return Err(ChatError::Busy);
             }
-            BusyGuard { set: self.busy.clone(), session_id: session_id.to_string(), cluster: None }
+            BusyGuard {
+                set: self.busy.clone(),
+                session_id: session_id.to_string(),
+                cluster: None,
+            }
         };
         if let Some(node) = &self.cluster {
             if !node.lease(&reply_lease(session_id), REPLY_LEASE).await {
@@ -538,7 +707,12 @@ impl Assistant {
             let per_minute = self.limits.messages_per_minute.max(1);
             match node.allow("assistant", session_id, per_minute).await {
                 Some(true) => return Ok(guard),
-                Some(false) => return Err(ChatError::RateLimited { per_minute, retry_after: 60 - (crate::util::now_ms() / 1000 % 60) as u64 }),
+                Some(false) => {
+                    return Err(ChatError::RateLimited {
+                        per_minute,
+                        retry_after: 60 - (crate::util::now_ms() / 1000 % 60) as u64,
+                    });
+                }
                 // Redis does not answer: this node's own count still holds the line.
                 None => {}
             }
@@ -548,7 +722,14 @@ impl Assistant {
     }
 
     /// The system prompt, the recent conversation and the question, as the provider gets them.
-    fn provider_request(&self, caller: &Caller, mode: Mode, history: &[MessageRow], message: &str, context: Option<&Context>) -> ChatRequest {
+    fn provider_request(
+        &self,
+        caller: &Caller,
+        mode: Mode,
+        history: &[MessageRow],
+        message: &str,
+        context: Option<&Context>,
+    ) -> ChatRequest {
         let lang = language(&caller.session.language);
         let system = prompt::system_prompt(&prompt::PromptInput {
             mode,
@@ -556,8 +737,15 @@ impl Assistant {
             kind: &caller.session.kind,
         });
         let mut turns = history_turns(history, self.limits.history_messages);
-        turns.push(Turn { role: TurnRole::User, text: prompt::user_turn(message, context, &caller.session.language) });
-        ChatRequest { system, turns: merge_turns(turns), max_tokens: self.limits.max_reply_tokens }
+        turns.push(Turn {
+            role: TurnRole::User,
+            text: prompt::user_turn(message, context, &caller.session.language),
+        });
+        ChatRequest {
+            system,
+            turns: merge_turns(turns),
+            max_tokens: self.limits.max_reply_tokens,
+        }
     }
 
     /// Stores the question and the (empty, streaming) reply and puts both in the live document.
@@ -570,7 +758,9 @@ impl Assistant {
         tokio::spawn(async move {
             store.assistant().insert_message(&user_for_db).await?;
             store.assistant().insert_message(&reply_for_db).await?;
-            let room = collab.open(RoomKey::new(user_for_db.session_id.clone(), DocName::Chat)).await?;
+            let room = collab
+                .open(RoomKey::new(user_for_db.session_id.clone(), DocName::Chat))
+                .await?;
             live::push(&room, &user_for_db);
             let live_reply = live::push(&room, &reply_for_db);
             Ok::<_, StoreError>((room, live_reply))
@@ -583,7 +773,9 @@ impl Assistant {
         let (room, live_reply) = match (&mut pending.booking).await {
             Ok(Ok(booked)) => booked,
             Ok(Err(store)) => return ChatError::Store(store),
-            Err(_) => return ChatError::Store(StoreError::Io(std::io::Error::other("task failed"))),
+            Err(_) => {
+                return ChatError::Store(StoreError::Io(std::io::Error::other("task failed")));
+            }
         };
         let reply_row = &mut pending.row;
         reply_row.status = "error".into();
@@ -600,8 +792,18 @@ impl Assistant {
     /// Passes the provider's stream on: to the asking client first, then into the live document
     /// (once booked). Ends when the provider is done or fails, the client goes away, or the
     /// server stops.
-    async fn relay(&self, pending: &mut Pending, mut stream: ReplyStream, tx: &mpsc::Sender<ReplyEvent>) -> Streamed {
-        let mut streamed = Streamed { outcome: Ok(()), usage: Usage::default(), stop_reason: None, first_token_ms: None };
+    async fn relay(
+        &self,
+        pending: &mut Pending,
+        mut stream: ReplyStream,
+        tx: &mpsc::Sender<ReplyEvent>,
+    ) -> Streamed {
+        let mut streamed = Streamed {
+            outcome: Ok(()),
+            usage: Usage::default(),
+            stop_reason: None,
+            first_token_ms: None,
+        };
         streamed.outcome = loop {
             let item = tokio::select! {
                 biased;
@@ -618,7 +820,8 @@ impl Assistant {
             match item {
                 Some(Ok(StreamEvent::Text(t))) => {
                     if streamed.first_token_ms.is_none() {
-                        streamed.first_token_ms = Some(pending.started.elapsed().as_millis() as i64);
+                        streamed.first_token_ms =
+                            Some(pending.started.elapsed().as_millis() as i64);
                     }
                     pending.row.text.push_str(&t);
                     // The asking client first, then the live document for everyone else.
@@ -627,7 +830,10 @@ impl Assistant {
                         live::append(room, l, &t);
                     }
                 }
-                Some(Ok(StreamEvent::Usage { input_tokens, output_tokens })) => {
+                Some(Ok(StreamEvent::Usage {
+                    input_tokens,
+                    output_tokens,
+                })) => {
                     if let Some(i) = input_tokens {
                         streamed.usage.input_tokens = i as i64;
                     }
@@ -651,7 +857,12 @@ impl Assistant {
             let done = (&mut pending.booking).await;
             pending.take_booking(done);
         }
-        let Streamed { outcome, usage, stop_reason, first_token_ms } = streamed;
+        let Streamed {
+            outcome,
+            usage,
+            stop_reason,
+            first_token_ms,
+        } = streamed;
         let duration_ms = pending.started.elapsed().as_millis() as i64;
         let reply_row = &mut pending.row;
         reply_row.input_tokens = usage.input_tokens;
@@ -661,7 +872,8 @@ impl Assistant {
         match &outcome {
             Ok(()) => {
                 reply_row.status = "done".into();
-                reply_row.cut_off = stop_reason.as_deref() == Some("max_tokens") || stop_reason.as_deref() == Some("length");
+                reply_row.cut_off = stop_reason.as_deref() == Some("max_tokens")
+                    || stop_reason.as_deref() == Some("length");
                 if reply_row.cut_off {
                     reply_row.error = Some("the answer reached the length limit".into());
                 }
@@ -680,8 +892,17 @@ impl Assistant {
         }
         self.exchange_event(reply_row, pending.has_context).await;
         match outcome {
-            Ok(()) => ReplyEvent::Done { usage, stop_reason, first_token_ms, duration_ms },
-            Err((error, retry_after)) => ReplyEvent::Error { error, cut_off: true, retry_after },
+            Ok(()) => ReplyEvent::Done {
+                usage,
+                stop_reason,
+                first_token_ms,
+                duration_ms,
+            },
+            Err((error, retry_after)) => ReplyEvent::Error {
+                error,
+                cut_off: true,
+                retry_after,
+            },
         }
     }
 
@@ -751,8 +972,24 @@ mod tests {
 
     #[test]
     fn turns_alternate_and_start_with_the_user() {
-        let t = |role, text: &str| Turn { role, text: text.into() };
-        let merged = merge_turns(vec![t(TurnRole::Assistant, "a0"), t(TurnRole::User, "u1"), t(TurnRole::User, "u2"), t(TurnRole::Assistant, "a1"), t(TurnRole::User, "u3")]);
-        assert_eq!(merged, vec![t(TurnRole::User, "u1\n\nu2"), t(TurnRole::Assistant, "a1"), t(TurnRole::User, "u3")]);
+        let t = |role, text: &str| Turn {
+            role,
+            text: text.into(),
+        };
+        let merged = merge_turns(vec![
+            t(TurnRole::Assistant, "a0"),
+            t(TurnRole::User, "u1"),
+            t(TurnRole::User, "u2"),
+            t(TurnRole::Assistant, "a1"),
+            t(TurnRole::User, "u3"),
+        ]);
+        assert_eq!(
+            merged,
+            vec![
+                t(TurnRole::User, "u1\n\nu2"),
+                t(TurnRole::Assistant, "a1"),
+                t(TurnRole::User, "u3")
+            ]
+        );
     }
 }

@@ -49,7 +49,10 @@ pub enum StreamEvent {
     /// A piece of the answer's text.
     Text(String),
     /// Token counts so far (providers report input at the start and output at the end).
-    Usage { input_tokens: Option<u64>, output_tokens: Option<u64> },
+    Usage {
+        input_tokens: Option<u64>,
+        output_tokens: Option<u64>,
+    },
     /// Why the model stopped (`end_turn`, `max_tokens`, ...), before the end of the stream.
     StopReason(String),
     /// The reply is complete.
@@ -90,7 +93,10 @@ pub trait Provider: Send + Sync {
     /// `anthropic` or `openai`.
     fn name(&self) -> &'static str;
     fn model(&self) -> &str;
-    fn start<'a>(&'a self, request: ChatRequest) -> BoxFuture<'a, Result<ReplyStream, ProviderError>>;
+    fn start<'a>(
+        &'a self,
+        request: ChatRequest,
+    ) -> BoxFuture<'a, Result<ReplyStream, ProviderError>>;
 }
 
 pub const DEFAULT_ANTHROPIC_MODEL: &str = "claude-sonnet-4-5";
@@ -124,7 +130,12 @@ pub struct Anthropic {
 
 impl Anthropic {
     pub fn new(client: reqwest::Client, base_url: &str, key: Secret, model: &str) -> Self {
-        Anthropic { client, base_url: base_url.trim_end_matches('/').to_string(), key, model: model.to_string() }
+        Anthropic {
+            client,
+            base_url: base_url.trim_end_matches('/').to_string(),
+            key,
+            model: model.to_string(),
+        }
     }
 }
 
@@ -137,9 +148,16 @@ impl Provider for Anthropic {
         &self.model
     }
 
-    fn start<'a>(&'a self, request: ChatRequest) -> BoxFuture<'a, Result<ReplyStream, ProviderError>> {
+    fn start<'a>(
+        &'a self,
+        request: ChatRequest,
+    ) -> BoxFuture<'a, Result<ReplyStream, ProviderError>> {
         Box::pin(async move {
-            let messages: Vec<Value> = request.turns.iter().map(|t| json!({"role": t.role.as_str(), "content": t.text})).collect();
+            let messages: Vec<Value> = request
+                .turns
+                .iter()
+                .map(|t| json!({"role": t.role.as_str(), "content": t.text}))
+                .collect();
             let body = json!({
                 "model": self.model,
                 "max_tokens": request.max_tokens,
@@ -166,12 +184,20 @@ impl Provider for Anthropic {
 /// Maps one Anthropic stream event to what we yield. `Ok(None)`: nothing to yield (ping, block
 /// start/stop); `Err`: the provider's `error` event or a malformed event.
 fn anthropic_event(ev: &SseEvent) -> Result<Vec<StreamEvent>, ProviderError> {
-    let data: Value = serde_json::from_str(&ev.data).map_err(|_| ProviderError::Stream("malformed event from the provider".into()))?;
-    let kind = ev.event.as_deref().or_else(|| data["type"].as_str()).unwrap_or("");
+    let data: Value = serde_json::from_str(&ev.data)
+        .map_err(|_| ProviderError::Stream("malformed event from the provider".into()))?;
+    let kind = ev
+        .event
+        .as_deref()
+        .or_else(|| data["type"].as_str())
+        .unwrap_or("");
     Ok(match kind {
         "message_start" => {
             let usage = &data["message"]["usage"];
-            vec![StreamEvent::Usage { input_tokens: usage["input_tokens"].as_u64(), output_tokens: usage["output_tokens"].as_u64() }]
+            vec![StreamEvent::Usage {
+                input_tokens: usage["input_tokens"].as_u64(),
+                output_tokens: usage["output_tokens"].as_u64(),
+            }]
         }
         "content_block_delta" => match data["delta"]["type"].as_str() {
             Some("text_delta") => match data["delta"]["text"].as_str() {
@@ -185,7 +211,10 @@ fn anthropic_event(ev: &SseEvent) -> Result<Vec<StreamEvent>, ProviderError> {
             let mut out = Vec::new();
             let usage = &data["usage"];
             if usage.is_object() {
-                out.push(StreamEvent::Usage { input_tokens: usage["input_tokens"].as_u64(), output_tokens: usage["output_tokens"].as_u64() });
+                out.push(StreamEvent::Usage {
+                    input_tokens: usage["input_tokens"].as_u64(),
+                    output_tokens: usage["output_tokens"].as_u64(),
+                });
             }
             if let Some(reason) = data["delta"]["stop_reason"].as_str() {
                 out.push(StreamEvent::StopReason(reason.to_string()));
@@ -196,7 +225,11 @@ fn anthropic_event(ev: &SseEvent) -> Result<Vec<StreamEvent>, ProviderError> {
         "error" => {
             let kind = data["error"]["type"].as_str().unwrap_or("error");
             let message = data["error"]["message"].as_str().unwrap_or("unknown error");
-            return Err(if kind == "overloaded_error" { ProviderError::Overloaded } else { ProviderError::Stream(format!("{kind}: {message}")) });
+            return Err(if kind == "overloaded_error" {
+                ProviderError::Overloaded
+            } else {
+                ProviderError::Stream(format!("{kind}: {message}"))
+            });
         }
         // ping, content_block_start, content_block_stop, and event types added later.
         _ => vec![],
@@ -214,7 +247,12 @@ impl OpenAi {
     /// `base_url` is the API root that `/chat/completions` is appended to, e.g.
     /// `https://api.openai.com/v1` or `http://127.0.0.1:11434/v1` (Ollama).
     pub fn new(client: reqwest::Client, base_url: &str, key: Option<Secret>, model: &str) -> Self {
-        OpenAi { client, base_url: base_url.trim_end_matches('/').to_string(), key, model: model.to_string() }
+        OpenAi {
+            client,
+            base_url: base_url.trim_end_matches('/').to_string(),
+            key,
+            model: model.to_string(),
+        }
     }
 }
 
@@ -227,10 +265,18 @@ impl Provider for OpenAi {
         &self.model
     }
 
-    fn start<'a>(&'a self, request: ChatRequest) -> BoxFuture<'a, Result<ReplyStream, ProviderError>> {
+    fn start<'a>(
+        &'a self,
+        request: ChatRequest,
+    ) -> BoxFuture<'a, Result<ReplyStream, ProviderError>> {
         Box::pin(async move {
             let mut messages = vec![json!({"role": "system", "content": request.system})];
-            messages.extend(request.turns.iter().map(|t| json!({"role": t.role.as_str(), "content": t.text})));
+            messages.extend(
+                request
+                    .turns
+                    .iter()
+                    .map(|t| json!({"role": t.role.as_str(), "content": t.text})),
+            );
             let body = json!({
                 "model": self.model,
                 "messages": messages,
@@ -238,7 +284,11 @@ impl Provider for OpenAi {
                 "stream": true,
                 "stream_options": {"include_usage": true},
             });
-            let mut builder = self.client.post(format!("{}/chat/completions", self.base_url)).header("accept", "text/event-stream").json(&body);
+            let mut builder = self
+                .client
+                .post(format!("{}/chat/completions", self.base_url))
+                .header("accept", "text/event-stream")
+                .json(&body);
             if let Some(key) = &self.key {
                 builder = builder.bearer_auth(key.expose());
             }
@@ -253,22 +303,35 @@ fn openai_event(ev: &SseEvent) -> Result<Vec<StreamEvent>, ProviderError> {
     if ev.data.trim() == "[DONE]" {
         return Ok(vec![StreamEvent::Done]);
     }
-    let data: Value = serde_json::from_str(&ev.data).map_err(|_| ProviderError::Stream("malformed event from the provider".into()))?;
+    let data: Value = serde_json::from_str(&ev.data)
+        .map_err(|_| ProviderError::Stream("malformed event from the provider".into()))?;
     if let Some(err) = data.get("error").filter(|e| !e.is_null()) {
-        let message = err["message"].as_str().or_else(|| err.as_str()).unwrap_or("unknown error");
+        let message = err["message"]
+            .as_str()
+            .or_else(|| err.as_str())
+            .unwrap_or("unknown error");
         return Err(ProviderError::Stream(message.to_string()));
     }
     let mut out = Vec::new();
     if let Some(choice) = data["choices"].get(0) {
-        if let Some(t) = choice["delta"]["content"].as_str().filter(|t| !t.is_empty()) {
+        if let Some(t) = choice["delta"]["content"]
+            .as_str()
+            .filter(|t| !t.is_empty())
+        {
             out.push(StreamEvent::Text(t.to_string()));
         }
     }
     let usage = &data["usage"];
     if usage.is_object() {
-        out.push(StreamEvent::Usage { input_tokens: usage["prompt_tokens"].as_u64(), output_tokens: usage["completion_tokens"].as_u64() });
+        out.push(StreamEvent::Usage {
+            input_tokens: usage["prompt_tokens"].as_u64(),
+            output_tokens: usage["completion_tokens"].as_u64(),
+        });
     }
-    if let Some(reason) = data["choices"].get(0).and_then(|c| c["finish_reason"].as_str()) {
+    if let Some(reason) = data["choices"]
+        .get(0)
+        .and_then(|c| c["finish_reason"].as_str())
+    {
         out.push(StreamEvent::StopReason(reason.to_string()));
     }
     // The usage chunk comes after finish_reason; the stream ends at [DONE].
@@ -299,7 +362,12 @@ async fn check_status(response: reqwest::Response) -> Result<reqwest::Response, 
     let body = response.text().await.unwrap_or_default();
     let message = serde_json::from_str::<Value>(&body)
         .ok()
-        .and_then(|v| v["error"]["message"].as_str().or_else(|| v["error"].as_str()).map(str::to_string))
+        .and_then(|v| {
+            v["error"]["message"]
+                .as_str()
+                .or_else(|| v["error"].as_str())
+                .map(str::to_string)
+        })
         .unwrap_or_else(|| body.chars().take(200).collect());
     Err(match status.as_u16() {
         401 | 403 => ProviderError::Unauthorized,
@@ -321,7 +389,12 @@ fn sse_events(
         queue: std::collections::VecDeque<Result<StreamEvent, ProviderError>>,
         finished: bool,
     }
-    let st = St { body: response.bytes_stream().boxed(), parser: SseParser::new(), queue: Default::default(), finished: false };
+    let st = St {
+        body: response.bytes_stream().boxed(),
+        parser: SseParser::new(),
+        queue: Default::default(),
+        finished: false,
+    };
     futures_util::stream::unfold(st, move |mut st| async move {
         loop {
             if let Some(item) = st.queue.pop_front() {
@@ -344,7 +417,11 @@ fn sse_events(
                     }
                 }
                 Some(Err(e)) => {
-                    st.queue.push_back(Err(if e.is_timeout() { ProviderError::Network("the provider stopped sending".into()) } else { ProviderError::Truncated }));
+                    st.queue.push_back(Err(if e.is_timeout() {
+                        ProviderError::Network("the provider stopped sending".into())
+                    } else {
+                        ProviderError::Truncated
+                    }));
                 }
                 None => {
                     // A final event without its blank line still counts.
@@ -368,7 +445,11 @@ mod tests {
     use super::*;
 
     fn ev(event: Option<&str>, data: &str) -> SseEvent {
-        SseEvent { event: event.map(str::to_string), data: data.into(), id: None }
+        SseEvent {
+            event: event.map(str::to_string),
+            data: data.into(),
+            id: None,
+        }
     }
 
     #[test]
@@ -381,25 +462,49 @@ mod tests {
             anthropic_event(&ev(Some("content_block_delta"), r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}"#)).unwrap(),
             vec![StreamEvent::Text("Hi".into())]
         );
-        assert!(anthropic_event(&ev(Some("ping"), r#"{"type": "ping"}"#)).unwrap().is_empty());
+        assert!(
+            anthropic_event(&ev(Some("ping"), r#"{"type": "ping"}"#))
+                .unwrap()
+                .is_empty()
+        );
         assert_eq!(
             anthropic_event(&ev(Some("message_delta"), r#"{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":15}}"#)).unwrap(),
             vec![StreamEvent::Usage { input_tokens: None, output_tokens: Some(15) }, StreamEvent::StopReason("end_turn".into())]
         );
         assert_eq!(
-            anthropic_event(&ev(Some("error"), r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#)),
+            anthropic_event(&ev(
+                Some("error"),
+                r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#
+            )),
             Err(ProviderError::Overloaded)
         );
     }
 
     #[test]
     fn openai_chunks_map_to_text_usage_and_done() {
-        assert_eq!(openai_event(&ev(None, r#"{"choices":[{"index":0,"delta":{"content":"Hel"}}]}"#)).unwrap(), vec![StreamEvent::Text("Hel".into())]);
         assert_eq!(
-            openai_event(&ev(None, r#"{"choices":[],"usage":{"prompt_tokens":9,"completion_tokens":3}}"#)).unwrap(),
-            vec![StreamEvent::Usage { input_tokens: Some(9), output_tokens: Some(3) }]
+            openai_event(&ev(
+                None,
+                r#"{"choices":[{"index":0,"delta":{"content":"Hel"}}]}"#
+            ))
+            .unwrap(),
+            vec![StreamEvent::Text("Hel".into())]
         );
-        assert_eq!(openai_event(&ev(None, "[DONE]")).unwrap(), vec![StreamEvent::Done]);
+        assert_eq!(
+            openai_event(&ev(
+                None,
+                r#"{"choices":[],"usage":{"prompt_tokens":9,"completion_tokens":3}}"#
+            ))
+            .unwrap(),
+            vec![StreamEvent::Usage {
+                input_tokens: Some(9),
+                output_tokens: Some(3)
+            }]
+        );
+        assert_eq!(
+            openai_event(&ev(None, "[DONE]")).unwrap(),
+            vec![StreamEvent::Done]
+        );
         assert!(openai_event(&ev(None, r#"{"error":{"message":"boom"}}"#)).is_err());
     }
 

@@ -67,7 +67,11 @@ impl SseParser {
         if line.is_empty() {
             // Blank line: dispatch. An event with no data is not dispatched (per the spec).
             if self.has_data {
-                out.push(SseEvent { event: self.event.take(), data: std::mem::take(&mut self.data), id: self.id.clone() });
+                out.push(SseEvent {
+                    event: self.event.take(),
+                    data: std::mem::take(&mut self.data),
+                    id: self.id.clone(),
+                });
             }
             self.event = None;
             self.data.clear();
@@ -117,9 +121,20 @@ mod tests {
         assert_eq!(whole[0].event.as_deref(), Some("content_block_delta"));
         assert_eq!(whole[0].data, "{\"a\":1}");
         assert_eq!(whole[1].event.as_deref(), Some("ping"));
-        assert_eq!(whole[2], SseEvent { event: None, data: "x\ny".into(), id: None });
+        assert_eq!(
+            whole[2],
+            SseEvent {
+                event: None,
+                data: "x\ny".into(),
+                id: None
+            }
+        );
         for split in 1..stream.len() {
-            assert_eq!(all(&[&stream[..split], &stream[split..]]), whole, "split at {split}");
+            assert_eq!(
+                all(&[&stream[..split], &stream[split..]]),
+                whole,
+                "split at {split}"
+            );
         }
         let bytes: Vec<&[u8]> = stream.chunks(1).collect();
         assert_eq!(all(&bytes), whole, "byte by byte");
@@ -130,7 +145,14 @@ mod tests {
         let text = "data:  two spaces é\ndata\nid: 7\nretry: 10\nfoo: bar\n\n".as_bytes();
         let i = text.iter().position(|&b| b == 0xC3).unwrap();
         let ev = all(&[&text[..i + 1], &text[i + 1..]]);
-        assert_eq!(ev, vec![SseEvent { event: None, data: " two spaces é\n".into(), id: Some("7".into()) }]);
+        assert_eq!(
+            ev,
+            vec![SseEvent {
+                event: None,
+                data: " two spaces é\n".into(),
+                id: Some("7".into())
+            }]
+        );
     }
 
     #[test]

@@ -21,8 +21,12 @@ fn pipe(mut from: impl Read, mut to: impl Write, done: impl FnOnce()) {
 }
 
 fn serve(client: TcpStream, socket: &str) {
-    let Ok(upstream) = UnixStream::connect(socket) else { return };
-    let (Ok(c2), Ok(u2)) = (client.try_clone(), upstream.try_clone()) else { return };
+    let Ok(upstream) = UnixStream::connect(socket) else {
+        return;
+    };
+    let (Ok(c2), Ok(u2)) = (client.try_clone(), upstream.try_clone()) else {
+        return;
+    };
     std::thread::spawn(move || pipe(c2, u2, || {}));
     let c3 = client.try_clone();
     pipe(upstream, client, move || {
@@ -34,7 +38,10 @@ fn serve(client: TcpStream, socket: &str) {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let (Some(port), Some(socket)) = (args.get(1).and_then(|p| p.parse::<u16>().ok()), args.get(2).cloned()) else {
+    let (Some(port), Some(socket)) = (
+        args.get(1).and_then(|p| p.parse::<u16>().ok()),
+        args.get(2).cloned(),
+    ) else {
         eprintln!("usage: iide-forward <port> <unix socket>");
         std::process::exit(2);
     };
@@ -49,6 +56,8 @@ fn main() {
     };
     for client in listener.incoming().flatten() {
         let socket = socket.clone();
-        let _ = std::thread::Builder::new().stack_size(64 * 1024).spawn(move || serve(client, &socket));
+        let _ = std::thread::Builder::new()
+            .stack_size(64 * 1024)
+            .spawn(move || serve(client, &socket));
     }
 }

@@ -33,16 +33,31 @@ pub struct CheckResult {
 }
 
 /// Runs the checks of `scenario`, or of every scenario, one after another in the manifest's order.
-pub async fn run(ws: &Arc<Workspace>, scenario: Option<&str>) -> Result<Vec<CheckResult>, ChaosError> {
+pub async fn run(
+    ws: &Arc<Workspace>,
+    scenario: Option<&str>,
+) -> Result<Vec<CheckResult>, ChaosError> {
     if let Some(id) = scenario {
         super::scenario(ws, id)?;
     }
     super::require_running(ws)?;
     let mut results = Vec::new();
-    for s in ws.exercise.manifest.scenarios.iter().filter(|s| scenario.is_none_or(|id| id == s.id)) {
+    for s in ws
+        .exercise
+        .manifest
+        .scenarios
+        .iter()
+        .filter(|s| scenario.is_none_or(|id| id == s.id))
+    {
         for c in &s.checks {
             let (passed, seen) = run_one(ws, c).await;
-            results.push(CheckResult { scenario: s.id.clone(), id: c.id.clone(), title: c.title.clone(), passed, seen: clip(&seen) });
+            results.push(CheckResult {
+                scenario: s.id.clone(),
+                id: c.id.clone(),
+                title: c.title.clone(),
+                passed,
+                seen: clip(&seen),
+            });
         }
     }
     Ok(results)
@@ -102,31 +117,74 @@ async fn send_one(ws: &Arc<Workspace>, c: &Check, i: u32) -> Result<Answer, Stri
         req = req.header(k.as_str(), v.replace("{i}", &i.to_string()));
     }
     let body = c.body.as_ref().map(|b| b.replace("{i}", &i.to_string()));
-    if body.is_some() && !c.headers.keys().any(|k| k.eq_ignore_ascii_case("content-type")) {
-        req = req.header(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if body.is_some()
+        && !c
+            .headers
+            .keys()
+            .any(|k| k.eq_ignore_ascii_case("content-type"))
+    {
+        req = req.header(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
     }
-    let req = req.body(body.map(Body::from).unwrap_or_else(Body::empty)).map_err(|e| format!("invalid request: {e}"))?;
+    let req = req
+        .body(body.map(Body::from).unwrap_or_else(Body::empty))
+        .map_err(|e| format!("invalid request: {e}"))?;
     let started = Instant::now();
     let answer = async {
-        let res = ws.call_app(req, Origin::Check).await.map_err(|_| "the connection was dropped without an answer".to_string())?;
+        let res = ws
+            .call_app(req, Origin::Check)
+            .await
+            .map_err(|_| "the connection was dropped without an answer".to_string())?;
         let (parts, body) = res.into_parts();
-        let body = axum::body::to_bytes(body, MAX_BODY).await.map_err(|e| format!("the answer broke off: {e}"))?;
-        Ok::<_, String>(Answer { status: parts.status.as_u16(), ms: 0.0, headers: parts.headers, body: body.to_vec() })
+        let body = axum::body::to_bytes(body, MAX_BODY)
+            .await
+            .map_err(|e| format!("the answer broke off: {e}"))?;
+        Ok::<_, String>(Answer {
+            status: parts.status.as_u16(),
+            ms: 0.0,
+            headers: parts.headers,
+            body: body.to_vec(),
+        })
     };
     // A latency bound also bounds the wait: a probe twice as slow as allowed has failed anyway.
-    let limit = c.max_ms.map_or(PROBE_TIMEOUT, |m| Duration::from_millis(m.saturating_mul(2).max(2000))).min(PROBE_TIMEOUT);
-    let mut a = tokio::time::timeout(limit, answer).await.map_err(|_| format!("no answer within {:.1} s", limit.as_secs_f64()))??;
+    let limit = c
+        .max_ms
+        .map_or(PROBE_TIMEOUT, |m| {
+            Duration::from_millis(m.saturating_mul(2).max(2000))
+        })
+        .min(PROBE_TIMEOUT);
+    let mut a = tokio::time::timeout(limit, answer)
+        .await
+        .map_err(|_| format!("no answer within {:.1} s", limit.as_secs_f64()))??;
     a.ms = started.elapsed().as_secs_f64() * 1000.0;
     Ok(a)
 }
 
 /// Why one answer fails the check; `None` when it passes.
 fn judge(c: &Check, a: &Answer) -> Option<String> {
-    let status_ok = if c.status.is_empty() { (200..300).contains(&a.status) } else { c.status.contains(&a.status) };
+    let status_ok = if c.status.is_empty() {
+        (200..300).contains(&a.status)
+    } else {
+        c.status.contains(&a.status)
+    };
     if !status_ok {
-        let want = if c.status.is_empty() { "2xx".to_string() } else { c.status.iter().map(u16::to_string).collect::<Vec<_>>().join(" or ") };
+        let want = if c.status.is_empty() {
+            "2xx".to_string()
+        } else {
+            c.status
+                .iter()
+                .map(u16::to_string)
+                .collect::<Vec<_>>()
+                .join(" or ")
+        };
         let body = String::from_utf8_lossy(&a.body);
-        return Some(format!("{} (expected {want}): {}", a.status, body.trim().chars().take(120).collect::<String>()));
+        return Some(format!(
+            "{} (expected {want}): {}",
+            a.status,
+            body.trim().chars().take(120).collect::<String>()
+        ));
     }
     if let Some(max) = c.max_ms {
         if a.ms > max as f64 {
@@ -145,19 +203,27 @@ fn judge(c: &Check, a: &Answer) -> Option<String> {
 fn expect_fails(e: &Expect, a: &Answer, json: Option<&serde_json::Value>) -> Option<String> {
     let (name, value) = match (&e.json, &e.header) {
         (Some(path), _) => {
-            let Some(doc) = json else { return Some("the answer is not JSON".into()) };
+            let Some(doc) = json else {
+                return Some("the answer is not JSON".into());
+            };
             (path.clone(), json_at(doc, path))
         }
         (_, Some(h)) => {
-            let v = a.headers.get(h.as_str()).and_then(|v| v.to_str().ok()).map(|s| match s.trim().parse::<f64>() {
-                Ok(n) => serde_json::json!(n),
-                Err(_) => serde_json::Value::String(s.to_string()),
-            });
+            let v = a
+                .headers
+                .get(h.as_str())
+                .and_then(|v| v.to_str().ok())
+                .map(|s| match s.trim().parse::<f64>() {
+                    Ok(n) => serde_json::json!(n),
+                    Err(_) => serde_json::Value::String(s.to_string()),
+                });
             (format!("header {h}"), v)
         }
         _ => return Some("the check names neither json nor header".into()),
     };
-    let Some(value) = value else { return Some(format!("{name}: missing")) };
+    let Some(value) = value else {
+        return Some(format!("{name}: missing"));
+    };
     if let Some(want) = &e.equals {
         let same = match (want.as_f64(), value.as_f64()) {
             (Some(x), Some(y)) => (x - y).abs() < 1e-9,
@@ -168,7 +234,9 @@ fn expect_fails(e: &Expect, a: &Answer, json: Option<&serde_json::Value>) -> Opt
         }
     }
     if e.min.is_some() || e.max.is_some() {
-        let Some(n) = value.as_f64() else { return Some(format!("{name} = {value} (expected a number)")) };
+        let Some(n) = value.as_f64() else {
+            return Some(format!("{name} = {value} (expected a number)"));
+        };
         if e.min.is_some_and(|m| n < m) || e.max.is_some_and(|m| n > m) {
             let bound = match (e.min, e.max) {
                 (Some(lo), Some(hi)) => format!("between {lo} and {hi}"),
@@ -204,7 +272,11 @@ pub fn json_at(doc: &serde_json::Value, path: &str) -> Option<serde_json::Value>
 }
 
 async fn http_check(ws: &Arc<Workspace>, c: &Check) -> (bool, String) {
-    let answers: Vec<Result<Answer, String>> = futures_util::stream::iter(0..c.count).map(|i| send_one(ws, c, i)).buffer_unordered(c.concurrency.max(1) as usize).collect().await;
+    let answers: Vec<Result<Answer, String>> = futures_util::stream::iter(0..c.count)
+        .map(|i| send_one(ws, c, i))
+        .buffer_unordered(c.concurrency.max(1) as usize)
+        .collect()
+        .await;
     let mut failures = Vec::new();
     let mut slowest: Option<&Answer> = None;
     for a in &answers {
@@ -223,11 +295,29 @@ async fn http_check(ws: &Arc<Workspace>, c: &Check) -> (bool, String) {
     let path = c.path.as_deref().unwrap_or("/");
     let what = format!("{} {path}", c.method);
     if failures.is_empty() {
-        let s = slowest.map(|a| format!("{} in {:.0} ms", a.status, a.ms)).unwrap_or_default();
-        let seen = if c.count == 1 { format!("{what}: {s}") } else { format!("{what}: all {} answered as expected (slowest: {s})", c.count) };
+        let s = slowest
+            .map(|a| format!("{} in {:.0} ms", a.status, a.ms))
+            .unwrap_or_default();
+        let seen = if c.count == 1 {
+            format!("{what}: {s}")
+        } else {
+            format!(
+                "{what}: all {} answered as expected (slowest: {s})",
+                c.count
+            )
+        };
         return (true, seen);
     }
-    let seen = if c.count == 1 { format!("{what}: {}", failures[0]) } else { format!("{what}: {} of {} failed; first: {}", failures.len(), c.count, failures[0]) };
+    let seen = if c.count == 1 {
+        format!("{what}: {}", failures[0])
+    } else {
+        format!(
+            "{what}: {} of {} failed; first: {}",
+            failures.len(),
+            c.count,
+            failures[0]
+        )
+    };
     (false, seen)
 }
 
@@ -238,7 +328,10 @@ async fn sql_check(ws: &Workspace, c: &Check) -> (bool, String) {
     let query = c.query.clone().unwrap_or_default();
     // Read only (a check never changes the candidate's data), in the sandbox like every access
     // to the app's database; the first rows that break the invariant, as JSON.
-    let script = format!(".mode json\nPRAGMA query_only = ON;\nSELECT * FROM ({}) LIMIT 4;", query.trim().trim_end_matches(';'));
+    let script = format!(
+        ".mode json\nPRAGMA query_only = ON;\nSELECT * FROM ({}) LIMIT 4;",
+        query.trim().trim_end_matches(';')
+    );
     let out = match ws.sqlite(&script).await {
         Ok(out) => out,
         Err(e) => return (false, format!("the query failed: {e}")),
@@ -249,7 +342,10 @@ async fn sql_check(ws: &Workspace, c: &Check) -> (bool, String) {
     }
     let more = if rows.len() > 3 { ", …" } else { "" };
     let shown: Vec<String> = rows.iter().take(3).map(render_row).collect();
-    (false, format!("rows that break it: {}{more}", shown.join(", ")))
+    (
+        false,
+        format!("rows that break it: {}{more}", shown.join(", ")),
+    )
 }
 
 /// One row as sqlite3's JSON mode prints it, its columns in the query's order.

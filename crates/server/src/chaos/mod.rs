@@ -74,10 +74,21 @@ pub fn status(ws: &Workspace) -> Status {
 }
 
 fn scenario<'a>(ws: &'a Workspace, id: &str) -> Result<&'a Scenario, ChaosError> {
-    ws.exercise.manifest.scenarios.iter().find(|s| s.id == id).ok_or_else(|| ChaosError::UnknownScenario {
-        id: id.chars().take(100).collect(),
-        valid: ws.exercise.manifest.scenarios.iter().map(|s| s.id.clone()).collect(),
-    })
+    ws.exercise
+        .manifest
+        .scenarios
+        .iter()
+        .find(|s| s.id == id)
+        .ok_or_else(|| ChaosError::UnknownScenario {
+            id: id.chars().take(100).collect(),
+            valid: ws
+                .exercise
+                .manifest
+                .scenarios
+                .iter()
+                .map(|s| s.id.clone())
+                .collect(),
+        })
 }
 
 fn require_running(ws: &Workspace) -> Result<(), ChaosError> {
@@ -85,7 +96,10 @@ fn require_running(ws: &Workspace) -> Result<(), ChaosError> {
         app::State::Running => Ok(()),
         other => Err(ChaosError::AppNotRunning(format!(
             "the app is not running (it is {}); start the workspace before using the Chaos Engine",
-            serde_json::to_value(other).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+            serde_json::to_value(other)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default()
         ))),
     }
 }
@@ -101,16 +115,28 @@ pub async fn activate(ws: &Arc<Workspace>, id: &str) -> Result<(), ChaosError> {
         state.faults.retain(|f| f.scenario.as_deref() != Some(id));
         for a in &s.actions {
             if let Action::Network(spec) = a {
-                state.faults.push(ActiveFault { id: new_id(), scenario: Some(s.id.clone()), spec: spec.clone().normalized(), since: now_ms() });
+                state.faults.push(ActiveFault {
+                    id: new_id(),
+                    scenario: Some(s.id.clone()),
+                    spec: spec.clone().normalized(),
+                    since: now_ms(),
+                });
             }
         }
         state.scenarios.insert(s.id.clone(), now_ms());
     }
-    ws.traffic.mark("scenario", format!("{} activated", s.title));
+    ws.traffic
+        .mark("scenario", format!("{} activated", s.title));
     for a in &s.actions {
         match a {
             Action::Data { sql } => run_sql(ws, sql).await?,
-            Action::Traffic { method, path, body, count, concurrency } => {
+            Action::Traffic {
+                method,
+                path,
+                body,
+                count,
+                concurrency,
+            } => {
                 send_traffic(ws, method, path, body.as_deref(), *count, *concurrency).await?;
             }
             Action::Network(_) => {}
@@ -136,7 +162,12 @@ pub fn add_fault(ws: &Workspace, spec: FaultSpec) -> Result<ActiveFault, ChaosEr
     if state.faults.len() >= 50 {
         return Err(ChaosError::Invalid("at most 50 faults at a time".into()));
     }
-    let f = ActiveFault { id: new_id(), scenario: None, spec: spec.normalized(), since: now_ms() };
+    let f = ActiveFault {
+        id: new_id(),
+        scenario: None,
+        spec: spec.normalized(),
+        since: now_ms(),
+    };
     state.faults.push(f.clone());
     Ok(f)
 }
@@ -173,7 +204,10 @@ pub async fn reset(ws: &Arc<Workspace>) -> Result<(), ChaosError> {
 /// candidate may have changed the schema.
 async fn restore(ws: &Workspace) -> Result<(), ChaosError> {
     let failed = |e: String| ChaosError::Failed(format!("could not restore the app's data: {e}"));
-    let attach = format!("ATTACH 'file:{}?immutable=1' AS clean;", crate::workspace::CLEAN_DB_IN_SANDBOX);
+    let attach = format!(
+        "ATTACH 'file:{}?immutable=1' AS clean;",
+        crate::workspace::CLEAN_DB_IN_SANDBOX
+    );
     let tables = "SELECT '{db}' AS db, m.name AS t, p.name AS c FROM {db}.sqlite_master m, pragma_table_info(m.name, '{db}') p WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'";
     let query = format!(
         "{attach}\n.mode json\n{} UNION ALL {};\nSELECT (SELECT COUNT(*) FROM main.sqlite_master WHERE name = 'sqlite_sequence') AS main_seq, (SELECT COUNT(*) FROM clean.sqlite_master WHERE name = 'sqlite_sequence') AS clean_seq;",
@@ -183,7 +217,10 @@ async fn restore(ws: &Workspace) -> Result<(), ChaosError> {
     let out = ws.sqlite(&query).await.map_err(failed)?;
     let mut columns: Vec<(String, String, String)> = Vec::new();
     let (mut main_seq, mut clean_seq) = (0, 0);
-    for array in serde_json::Deserializer::from_str(&out).into_iter::<serde_json::Value>().flatten() {
+    for array in serde_json::Deserializer::from_str(&out)
+        .into_iter::<serde_json::Value>()
+        .flatten()
+    {
         for row in array.as_array().into_iter().flatten() {
             let text = |k: &str| row[k].as_str().unwrap_or_default().to_string();
             if row.get("main_seq").is_some() {
@@ -195,20 +232,34 @@ async fn restore(ws: &Workspace) -> Result<(), ChaosError> {
         }
     }
     let quote = |name: &str| format!("\"{}\"", name.replace('"', "\"\""));
-    let mut tables: Vec<&str> = columns.iter().filter(|(db, _, _)| db == "clean").map(|(_, t, _)| t.as_str()).collect();
+    let mut tables: Vec<&str> = columns
+        .iter()
+        .filter(|(db, _, _)| db == "clean")
+        .map(|(_, t, _)| t.as_str())
+        .collect();
     tables.dedup();
     let mut sql = format!("{attach}\nBEGIN IMMEDIATE;\n");
     for t in tables {
-        let has = |db: &str, c: &str| columns.iter().any(|(d, tt, cc)| d == db && tt == t && cc == c);
+        let has = |db: &str, c: &str| {
+            columns
+                .iter()
+                .any(|(d, tt, cc)| d == db && tt == t && cc == c)
+        };
         if !columns.iter().any(|(d, tt, _)| d == "main" && tt == t) {
             continue;
         }
-        let cols: Vec<String> = columns.iter().filter(|(d, tt, c)| d == "clean" && tt == t && has("main", c)).map(|(_, _, c)| quote(c)).collect();
+        let cols: Vec<String> = columns
+            .iter()
+            .filter(|(d, tt, c)| d == "clean" && tt == t && has("main", c))
+            .map(|(_, _, c)| quote(c))
+            .collect();
         let name = quote(t);
         sql.push_str(&format!("DELETE FROM main.{name};\n"));
         if !cols.is_empty() {
             let cols = cols.join(", ");
-            sql.push_str(&format!("INSERT INTO main.{name} ({cols}) SELECT {cols} FROM clean.{name};\n"));
+            sql.push_str(&format!(
+                "INSERT INTO main.{name} ({cols}) SELECT {cols} FROM clean.{name};\n"
+            ));
         }
     }
     // AUTOINCREMENT counters too, so new rows get the ids they would have had.
@@ -227,11 +278,22 @@ async fn run_sql(ws: &Workspace, sql: &str) -> Result<(), ChaosError> {
     if !ws.has_database() {
         return Err(ChaosError::Failed("this exercise has no database".into()));
     }
-    ws.sqlite(sql).await.map(|_| ()).map_err(|e| ChaosError::Failed(format!("SQL on the app's database failed: {e}")))
+    ws.sqlite(sql)
+        .await
+        .map(|_| ())
+        .map_err(|e| ChaosError::Failed(format!("SQL on the app's database failed: {e}")))
 }
 
-async fn send_traffic(ws: &Arc<Workspace>, method: &str, path: &str, body: Option<&str>, count: u32, concurrency: u32) -> Result<(), ChaosError> {
-    let method = axum::http::Method::from_bytes(method.as_bytes()).map_err(|_| ChaosError::Invalid(format!("invalid method '{method}'")))?;
+async fn send_traffic(
+    ws: &Arc<Workspace>,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+    count: u32,
+    concurrency: u32,
+) -> Result<(), ChaosError> {
+    let method = axum::http::Method::from_bytes(method.as_bytes())
+        .map_err(|_| ChaosError::Invalid(format!("invalid method '{method}'")))?;
     let results = futures_util::stream::iter(0..count.min(10_000))
         .map(|i| {
             let method = method.clone();
@@ -239,22 +301,38 @@ async fn send_traffic(ws: &Arc<Workspace>, method: &str, path: &str, body: Optio
             let socket = ws.app.socket.clone();
             let traffic = ws.traffic.clone();
             async move {
-                let mut req = Request::builder().method(method.clone()).uri(path).header(header::HOST, "127.0.0.1");
+                let mut req = Request::builder()
+                    .method(method.clone())
+                    .uri(path)
+                    .header(header::HOST, "127.0.0.1");
                 if body.is_some() {
                     req = req.header(header::CONTENT_TYPE, "application/json");
                 }
-                let req = req.body(body.map(Body::from).unwrap_or_else(Body::empty)).ok()?;
+                let req = req
+                    .body(body.map(Body::from).unwrap_or_else(Body::empty))
+                    .ok()?;
                 let (at, started) = (now_ms(), std::time::Instant::now());
                 let res = crate::workspace::proxy::forward(&socket, req).await;
                 let status = res.as_ref().map(|r| r.status().as_u16()).unwrap_or(0);
                 let ms = started.elapsed().as_secs_f64() * 1000.0;
                 // Drain the body so the connection ends cleanly.
                 let bytes = match res {
-                    Ok(r) => axum::body::to_bytes(r.into_body(), 1 << 20).await.map(|b| b.len() as u64).unwrap_or(0),
+                    Ok(r) => axum::body::to_bytes(r.into_body(), 1 << 20)
+                        .await
+                        .map(|b| b.len() as u64)
+                        .unwrap_or(0),
                     Err(_) => 0,
                 };
                 let path = crate::workspace::traffic::path_template(path);
-                traffic.record(crate::workspace::traffic::Record { at, method: method.to_string(), path, status, ms, bytes, origin: crate::workspace::traffic::Origin::Chaos });
+                traffic.record(crate::workspace::traffic::Record {
+                    at,
+                    method: method.to_string(),
+                    path,
+                    status,
+                    ms,
+                    bytes,
+                    origin: crate::workspace::traffic::Origin::Chaos,
+                });
                 (status != 0).then_some(status)
             }
         })
@@ -262,7 +340,9 @@ async fn send_traffic(ws: &Arc<Workspace>, method: &str, path: &str, body: Optio
         .collect::<Vec<_>>()
         .await;
     if results.iter().all(|r| r.is_none()) && count > 0 {
-        return Err(ChaosError::AppNotRunning("the app did not answer the scenario's requests".into()));
+        return Err(ChaosError::AppNotRunning(
+            "the app did not answer the scenario's requests".into(),
+        ));
     }
     Ok(())
 }

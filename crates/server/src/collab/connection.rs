@@ -76,7 +76,14 @@ pub async fn serve(socket: WebSocket, room: RoomHandle, settings: ConnectionSett
     for frame in room.greeting() {
         let _ = out.try_send(Outgoing::Frame(frame));
     }
-    let mut writer = tokio::spawn(write_loop(sink, bus, out_rx, room.shared(), conn_id, settings.metrics.clone()));
+    let mut writer = tokio::spawn(write_loop(
+        sink,
+        bus,
+        out_rx,
+        room.shared(),
+        conn_id,
+        settings.metrics.clone(),
+    ));
     let mut controlled: HashSet<u64> = HashSet::new();
     let mut limiter = RateLimiter::new(settings.max_messages_per_second);
     settings.metrics.ws_opened();
@@ -138,12 +145,21 @@ pub async fn serve(socket: WebSocket, room: RoomHandle, settings: ConnectionSett
     if let Some((code, reason)) = close {
         if code != close_code::GOING_AWAY && code != close_code::TRY_AGAIN_LATER {
             settings.metrics.ws_refused_input();
-            tracing::info!(conn = conn_id, code, reason, "closing a live document connection");
+            tracing::info!(
+                conn = conn_id,
+                code,
+                reason,
+                "closing a live document connection"
+            );
         }
         let _ = out.try_send(Outgoing::Close(code, reason));
     }
     drop(out);
-    if !writer_done && tokio::time::timeout(WRITER_GRACE, &mut writer).await.is_err() {
+    if !writer_done
+        && tokio::time::timeout(WRITER_GRACE, &mut writer)
+            .await
+            .is_err()
+    {
         writer.abort();
     }
     settings.metrics.ws_closed();
@@ -177,7 +193,12 @@ async fn write_loop(
             let (frame, resync) = match item {
                 Ready::Out(Outgoing::Frame(frame)) => (Some(frame), Vec::new()),
                 Ready::Out(Outgoing::Close(code, reason)) => {
-                    let _ = sink.send(WsMessage::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
+                    let _ = sink
+                        .send(WsMessage::Close(Some(CloseFrame {
+                            code,
+                            reason: reason.into(),
+                        })))
+                        .await;
                     return;
                 }
                 Ready::Bus(Ok(b)) if b.from == conn_id => (None, Vec::new()),
@@ -227,11 +248,14 @@ fn handle_frame(
     let message = Message::decode_v1(data).map_err(|_| ApplyError::Malformed)?;
     match message {
         Message::Sync(SyncMessage::SyncStep1(sv)) => Ok(Some(room.sync_step2_for(&sv))),
-        Message::Sync(SyncMessage::SyncStep2(update)) | Message::Sync(SyncMessage::Update(update)) => {
+        Message::Sync(SyncMessage::SyncStep2(update))
+        | Message::Sync(SyncMessage::Update(update)) => {
             if settings.can_write {
                 let started = Instant::now();
                 if room.apply_update(settings.conn_id, &update)? {
-                    settings.metrics.update_applied(update.len(), started.elapsed());
+                    settings
+                        .metrics
+                        .update_applied(update.len(), started.elapsed());
                 }
             }
             Ok(None)
@@ -257,12 +281,18 @@ struct RateLimiter {
 impl RateLimiter {
     fn new(rate: u32) -> Self {
         let rate = f64::from(rate.max(1));
-        RateLimiter { rate, capacity: rate * 2.0, tokens: rate * 2.0, last: Instant::now() }
+        RateLimiter {
+            rate,
+            capacity: rate * 2.0,
+            tokens: rate * 2.0,
+            last: Instant::now(),
+        }
     }
 
     fn allow(&mut self) -> bool {
         let now = Instant::now();
-        self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f64() * self.rate).min(self.capacity);
+        self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f64() * self.rate)
+            .min(self.capacity);
         self.last = now;
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;

@@ -39,8 +39,25 @@ pub struct Collab {
 }
 
 impl Collab {
-    pub fn new(store: Arc<dyn DocStore>, persister: Persister, relay: Option<Arc<Relay>>, snapshot_every: u32, idle: Duration, pack_after: Duration, metrics: Metrics) -> Arc<Collab> {
-        Arc::new(Collab { rooms: Mutex::new(HashMap::new()), store, persister, relay, snapshot_every: snapshot_every.max(1), idle, pack_after, metrics })
+    pub fn new(
+        store: Arc<dyn DocStore>,
+        persister: Persister,
+        relay: Option<Arc<Relay>>,
+        snapshot_every: u32,
+        idle: Duration,
+        pack_after: Duration,
+        metrics: Metrics,
+    ) -> Arc<Collab> {
+        Arc::new(Collab {
+            rooms: Mutex::new(HashMap::new()),
+            store,
+            persister,
+            relay,
+            snapshot_every: snapshot_every.max(1),
+            idle,
+            pack_after,
+            metrics,
+        })
     }
 
     /// Loads a room: from storage on one node; from PostgreSQL and the document's stream in
@@ -53,11 +70,27 @@ impl Collab {
                 let stored = self.store.load(key, None).await?;
                 let unsnapshotted = stored.updates.len() as u32;
                 let doc = rebuild(key, &stored, &self.metrics);
-                Arc::new(Room::new(key.clone(), doc, stored.last_seq, unsnapshotted, DocLog::Local(self.persister.clone()), self.snapshot_every, self.metrics.clone()))
+                Arc::new(Room::new(
+                    key.clone(),
+                    doc,
+                    stored.last_seq,
+                    unsnapshotted,
+                    DocLog::Local(self.persister.clone()),
+                    self.snapshot_every,
+                    self.metrics.clone(),
+                ))
             }
             Some(relay) => {
                 let (doc, stored, last_id) = relay.load(key, &self.metrics).await?;
-                let room = Arc::new(Room::new(key.clone(), doc, stored.last_seq, 0, DocLog::Cluster(relay.clone()), self.snapshot_every, self.metrics.clone()));
+                let room = Arc::new(Room::new(
+                    key.clone(),
+                    doc,
+                    stored.last_seq,
+                    0,
+                    DocLog::Cluster(relay.clone()),
+                    self.snapshot_every,
+                    self.metrics.clone(),
+                ));
                 relay.watch(&room, last_id);
                 room
             }
@@ -69,7 +102,13 @@ impl Collab {
     /// Opens (loading it if needed) a room and holds it until the handle is dropped.
     pub async fn open(self: &Arc<Self>, key: RoomKey) -> Result<RoomHandle, StoreError> {
         loop {
-            let slot = self.rooms.lock().unwrap_or_else(|e| e.into_inner()).entry(key.clone()).or_default().clone();
+            let slot = self
+                .rooms
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .entry(key.clone())
+                .or_default()
+                .clone();
             let room = slot.get_or_try_init(|| self.load(&key)).await?.clone();
             // Register as a holder only if this room was not unloaded while we waited for it.
             let rooms = self.rooms.lock().unwrap_or_else(|e| e.into_inner());
@@ -87,19 +126,31 @@ impl Collab {
 
     /// Packs the documents the server has not needed as a `Doc` for `pack_after`.
     pub fn pack_unneeded(&self) -> usize {
-        let rooms: Vec<Arc<Room>> = self.rooms.lock().unwrap_or_else(|e| e.into_inner()).values().filter_map(|s| s.get().cloned()).collect();
-        rooms.iter().filter(|room| room.pack_if_unneeded(self.pack_after)).count()
+        let rooms: Vec<Arc<Room>> = self
+            .rooms
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .filter_map(|s| s.get().cloned())
+            .collect();
+        rooms
+            .iter()
+            .filter(|room| room.pack_if_unneeded(self.pack_after))
+            .count()
     }
 
     fn unload_where(&self, pred: impl Fn(&Room) -> bool) -> usize {
         let mut unloaded = Vec::new();
-        self.rooms.lock().unwrap_or_else(|e| e.into_inner()).retain(|_, slot| match slot.get() {
-            Some(room) if pred(room) => {
-                unloaded.push(room.clone());
-                false
-            }
-            _ => true,
-        });
+        self.rooms
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|_, slot| match slot.get() {
+                Some(room) if pred(room) => {
+                    unloaded.push(room.clone());
+                    false
+                }
+                _ => true,
+            });
         for room in &unloaded {
             room.snapshot_if_dirty();
             if let Some(relay) = &self.relay {
@@ -112,7 +163,12 @@ impl Collab {
 
     /// Freezes the loaded documents of a session that ended (on another node, in cluster mode).
     pub fn freeze_session(&self, session_id: &str) {
-        for slot in self.rooms.lock().unwrap_or_else(|e| e.into_inner()).values() {
+        for slot in self
+            .rooms
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+        {
             if let Some(room) = slot.get() {
                 if room.key.session_id == session_id && room.key.doc.freezes_when_ended() {
                     room.freeze();
@@ -124,15 +180,18 @@ impl Collab {
     /// Drops every room of a deleted session without saving, closing its connections.
     pub fn discard_session(&self, session_id: &str) {
         let mut dropped = Vec::new();
-        self.rooms.lock().unwrap_or_else(|e| e.into_inner()).retain(|key, slot| {
-            if key.session_id != session_id {
-                return true;
-            }
-            if let Some(room) = slot.get() {
-                dropped.push(room.clone());
-            }
-            false
-        });
+        self.rooms
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|key, slot| {
+                if key.session_id != session_id {
+                    return true;
+                }
+                if let Some(room) = slot.get() {
+                    dropped.push(room.clone());
+                }
+                false
+            });
         for room in dropped {
             room.freeze();
             room.discard_pending();
@@ -182,7 +241,12 @@ impl Collab {
     }
 
     pub fn loaded_rooms(&self) -> usize {
-        self.rooms.lock().unwrap_or_else(|e| e.into_inner()).values().filter(|s| s.get().is_some()).count()
+        self.rooms
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .filter(|s| s.get().is_some())
+            .count()
     }
 
     /// Periodically unloads idle rooms until `stop` fires.
@@ -212,7 +276,9 @@ pub fn rebuild(key: &DocKey, stored: &StoredDoc, metrics: &Metrics) -> Doc {
     {
         let mut txn = doc.transact_mut();
         for data in stored.snapshot.iter().chain(stored.updates.iter()) {
-            let applied = Update::decode_v1(data).map_err(|e| e.to_string()).and_then(|u| txn.apply_update(u).map_err(|e| e.to_string()));
+            let applied = Update::decode_v1(data)
+                .map_err(|e| e.to_string())
+                .and_then(|u| txn.apply_update(u).map_err(|e| e.to_string()));
             if let Err(error) = applied {
                 metrics.stored_update_skipped();
                 tracing::error!(session = %key.session_id, doc = %key.doc, %error, bytes = data.len(), "skipping a stored update that does not decode or apply");

@@ -21,7 +21,10 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
-use yrs::block::{BLOCK_GC_REF_NUMBER, BLOCK_SKIP_REF_NUMBER, HAS_ORIGIN, HAS_PARENT_SUB, HAS_RIGHT_ORIGIN, ItemContent};
+use yrs::block::{
+    BLOCK_GC_REF_NUMBER, BLOCK_SKIP_REF_NUMBER, HAS_ORIGIN, HAS_PARENT_SUB, HAS_RIGHT_ORIGIN,
+    ItemContent,
+};
 use yrs::encoding::read::Read;
 use yrs::updates::decoder::{Decode, Decoder, DecoderV1};
 use yrs::updates::encoder::Encode;
@@ -59,14 +62,18 @@ impl Ids {
 
     /// Whether any id of `range` is in the set.
     pub fn intersects(&self, client: ClientID, range: Range<u32>) -> bool {
-        let Some(ranges) = self.0.get(&client) else { return false };
+        let Some(ranges) = self.0.get(&client) else {
+            return false;
+        };
         let i = ranges.partition_point(|r| r.end <= range.start);
         i < ranges.len() && ranges[i].start < range.end
     }
 
     /// Whether every id of `range` is in the set.
     pub fn covers(&self, client: ClientID, range: &Range<u32>) -> bool {
-        let Some(ranges) = self.0.get(&client) else { return range.is_empty() };
+        let Some(ranges) = self.0.get(&client) else {
+            return range.is_empty();
+        };
         let i = ranges.partition_point(|r| r.end <= range.start);
         i < ranges.len() && ranges[i].start <= range.start && ranges[i].end >= range.end
     }
@@ -76,7 +83,9 @@ impl Ids {
     }
 
     fn ranges(&self) -> impl Iterator<Item = (ClientID, &Range<u32>)> {
-        self.0.iter().flat_map(|(client, ranges)| ranges.iter().map(move |r| (*client, r)))
+        self.0
+            .iter()
+            .flat_map(|(client, ranges)| ranges.iter().map(move |r| (*client, r)))
     }
 }
 
@@ -98,7 +107,11 @@ struct Struct {
 enum Kind {
     Gc,
     Skip,
-    Item { origin: Option<ID>, right: Option<ID>, parent: Parent },
+    Item {
+        origin: Option<ID>,
+        right: Option<ID>,
+        parent: Parent,
+    },
 }
 
 #[derive(Debug)]
@@ -130,10 +143,22 @@ fn scan_v1(data: &[u8]) -> Result<Option<Scanned>, yrs::encoding::read::Error> {
                 BLOCK_SKIP_REF_NUMBER => (d.read_var()?, Kind::Skip),
                 BLOCK_GC_REF_NUMBER => (d.read_len()?, Kind::Gc),
                 info => {
-                    let origin = if info & HAS_ORIGIN != 0 { Some(d.read_left_id()?) } else { None };
-                    let right = if info & HAS_RIGHT_ORIGIN != 0 { Some(d.read_right_id()?) } else { None };
+                    let origin = if info & HAS_ORIGIN != 0 {
+                        Some(d.read_left_id()?)
+                    } else {
+                        None
+                    };
+                    let right = if info & HAS_RIGHT_ORIGIN != 0 {
+                        Some(d.read_right_id()?)
+                    } else {
+                        None
+                    };
                     let parent = if info & (HAS_ORIGIN | HAS_RIGHT_ORIGIN) == 0 {
-                        let parent = if d.read_parent_info()? { Parent::Root(d.read_string()?.to_string()) } else { Parent::Nested(d.read_left_id()?) };
+                        let parent = if d.read_parent_info()? {
+                            Parent::Root(d.read_string()?.to_string())
+                        } else {
+                            Parent::Nested(d.read_left_id()?)
+                        };
                         if info & HAS_PARENT_SUB != 0 {
                             d.read_string()?;
                         }
@@ -145,7 +170,14 @@ fn scan_v1(data: &[u8]) -> Result<Option<Scanned>, yrs::encoding::read::Error> {
                         return Ok(None);
                     }
                     let content = ItemContent::decode(&mut d, info)?;
-                    (content.len_utf16(), Kind::Item { origin, right, parent })
+                    (
+                        content.len_utf16(),
+                        Kind::Item {
+                            origin,
+                            right,
+                            parent,
+                        },
+                    )
                 }
             };
             if len == 0 {
@@ -155,8 +187,14 @@ fn scan_v1(data: &[u8]) -> Result<Option<Scanned>, yrs::encoding::read::Error> {
                     _ => return Ok(None),
                 }
             }
-            let end = clock.checked_add(len).ok_or(yrs::encoding::read::Error::UnexpectedValue)?;
-            structs.push(Struct { client, clock: clock..end, kind });
+            let end = clock
+                .checked_add(len)
+                .ok_or(yrs::encoding::read::Error::UnexpectedValue)?;
+            structs.push(Struct {
+                client,
+                clock: clock..end,
+                kind,
+            });
             clock = end;
         }
     }
@@ -169,7 +207,9 @@ fn scan_v1(data: &[u8]) -> Result<Option<Scanned>, yrs::encoding::read::Error> {
         for _ in 0..ranges {
             let start = d.read_ds_clock()?;
             let len = d.read_ds_len()?;
-            let end = start.checked_add(len).ok_or(yrs::encoding::read::Error::UnexpectedValue)?;
+            let end = start
+                .checked_add(len)
+                .ok_or(yrs::encoding::read::Error::UnexpectedValue)?;
             deletes.insert(client, start..end);
         }
     }
@@ -184,7 +224,14 @@ fn items_of_map(scanned: &Scanned, name: &str, known: &Ids) -> Ids {
     loop {
         let mut grew = false;
         for s in &scanned.structs {
-            let Kind::Item { origin, right, parent } = &s.kind else { continue };
+            let Kind::Item {
+                origin,
+                right,
+                parent,
+            } = &s.kind
+            else {
+                continue;
+            };
             if found.covers(s.client, &s.clock) {
                 continue;
             }
@@ -192,7 +239,9 @@ fn items_of_map(scanned: &Scanned, name: &str, known: &Ids) -> Ids {
             let of_map = match parent {
                 Parent::Root(root) => root == name,
                 Parent::Nested(id) => belongs(id),
-                Parent::Neighbour => origin.as_ref().is_some_and(belongs) || right.as_ref().is_some_and(belongs),
+                Parent::Neighbour => {
+                    origin.as_ref().is_some_and(belongs) || right.as_ref().is_some_and(belongs)
+                }
             };
             if of_map {
                 found.insert(s.client, s.clock.clone());
@@ -248,11 +297,23 @@ impl Packed {
         let mut guarded = Ids::default();
         if let Some(name) = guard {
             guarded = items_of_map(&scanned, name, &Ids::default());
-            for s in scanned.structs.iter().filter(|s| matches!(s.kind, Kind::Gc)) {
+            for s in scanned
+                .structs
+                .iter()
+                .filter(|s| matches!(s.kind, Kind::Gc))
+            {
                 guarded.insert(s.client, s.clock.clone());
             }
         }
-        Some(Packed { base, tail: Vec::new(), tail_ends: Vec::new(), sv, deleted: scanned.deletes, guard, guarded })
+        Some(Packed {
+            base,
+            tail: Vec::new(),
+            tail_ends: Vec::new(),
+            sv,
+            deleted: scanned.deletes,
+            guard,
+            guarded,
+        })
     }
 
     /// The document as a `Doc`: the base, then every update of the tail.
@@ -265,7 +326,9 @@ impl Packed {
                 // fails or panics on one update anyway, that update is left out (and said), so
                 // one bad update cannot make every later fold or read of the document fail.
                 let applied = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    Update::decode_v1(data).map_err(|e| e.to_string()).and_then(|u| txn.apply_update(u).map_err(|e| e.to_string()))
+                    Update::decode_v1(data)
+                        .map_err(|e| e.to_string())
+                        .and_then(|u| txn.apply_update(u).map_err(|e| e.to_string()))
                 }))
                 .unwrap_or_else(|_| Err("yrs panicked".to_string()));
                 if let Err(error) = applied {
@@ -278,7 +341,9 @@ impl Packed {
 
     fn tail_updates(&self) -> impl Iterator<Item = &[u8]> {
         let starts = std::iter::once(0).chain(self.tail_ends.iter().copied());
-        starts.zip(self.tail_ends.iter().copied()).map(|(start, end)| &self.tail[start as usize..end as usize])
+        starts
+            .zip(self.tail_ends.iter().copied())
+            .map(|(start, end)| &self.tail[start as usize..end as usize])
     }
 
     pub fn state_vector(&self) -> &StateVector {
@@ -299,11 +364,16 @@ impl Packed {
 
     /// Appends a client's update when the rules at the top of this module allow it.
     pub fn append(&mut self, data: &[u8]) -> Appended {
-        let Some(scanned) = scan(data) else { return Appended::NeedsDoc };
+        let Some(scanned) = scan(data) else {
+            return Appended::NeedsDoc;
+        };
         // Where each client's structs end once this update is in.
         let mut next: HashMap<ClientID, u32> = HashMap::new();
         for s in &scanned.structs {
-            let expected = next.get(&s.client).copied().unwrap_or_else(|| self.sv.get(&s.client));
+            let expected = next
+                .get(&s.client)
+                .copied()
+                .unwrap_or_else(|| self.sv.get(&s.client));
             if matches!(s.kind, Kind::Skip) || s.clock.start != expected {
                 return Appended::NeedsDoc;
             }
@@ -312,24 +382,48 @@ impl Packed {
             }
             next.insert(s.client, s.clock.end);
         }
-        let held_until = |client: &ClientID| next.get(client).copied().unwrap_or_else(|| self.sv.get(client));
+        let held_until = |client: &ClientID| {
+            next.get(client)
+                .copied()
+                .unwrap_or_else(|| self.sv.get(client))
+        };
         let holds = |id: &ID| id.clock < held_until(&id.client);
         for s in &scanned.structs {
-            if let Kind::Item { origin, right, parent } = &s.kind {
-                if matches!(parent, Parent::Nested(_)) || origin.as_ref().is_some_and(|id| !holds(id)) || right.as_ref().is_some_and(|id| !holds(id)) {
+            if let Kind::Item {
+                origin,
+                right,
+                parent,
+            } = &s.kind
+            {
+                if matches!(parent, Parent::Nested(_))
+                    || origin.as_ref().is_some_and(|id| !holds(id))
+                    || right.as_ref().is_some_and(|id| !holds(id))
+                {
                     return Appended::NeedsDoc;
                 }
             }
         }
-        if scanned.deletes.ranges().any(|(client, r)| r.end > held_until(&client)) {
+        if scanned
+            .deletes
+            .ranges()
+            .any(|(client, r)| r.end > held_until(&client))
+        {
             return Appended::NeedsDoc;
         }
         if let Some(name) = self.guard {
-            if !items_of_map(&scanned, name, &self.guarded).is_empty() || scanned.deletes.ranges().any(|(client, r)| self.guarded.intersects(client, r.clone())) {
+            if !items_of_map(&scanned, name, &self.guarded).is_empty()
+                || scanned
+                    .deletes
+                    .ranges()
+                    .any(|(client, r)| self.guarded.intersects(client, r.clone()))
+            {
                 return Appended::NeedsDoc;
             }
         }
-        let deletes_new = scanned.deletes.ranges().any(|(client, r)| !self.deleted.covers(client, r));
+        let deletes_new = scanned
+            .deletes
+            .ranges()
+            .any(|(client, r)| !self.deleted.covers(client, r));
         if scanned.structs.is_empty() && !deletes_new {
             return Appended::Nothing;
         }
@@ -341,7 +435,9 @@ impl Packed {
         }
         self.tail.extend_from_slice(data);
         self.tail_ends.push(self.tail.len() as u32);
-        if (self.tail_ends.len() >= FOLD_EVERY && self.tail.len() >= self.base.len() / 8) || self.tail.len() >= FOLD_BYTES {
+        if (self.tail_ends.len() >= FOLD_EVERY && self.tail.len() >= self.base.len() / 8)
+            || self.tail.len() >= FOLD_BYTES
+        {
             self.fold();
         }
         Appended::Applied
@@ -375,7 +471,10 @@ mod tests {
         fn sync_from(&self, doc: &Doc) {
             let sv = self.0.transact().state_vector();
             let update = doc.transact().encode_state_as_update_v1(&sv);
-            self.0.transact_mut().apply_update(Update::decode_v1(&update).unwrap()).unwrap();
+            self.0
+                .transact_mut()
+                .apply_update(Update::decode_v1(&update).unwrap())
+                .unwrap();
         }
         fn change(&self, f: impl FnOnce(&mut yrs::TransactionMut)) -> Vec<u8> {
             let mut txn = self.0.transact_mut();
@@ -440,14 +539,21 @@ mod tests {
                 }
             });
             assert_eq!(packed.append(&update), Appended::Applied, "edit {i}");
-            other.0.transact_mut().apply_update(Update::decode_v1(&update).unwrap()).unwrap();
+            other
+                .0
+                .transact_mut()
+                .apply_update(Update::decode_v1(&update).unwrap())
+                .unwrap();
         }
         let doc = packed.unpack();
         assert_eq!(text(&doc, "code"), text(&a.0, "code"));
         assert_eq!(text(&b.0, "code"), text(&a.0, "code"));
         // A peer that has nothing gets everything; one that is up to date gets no structs.
         let fresh = Doc::new();
-        fresh.transact_mut().apply_update(Update::decode_v1(&packed.diff(&StateVector::default())).unwrap()).unwrap();
+        fresh
+            .transact_mut()
+            .apply_update(Update::decode_v1(&packed.diff(&StateVector::default())).unwrap())
+            .unwrap();
         assert_eq!(text(&fresh, "code"), text(&a.0, "code"));
         let nothing = Update::decode_v1(&packed.diff(&a.0.transact().state_vector())).unwrap();
         assert!(nothing.state_vector().is_empty());
@@ -464,7 +570,9 @@ mod tests {
         // The same structs again overlap what is held: only a Doc sorts that out.
         assert_eq!(packed.append(&insert), Appended::NeedsDoc);
         // The same deletion again adds nothing (a sync reply carries the peer's whole delete set).
-        let reply = a.0.transact().encode_state_as_update_v1(&a.0.transact().state_vector());
+        let reply =
+            a.0.transact()
+                .encode_state_as_update_v1(&a.0.transact().state_vector());
         assert_eq!(packed.append(&reply), Appended::Nothing);
         assert_eq!(packed.append(&delete), Appended::Nothing);
     }
@@ -475,7 +583,8 @@ mod tests {
         let (mut packed, a) = packed_with_client(&server, Some("meta"));
         // Overwriting a key: the new item's parent comes from the old value (its left origin).
         let overwrite = a.change(|txn| {
-            txn.get_or_insert_map("meta").insert(txn, "language", "javascript");
+            txn.get_or_insert_map("meta")
+                .insert(txn, "language", "javascript");
         });
         assert_eq!(packed.append(&overwrite), Appended::NeedsDoc);
         let new_key = a.change(|txn| {
@@ -518,7 +627,9 @@ mod tests {
         let inside = {
             let c = Client::new(400);
             c.sync_from(&a.0);
-            c.0.transact_mut().apply_update(Update::decode_v1(&nested).unwrap()).unwrap();
+            c.0.transact_mut()
+                .apply_update(Update::decode_v1(&nested).unwrap())
+                .unwrap();
             c.change(|txn| {
                 let runs = txn.get_or_insert_array("runs");
                 let map: yrs::MapRef = yrs::Array::get(&runs, txn, 0).unwrap().cast().unwrap();
@@ -546,7 +657,17 @@ mod tests {
         for round in 0..20 {
             let server = server_doc();
             let reference = Doc::with_client_id(2);
-            reference.transact_mut().apply_update(Update::decode_v1(&server.transact().encode_state_as_update_v1(&StateVector::default())).unwrap()).unwrap();
+            reference
+                .transact_mut()
+                .apply_update(
+                    Update::decode_v1(
+                        &server
+                            .transact()
+                            .encode_state_as_update_v1(&StateVector::default()),
+                    )
+                    .unwrap(),
+                )
+                .unwrap();
             let mut packed = Packed::pack(&server, Some("meta")).unwrap();
             let clients: Vec<Client> = (0..3).map(|i| Client::new(100 + i + round * 10)).collect();
             for c in &clients {
@@ -559,7 +680,11 @@ mod tests {
                 let who = random(3) as usize;
                 if random(3) == 0 {
                     for update in inbox[who].drain(..) {
-                        clients[who].0.transact_mut().apply_update(Update::decode_v1(&update).unwrap()).unwrap();
+                        clients[who]
+                            .0
+                            .transact_mut()
+                            .apply_update(Update::decode_v1(&update).unwrap())
+                            .unwrap();
                     }
                 }
                 let update = clients[who].change(|txn| {
@@ -580,11 +705,16 @@ mod tests {
                     Appended::NeedsDoc => {
                         paths.1 += 1;
                         let doc = packed.unpack();
-                        doc.transact_mut().apply_update(Update::decode_v1(&update).unwrap()).unwrap();
+                        doc.transact_mut()
+                            .apply_update(Update::decode_v1(&update).unwrap())
+                            .unwrap();
                         packed = Packed::pack(&doc, Some("meta")).unwrap();
                     }
                 }
-                reference.transact_mut().apply_update(Update::decode_v1(&update).unwrap()).unwrap();
+                reference
+                    .transact_mut()
+                    .apply_update(Update::decode_v1(&update).unwrap())
+                    .unwrap();
                 for (i, inbox) in inbox.iter_mut().enumerate() {
                     if i != who {
                         inbox.push(update.clone());
@@ -593,7 +723,9 @@ mod tests {
             }
             for (c, inbox) in clients.iter().zip(inbox) {
                 for update in inbox {
-                    c.0.transact_mut().apply_update(Update::decode_v1(&update).unwrap()).unwrap();
+                    c.0.transact_mut()
+                        .apply_update(Update::decode_v1(&update).unwrap())
+                        .unwrap();
                 }
             }
             let expected = text(&reference, "code");
@@ -603,9 +735,15 @@ mod tests {
             }
             // A newcomer syncing from the packed document gets the same.
             let fresh = Doc::new();
-            fresh.transact_mut().apply_update(Update::decode_v1(&packed.diff(&StateVector::default())).unwrap()).unwrap();
+            fresh
+                .transact_mut()
+                .apply_update(Update::decode_v1(&packed.diff(&StateVector::default())).unwrap())
+                .unwrap();
             assert_eq!(text(&fresh, "code"), expected);
-            assert!(paths.0 > 250, "most edits are appended without a Doc ({paths:?})");
+            assert!(
+                paths.0 > 250,
+                "most edits are appended without a Doc ({paths:?})"
+            );
         }
     }
 
@@ -614,7 +752,10 @@ mod tests {
         let server = server_doc();
         let (mut packed, a) = packed_with_client(&server, Some("meta"));
         for i in 0..(FOLD_EVERY * 2 + 3) {
-            let update = a.change(|txn| txn.get_or_insert_text("code").insert(txn, 0, &i.to_string()));
+            let update = a.change(|txn| {
+                txn.get_or_insert_text("code")
+                    .insert(txn, 0, &i.to_string())
+            });
             assert_eq!(packed.append(&update), Appended::Applied);
         }
         assert!(packed.tail_ends.len() < FOLD_EVERY);
@@ -628,7 +769,11 @@ mod tests {
     #[test]
     fn a_large_document_folds_less_often() {
         let server = server_doc();
-        server.get_or_insert_text("code").insert(&mut server.transact_mut(), 0, &"x".repeat(80_000));
+        server.get_or_insert_text("code").insert(
+            &mut server.transact_mut(),
+            0,
+            &"x".repeat(80_000),
+        );
         let (mut packed, a) = packed_with_client(&server, Some("meta"));
         let mut appended = 0;
         // 64 small edits are far less than an eighth of the document: no fold yet.
@@ -640,7 +785,10 @@ mod tests {
         assert_eq!(packed.tail_ends.len(), appended);
         // Once the tail reaches an eighth of the base, it folds.
         while !packed.tail_ends.is_empty() {
-            let update = a.change(|txn| txn.get_or_insert_text("code").insert(txn, 0, &"z".repeat(200)));
+            let update = a.change(|txn| {
+                txn.get_or_insert_text("code")
+                    .insert(txn, 0, &"z".repeat(200))
+            });
             assert_eq!(packed.append(&update), Appended::Applied);
         }
         assert_eq!(text(&packed.unpack(), "code"), text(&a.0, "code"));

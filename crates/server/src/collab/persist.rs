@@ -40,7 +40,11 @@ struct PendingState {
 
 impl PendingDoc {
     pub fn new(key: DocKey) -> Arc<PendingDoc> {
-        Arc::new(PendingDoc { key, state: Mutex::new(PendingState::default()), discarded: AtomicBool::new(false) })
+        Arc::new(PendingDoc {
+            key,
+            state: Mutex::new(PendingState::default()),
+            discarded: AtomicBool::new(false),
+        })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, PendingState> {
@@ -57,7 +61,12 @@ impl PendingDoc {
         };
         let count = updates.len();
         let mut bytes = 0;
-        let oldest = updates.first().map(|u| u.1).into_iter().chain(snapshot.as_ref().map(|s| s.1)).min();
+        let oldest = updates
+            .first()
+            .map(|u| u.1)
+            .into_iter()
+            .chain(snapshot.as_ref().map(|s| s.1))
+            .min();
         let mut writes = Vec::with_capacity(2);
         let mut updates = updates;
         // A document's first state (the starter code, a file as it was on disk) keeps a row of
@@ -65,7 +74,12 @@ impl PendingDoc {
         if updates.first().is_some_and(|u| u.0 == 1) {
             let (seq, at, data) = updates.remove(0);
             bytes += data.len();
-            writes.push(DocWrite::Update { key: self.key.clone(), seq, at, data });
+            writes.push(DocWrite::Update {
+                key: self.key.clone(),
+                seq,
+                at,
+                data,
+            });
         }
         if let Some(&(seq, at, _)) = updates.last() {
             bytes += updates.iter().map(|(_, _, d)| d.len()).sum::<usize>();
@@ -75,17 +89,32 @@ impl PendingDoc {
                 yrs::merge_updates_v1(updates.iter().map(|(_, _, d)| d.as_slice()))
             };
             match merged {
-                Ok(data) => writes.push(DocWrite::Update { key: self.key.clone(), seq, at, data }),
+                Ok(data) => writes.push(DocWrite::Update {
+                    key: self.key.clone(),
+                    seq,
+                    at,
+                    data,
+                }),
                 Err(e) => {
                     // Should not happen (the room produced them); keep every update as it is.
                     tracing::warn!(session = %self.key.session_id, doc = %self.key.doc, error = %e, "could not merge pending updates; storing them one by one");
-                    writes.extend(updates.into_iter().map(|(seq, at, data)| DocWrite::Update { key: self.key.clone(), seq, at, data }));
+                    writes.extend(updates.into_iter().map(|(seq, at, data)| DocWrite::Update {
+                        key: self.key.clone(),
+                        seq,
+                        at,
+                        data,
+                    }));
                 }
             }
         }
         if let Some((covers_seq, at, state)) = snapshot {
             bytes += state.len();
-            writes.push(DocWrite::Snapshot { key: self.key.clone(), covers_seq, at, state });
+            writes.push(DocWrite::Snapshot {
+                key: self.key.clone(),
+                covers_seq,
+                at,
+                state,
+            });
         }
         (writes, bytes, oldest, count)
     }
@@ -118,7 +147,12 @@ pub struct PersistSettings {
 
 impl Persister {
     /// Starts the writer task. After `stop` is cancelled it writes what is pending and ends.
-    pub fn start(store: Arc<dyn DocStore>, settings: PersistSettings, metrics: Metrics, stop: CancellationToken) -> (Persister, tokio::task::JoinHandle<()>) {
+    pub fn start(
+        store: Arc<dyn DocStore>,
+        settings: PersistSettings,
+        metrics: Metrics,
+        stop: CancellationToken,
+    ) -> (Persister, tokio::task::JoinHandle<()>) {
         let (commands, rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             dirty: Mutex::new(Vec::new()),
@@ -127,7 +161,13 @@ impl Persister {
             max_pending_bytes: settings.max_pending_bytes.max(1),
             metrics,
         });
-        let handle = tokio::spawn(writer(store, shared.clone(), rx, settings.flush_interval, stop));
+        let handle = tokio::spawn(writer(
+            store,
+            shared.clone(),
+            rx,
+            settings.flush_interval,
+            stop,
+        ));
         (Persister { shared, commands }, handle)
     }
 
@@ -138,7 +178,9 @@ impl Persister {
 
     /// Records an applied update of a document.
     pub fn update(&self, doc: &Arc<PendingDoc>, seq: i64, data: Vec<u8>) {
-        self.shared.pending_bytes.fetch_add(data.len(), Ordering::Relaxed);
+        self.shared
+            .pending_bytes
+            .fetch_add(data.len(), Ordering::Relaxed);
         let mut state = doc.lock();
         state.updates.push((seq, now_ms(), data));
         self.enqueue(doc, &mut state);
@@ -146,10 +188,14 @@ impl Persister {
 
     /// Records a snapshot of a document holding every update up to `covers_seq`.
     pub fn snapshot(&self, doc: &Arc<PendingDoc>, covers_seq: i64, state_bytes: Vec<u8>) {
-        self.shared.pending_bytes.fetch_add(state_bytes.len(), Ordering::Relaxed);
+        self.shared
+            .pending_bytes
+            .fetch_add(state_bytes.len(), Ordering::Relaxed);
         let mut state = doc.lock();
         if let Some((_, _, older)) = state.snapshot.replace((covers_seq, now_ms(), state_bytes)) {
-            self.shared.pending_bytes.fetch_sub(older.len(), Ordering::Relaxed);
+            self.shared
+                .pending_bytes
+                .fetch_sub(older.len(), Ordering::Relaxed);
         }
         self.enqueue(doc, &mut state);
     }
@@ -162,7 +208,11 @@ impl Persister {
     fn enqueue(&self, doc: &Arc<PendingDoc>, state: &mut PendingState) {
         if !state.queued {
             state.queued = true;
-            self.shared.dirty.lock().unwrap_or_else(|e| e.into_inner()).push(doc.clone());
+            self.shared
+                .dirty
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(doc.clone());
             self.shared.wake.notify_one();
         }
     }
@@ -177,7 +227,13 @@ impl Persister {
     }
 }
 
-async fn writer(store: Arc<dyn DocStore>, shared: Arc<Shared>, mut commands: mpsc::UnboundedReceiver<Command>, interval: Duration, stop: CancellationToken) {
+async fn writer(
+    store: Arc<dyn DocStore>,
+    shared: Arc<Shared>,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+    interval: Duration,
+    stop: CancellationToken,
+) {
     let mut last_commit = tokio::time::Instant::now() - interval;
     loop {
         let mut waiters = Vec::new();
@@ -224,14 +280,24 @@ async fn writer(store: Arc<dyn DocStore>, shared: Arc<Shared>, mut commands: mps
         }
         if let Some(at) = oldest {
             // The longest an applied edit waited to be durable: what a crash could have lost.
-            shared.metrics.persist_lag(Duration::from_millis((now_ms() - at).max(0) as u64));
+            shared
+                .metrics
+                .persist_lag(Duration::from_millis((now_ms() - at).max(0) as u64));
         }
         shared.pending_bytes.fetch_sub(bytes, Ordering::Relaxed);
-        shared.metrics.persist_pending(shared.pending_bytes.load(Ordering::Relaxed));
+        shared
+            .metrics
+            .persist_pending(shared.pending_bytes.load(Ordering::Relaxed));
         for done in waiters {
             let _ = done.send(());
         }
-        if stop.is_cancelled() && shared.dirty.lock().unwrap_or_else(|e| e.into_inner()).is_empty() {
+        if stop.is_cancelled()
+            && shared
+                .dirty
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_empty()
+        {
             // Answer late flushes too: nothing is left to write.
             commands.close();
             while let Some(Command::Flush(done)) = commands.recv().await {
@@ -276,6 +342,9 @@ async fn commit(store: &dyn DocStore, batch: Vec<DocWrite>, metrics: &Metrics) -
             }
         }
     }
-    tracing::error!(writes = batch.len(), "giving up on a batch of document writes after repeated failures");
+    tracing::error!(
+        writes = batch.len(),
+        "giving up on a batch of document writes after repeated failures"
+    );
     false
 }

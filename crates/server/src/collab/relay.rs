@@ -62,8 +62,14 @@ fn awareness_channel(key: &DocKey) -> String {
 }
 
 enum Out {
-    Update { stream: String, data: Vec<u8> },
-    Publish { channel: String, payload: Vec<u8> },
+    Update {
+        stream: String,
+        data: Vec<u8>,
+    },
+    Publish {
+        channel: String,
+        payload: Vec<u8>,
+    },
     /// Answered once everything queued before it is in Redis.
     Flush(oneshot::Sender<()>),
 }
@@ -120,7 +126,13 @@ pub struct Relay {
 }
 
 impl Relay {
-    pub fn start(node: Arc<Node>, store: Arc<dyn DocStore>, settings: RelaySettings, metrics: Metrics, stop: CancellationToken) -> Arc<Relay> {
+    pub fn start(
+        node: Arc<Node>,
+        store: Arc<dyn DocStore>,
+        settings: RelaySettings,
+        metrics: Metrics,
+        stop: CancellationToken,
+    ) -> Arc<Relay> {
         let (outbox, out_rx) = mpsc::unbounded_channel();
         let (subscriptions, sub_rx) = mpsc::unbounded_channel();
         let relay = Arc::new_cyclic(|me| Relay {
@@ -162,7 +174,10 @@ impl Relay {
     /// Appends an applied update to its document's stream (in order, without waiting).
     pub fn append(&self, key: &DocKey, data: Vec<u8>) {
         self.pending_bytes.fetch_add(data.len(), Ordering::Relaxed);
-        let _ = self.outbox.send(Out::Update { stream: stream_key(key), data });
+        let _ = self.outbox.send(Out::Update {
+            stream: stream_key(key),
+            data,
+        });
     }
 
     /// Sends an awareness update of this node's clients to the other nodes.
@@ -177,7 +192,10 @@ impl Relay {
         payload.extend_from_slice(&id[..id.len().min(255)]);
         payload.push(kind);
         payload.extend_from_slice(data);
-        let _ = self.outbox.send(Out::Publish { channel: awareness_channel(key), payload });
+        let _ = self.outbox.send(Out::Publish {
+            channel: awareness_channel(key),
+            payload,
+        });
     }
 
     /// Waits until every update appended so far is in Redis (or the writer gave up).
@@ -190,7 +208,11 @@ impl Relay {
 
     /// Loads a document: PostgreSQL's snapshot and rows, then the stream entries after them.
     /// Returns the document, what it was built from, and the id of the last entry read.
-    pub async fn load(&self, key: &DocKey, metrics: &Metrics) -> Result<(Doc, StoredDoc, String), StoreError> {
+    pub async fn load(
+        &self,
+        key: &DocKey,
+        metrics: &Metrics,
+    ) -> Result<(Doc, StoredDoc, String), StoreError> {
         // This node's own appends must be in the stream before it is read.
         self.flush().await;
         loop {
@@ -215,14 +237,26 @@ impl Relay {
         }
     }
 
-    async fn read_after(&self, key: &DocKey, from: &str, limit: usize) -> redis::RedisResult<Vec<StreamId>> {
+    async fn read_after(
+        &self,
+        key: &DocKey,
+        from: &str,
+        limit: usize,
+    ) -> redis::RedisResult<Vec<StreamId>> {
         let mut conn = self.node.conn();
         let stream = stream_key(key);
         let mut start = format!("({from}");
         let mut all = Vec::new();
         loop {
             let page = 1000.min(limit - all.len());
-            let reply: StreamRangeReply = redis::cmd("XRANGE").arg(&stream).arg(&start).arg("+").arg("COUNT").arg(page).query_async(&mut conn).await?;
+            let reply: StreamRangeReply = redis::cmd("XRANGE")
+                .arg(&stream)
+                .arg(&start)
+                .arg("+")
+                .arg("COUNT")
+                .arg(page)
+                .query_async(&mut conn)
+                .await?;
             let n = reply.ids.len();
             if let Some(last) = reply.ids.last() {
                 start = format!("({}", last.id);
@@ -238,17 +272,23 @@ impl Relay {
     pub fn watch(&self, room: &Arc<Room>, last_id: String) {
         let stream = stream_key(&room.key);
         let channel = awareness_channel(&room.key);
-        self.watched.lock().unwrap_or_else(|e| e.into_inner()).insert(
-            stream.clone(),
-            Watched {
-                key: room.key.clone(),
-                room: Arc::downgrade(room),
-                last_id,
-                since_compaction: 0,
-                compact_at: self.compact_every - rand::random_range(0..=self.compact_every / 2),
-            },
-        );
-        self.channels.lock().unwrap_or_else(|e| e.into_inner()).insert(channel.clone(), stream);
+        self.watched
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(
+                stream.clone(),
+                Watched {
+                    key: room.key.clone(),
+                    room: Arc::downgrade(room),
+                    last_id,
+                    since_compaction: 0,
+                    compact_at: self.compact_every - rand::random_range(0..=self.compact_every / 2),
+                },
+            );
+        self.channels
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(channel.clone(), stream);
         let _ = self.subscriptions.send((true, channel));
         self.watch_set_changed();
         // Ask the nodes that have it open to announce their clients' cursors and presence.
@@ -259,8 +299,15 @@ impl Relay {
     pub fn unwatch(self: &Arc<Self>, key: &DocKey, discard: bool) {
         let stream = stream_key(key);
         let channel = awareness_channel(key);
-        let removed = self.watched.lock().unwrap_or_else(|e| e.into_inner()).remove(&stream);
-        self.channels.lock().unwrap_or_else(|e| e.into_inner()).remove(&channel);
+        let removed = self
+            .watched
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&stream);
+        self.channels
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&channel);
         let _ = self.subscriptions.send((false, channel));
         self.watch_set_changed();
         if let Some(w) = removed {
@@ -289,10 +336,14 @@ impl Relay {
         tokio::spawn(async move {
             for _ in 0..200 {
                 let Some(relay) = relay.upgrade() else { return };
-                if relay.reader_generation.load(Ordering::SeqCst) >= relay.generation.load(Ordering::SeqCst) {
+                if relay.reader_generation.load(Ordering::SeqCst)
+                    >= relay.generation.load(Ordering::SeqCst)
+                {
                     relay.kicking.store(false, Ordering::SeqCst);
                     // A change made between the check and the store must not be left waiting.
-                    if relay.reader_generation.load(Ordering::SeqCst) < relay.generation.load(Ordering::SeqCst) {
+                    if relay.reader_generation.load(Ordering::SeqCst)
+                        < relay.generation.load(Ordering::SeqCst)
+                    {
                         relay.kick_reader();
                     }
                     return;
@@ -300,7 +351,11 @@ impl Relay {
                 let client = relay.reader_client.load(Ordering::SeqCst).max(client);
                 drop(relay);
                 if client >= 0 {
-                    let _: redis::RedisResult<i64> = redis::cmd("CLIENT").arg("UNBLOCK").arg(client).query_async(&mut conn).await;
+                    let _: redis::RedisResult<i64> = redis::cmd("CLIENT")
+                        .arg("UNBLOCK")
+                        .arg(client)
+                        .query_async(&mut conn)
+                        .await;
                 }
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
@@ -317,7 +372,9 @@ impl Relay {
     fn spawn_compaction(self: &Arc<Self>, key: DocKey) {
         let relay = self.clone();
         tokio::spawn(async move {
-            let Ok(_slot) = relay.compaction_slots.acquire().await else { return };
+            let Ok(_slot) = relay.compaction_slots.acquire().await else {
+                return;
+            };
             if let Err(e) = relay.compact(&key).await {
                 tracing::warn!(session = %key.session_id, doc = %key.doc, error = %e, "compaction failed; the stream keeps the updates and the next compaction retries");
             }
@@ -328,44 +385,94 @@ impl Relay {
     /// Ok(false) when there was nothing to do or another node is compacting it.
     pub async fn compact(&self, key: &DocKey) -> Result<bool, StoreError> {
         let stream = stream_key(key);
-        if !self.compacting.lock().unwrap_or_else(|e| e.into_inner()).insert(stream.clone()) {
+        if !self
+            .compacting
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(stream.clone())
+        {
             return Ok(false);
         }
         let lease = format!("compact:{}:{}", key.session_id, key.doc);
-        let result = if self.node.lease(&lease, COMPACT_LEASE).await { self.compact_held(key, &stream).await } else { Ok(false) };
-        if self.node.lease_holder(&lease).await.ok().flatten().as_deref() == Some(self.node.id.as_str()) {
+        let result = if self.node.lease(&lease, COMPACT_LEASE).await {
+            self.compact_held(key, &stream).await
+        } else {
+            Ok(false)
+        };
+        if self
+            .node
+            .lease_holder(&lease)
+            .await
+            .ok()
+            .flatten()
+            .as_deref()
+            == Some(self.node.id.as_str())
+        {
             self.node.release(&lease).await;
         }
-        self.compacting.lock().unwrap_or_else(|e| e.into_inner()).remove(&stream);
+        self.compacting
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&stream);
         result
     }
 
     async fn compact_held(&self, key: &DocKey, stream: &str) -> Result<bool, StoreError> {
         let stored = self.store.load(key, None).await?;
         let from = seq_to_id(stored.last_seq);
-        let entries = self.read_after(key, &from, COMPACT_BATCH).await.map_err(|e| StoreError::Unavailable(format!("redis: {e}")))?;
-        let Some(last) = entries.last() else { return Ok(false) };
+        let entries = self
+            .read_after(key, &from, COMPACT_BATCH)
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("redis: {e}")))?;
+        let Some(last) = entries.last() else {
+            return Ok(false);
+        };
         let last_id = last.id.clone();
         let doc = super::rebuild(key, &stored, &self.metrics);
         apply_entries(&doc, key, &entries, &self.metrics);
         let mut writes = rows(key, &entries);
-        let state = doc.transact().encode_state_as_update_v1(&StateVector::default());
-        writes.push(DocWrite::Snapshot { key: key.clone(), covers_seq: id_to_seq(&last_id), at: entry_ms(&last_id), state });
-        if !self.store.write_if_unchanged(key, stored.last_seq, &writes).await? {
+        let state = doc
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default());
+        writes.push(DocWrite::Snapshot {
+            key: key.clone(),
+            covers_seq: id_to_seq(&last_id),
+            at: entry_ms(&last_id),
+            state,
+        });
+        if !self
+            .store
+            .write_if_unchanged(key, stored.last_seq, &writes)
+            .await?
+        {
             // Someone else stored these entries first: theirs stands, ours is dropped.
             return Ok(false);
         }
         let now = crate::util::now_ms();
         let grace = now - self.keep.as_millis() as i64;
         let seq = id_to_seq(&last_id) + 1;
-        let min_id = if entry_ms(&last_id) < grace { seq_to_id(seq) } else { format!("{grace}-0") };
+        let min_id = if entry_ms(&last_id) < grace {
+            seq_to_id(seq)
+        } else {
+            format!("{grace}-0")
+        };
         let mut conn = self.node.conn();
-        let trimmed: redis::RedisResult<i64> = redis::cmd("XTRIM").arg(stream).arg("MINID").arg(&min_id).query_async(&mut conn).await;
+        let trimmed: redis::RedisResult<i64> = redis::cmd("XTRIM")
+            .arg(stream)
+            .arg("MINID")
+            .arg(&min_id)
+            .query_async(&mut conn)
+            .await;
         if let Err(e) = trimmed {
             tracing::warn!(stream, error = %e, "could not trim a compacted stream; the next compaction trims it");
         }
         self.metrics.cluster_compaction(entries.len());
-        if let Some(w) = self.watched.lock().unwrap_or_else(|e| e.into_inner()).get_mut(stream) {
+        if let Some(w) = self
+            .watched
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_mut(stream)
+        {
             w.since_compaction = 0;
         }
         Ok(true)
@@ -379,7 +486,14 @@ impl Relay {
                 Ok(true) => continue,
                 Ok(false) => {
                     let lease = format!("compact:{}:{}", key.session_id, key.doc);
-                    if self.node.lease_holder(&lease).await.ok().flatten().is_none() {
+                    if self
+                        .node
+                        .lease_holder(&lease)
+                        .await
+                        .ok()
+                        .flatten()
+                        .is_none()
+                    {
                         return;
                     }
                 }
@@ -394,19 +508,36 @@ impl Relay {
 
     /// Forgets the streams of a deleted session.
     pub async fn delete_session(&self, session_id: &str) {
-        self.node.delete_matching(&format!("iide:doc:{session_id}:*")).await;
+        self.node
+            .delete_matching(&format!("iide:doc:{session_id}:*"))
+            .await;
     }
 
     /// Applies what a room may have missed while Redis was away (entries trimmed before this
     /// node read them): the stored document, merged into the live one.
     async fn catch_up_all(&self) {
-        let rooms: Vec<(DocKey, Weak<Room>)> = self.watched.lock().unwrap_or_else(|e| e.into_inner()).values().map(|w| (w.key.clone(), w.room.clone())).collect();
+        let rooms: Vec<(DocKey, Weak<Room>)> = self
+            .watched
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .map(|w| (w.key.clone(), w.room.clone()))
+            .collect();
         for (key, room) in rooms {
-            let Ok((doc, _, last_id)) = self.load(&key, &self.metrics).await else { continue };
+            let Ok((doc, _, last_id)) = self.load(&key, &self.metrics).await else {
+                continue;
+            };
             let Some(room) = room.upgrade() else { continue };
-            let update = doc.transact().encode_state_as_update_v1(&StateVector::default());
+            let update = doc
+                .transact()
+                .encode_state_as_update_v1(&StateVector::default());
             let _ = room.apply_remote(&update);
-            if let Some(w) = self.watched.lock().unwrap_or_else(|e| e.into_inner()).get_mut(&stream_key(&key)) {
+            if let Some(w) = self
+                .watched
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get_mut(&stream_key(&key))
+            {
                 if id_to_seq(&w.last_id) < id_to_seq(&last_id) {
                     w.last_id = last_id;
                 }
@@ -416,7 +547,10 @@ impl Relay {
 }
 
 fn entry_ms(id: &str) -> i64 {
-    id.split_once('-').map_or(id, |(ms, _)| ms).parse().unwrap_or(0)
+    id.split_once('-')
+        .map_or(id, |(ms, _)| ms)
+        .parse()
+        .unwrap_or(0)
 }
 
 fn entry_data(entry: &StreamId) -> Option<&[u8]> {
@@ -460,16 +594,29 @@ fn rows(key: &DocKey, entries: &[StreamId]) -> Vec<DocWrite> {
         if group.is_empty() {
             return;
         }
-        let data = if group.len() == 1 { Ok(group[0].to_vec()) } else { yrs::merge_updates_v1(group.iter().copied()) };
+        let data = if group.len() == 1 {
+            Ok(group[0].to_vec())
+        } else {
+            yrs::merge_updates_v1(group.iter().copied())
+        };
         match data {
-            Ok(data) => rows.push(DocWrite::Update { key: key.clone(), seq: id_to_seq(last_id), at: entry_ms(last_id), data }),
+            Ok(data) => rows.push(DocWrite::Update {
+                key: key.clone(),
+                seq: id_to_seq(last_id),
+                at: entry_ms(last_id),
+                data,
+            }),
             // Should not happen (rooms produced them); the snapshot holds them all anyway.
-            Err(e) => tracing::warn!(session = %key.session_id, doc = %key.doc, error = %e, "could not merge stream entries into a replay row"),
+            Err(e) => {
+                tracing::warn!(session = %key.session_id, doc = %key.doc, error = %e, "could not merge stream entries into a replay row")
+            }
         }
         group.clear();
     };
     for entry in entries {
-        let Some(data) = entry_data(entry) else { continue };
+        let Some(data) = entry_data(entry) else {
+            continue;
+        };
         let ms = entry_ms(&entry.id);
         if !group.is_empty() && ms - group_start >= ROW_SPAN_MS {
             flush(&mut group, last_id, &mut rows);
@@ -515,7 +662,14 @@ async fn writer(relay: Arc<Relay>, mut rx: mpsc::UnboundedReceiver<Out>, stop: C
                 Out::Update { stream, data } => {
                     bytes += data.len();
                     updates += 1;
-                    pipe.cmd("XADD").arg(stream).arg("*").arg("n").arg(&node_id).arg("u").arg(data).ignore();
+                    pipe.cmd("XADD")
+                        .arg(stream)
+                        .arg("*")
+                        .arg("n")
+                        .arg(&node_id)
+                        .arg("u")
+                        .arg(data)
+                        .ignore();
                 }
                 Out::Publish { channel, payload } => {
                     pipe.cmd("PUBLISH").arg(channel).arg(payload).ignore();
@@ -578,7 +732,11 @@ async fn reader(relay: Weak<Relay>, stop: CancellationToken) {
             }
         };
         delay = Duration::from_millis(100);
-        match redis::cmd("CLIENT").arg("ID").query_async::<i64>(&mut conn).await {
+        match redis::cmd("CLIENT")
+            .arg("ID")
+            .query_async::<i64>(&mut conn)
+            .await
+        {
             Ok(id) => r.reader_client.store(id, Ordering::SeqCst),
             Err(_) => continue,
         }
@@ -590,14 +748,24 @@ async fn reader(relay: Weak<Relay>, stop: CancellationToken) {
         loop {
             let Some(r) = relay.upgrade() else { return };
             let generation = r.generation.load(Ordering::SeqCst);
-            let streams: Vec<(String, String)> = r.watched.lock().unwrap_or_else(|e| e.into_inner()).iter().map(|(k, w)| (k.clone(), w.last_id.clone())).collect();
+            let streams: Vec<(String, String)> = r
+                .watched
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .map(|(k, w)| (k.clone(), w.last_id.clone()))
+                .collect();
             r.reader_generation.store(generation, Ordering::SeqCst);
             if streams.is_empty() {
                 tokio::select! { _ = stop.cancelled() => return, _ = r.watch_changed.notified() => {} }
                 continue;
             }
             let mut cmd = redis::cmd("XREAD");
-            cmd.arg("COUNT").arg(1000).arg("BLOCK").arg(10_000).arg("STREAMS");
+            cmd.arg("COUNT")
+                .arg(1000)
+                .arg("BLOCK")
+                .arg(10_000)
+                .arg("STREAMS");
             for (k, _) in &streams {
                 cmd.arg(k);
             }
@@ -633,19 +801,27 @@ impl Relay {
         for stream in reply.keys {
             let (room, key, due) = {
                 let mut watched = self.watched.lock().unwrap_or_else(|e| e.into_inner());
-                let Some(w) = watched.get_mut(&stream.key) else { continue };
+                let Some(w) = watched.get_mut(&stream.key) else {
+                    continue;
+                };
                 if let Some(last) = stream.ids.last() {
                     w.last_id = last.id.clone();
                 }
                 w.since_compaction += stream.ids.len() as u32;
-                (w.room.upgrade(), w.key.clone(), w.since_compaction >= w.compact_at)
+                (
+                    w.room.upgrade(),
+                    w.key.clone(),
+                    w.since_compaction >= w.compact_at,
+                )
             };
             if let Some(room) = room {
                 for entry in &stream.ids {
                     if entry_origin(entry) == Some(me) {
                         continue;
                     }
-                    let Some(data) = entry_data(entry) else { continue };
+                    let Some(data) = entry_data(entry) else {
+                        continue;
+                    };
                     self.metrics.cluster_remote_update();
                     if room.apply_remote(data).is_err() {
                         tracing::warn!(session = %key.session_id, doc = %key.doc, id = %entry.id, "an update from another node did not apply");
@@ -653,7 +829,12 @@ impl Relay {
                 }
             }
             if due {
-                if let Some(w) = self.watched.lock().unwrap_or_else(|e| e.into_inner()).get_mut(&stream.key) {
+                if let Some(w) = self
+                    .watched
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get_mut(&stream.key)
+                {
                     w.since_compaction = 0;
                 }
                 self.spawn_compaction(key);
@@ -664,7 +845,11 @@ impl Relay {
 
 /// The awareness subscription: (un)subscribes as rooms open and unload, delivers the other
 /// nodes' awareness updates, and answers their requests to announce this node's clients.
-async fn awareness_listener(relay: Weak<Relay>, mut changes: mpsc::UnboundedReceiver<(bool, String)>, stop: CancellationToken) {
+async fn awareness_listener(
+    relay: Weak<Relay>,
+    mut changes: mpsc::UnboundedReceiver<(bool, String)>,
+    stop: CancellationToken,
+) {
     let mut delay = Duration::from_millis(100);
     while !stop.is_cancelled() {
         let Some(r) = relay.upgrade() else { return };
@@ -680,7 +865,13 @@ async fn awareness_listener(relay: Weak<Relay>, mut changes: mpsc::UnboundedRece
         };
         delay = Duration::from_millis(100);
         // Subscribe to what is open now (also after a reconnect).
-        let open: Vec<String> = r.channels.lock().unwrap_or_else(|e| e.into_inner()).keys().cloned().collect();
+        let open: Vec<String> = r
+            .channels
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .cloned()
+            .collect();
         drop(r);
         let mut ok = true;
         for channel in open {
@@ -706,7 +897,9 @@ async fn awareness_listener(relay: Weak<Relay>, mut changes: mpsc::UnboundedRece
 
 impl Relay {
     fn on_awareness(&self, channel: &str, payload: &[u8]) {
-        let Some((&len, rest)) = payload.split_first() else { return };
+        let Some((&len, rest)) = payload.split_first() else {
+            return;
+        };
         let len = len as usize;
         if rest.len() <= len || &rest[..len] == self.node.id.as_bytes() {
             return;
@@ -714,8 +907,14 @@ impl Relay {
         let (kind, data) = (rest[len], &rest[len + 1..]);
         let room = {
             let channels = self.channels.lock().unwrap_or_else(|e| e.into_inner());
-            let Some(stream) = channels.get(channel) else { return };
-            self.watched.lock().unwrap_or_else(|e| e.into_inner()).get(stream).and_then(|w| w.room.upgrade())
+            let Some(stream) = channels.get(channel) else {
+                return;
+            };
+            self.watched
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(stream)
+                .and_then(|w| w.room.upgrade())
         };
         let Some(room) = room else { return };
         match kind {

@@ -18,9 +18,9 @@ use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 use yrs::sync::awareness::AwarenessUpdate;
 use yrs::sync::{Awareness, Message, SyncMessage};
+use yrs::types::ToJson;
 use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
-use yrs::types::ToJson;
 use yrs::{Doc, Map, ReadTxn, StateVector, Transact, TransactionMut, Update};
 
 use super::packed::{Appended, Packed};
@@ -145,7 +145,10 @@ impl RoomState {
     fn whole(&mut self) -> Vec<u8> {
         match &mut self.body {
             Body::Packed(packed) => packed.state().to_vec(),
-            Body::Live(doc) => shrunk(doc.transact().encode_state_as_update_v1(&StateVector::default())),
+            Body::Live(doc) => shrunk(
+                doc.transact()
+                    .encode_state_as_update_v1(&StateVector::default()),
+            ),
         }
     }
 }
@@ -153,7 +156,15 @@ impl RoomState {
 impl Room {
     /// A room on a document rebuilt from storage (see `collab::rebuild`): `last_seq` is the
     /// highest stored sequence number, `unsnapshotted` how many stored updates follow the snapshot.
-    pub fn new(key: RoomKey, doc: Doc, last_seq: i64, unsnapshotted: u32, log: DocLog, snapshot_every: u32, metrics: Metrics) -> Room {
+    pub fn new(
+        key: RoomKey,
+        doc: Doc,
+        last_seq: i64,
+        unsnapshotted: u32,
+        log: DocLog,
+        snapshot_every: u32,
+        metrics: Metrics,
+    ) -> Room {
         let (bus, _) = broadcast::channel(BROADCAST_CAPACITY);
         let body = match Packed::pack(&doc, key.doc.server_owned_map()) {
             Some(packed) => Body::Packed(packed),
@@ -223,7 +234,13 @@ impl Room {
     }
 
     pub(super) fn is_idle_for(&self, d: std::time::Duration) -> bool {
-        self.holders.load(Ordering::SeqCst) == 0 && self.idle_since.lock().unwrap_or_else(|e| e.into_inner()).elapsed() >= d
+        self.holders.load(Ordering::SeqCst) == 0
+            && self
+                .idle_since
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .elapsed()
+                >= d
     }
 
     /// What the server sends first: its state vector (so the client sends what the server lacks)
@@ -244,7 +261,10 @@ impl Room {
         let mut state = self.lock();
         let update = state.whole();
         let sv = state.state_vector();
-        let mut frames = vec![frame(Message::Sync(SyncMessage::SyncStep2(update))), frame(Message::Sync(SyncMessage::SyncStep1(sv)))];
+        let mut frames = vec![
+            frame(Message::Sync(SyncMessage::SyncStep2(update))),
+            frame(Message::Sync(SyncMessage::SyncStep1(sv))),
+        ];
         if let Some(frame) = awareness_frame(&state.awareness) {
             frames.push(frame);
         }
@@ -278,15 +298,24 @@ impl Room {
         if let Some(applied) = self.append_packed(from, true, &update) {
             return applied;
         }
-        self.mutate(from, |txn| txn.apply_update(update).map_err(|_| ApplyError::Malformed))
+        self.mutate(from, |txn| {
+            txn.apply_update(update).map_err(|_| ApplyError::Malformed)
+        })
     }
 
     /// Appends an update to the packed document when no `Doc` is needed for it (see `packed`);
     /// None when one is. What is appended, broadcast and stored is yrs' own encoding of the
     /// update, never the client's bytes as they came.
-    fn append_packed(&self, from: u64, record: bool, update: &Update) -> Option<Result<bool, ApplyError>> {
+    fn append_packed(
+        &self,
+        from: u64,
+        record: bool,
+        update: &Update,
+    ) -> Option<Result<bool, ApplyError>> {
         let mut state = self.lock();
-        let Body::Packed(packed) = &mut state.body else { return None };
+        let Body::Packed(packed) = &mut state.body else {
+            return None;
+        };
         let data = shrunk(update.encode_v1());
         // yrs may panic on a crafted update (decoding it, or folding it in): as on the `Doc` path,
         // that ends this message, not the process.
@@ -308,11 +337,16 @@ impl Room {
         if let Some(applied) = self.append_packed(0, false, &update) {
             return applied;
         }
-        self.apply(0, false, |txn| txn.apply_update(update).map_err(|_| ApplyError::Malformed))
+        self.apply(0, false, |txn| {
+            txn.apply_update(update).map_err(|_| ApplyError::Malformed)
+        })
     }
 
     /// Runs a change made by the server itself (e.g. the language picked through the API).
-    pub fn server_change(&self, change: impl FnOnce(&mut TransactionMut)) -> Result<bool, ApplyError> {
+    pub fn server_change(
+        &self,
+        change: impl FnOnce(&mut TransactionMut),
+    ) -> Result<bool, ApplyError> {
         self.lock().doc(true, &self.metrics);
         self.mutate(0, |txn| {
             change(txn);
@@ -320,19 +354,33 @@ impl Room {
         })
     }
 
-    fn mutate(&self, from: u64, change: impl FnOnce(&mut TransactionMut) -> Result<(), ApplyError>) -> Result<bool, ApplyError> {
+    fn mutate(
+        &self,
+        from: u64,
+        change: impl FnOnce(&mut TransactionMut) -> Result<(), ApplyError>,
+    ) -> Result<bool, ApplyError> {
         self.apply(from, true, change)
     }
 
     /// Runs a change and broadcasts what it changed; `record`: also logs it (storage, or the
     /// stream the other nodes read).
-    fn apply(&self, from: u64, record: bool, change: impl FnOnce(&mut TransactionMut) -> Result<(), ApplyError>) -> Result<bool, ApplyError> {
+    fn apply(
+        &self,
+        from: u64,
+        record: bool,
+        change: impl FnOnce(&mut TransactionMut) -> Result<(), ApplyError>,
+    ) -> Result<bool, ApplyError> {
         let mut state = self.lock();
         let doc = state.doc(false, &self.metrics);
         // A map the server owns (the pad's `meta`: language, policy, end of session) is the
         // server's to write; a client that writes it anyway is overruled in the same
         // transaction, so nobody else ever sees a spoofed value.
-        let guarded_meta = self.key.doc.server_owned_map().filter(|_| from != 0).map(|name| doc.get_or_insert_map(name));
+        let guarded_meta = self
+            .key
+            .doc
+            .server_owned_map()
+            .filter(|_| from != 0)
+            .map(|name| doc.get_or_insert_map(name));
         // yrs may panic on a crafted update; contain it to this message instead of the process.
         let delta = catch_unwind(AssertUnwindSafe(|| {
             let mut txn = doc.transact_mut();
@@ -375,7 +423,12 @@ impl Room {
 
     /// Applies a client's awareness update and relays it. `controlled` collects the awareness
     /// client ids this connection speaks for, so they can be removed when it leaves.
-    pub fn apply_awareness(&self, from: u64, update: AwarenessUpdate, controlled: &mut HashSet<u64>) -> Result<(), ApplyError> {
+    pub fn apply_awareness(
+        &self,
+        from: u64,
+        update: AwarenessUpdate,
+        controlled: &mut HashSet<u64>,
+    ) -> Result<(), ApplyError> {
         for entry in update.clients.values() {
             if entry.json.len() > MAX_AWARENESS_STATE_BYTES
                 || serde_json::from_str::<serde_json::Value>(&entry.json).is_err()
@@ -386,9 +439,11 @@ impl Room {
         let frame = frame(Message::Awareness(update.clone()));
         let for_nodes = matches!(self.log, DocLog::Cluster(_)).then(|| update.encode_v1());
         let mut state = self.lock();
-        let summary = catch_unwind(AssertUnwindSafe(|| state.awareness.apply_update_summary(update)))
-            .map_err(|_| ApplyError::Internal)?
-            .map_err(|_| ApplyError::BadAwareness)?;
+        let summary = catch_unwind(AssertUnwindSafe(|| {
+            state.awareness.apply_update_summary(update)
+        }))
+        .map_err(|_| ApplyError::Internal)?
+        .map_err(|_| ApplyError::BadAwareness)?;
         if let Some(summary) = summary {
             for id in summary.added.iter().chain(summary.updated.iter()) {
                 controlled.insert(id.get());
@@ -409,12 +464,18 @@ impl Room {
 
     /// Applies another node's awareness update and relays it to this node's connections.
     pub fn apply_remote_awareness(&self, update: AwarenessUpdate) {
-        if update.clients.values().any(|e| e.json.len() > MAX_AWARENESS_STATE_BYTES) {
+        if update
+            .clients
+            .values()
+            .any(|e| e.json.len() > MAX_AWARENESS_STATE_BYTES)
+        {
             return;
         }
         let frame = frame(Message::Awareness(update.clone()));
         let mut state = self.lock();
-        let applied = catch_unwind(AssertUnwindSafe(|| state.awareness.apply_update_summary(update)));
+        let applied = catch_unwind(AssertUnwindSafe(|| {
+            state.awareness.apply_update_summary(update)
+        }));
         drop(state);
         if matches!(applied, Ok(Ok(_))) {
             let _ = self.bus.send(Broadcast { from: 0, frame });
@@ -424,7 +485,11 @@ impl Room {
     /// The awareness states of this node's connections, to announce to another node.
     pub fn local_awareness(&self) -> Option<AwarenessUpdate> {
         let state = self.lock();
-        let ids: Vec<yrs::block::ClientID> = state.local_clients.iter().map(|id| yrs::block::ClientID::new(*id)).collect();
+        let ids: Vec<yrs::block::ClientID> = state
+            .local_clients
+            .iter()
+            .map(|id| yrs::block::ClientID::new(*id))
+            .collect();
         if ids.is_empty() {
             return None;
         }
@@ -437,7 +502,10 @@ impl Room {
             return;
         }
         let mut state = self.lock();
-        let ids: Vec<yrs::block::ClientID> = clients.iter().map(|id| yrs::block::ClientID::new(*id)).collect();
+        let ids: Vec<yrs::block::ClientID> = clients
+            .iter()
+            .map(|id| yrs::block::ClientID::new(*id))
+            .collect();
         for id in &ids {
             state.awareness.remove_state(*id);
             state.local_clients.remove(&id.get());
@@ -463,7 +531,9 @@ impl Room {
     }
 
     fn snapshot_locked(&self, state: &mut RoomState) {
-        let DocLog::Local(persister) = &self.log else { return };
+        let DocLog::Local(persister) = &self.log else {
+            return;
+        };
         let snapshot = state.whole();
         persister.snapshot(&self.pending, state.last_seq, snapshot);
         state.updates_since_snapshot = 0;
@@ -485,7 +555,9 @@ impl Room {
     /// True when it did.
     pub fn pack_if_unneeded(&self, after: Duration) -> bool {
         let mut state = self.lock();
-        let Body::Live(doc) = &state.body else { return false };
+        let Body::Live(doc) = &state.body else {
+            return false;
+        };
         if state.needed_at.elapsed() < after {
             return false;
         }
@@ -519,7 +591,9 @@ impl Drop for Room {
 
 /// Puts a map back to the given JSON state: every key as it was, and no other key.
 fn restore_map(map: &yrs::MapRef, txn: &mut TransactionMut, state: &yrs::Any) {
-    let yrs::Any::Map(entries) = state else { return };
+    let yrs::Any::Map(entries) = state else {
+        return;
+    };
     let current: Vec<String> = map.keys(txn).map(str::to_string).collect();
     for key in current {
         if !entries.contains_key(&key) {
@@ -551,5 +625,9 @@ fn frame(message: Message) -> Bytes {
 /// under load. A copy rather than an in-place shrink, so that the 1 KiB buffer is freed whole
 /// and reused by the next encoding instead of leaving a hole beside a long-lived frame.
 pub(super) fn shrunk(encoded: Vec<u8>) -> Vec<u8> {
-    if encoded.capacity() - encoded.len() < 64 { encoded } else { encoded.as_slice().to_vec() }
+    if encoded.capacity() - encoded.len() < 64 {
+        encoded
+    } else {
+        encoded.as_slice().to_vec()
+    }
 }

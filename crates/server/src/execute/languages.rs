@@ -32,7 +32,9 @@ pub const SERVER_LANGUAGES: &[ServerLanguage] = &[
         id: "c",
         name: "C",
         file: "main.c",
-        compile: Some(&["gcc", "-std=c17", "-O1", "-pipe", "-Wall", "-o", "main", "main.c", "-lm"]),
+        compile: Some(&[
+            "gcc", "-std=c17", "-O1", "-pipe", "-Wall", "-o", "main", "main.c", "-lm",
+        ]),
         run: &["./main"],
         env: &[],
         big_address_space: false,
@@ -44,7 +46,16 @@ pub const SERVER_LANGUAGES: &[ServerLanguage] = &[
         id: "cpp",
         name: "C++",
         file: "main.cpp",
-        compile: Some(&["g++", "-std=c++17", "-O1", "-pipe", "-Wall", "-o", "main", "main.cpp"]),
+        compile: Some(&[
+            "g++",
+            "-std=c++17",
+            "-O1",
+            "-pipe",
+            "-Wall",
+            "-o",
+            "main",
+            "main.cpp",
+        ]),
         run: &["./main"],
         env: &[],
         big_address_space: false,
@@ -81,7 +92,14 @@ pub const SERVER_LANGUAGES: &[ServerLanguage] = &[
         file: "main.go",
         compile: Some(&["go", "build", "-o", "main", "main.go"]),
         run: &["./main"],
-        env: &[("GOCACHE", "/tmp/go-cache"), ("GOPATH", "/tmp/go"), ("CGO_ENABLED", "0"), ("GO111MODULE", "off"), ("GOTOOLCHAIN", "local"), ("GOMAXPROCS", "{cpus}")],
+        env: &[
+            ("GOCACHE", "/tmp/go-cache"),
+            ("GOPATH", "/tmp/go"),
+            ("CGO_ENABLED", "0"),
+            ("GO111MODULE", "off"),
+            ("GOTOOLCHAIN", "local"),
+            ("GOMAXPROCS", "{cpus}"),
+        ],
         big_address_space: true,
         etc: &[],
         tool: "go",
@@ -91,7 +109,16 @@ pub const SERVER_LANGUAGES: &[ServerLanguage] = &[
         id: "rust",
         name: "Rust",
         file: "main.rs",
-        compile: Some(&["rustc", "--edition", "2021", "-C", "debuginfo=0", "-o", "main", "main.rs"]),
+        compile: Some(&[
+            "rustc",
+            "--edition",
+            "2021",
+            "-C",
+            "debuginfo=0",
+            "-o",
+            "main",
+            "main.rs",
+        ]),
         run: &["./main"],
         env: &[],
         big_address_space: false,
@@ -132,7 +159,17 @@ pub const SERVER_LANGUAGES: &[ServerLanguage] = &[
         // the run's uid may not open /dev/stdin, a pipe the server made); the output
         // is sqlite3's default list mode (tests compare it); errors name the line ("Parse error
         // near line 3").
-        run: &["sqlite3", "-bail", "-batch", ":memory:", "CREATE TABLE input (line TEXT)", ".separator \u{1f}", ".import '|cat' input", ".separator |", ".read main.sql"],
+        run: &[
+            "sqlite3",
+            "-bail",
+            "-batch",
+            ":memory:",
+            "CREATE TABLE input (line TEXT)",
+            ".separator \u{1f}",
+            ".import '|cat' input",
+            ".separator |",
+            ".read main.sql",
+        ],
         env: &[],
         big_address_space: false,
         etc: &[],
@@ -169,7 +206,14 @@ pub const SERVER_LANGUAGES: &[ServerLanguage] = &[
         file: "main.ts",
         // Types are stripped, not checked, as in the browser's Run: the tests judge the same program
         // the candidate ran. CommonJS, so `require('fs')` reads stdin as in JavaScript.
-        compile: Some(&["esbuild", "main.ts", "--outfile=main.js", "--format=cjs", "--platform=node", "--log-level=warning"]),
+        compile: Some(&[
+            "esbuild",
+            "main.ts",
+            "--outfile=main.js",
+            "--format=cjs",
+            "--platform=node",
+            "--log-level=warning",
+        ]),
         run: &["node", "main.js"],
         env: &[],
         big_address_space: true,
@@ -181,7 +225,9 @@ pub const SERVER_LANGUAGES: &[ServerLanguage] = &[
 
 /// A language whose Run happens on the server.
 pub fn server_language(id: &str) -> Option<&'static ServerLanguage> {
-    SERVER_LANGUAGES.iter().find(|l| l.id == id && !l.tests_only)
+    SERVER_LANGUAGES
+        .iter()
+        .find(|l| l.id == id && !l.tests_only)
 }
 
 /// A language whose tests the server can run (the server-side ones and the browser's three).
@@ -191,7 +237,11 @@ pub fn test_language(id: &str) -> Option<&'static ServerLanguage> {
 
 /// Ids of the languages that run on the server, for error messages and the languages list.
 pub fn server_language_ids() -> Vec<String> {
-    SERVER_LANGUAGES.iter().filter(|l| !l.tests_only).map(|l| l.id.to_string()).collect()
+    SERVER_LANGUAGES
+        .iter()
+        .filter(|l| !l.tests_only)
+        .map(|l| l.id.to_string())
+        .collect()
 }
 
 /// Ids of the languages whose tests the server runs.

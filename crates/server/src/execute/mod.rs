@@ -18,7 +18,10 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use crate::config::ExecuteConfig;
 use crate::sandbox::Io;
-pub use languages::{SERVER_LANGUAGES, ServerLanguage, server_language, server_language_ids, test_language, test_language_ids};
+pub use languages::{
+    SERVER_LANGUAGES, ServerLanguage, server_language, server_language_ids, test_language,
+    test_language_ids,
+};
 
 /// Where the run's folder is inside the sandbox.
 const BOX: &str = "/box";
@@ -106,7 +109,10 @@ pub struct Executor {
 }
 
 impl Executor {
-    pub async fn new(config: ExecuteConfig, helper: crate::sandbox::Helper) -> anyhow::Result<Arc<Executor>> {
+    pub async fn new(
+        config: ExecuteConfig,
+        helper: crate::sandbox::Helper,
+    ) -> anyhow::Result<Arc<Executor>> {
         std::fs::create_dir_all(&config.runs_dir)?;
         // The sandbox mounts the run's folder: the path must be absolute.
         let root = std::fs::canonicalize(&config.runs_dir)?;
@@ -115,10 +121,14 @@ impl Executor {
         // Folders of runs cut short by a crash (an hour old: another server may share the folder).
         if let Ok(entries) = std::fs::read_dir(&root) {
             for e in entries.flatten() {
-                let old = e.metadata().and_then(|m| m.modified()).is_ok_and(|t| t.elapsed().is_ok_and(|age| age > Duration::from_secs(3600)));
+                let old = e
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > Duration::from_secs(3600)));
                 if old {
                     // A crashed server's run folders are still mounted tmpfs.
-                    crate::sandbox::Scratch::unmount(&helper, &e.file_name().to_string_lossy()).await;
+                    crate::sandbox::Scratch::unmount(&helper, &e.file_name().to_string_lossy())
+                        .await;
                     let _ = std::fs::remove_dir_all(e.path());
                 }
             }
@@ -126,7 +136,9 @@ impl Executor {
         let as_root = crate::sandbox::can_switch_uid();
         let disk_quota = crate::sandbox::Scratch::works(&helper).await;
         if !disk_quota {
-            tracing::warn!("runs get no disk quota (a size-limited tmpfs per run needs root): only the per-file limit applies");
+            tracing::warn!(
+                "runs get no disk quota (a size-limited tmpfs per run needs root): only the per-file limit applies"
+            );
         }
         Ok(Arc::new(Executor {
             slots: Arc::new(Semaphore::new(config.max_concurrent.max(1))),
@@ -153,14 +165,22 @@ impl Executor {
             self.admitted.fetch_sub(1, Ordering::AcqRel);
             // A rough wait: the queue ahead, a few seconds per run per slot.
             let per_slot = taken / self.config.max_concurrent.max(1);
-            return Err(Busy { retry_after_secs: (per_slot as u64 * 2).clamp(1, 60) });
+            return Err(Busy {
+                retry_after_secs: (per_slot as u64 * 2).clamp(1, 60),
+            });
         }
-        Ok(Ticket { executor: self.clone() })
+        Ok(Ticket {
+            executor: self.clone(),
+        })
     }
 
     /// Starts the job: events on the receiver (dropping it stops the run), the outcome on the
     /// oneshot once it has ended (also when the receiver was dropped).
-    pub fn start(self: &Arc<Self>, ticket: Ticket, job: Job) -> (mpsc::Receiver<RunEvent>, oneshot::Receiver<Outcome>) {
+    pub fn start(
+        self: &Arc<Self>,
+        ticket: Ticket,
+        job: Job,
+    ) -> (mpsc::Receiver<RunEvent>, oneshot::Receiver<Outcome>) {
         let (tx, rx) = mpsc::channel(64);
         let (done_tx, done_rx) = oneshot::channel();
         let this = self.clone();
@@ -176,14 +196,19 @@ impl Executor {
     async fn run(&self, mut job: Job, tx: &mpsc::Sender<RunEvent>) -> Outcome {
         let waiting = self.slots.available_permits() == 0;
         if waiting {
-            let ahead = self.admitted.load(Ordering::Acquire).saturating_sub(self.config.max_concurrent.max(1) + 1);
+            let ahead = self
+                .admitted
+                .load(Ordering::Acquire)
+                .saturating_sub(self.config.max_concurrent.max(1) + 1);
             let _ = tx.send(RunEvent::Queued { ahead }).await;
         }
         let permit = tokio::select! {
             p = self.slots.clone().acquire_owned() => p,
             _ = tx.closed() => return Outcome::stopped_before_start(),
         };
-        let Ok(_permit) = permit else { return Outcome::stopped_before_start() };
+        let Ok(_permit) = permit else {
+            return Outcome::stopped_before_start();
+        };
         let n = self.next.fetch_add(1, Ordering::Relaxed);
         let name = format!("{}-{n}", crate::util::new_id());
         let dir = self.root.join(&name);
@@ -202,13 +227,35 @@ impl Executor {
             Ok(outcome) => outcome,
             Err(e) => {
                 tracing::error!(error = %e, "code run could not be started");
-                let _ = tx.send(RunEvent::Stderr(format!("The run could not be started: {e}\n"))).await;
-                Outcome { status: "error", code: None, step: "run", time_ms: 0, compile_ms: None, memory_bytes: None, cpu_ms: None, output_bytes: 0, message: None }
+                let _ = tx
+                    .send(RunEvent::Stderr(format!(
+                        "The run could not be started: {e}\n"
+                    )))
+                    .await;
+                Outcome {
+                    status: "error",
+                    code: None,
+                    step: "run",
+                    time_ms: 0,
+                    compile_ms: None,
+                    memory_bytes: None,
+                    cpu_ms: None,
+                    output_bytes: 0,
+                    message: None,
+                }
             }
         }
     }
 
-    async fn run_in(&self, dir: &Path, name: &str, uid: u32, job: &Job, more_stdin: Option<mpsc::Receiver<String>>, tx: &mpsc::Sender<RunEvent>) -> std::io::Result<Outcome> {
+    async fn run_in(
+        &self,
+        dir: &Path,
+        name: &str,
+        uid: u32,
+        job: &Job,
+        more_stdin: Option<mpsc::Receiver<String>>,
+        tx: &mpsc::Sender<RunEvent>,
+    ) -> std::io::Result<Outcome> {
         std::fs::create_dir_all(dir)?;
         std::fs::write(dir.join(job.language.file), &job.code)?;
         if self.as_root {
@@ -219,19 +266,39 @@ impl Executor {
         if tx.send(RunEvent::Started).await.is_err() {
             return Ok(Outcome::stopped_before_start());
         }
-        let mut output = OutputBudget { left: self.config.max_output_bytes, used: 0 };
+        let mut output = OutputBudget {
+            left: self.config.max_output_bytes,
+            used: 0,
+        };
         let mut compile_ms = None;
         if let Some(compile) = job.language.compile {
             let limits = self.compile_limits();
             let argv: Vec<String> = compile.iter().map(|s| s.to_string()).collect();
-            let step = self.step(dir, &format!("{name}-compile"), uid, job.language, &argv, "", None, &limits, &mut output, tx, &job.cancel).await?;
+            let step = self
+                .step(
+                    dir,
+                    &format!("{name}-compile"),
+                    uid,
+                    job.language,
+                    &argv,
+                    "",
+                    None,
+                    &limits,
+                    &mut output,
+                    tx,
+                    &job.cancel,
+                )
+                .await?;
             compile_ms = Some(step.time_ms);
             if step.ended != Ended::Exited(0) {
                 let mut outcome = step.outcome("compile", &limits, &output, &self.config);
                 outcome.compile_ms = compile_ms;
                 outcome.time_ms = 0;
                 if matches!(step.ended, Ended::TimedOut) {
-                    outcome.message = Some(format!("Compiling took longer than {} s and was stopped.", limits.wall.as_secs()));
+                    outcome.message = Some(format!(
+                        "Compiling took longer than {} s and was stopped.",
+                        limits.wall.as_secs()
+                    ));
                     outcome.status = "error";
                 }
                 return Ok(outcome);
@@ -239,7 +306,21 @@ impl Executor {
         }
         let limits = self.run_limits(job.time_limit);
         let argv = self.run_argv(job.language);
-        let step = self.step(dir, &format!("{name}-run"), uid, job.language, &argv, &job.stdin, more_stdin, &limits, &mut output, tx, &job.cancel).await?;
+        let step = self
+            .step(
+                dir,
+                &format!("{name}-run"),
+                uid,
+                job.language,
+                &argv,
+                &job.stdin,
+                more_stdin,
+                &limits,
+                &mut output,
+                tx,
+                &job.cancel,
+            )
+            .await?;
         let mut outcome = step.outcome("run", &limits, &output, &self.config);
         outcome.compile_ms = compile_ms;
         Ok(outcome)
@@ -247,12 +328,19 @@ impl Executor {
 
     /// The run's folder: a size-limited tmpfs (with /tmp inside it) where the server can mount
     /// one, so the run's writes in all are bounded; unmounted when the guard drops.
-    async fn scratch(&self, name: &str, dir: &Path, uid: u32) -> std::io::Result<Option<crate::sandbox::Scratch>> {
+    async fn scratch(
+        &self,
+        name: &str,
+        dir: &Path,
+        uid: u32,
+    ) -> std::io::Result<Option<crate::sandbox::Scratch>> {
         std::fs::create_dir_all(dir)?;
         if !self.disk_quota {
             return Ok(None);
         }
-        crate::sandbox::Scratch::mount(&self.helper, name, self.config.disk_mb.max(1) << 20, uid).await.map(Some)
+        crate::sandbox::Scratch::mount(&self.helper, name, self.config.disk_mb.max(1) << 20, uid)
+            .await
+            .map(Some)
     }
 
     fn compile_limits(&self) -> StepLimits {
@@ -265,13 +353,24 @@ impl Executor {
     }
 
     fn run_limits(&self, wall: Duration) -> StepLimits {
-        StepLimits { wall, memory_bytes: self.config.memory_mb.max(16) << 20, max_processes: self.config.max_processes.max(4), cpus: self.config.cpus.max(1) }
+        StepLimits {
+            wall,
+            memory_bytes: self.config.memory_mb.max(16) << 20,
+            max_processes: self.config.max_processes.max(4),
+            cpus: self.config.cpus.max(1),
+        }
     }
 
     /// The run step's command: a JVM's heap is 5/8 of the memory limit.
     fn run_argv(&self, lang: &ServerLanguage) -> Vec<String> {
         let heap_mb = (self.config.memory_mb.max(64) * 5 / 8).to_string();
-        lang.run.iter().map(|s| s.replace("{heap_mb}", &heap_mb).replace("{cpus}", &self.config.cpus.max(1).to_string())).collect()
+        lang.run
+            .iter()
+            .map(|s| {
+                s.replace("{heap_mb}", &heap_mb)
+                    .replace("{cpus}", &self.config.cpus.max(1).to_string())
+            })
+            .collect()
     }
 
     /// One sandboxed process: stdin written, stdout and stderr streamed, limits watched.
@@ -290,20 +389,31 @@ impl Executor {
         tx: &mpsc::Sender<RunEvent>,
         cancel: &tokio_util::sync::CancellationToken,
     ) -> std::io::Result<Step> {
-        let cg_limits = crate::sandbox::Limits { memory_bytes: limits.memory_bytes, processes: limits.max_processes, cpu_percent: u64::from(limits.cpus) * 100 };
+        let cg_limits = crate::sandbox::Limits {
+            memory_bytes: limits.memory_bytes,
+            processes: limits.max_processes,
+            cpu_percent: u64::from(limits.cpus) * 100,
+        };
         // A name of its own per step (a batch runs the same step once per input), so removing
         // one group in the background never races making the next.
         let seq = self.next_group.fetch_add(1, Ordering::Relaxed);
-        let cgroup = crate::sandbox::group(&self.helper, &format!("run-{group}-{seq}"), &cg_limits).await.map_err(std::io::Error::other)?;
+        let cgroup = crate::sandbox::group(&self.helper, &format!("run-{group}-{seq}"), &cg_limits)
+            .await
+            .map_err(std::io::Error::other)?;
         // With a pids cgroup, it refuses first (and counts what it refused, for the message);
         // the per-uid limit stays as a backstop. Without a memory cgroup, an address-space limit
         // still stops a memory hog (not for runtimes that reserve far more than they use).
         let rlimits = crate::sandbox::Rlimits {
-            processes: if cgroup.is_some() { limits.max_processes * 2 } else { limits.max_processes },
+            processes: if cgroup.is_some() {
+                limits.max_processes * 2
+            } else {
+                limits.max_processes
+            },
             file_bytes: self.config.max_file_mb.max(1) << 20,
             open_files: 1024,
             cpu_seconds: Some(limits.wall.as_secs() + 1),
-            address_space: (cgroup.is_none() && !lang.big_address_space).then(|| limits.memory_bytes.saturating_mul(2)),
+            address_space: (cgroup.is_none() && !lang.big_address_space)
+                .then(|| limits.memory_bytes.saturating_mul(2)),
         };
         let jail = crate::sandbox::Jail {
             hostname: "sandbox".into(),
@@ -316,7 +426,9 @@ impl Executor {
             rlimits,
         };
         let started = Instant::now();
-        let mut child = jail.spawn(&self.helper, Io::Piped, Io::Piped, Io::Piped).await?;
+        let mut child = jail
+            .spawn(&self.helper, Io::Piped, Io::Piped, Io::Piped)
+            .await?;
         // The input is written in the background: a program that never reads it must not block us.
         // Each later input (interactive runs) restarts the time limit.
         let fed = Arc::new(tokio::sync::Notify::new());
@@ -331,7 +443,8 @@ impl Executor {
                 let Some(mut more) = more_stdin else { return };
                 while let Some(text) = more.recv().await {
                     fed.notify_one();
-                    if pipe.write_all(text.as_bytes()).await.is_err() || pipe.flush().await.is_err() {
+                    if pipe.write_all(text.as_bytes()).await.is_err() || pipe.flush().await.is_err()
+                    {
                         return;
                     }
                 }
@@ -388,7 +501,12 @@ impl Executor {
             tokio::spawn(g.remove());
         }
         let disk_full = self.disk_quota && crate::sandbox::scratch_full(dir);
-        Ok(Step { ended, time_ms, stats, disk_full })
+        Ok(Step {
+            ended,
+            time_ms,
+            stats,
+            disk_full,
+        })
     }
 }
 
@@ -403,16 +521,28 @@ pub struct BatchRun {
 impl Executor {
     /// Compiles `code` once and runs it on each input in turn (a question's tests), in one
     /// place of the queue. A compile error is every input's result.
-    pub async fn run_batch(self: &Arc<Self>, ticket: Ticket, language: &'static ServerLanguage, code: &str, inputs: &[String], time_limit: Duration) -> Vec<BatchRun> {
+    pub async fn run_batch(
+        self: &Arc<Self>,
+        ticket: Ticket,
+        language: &'static ServerLanguage,
+        code: &str,
+        inputs: &[String],
+        time_limit: Duration,
+    ) -> Vec<BatchRun> {
         let _ticket = ticket;
-        let Ok(_permit) = self.slots.clone().acquire_owned().await else { return Vec::new() };
+        let Ok(_permit) = self.slots.clone().acquire_owned().await else {
+            return Vec::new();
+        };
         let n = self.next.fetch_add(1, Ordering::Relaxed);
         let name = format!("{}-{n}", crate::util::new_id());
         let dir = self.root.join(&name);
         let uid = FIRST_UID + n % UIDS;
         let scratch = self.scratch(&name, &dir, uid).await;
         let result = match &scratch {
-            Ok(_) => self.batch_in(&dir, &name, uid, language, code, inputs, time_limit).await,
+            Ok(_) => {
+                self.batch_in(&dir, &name, uid, language, code, inputs, time_limit)
+                    .await
+            }
             Err(e) => Err(std::io::Error::other(e.to_string())),
         };
         if let Ok(Some(s)) = scratch {
@@ -422,7 +552,17 @@ impl Executor {
         result.unwrap_or_else(|e| {
             tracing::error!(error = %e, "test run could not be started");
             let failed = BatchRun {
-                outcome: Outcome { status: "error", code: None, step: "run", time_ms: 0, compile_ms: None, memory_bytes: None, cpu_ms: None, output_bytes: 0, message: Some(format!("The run could not be started: {e}")) },
+                outcome: Outcome {
+                    status: "error",
+                    code: None,
+                    step: "run",
+                    time_ms: 0,
+                    compile_ms: None,
+                    memory_bytes: None,
+                    cpu_ms: None,
+                    output_bytes: 0,
+                    message: Some(format!("The run could not be started: {e}")),
+                },
                 stdout: String::new(),
                 stderr: String::new(),
             };
@@ -431,7 +571,16 @@ impl Executor {
     }
 
     #[allow(clippy::too_many_arguments)]
-    async fn batch_in(&self, dir: &Path, name: &str, uid: u32, lang: &'static ServerLanguage, code: &str, inputs: &[String], time_limit: Duration) -> std::io::Result<Vec<BatchRun>> {
+    async fn batch_in(
+        &self,
+        dir: &Path,
+        name: &str,
+        uid: u32,
+        lang: &'static ServerLanguage,
+        code: &str,
+        inputs: &[String],
+        time_limit: Duration,
+    ) -> std::io::Result<Vec<BatchRun>> {
         std::fs::create_dir_all(dir)?;
         std::fs::write(dir.join(lang.file), code)?;
         if self.as_root {
@@ -443,9 +592,26 @@ impl Executor {
         if let Some(compile) = lang.compile {
             let limits = self.compile_limits();
             let argv: Vec<String> = compile.iter().map(|s| s.to_string()).collect();
-            let mut output = OutputBudget { left: self.config.max_output_bytes, used: 0 };
+            let mut output = OutputBudget {
+                left: self.config.max_output_bytes,
+                used: 0,
+            };
             let (tx, collected) = collector();
-            let step = self.step(dir, &format!("{name}-compile"), uid, lang, &argv, "", None, &limits, &mut output, &tx, &tokio_util::sync::CancellationToken::new()).await?;
+            let step = self
+                .step(
+                    dir,
+                    &format!("{name}-compile"),
+                    uid,
+                    lang,
+                    &argv,
+                    "",
+                    None,
+                    &limits,
+                    &mut output,
+                    &tx,
+                    &tokio_util::sync::CancellationToken::new(),
+                )
+                .await?;
             drop(tx);
             let (stdout, stderr) = collected.await.unwrap_or_default();
             compile_ms = Some(step.time_ms);
@@ -453,28 +619,59 @@ impl Executor {
                 let mut outcome = step.outcome("compile", &limits, &output, &self.config);
                 outcome.compile_ms = compile_ms;
                 outcome.time_ms = 0;
-                return Ok(vec![BatchRun { outcome, stdout, stderr }; inputs.len()]);
+                return Ok(vec![
+                    BatchRun {
+                        outcome,
+                        stdout,
+                        stderr
+                    };
+                    inputs.len()
+                ]);
             }
         }
         let limits = self.run_limits(time_limit);
         let argv = self.run_argv(lang);
         let mut results = Vec::with_capacity(inputs.len());
         for input in inputs {
-            let mut output = OutputBudget { left: self.config.max_output_bytes, used: 0 };
+            let mut output = OutputBudget {
+                left: self.config.max_output_bytes,
+                used: 0,
+            };
             let (tx, collected) = collector();
-            let step = self.step(dir, &format!("{name}-run"), uid, lang, &argv, input, None, &limits, &mut output, &tx, &tokio_util::sync::CancellationToken::new()).await?;
+            let step = self
+                .step(
+                    dir,
+                    &format!("{name}-run"),
+                    uid,
+                    lang,
+                    &argv,
+                    input,
+                    None,
+                    &limits,
+                    &mut output,
+                    &tx,
+                    &tokio_util::sync::CancellationToken::new(),
+                )
+                .await?;
             drop(tx);
             let (stdout, stderr) = collected.await.unwrap_or_default();
             let mut outcome = step.outcome("run", &limits, &output, &self.config);
             outcome.compile_ms = compile_ms;
-            results.push(BatchRun { outcome, stdout, stderr });
+            results.push(BatchRun {
+                outcome,
+                stdout,
+                stderr,
+            });
         }
         Ok(results)
     }
 }
 
 /// A channel whose events are gathered into (stdout, stderr) by a task, for runs nobody watches live.
-fn collector() -> (mpsc::Sender<RunEvent>, tokio::task::JoinHandle<(String, String)>) {
+fn collector() -> (
+    mpsc::Sender<RunEvent>,
+    tokio::task::JoinHandle<(String, String)>,
+) {
     let (tx, mut rx) = mpsc::channel(64);
     let task = tokio::spawn(async move {
         let (mut out, mut err) = (String::new(), String::new());
@@ -534,49 +731,97 @@ struct Step {
 
 impl Step {
     /// The outcome of the step that ended the run, with the message for a limit it hit.
-    fn outcome(&self, step: &'static str, limits: &StepLimits, output: &OutputBudget, config: &ExecuteConfig) -> Outcome {
+    fn outcome(
+        &self,
+        step: &'static str,
+        limits: &StepLimits,
+        output: &OutputBudget,
+        config: &ExecuteConfig,
+    ) -> Outcome {
         let mb = |b: u64| b >> 20;
         let (status, code, message) = match self.ended {
             Ended::Exited(0) => ("ok", Some(0), None),
             Ended::Exited(code) => {
                 let message = if self.stats.oom_kills > 0 {
-                    Some(format!("Memory limit reached: the program used more than {} MB and was stopped.", mb(limits.memory_bytes)))
+                    Some(format!(
+                        "Memory limit reached: the program used more than {} MB and was stopped.",
+                        mb(limits.memory_bytes)
+                    ))
                 } else if self.stats.pids_refused > 0 {
-                    Some(format!("Process limit reached: the program tried to start more than {} processes or threads.", limits.max_processes))
+                    Some(format!(
+                        "Process limit reached: the program tried to start more than {} processes or threads.",
+                        limits.max_processes
+                    ))
                 } else if code == 128 + libc::SIGXCPU {
-                    Some(format!("CPU time limit reached ({} s): the program was stopped.", limits.wall.as_secs() + 1))
+                    Some(format!(
+                        "CPU time limit reached ({} s): the program was stopped.",
+                        limits.wall.as_secs() + 1
+                    ))
                 } else if self.disk_full {
-                    Some(format!("Disk limit reached: a run may write at most {} MB in all (its folder and /tmp).", config.disk_mb.max(1)))
+                    Some(format!(
+                        "Disk limit reached: a run may write at most {} MB in all (its folder and /tmp).",
+                        config.disk_mb.max(1)
+                    ))
                 } else if code == 128 + libc::SIGXFSZ {
-                    Some(format!("File size limit reached: a file may hold at most {} MB.", config.max_file_mb.max(1)))
+                    Some(format!(
+                        "File size limit reached: a file may hold at most {} MB.",
+                        config.max_file_mb.max(1)
+                    ))
                 } else {
                     None
                 };
                 ("error", Some(code), message)
             }
             Ended::TimedOut => {
-                let mut m = format!("Time limit reached: the program ran for {} and was stopped.", seconds(limits.wall));
+                let mut m = format!(
+                    "Time limit reached: the program ran for {} and was stopped.",
+                    seconds(limits.wall)
+                );
                 if self.stats.pids_refused > 0 {
-                    m.push_str(&format!(" It also hit the process limit ({}).", limits.max_processes));
+                    m.push_str(&format!(
+                        " It also hit the process limit ({}).",
+                        limits.max_processes
+                    ));
                 }
                 ("timeout", None, Some(m))
             }
             Ended::OutputLimit => (
                 "error",
                 None,
-                Some(format!("Output limit reached: a run may print at most {} KB; the program was stopped.", config.max_output_bytes >> 10)),
+                Some(format!(
+                    "Output limit reached: a run may print at most {} KB; the program was stopped.",
+                    config.max_output_bytes >> 10
+                )),
             ),
             Ended::Stopped => ("stopped", None, Some("Stopped.".into())),
-            Ended::Cancelled => ("stopped", None, Some("Code execution was turned off by the interviewer.".into())),
+            Ended::Cancelled => (
+                "stopped",
+                None,
+                Some("Code execution was turned off by the interviewer.".into()),
+            ),
         };
         let cpu_ms = self.stats.cpu_ns.map(|ns| ns / 1_000_000);
-        Outcome { status, code, step, time_ms: self.time_ms, compile_ms: None, memory_bytes: self.stats.peak_memory, cpu_ms, output_bytes: output.used, message }
+        Outcome {
+            status,
+            code,
+            step,
+            time_ms: self.time_ms,
+            compile_ms: None,
+            memory_bytes: self.stats.peak_memory,
+            cpu_ms,
+            output_bytes: output.used,
+            message,
+        }
     }
 }
 
 fn seconds(d: Duration) -> String {
     let s = d.as_secs_f64();
-    if s.fract() == 0.0 { format!("{} s", s as u64) } else { format!("{s:.1} s") }
+    if s.fract() == 0.0 {
+        format!("{} s", s as u64)
+    } else {
+        format!("{s:.1} s")
+    }
 }
 
 /// How much more output a run may print.
@@ -587,7 +832,12 @@ struct OutputBudget {
 
 impl OutputBudget {
     /// Sends what fits; false once the limit is reached (the run is then stopped).
-    async fn take(&mut self, text: &str, event: fn(String) -> RunEvent, tx: &mpsc::Sender<RunEvent>) -> bool {
+    async fn take(
+        &mut self,
+        text: &str,
+        event: fn(String) -> RunEvent,
+        tx: &mpsc::Sender<RunEvent>,
+    ) -> bool {
         let size = text.len() as u64;
         if size <= self.left {
             self.left -= size;
@@ -616,7 +866,10 @@ struct Utf8Reader<R> {
 
 impl<R: tokio::io::AsyncRead + Unpin> Utf8Reader<R> {
     fn new(inner: R) -> Self {
-        Utf8Reader { inner, pending: Vec::new() }
+        Utf8Reader {
+            inner,
+            pending: Vec::new(),
+        }
     }
 
     async fn next(&mut self) -> Option<String> {
@@ -627,7 +880,9 @@ impl<R: tokio::io::AsyncRead + Unpin> Utf8Reader<R> {
                 if self.pending.is_empty() {
                     return None;
                 }
-                return Some(String::from_utf8_lossy(&std::mem::take(&mut self.pending)).into_owned());
+                return Some(
+                    String::from_utf8_lossy(&std::mem::take(&mut self.pending)).into_owned(),
+                );
             }
             self.pending.extend_from_slice(&buf[..n]);
             // Keep an incomplete character at the end for the next read.
@@ -640,13 +895,16 @@ impl<R: tokio::io::AsyncRead + Unpin> Utf8Reader<R> {
                 continue;
             }
             let rest = self.pending.split_off(valid);
-            let text = String::from_utf8_lossy(&std::mem::replace(&mut self.pending, rest)).into_owned();
+            let text =
+                String::from_utf8_lossy(&std::mem::replace(&mut self.pending, rest)).into_owned();
             return Some(text);
         }
     }
 }
 
-async fn read_some<R: tokio::io::AsyncRead + Unpin>(reader: &mut Option<Utf8Reader<R>>) -> Option<String> {
+async fn read_some<R: tokio::io::AsyncRead + Unpin>(
+    reader: &mut Option<Utf8Reader<R>>,
+) -> Option<String> {
     match reader {
         Some(r) => r.next().await,
         None => std::future::pending().await,
@@ -655,7 +913,9 @@ async fn read_some<R: tokio::io::AsyncRead + Unpin>(reader: &mut Option<Utf8Read
 
 fn exit_code(status: std::process::ExitStatus) -> i32 {
     use std::os::unix::process::ExitStatusExt;
-    status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
+    status
+        .code()
+        .unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
 }
 
 /// The run's own part of the sandbox (the common part is `crate::sandbox`'s): the run's folder
@@ -673,7 +933,15 @@ fn mounts(dir: &Path, lang: &ServerLanguage, cpus: u32, disk_quota: bool) -> Vec
     push(&["--remount-ro", "/"]);
     push(&["--chdir", BOX]);
     let cpus = cpus.to_string();
-    for (k, v) in [("HOME", BOX), ("LANG", "C.UTF-8"), ("PATH", "/usr/local/bin:/usr/bin:/bin"), ("TMPDIR", "/tmp")].iter().chain(lang.env) {
+    for (k, v) in [
+        ("HOME", BOX),
+        ("LANG", "C.UTF-8"),
+        ("PATH", "/usr/local/bin:/usr/bin:/bin"),
+        ("TMPDIR", "/tmp"),
+    ]
+    .iter()
+    .chain(lang.env)
+    {
         push(&["--setenv", k, &v.replace("{cpus}", &cpus)]);
     }
     a

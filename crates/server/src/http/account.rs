@@ -21,29 +21,47 @@ use crate::util::rfc3339;
 
 /// `Set-Cookie` for a sign-in (or, with None, clearing it).
 fn login_cookie(state: &AppState, token: Option<&str>) -> HeaderValue {
-    let secure = if state.config.public_url().starts_with("https://") { "; Secure" } else { "" };
+    let secure = if state.config.public_url().starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
     let (value, age) = match token {
         Some(t) => (t, LOGIN_TTL.as_secs()),
         None => ("", 0),
     };
     let name = account_cookie(state);
-    HeaderValue::from_str(&format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={age}{secure}"))
-        .unwrap_or_else(|_| HeaderValue::from_static("iide_account=; Path=/; Max-Age=0"))
+    HeaderValue::from_str(&format!(
+        "{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={age}{secure}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("iide_account=; Path=/; Max-Age=0"))
 }
 
 /// Sign-in, setup and invite forms are refused from other origins (login CSRF).
 fn same_origin(parts: &Parts) -> Result<(), ApiError> {
-    if cross_origin_write(parts) { Err(ApiError::Forbidden("cross-origin request refused".into())) } else { Ok(()) }
+    if cross_origin_write(parts) {
+        Err(ApiError::Forbidden("cross-origin request refused".into()))
+    } else {
+        Ok(())
+    }
 }
 
 /// Answers a new sign-in: the user, and a fresh cookie. A cookie the browser already had is
 /// ended first, so a cookie planted before sign-in never becomes a signed-in one (fixation).
-async fn signed_in(state: &AppState, headers: &HeaderMap, status: StatusCode, account: Account, token: String) -> Response {
+async fn signed_in(
+    state: &AppState,
+    headers: &HeaderMap,
+    status: StatusCode,
+    account: Account,
+    token: String,
+) -> Response {
     if let Some(old) = cookie(headers, account_cookie(state)) {
         let _ = state.accounts.logout(&old).await;
     }
     let mut response = (status, Json(serde_json::json!({ "user": account }))).into_response();
-    response.headers_mut().append(header::SET_COOKIE, login_cookie(state, Some(&token)));
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, login_cookie(state, Some(&token)));
     response
 }
 
@@ -70,7 +88,10 @@ pub async fn login(
 ) -> Result<Response, ApiError> {
     same_origin(&parts)?;
     let addr = client_address(&parts.headers, peer, &state.config.server);
-    let (account, token) = state.accounts.login(&body.email, &body.password, addr).await?;
+    let (account, token) = state
+        .accounts
+        .login(&body.email, &body.password, addr)
+        .await?;
     Ok(signed_in(&state, &parts.headers, StatusCode::OK, account, token).await)
 }
 
@@ -80,12 +101,22 @@ pub async fn logout(State(state): State<AppState>, parts: Parts) -> Result<Respo
         state.accounts.logout(&value).await?;
     }
     let mut response = StatusCode::NO_CONTENT.into_response();
-    response.headers_mut().append(header::SET_COOKIE, login_cookie(&state, None));
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, login_cookie(&state, None));
     Ok(response)
 }
 
-pub async fn me(State(state): State<AppState>, SignedIn(account): SignedIn) -> Result<impl IntoResponse, ApiError> {
-    let team = state.accounts.teams().await?.into_iter().find(|t| t.id == account.team_id);
+pub async fn me(
+    State(state): State<AppState>,
+    SignedIn(account): SignedIn,
+) -> Result<impl IntoResponse, ApiError> {
+    let team = state
+        .accounts
+        .teams()
+        .await?
+        .into_iter()
+        .find(|t| t.id == account.team_id);
     Ok(Json(serde_json::json!({
         "user": account,
         "team": team.map(|t| serde_json::json!({"id": t.id, "name": t.name})),
@@ -96,39 +127,70 @@ pub async fn me(State(state): State<AppState>, SignedIn(account): SignedIn) -> R
 const SSO_COOKIE: &str = "iide_sso";
 
 fn sso_cookie(state: &AppState, value: Option<&str>) -> HeaderValue {
-    let secure = if state.config.public_url().starts_with("https://") { "; Secure" } else { "" };
+    let secure = if state.config.public_url().starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
     let (value, age) = match value {
         Some(v) => (v, crate::accounts::sso::PENDING_TTL.as_secs()),
         None => ("", 0),
     };
-    HeaderValue::from_str(&format!("{SSO_COOKIE}={value}; Path=/api/auth/sso; HttpOnly; SameSite=Lax; Max-Age={age}{secure}"))
-        .unwrap_or_else(|_| HeaderValue::from_static("iide_sso=; Path=/api/auth/sso; Max-Age=0"))
+    HeaderValue::from_str(&format!(
+        "{SSO_COOKIE}={value}; Path=/api/auth/sso; HttpOnly; SameSite=Lax; Max-Age={age}{secure}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("iide_sso=; Path=/api/auth/sso; Max-Age=0"))
 }
 
 /// The page a refused SSO sign-in lands on: what happened, and the way back to the sign-in page.
 fn sso_refused(state: &AppState, status: StatusCode, message: &str) -> Response {
-    let message: String = message.chars().take(300).collect::<String>().replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+    let message: String = message
+        .chars()
+        .take(300)
+        .collect::<String>()
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;");
     let html = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign-in refused · interview-ide</title>\
 <style>body{{background:#1e1e1e;color:#d4d4d4;font:14px system-ui,sans-serif;display:flex;justify-content:center;padding-top:15vh}}\
 main{{background:#252526;border:1px solid #3c3c3c;padding:24px 32px;max-width:480px}}h1{{font-size:18px;margin:0 0 12px}}a{{color:#4fc1ff}}</style></head>\
 <body><main><h1>Sign-in refused</h1><p data-testid=\"sso-error\">{message}</p><p><a href=\"/signin\">Back to sign-in</a></p></main></body></html>"
     );
-    let mut response = (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-store")], html).into_response();
-    response.headers_mut().append(header::SET_COOKIE, sso_cookie(state, None));
+    let mut response = (
+        status,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        html,
+    )
+        .into_response();
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, sso_cookie(state, None));
     response
 }
 
 /// `GET /api/auth/sso/start`: to the identity provider, with a fresh state, nonce and PKCE challenge.
 pub async fn sso_start(State(state): State<AppState>) -> Response {
     let Some(sso) = state.sso.as_ref() else {
-        return sso_refused(&state, StatusCode::NOT_FOUND, "single sign-on is not configured on this server");
+        return sso_refused(
+            &state,
+            StatusCode::NOT_FOUND,
+            "single sign-on is not configured on this server",
+        );
     };
     match sso.start().await {
         Ok((url, flow_state)) => {
             let mut response = axum::response::Redirect::to(&url).into_response();
-            response.headers_mut().append(header::SET_COOKIE, sso_cookie(&state, Some(&flow_state)));
-            response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+                .headers_mut()
+                .append(header::SET_COOKIE, sso_cookie(&state, Some(&flow_state)));
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             response
         }
         Err(e) => sso_refused(&state, StatusCode::BAD_GATEWAY, &e.to_string()),
@@ -146,26 +208,57 @@ pub struct SsoCallback {
 
 /// `GET /api/auth/sso/callback`: the provider's answer. Signed in: the sign-in cookie and on to
 /// the home page. Refused: a page saying why.
-pub async fn sso_callback(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<SsoCallback>) -> Response {
+pub async fn sso_callback(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<SsoCallback>,
+) -> Response {
     use crate::accounts::sso::SsoError;
     let Some(sso) = state.sso.as_ref() else {
-        return sso_refused(&state, StatusCode::NOT_FOUND, "single sign-on is not configured on this server");
+        return sso_refused(
+            &state,
+            StatusCode::NOT_FOUND,
+            "single sign-on is not configured on this server",
+        );
     };
     if let Some(error) = q.error {
         // Only the error code, cut to its alphabet: anyone can make a link with any description.
-        let code: String = error.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(60).collect();
+        let code: String = error
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .take(60)
+            .collect();
         if let Some(description) = q.error_description {
             tracing::info!(error = %code, description = %description.chars().take(200).collect::<String>(), "OpenID Connect: the provider refused the sign-in");
         }
-        return sso_refused(&state, StatusCode::FORBIDDEN, &format!("the identity provider refused the sign-in ({code})"));
+        return sso_refused(
+            &state,
+            StatusCode::FORBIDDEN,
+            &format!("the identity provider refused the sign-in ({code})"),
+        );
     }
     let (Some(code), Some(flow_state)) = (q.code, q.state) else {
-        return sso_refused(&state, StatusCode::BAD_REQUEST, "the identity provider's answer has no code or state");
+        return sso_refused(
+            &state,
+            StatusCode::BAD_REQUEST,
+            "the identity provider's answer has no code or state",
+        );
     };
-    let result = match sso.finish(&flow_state, cookie(&headers, SSO_COOKIE).as_deref(), &code).await {
+    let result = match sso
+        .finish(&flow_state, cookie(&headers, SSO_COOKIE).as_deref(), &code)
+        .await
+    {
         Ok(who) => state.accounts.sso_sign_in(sso, &who).await,
         Err(e) => {
-            state.accounts.audit(None, "sign_in_failed", None, serde_json::json!({"method": "sso", "reason": e.to_string()})).await;
+            state
+                .accounts
+                .audit(
+                    None,
+                    "sign_in_failed",
+                    None,
+                    serde_json::json!({"method": "sso", "reason": e.to_string()}),
+                )
+                .await;
             Err(e)
         }
     };
@@ -190,8 +283,12 @@ pub async fn sso_callback(State(state): State<AppState>, headers: HeaderMap, Que
         let _ = state.accounts.logout(&old).await;
     }
     let mut response = axum::response::Redirect::to("/").into_response();
-    response.headers_mut().append(header::SET_COOKIE, login_cookie(&state, Some(&token)));
-    response.headers_mut().append(header::SET_COOKIE, sso_cookie(&state, None));
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, login_cookie(&state, Some(&token)));
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, sso_cookie(&state, None));
     response
 }
 
@@ -206,21 +303,41 @@ pub struct NewAccount {
     password: String,
 }
 
-pub async fn setup(State(state): State<AppState>, parts: Parts, JsonBody(body): JsonBody<NewAccount>) -> Result<Response, ApiError> {
+pub async fn setup(
+    State(state): State<AppState>,
+    parts: Parts,
+    JsonBody(body): JsonBody<NewAccount>,
+) -> Result<Response, ApiError> {
     same_origin(&parts)?;
-    let new = NewUser { email: &body.email, name: &body.name, password: &body.password };
+    let new = NewUser {
+        email: &body.email,
+        name: &body.name,
+        password: &body.password,
+    };
     let (account, token) = state.accounts.setup(&body.code, &new).await?;
     Ok(signed_in(&state, &parts.headers, StatusCode::CREATED, account, token).await)
 }
 
-pub async fn invite_info(State(state): State<AppState>, Path(code): Path<String>) -> Result<impl IntoResponse, ApiError> {
+pub async fn invite_info(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
     let (team, role) = state.accounts.invite_info(&code).await?;
     Ok(Json(serde_json::json!({ "team": team, "role": role })))
 }
 
-pub async fn accept_invite(State(state): State<AppState>, Path(code): Path<String>, parts: Parts, JsonBody(body): JsonBody<NewAccount>) -> Result<Response, ApiError> {
+pub async fn accept_invite(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    parts: Parts,
+    JsonBody(body): JsonBody<NewAccount>,
+) -> Result<Response, ApiError> {
     same_origin(&parts)?;
-    let new = NewUser { email: &body.email, name: &body.name, password: &body.password };
+    let new = NewUser {
+        email: &body.email,
+        name: &body.name,
+        password: &body.password,
+    };
     let (account, token) = state.accounts.accept_invite(&code, &new).await?;
     Ok(signed_in(&state, &parts.headers, StatusCode::CREATED, account, token).await)
 }
@@ -238,9 +355,23 @@ pub struct ListQuery {
 }
 
 /// `GET /api/sessions`: the caller's team's sessions (every session for an admin), newest first, paged.
-pub async fn team_sessions(State(state): State<AppState>, SignedIn(account): SignedIn, Query(q): Query<ListQuery>) -> Result<impl IntoResponse, ApiError> {
-    if let Some(status) = q.status.as_deref().filter(|s| !matches!(*s, "open" | "ended" | "")) {
-        return Err(ApiError::NotOneOf { message: format!("unknown status '{}'", status.chars().take(20).collect::<String>()), valid: vec!["open".into(), "ended".into()] });
+pub async fn team_sessions(
+    State(state): State<AppState>,
+    SignedIn(account): SignedIn,
+    Query(q): Query<ListQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    if let Some(status) = q
+        .status
+        .as_deref()
+        .filter(|s| !matches!(*s, "open" | "ended" | ""))
+    {
+        return Err(ApiError::NotOneOf {
+            message: format!(
+                "unknown status '{}'",
+                status.chars().take(20).collect::<String>()
+            ),
+            valid: vec!["open".into(), "ended".into()],
+        });
     }
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
     let offset = q.offset.unwrap_or(0).max(0);
@@ -273,34 +404,67 @@ pub async fn team_sessions(State(state): State<AppState>, SignedIn(account): Sig
             })
         })
         .collect();
-    Ok(Json(serde_json::json!({ "sessions": sessions, "total": total, "limit": limit, "offset": offset })))
+    Ok(Json(
+        serde_json::json!({ "sessions": sessions, "total": total, "limit": limit, "offset": offset }),
+    ))
 }
 
 /// `POST /api/sessions/{id}/interviewer-link`: a new interviewer link; the old one stops
 /// working, and what was opened with it (live documents, terminal, runs, VS Code) ends.
-pub async fn rotate_interviewer_link(State(state): State<AppState>, Auth(caller): Auth) -> Result<impl IntoResponse, ApiError> {
+pub async fn rotate_interviewer_link(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+) -> Result<impl IntoResponse, ApiError> {
     let (token, url) = rotate(&state, &caller, Role::Interviewer).await?;
-    Ok(Json(serde_json::json!({ "interviewer_token": token, "interviewer_url": url })))
+    Ok(Json(
+        serde_json::json!({ "interviewer_token": token, "interviewer_url": url }),
+    ))
 }
 
 /// `POST /api/sessions/{id}/candidate-link` (interviewer): a new candidate link, as above; for a
 /// link that reached the wrong person, or a candidate who must not come back.
-pub async fn rotate_candidate_link(State(state): State<AppState>, Auth(caller): Auth) -> Result<impl IntoResponse, ApiError> {
+pub async fn rotate_candidate_link(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+) -> Result<impl IntoResponse, ApiError> {
     let (token, url) = rotate(&state, &caller, Role::Candidate).await?;
-    Ok(Json(serde_json::json!({ "candidate_token": token, "candidate_url": url })))
+    Ok(Json(
+        serde_json::json!({ "candidate_token": token, "candidate_url": url }),
+    ))
 }
 
-async fn rotate(state: &AppState, caller: &crate::sessions::Caller, role: Role) -> Result<(String, String), ApiError> {
+async fn rotate(
+    state: &AppState,
+    caller: &crate::sessions::Caller,
+    role: Role,
+) -> Result<(String, String), ApiError> {
     let rotated = state.sessions.rotate_link(caller, role).await?;
-    state.connections.end(crate::connections::Holder::Link { session: caller.session.id.clone(), role }).await;
+    state
+        .connections
+        .end(crate::connections::Holder::Link {
+            session: caller.session.id.clone(),
+            role,
+        })
+        .await;
     let action = format!("{}_link_rotated", role.as_str());
-    state.accounts.audit(Some(&actor(caller)), &action, Some(&caller.session.id), serde_json::json!({})).await;
+    state
+        .accounts
+        .audit(
+            Some(&actor(caller)),
+            &action,
+            Some(&caller.session.id),
+            serde_json::json!({}),
+        )
+        .await;
     Ok(rotated)
 }
 
 /// Who acted in a session, for the audit log.
 pub fn actor(caller: &crate::sessions::Caller) -> String {
-    caller.account.clone().unwrap_or_else(|| format!("{} link", caller.role.as_str()))
+    caller
+        .account
+        .clone()
+        .unwrap_or_else(|| format!("{} link", caller.role.as_str()))
 }
 
 #[derive(Deserialize)]
@@ -309,12 +473,23 @@ pub struct KeysQuery {
     all: Option<String>,
 }
 
-pub async fn keys(State(state): State<AppState>, SignedIn(account): SignedIn, Query(q): Query<KeysQuery>) -> Result<impl IntoResponse, ApiError> {
+pub async fn keys(
+    State(state): State<AppState>,
+    SignedIn(account): SignedIn,
+    Query(q): Query<KeysQuery>,
+) -> Result<impl IntoResponse, ApiError> {
     let all = matches!(q.all.as_deref(), Some("1" | "true"));
     if all && !account.is_admin() {
-        return Err(ApiError::Forbidden("only an admin can list every key".into()));
+        return Err(ApiError::Forbidden(
+            "only an admin can list every key".into(),
+        ));
     }
-    Ok(Json(state.accounts.keys(if all { None } else { Some(&account.id) }).await?))
+    Ok(Json(
+        state
+            .accounts
+            .keys(if all { None } else { Some(&account.id) })
+            .await?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -329,33 +504,71 @@ pub struct NewKey {
 
 /// `POST /api/keys`: a key acting as the caller (signed in; a key never makes keys). Its secret
 /// is in this answer only.
-pub async fn create_key(State(state): State<AppState>, SignedIn(account): SignedIn, JsonBody(body): JsonBody<NewKey>) -> Result<impl IntoResponse, ApiError> {
-    let (view, secret) = state.accounts.create_key(&account, &body.name, body.scopes.as_deref(), body.expires_in_days).await?;
-    Ok((StatusCode::CREATED, Json(serde_json::json!({ "key": view, "secret": secret }))))
+pub async fn create_key(
+    State(state): State<AppState>,
+    SignedIn(account): SignedIn,
+    JsonBody(body): JsonBody<NewKey>,
+) -> Result<impl IntoResponse, ApiError> {
+    let (view, secret) = state
+        .accounts
+        .create_key(
+            &account,
+            &body.name,
+            body.scopes.as_deref(),
+            body.expires_in_days,
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({ "key": view, "secret": secret })),
+    ))
 }
 
-pub async fn revoke_key(State(state): State<AppState>, SignedIn(account): SignedIn, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+pub async fn revoke_key(
+    State(state): State<AppState>,
+    SignedIn(account): SignedIn,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
     state.accounts.revoke_key(&account, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn users(State(state): State<AppState>, AdminAccount(_): AdminAccount) -> Result<impl IntoResponse, ApiError> {
+pub async fn users(
+    State(state): State<AppState>,
+    AdminAccount(_): AdminAccount,
+) -> Result<impl IntoResponse, ApiError> {
     Ok(Json(state.accounts.users().await?))
 }
 
-pub async fn disable_user(State(state): State<AppState>, AdminAccount(admin): AdminAccount, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+pub async fn disable_user(
+    State(state): State<AppState>,
+    AdminAccount(admin): AdminAccount,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
     let email = state.accounts.set_disabled(&admin, &id, true).await?;
     // What they have open ends now, not at their next request.
-    state.connections.end(crate::connections::Holder::Account { email: email.to_ascii_lowercase() }).await;
+    state
+        .connections
+        .end(crate::connections::Holder::Account {
+            email: email.to_ascii_lowercase(),
+        })
+        .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn enable_user(State(state): State<AppState>, AdminAccount(admin): AdminAccount, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+pub async fn enable_user(
+    State(state): State<AppState>,
+    AdminAccount(admin): AdminAccount,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
     state.accounts.set_disabled(&admin, &id, false).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn teams(State(state): State<AppState>, AdminAccount(_): AdminAccount) -> Result<impl IntoResponse, ApiError> {
+pub async fn teams(
+    State(state): State<AppState>,
+    AdminAccount(_): AdminAccount,
+) -> Result<impl IntoResponse, ApiError> {
     let teams = state.accounts.teams().await?;
     Ok(Json(teams.into_iter().map(|t| serde_json::json!({"id": t.id, "name": t.name, "created_at": rfc3339(t.created_at)})).collect::<Vec<_>>()))
 }
@@ -366,9 +579,18 @@ pub struct NewTeam {
     name: String,
 }
 
-pub async fn create_team(State(state): State<AppState>, AdminAccount(admin): AdminAccount, JsonBody(body): JsonBody<NewTeam>) -> Result<impl IntoResponse, ApiError> {
+pub async fn create_team(
+    State(state): State<AppState>,
+    AdminAccount(admin): AdminAccount,
+    JsonBody(body): JsonBody<NewTeam>,
+) -> Result<impl IntoResponse, ApiError> {
     let team = state.accounts.create_team(&admin, &body.name).await?;
-    Ok((StatusCode::CREATED, Json(serde_json::json!({"id": team.id, "name": team.name, "created_at": rfc3339(team.created_at)}))))
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            serde_json::json!({"id": team.id, "name": team.name, "created_at": rfc3339(team.created_at)}),
+        ),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -379,10 +601,24 @@ pub struct NewInvite {
 }
 
 /// `POST /api/admin/invites`: a one-time invite link (valid a week) to hand to the new member.
-pub async fn invite(State(state): State<AppState>, AdminAccount(admin): AdminAccount, JsonBody(body): JsonBody<NewInvite>) -> Result<impl IntoResponse, ApiError> {
-    let code = state.accounts.invite(&admin, body.team_id.as_deref(), body.role.as_deref().unwrap_or("interviewer")).await?;
+pub async fn invite(
+    State(state): State<AppState>,
+    AdminAccount(admin): AdminAccount,
+    JsonBody(body): JsonBody<NewInvite>,
+) -> Result<impl IntoResponse, ApiError> {
+    let code = state
+        .accounts
+        .invite(
+            &admin,
+            body.team_id.as_deref(),
+            body.role.as_deref().unwrap_or("interviewer"),
+        )
+        .await?;
     let url = format!("{}/invite?code={code}", state.config.public_url());
-    Ok((StatusCode::CREATED, Json(serde_json::json!({ "code": code, "url": url }))))
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({ "code": code, "url": url })),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -392,6 +628,15 @@ pub struct AuditQuery {
     before: Option<i64>,
 }
 
-pub async fn audit(State(state): State<AppState>, AdminAccount(_): AdminAccount, Query(q): Query<AuditQuery>) -> Result<impl IntoResponse, ApiError> {
-    Ok(Json(state.accounts.audit_log(q.limit.unwrap_or(100), q.before).await?))
+pub async fn audit(
+    State(state): State<AppState>,
+    AdminAccount(_): AdminAccount,
+    Query(q): Query<AuditQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(
+        state
+            .accounts
+            .audit_log(q.limit.unwrap_or(100), q.before)
+            .await?,
+    ))
 }

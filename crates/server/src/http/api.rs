@@ -24,10 +24,20 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE { ApiError::TooLarge } else { ApiError::BadRequest(rejection.body_text()) }
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::TooLarge
+            } else {
+                ApiError::BadRequest(rejection.body_text())
+            }
         })?;
-        let text: &[u8] = if bytes.iter().all(|b| b.is_ascii_whitespace()) { b"{}" } else { &bytes };
-        serde_json::from_slice(text).map(JsonBody).map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))
+        let text: &[u8] = if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+            b"{}"
+        } else {
+            &bytes
+        };
+        serde_json::from_slice(text)
+            .map(JsonBody)
+            .map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))
     }
 }
 
@@ -55,28 +65,48 @@ pub async fn create_session(
     let client = client_address(&headers, peer, &state.config.server);
     // In cluster mode the count is shared by every node (the local one when Redis is away).
     let shared = match &state.cluster {
-        Some(node) => node.allow("create", &client.to_string(), state.config.server.max_sessions_per_minute).await,
+        Some(node) => {
+            node.allow(
+                "create",
+                &client.to_string(),
+                state.config.server.max_sessions_per_minute,
+            )
+            .await
+        }
         None => None,
     };
     if !shared.unwrap_or_else(|| state.create_limiter.allow(client)) {
         return Err(ApiError::RateLimited);
     }
-    let exercise = match (body.kind.as_deref().unwrap_or("pad"), body.exercise.as_deref()) {
+    let exercise = match (
+        body.kind.as_deref().unwrap_or("pad"),
+        body.exercise.as_deref(),
+    ) {
         ("pad", None) => None,
-        ("pad", Some(_)) => return Err(ApiError::BadRequest("a pad session has no exercise; use \"kind\": \"workspace\"".into())),
+        ("pad", Some(_)) => {
+            return Err(ApiError::BadRequest(
+                "a pad session has no exercise; use \"kind\": \"workspace\"".into(),
+            ));
+        }
         ("workspace", Some(id)) if state.workspaces.catalog.get(id).is_some() => Some(id),
         ("workspace", other) => {
             return Err(ApiError::NotOneOf {
                 message: match other {
                     None => "a workspace session needs an exercise".into(),
-                    Some(id) => format!("unknown exercise '{}'", id.chars().take(100).collect::<String>()),
+                    Some(id) => format!(
+                        "unknown exercise '{}'",
+                        id.chars().take(100).collect::<String>()
+                    ),
                 },
                 valid: state.workspaces.catalog.ids(),
             });
         }
         (kind, _) => {
             return Err(ApiError::NotOneOf {
-                message: format!("unknown kind '{}'", kind.chars().take(40).collect::<String>()),
+                message: format!(
+                    "unknown kind '{}'",
+                    kind.chars().take(40).collect::<String>()
+                ),
                 valid: vec!["pad".into(), "workspace".into()],
             });
         }
@@ -84,26 +114,77 @@ pub async fn create_session(
     // A workspace that cannot be created (e.g. no sandbox on this server) fails the request
     // before any session exists.
     if exercise.is_some() && !crate::sandbox::bwrap_available() {
-        return Err(ApiError::Conflict("workspaces need bubblewrap (bwrap) on the server, which is not installed".into()));
+        return Err(ApiError::Conflict(
+            "workspaces need bubblewrap (bwrap) on the server, which is not installed".into(),
+        ));
     }
     let (question_title, question) = match body.question.as_deref() {
         None => (None, None),
-        Some(_) if exercise.is_some() => return Err(ApiError::BadRequest("a question starts a pad session, not a workspace".into())),
+        Some(_) if exercise.is_some() => {
+            return Err(ApiError::BadRequest(
+                "a question starts a pad session, not a workspace".into(),
+            ));
+        }
         Some(id) => {
-            let language = body.language.as_deref().unwrap_or(crate::sessions::LANGUAGES[0].id);
-            let Some((title, starter)) = state.questions.start(&account.team_id, id, language).await? else {
-                let valid = state.questions.list(&account.team_id).await?.into_iter().map(|q| q.id).collect();
-                return Err(ApiError::NotOneOf { message: format!("unknown question '{}'", id.chars().take(100).collect::<String>()), valid });
+            let language = body
+                .language
+                .as_deref()
+                .unwrap_or(crate::sessions::LANGUAGES[0].id);
+            let Some((title, starter)) = state
+                .questions
+                .start(&account.team_id, id, language)
+                .await?
+            else {
+                let valid = state
+                    .questions
+                    .list(&account.team_id)
+                    .await?
+                    .into_iter()
+                    .map(|q| q.id)
+                    .collect();
+                return Err(ApiError::NotOneOf {
+                    message: format!(
+                        "unknown question '{}'",
+                        id.chars().take(100).collect::<String>()
+                    ),
+                    valid,
+                });
             };
-            (Some(title), Some(crate::lifecycle::FromQuestion { id: id.to_string(), starter }))
+            (
+                Some(title),
+                Some(crate::lifecycle::FromQuestion {
+                    id: id.to_string(),
+                    starter,
+                }),
+            )
         }
     };
     // A session from a question is named after it unless the interviewer named it.
     let title = body.title.as_deref().or(question_title.as_deref());
-    let owner = crate::sessions::Owner { team_id: account.team_id.clone(), user_id: account.id.clone() };
-    let created = state.lifecycle.create(title, body.language.as_deref(), exercise, Some(&owner), question).await?;
+    let owner = crate::sessions::Owner {
+        team_id: account.team_id.clone(),
+        user_id: account.id.clone(),
+    };
+    let created = state
+        .lifecycle
+        .create(
+            title,
+            body.language.as_deref(),
+            exercise,
+            Some(&owner),
+            question,
+        )
+        .await?;
     state.metrics.session_created();
-    state.accounts.audit(Some(&account.email), "session_created", Some(&created.id), serde_json::json!({"kind": if exercise.is_some() { "workspace" } else { "pad" }})).await;
+    state
+        .accounts
+        .audit(
+            Some(&account.email),
+            "session_created",
+            Some(&created.id),
+            serde_json::json!({"kind": if exercise.is_some() { "workspace" } else { "pad" }}),
+        )
+        .await;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
@@ -117,12 +198,21 @@ struct SessionAnswer<V: serde::Serialize> {
     exercise_info: Option<crate::workspace::exercise::ExerciseInfo>,
 }
 
-pub async fn get_session(State(state): State<AppState>, Auth(caller): Auth) -> Result<impl IntoResponse, ApiError> {
-    let exercise_info = match (caller.session.kind.as_str(), caller.session.exercise.as_deref()) {
+pub async fn get_session(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+) -> Result<impl IntoResponse, ApiError> {
+    let exercise_info = match (
+        caller.session.kind.as_str(),
+        caller.session.exercise.as_deref(),
+    ) {
         ("workspace", Some(id)) => state.workspaces.catalog.get(id).map(|e| e.info()),
         _ => None,
     };
-    Ok(Json(SessionAnswer { view: state.sessions.view(&caller).await?, exercise_info }))
+    Ok(Json(SessionAnswer {
+        view: state.sessions.view(&caller).await?,
+        exercise_info,
+    }))
 }
 
 pub async fn get_role(Auth(caller): Auth) -> impl IntoResponse {
@@ -148,7 +238,11 @@ pub async fn join(
     let mut response = (StatusCode::CREATED, Json(participant)).into_response();
     // The token is known valid: Auth just resolved it from this same request.
     if let Some(token) = super::auth::request_token(&headers, uri.query(), &caller.session.id) {
-        let secure = if state.config.public_url().starts_with("https://") { "; Secure" } else { "" };
+        let secure = if state.config.public_url().starts_with("https://") {
+            "; Secure"
+        } else {
+            ""
+        };
         let cookie = format!(
             "{}={}; Path=/api/sessions/{}; HttpOnly; SameSite=Strict; Max-Age=2592000{secure}",
             cookie_name(&caller.session.id),
@@ -170,9 +264,15 @@ pub struct UpdateSession {
     policy: Option<PolicyChange>,
 }
 
-pub async fn update_session(State(state): State<AppState>, Auth(caller): Auth, JsonBody(body): JsonBody<UpdateSession>) -> Result<impl IntoResponse, ApiError> {
+pub async fn update_session(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    JsonBody(body): JsonBody<UpdateSession>,
+) -> Result<impl IntoResponse, ApiError> {
     if body.language.is_none() && body.title.is_none() && body.policy.is_none() {
-        return Err(ApiError::BadRequest("nothing to change: send \"language\", \"title\" or \"policy\"".into()));
+        return Err(ApiError::BadRequest(
+            "nothing to change: send \"language\", \"title\" or \"policy\"".into(),
+        ));
     }
     // Interviewer-only changes are checked before anything is applied.
     if body.title.is_some() || body.policy.is_some() {
@@ -187,8 +287,15 @@ pub async fn update_session(State(state): State<AppState>, Auth(caller): Auth, J
     if let Some(language) = &body.language {
         state.sessions.set_language(&caller, language).await?;
         // A question's starter follows the language until someone has typed.
-        if let Some((from, to)) = state.questions.starters_for(&caller.session.id, &caller.session.language, language).await? {
-            state.sessions.replace_untouched_code(&caller, &from, &to).await?;
+        if let Some((from, to)) = state
+            .questions
+            .starters_for(&caller.session.id, &caller.session.language, language)
+            .await?
+        {
+            state
+                .sessions
+                .replace_untouched_code(&caller, &from, &to)
+                .await?;
         }
     }
     let caller = state.sessions.reload(&caller).await?;
@@ -202,12 +309,27 @@ pub async fn languages() -> impl IntoResponse {
         _ if crate::execute::server_language(id).is_some() => Some("server"),
         _ => None,
     };
-    Json(LANGUAGES.iter().map(|l| serde_json::json!({"id": l.id, "name": l.name, "runs_on": runs_on(l.id)})).collect::<Vec<_>>())
+    Json(
+        LANGUAGES
+            .iter()
+            .map(|l| serde_json::json!({"id": l.id, "name": l.name, "runs_on": runs_on(l.id)}))
+            .collect::<Vec<_>>(),
+    )
 }
 
-pub fn client_address(headers: &HeaderMap, peer: SocketAddr, config: &crate::config::ServerConfig) -> IpAddr {
-    let trusted = |ip: &IpAddr| config.trusted_proxies.iter().any(|p| in_range(ip, p.trim()));
-    let peer_trusted = trusted(&peer.ip()) || (config.trust_forwarded_for && config.trusted_proxies.is_empty());
+pub fn client_address(
+    headers: &HeaderMap,
+    peer: SocketAddr,
+    config: &crate::config::ServerConfig,
+) -> IpAddr {
+    let trusted = |ip: &IpAddr| {
+        config
+            .trusted_proxies
+            .iter()
+            .any(|p| in_range(ip, p.trim()))
+    };
+    let peer_trusted =
+        trusted(&peer.ip()) || (config.trust_forwarded_for && config.trusted_proxies.is_empty());
     if !peer_trusted {
         return peer.ip();
     }
@@ -222,7 +344,13 @@ pub fn client_address(headers: &HeaderMap, peer: SocketAddr, config: &crate::con
         .map(|e| e.trim().parse::<IpAddr>())
         .collect::<Result<_, _>>()
         .unwrap_or_default();
-    forwarded.iter().rev().find(|ip| !trusted(ip)).or(forwarded.first()).copied().unwrap_or(peer.ip())
+    forwarded
+        .iter()
+        .rev()
+        .find(|ip| !trusted(ip))
+        .or(forwarded.first())
+        .copied()
+        .unwrap_or(peer.ip())
 }
 
 /// Whether `ip` is `range` (an address, or a CIDR such as `10.0.0.0/8`).
@@ -231,7 +359,9 @@ fn in_range(ip: &IpAddr, range: &str) -> bool {
         Some((b, n)) => (b, n.parse::<u32>().ok()),
         None => (range, None),
     };
-    let Ok(base) = base.parse::<IpAddr>() else { return false };
+    let Ok(base) = base.parse::<IpAddr>() else {
+        return false;
+    };
     let ip = match (ip, &base) {
         // An IPv4 client seen through an IPv6 socket.
         (IpAddr::V6(v6), IpAddr::V4(_)) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(*ip),
@@ -253,10 +383,17 @@ fn in_range(ip: &IpAddr, range: &str) -> bool {
 }
 
 /// Records a finished code run (the browser that ran it reports it) on the timeline.
-pub async fn record_run(State(state): State<AppState>, Auth(caller): Auth, JsonBody(run): JsonBody<RunReport>) -> Result<impl IntoResponse, ApiError> {
+pub async fn record_run(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    JsonBody(run): JsonBody<RunReport>,
+) -> Result<impl IntoResponse, ApiError> {
     timeline_budget(&state, &caller)?;
     state.sessions.record_run(&caller, &run).await?;
-    Ok((StatusCode::CREATED, Json(serde_json::json!({"recorded": true}))))
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({"recorded": true})),
+    ))
 }
 
 /// Records page activity (a large paste, the window losing focus) on the timeline.
@@ -270,13 +407,26 @@ pub async fn record_activity(
 ) -> Result<impl IntoResponse, ApiError> {
     timeline_budget(&state, &caller)?;
     let participant = super::auth::query_param(uri.query(), "participant");
-    state.sessions.record_activity(&caller, participant.as_deref(), &activity).await?;
-    Ok((StatusCode::CREATED, Json(serde_json::json!({"recorded": true}))))
+    state
+        .sessions
+        .record_activity(&caller, participant.as_deref(), &activity)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({"recorded": true})),
+    ))
 }
 
 /// What one role of a session reports to the timeline is rate-limited (429 past it).
 fn timeline_budget(state: &AppState, caller: &crate::sessions::Caller) -> Result<(), ApiError> {
-    if state.timeline_limiter.allow((caller.session.id.clone(), caller.role)) { Ok(()) } else { Err(ApiError::RateLimited) }
+    if state
+        .timeline_limiter
+        .allow((caller.session.id.clone(), caller.role))
+    {
+        Ok(())
+    } else {
+        Err(ApiError::RateLimited)
+    }
 }
 
 #[cfg(test)]
@@ -301,16 +451,35 @@ mod tests {
         let nginx: SocketAddr = "10.0.0.5:4000".parse().unwrap();
         let ip = |s: &str| s.parse::<IpAddr>().unwrap();
         // Not trusting: the peer, whatever the header says.
-        assert_eq!(client_address(&headers("1.2.3.4"), nginx, &config(false, &[])), ip("10.0.0.5"));
+        assert_eq!(
+            client_address(&headers("1.2.3.4"), nginx, &config(false, &[])),
+            ip("10.0.0.5")
+        );
         // One proxy (TRUST_FORWARDED_FOR): what it appended, never what the client sent before it.
-        assert_eq!(client_address(&headers("6.6.6.6, 203.0.113.9"), nginx, &config(true, &[])), ip("203.0.113.9"));
+        assert_eq!(
+            client_address(&headers("6.6.6.6, 203.0.113.9"), nginx, &config(true, &[])),
+            ip("203.0.113.9")
+        );
         // A list of proxies: skip ours from the right.
         let c = config(false, &["10.0.0.0/8", "192.168.1.1"]);
-        assert_eq!(client_address(&headers("6.6.6.6, 203.0.113.9, 192.168.1.1"), nginx, &c), ip("203.0.113.9"));
+        assert_eq!(
+            client_address(&headers("6.6.6.6, 203.0.113.9, 192.168.1.1"), nginx, &c),
+            ip("203.0.113.9")
+        );
         // A peer that is not one of ours is believed about nothing.
-        assert_eq!(client_address(&headers("203.0.113.9"), "198.51.100.1:1".parse().unwrap(), &c), ip("198.51.100.1"));
+        assert_eq!(
+            client_address(
+                &headers("203.0.113.9"),
+                "198.51.100.1:1".parse().unwrap(),
+                &c
+            ),
+            ip("198.51.100.1")
+        );
         // A header that does not parse: the peer.
-        assert_eq!(client_address(&headers("junk, 1.2.3.4"), nginx, &c), ip("10.0.0.5"));
+        assert_eq!(
+            client_address(&headers("junk, 1.2.3.4"), nginx, &c),
+            ip("10.0.0.5")
+        );
         assert!(in_range(&ip("::ffff:10.1.2.3"), "10.0.0.0/8"));
         assert!(!in_range(&ip("11.0.0.1"), "10.0.0.0/8"));
         assert!(in_range(&ip("fd00::1"), "fd00::/8"));

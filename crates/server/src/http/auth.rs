@@ -14,7 +14,11 @@ use crate::sessions::{Caller, Role, SessionError};
 /// it is a `__Host-` cookie: the browser keeps it to exactly this host, and no other host (the
 /// untrusted origin's, say) can set one of that name beside it.
 pub fn account_cookie(state: &AppState) -> &'static str {
-    if state.config.public_url().starts_with("https://") { "__Host-iide_account" } else { "iide_account" }
+    if state.config.public_url().starts_with("https://") {
+        "__Host-iide_account"
+    } else {
+        "iide_account"
+    }
 }
 
 /// A cookie's value by name. Two different values under one name (one planted by another
@@ -37,7 +41,10 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")).map(str::trim)
+    value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .map(str::trim)
 }
 
 /// The signed-in account of a request, if any: an API key (`Authorization: Bearer iide_...`,
@@ -45,14 +52,22 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 /// from another origin are refused (CSRF).
 pub async fn account_of(parts: &Parts, state: &AppState) -> Result<Option<Account>, ApiError> {
     if let Some(key) = bearer(&parts.headers).filter(|b| b.starts_with(API_KEY_PREFIX)) {
-        let Some((account, scopes)) = state.accounts.by_api_key(key).await? else { return Err(ApiError::Unauthorized) };
+        let Some((account, scopes)) = state.accounts.by_api_key(key).await? else {
+            return Err(ApiError::Unauthorized);
+        };
         return match scope_needed(&parts.method, parts.uri.path()) {
             Some(needed) if scopes.iter().any(|s| s == needed) => Ok(Some(account)),
-            Some(needed) => Err(ApiError::Forbidden(format!("this API key lacks the '{needed}' scope"))),
-            None => Err(ApiError::Forbidden("API keys cannot manage keys: sign in to do that".into())),
+            Some(needed) => Err(ApiError::Forbidden(format!(
+                "this API key lacks the '{needed}' scope"
+            ))),
+            None => Err(ApiError::Forbidden(
+                "API keys cannot manage keys: sign in to do that".into(),
+            )),
         };
     }
-    let Some(value) = cookie(&parts.headers, account_cookie(state)) else { return Ok(None) };
+    let Some(value) = cookie(&parts.headers, account_cookie(state)) else {
+        return Ok(None);
+    };
     let account = state.accounts.by_cookie(&value).await?;
     if account.is_some() && cross_origin_write(parts) {
         return Err(ApiError::Forbidden("cross-origin request refused".into()));
@@ -70,7 +85,11 @@ fn scope_needed(method: &axum::http::Method, path: &str) -> Option<&'static str>
     if path.starts_with("/admin/") {
         return Some("admin");
     }
-    if matches!(*method, axum::http::Method::GET | axum::http::Method::HEAD) { Some("sessions:read") } else { Some("sessions:write") }
+    if matches!(*method, axum::http::Method::GET | axum::http::Method::HEAD) {
+        Some("sessions:read")
+    } else {
+        Some("sessions:write")
+    }
 }
 
 /// Extractor: a signed-in person of the organisation (401 otherwise).
@@ -79,8 +98,14 @@ pub struct SignedIn(pub Account);
 impl FromRequestParts<AppState> for SignedIn {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        account_of(parts, state).await?.map(SignedIn).ok_or(ApiError::Unauthorized)
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        account_of(parts, state)
+            .await?
+            .map(SignedIn)
+            .ok_or(ApiError::Unauthorized)
     }
 }
 
@@ -90,7 +115,10 @@ pub struct AdminAccount(pub Account);
 impl FromRequestParts<AppState> for AdminAccount {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let SignedIn(account) = SignedIn::from_request_parts(parts, state).await?;
         if !account.is_admin() {
             return Err(ApiError::Forbidden("only an admin can do that".into()));
@@ -106,13 +134,21 @@ pub fn cookie_name(session_id: &str) -> String {
 
 /// The token of a request, by precedence: Authorization header, query parameter, cookie.
 pub fn request_token(headers: &HeaderMap, query: Option<&str>, session_id: &str) -> Option<String> {
-    if let Some(value) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
-        if let Some(token) = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")) {
+    if let Some(value) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        if let Some(token) = value
+            .strip_prefix("Bearer ")
+            .or_else(|| value.strip_prefix("bearer "))
+        {
             return Some(token.trim().to_string());
         }
     }
     if let Some(query) = query {
-        let token = form_urlencoded_pairs(query).find(|(k, _)| k == "token").map(|(_, v)| v);
+        let token = form_urlencoded_pairs(query)
+            .find(|(k, _)| k == "token")
+            .map(|(_, v)| v);
         if token.is_some() {
             return token;
         }
@@ -125,7 +161,10 @@ pub fn request_token(headers: &HeaderMap, query: Option<&str>, session_id: &str)
 /// site (another port of this host, say).
 pub fn checked_token(parts: &Parts, id: &str) -> Result<Option<String>, ApiError> {
     let token = request_token(&parts.headers, parts.uri.query(), id);
-    if token.is_some() && !explicit_token(&parts.headers, parts.uri.query()) && cross_origin_write(parts) {
+    if token.is_some()
+        && !explicit_token(&parts.headers, parts.uri.query())
+        && cross_origin_write(parts)
+    {
         return Err(ApiError::Forbidden("cross-origin request refused".into()));
     }
     Ok(token)
@@ -133,18 +172,32 @@ pub fn checked_token(parts: &Parts, id: &str) -> Result<Option<String>, ApiError
 
 /// Whether the request names its token itself (header or query), rather than riding on the cookie.
 fn explicit_token(headers: &HeaderMap, query: Option<&str>) -> bool {
-    headers.contains_key(header::AUTHORIZATION) || query.is_some_and(|q| form_urlencoded_pairs(q).any(|(k, _)| k == "token"))
+    headers.contains_key(header::AUTHORIZATION)
+        || query.is_some_and(|q| form_urlencoded_pairs(q).any(|(k, _)| k == "token"))
 }
 
 /// A state-changing request or a WebSocket upgrade whose `Origin` is not this server's.
 pub fn cross_origin_write(parts: &Parts) -> bool {
-    let unsafe_method = !matches!(parts.method, axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS);
+    let unsafe_method = !matches!(
+        parts.method,
+        axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
+    );
     let upgrade = parts.headers.contains_key(header::UPGRADE);
     if !unsafe_method && !upgrade {
         return false;
     }
-    let Some(origin) = parts.headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else { return false };
-    let host = parts.headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let Some(origin) = parts
+        .headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let host = parts
+        .headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     let origin_host = origin.split_once("://").map(|(_, h)| h).unwrap_or("");
     origin_host.is_empty() || !origin_host.eq_ignore_ascii_case(host)
 }
@@ -154,14 +207,28 @@ pub fn cross_origin_write(parts: &Parts) -> bool {
 /// A form, a link or a `text/plain` fetch from another origin (which may carry the cookie: another
 /// port of this host is the same site) is refused before anything reads it. The Origin check
 /// (`cross_origin_write`) stands beside this.
-pub async fn refuse_simple_writes(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+pub async fn refuse_simple_writes(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
     use axum::response::IntoResponse;
-    let unsafe_method = !matches!(*req.method(), axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS);
+    let unsafe_method = !matches!(
+        *req.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
+    );
     let h = req.headers();
-    let json = h.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|t| {
-        let t = t.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-        t == "application/json" || t.ends_with("+json")
-    });
+    let json = h
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| {
+            let t = t
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            t == "application/json" || t.ends_with("+json")
+        });
     // Without a cookie a request has no standing but what it names itself (a header or the
     // query's token), which no other page knows.
     let rides_on_cookie = h.contains_key(header::COOKIE) && !explicit_token(h, req.uri().query());
@@ -172,12 +239,18 @@ pub async fn refuse_simple_writes(req: axum::extract::Request, next: axum::middl
 }
 
 fn form_urlencoded_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
-    serde_urlencoded::from_str::<Vec<(String, String)>>(query).unwrap_or_default().into_iter()
+    serde_urlencoded::from_str::<Vec<(String, String)>>(query)
+        .unwrap_or_default()
+        .into_iter()
 }
 
 /// A query parameter by name.
 pub fn query_param(query: Option<&str>, name: &str) -> Option<String> {
-    query.and_then(|q| form_urlencoded_pairs(q).find(|(k, _)| k == name).map(|(_, v)| v))
+    query.and_then(|q| {
+        form_urlencoded_pairs(q)
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
+    })
 }
 
 /// Extractor: the caller of a `/api/sessions/{id}/...` route, with their role.
@@ -186,7 +259,10 @@ pub struct Auth(pub Caller);
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let params = RawPathParams::from_request_parts(parts, state)
             .await
             .map_err(|_| ApiError::NotFound("no such session".into()))?;
@@ -203,11 +279,23 @@ impl FromRequestParts<AppState> for Auth {
             Err(e) => return Err(e.into()),
         };
         // No valid link token: a signed-in member of the session's team (or an admin) is its interviewer.
-        let Some(account) = account_of(parts, state).await? else { return Err(refused) };
-        let session = state.store.get_session(&id).await?.ok_or_else(|| ApiError::NotFound("no such session".into()))?;
+        let Some(account) = account_of(parts, state).await? else {
+            return Err(refused);
+        };
+        let session = state
+            .store
+            .get_session(&id)
+            .await?
+            .ok_or_else(|| ApiError::NotFound("no such session".into()))?;
         if !account.may_open(session.team_id.as_deref()) {
-            return Err(ApiError::Forbidden("this session belongs to another team".into()));
+            return Err(ApiError::Forbidden(
+                "this session belongs to another team".into(),
+            ));
         }
-        Ok(Auth(Caller { session, role: Role::Interviewer, account: Some(account.email) }))
+        Ok(Auth(Caller {
+            session,
+            role: Role::Interviewer,
+            account: Some(account.email),
+        }))
     }
 }

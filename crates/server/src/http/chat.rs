@@ -32,20 +32,33 @@ impl IntoResponse for ChatError {
             ChatError::Invalid(_) => (StatusCode::BAD_REQUEST, None),
             ChatError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, None),
             ChatError::NotConfigured(_) => (StatusCode::SERVICE_UNAVAILABLE, None),
-            ChatError::Off | ChatError::Busy | ChatError::BudgetExhausted { .. } => (StatusCode::CONFLICT, None),
-            ChatError::RateLimited { retry_after, .. } => (StatusCode::TOO_MANY_REQUESTS, Some(*retry_after)),
+            ChatError::Off | ChatError::Busy | ChatError::BudgetExhausted { .. } => {
+                (StatusCode::CONFLICT, None)
+            }
+            ChatError::RateLimited { retry_after, .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, Some(*retry_after))
+            }
             ChatError::Provider(e) => match e {
-                ProviderError::RateLimited { retry_after } => (StatusCode::TOO_MANY_REQUESTS, Some(retry_after.unwrap_or(30))),
+                ProviderError::RateLimited { retry_after } => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    Some(retry_after.unwrap_or(30)),
+                ),
                 ProviderError::Overloaded => (StatusCode::SERVICE_UNAVAILABLE, Some(30)),
                 _ => (StatusCode::BAD_GATEWAY, None),
             },
-            ChatError::Store(_) => return ApiError::from(match self {
-                ChatError::Store(e) => e,
-                _ => unreachable!(),
-            })
-            .into_response(),
+            ChatError::Store(_) => {
+                return ApiError::from(match self {
+                    ChatError::Store(e) => e,
+                    _ => unreachable!(),
+                })
+                .into_response();
+            }
         };
-        let mut response = (status, Json(serde_json::json!({ "error": self.to_string() }))).into_response();
+        let mut response = (
+            status,
+            Json(serde_json::json!({ "error": self.to_string() })),
+        )
+            .into_response();
         if let Some(secs) = retry_after {
             if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
                 response.headers_mut().insert("retry-after", v);
@@ -63,8 +76,15 @@ pub struct Ask {
     context: Option<Context>,
 }
 
-pub async fn ask(State(state): State<AppState>, Auth(caller): Auth, JsonBody(body): JsonBody<Ask>) -> Result<Response, ChatError> {
-    let reply = state.assistant.ask(&caller, body.message, body.context).await?;
+pub async fn ask(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    JsonBody(body): JsonBody<Ask>,
+) -> Result<Response, ChatError> {
+    let reply = state
+        .assistant
+        .ask(&caller, body.message, body.context)
+        .await?;
     let message_id = reply.message_id.clone();
     let start = Event::default()
         .event("start")
@@ -82,19 +102,31 @@ pub async fn ask(State(state): State<AppState>, Auth(caller): Auth, JsonBody(bod
         })
     });
     let stream = tokio_stream::once(Ok::<_, Infallible>(start)).chain(events);
-    let mut response = Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response();
+    let mut response = Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response();
     // Tell reverse proxies (nginx) not to buffer the stream.
-    response.headers_mut().insert("x-accel-buffering", HeaderValue::from_static("no"));
-    response.headers_mut().insert("cache-control", HeaderValue::from_static("no-cache"));
+    response
+        .headers_mut()
+        .insert("x-accel-buffering", HeaderValue::from_static("no"));
+    response
+        .headers_mut()
+        .insert("cache-control", HeaderValue::from_static("no-cache"));
     Ok(response)
 }
 
-pub async fn history(State(state): State<AppState>, Auth(caller): Auth) -> Result<impl IntoResponse, ChatError> {
+pub async fn history(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+) -> Result<impl IntoResponse, ChatError> {
     let messages = state.assistant.messages(&caller.session.id).await?;
     Ok(Json(serde_json::json!({ "messages": messages })))
 }
 
-pub async fn status(State(state): State<AppState>, Auth(caller): Auth) -> Result<impl IntoResponse, ChatError> {
+pub async fn status(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+) -> Result<impl IntoResponse, ChatError> {
     Ok(Json(state.assistant.status(&caller).await?))
 }
 
@@ -104,11 +136,18 @@ pub struct SetMode {
     mode: String,
 }
 
-pub async fn set_mode(State(state): State<AppState>, Auth(caller): Auth, JsonBody(body): JsonBody<SetMode>) -> Result<impl IntoResponse, ChatError> {
+pub async fn set_mode(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    JsonBody(body): JsonBody<SetMode>,
+) -> Result<impl IntoResponse, ChatError> {
     if caller.role != crate::sessions::Role::Interviewer {
-        return Err(ChatError::Forbidden("only the interviewer can change the assistant's mode".into()));
+        return Err(ChatError::Forbidden(
+            "only the interviewer can change the assistant's mode".into(),
+        ));
     }
-    let mode = Mode::parse(&body.mode).ok_or_else(|| ChatError::Invalid("mode must be one of: off, hints, full".into()))?;
+    let mode = Mode::parse(&body.mode)
+        .ok_or_else(|| ChatError::Invalid("mode must be one of: off, hints, full".into()))?;
     state.assistant.set_mode(&caller, mode).await?;
     Ok(Json(state.assistant.status(&caller).await?))
 }

@@ -26,19 +26,30 @@ fn session_in(path: &str) -> Option<&str> {
 
 /// Whether a `/docs/{doc}` path names a workspace file's document (`file:<path>`).
 fn is_file_doc(path: &str) -> bool {
-    path.split_once("/docs/").is_some_and(|(_, doc)| doc.starts_with("file:") || doc.to_ascii_lowercase().starts_with("file%3a"))
+    path.split_once("/docs/").is_some_and(|(_, doc)| {
+        doc.starts_with("file:") || doc.to_ascii_lowercase().starts_with("file%3a")
+    })
 }
 
 /// Middleware on the workspace routes: serve here, or proxy to the node that runs the workspace.
-pub async fn to_workspace_owner(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn to_workspace_owner(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
     if state.cluster.is_none() || req.headers().contains_key(FORWARDED_BY) {
         return next.run(req).await;
     }
-    let path = req.extensions().get::<OriginalUri>().map_or_else(|| req.uri().path().to_string(), |u| u.0.path().to_string());
+    let path = req
+        .extensions()
+        .get::<OriginalUri>()
+        .map_or_else(|| req.uri().path().to_string(), |u| u.0.path().to_string());
     if path.contains("/docs/") && !is_file_doc(&path) {
         return next.run(req).await;
     }
-    let Some(id) = session_in(&path) else { return next.run(req).await };
+    let Some(id) = session_in(&path) else {
+        return next.run(req).await;
+    };
     let session = match state.store.get_session(id).await {
         Ok(Some(s)) if s.kind == "workspace" => s,
         // Not a workspace session (or none): the handler gives the right answer.
@@ -55,13 +66,19 @@ pub async fn to_workspace_owner(State(state): State<AppState>, req: Request, nex
 /// Middleware on the untrusted origin's routes where the platform's router mounts them: only a
 /// request forwarded by another node reaches them (a browser cannot add the header to a link).
 pub async fn forwarded_only(req: Request, next: Next) -> Response {
-    if req.headers().contains_key(FORWARDED_BY) { next.run(req).await } else { ApiError::NotFound("no such route".into()).into_response() }
+    if req.headers().contains_key(FORWARDED_BY) {
+        next.run(req).await
+    } else {
+        ApiError::NotFound("no such route".into()).into_response()
+    }
 }
 
 /// Middleware on `POST /sessions`: a new workspace session is made on the node running the
 /// fewest workspaces (this one when tied), so that the cluster fills evenly.
 pub async fn to_least_loaded(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let Some(node) = state.cluster.clone() else { return next.run(req).await };
+    let Some(node) = state.cluster.clone() else {
+        return next.run(req).await;
+    };
     if req.method() != Method::POST || req.headers().contains_key(FORWARDED_BY) {
         return next.run(req).await;
     }
@@ -70,14 +87,23 @@ pub async fn to_least_loaded(State(state): State<AppState>, req: Request, next: 
         Ok(b) => b,
         Err(_) => return ApiError::TooLarge.into_response(),
     };
-    let wants_workspace = serde_json::from_slice::<serde_json::Value>(&bytes).ok().is_some_and(|v| v.get("exercise").is_some_and(|e| !e.is_null()));
+    let wants_workspace = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .is_some_and(|v| v.get("exercise").is_some_and(|e| !e.is_null()));
     let req = Request::from_parts(parts, Body::from(bytes));
     if !wants_workspace {
         return next.run(req).await;
     }
     let nodes = node.nodes().await;
-    let here = nodes.iter().find(|n| n.id == node.id).map_or(0, |n| n.workspaces);
-    match nodes.iter().filter(|n| n.id != node.id).min_by_key(|n| n.workspaces) {
+    let here = nodes
+        .iter()
+        .find(|n| n.id == node.id)
+        .map_or(0, |n| n.workspaces);
+    match nodes
+        .iter()
+        .filter(|n| n.id != node.id)
+        .min_by_key(|n| n.workspaces)
+    {
         Some(other) if other.workspaces < here => forward(&state, &other.id, &other.url, req).await,
         _ => next.run(req).await,
     }
@@ -85,10 +111,21 @@ pub async fn to_least_loaded(State(state): State<AppState>, req: Request, next: 
 
 /// Sends the request as it came to another node and returns its answer.
 async fn forward(state: &AppState, node: &str, url: &str, mut req: Request) -> Response {
-    let Some(me) = &state.cluster else { return ApiError::Unavailable.into_response() };
-    let addr = url.trim_start_matches("http://").trim_end_matches('/').to_string();
-    let original = req.extensions().get::<OriginalUri>().map(|u| u.0.clone()).unwrap_or_else(|| req.uri().clone());
-    let target = original.path_and_query().map_or_else(|| original.path().to_string(), |pq| pq.to_string());
+    let Some(me) = &state.cluster else {
+        return ApiError::Unavailable.into_response();
+    };
+    let addr = url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
+    let original = req
+        .extensions()
+        .get::<OriginalUri>()
+        .map(|u| u.0.clone())
+        .unwrap_or_else(|| req.uri().clone());
+    let target = original
+        .path_and_query()
+        .map_or_else(|| original.path().to_string(), |pq| pq.to_string());
     match target.parse() {
         Ok(uri) => *req.uri_mut() = uri,
         Err(_) => return ApiError::BadRequest("bad path".into()).into_response(),

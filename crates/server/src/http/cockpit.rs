@@ -7,20 +7,34 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::AppState;
-use super::api::JsonBody;
 use super::account::actor;
+use super::api::JsonBody;
 use super::auth::{Auth, account_of};
 use super::error::ApiError;
 use crate::cockpit::Scorecard;
 use crate::util::rfc3339;
 
-pub async fn events(State(state): State<AppState>, Auth(caller): Auth) -> Result<impl IntoResponse, ApiError> {
+pub async fn events(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+) -> Result<impl IntoResponse, ApiError> {
     Ok(Json(state.cockpit.events(&caller).await?))
 }
 
-pub async fn end(State(state): State<AppState>, Auth(caller): Auth) -> Result<impl IntoResponse, ApiError> {
+pub async fn end(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+) -> Result<impl IntoResponse, ApiError> {
     state.lifecycle.end(&caller).await?;
-    state.accounts.audit(Some(&actor(&caller)), "session_ended", Some(&caller.session.id), serde_json::json!({})).await;
+    state
+        .accounts
+        .audit(
+            Some(&actor(&caller)),
+            "session_ended",
+            Some(&caller.session.id),
+            serde_json::json!({}),
+        )
+        .await;
     let caller = state.sessions.reload(&caller).await?;
     Ok(Json(state.sessions.view(&caller).await?))
 }
@@ -52,26 +66,49 @@ pub async fn replay(
     })))
 }
 
-pub async fn get_scorecard(State(state): State<AppState>, Auth(caller): Auth) -> Result<impl IntoResponse, ApiError> {
+pub async fn get_scorecard(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+) -> Result<impl IntoResponse, ApiError> {
     Ok(Json(state.cockpit.scorecard(&caller).await?))
 }
 
-pub async fn put_scorecard(State(state): State<AppState>, Auth(caller): Auth, JsonBody(card): JsonBody<Scorecard>) -> Result<impl IntoResponse, ApiError> {
+pub async fn put_scorecard(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    JsonBody(card): JsonBody<Scorecard>,
+) -> Result<impl IntoResponse, ApiError> {
     state.cockpit.set_scorecard(&caller, &card).await?;
     Ok(Json(card))
 }
 
-pub async fn report(State(state): State<AppState>, Auth(caller): Auth) -> Result<Response, ApiError> {
+pub async fn report(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+) -> Result<Response, ApiError> {
     let html = state.cockpit.report(&caller).await?;
-    state.accounts.audit(Some(&actor(&caller)), "report_exported", Some(&caller.session.id), serde_json::json!({})).await;
+    state
+        .accounts
+        .audit(
+            Some(&actor(&caller)),
+            "report_exported",
+            Some(&caller.session.id),
+            serde_json::json!({}),
+        )
+        .await;
     Ok(html_download(html, &caller.session.id))
 }
 
 fn html_download(html: String, id: &str) -> Response {
     let mut response = html.into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
-    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"interview-{id}.html\"")) {
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    if let Ok(value) =
+        HeaderValue::from_str(&format!("attachment; filename=\"interview-{id}.html\""))
+    {
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
     response
@@ -84,9 +121,23 @@ pub struct Operator(String);
 impl axum::extract::FromRequestParts<AppState> for Operator {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        if let Some(expected) = state.config.server.admin_token.as_deref().filter(|t| !t.is_empty()) {
-            let given = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).unwrap_or("");
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if let Some(expected) = state
+            .config
+            .server
+            .admin_token
+            .as_deref()
+            .filter(|t| !t.is_empty())
+        {
+            let given = parts
+                .headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .unwrap_or("");
             // Hash both sides so the comparison takes the same time whatever the lengths.
             if crate::util::token_matches(given, &crate::util::token_hash(expected)) {
                 return Ok(Operator("operator token".into()));
@@ -101,7 +152,10 @@ impl axum::extract::FromRequestParts<AppState> for Operator {
     }
 }
 
-pub async fn admin_sessions(State(state): State<AppState>, _: Operator) -> Result<impl IntoResponse, ApiError> {
+pub async fn admin_sessions(
+    State(state): State<AppState>,
+    _: Operator,
+) -> Result<impl IntoResponse, ApiError> {
     let rows = state.store.list_sessions(1000).await?;
     Ok(Json(
         rows.into_iter()
@@ -122,19 +176,51 @@ pub async fn admin_sessions(State(state): State<AppState>, _: Operator) -> Resul
     ))
 }
 
-pub async fn admin_delete(State(state): State<AppState>, Operator(by): Operator, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+pub async fn admin_delete(
+    State(state): State<AppState>,
+    Operator(by): Operator,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
     if !state.lifecycle.delete(&id).await? {
         return Err(ApiError::NotFound("no such session".into()));
     }
     tracing::info!(session = %id, "session deleted by the operator");
-    state.accounts.audit(Some(&by), "session_deleted", Some(&id), serde_json::json!({})).await;
+    state
+        .accounts
+        .audit(
+            Some(&by),
+            "session_deleted",
+            Some(&id),
+            serde_json::json!({}),
+        )
+        .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn admin_report(State(state): State<AppState>, Operator(by): Operator, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let session = state.store.get_session(&id).await?.ok_or_else(|| ApiError::NotFound("no such session".into()))?;
-    let caller = crate::sessions::Caller { session, role: crate::sessions::Role::Interviewer, account: None };
+pub async fn admin_report(
+    State(state): State<AppState>,
+    Operator(by): Operator,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let session = state
+        .store
+        .get_session(&id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no such session".into()))?;
+    let caller = crate::sessions::Caller {
+        session,
+        role: crate::sessions::Role::Interviewer,
+        account: None,
+    };
     let html = state.cockpit.report(&caller).await?;
-    state.accounts.audit(Some(&by), "report_exported", Some(&id), serde_json::json!({})).await;
+    state
+        .accounts
+        .audit(
+            Some(&by),
+            "report_exported",
+            Some(&id),
+            serde_json::json!({}),
+        )
+        .await;
     Ok(html_download(html, &id))
 }

@@ -60,7 +60,9 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::RateLimited | ApiError::SignInThrottled | ApiError::Busy { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RateLimited | ApiError::SignInThrottled | ApiError::Busy { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::NotOneOf { .. } => StatusCode::BAD_REQUEST,
@@ -73,7 +75,9 @@ impl IntoResponse for ApiError {
         let (_, message) = self.status_and_message();
         let status = self.status();
         let body = match &self {
-            ApiError::NotOneOf { valid, .. } => serde_json::json!({ "error": message, "valid": valid }),
+            ApiError::NotOneOf { valid, .. } => {
+                serde_json::json!({ "error": message, "valid": valid })
+            }
             _ => serde_json::json!({ "error": message }),
         };
         let mut response = (status, Json(body)).into_response();
@@ -83,7 +87,9 @@ impl IntoResponse for ApiError {
                 ApiError::SignInThrottled => crate::accounts::THROTTLE_WINDOW.as_secs(),
                 _ => 60,
             };
-            response.headers_mut().insert("retry-after", axum::http::HeaderValue::from(secs));
+            response
+                .headers_mut()
+                .insert("retry-after", axum::http::HeaderValue::from(secs));
         }
         response
     }
@@ -109,7 +115,9 @@ impl From<SessionError> for ApiError {
         match e {
             SessionError::NotFound => ApiError::NotFound("no such session".into()),
             SessionError::Unauthorized => ApiError::Unauthorized,
-            SessionError::Forbidden => ApiError::Forbidden("only the interviewer can do that".into()),
+            SessionError::Forbidden => {
+                ApiError::Forbidden("only the interviewer can do that".into())
+            }
             SessionError::Invalid(msg) => ApiError::BadRequest(msg),
             SessionError::Conflict(msg) => ApiError::Conflict(msg),
             SessionError::Store(e) => e.into(),
@@ -120,7 +128,11 @@ impl From<SessionError> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         // Storage that may answer again later (unreachable, busy) is a 503, as the writer retries it.
-        if e.is_transient() { ApiError::Unavailable } else { ApiError::Internal(e.to_string()) }
+        if e.is_transient() {
+            ApiError::Unavailable
+        } else {
+            ApiError::Internal(e.to_string())
+        }
     }
 }
 
@@ -152,7 +164,10 @@ impl From<crate::chaos::ChaosError> for ApiError {
     fn from(e: crate::chaos::ChaosError) -> Self {
         use crate::chaos::ChaosError as C;
         match e {
-            C::UnknownScenario { id, valid } => ApiError::NotOneOf { message: format!("unknown scenario '{id}'"), valid },
+            C::UnknownScenario { id, valid } => ApiError::NotOneOf {
+                message: format!("unknown scenario '{id}'"),
+                valid,
+            },
             C::Invalid(m) => ApiError::BadRequest(m),
             C::NotFound(m) => ApiError::NotFound(m),
             C::AppNotRunning(m) => ApiError::Conflict(m),

@@ -38,16 +38,26 @@ pub struct Execute {
     stdin: Option<String>,
 }
 
-pub async fn execute(State(state): State<AppState>, Auth(caller): Auth, JsonBody(body): JsonBody<Execute>) -> Result<Response, ApiError> {
+pub async fn execute(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    JsonBody(body): JsonBody<Execute>,
+) -> Result<Response, ApiError> {
     let run = begin(&state, &caller, body, None)?;
     let (id, lang) = (run.id, run.language);
     let stream = ReceiverStream::new(run.events).map(move |ev| {
         let (name, data) = event_json(ev, &id, lang);
         Ok::<_, Infallible>(Event::default().event(name).data(data.to_string()))
     });
-    let mut response = Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response();
-    response.headers_mut().insert("x-accel-buffering", HeaderValue::from_static("no"));
-    response.headers_mut().insert("cache-control", HeaderValue::from_static("no-cache"));
+    let mut response = Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response();
+    response
+        .headers_mut()
+        .insert("x-accel-buffering", HeaderValue::from_static("no"));
+    response
+        .headers_mut()
+        .insert("cache-control", HeaderValue::from_static("no-cache"));
     Ok(response)
 }
 
@@ -56,9 +66,16 @@ pub async fn execute(State(state): State<AppState>, Auth(caller): Auth, JsonBody
 /// then each event comes as `{"type": "start"|"stdout"|..., ...}` (a refusal as `{"type":
 /// "error","status","error"}`), and the client sends `{"stdin": "text"}` for more input and
 /// `{"eof": true}` to end it. Closing the socket stops the run.
-pub async fn execute_ws(State(state): State<AppState>, Auth(caller): Auth, upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>) -> Result<Response, ApiError> {
-    let upgrade = upgrade.map_err(|_| ApiError::BadRequest("expected a WebSocket upgrade".into()))?;
-    Ok(upgrade.max_message_size(MAX_REQUEST_BYTES).on_upgrade(move |socket| serve_ws(socket, state, caller)))
+pub async fn execute_ws(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, ApiError> {
+    let upgrade =
+        upgrade.map_err(|_| ApiError::BadRequest("expected a WebSocket upgrade".into()))?;
+    Ok(upgrade
+        .max_message_size(MAX_REQUEST_BYTES)
+        .on_upgrade(move |socket| serve_ws(socket, state, caller)))
 }
 
 /// The largest request (the code) or input message a run's WebSocket takes.
@@ -70,8 +87,11 @@ async fn serve_ws(socket: WebSocket, state: AppState, caller: Caller) {
     // The request comes first, and soon.
     let first = tokio::time::timeout(Duration::from_secs(10), incoming.next()).await;
     let body = match first {
-        Ok(Some(Ok(Message::Text(text)))) => serde_json::from_str::<Execute>(&text).map_err(|e| ApiError::BadRequest(format!("invalid run request: {e}"))),
-        _ => Err(ApiError::BadRequest("the first message must be the run request as JSON text".into())),
+        Ok(Some(Ok(Message::Text(text)))) => serde_json::from_str::<Execute>(&text)
+            .map_err(|e| ApiError::BadRequest(format!("invalid run request: {e}"))),
+        _ => Err(ApiError::BadRequest(
+            "the first message must be the run request as JSON text".into(),
+        )),
     };
     let (input, more_stdin) = tokio::sync::mpsc::channel::<String>(64);
     let run = body.and_then(|body| begin(&state, &caller, body, Some(more_stdin)));
@@ -79,7 +99,11 @@ async fn serve_ws(socket: WebSocket, state: AppState, caller: Caller) {
         Ok(run) => run,
         Err(e) => {
             let (status, message) = e.status_and_message();
-            let _ = out.send(send(serde_json::json!({"type": "error", "status": status, "error": message}))).await;
+            let _ = out
+                .send(send(
+                    serde_json::json!({"type": "error", "status": status, "error": message}),
+                ))
+                .await;
             let _ = out.close().await;
             return;
         }
@@ -144,16 +168,25 @@ struct Started {
 
 /// Checks who may run what, queues the run, and arranges what happens around it: a candidate's
 /// run stops when execution is switched off, and the timeline gets the run once it ends.
-fn begin(state: &AppState, caller: &Caller, body: Execute, more_stdin: Option<tokio::sync::mpsc::Receiver<String>>) -> Result<Started, ApiError> {
+fn begin(
+    state: &AppState,
+    caller: &Caller,
+    body: Execute,
+    more_stdin: Option<tokio::sync::mpsc::Receiver<String>>,
+) -> Result<Started, ApiError> {
     caller.require_open()?;
     if caller.role == Role::Candidate && !caller.session.policy.execution_enabled {
-        return Err(ApiError::Forbidden("code execution is turned off by the interviewer".into()));
+        return Err(ApiError::Forbidden(
+            "code execution is turned off by the interviewer".into(),
+        ));
     }
     let language = server_language(&body.language).ok_or_else(|| ApiError::NotOneOf {
         message: format!("'{}' does not run on the server (Python, JavaScript and TypeScript run in the browser)", body.language),
         valid: server_language_ids(),
     })?;
-    let ticket = state.executor.admit().map_err(|busy| ApiError::Busy { retry_after: busy.retry_after_secs })?;
+    let ticket = state.executor.admit().map_err(|busy| ApiError::Busy {
+        retry_after: busy.retry_after_secs,
+    })?;
     let run_id = crate::util::new_id();
     let cancel = tokio_util::sync::CancellationToken::new();
     let job = Job {
@@ -191,25 +224,43 @@ fn begin(state: &AppState, caller: &Caller, body: Execute, more_stdin: Option<to
 
     // The timeline gets the run once it has ended, also when the caller left mid-way.
     let sessions = state.sessions.clone();
-    let record = RunReport { run_id: run_id.clone(), language: language.id.to_string(), status: String::new(), duration_ms: 0, output_bytes: None };
+    let record = RunReport {
+        run_id: run_id.clone(),
+        language: language.id.to_string(),
+        status: String::new(),
+        duration_ms: 0,
+        output_bytes: None,
+    };
     let recorder = caller.clone();
     tokio::spawn(async move {
         let outcome = done.await;
         finished.cancel();
         if let Ok(outcome) = outcome {
-            let run = RunReport { status: outcome.status.to_string(), duration_ms: outcome.time_ms, output_bytes: Some(outcome.output_bytes), ..record };
+            let run = RunReport {
+                status: outcome.status.to_string(),
+                duration_ms: outcome.time_ms,
+                output_bytes: Some(outcome.output_bytes),
+                ..record
+            };
             // Refused only when the session ended or execution was switched off meanwhile.
             let _ = sessions.record_run(&recorder, &run).await;
         }
     });
-    Ok(Started { id: run_id, language: language.id, events })
+    Ok(Started {
+        id: run_id,
+        language: language.id,
+        events,
+    })
 }
 
 /// An event's name and JSON, as both transports send it.
 fn event_json(ev: RunEvent, id: &str, language: &str) -> (&'static str, serde_json::Value) {
     match ev {
         RunEvent::Queued { ahead } => ("queued", serde_json::json!({ "ahead": ahead })),
-        RunEvent::Started => ("start", serde_json::json!({ "run_id": id, "language": language })),
+        RunEvent::Started => (
+            "start",
+            serde_json::json!({ "run_id": id, "language": language }),
+        ),
         RunEvent::Stdout(text) => ("stdout", serde_json::json!({ "text": text })),
         RunEvent::Stderr(text) => ("stderr", serde_json::json!({ "text": text })),
         RunEvent::Exit(outcome) => {

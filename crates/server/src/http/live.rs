@@ -12,16 +12,23 @@ use super::AppState;
 use super::auth::{Auth, query_param};
 use super::error::ApiError;
 use crate::collab::RoomKey;
-use crate::docname::DocName;
 use crate::collab::connection::{self, ConnectionSettings};
+use crate::docname::DocName;
 use crate::sessions::Role;
 
 /// Who may open which document: the document's rules, enforced here rather than only hidden
 /// in the UI.
 pub fn doc_access(doc: &str, role: Role) -> Result<DocName, ApiError> {
-    let name = DocName::parse(doc).ok_or_else(|| ApiError::NotFound(format!("no document named '{}'", doc.chars().take(100).collect::<String>())))?;
+    let name = DocName::parse(doc).ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "no document named '{}'",
+            doc.chars().take(100).collect::<String>()
+        ))
+    })?;
     if role == Role::Candidate && !name.candidate_may_open() {
-        return Err(ApiError::Forbidden(format!("'{name}' is for the interviewer only")));
+        return Err(ApiError::Forbidden(format!(
+            "'{name}' is for the interviewer only"
+        )));
     }
     Ok(name)
 }
@@ -34,7 +41,9 @@ pub async fn open_doc(
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
     let name = doc_access(&doc, caller.role)?;
-    let upgrade = upgrade.map_err(|_| ApiError::BadRequest("expected a WebSocket upgrade (y-websocket protocol)".into()))?;
+    let upgrade = upgrade.map_err(|_| {
+        ApiError::BadRequest("expected a WebSocket upgrade (y-websocket protocol)".into())
+    })?;
     let session_id = caller.session.id.clone();
     // A workspace file: it must exist and be text; the document and the file stay synced while open.
     let file = match name.file_path() {
@@ -42,7 +51,9 @@ pub async fn open_doc(
             let ws = super::workspace::workspace_of(&state, &caller).await?;
             let entry = ws.files.entry(rel)?;
             if entry.kind != "file" || !entry.editable {
-                return Err(ApiError::Conflict(format!("'{rel}' is binary or larger than 1 MiB: it opens read-only")));
+                return Err(ApiError::Conflict(format!(
+                    "'{rel}' is binary or larger than 1 MiB: it opens read-only"
+                )));
             }
             Some((ws, entry.path))
         }
@@ -69,7 +80,12 @@ pub async fn open_doc(
 
     // Ties the connection to a participant of this session for the timeline, if it says which.
     let participant = match query_param(uri.query(), "participant") {
-        Some(p) if name == DocName::Main => state.store.participants(&session_id).await?.into_iter().find(|row| row.id == p),
+        Some(p) if name == DocName::Main => state
+            .store
+            .participants(&session_id)
+            .await?
+            .into_iter()
+            .find(|row| row.id == p),
         _ => None,
     };
 

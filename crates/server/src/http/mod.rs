@@ -24,7 +24,9 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderName, HeaderValue, Request, Response, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{any, get, post};
-use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use tracing::Span;
@@ -43,31 +45,57 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/sso/start", get(account::sso_start))
         .route("/auth/sso/callback", get(account::sso_callback))
         .route("/auth/setup", post(account::setup))
-        .route("/auth/invites/{code}", get(account::invite_info).post(account::accept_invite))
+        .route(
+            "/auth/invites/{code}",
+            get(account::invite_info).post(account::accept_invite),
+        )
         .route("/keys", get(account::keys).post(account::create_key))
         .route("/keys/{key_id}", axum::routing::delete(account::revoke_key))
         .route("/admin/users", get(account::users))
-        .route("/admin/users/{user_id}/disable", post(account::disable_user))
+        .route(
+            "/admin/users/{user_id}/disable",
+            post(account::disable_user),
+        )
         .route("/admin/users/{user_id}/enable", post(account::enable_user))
-        .route("/admin/teams", get(account::teams).post(account::create_team))
+        .route(
+            "/admin/teams",
+            get(account::teams).post(account::create_team),
+        )
         .route("/admin/invites", post(account::invite))
         .route("/admin/audit", get(account::audit))
         .route(
             "/sessions",
             post(api::create_session)
-                .route_layer(axum::middleware::from_fn_with_state(state.clone(), cluster::to_least_loaded))
+                .route_layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    cluster::to_least_loaded,
+                ))
                 .get(account::team_sessions),
         )
-        .route("/sessions/{id}/interviewer-link", post(account::rotate_interviewer_link))
-        .route("/sessions/{id}/candidate-link", post(account::rotate_candidate_link))
-        .route("/sessions/{id}", get(api::get_session).patch(api::update_session))
+        .route(
+            "/sessions/{id}/interviewer-link",
+            post(account::rotate_interviewer_link),
+        )
+        .route(
+            "/sessions/{id}/candidate-link",
+            post(account::rotate_candidate_link),
+        )
+        .route(
+            "/sessions/{id}",
+            get(api::get_session).patch(api::update_session),
+        )
         .route("/sessions/{id}/role", get(api::get_role))
         .route("/sessions/{id}/join", post(api::join))
         .route("/sessions/{id}/runs", post(api::record_run))
         .route("/sessions/{id}/execute", post(execute::execute))
         .route("/sessions/{id}/execute/ws", get(execute::execute_ws))
         .route("/questions", get(questions::list).post(questions::create))
-        .route("/questions/{id}", get(questions::get_one).put(questions::update).delete(questions::delete))
+        .route(
+            "/questions/{id}",
+            get(questions::get_one)
+                .put(questions::update)
+                .delete(questions::delete),
+        )
         .route("/admin/questions/{id}", axum::routing::put(questions::save))
         .route("/sessions/{id}/question", get(questions::of_session))
         .route("/sessions/{id}/tests", post(questions::run_tests))
@@ -75,13 +103,22 @@ pub fn router(state: AppState) -> Router {
         .route("/sessions/{id}/events", get(cockpit::events))
         .route("/sessions/{id}/end", post(cockpit::end))
         .route("/sessions/{id}/replay/{doc}", get(cockpit::replay))
-        .route("/sessions/{id}/scorecard", get(cockpit::get_scorecard).put(cockpit::put_scorecard))
+        .route(
+            "/sessions/{id}/scorecard",
+            get(cockpit::get_scorecard).put(cockpit::put_scorecard),
+        )
         .route("/sessions/{id}/report", get(cockpit::report))
         .route("/admin/sessions", get(cockpit::admin_sessions))
-        .route("/admin/sessions/{id}", axum::routing::delete(cockpit::admin_delete))
+        .route(
+            "/admin/sessions/{id}",
+            axum::routing::delete(cockpit::admin_delete),
+        )
         .route("/admin/sessions/{id}/report", get(cockpit::admin_report))
         .route("/sessions/{id}/chat", get(chat::history).post(chat::ask))
-        .route("/sessions/{id}/assistant", get(chat::status).patch(chat::set_mode))
+        .route(
+            "/sessions/{id}/assistant",
+            get(chat::status).patch(chat::set_mode),
+        )
         .route("/languages", get(api::languages))
         .route("/exercises", get(workspace::exercises))
         .route("/sessions/{id}/content", get(workspace::content_link))
@@ -94,7 +131,11 @@ pub fn router(state: AppState) -> Router {
     let csp = HeaderValue::from_str(&web::csp(state.config.server.untrusted_origin.as_deref().unwrap_or("'none'")))
         // An origin that is no header value frames nothing.
         .unwrap_or_else(|_| HeaderValue::from_str(&web::csp("'none'")).expect("a valid policy"));
-    let hsts = state.config.public_url().starts_with("https://").then(|| HeaderValue::from_static("max-age=63072000; includeSubDomains"));
+    let hsts = state
+        .config
+        .public_url()
+        .starts_with("https://")
+        .then(|| HeaderValue::from_static("max-age=63072000; includeSubDomains"));
     Router::new()
         .nest("/api", api)
         .route("/healthz", get(|| async { "ok" }))
@@ -167,11 +208,17 @@ fn workspace_routes(state: AppState) -> Router<AppState> {
 
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     if state.store.ping().await.is_err() {
-        return (StatusCode::SERVICE_UNAVAILABLE, "storage unreachable".to_string());
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage unreachable".to_string(),
+        );
     }
     if let Some(node) = &state.cluster {
         if !node.ready().await {
-            return (StatusCode::SERVICE_UNAVAILABLE, "redis unreachable".to_string());
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "redis unreachable".to_string(),
+            );
         }
     }
     // Ready to serve pads either way; whether candidate code can run on the server is said
@@ -179,8 +226,12 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let sandbox = crate::sandbox::status(&state.sandbox_helper);
     let message = match (&sandbox.problem, sandbox.unlimited_allowed) {
         (None, _) => format!("ready\nsandbox limits: cgroup {}\n", sandbox.cgroups),
-        (Some(p), true) => format!("ready\nsandbox limits: NOT ENFORCED (allowed by ALLOW_UNLIMITED_SANDBOXES): {p}\n"),
-        (Some(p), false) => format!("ready\nsandbox limits: unavailable, so no candidate code runs on this server: {p}\n"),
+        (Some(p), true) => format!(
+            "ready\nsandbox limits: NOT ENFORCED (allowed by ALLOW_UNLIMITED_SANDBOXES): {p}\n"
+        ),
+        (Some(p), false) => format!(
+            "ready\nsandbox limits: unavailable, so no candidate code runs on this server: {p}\n"
+        ),
     };
     (StatusCode::OK, message)
 }
@@ -199,24 +250,47 @@ fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
 
 /// The Prometheus metrics: with the metrics token, or (without one configured) to a direct
 /// request from this machine. They tell an outsider how busy the server is and what it runs.
-async fn metrics_text(State(state): State<AppState>, axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>, headers: axum::http::HeaderMap) -> axum::response::Response {
+async fn metrics_text(
+    State(state): State<AppState>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
     let allowed = match &state.config.server.metrics_token {
         Some(token) => {
-            let given = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).unwrap_or("");
+            let given = headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .unwrap_or("");
             use subtle::ConstantTimeEq;
             bool::from(given.as_bytes().ct_eq(token.as_bytes()))
         }
-        None => peer.ip().is_loopback() && !headers.contains_key("x-forwarded-for") && !headers.contains_key(header::FORWARDED),
+        None => {
+            peer.ip().is_loopback()
+                && !headers.contains_key("x-forwarded-for")
+                && !headers.contains_key(header::FORWARDED)
+        }
     };
     if !allowed {
-        return (StatusCode::UNAUTHORIZED, "metrics need METRICS_TOKEN (or a direct request from this machine)\n").into_response();
+        return (
+            StatusCode::UNAUTHORIZED,
+            "metrics need METRICS_TOKEN (or a direct request from this machine)\n",
+        )
+            .into_response();
     }
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render()).into_response()
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+        .into_response()
 }
 
 /// A header every response gets unless the handler set it.
 fn always(name: &'static str, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
-    SetResponseHeaderLayer::if_not_present(HeaderName::from_static(name), HeaderValue::from_static(value))
+    SetResponseHeaderLayer::if_not_present(
+        HeaderName::from_static(name),
+        HeaderValue::from_static(value),
+    )
 }
 
 /// Request ids: a per-process random prefix and a counter, cheap and unique enough for logs.
@@ -228,14 +302,19 @@ struct SequentialRequestId {
 
 impl Default for SequentialRequestId {
     fn default() -> Self {
-        SequentialRequestId { prefix: rand::random(), next: Arc::new(AtomicU64::new(1)) }
+        SequentialRequestId {
+            prefix: rand::random(),
+            next: Arc::new(AtomicU64::new(1)),
+        }
     }
 }
 
 impl MakeRequestId for SequentialRequestId {
     fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
-        HeaderValue::from_str(&format!("{:08x}-{n}", self.prefix)).ok().map(RequestId::new)
+        HeaderValue::from_str(&format!("{:08x}-{n}", self.prefix))
+            .ok()
+            .map(RequestId::new)
     }
 }
 
@@ -243,8 +322,17 @@ impl MakeRequestId for SequentialRequestId {
 mod tests {
     #[test]
     fn invite_codes_never_reach_the_log() {
-        assert_eq!(super::loggable_path("/api/auth/invites/SECRETCODE"), "/api/auth/invites/[redacted]");
-        assert_eq!(super::loggable_path("/api/auth/invites/SECRETCODE/accept"), "/api/auth/invites/[redacted]/accept");
-        assert_eq!(super::loggable_path("/api/sessions/abc/files"), "/api/sessions/abc/files");
+        assert_eq!(
+            super::loggable_path("/api/auth/invites/SECRETCODE"),
+            "/api/auth/invites/[redacted]"
+        );
+        assert_eq!(
+            super::loggable_path("/api/auth/invites/SECRETCODE/accept"),
+            "/api/auth/invites/[redacted]/accept"
+        );
+        assert_eq!(
+            super::loggable_path("/api/sessions/abc/files"),
+            "/api/sessions/abc/files"
+        );
     }
 }

@@ -36,33 +36,86 @@ impl From<QuestionError> for ApiError {
 
 /// The library is the team's interviewing material: only signed-in people browse it (a
 /// candidate with a session link must not read the questions ahead).
-pub async fn list(State(state): State<AppState>, SignedIn(account): SignedIn) -> Result<impl IntoResponse, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    SignedIn(account): SignedIn,
+) -> Result<impl IntoResponse, ApiError> {
     Ok(Json(state.questions.list(&account.team_id).await?))
 }
 
-pub async fn get_one(State(state): State<AppState>, SignedIn(account): SignedIn, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+pub async fn get_one(
+    State(state): State<AppState>,
+    SignedIn(account): SignedIn,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
     Ok(Json(state.questions.get(&account.team_id, &id).await?))
 }
 
-pub async fn create(State(state): State<AppState>, SignedIn(account): SignedIn, JsonBody(body): JsonBody<QuestionInput>) -> Result<impl IntoResponse, ApiError> {
-    let id = state.questions.create(&account.team_id, &account.id, body).await?;
-    state.accounts.audit(Some(&account.email), "question_created", Some(&id), serde_json::json!({})).await;
-    Ok((axum::http::StatusCode::CREATED, Json(serde_json::json!({ "id": id }))))
+pub async fn create(
+    State(state): State<AppState>,
+    SignedIn(account): SignedIn,
+    JsonBody(body): JsonBody<QuestionInput>,
+) -> Result<impl IntoResponse, ApiError> {
+    let id = state
+        .questions
+        .create(&account.team_id, &account.id, body)
+        .await?;
+    state
+        .accounts
+        .audit(
+            Some(&account.email),
+            "question_created",
+            Some(&id),
+            serde_json::json!({}),
+        )
+        .await;
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(serde_json::json!({ "id": id })),
+    ))
 }
 
-pub async fn update(State(state): State<AppState>, SignedIn(account): SignedIn, Path(id): Path<String>, JsonBody(body): JsonBody<QuestionInput>) -> Result<impl IntoResponse, ApiError> {
+pub async fn update(
+    State(state): State<AppState>,
+    SignedIn(account): SignedIn,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<QuestionInput>,
+) -> Result<impl IntoResponse, ApiError> {
     state.questions.update(&account.team_id, &id, body).await?;
-    state.accounts.audit(Some(&account.email), "question_updated", Some(&id), serde_json::json!({})).await;
+    state
+        .accounts
+        .audit(
+            Some(&account.email),
+            "question_updated",
+            Some(&id),
+            serde_json::json!({}),
+        )
+        .await;
     Ok(Json(serde_json::json!({ "id": id, "saved": true })))
 }
 
-pub async fn delete(State(state): State<AppState>, SignedIn(account): SignedIn, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+pub async fn delete(
+    State(state): State<AppState>,
+    SignedIn(account): SignedIn,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
     state.questions.delete(&account.team_id, &id).await?;
-    state.accounts.audit(Some(&account.email), "question_deleted", Some(&id), serde_json::json!({})).await;
+    state
+        .accounts
+        .audit(
+            Some(&account.email),
+            "question_deleted",
+            Some(&id),
+            serde_json::json!({}),
+        )
+        .await;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
-pub async fn of_session(State(state): State<AppState>, Auth(caller): Auth) -> Result<impl IntoResponse, ApiError> {
+pub async fn of_session(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+) -> Result<impl IntoResponse, ApiError> {
     Ok(Json(state.questions.for_session(&caller).await?))
 }
 
@@ -73,12 +126,21 @@ pub struct RunTests {
     code: String,
 }
 
-pub async fn run_tests(State(state): State<AppState>, Auth(caller): Auth, JsonBody(body): JsonBody<RunTests>) -> Result<impl IntoResponse, ApiError> {
+pub async fn run_tests(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    JsonBody(body): JsonBody<RunTests>,
+) -> Result<impl IntoResponse, ApiError> {
     caller.require_open()?;
     if caller.role == Role::Candidate && !caller.session.policy.execution_enabled {
-        return Err(ApiError::Forbidden("code execution is turned off by the interviewer".into()));
+        return Err(ApiError::Forbidden(
+            "code execution is turned off by the interviewer".into(),
+        ));
     }
-    let report = state.questions.run_tests(&caller, &body.language, &body.code).await?;
+    let report = state
+        .questions
+        .run_tests(&caller, &body.language, &body.code)
+        .await?;
     let results: Vec<_> = report.results.iter().map(|r| serde_json::json!({"name": r.name, "hidden": r.hidden, "passed": r.passed, "status": r.status})).collect();
     state
         .sessions
@@ -92,7 +154,12 @@ pub async fn run_tests(State(state): State<AppState>, Auth(caller): Auth, JsonBo
     Ok(Json(report))
 }
 
-pub async fn save(State(state): State<AppState>, _: super::cockpit::Operator, Path(id): Path<String>, JsonBody(body): JsonBody<QuestionInput>) -> Result<impl IntoResponse, ApiError> {
+pub async fn save(
+    State(state): State<AppState>,
+    _: super::cockpit::Operator,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<QuestionInput>,
+) -> Result<impl IntoResponse, ApiError> {
     state.questions.save(&id, body).await?;
     Ok(Json(serde_json::json!({ "id": id, "saved": true })))
 }

@@ -44,7 +44,10 @@ pub fn content_routes(state: AppState) -> Router<AppState> {
         .route("/sessions/{id}/{capability}/{what}", any(content))
         .route("/sessions/{id}/{capability}/{what}/", any(content))
         .route("/sessions/{id}/{capability}/{what}/{*path}", any(content))
-        .route_layer(axum::middleware::from_fn_with_state(state, super::cluster::to_workspace_owner))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state,
+            super::cluster::to_workspace_owner,
+        ))
 }
 
 /// Where a caller's content is served: `<origin>/sessions/{id}/{capability}/` (then `vscode/`
@@ -52,25 +55,55 @@ pub fn content_routes(state: AppState) -> Router<AppState> {
 pub fn base_url(state: &AppState, caller: &Caller) -> String {
     let expires = crate::util::now_ms() as u64 / 1000 + crate::capability::LIFETIME_SECS;
     let capability = crate::capability::issue(&caller.session, caller.role, expires);
-    let origin = state.config.server.untrusted_origin.clone().unwrap_or_default();
+    let origin = state
+        .config
+        .server
+        .untrusted_origin
+        .clone()
+        .unwrap_or_default();
     format!("{origin}/sessions/{}/{capability}/", caller.session.id)
 }
 
-async fn content(State(state): State<AppState>, Path(params): Path<Vec<(String, String)>>, req: Request) -> Result<Response, ApiError> {
-    let param = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default();
+async fn content(
+    State(state): State<AppState>,
+    Path(params): Path<Vec<(String, String)>>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let param = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
     let (id, capability, what) = (param("id"), param("capability"), param("what"));
-    let session = state.store.get_session(&id).await?.ok_or_else(|| ApiError::NotFound("no such session".into()))?;
+    let session = state
+        .store
+        .get_session(&id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no such session".into()))?;
     let now = crate::util::now_ms() as u64 / 1000;
     // A wrong, expired or rotated capability: the holder opens the session again for a new one.
-    let role = crate::capability::check(&session, &capability, now).ok_or(ApiError::Unauthorized)?;
-    let caller = Caller { session, role, account: None };
+    let role =
+        crate::capability::check(&session, &capability, now).ok_or(ApiError::Unauthorized)?;
+    let caller = Caller {
+        session,
+        role,
+        account: None,
+    };
     let ws = super::workspace::running_workspace(&state, &caller).await?;
     let prefix = format!("/sessions/{id}/{capability}/{what}");
-    let path = req.uri().path().strip_prefix(&prefix).unwrap_or("").to_string();
+    let path = req
+        .uri()
+        .path()
+        .strip_prefix(&prefix)
+        .unwrap_or("")
+        .to_string();
     match what.as_str() {
         "vscode" => {
             let platform = state.config.public_url();
-            let policy = HeaderValue::from_str(&format!("frame-ancestors 'self' {platform}")).unwrap_or(HeaderValue::from_static("frame-ancestors 'self'"));
+            let policy = HeaderValue::from_str(&format!("frame-ancestors 'self' {platform}"))
+                .unwrap_or(HeaderValue::from_static("frame-ancestors 'self'"));
             super::workspace::vscode(&ws, &prefix, &path, req, policy).await
         }
         "app" => {
@@ -88,14 +121,20 @@ async fn finish(mut res: Response) -> Response {
     let h = res.headers_mut();
     crate::workspace::proxy::strip_browser_state(h);
     let set = |h: &mut axum::http::HeaderMap, name: &'static str, value: &'static str| {
-        h.insert(HeaderName::from_static(name), HeaderValue::from_static(value));
+        h.insert(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        );
     };
     set(h, "cross-origin-resource-policy", "cross-origin");
     set(h, "cross-origin-embedder-policy", "require-corp");
     set(h, "referrer-policy", "no-referrer");
     set(h, "x-content-type-options", "nosniff");
     if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
-        h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox"));
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("sandbox"),
+        );
     }
     res.into_response()
 }
@@ -113,7 +152,10 @@ fn loggable_path(path: &str) -> String {
 mod tests {
     #[test]
     fn capabilities_never_reach_the_log() {
-        assert_eq!(super::loggable_path("/sessions/abc/c123.SECRET/vscode/x"), "/sessions/abc/[capability]/vscode/x");
+        assert_eq!(
+            super::loggable_path("/sessions/abc/c123.SECRET/vscode/x"),
+            "/sessions/abc/[capability]/vscode/x"
+        );
         assert_eq!(super::loggable_path("/nope"), "/nope");
     }
 }

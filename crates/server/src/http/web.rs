@@ -42,16 +42,28 @@ pub async fn serve(State(state): State<AppState>, uri: Uri, headers: HeaderMap) 
     let path = if path.is_empty() { "index.html" } else { path };
     if let Some(mut response) = asset(state.config.server.web_dir.as_deref(), path).await {
         if path.starts_with("assets/sandbox") {
-            let scheme = if state.config.public_url().starts_with("https://") { "https" } else { "http" };
-            let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+            let scheme = if state.config.public_url().starts_with("https://") {
+                "https"
+            } else {
+                "http"
+            };
+            let host = headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("localhost");
             if let Ok(value) = HeaderValue::from_str(&sandbox_csp(&format!("{scheme}://{host}"))) {
-                response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, value);
+                response
+                    .headers_mut()
+                    .insert(header::CONTENT_SECURITY_POLICY, value);
             }
         }
         return response;
     }
     // Client-side routes (/session/...) get the app; a missing file with an extension is a 404.
-    if path != "index.html" && Path::new(path).extension().is_some() && !path.starts_with("session/") {
+    if path != "index.html"
+        && Path::new(path).extension().is_some()
+        && !path.starts_with("session/")
+    {
         return (StatusCode::NOT_FOUND, "not found").into_response();
     }
     match asset(state.config.server.web_dir.as_deref(), "index.html").await {
@@ -79,7 +91,10 @@ async fn asset(web_dir: Option<&Path>, path: &str) -> Option<Response> {
     };
     Some(
         Response::builder()
-            .header(header::CONTENT_TYPE, HeaderValue::from_str(mime.as_ref()).ok()?)
+            .header(
+                header::CONTENT_TYPE,
+                HeaderValue::from_str(mime.as_ref()).ok()?,
+            )
             .header(header::CACHE_CONTROL, cache)
             .body(Body::from(bytes))
             .ok()?,

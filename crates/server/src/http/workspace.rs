@@ -31,7 +31,10 @@ pub async fn workspace_of(state: &AppState, caller: &Caller) -> Result<Arc<Works
 }
 
 /// Running things needs an open session.
-pub(super) async fn running_workspace(state: &AppState, caller: &Caller) -> Result<Arc<Workspace>, ApiError> {
+pub(super) async fn running_workspace(
+    state: &AppState,
+    caller: &Caller,
+) -> Result<Arc<Workspace>, ApiError> {
     caller.require_open()?;
     workspace_of(state, caller).await
 }
@@ -42,7 +45,10 @@ pub async fn exercises(State(state): State<AppState>) -> impl IntoResponse {
 
 /// The exercise of a workspace session with the interviewer's notes (interviewer only: the notes
 /// name the planted weaknesses).
-pub async fn exercise(State(state): State<AppState>, Auth(caller): Auth) -> Result<impl IntoResponse, ApiError> {
+pub async fn exercise(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+) -> Result<impl IntoResponse, ApiError> {
     caller.require_interviewer()?;
     let ws = workspace_of(&state, &caller).await?;
     let m = &ws.exercise.manifest;
@@ -56,7 +62,10 @@ pub async fn exercise(State(state): State<AppState>, Auth(caller): Auth) -> Resu
 
 /// `GET /api/sessions/{id}/content`: where the caller opens the session's candidate-made
 /// content (VS Code, the app) on the untrusted origin, with a capability for their role.
-pub async fn content_link(State(state): State<AppState>, Auth(caller): Auth) -> Result<impl IntoResponse, ApiError> {
+pub async fn content_link(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+) -> Result<impl IntoResponse, ApiError> {
     // Any node answers (the workspace itself is not opened here: it runs on its own node).
     if caller.session.kind != "workspace" {
         return Err(ApiError::NotFound("this session has no workspace".into()));
@@ -70,21 +79,38 @@ pub async fn content_link(State(state): State<AppState>, Auth(caller): Auth) -> 
     })))
 }
 
-pub async fn status(State(state): State<AppState>, Auth(caller): Auth) -> Result<impl IntoResponse, ApiError> {
+pub async fn status(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+) -> Result<impl IntoResponse, ApiError> {
     let ws = workspace_of(&state, &caller).await?;
     Ok(Json(ws.status().await))
 }
 
-pub async fn start(State(state): State<AppState>, Auth(caller): Auth) -> Result<impl IntoResponse, ApiError> {
+pub async fn start(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+) -> Result<impl IntoResponse, ApiError> {
     let ws = running_workspace(&state, &caller).await?;
     ws.app.start();
     Ok(Json(ws.status().await))
 }
 
-pub async fn restart(State(state): State<AppState>, Auth(caller): Auth) -> Result<impl IntoResponse, ApiError> {
+pub async fn restart(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+) -> Result<impl IntoResponse, ApiError> {
     let ws = running_workspace(&state, &caller).await?;
     ws.app.restart().await;
-    state.sessions.event(&caller.session.id, "app_restarted", caller.role, serde_json::json!({})).await;
+    state
+        .sessions
+        .event(
+            &caller.session.id,
+            "app_restarted",
+            caller.role,
+            serde_json::json!({}),
+        )
+        .await;
     Ok(Json(ws.status().await))
 }
 
@@ -93,7 +119,11 @@ pub struct LogsQuery {
     after: Option<u64>,
 }
 
-pub async fn logs(State(state): State<AppState>, Auth(caller): Auth, Query(q): Query<LogsQuery>) -> Result<impl IntoResponse, ApiError> {
+pub async fn logs(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    Query(q): Query<LogsQuery>,
+) -> Result<impl IntoResponse, ApiError> {
     let ws = workspace_of(&state, &caller).await?;
     let (lines, next) = ws.app.logs_after(q.after);
     Ok(Json(serde_json::json!({ "lines": lines, "next": next })))
@@ -101,9 +131,14 @@ pub async fn logs(State(state): State<AppState>, Auth(caller): Auth, Query(q): Q
 
 // --- files ---
 
-pub async fn list_files(State(state): State<AppState>, Auth(caller): Auth) -> Result<impl IntoResponse, ApiError> {
+pub async fn list_files(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+) -> Result<impl IntoResponse, ApiError> {
     let ws = workspace_of(&state, &caller).await?;
-    let entries = tokio::task::spawn_blocking(move || ws.files.list()).await.map_err(|e| ApiError::Internal(e.to_string()))?;
+    let entries = tokio::task::spawn_blocking(move || ws.files.list())
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(Json(serde_json::json!({ "entries": entries })))
 }
 
@@ -112,15 +147,30 @@ pub struct PathQuery {
     path: String,
 }
 
-pub async fn file_content(State(state): State<AppState>, Auth(caller): Auth, Query(q): Query<PathQuery>) -> Result<Response, ApiError> {
+pub async fn file_content(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    Query(q): Query<PathQuery>,
+) -> Result<Response, ApiError> {
     let ws = workspace_of(&state, &caller).await?;
-    let bytes = tokio::task::spawn_blocking(move || ws.files.read(&q.path, 16 * 1024 * 1024)).await.map_err(|e| ApiError::Internal(e.to_string()))??;
+    let bytes = tokio::task::spawn_blocking(move || ws.files.read(&q.path, 16 * 1024 * 1024))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))??;
     let mut res = Response::new(Body::from(bytes));
     // Served as bytes, never rendered as a page of this origin.
-    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
-    res.headers_mut().insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment"));
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    res.headers_mut().insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment"),
+    );
     // And should a browser render it anyway: a page without an origin, running nothing.
-    res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox; default-src 'none'"));
+    res.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("sandbox; default-src 'none'"),
+    );
     Ok(res)
 }
 
@@ -137,19 +187,43 @@ fn file_type() -> String {
     "file".into()
 }
 
-pub async fn create_file(State(state): State<AppState>, Auth(caller): Auth, JsonBody(body): JsonBody<NewFile>) -> Result<impl IntoResponse, ApiError> {
+pub async fn create_file(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    JsonBody(body): JsonBody<NewFile>,
+) -> Result<impl IntoResponse, ApiError> {
     let ws = running_workspace(&state, &caller).await?;
     let dir = match body.kind.as_str() {
         "file" => false,
         "dir" => true,
-        _ => return Err(ApiError::NotOneOf { message: "unknown type".into(), valid: vec!["file".into(), "dir".into()] }),
+        _ => {
+            return Err(ApiError::NotOneOf {
+                message: "unknown type".into(),
+                valid: vec!["file".into(), "dir".into()],
+            });
+        }
     };
-    let entry = ws.files.create(&body.path, dir, body.content.as_deref(), ws.sandbox.uid)?;
+    let entry = ws
+        .files
+        .create(&body.path, dir, body.content.as_deref(), ws.sandbox.uid)?;
     // The candidate's to own (and `chmod +x`), like the files they make themselves.
-    if let Err(e) = ws.sandbox.helper.give_path(&ws.sandbox.session_id, ws.sandbox.uid, &entry.path).await {
+    if let Err(e) = ws
+        .sandbox
+        .helper
+        .give_path(&ws.sandbox.session_id, ws.sandbox.uid, &entry.path)
+        .await
+    {
         tracing::warn!(error = %e, "a new workspace file stays the platform's");
     }
-    state.sessions.event(&caller.session.id, "file_created", caller.role, serde_json::json!({"path": entry.path})).await;
+    state
+        .sessions
+        .event(
+            &caller.session.id,
+            "file_created",
+            caller.role,
+            serde_json::json!({"path": entry.path}),
+        )
+        .await;
     Ok((StatusCode::CREATED, Json(entry)))
 }
 
@@ -160,17 +234,41 @@ pub struct Rename {
     to: String,
 }
 
-pub async fn rename_file(State(state): State<AppState>, Auth(caller): Auth, JsonBody(body): JsonBody<Rename>) -> Result<impl IntoResponse, ApiError> {
+pub async fn rename_file(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    JsonBody(body): JsonBody<Rename>,
+) -> Result<impl IntoResponse, ApiError> {
     let ws = running_workspace(&state, &caller).await?;
     let entry = ws.files.rename(&body.from, &body.to)?;
-    state.sessions.event(&caller.session.id, "file_renamed", caller.role, serde_json::json!({"from": body.from, "to": entry.path})).await;
+    state
+        .sessions
+        .event(
+            &caller.session.id,
+            "file_renamed",
+            caller.role,
+            serde_json::json!({"from": body.from, "to": entry.path}),
+        )
+        .await;
     Ok(Json(entry))
 }
 
-pub async fn delete_file(State(state): State<AppState>, Auth(caller): Auth, Query(q): Query<PathQuery>) -> Result<impl IntoResponse, ApiError> {
+pub async fn delete_file(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    Query(q): Query<PathQuery>,
+) -> Result<impl IntoResponse, ApiError> {
     let ws = running_workspace(&state, &caller).await?;
     ws.files.delete(&q.path)?;
-    state.sessions.event(&caller.session.id, "file_deleted", caller.role, serde_json::json!({"path": q.path})).await;
+    state
+        .sessions
+        .event(
+            &caller.session.id,
+            "file_deleted",
+            caller.role,
+            serde_json::json!({"path": q.path}),
+        )
+        .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -187,19 +285,34 @@ fn after_prefix<'a>(path: &'a str, session_id: &str, what: &str) -> &'a str {
 /// which read its answers as data. A browser never renders them here: a navigation is sent to
 /// the untrusted origin, any other load (a script, an image, a frame) is refused, so nothing the
 /// candidate's app answers runs as the platform's origin.
-pub async fn app_proxy(State(state): State<AppState>, Auth(caller): Auth, req: Request) -> Result<Response, ApiError> {
+pub async fn app_proxy(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    req: Request,
+) -> Result<Response, ApiError> {
     let ws = running_workspace(&state, &caller).await?;
     let (parts, body) = req.into_parts();
     let path = after_prefix(parts.uri.path(), &caller.session.id, "app").to_string();
-    match parts.headers.get("sec-fetch-dest").and_then(|v| v.to_str().ok()) {
+    match parts
+        .headers
+        .get("sec-fetch-dest")
+        .and_then(|v| v.to_str().ok())
+    {
         None | Some("empty") => {}
         Some("document") => {
             // The same path and query there, without the token (the capability stands in).
             let query = proxy::without_token("", parts.uri.query());
-            let url = format!("{}app{path}{query}", super::untrusted::base_url(&state, &caller));
+            let url = format!(
+                "{}app{path}{query}",
+                super::untrusted::base_url(&state, &caller)
+            );
             return Ok(axum::response::Redirect::to(&url).into_response());
         }
-        Some(_) => return Err(ApiError::Forbidden("the candidate's app is shown from its own origin; use the App panel".into())),
+        Some(_) => {
+            return Err(ApiError::Forbidden(
+                "the candidate's app is shown from its own origin; use the App panel".into(),
+            ));
+        }
     }
     Ok(forward_to_app(&ws, &path, parts, body).await)
 }
@@ -207,7 +320,12 @@ pub async fn app_proxy(State(state): State<AppState>, Auth(caller): Auth, req: R
 /// Sends a request to the session's app (through the same proxy and faults as the candidate's
 /// terminal uses) and returns its answer; `path` is the app's own path. The platform's
 /// credentials never reach the app, and nothing it answers may change the browser's state.
-pub async fn forward_to_app(ws: &Arc<Workspace>, path: &str, mut parts: axum::http::request::Parts, body: Body) -> Response {
+pub async fn forward_to_app(
+    ws: &Arc<Workspace>,
+    path: &str,
+    mut parts: axum::http::request::Parts,
+    body: Body,
+) -> Response {
     let path = if path.is_empty() { "/" } else { path };
     match proxy::without_token(path, parts.uri.query()).parse() {
         Ok(uri) => parts.uri = uri,
@@ -218,19 +336,33 @@ pub async fn forward_to_app(ws: &Arc<Workspace>, path: &str, mut parts: axum::ht
     parts.headers.remove(header::REFERER);
     // Bodies to the app are limited like every other body.
     let body = Body::new(http_body_util::Limited::new(body, 1024 * 1024));
-    match ws.call_app(axum::http::Request::from_parts(parts, body), crate::workspace::traffic::Origin::Candidate).await {
+    match ws
+        .call_app(
+            axum::http::Request::from_parts(parts, body),
+            crate::workspace::traffic::Origin::Candidate,
+        )
+        .await
+    {
         Ok(mut res) => {
             // Whatever the candidate's code answers is a sandboxed page: it has no origin of its
             // own to act as, wherever it is opened.
-            res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox allow-scripts allow-forms allow-popups allow-modals"));
+            res.headers_mut().insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(
+                    "sandbox allow-scripts allow-forms allow-popups allow-modals",
+                ),
+            );
             proxy::strip_browser_state(res.headers_mut());
             res
         }
         // A dropped connection, as the browser sees it: the answer starts and breaks off.
         Err(_) => {
-            let broken = futures_util::stream::once(async { Err::<bytes::Bytes, std::io::Error>(std::io::Error::other("connection reset")) });
+            let broken = futures_util::stream::once(async {
+                Err::<bytes::Bytes, std::io::Error>(std::io::Error::other("connection reset"))
+            });
             let mut res = Response::new(Body::from_stream(broken));
-            res.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from_static("1"));
+            res.headers_mut()
+                .insert(header::CONTENT_LENGTH, HeaderValue::from_static("1"));
             res
         }
     }
@@ -248,15 +380,25 @@ enum TermIn {
 /// The largest message the terminal's socket takes (a paste of 64 KiB).
 const TERMINAL_MAX_MESSAGE: usize = 64 * 1024;
 
-pub async fn terminal(State(state): State<AppState>, Auth(caller): Auth, upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>) -> Result<Response, ApiError> {
+pub async fn terminal(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+) -> Result<Response, ApiError> {
     let ws = running_workspace(&state, &caller).await?;
-    let upgrade = upgrade.map_err(|_| ApiError::BadRequest("expected a WebSocket upgrade".into()))?;
-    let term = ws.terminal().await.map_err(|e| ApiError::Conflict(format!("could not start the terminal: {e}")))?;
+    let upgrade =
+        upgrade.map_err(|_| ApiError::BadRequest("expected a WebSocket upgrade".into()))?;
+    let term = ws
+        .terminal()
+        .await
+        .map_err(|e| ApiError::Conflict(format!("could not start the terminal: {e}")))?;
     let role = caller.role;
     let registration = state.connections.register(&caller);
     let shutdown = registration.ended.clone();
     // Keystrokes and resizes: a frame over 64 KiB is no terminal input.
-    let upgrade = upgrade.max_message_size(TERMINAL_MAX_MESSAGE).max_frame_size(TERMINAL_MAX_MESSAGE);
+    let upgrade = upgrade
+        .max_message_size(TERMINAL_MAX_MESSAGE)
+        .max_frame_size(TERMINAL_MAX_MESSAGE);
     Ok(upgrade.on_upgrade(move |socket| async move {
         let _registration = registration;
         ws.terminal_watchers.fetch_add(1, Ordering::SeqCst);
@@ -266,14 +408,22 @@ pub async fn terminal(State(state): State<AppState>, Auth(caller): Auth, upgrade
     }))
 }
 
-async fn serve_terminal(socket: WebSocket, term: Arc<crate::workspace::terminal::Terminal>, role: Role, shutdown: tokio_util::sync::CancellationToken, ws: &Workspace) {
+async fn serve_terminal(
+    socket: WebSocket,
+    term: Arc<crate::workspace::terminal::Terminal>,
+    role: Role,
+    shutdown: tokio_util::sync::CancellationToken,
+    ws: &Workspace,
+) {
     let (mut tx, mut rx) = socket.split();
     let (scrollback, mut output) = term.watch();
     if !scrollback.is_empty() && tx.send(Message::Binary(scrollback.into())).await.is_err() {
         return;
     }
     if !term.is_alive() {
-        let _ = tx.send(Message::Text(r#"{"type":"exit","code":null}"#.into())).await;
+        let _ = tx
+            .send(Message::Text(r#"{"type":"exit","code":null}"#.into()))
+            .await;
         return;
     }
     loop {
@@ -314,26 +464,47 @@ async fn serve_terminal(socket: WebSocket, term: Arc<crate::workspace::terminal:
 /// code-server for the session: served only on the untrusted origin (`untrusted.rs`), under
 /// `prefix` (`.../vscode`), since it serves the candidate's code and files as pages. Both roles
 /// may open it there: it holds nothing of the platform's.
-pub async fn vscode(ws: &Arc<Workspace>, prefix: &str, path: &str, req: Request, default_policy: HeaderValue) -> Result<Response, ApiError> {
+pub async fn vscode(
+    ws: &Arc<Workspace>,
+    prefix: &str,
+    path: &str,
+    req: Request,
+    default_policy: HeaderValue,
+) -> Result<Response, ApiError> {
     let (mut parts, body) = req.into_parts();
     if path.is_empty() {
         // Relative URLs in the workbench need the trailing slash.
-        let q = parts.uri.query().map(|q| format!("?{q}")).unwrap_or_default();
+        let q = parts
+            .uri
+            .query()
+            .map(|q| format!("?{q}"))
+            .unwrap_or_default();
         return Ok(axum::response::Redirect::temporary(&format!("{prefix}/{q}")).into_response());
     }
-    ws.code_server.ensure_running().await.map_err(ApiError::Conflict)?;
+    ws.code_server
+        .ensure_running()
+        .await
+        .map_err(ApiError::Conflict)?;
     ws.touch();
-    parts.uri = proxy::without_token(path, parts.uri.query()).parse().map_err(|_| ApiError::BadRequest("invalid path".into()))?;
+    parts.uri = proxy::without_token(path, parts.uri.query())
+        .parse()
+        .map_err(|_| ApiError::BadRequest("invalid path".into()))?;
     proxy::strip_credentials(&mut parts.headers);
     parts.headers.remove(header::REFERER);
-    let mut res = proxy::forward(&ws.code_server.socket, axum::http::Request::from_parts(parts, body)).await.map_err(|e| {
+    let mut res = proxy::forward(
+        &ws.code_server.socket,
+        axum::http::Request::from_parts(parts, body),
+    )
+    .await
+    .map_err(|e| {
         tracing::warn!(error = %e, "code-server did not answer");
         ApiError::Conflict("VS Code is not answering; reload in a moment".into())
     })?;
     // code-server frames some of its own pages (extension host, webviews); pages with a policy
     // of their own keep it.
     if !res.headers().contains_key(header::CONTENT_SECURITY_POLICY) {
-        res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, default_policy);
+        res.headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, default_policy);
     }
     proxy::strip_browser_state(res.headers_mut());
     Ok(res)

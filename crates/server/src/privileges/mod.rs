@@ -22,7 +22,9 @@ pub fn lookup(name: &str) -> anyhow::Result<Account> {
     // other call could overwrite it (no other thread runs yet).
     let pw = unsafe { libc::getpwnam(c.as_ptr()) };
     if pw.is_null() {
-        anyhow::bail!("the user '{name}' does not exist: create it (useradd --system --user-group --home-dir /nonexistent --shell /usr/sbin/nologin {name}) or choose another with --user");
+        anyhow::bail!(
+            "the user '{name}' does not exist: create it (useradd --system --user-group --home-dir /nonexistent --shell /usr/sbin/nologin {name}) or choose another with --user"
+        );
     }
     // SAFETY: non-null, points to a valid passwd entry.
     let (uid, gid) = unsafe { ((*pw).pw_uid, (*pw).pw_gid) };
@@ -36,7 +38,9 @@ pub fn lookup(name: &str) -> anyhow::Result<Account> {
 /// (writable by all): never through a symlink.
 fn hand_over(path: &Path, to: Account) {
     use std::os::unix::fs::PermissionsExt;
-    let Ok(meta) = std::fs::symlink_metadata(path) else { return };
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return;
+    };
     if meta.file_type().is_symlink() || (meta.is_dir() && meta.permissions().mode() & 0o002 != 0) {
         return;
     }
@@ -65,7 +69,9 @@ fn hand_over_data(config: &crate::Config, to: Account) -> anyhow::Result<()> {
     // Each workspace's own folder and its platform-written settings (made by a server that
     // ran as root before).
     for e in std::fs::read_dir(&config.workspaces.dir)?.flatten() {
-        if e.file_name().to_string_lossy().starts_with('.') || !e.file_type().is_ok_and(|t| t.is_dir()) {
+        if e.file_name().to_string_lossy().starts_with('.')
+            || !e.file_type().is_ok_and(|t| t.is_dir())
+        {
             continue;
         }
         hand_over(&e.path(), to);
@@ -84,8 +90,15 @@ pub fn become_user(config: &crate::Config, to: Account) -> anyhow::Result<()> {
     hand_over_data(config, to)?;
     // SAFETY: plain set*id calls; glibc applies them to every thread of the process.
     unsafe {
-        if libc::setgroups(1, &to.gid) != 0 || libc::setgid(to.gid) != 0 || libc::setuid(to.uid) != 0 {
-            anyhow::bail!("cannot switch to uid {}: {}", to.uid, std::io::Error::last_os_error());
+        if libc::setgroups(1, &to.gid) != 0
+            || libc::setgid(to.gid) != 0
+            || libc::setuid(to.uid) != 0
+        {
+            anyhow::bail!(
+                "cannot switch to uid {}: {}",
+                to.uid,
+                std::io::Error::last_os_error()
+            );
         }
         if libc::setuid(0) == 0 || libc::geteuid() == 0 {
             anyhow::bail!("root could be regained after dropping it");

@@ -55,9 +55,15 @@ pub fn init(allow_unlimited: bool) -> Status {
     ALLOW_UNLIMITED.store(allow_unlimited, Ordering::SeqCst);
     let s = status();
     match &s.problem {
-        None => tracing::info!(cgroups = %s.cgroups, "sandbox limits: memory, processes and CPU enforced by cgroups"),
-        Some(p) if allow_unlimited => tracing::warn!(problem = %p, "sandbox limits are NOT enforced (ALLOW_UNLIMITED_SANDBOXES is set): one candidate can exhaust this host"),
-        Some(p) => tracing::error!(problem = %p, "sandbox limits cannot be enforced: candidate code will not run (set ALLOW_UNLIMITED_SANDBOXES=1 only for a demo)"),
+        None => {
+            tracing::info!(cgroups = %s.cgroups, "sandbox limits: memory, processes and CPU enforced by cgroups")
+        }
+        Some(p) if allow_unlimited => {
+            tracing::warn!(problem = %p, "sandbox limits are NOT enforced (ALLOW_UNLIMITED_SANDBOXES is set): one candidate can exhaust this host")
+        }
+        Some(p) => {
+            tracing::error!(problem = %p, "sandbox limits cannot be enforced: candidate code will not run (set ALLOW_UNLIMITED_SANDBOXES=1 only for a demo)")
+        }
     }
     s
 }
@@ -65,9 +71,21 @@ pub fn init(allow_unlimited: bool) -> Status {
 pub fn status() -> Status {
     let unlimited_allowed = ALLOW_UNLIMITED.load(Ordering::SeqCst);
     match hierarchy() {
-        Ok(Hierarchy::V2(_)) => Status { cgroups: "v2".into(), problem: None, unlimited_allowed },
-        Ok(Hierarchy::V1) => Status { cgroups: "v1".into(), problem: None, unlimited_allowed },
-        Err(e) => Status { cgroups: "none".into(), problem: Some(e.clone()), unlimited_allowed },
+        Ok(Hierarchy::V2(_)) => Status {
+            cgroups: "v2".into(),
+            problem: None,
+            unlimited_allowed,
+        },
+        Ok(Hierarchy::V1) => Status {
+            cgroups: "v1".into(),
+            problem: None,
+            unlimited_allowed,
+        },
+        Err(e) => Status {
+            cgroups: "none".into(),
+            problem: Some(e.clone()),
+            unlimited_allowed,
+        },
     }
 }
 
@@ -101,15 +119,24 @@ fn detect() -> Result<Hierarchy, String> {
 
 /// The server's own cgroup (from /proc/self/cgroup), delegated to it, prepared for children.
 fn prepare_v2(sys: &Path) -> Result<Hierarchy, String> {
-    let own = std::fs::read_to_string("/proc/self/cgroup").map_err(|e| format!("cannot read /proc/self/cgroup: {e}"))?;
-    let rel = own.lines().find_map(|l| l.strip_prefix("0::")).ok_or("cgroup v2: /proc/self/cgroup has no unified entry")?;
+    let own = std::fs::read_to_string("/proc/self/cgroup")
+        .map_err(|e| format!("cannot read /proc/self/cgroup: {e}"))?;
+    let rel = own
+        .lines()
+        .find_map(|l| l.strip_prefix("0::"))
+        .ok_or("cgroup v2: /proc/self/cgroup has no unified entry")?;
     let mut dir = sys.join(rel.trim_start_matches('/'));
     // Restarted inside the leaf it made last time: work from its parent again.
-    if dir.file_name().is_some_and(|n| n == "server") && dir.parent().is_some_and(|p| p.join("sandboxes").is_dir()) {
+    if dir.file_name().is_some_and(|n| n == "server")
+        && dir.parent().is_some_and(|p| p.join("sandboxes").is_dir())
+    {
         dir = dir.parent().map(Path::to_path_buf).unwrap_or(dir);
     }
     let available = std::fs::read_to_string(dir.join("cgroup.controllers")).unwrap_or_default();
-    let missing: Vec<&str> = ["memory", "pids", "cpu"].into_iter().filter(|c| !available.split_whitespace().any(|a| a == *c)).collect();
+    let missing: Vec<&str> = ["memory", "pids", "cpu"]
+        .into_iter()
+        .filter(|c| !available.split_whitespace().any(|a| a == *c))
+        .collect();
     if !missing.is_empty() {
         return Err(format!(
             "cgroup v2: the server's cgroup {} lacks the {} controller(s); delegate them (systemd: Delegate=yes, see deploy/interview-ide.service; Docker: --cgroupns=private)",
@@ -122,14 +149,20 @@ fn prepare_v2(sys: &Path) -> Result<Hierarchy, String> {
     // other process of this cgroup, e.g. a container's init) into a leaf of their own. (Inside
     // a container's cgroup namespace its cgroup looks like the root but obeys that rule too.)
     let leaf = dir.join("server");
-    std::fs::create_dir_all(&leaf).map_err(|e| format!("cgroup v2: cannot create {} ({e}): is the cgroup delegated to the server?", leaf.display()))?;
+    std::fs::create_dir_all(&leaf).map_err(|e| {
+        format!(
+            "cgroup v2: cannot create {} ({e}): is the cgroup delegated to the server?",
+            leaf.display()
+        )
+    })?;
     let procs = std::fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
     for pid in procs.lines().filter(|p| !p.trim().is_empty()) {
         let _ = std::fs::write(leaf.join("cgroup.procs"), pid);
     }
     write(&dir.join("cgroup.subtree_control"), enable)?;
     let base = dir.join("sandboxes");
-    std::fs::create_dir_all(&base).map_err(|e| format!("cgroup v2: cannot create {} ({e})", base.display()))?;
+    std::fs::create_dir_all(&base)
+        .map_err(|e| format!("cgroup v2: cannot create {} ({e})", base.display()))?;
     write(&base.join("cgroup.subtree_control"), enable)?;
     Ok(Hierarchy::V2(base))
 }
@@ -140,7 +173,11 @@ fn prepare_v2(sys: &Path) -> Result<Hierarchy, String> {
 fn remove_stale(h: &Hierarchy) {
     // Only old ones: another server sharing the tree (a cluster node on the same host, a test
     // beside this one) may have just made a group it is about to start a process in.
-    let old = |dir: &PathBuf| std::fs::metadata(dir).and_then(|m| m.modified()).is_ok_and(|t| t.elapsed().is_ok_and(|age| age > Duration::from_secs(300)));
+    let old = |dir: &PathBuf| {
+        std::fs::metadata(dir)
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > Duration::from_secs(300)))
+    };
     for dir in groups_under(h).into_iter().filter(old) {
         let _ = std::fs::remove_dir(dir);
     }
@@ -149,9 +186,21 @@ fn remove_stale(h: &Hierarchy) {
 fn groups_under(h: &Hierarchy) -> Vec<PathBuf> {
     let bases: Vec<PathBuf> = match h {
         Hierarchy::V2(base) => vec![base.clone()],
-        Hierarchy::V1 => V1_CONTROLLERS.iter().map(|c| PathBuf::from(format!("/sys/fs/cgroup/{c}/interview-ide"))).collect(),
+        Hierarchy::V1 => V1_CONTROLLERS
+            .iter()
+            .map(|c| PathBuf::from(format!("/sys/fs/cgroup/{c}/interview-ide")))
+            .collect(),
     };
-    bases.iter().filter_map(|b| std::fs::read_dir(b).ok()).flat_map(|r| r.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect::<Vec<_>>()).collect()
+    bases
+        .iter()
+        .filter_map(|b| std::fs::read_dir(b).ok())
+        .flat_map(|r| {
+            r.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.is_dir())
+                .collect::<Vec<_>>()
+        })
+        .collect()
 }
 
 /// One sandbox's limit group (in one or several hierarchies).
@@ -177,7 +226,9 @@ pub fn group(name: &str, limits: &Limits) -> Result<Option<Group>, String> {
     match hierarchy() {
         Ok(h) => Group::create(h, name, limits).map(Some),
         Err(_) if ALLOW_UNLIMITED.load(Ordering::SeqCst) => Ok(None),
-        Err(e) => Err(format!("this server cannot limit memory and processes, so it runs no candidate code ({e})")),
+        Err(e) => Err(format!(
+            "this server cannot limit memory and processes, so it runs no candidate code ({e})"
+        )),
     }
 }
 
@@ -190,8 +241,13 @@ impl Group {
                 let dir = base.join(name);
                 // A leftover of the same name (a crash) goes first, with whatever ran in it.
                 kill_and_remove_now(std::slice::from_ref(&dir));
-                std::fs::create_dir(&dir).map_err(|e| format!("cannot create cgroup {}: {e}", dir.display()))?;
-                let g = Group { name: name.into(), dirs: vec![dir.clone()], v2: true };
+                std::fs::create_dir(&dir)
+                    .map_err(|e| format!("cannot create cgroup {}: {e}", dir.display()))?;
+                let g = Group {
+                    name: name.into(),
+                    dirs: vec![dir.clone()],
+                    v2: true,
+                };
                 write(&dir.join("memory.max"), &limits.memory_bytes.to_string())?;
                 // No swap: a memory hog is stopped at the limit, not paged out at the host's cost.
                 let _ = std::fs::write(dir.join("memory.swap.max"), "0");
@@ -200,16 +256,30 @@ impl Group {
                 g
             }
             Hierarchy::V1 => {
-                let dirs: Vec<PathBuf> = V1_CONTROLLERS.iter().map(|c| PathBuf::from(format!("/sys/fs/cgroup/{c}/interview-ide/{name}"))).collect();
+                let dirs: Vec<PathBuf> = V1_CONTROLLERS
+                    .iter()
+                    .map(|c| PathBuf::from(format!("/sys/fs/cgroup/{c}/interview-ide/{name}")))
+                    .collect();
                 kill_and_remove_now(&dirs);
                 for d in &dirs {
-                    std::fs::create_dir_all(d).map_err(|e| format!("cannot create cgroup {}: {e}", d.display()))?;
+                    std::fs::create_dir_all(d)
+                        .map_err(|e| format!("cannot create cgroup {}: {e}", d.display()))?;
                 }
-                let g = Group { name: name.into(), dirs: dirs.clone(), v2: false };
-                write(&dirs[0].join("memory.limit_in_bytes"), &limits.memory_bytes.to_string())?;
+                let g = Group {
+                    name: name.into(),
+                    dirs: dirs.clone(),
+                    v2: false,
+                };
+                write(
+                    &dirs[0].join("memory.limit_in_bytes"),
+                    &limits.memory_bytes.to_string(),
+                )?;
                 let _ = std::fs::write(dirs[0].join("memory.swappiness"), "0");
                 write(&dirs[1].join("pids.max"), &limits.processes.to_string())?;
-                write(&dirs[2].join("cpu.cfs_period_us"), &CPU_PERIOD_US.to_string())?;
+                write(
+                    &dirs[2].join("cpu.cfs_period_us"),
+                    &CPU_PERIOD_US.to_string(),
+                )?;
                 write(&dirs[2].join("cpu.cfs_quota_us"), &quota)?;
                 g
             }
@@ -223,24 +293,46 @@ impl Group {
 
     /// The `cgroup.procs` files a new process writes its pid to.
     pub fn procs_files(&self) -> Vec<CString> {
-        self.dirs.iter().filter_map(|d| CString::new(d.join("cgroup.procs").as_os_str().as_encoded_bytes()).ok()).collect()
+        self.dirs
+            .iter()
+            .filter_map(|d| {
+                CString::new(d.join("cgroup.procs").as_os_str().as_encoded_bytes()).ok()
+            })
+            .collect()
     }
 
     fn read(&self, v2_file: &str, v1: (usize, &str)) -> Option<String> {
-        let path = if self.v2 { self.dirs[0].join(v2_file) } else { self.dirs[v1.0].join(v1.1) };
+        let path = if self.v2 {
+            self.dirs[0].join(v2_file)
+        } else {
+            self.dirs[v1.0].join(v1.1)
+        };
         std::fs::read_to_string(path).ok()
     }
 
     pub fn stats(&self) -> Stats {
         let field = |text: Option<String>, name: &str| {
-            text.and_then(|t| t.lines().find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse::<u64>().ok())))
+            text.and_then(|t| {
+                t.lines().find_map(|l| {
+                    l.strip_prefix(name)
+                        .and_then(|v| v.trim().parse::<u64>().ok())
+                })
+            })
         };
         let number = |text: Option<String>| text.and_then(|t| t.trim().parse::<u64>().ok());
         Stats {
             // memory.peak needs Linux 5.19; older v2 kernels report no peak.
             peak_memory: number(self.read("memory.peak", (0, "memory.max_usage_in_bytes"))),
-            cpu_ns: if self.v2 { field(self.read("cpu.stat", (3, "")), "usage_usec ").map(|us| us * 1000) } else { number(self.read("", (3, "cpuacct.usage"))) },
-            oom_kills: field(self.read("memory.events", (0, "memory.oom_control")), "oom_kill ").unwrap_or(0),
+            cpu_ns: if self.v2 {
+                field(self.read("cpu.stat", (3, "")), "usage_usec ").map(|us| us * 1000)
+            } else {
+                number(self.read("", (3, "cpuacct.usage")))
+            },
+            oom_kills: field(
+                self.read("memory.events", (0, "memory.oom_control")),
+                "oom_kill ",
+            )
+            .unwrap_or(0),
             pids_refused: field(self.read("pids.events", (1, "pids.events")), "max ").unwrap_or(0),
         }
     }
@@ -267,7 +359,11 @@ fn kill_and_remove_now(dirs: &[PathBuf]) -> bool {
         }
         // v2 (5.14+) kills the whole group at once; otherwise one pid at a time.
         if std::fs::write(d.join("cgroup.kill"), "1").is_err() {
-            for pid in std::fs::read_to_string(d.join("cgroup.procs")).unwrap_or_default().lines().filter_map(|p| p.trim().parse::<i32>().ok()) {
+            for pid in std::fs::read_to_string(d.join("cgroup.procs"))
+                .unwrap_or_default()
+                .lines()
+                .filter_map(|p| p.trim().parse::<i32>().ok())
+            {
                 // SAFETY: a plain kill(2).
                 unsafe { libc::kill(pid, libc::SIGKILL) };
             }
@@ -283,7 +379,10 @@ fn kill_and_remove_now(dirs: &[PathBuf]) -> bool {
 pub fn live_groups() -> Vec<String> {
     match hierarchy() {
         Ok(h) => {
-            let mut names: Vec<String> = groups_under(h).iter().filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned())).collect();
+            let mut names: Vec<String> = groups_under(h)
+                .iter()
+                .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                .collect();
             names.sort();
             names.dedup();
             names
@@ -295,12 +394,24 @@ pub fn live_groups() -> Vec<String> {
 /// Removes every group whose name starts with `prefix` (a session's, when it stops).
 pub async fn remove_all(prefix: &str) {
     let Ok(h) = hierarchy() else { return };
-    let names: Vec<String> = live_groups().into_iter().filter(|n| n.starts_with(prefix)).collect();
+    let names: Vec<String> = live_groups()
+        .into_iter()
+        .filter(|n| n.starts_with(prefix))
+        .collect();
     for name in names {
         let dirs: Vec<PathBuf> = match h {
             Hierarchy::V2(base) => vec![base.join(&name)],
-            Hierarchy::V1 => V1_CONTROLLERS.iter().map(|c| PathBuf::from(format!("/sys/fs/cgroup/{c}/interview-ide/{name}"))).collect(),
+            Hierarchy::V1 => V1_CONTROLLERS
+                .iter()
+                .map(|c| PathBuf::from(format!("/sys/fs/cgroup/{c}/interview-ide/{name}")))
+                .collect(),
         };
-        Group { name, dirs, v2: matches!(h, Hierarchy::V2(_)) }.remove().await;
+        Group {
+            name,
+            dirs,
+            v2: matches!(h, Hierarchy::V2(_)),
+        }
+        .remove()
+        .await;
     }
 }

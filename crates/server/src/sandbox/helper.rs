@@ -28,7 +28,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use rustix::fs::OFlags;
-use rustix::net::{RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, SendAncillaryBuffer, SendAncillaryMessage, SendFlags};
+use rustix::net::{
+    RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, SendAncillaryBuffer,
+    SendAncillaryMessage, SendFlags,
+};
 use serde::{Deserialize, Serialize};
 use tokio::io::unix::AsyncFd;
 use tokio::sync::oneshot;
@@ -65,30 +68,73 @@ pub(crate) enum Op {
     /// Starts `jail`; `stdio` says which of stdin, stdout, stderr come as attached descriptors
     /// (in that order; the others are /dev/null). `terminal`: the first is a pseudo-terminal,
     /// made the process's controlling terminal.
-    Spawn { child: u64, jail: Jail, stdio: [bool; 3], terminal: bool },
-    Kill { child: u64 },
-    Group { name: String, limits: Limits },
-    Stats { name: String },
-    RemoveGroup { name: String },
-    RemoveGroups { prefix: String },
+    Spawn {
+        child: u64,
+        jail: Jail,
+        stdio: [bool; 3],
+        terminal: bool,
+    },
+    Kill {
+        child: u64,
+    },
+    Group {
+        name: String,
+        limits: Limits,
+    },
+    Stats {
+        name: String,
+    },
+    RemoveGroup {
+        name: String,
+    },
+    RemoveGroups {
+        prefix: String,
+    },
     LiveGroups,
     Status,
     ScratchWorks,
-    Scratch { name: String, bytes: u64, uid: u32 },
-    Unscratch { name: String },
-    DiskCreate { id: String, bytes: u64, uid: u32 },
-    DiskMount { id: String },
-    DiskUnmount { id: String },
-    DiskRemove { id: String },
+    Scratch {
+        name: String,
+        bytes: u64,
+        uid: u32,
+    },
+    Unscratch {
+        name: String,
+    },
+    DiskCreate {
+        id: String,
+        bytes: u64,
+        uid: u32,
+    },
+    DiskMount {
+        id: String,
+    },
+    DiskUnmount {
+        id: String,
+    },
+    DiskRemove {
+        id: String,
+    },
     /// `tree`: the workspace's files too, not only its runtime folder.
-    GiveTo { id: String, uid: u32, tree: bool },
+    GiveTo {
+        id: String,
+        uid: u32,
+        tree: bool,
+    },
     /// One path the platform just made in the workspace (and the folders it made on its way).
-    GivePath { id: String, uid: u32, path: String },
+    GivePath {
+        id: String,
+        uid: u32,
+        path: String,
+    },
 }
 
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) enum FromHelper {
-    Reply { id: u64, result: Result<serde_json::Value, String> },
+    Reply {
+        id: u64,
+        result: Result<serde_json::Value, String>,
+    },
     /// A spawned process ended: its raw wait status.
     Exited { child: u64, status: i32 },
 }
@@ -100,9 +146,16 @@ fn send_now(sock: BorrowedFd, bytes: &[u8], fds: &[BorrowedFd]) -> std::io::Resu
     let mut space = vec![MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(fds.len().max(1)))];
     let mut anc = SendAncillaryBuffer::new(&mut space);
     if !fds.is_empty() && !anc.push(SendAncillaryMessage::ScmRights(fds)) {
-        return Err(std::io::Error::other("too many descriptors for one message"));
+        return Err(std::io::Error::other(
+            "too many descriptors for one message",
+        ));
     }
-    rustix::net::sendmsg(sock, &[std::io::IoSlice::new(bytes)], &mut anc, SendFlags::NOSIGNAL | SendFlags::DONTWAIT)?;
+    rustix::net::sendmsg(
+        sock,
+        &[std::io::IoSlice::new(bytes)],
+        &mut anc,
+        SendFlags::NOSIGNAL | SendFlags::DONTWAIT,
+    )?;
     Ok(())
 }
 
@@ -110,7 +163,12 @@ fn send_now(sock: BorrowedFd, bytes: &[u8], fds: &[BorrowedFd]) -> std::io::Resu
 fn recv_now(sock: BorrowedFd, buf: &mut [u8]) -> std::io::Result<Option<(usize, Vec<OwnedFd>)>> {
     let mut space = vec![MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(8))];
     let mut anc = RecvAncillaryBuffer::new(&mut space);
-    let r = rustix::net::recvmsg(sock, &mut [IoSliceMut::new(buf)], &mut anc, RecvFlags::CMSG_CLOEXEC | RecvFlags::DONTWAIT)?;
+    let r = rustix::net::recvmsg(
+        sock,
+        &mut [IoSliceMut::new(buf)],
+        &mut anc,
+        RecvFlags::CMSG_CLOEXEC | RecvFlags::DONTWAIT,
+    )?;
     let mut fds = Vec::new();
     for msg in anc.drain() {
         if let RecvAncillaryMessage::ScmRights(rights) = msg {
@@ -121,12 +179,18 @@ fn recv_now(sock: BorrowedFd, buf: &mut [u8]) -> std::io::Result<Option<(usize, 
         return Ok(None);
     }
     if r.flags.contains(rustix::net::ReturnFlags::TRUNC) {
-        return Err(std::io::Error::other("a message too large for the sandbox helper"));
+        return Err(std::io::Error::other(
+            "a message too large for the sandbox helper",
+        ));
     }
     Ok(Some((r.bytes, fds)))
 }
 
-pub(crate) async fn send(sock: &AsyncFd<OwnedFd>, bytes: &[u8], fds: &[BorrowedFd<'_>]) -> std::io::Result<()> {
+pub(crate) async fn send(
+    sock: &AsyncFd<OwnedFd>,
+    bytes: &[u8],
+    fds: &[BorrowedFd<'_>],
+) -> std::io::Result<()> {
     loop {
         let mut guard = sock.writable().await?;
         match guard.try_io(|s| send_now(s.get_ref().as_fd(), bytes, fds)) {
@@ -136,7 +200,10 @@ pub(crate) async fn send(sock: &AsyncFd<OwnedFd>, bytes: &[u8], fds: &[BorrowedF
     }
 }
 
-pub(crate) async fn recv(sock: &AsyncFd<OwnedFd>, buf: &mut [u8]) -> std::io::Result<Option<(usize, Vec<OwnedFd>)>> {
+pub(crate) async fn recv(
+    sock: &AsyncFd<OwnedFd>,
+    buf: &mut [u8],
+) -> std::io::Result<Option<(usize, Vec<OwnedFd>)>> {
     loop {
         let mut guard = sock.readable().await?;
         match guard.try_io(|s| recv_now(s.get_ref().as_fd(), buf)) {
@@ -170,7 +237,9 @@ pub struct Client {
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client").field("alive", &self.alive()).finish()
+        f.debug_struct("Client")
+            .field("alive", &self.alive())
+            .finish()
     }
 }
 
@@ -190,10 +259,18 @@ pub fn start(bin: &Path, settings: &Settings) -> std::io::Result<Arc<Client>> {
         .arg(json)
         .env_clear()
         .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-        .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()))
+        .env(
+            "RUST_LOG",
+            std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
+        )
         .stdin(std::process::Stdio::from(theirs))
         .spawn()
-        .map_err(|e| std::io::Error::other(format!("cannot start the sandbox helper {}: {e}", bin.display())))?;
+        .map_err(|e| {
+            std::io::Error::other(format!(
+                "cannot start the sandbox helper {}: {e}",
+                bin.display()
+            ))
+        })?;
     let reader = nonblocking(ours.try_clone()?)?;
     let client = Arc::new(Client {
         sock: nonblocking(ours)?,
@@ -222,7 +299,12 @@ pub fn default_bin() -> PathBuf {
     if exe.file_name().is_some_and(|n| n == "interview-ide") {
         return exe;
     }
-    exe.ancestors().skip(1).take(2).map(|d| d.join("interview-ide")).find(|p| p.is_file()).unwrap_or_else(|| exe.with_file_name("interview-ide"))
+    exe.ancestors()
+        .skip(1)
+        .take(2)
+        .map(|d| d.join("interview-ide"))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| exe.with_file_name("interview-ide"))
 }
 
 impl Client {
@@ -238,12 +320,22 @@ impl Client {
             let Some(this) = me.upgrade() else { return };
             match serde_json::from_slice::<FromHelper>(&buf[..n]) {
                 Ok(FromHelper::Reply { id, result }) => {
-                    if let Some(tx) = this.pending.lock().unwrap_or_else(|e| e.into_inner()).remove(&id) {
+                    if let Some(tx) = this
+                        .pending
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .remove(&id)
+                    {
                         let _ = tx.send(result);
                     }
                 }
                 Ok(FromHelper::Exited { child, status }) => {
-                    if let Some(tx) = this.exits.lock().unwrap_or_else(|e| e.into_inner()).remove(&child) {
+                    if let Some(tx) = this
+                        .exits
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .remove(&child)
+                    {
                         let _ = tx.send(status);
                     }
                 }
@@ -252,9 +344,14 @@ impl Client {
         }
         let Some(this) = me.upgrade() else { return };
         this.gone.store(true, Ordering::SeqCst);
-        this.pending.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        this.pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
         this.exits.lock().unwrap_or_else(|e| e.into_inner()).clear();
-        tracing::error!("the sandbox helper has stopped: no sandbox can start until the server restarts");
+        tracing::error!(
+            "the sandbox helper has stopped: no sandbox can start until the server restarts"
+        );
     }
 
     /// Whether the helper still answers.
@@ -262,26 +359,41 @@ impl Client {
         !self.gone.load(Ordering::SeqCst)
     }
 
-    async fn call<T: serde::de::DeserializeOwned>(&self, op: Op, fds: &[BorrowedFd<'_>]) -> std::io::Result<T> {
+    async fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        op: Op,
+        fds: &[BorrowedFd<'_>],
+    ) -> std::io::Result<T> {
         if !self.alive() {
             return Err(std::io::Error::other("the sandbox helper has stopped"));
         }
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
-        self.pending.lock().unwrap_or_else(|e| e.into_inner()).insert(id, tx);
+        self.pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, tx);
         let bytes = serde_json::to_vec(&Request { id, op }).map_err(std::io::Error::other)?;
         if let Err(e) = send(&self.sock, &bytes, fds).await {
-            self.pending.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+            self.pending
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&id);
             return Err(e);
         }
-        let value = rx.await.map_err(|_| std::io::Error::other("the sandbox helper has stopped"))?.map_err(std::io::Error::other)?;
+        let value = rx
+            .await
+            .map_err(|_| std::io::Error::other("the sandbox helper has stopped"))?
+            .map_err(std::io::Error::other)?;
         serde_json::from_value(value).map_err(std::io::Error::other)
     }
 
     /// Fire and forget (from `Drop`): sent at once, or from a task when the socket is full.
     fn tell(self: &Arc<Self>, op: Op) {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
-        let Ok(bytes) = serde_json::to_vec(&Request { id, op }) else { return };
+        let Ok(bytes) = serde_json::to_vec(&Request { id, op }) else {
+            return;
+        };
         if send_now(self.sock.get_ref().as_fd(), &bytes, &[]).is_err() {
             let me = self.clone();
             if let Ok(rt) = tokio::runtime::Handle::try_current() {
@@ -292,17 +404,39 @@ impl Client {
         }
     }
 
-    pub(super) async fn spawn(self: &Arc<Self>, jail: Jail, stdio: [Option<OwnedFd>; 3], terminal: bool) -> std::io::Result<(u32, u64, oneshot::Receiver<i32>)> {
+    pub(super) async fn spawn(
+        self: &Arc<Self>,
+        jail: Jail,
+        stdio: [Option<OwnedFd>; 3],
+        terminal: bool,
+    ) -> std::io::Result<(u32, u64, oneshot::Receiver<i32>)> {
         let child = self.next.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         // Registered before asking: the exit may arrive before the reply is read.
-        self.exits.lock().unwrap_or_else(|e| e.into_inner()).insert(child, tx);
+        self.exits
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(child, tx);
         let mask = [stdio[0].is_some(), stdio[1].is_some(), stdio[2].is_some()];
         let fds: Vec<BorrowedFd> = stdio.iter().flatten().map(|f| f.as_fd()).collect();
-        match self.call::<u32>(Op::Spawn { child, jail, stdio: mask, terminal }, &fds).await {
+        match self
+            .call::<u32>(
+                Op::Spawn {
+                    child,
+                    jail,
+                    stdio: mask,
+                    terminal,
+                },
+                &fds,
+            )
+            .await
+        {
             Ok(pid) => Ok((pid, child, rx)),
             Err(e) => {
-                self.exits.lock().unwrap_or_else(|e| e.into_inner()).remove(&child);
+                self.exits
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&child);
                 Err(e)
             }
         }
@@ -317,7 +451,14 @@ impl Client {
     }
 
     pub async fn group(&self, name: &str, limits: &Limits) -> std::io::Result<bool> {
-        self.call(Op::Group { name: name.into(), limits: *limits }, &[]).await
+        self.call(
+            Op::Group {
+                name: name.into(),
+                limits: *limits,
+            },
+            &[],
+        )
+        .await
     }
 
     pub async fn stats(&self, name: &str) -> std::io::Result<cgroups::Stats> {
@@ -329,7 +470,14 @@ impl Client {
     }
 
     pub async fn remove_groups(&self, prefix: &str) {
-        let _: std::io::Result<()> = self.call(Op::RemoveGroups { prefix: prefix.into() }, &[]).await;
+        let _: std::io::Result<()> = self
+            .call(
+                Op::RemoveGroups {
+                    prefix: prefix.into(),
+                },
+                &[],
+            )
+            .await;
     }
 
     pub async fn live_groups(&self) -> std::io::Result<Vec<String>> {
@@ -352,7 +500,15 @@ impl Client {
     }
 
     pub async fn scratch(&self, name: &str, bytes: u64, uid: u32) -> std::io::Result<()> {
-        self.call(Op::Scratch { name: name.into(), bytes, uid }, &[]).await
+        self.call(
+            Op::Scratch {
+                name: name.into(),
+                bytes,
+                uid,
+            },
+            &[],
+        )
+        .await
     }
 
     pub async fn unscratch(&self, name: &str) -> std::io::Result<()> {
@@ -360,7 +516,15 @@ impl Client {
     }
 
     pub async fn disk_create(&self, id: &str, bytes: u64, uid: u32) -> std::io::Result<()> {
-        self.call(Op::DiskCreate { id: id.into(), bytes, uid }, &[]).await
+        self.call(
+            Op::DiskCreate {
+                id: id.into(),
+                bytes,
+                uid,
+            },
+            &[],
+        )
+        .await
     }
 
     pub async fn disk_mount(&self, id: &str) -> std::io::Result<()> {
@@ -378,13 +542,28 @@ impl Client {
     /// Hands workspace `id`'s runtime folder (`run`; with `tree`, its files too) to `uid` and the
     /// sandboxes' group.
     pub async fn give_to(&self, id: &str, uid: u32, tree: bool) -> std::io::Result<()> {
-        self.call(Op::GiveTo { id: id.into(), uid, tree }, &[]).await
+        self.call(
+            Op::GiveTo {
+                id: id.into(),
+                uid,
+                tree,
+            },
+            &[],
+        )
+        .await
     }
 
     /// Hands `path` (a file or folder the platform just made in workspace `id`) to `uid`, so the
     /// candidate can change its mode too.
     pub async fn give_path(&self, id: &str, uid: u32, path: &str) -> std::io::Result<()> {
-        self.call(Op::GivePath { id: id.into(), uid, path: path.into() }, &[]).await
+        self.call(
+            Op::GivePath {
+                id: id.into(),
+                uid,
+                path: path.into(),
+            },
+            &[],
+        )
+        .await
     }
 }
-

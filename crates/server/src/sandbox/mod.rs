@@ -29,13 +29,36 @@ pub use cgroups::Limits;
 /// System files the sandbox may read. Everything else under /etc (service configs, other users)
 /// stays invisible.
 const ETC_FILES: &[&str] = &[
-    "alternatives", "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "nsswitch.conf", "ssl",
-    "ca-certificates", "bash.bashrc", "inputrc", "mime.types", "profile", "terminfo", "host.conf", "gai.conf",
-    "protocols", "services", "magic", "magic.mime", "debian_version", "os-release",
+    "alternatives",
+    "ld.so.cache",
+    "ld.so.conf",
+    "ld.so.conf.d",
+    "localtime",
+    "nsswitch.conf",
+    "ssl",
+    "ca-certificates",
+    "bash.bashrc",
+    "inputrc",
+    "mime.types",
+    "profile",
+    "terminfo",
+    "host.conf",
+    "gai.conf",
+    "protocols",
+    "services",
+    "magic",
+    "magic.mime",
+    "debian_version",
+    "os-release",
 ];
 
 pub fn bwrap_available() -> bool {
-    std::process::Command::new("bwrap").arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
+    std::process::Command::new("bwrap")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 /// Whether bwrap's `--disable-userns` works here. It writes the sandbox's own
@@ -136,8 +159,13 @@ impl Child {
         if let Some(s) = self.status {
             return Ok(s);
         }
-        let rx = self.exit.take().ok_or_else(|| std::io::Error::other("the sandbox helper has stopped"))?;
-        let raw = rx.await.map_err(|_| std::io::Error::other("the sandbox helper has stopped"))?;
+        let rx = self
+            .exit
+            .take()
+            .ok_or_else(|| std::io::Error::other("the sandbox helper has stopped"))?;
+        let raw = rx
+            .await
+            .map_err(|_| std::io::Error::other("the sandbox helper has stopped"))?;
         let status = std::process::ExitStatus::from_raw(raw);
         self.status = Some(status);
         Ok(status)
@@ -149,7 +177,9 @@ impl Child {
         if let Some(s) = self.status {
             return Ok(Some(s));
         }
-        let Some(rx) = self.exit.as_mut() else { return Err(std::io::Error::other("the sandbox helper has stopped")) };
+        let Some(rx) = self.exit.as_mut() else {
+            return Err(std::io::Error::other("the sandbox helper has stopped"));
+        };
         match rx.try_recv() {
             Ok(raw) => {
                 let status = std::process::ExitStatus::from_raw(raw);
@@ -157,7 +187,9 @@ impl Child {
                 Ok(Some(status))
             }
             Err(tokio::sync::oneshot::error::TryRecvError::Empty) => Ok(None),
-            Err(tokio::sync::oneshot::error::TryRecvError::Closed) => Err(std::io::Error::other("the sandbox helper has stopped")),
+            Err(tokio::sync::oneshot::error::TryRecvError::Closed) => {
+                Err(std::io::Error::other("the sandbox helper has stopped"))
+            }
         }
     }
 
@@ -186,7 +218,11 @@ impl Child {
         drop(self.stdin.take());
         let (stdout, stderr) = tokio::join!(all(self.stdout.take()), all(self.stderr.take()));
         let status = self.wait().await?;
-        Ok(std::process::Output { status, stdout, stderr })
+        Ok(std::process::Output {
+            status,
+            stdout,
+            stderr,
+        })
     }
 }
 
@@ -212,7 +248,10 @@ pub struct Group {
 /// cgroups and the operator allowed unlimited sandboxes. `Err`: the sandbox must not start.
 pub async fn group(helper: &Helper, name: &str, limits: &Limits) -> Result<Option<Group>, String> {
     match helper.group(name, limits).await {
-        Ok(true) => Ok(Some(Group { name: name.to_string(), helper: helper.clone() })),
+        Ok(true) => Ok(Some(Group {
+            name: name.to_string(),
+            helper: helper.clone(),
+        })),
         Ok(false) => Ok(None),
         Err(e) => Err(e.to_string()),
     }
@@ -235,11 +274,18 @@ impl Group {
 
 /// How sandboxes are limited here (as the helper found at start).
 pub fn status(helper: &Helper) -> cgroups::Status {
-    let fallback = |problem: &str| cgroups::Status { cgroups: "none".into(), problem: Some(problem.into()), unlimited_allowed: false };
+    let fallback = |problem: &str| cgroups::Status {
+        cgroups: "none".into(),
+        problem: Some(problem.into()),
+        unlimited_allowed: false,
+    };
     if !helper.alive() {
         return fallback("the sandbox helper has stopped");
     }
-    helper.status().cloned().unwrap_or_else(|| fallback("the sandbox helper has not answered yet"))
+    helper
+        .status()
+        .cloned()
+        .unwrap_or_else(|| fallback("the sandbox helper has not answered yet"))
 }
 
 fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
@@ -248,7 +294,13 @@ fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
 
 impl Jail {
     /// Starts it (through the helper) with these standard streams.
-    pub async fn spawn(self, helper: &Helper, stdin: Io, stdout: Io, stderr: Io) -> std::io::Result<Child> {
+    pub async fn spawn(
+        self,
+        helper: &Helper,
+        stdin: Io,
+        stdout: Io,
+        stderr: Io,
+    ) -> std::io::Result<Child> {
         let mut theirs: [Option<OwnedFd>; 3] = [None, None, None];
         let (mut w, mut r_out, mut r_err) = (None, None, None);
         if stdin == Io::Piped {
@@ -267,19 +319,49 @@ impl Jail {
             r_err = Some(tokio::net::unix::pipe::Receiver::from_owned_fd(r)?);
         }
         let (pid, id, exit) = helper.spawn(self, theirs, false).await?;
-        Ok(Child { stdin: w, stdout: r_out, stderr: r_err, pid, id, exit: Some(exit), status: None, helper: helper.clone() })
+        Ok(Child {
+            stdin: w,
+            stdout: r_out,
+            stderr: r_err,
+            pid,
+            id,
+            exit: Some(exit),
+            status: None,
+            helper: helper.clone(),
+        })
     }
 
     /// Starts it (through the helper) on a pseudo-terminal: `slave` is its standard streams
     /// and controlling terminal.
-    pub async fn spawn_on_terminal(self, helper: &Helper, slave: OwnedFd) -> std::io::Result<Child> {
-        let theirs = [Some(slave.try_clone()?), Some(slave.try_clone()?), Some(slave)];
+    pub async fn spawn_on_terminal(
+        self,
+        helper: &Helper,
+        slave: OwnedFd,
+    ) -> std::io::Result<Child> {
+        let theirs = [
+            Some(slave.try_clone()?),
+            Some(slave.try_clone()?),
+            Some(slave),
+        ];
         let (pid, id, exit) = helper.spawn(self, theirs, true).await?;
-        Ok(Child { stdin: None, stdout: None, stderr: None, pid, id, exit: Some(exit), status: None, helper: helper.clone() })
+        Ok(Child {
+            stdin: None,
+            stdout: None,
+            stderr: None,
+            pid,
+            id,
+            exit: Some(exit),
+            status: None,
+            helper: helper.clone(),
+        })
     }
 
     /// Runs it with `input` on stdin; its output and exit.
-    pub async fn output(self, helper: &Helper, input: Vec<u8>) -> std::io::Result<std::process::Output> {
+    pub async fn output(
+        self,
+        helper: &Helper,
+        input: Vec<u8>,
+    ) -> std::io::Result<std::process::Output> {
         let mut child = self.spawn(helper, Io::Piped, Io::Piped, Io::Piped).await?;
         if let Some(mut stdin) = child.stdin.take() {
             use tokio::io::AsyncWriteExt;
@@ -306,7 +388,11 @@ fn system_binds(extra_etc: &[String]) -> Vec<String> {
             Err(_) => {}
         }
     }
-    for name in ETC_FILES.iter().copied().chain(extra_etc.iter().map(String::as_str)) {
+    for name in ETC_FILES
+        .iter()
+        .copied()
+        .chain(extra_etc.iter().map(String::as_str))
+    {
         let p = format!("/etc/{name}");
         if Path::new(&p).exists() {
             push(&["--ro-bind", &p, &p]);
@@ -319,7 +405,13 @@ impl Jail {
     /// The whole bwrap command line; `filter_fds` are where bwrap reads the seccomp programs.
     fn args(&self, filter_fds: &[RawFd]) -> Vec<String> {
         let mut a: Vec<String> = Vec::new();
-        for s in ["--unshare-all", "--die-with-parent", "--clearenv", "--hostname", &self.hostname] {
+        for s in [
+            "--unshare-all",
+            "--die-with-parent",
+            "--clearenv",
+            "--hostname",
+            &self.hostname,
+        ] {
             a.push(s.to_string());
         }
         // `--unshare-user` explicitly: `--disable-userns` needs a user namespace of ours to seal.
@@ -344,7 +436,12 @@ impl Jail {
     /// limit group (`procs`: its `cgroup.procs` files), sets the resource limits, and drops to
     /// the sandbox's uid (and `gid`, else its own) before bubblewrap runs. `terminal`: stdin is
     /// a pseudo-terminal, made the controlling terminal of a new session.
-    pub(crate) fn command(&self, procs: Vec<CString>, gid: Option<u32>, terminal: bool) -> std::io::Result<Prepared> {
+    pub(crate) fn command(
+        &self,
+        procs: Vec<CString>,
+        gid: Option<u32>,
+        terminal: bool,
+    ) -> std::io::Result<Prepared> {
         let filters = seccomp::program_pipes()?;
         let filter_fds: Vec<RawFd> = filters.iter().map(|f| f.as_raw_fd()).collect();
         let mut cmd = tokio::process::Command::new("bwrap");
@@ -377,7 +474,10 @@ impl Jail {
                     }
                 }
                 let lim = |res, v: u64| {
-                    let l = libc::rlimit { rlim_cur: v, rlim_max: v };
+                    let l = libc::rlimit {
+                        rlim_cur: v,
+                        rlim_max: v,
+                    };
                     libc::setrlimit(res, &l);
                 };
                 lim(libc::RLIMIT_NPROC, r.processes);
@@ -395,14 +495,20 @@ impl Jail {
                     return Err(std::io::Error::last_os_error());
                 }
                 if let Some((uid, gid)) = ids {
-                    if libc::setgroups(0, std::ptr::null()) != 0 || libc::setgid(gid) != 0 || libc::setuid(uid) != 0 {
+                    if libc::setgroups(0, std::ptr::null()) != 0
+                        || libc::setgid(gid) != 0
+                        || libc::setuid(uid) != 0
+                    {
                         return Err(std::io::Error::last_os_error());
                     }
                 }
                 Ok(())
             });
         }
-        Ok(Prepared { cmd, _filters: filters })
+        Ok(Prepared {
+            cmd,
+            _filters: filters,
+        })
     }
 }
 
@@ -416,9 +522,18 @@ pub struct Scratch {
 }
 
 impl Scratch {
-    pub async fn mount(helper: &Helper, name: &str, bytes: u64, uid: u32) -> std::io::Result<Scratch> {
+    pub async fn mount(
+        helper: &Helper,
+        name: &str,
+        bytes: u64,
+        uid: u32,
+    ) -> std::io::Result<Scratch> {
         helper.scratch(name, bytes, uid).await?;
-        Ok(Scratch { name: name.to_string(), helper: helper.clone(), released: false })
+        Ok(Scratch {
+            name: name.to_string(),
+            helper: helper.clone(),
+            released: false,
+        })
     }
 
     /// Whether the helper can mount one here (it needs root).
@@ -489,11 +604,29 @@ mod tests {
             argv,
             uid: 1_234_567,
             group: None,
-            rlimits: super::Rlimits { processes: 64, file_bytes: 1 << 20, open_files: 64, cpu_seconds: Some(10), address_space: None },
+            rlimits: super::Rlimits {
+                processes: 64,
+                file_bytes: 1 << 20,
+                open_files: 64,
+                cpu_seconds: Some(10),
+                address_space: None,
+            },
         };
-        let out = jail.command(vec![], None, false).unwrap().cmd.output().await.unwrap();
-        let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-        assert!(out.status.success() && stdout.contains("thread") && stdout.contains("child"), "{stdout} {stderr}");
+        let out = jail
+            .command(vec![], None, false)
+            .unwrap()
+            .cmd
+            .output()
+            .await
+            .unwrap();
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert!(
+            out.status.success() && stdout.contains("thread") && stdout.contains("child"),
+            "{stdout} {stderr}"
+        );
     }
 
     #[test]

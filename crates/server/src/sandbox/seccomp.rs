@@ -16,7 +16,10 @@ use std::io::Write;
 use std::os::fd::OwnedFd;
 use std::sync::OnceLock;
 
-use seccompiler::{BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter, SeccompRule, TargetArch};
+use seccompiler::{
+    BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
+    SeccompRule, TargetArch,
+};
 
 /// Refused with EPERM whatever their arguments.
 const DENIED: &[i64] = &[
@@ -95,15 +98,33 @@ const ARCH: TargetArch = TargetArch::riscv64;
 /// The two programs: EPERM for the deny list and namespace flags, ENOSYS for clone3 (one
 /// program has one action for what it matches; bwrap loads both and the kernel runs both).
 fn programs() -> Result<[BpfProgram; 2], seccompiler::Error> {
-    let mut rules: BTreeMap<i64, Vec<SeccompRule>> = DENIED.iter().map(|&nr| (nr, vec![])).collect();
+    let mut rules: BTreeMap<i64, Vec<SeccompRule>> =
+        DENIED.iter().map(|&nr| (nr, vec![])).collect();
     // `clone`'s flags: the first argument on x86_64 and arm64 alike.
     let clone_rules = NAMESPACE_FLAGS
         .iter()
-        .map(|&flag| SeccompRule::new(vec![SeccompCondition::new(0, SeccompCmpArgLen::Qword, SeccompCmpOp::MaskedEq(flag as u64), flag as u64)?]))
+        .map(|&flag| {
+            SeccompRule::new(vec![SeccompCondition::new(
+                0,
+                SeccompCmpArgLen::Qword,
+                SeccompCmpOp::MaskedEq(flag as u64),
+                flag as u64,
+            )?])
+        })
         .collect::<Result<Vec<_>, _>>()?;
     rules.insert(libc::SYS_clone, clone_rules);
-    let deny = SeccompFilter::new(rules, SeccompAction::Allow, SeccompAction::Errno(libc::EPERM as u32), ARCH)?;
-    let clone3 = SeccompFilter::new(BTreeMap::from([(libc::SYS_clone3, vec![])]), SeccompAction::Allow, SeccompAction::Errno(libc::ENOSYS as u32), ARCH)?;
+    let deny = SeccompFilter::new(
+        rules,
+        SeccompAction::Allow,
+        SeccompAction::Errno(libc::EPERM as u32),
+        ARCH,
+    )?;
+    let clone3 = SeccompFilter::new(
+        BTreeMap::from([(libc::SYS_clone3, vec![])]),
+        SeccompAction::Allow,
+        SeccompAction::Errno(libc::ENOSYS as u32),
+        ARCH,
+    )?;
     Ok([deny.try_into()?, clone3.try_into()?])
 }
 

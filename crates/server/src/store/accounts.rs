@@ -86,7 +86,8 @@ pub struct ListedSession {
     pub participants: Vec<(String, String)>,
 }
 
-const USER_COLUMNS: &str = "u.id, u.email, u.name, u.password_hash, u.role, u.team_id, u.created_at, u.disabled_at";
+const USER_COLUMNS: &str =
+    "u.id, u.email, u.name, u.password_hash, u.role, u.team_id, u.created_at, u.disabled_at";
 
 fn user_from_row(r: &AnyRow) -> Result<UserRow> {
     Ok(UserRow {
@@ -103,7 +104,9 @@ fn user_from_row(r: &AnyRow) -> Result<UserRow> {
 
 impl Store {
     pub async fn count_users(&self) -> Result<i64> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM users").fetch_one(self.pool()).await?;
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM users")
+            .fetch_one(self.pool())
+            .await?;
         Ok(row.try_get("n")?)
     }
 
@@ -118,9 +121,17 @@ impl Store {
     }
 
     pub async fn teams(&self) -> Result<Vec<TeamRow>> {
-        let rows = sqlx::query("SELECT id, name, created_at FROM teams ORDER BY created_at, id").fetch_all(self.pool()).await?;
+        let rows = sqlx::query("SELECT id, name, created_at FROM teams ORDER BY created_at, id")
+            .fetch_all(self.pool())
+            .await?;
         rows.iter()
-            .map(|r| Ok(TeamRow { id: r.try_get("id")?, name: r.try_get("name")?, created_at: r.try_get("created_at")? }))
+            .map(|r| {
+                Ok(TeamRow {
+                    id: r.try_get("id")?,
+                    name: r.try_get("name")?,
+                    created_at: r.try_get("created_at")?,
+                })
+            })
             .collect()
     }
 
@@ -143,25 +154,31 @@ impl Store {
     }
 
     pub async fn user_by_email(&self, email: &str) -> Result<Option<UserRow>> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users u WHERE u.email = $1")))
-            .bind(email)
-            .fetch_optional(self.pool())
-            .await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM users u WHERE u.email = $1"
+        )))
+        .bind(email)
+        .fetch_optional(self.pool())
+        .await?;
         row.map(|r| user_from_row(&r)).transpose()
     }
 
     pub async fn user_by_id(&self, id: &str) -> Result<Option<UserRow>> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1")))
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?;
         row.map(|r| user_from_row(&r)).transpose()
     }
 
     pub async fn users(&self) -> Result<Vec<UserRow>> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users u ORDER BY u.created_at, u.id")))
-            .fetch_all(self.pool())
-            .await?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM users u ORDER BY u.created_at, u.id"
+        )))
+        .fetch_all(self.pool())
+        .await?;
         rows.iter().map(user_from_row).collect()
     }
 
@@ -169,17 +186,36 @@ impl Store {
     /// their keys revoked.
     pub async fn set_user_disabled(&self, id: &str, at: Option<i64>) -> Result<bool> {
         let mut tx = self.pool().begin().await?;
-        let done = sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2").bind(at).bind(id).execute(&mut *tx).await?;
+        let done = sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2")
+            .bind(at)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         if at.is_some() {
-            sqlx::query("DELETE FROM logins WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM logins WHERE user_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
             // For good: enabling the user again does not bring their keys back.
-            sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL").bind(at).bind(id).execute(&mut *tx).await?;
+            sqlx::query(
+                "UPDATE api_keys SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+            )
+            .bind(at)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
 
-    pub async fn create_login(&self, token_hash: &str, user_id: &str, created_at: i64, expires_at: i64) -> Result<()> {
+    pub async fn create_login(
+        &self,
+        token_hash: &str,
+        user_id: &str,
+        created_at: i64,
+        expires_at: i64,
+    ) -> Result<()> {
         sqlx::query("INSERT INTO logins (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
             .bind(token_hash)
             .bind(user_id)
@@ -204,7 +240,10 @@ impl Store {
     }
 
     pub async fn delete_login(&self, token_hash: &str) -> Result<()> {
-        sqlx::query("DELETE FROM logins WHERE token_hash = $1").bind(token_hash).execute(self.pool()).await?;
+        sqlx::query("DELETE FROM logins WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(self.pool())
+            .await?;
         Ok(())
     }
 
@@ -230,7 +269,11 @@ impl Store {
 
     /// The enabled user of an unrevoked, unexpired key, with the key's scopes; marks it used
     /// (at most once a minute: not a write per request).
-    pub async fn api_key_user(&self, key_hash: &str, now: i64) -> Result<Option<(UserRow, String)>> {
+    pub async fn api_key_user(
+        &self,
+        key_hash: &str,
+        now: i64,
+    ) -> Result<Option<(UserRow, String)>> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {USER_COLUMNS}, k.id AS key_id, k.scopes AS key_scopes, k.last_used_at AS key_last_used FROM api_keys k JOIN users u ON u.id = k.user_id \
              WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > $2) AND u.disabled_at IS NULL"
@@ -243,7 +286,11 @@ impl Store {
         let last: Option<i64> = r.try_get("key_last_used")?;
         if last.is_none_or(|t| now - t > 60_000) {
             let id: String = r.try_get("key_id")?;
-            sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2").bind(now).bind(id).execute(self.pool()).await?;
+            sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
+                .bind(now)
+                .bind(id)
+                .execute(self.pool())
+                .await?;
         }
         Ok(Some((user_from_row(&r)?, r.try_get("key_scopes")?)))
     }
@@ -327,11 +374,12 @@ impl Store {
     /// Uses an invite to create its user, once: false if it was used meanwhile.
     pub async fn accept_invite(&self, code_hash: &str, user: &UserRow) -> Result<bool> {
         let mut tx = self.pool().begin().await?;
-        let done = sqlx::query("UPDATE invites SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL")
-            .bind(user.created_at)
-            .bind(code_hash)
-            .execute(&mut *tx)
-            .await?;
+        let done =
+            sqlx::query("UPDATE invites SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL")
+                .bind(user.created_at)
+                .bind(code_hash)
+                .execute(&mut *tx)
+                .await?;
         if done.rows_affected() != 1 {
             return Ok(false);
         }
@@ -353,15 +401,24 @@ impl Store {
         Ok(true)
     }
 
-    pub async fn add_audit(&self, at: i64, actor: Option<&str>, action: &str, target: Option<&str>, detail: &str) -> Result<()> {
-        sqlx::query("INSERT INTO audit_log (at, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5)")
-            .bind(at)
-            .bind(actor.map(str::to_string))
-            .bind(action)
-            .bind(target.map(str::to_string))
-            .bind(detail)
-            .execute(self.pool())
-            .await?;
+    pub async fn add_audit(
+        &self,
+        at: i64,
+        actor: Option<&str>,
+        action: &str,
+        target: Option<&str>,
+        detail: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO audit_log (at, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(at)
+        .bind(actor.map(str::to_string))
+        .bind(action)
+        .bind(target.map(str::to_string))
+        .bind(detail)
+        .execute(self.pool())
+        .await?;
         Ok(())
     }
 
@@ -388,19 +445,25 @@ impl Store {
 
     /// A page of sessions, newest first, and how many match in all.
     pub async fn team_sessions(&self, f: &SessionFilter) -> Result<(Vec<ListedSession>, i64)> {
-        let search = f.search.as_deref().filter(|s| !s.is_empty()).map(|s| format!("%{}%", s.to_lowercase()));
+        let search = f
+            .search
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .map(|s| format!("%{}%", s.to_lowercase()));
         let open = f.status.as_deref().map(|s| i64::from(s == "open"));
         let filter = "($1 IS NULL OR s.team_id = $1) AND ($2 IS NULL OR s.created_by = $2) \
              AND ($3 IS NULL OR LOWER(s.title) LIKE $3) \
              AND ($4 IS NULL OR ($4 = 1 AND s.ended_at IS NULL) OR ($4 = 0 AND s.ended_at IS NOT NULL))";
-        let count = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) AS n FROM sessions s WHERE {filter}")))
-            .bind(f.team_id.clone())
-            .bind(f.created_by.clone())
-            .bind(search.clone())
-            .bind(open)
-            .fetch_one(self.pool())
-            .await?
-            .try_get::<i64, _>("n")?;
+        let count = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) AS n FROM sessions s WHERE {filter}"
+        )))
+        .bind(f.team_id.clone())
+        .bind(f.created_by.clone())
+        .bind(search.clone())
+        .bind(open)
+        .fetch_one(self.pool())
+        .await?
+        .try_get::<i64, _>("n")?;
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT s.id, s.title, s.language, s.kind, s.interviewer_token_hash, s.candidate_token_hash, s.created_at, \
              s.ended_at, s.execution_enabled, s.time_limit_seconds, s.exercise, s.team_id, s.created_by, u.email AS creator_email \
@@ -418,16 +481,33 @@ impl Store {
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
             let session = session_from_row(r)?;
-            let participants = self.participants(&session.id).await?.into_iter().map(|p| (p.name, p.role)).collect();
-            out.push(ListedSession { session, creator_email: r.try_get("creator_email")?, participants });
+            let participants = self
+                .participants(&session.id)
+                .await?
+                .into_iter()
+                .map(|p| (p.name, p.role))
+                .collect();
+            out.push(ListedSession {
+                session,
+                creator_email: r.try_get("creator_email")?,
+                participants,
+            });
         }
         Ok((out, count))
     }
 
     /// Replaces a session's link token of one role (`candidate` false: the interviewer's).
     pub async fn set_token_hash(&self, id: &str, candidate: bool, hash: &str) -> Result<()> {
-        let sql = if candidate { "UPDATE sessions SET candidate_token_hash = $1 WHERE id = $2" } else { "UPDATE sessions SET interviewer_token_hash = $1 WHERE id = $2" };
-        sqlx::query(sql).bind(hash).bind(id).execute(self.pool()).await?;
+        let sql = if candidate {
+            "UPDATE sessions SET candidate_token_hash = $1 WHERE id = $2"
+        } else {
+            "UPDATE sessions SET interviewer_token_hash = $1 WHERE id = $2"
+        };
+        sqlx::query(sql)
+            .bind(hash)
+            .bind(id)
+            .execute(self.pool())
+            .await?;
         Ok(())
     }
 }

@@ -152,10 +152,14 @@ impl AssistantTables<'_> {
 
     /// Replies left 'streaming' by a server that stopped mid-way: (session, message id).
     pub async fn interrupted(self) -> Result<Vec<(String, String)>> {
-        let rows = sqlx::query("SELECT session_id, id FROM chat_messages WHERE status = 'streaming' ORDER BY n")
-            .fetch_all(self.store.pool())
-            .await?;
-        rows.iter().map(|r| Ok((r.try_get("session_id")?, r.try_get("id")?))).collect()
+        let rows = sqlx::query(
+            "SELECT session_id, id FROM chat_messages WHERE status = 'streaming' ORDER BY n",
+        )
+        .fetch_all(self.store.pool())
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("session_id")?, r.try_get("id")?)))
+            .collect()
     }
 
     /// Marks a reply that was interrupted as cut off, keeping its text.

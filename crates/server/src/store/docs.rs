@@ -21,9 +21,19 @@ use crate::docname::DocKey;
 #[derive(Debug, Clone)]
 pub enum DocWrite {
     /// Updates applied to a live document: one update, or several merged into one.
-    Update { key: DocKey, seq: i64, at: i64, data: Vec<u8> },
+    Update {
+        key: DocKey,
+        seq: i64,
+        at: i64,
+        data: Vec<u8>,
+    },
     /// The whole state of a document, holding every update up to `covers_seq`.
-    Snapshot { key: DocKey, covers_seq: i64, at: i64, state: Vec<u8> },
+    Snapshot {
+        key: DocKey,
+        covers_seq: i64,
+        at: i64,
+        state: Vec<u8>,
+    },
 }
 
 impl DocWrite {
@@ -69,7 +79,12 @@ pub trait DocStore: Send + Sync + 'static {
     /// Writes `batch` (one document's) only if nothing was stored for the document after
     /// `seen_last_seq`: two compactors of one document cannot both store their work. False
     /// when another write came first.
-    async fn write_if_unchanged(&self, key: &DocKey, seen_last_seq: i64, batch: &[DocWrite]) -> Result<bool>;
+    async fn write_if_unchanged(
+        &self,
+        key: &DocKey,
+        seen_last_seq: i64,
+        batch: &[DocWrite],
+    ) -> Result<bool>;
 }
 
 /// Rows per multi-row INSERT, largest first: a run of updates is cut into statements of these
@@ -94,7 +109,10 @@ impl DocStore for Store {
         .fetch_optional(&self.pool)
         .await?;
         let (covers, snapshot) = match snapshot {
-            Some(r) => (r.try_get::<i64, _>("covers_seq")?, Some(r.try_get::<Vec<u8>, _>("state")?)),
+            Some(r) => (
+                r.try_get::<i64, _>("covers_seq")?,
+                Some(r.try_get::<Vec<u8>, _>("state")?),
+            ),
             None => (0, None),
         };
         let rows = sqlx::query(
@@ -112,7 +130,12 @@ impl DocStore for Store {
             last_seq = last_seq.max(r.try_get::<i64, _>("seq")?);
             updates.push(r.try_get::<Vec<u8>, _>("data")?);
         }
-        Ok(StoredDoc { snapshot, updates, last_seq, covers_seq: covers })
+        Ok(StoredDoc {
+            snapshot,
+            updates,
+            last_seq,
+            covers_seq: covers,
+        })
     }
 
     /// Runs of updates go in multi-row INSERTs: one statement per row costs several times more
@@ -141,7 +164,12 @@ impl DocStore for Store {
         Ok(row.try_get::<Option<i64>, _>("covers")?.unwrap_or(0))
     }
 
-    async fn write_if_unchanged(&self, key: &DocKey, seen_last_seq: i64, batch: &[DocWrite]) -> Result<bool> {
+    async fn write_if_unchanged(
+        &self,
+        key: &DocKey,
+        seen_last_seq: i64,
+        batch: &[DocWrite],
+    ) -> Result<bool> {
         let mut tx = self.pool.begin().await?;
         if self.backend() == super::Backend::Postgres {
             // Serializes the writers of this document until commit (SQLite has one writer anyway).
@@ -158,7 +186,10 @@ impl DocStore for Store {
         .bind(key.doc.to_string())
         .fetch_one(&mut *tx)
         .await?;
-        let last = row.try_get::<Option<i64>, _>("updates")?.unwrap_or(0).max(row.try_get::<Option<i64>, _>("snapshots")?.unwrap_or(0));
+        let last = row
+            .try_get::<Option<i64>, _>("updates")?
+            .unwrap_or(0)
+            .max(row.try_get::<Option<i64>, _>("snapshots")?.unwrap_or(0));
         if last > seen_last_seq {
             return Ok(false);
         }
@@ -168,21 +199,25 @@ impl DocStore for Store {
     }
 
     async fn change_times(&self, key: &DocKey) -> Result<Vec<i64>> {
-        let rows = sqlx::query("SELECT at FROM doc_updates WHERE session_id = $1 AND doc = $2 ORDER BY seq")
-            .bind(&key.session_id)
-            .bind(key.doc.to_string())
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT at FROM doc_updates WHERE session_id = $1 AND doc = $2 ORDER BY seq",
+        )
+        .bind(&key.session_id)
+        .bind(key.doc.to_string())
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(|r| Ok(r.try_get("at")?)).collect()
     }
 
     async fn delete_session(&self, session_id: &str) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         for table in ["doc_snapshots", "doc_updates"] {
-            sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE session_id = $1")))
-                .bind(session_id)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM {table} WHERE session_id = $1"
+            )))
+            .bind(session_id)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(())
@@ -203,24 +238,48 @@ async fn write_in(tx: &mut sqlx::Transaction<'_, sqlx::Any>, batch: &[DocWrite])
                         DocWrite::Snapshot { .. } => None,
                     })
                     .collect();
-                run.truncate(ROWS_PER_INSERT.into_iter().find(|n| *n <= run.len()).unwrap_or(1));
-                let mut sql = String::from("INSERT INTO doc_updates (session_id, doc, seq, at, data) VALUES ");
+                run.truncate(
+                    ROWS_PER_INSERT
+                        .into_iter()
+                        .find(|n| *n <= run.len())
+                        .unwrap_or(1),
+                );
+                let mut sql = String::from(
+                    "INSERT INTO doc_updates (session_id, doc, seq, at, data) VALUES ",
+                );
                 for n in 0..run.len() {
                     let p = n * 5;
                     if n > 0 {
                         sql.push(',');
                     }
-                    sql.push_str(&format!("(${}, ${}, ${}, ${}, ${})", p + 1, p + 2, p + 3, p + 4, p + 5));
+                    sql.push_str(&format!(
+                        "(${}, ${}, ${}, ${}, ${})",
+                        p + 1,
+                        p + 2,
+                        p + 3,
+                        p + 4,
+                        p + 5
+                    ));
                 }
                 // Only placeholders are generated; every value is a bound parameter.
                 let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
                 for (key, seq, at, data) in &run {
-                    query = query.bind(key.session_id.clone()).bind(key.doc.to_string()).bind(*seq).bind(*at).bind((*data).clone());
+                    query = query
+                        .bind(key.session_id.clone())
+                        .bind(key.doc.to_string())
+                        .bind(*seq)
+                        .bind(*at)
+                        .bind((*data).clone());
                 }
                 query.execute(&mut **tx).await?;
                 i += run.len();
             }
-            DocWrite::Snapshot { key, covers_seq, at, state } => {
+            DocWrite::Snapshot {
+                key,
+                covers_seq,
+                at,
+                state,
+            } => {
                 sqlx::query(
                     "INSERT INTO doc_snapshots (session_id, doc, covers_seq, at, state) VALUES ($1, $2, $3, $4, $5) \
                      ON CONFLICT (session_id, doc, covers_seq) DO UPDATE SET at = excluded.at, state = excluded.state",

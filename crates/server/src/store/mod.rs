@@ -18,7 +18,9 @@ mod questions;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row};
 
-pub use accounts::{ApiKeyRow, AuditRow, InviteRow, ListedSession, SessionFilter, TeamRow, UserRow};
+pub use accounts::{
+    ApiKeyRow, AuditRow, InviteRow, ListedSession, SessionFilter, TeamRow, UserRow,
+};
 pub use assistant::{AssistantTables, MessageRow};
 pub use questions::QuestionRow;
 
@@ -43,11 +45,20 @@ impl StoreError {
     pub fn is_transient(&self) -> bool {
         match self {
             StoreError::Unavailable(_) => true,
-            StoreError::Db(sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) | sqlx::Error::WorkerCrashed) => true,
+            StoreError::Db(
+                sqlx::Error::Io(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::WorkerCrashed,
+            ) => true,
             // SQLite busy or locked (another process holds the write lock past busy_timeout);
             // PostgreSQL serialization failure, deadlock, or too many connections.
             StoreError::Db(sqlx::Error::Database(e)) => {
-                matches!(e.code().as_deref(), Some("5" | "6" | "40001" | "40P01" | "53300" | "57P03"))
+                matches!(
+                    e.code().as_deref(),
+                    Some("5" | "6" | "40001" | "40P01" | "53300" | "57P03")
+                )
             }
             _ => false,
         }
@@ -90,7 +101,10 @@ pub struct Policy {
 
 impl Default for Policy {
     fn default() -> Self {
-        Policy { execution_enabled: true, time_limit_seconds: 10 }
+        Policy {
+            execution_enabled: true,
+            time_limit_seconds: 10,
+        }
     }
 }
 
@@ -155,7 +169,13 @@ impl Store {
             }
             // While the database is down, a request fails (503) after a few seconds instead of
             // the default 30 s; storage writes retry on their own.
-            Backend::Postgres => AnyPoolOptions::new().max_connections(8).acquire_timeout(std::time::Duration::from_secs(5)).connect_with(options).await?,
+            Backend::Postgres => {
+                AnyPoolOptions::new()
+                    .max_connections(8)
+                    .acquire_timeout(std::time::Duration::from_secs(5))
+                    .connect_with(options)
+                    .await?
+            }
         };
         match backend {
             Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&pool).await?,
@@ -176,9 +196,16 @@ impl Store {
     /// Storage is reachable and answers.
     /// Whether the database answers within two seconds (readiness: a probe must not hang).
     pub async fn ping(&self) -> Result<()> {
-        match tokio::time::timeout(std::time::Duration::from_secs(2), sqlx::query("SELECT 1").execute(&self.pool)).await {
+        match tokio::time::timeout(
+            std::time::Duration::from_secs(2),
+            sqlx::query("SELECT 1").execute(&self.pool),
+        )
+        .await
+        {
             Ok(done) => done.map(|_| ()).map_err(Into::into),
-            Err(_) => Err(StoreError::Unavailable("the database did not answer within 2 s".into())),
+            Err(_) => Err(StoreError::Unavailable(
+                "the database did not answer within 2 s".into(),
+            )),
         }
     }
 
@@ -231,12 +258,14 @@ impl Store {
     }
 
     pub async fn set_policy(&self, id: &str, policy: Policy) -> Result<()> {
-        sqlx::query("UPDATE sessions SET execution_enabled = $1, time_limit_seconds = $2 WHERE id = $3")
-            .bind(i64::from(policy.execution_enabled))
-            .bind(policy.time_limit_seconds)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE sessions SET execution_enabled = $1, time_limit_seconds = $2 WHERE id = $3",
+        )
+        .bind(i64::from(policy.execution_enabled))
+        .bind(policy.time_limit_seconds)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -286,24 +315,35 @@ impl Store {
             .collect()
     }
 
-    pub async fn add_event(&self, session_id: &str, at: i64, kind: &str, actor: Option<&str>, data: &str) -> Result<()> {
-        sqlx::query("INSERT INTO events (session_id, at, kind, actor, data) VALUES ($1, $2, $3, $4, $5)")
-            .bind(session_id)
-            .bind(at)
-            .bind(kind)
-            .bind(actor)
-            .bind(data)
-            .execute(&self.pool)
-            .await?;
+    pub async fn add_event(
+        &self,
+        session_id: &str,
+        at: i64,
+        kind: &str,
+        actor: Option<&str>,
+        data: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO events (session_id, at, kind, actor, data) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(session_id)
+        .bind(at)
+        .bind(kind)
+        .bind(actor)
+        .bind(data)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
     /// The session's timeline, oldest first.
     pub async fn events(&self, session_id: &str) -> Result<Vec<EventRow>> {
-        let rows = sqlx::query("SELECT id, at, kind, actor, data FROM events WHERE session_id = $1 ORDER BY id")
-            .bind(session_id)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT id, at, kind, actor, data FROM events WHERE session_id = $1 ORDER BY id",
+        )
+        .bind(session_id)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter()
             .map(|r| {
                 Ok(EventRow {
@@ -319,11 +359,12 @@ impl Store {
 
     /// Marks a session ended (once); false if it had already ended.
     pub async fn end_session(&self, id: &str, at: i64) -> Result<bool> {
-        let done = sqlx::query("UPDATE sessions SET ended_at = $1 WHERE id = $2 AND ended_at IS NULL")
-            .bind(at)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+        let done =
+            sqlx::query("UPDATE sessions SET ended_at = $1 WHERE id = $2 AND ended_at IS NULL")
+                .bind(at)
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -333,12 +374,17 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         // Explicit deletes rather than relying on ON DELETE CASCADE being enforced on every backend.
         for table in ["events", "participants", "session_questions"] {
-            sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE session_id = $1")))
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM {table} WHERE session_id = $1"
+            )))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         }
-        let done = sqlx::query("DELETE FROM sessions WHERE id = $1").bind(id).execute(&mut *tx).await?;
+        let done = sqlx::query("DELETE FROM sessions WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
@@ -354,16 +400,25 @@ impl Store {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(|r| Ok((session_from_row(r)?, r.try_get::<i64, _>("participants")?))).collect()
+        rows.iter()
+            .map(|r| Ok((session_from_row(r)?, r.try_get::<i64, _>("participants")?)))
+            .collect()
     }
 
     pub async fn scorecard(&self, id: &str) -> Result<Option<String>> {
-        let row = sqlx::query("SELECT scorecard FROM sessions WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
+        let row = sqlx::query("SELECT scorecard FROM sessions WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(row.and_then(|r| r.try_get::<Option<String>, _>("scorecard").ok().flatten()))
     }
 
     pub async fn set_scorecard(&self, id: &str, json: &str) -> Result<()> {
-        sqlx::query("UPDATE sessions SET scorecard = $1 WHERE id = $2").bind(json).bind(id).execute(&self.pool).await?;
+        sqlx::query("UPDATE sessions SET scorecard = $1 WHERE id = $2")
+            .bind(json)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 }
@@ -400,6 +455,12 @@ fn sqlite_url(rest: &str) -> Result<String> {
             std::fs::create_dir_all(parent)?;
         }
     }
-    let query = if query.contains("mode=") { query.to_string() } else if query.is_empty() { "mode=rwc".into() } else { format!("{query}&mode=rwc") };
+    let query = if query.contains("mode=") {
+        query.to_string()
+    } else if query.is_empty() {
+        "mode=rwc".into()
+    } else {
+        format!("{query}&mode=rwc")
+    };
     Ok(format!("sqlite://{path}?{query}"))
 }

@@ -124,7 +124,12 @@ impl Store {
     }
 
     pub async fn question(&self, id: &str) -> Result<Option<QuestionRow>> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM questions WHERE id = $1"))).bind(id).fetch_optional(self.pool()).await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM questions WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?;
         row.as_ref().map(read).transpose()
     }
 

@@ -74,7 +74,15 @@ impl App {
             command,
             upstream: super::proxy::Upstream::new(socket.clone()),
             socket,
-            inner: Mutex::new(Inner { state: State::Stopped, since: now_ms(), error: None, generation: 0, kill: None, logs: VecDeque::new(), next_line: 0 }),
+            inner: Mutex::new(Inner {
+                state: State::Stopped,
+                since: now_ms(),
+                error: None,
+                generation: 0,
+                kill: None,
+                logs: VecDeque::new(),
+                next_line: 0,
+            }),
             changed: Notify::new(),
         }
     }
@@ -85,7 +93,11 @@ impl App {
 
     pub fn status(&self) -> Status {
         let i = self.lock();
-        Status { state: i.state, since: i.since, error: i.error.clone() }
+        Status {
+            state: i.state,
+            since: i.since,
+            error: i.error.clone(),
+        }
     }
 
     pub fn state(&self) -> State {
@@ -94,7 +106,12 @@ impl App {
 
     pub fn logs_after(&self, after: Option<u64>) -> (Vec<LogLine>, u64) {
         let i = self.lock();
-        let lines = i.logs.iter().filter(|l| after.is_none_or(|a| l.n > a)).cloned().collect();
+        let lines = i
+            .logs
+            .iter()
+            .filter(|l| after.is_none_or(|a| l.n > a))
+            .cloned()
+            .collect();
         (lines, i.next_line.saturating_sub(1))
     }
 
@@ -103,7 +120,12 @@ impl App {
         let n = i.next_line;
         i.next_line += 1;
         let text: String = text.chars().take(MAX_LINE_CHARS).collect();
-        i.logs.push_back(LogLine { n, at_ms: now_ms(), stream, text });
+        i.logs.push_back(LogLine {
+            n,
+            at_ms: now_ms(),
+            stream,
+            text,
+        });
         while i.logs.len() > MAX_LOG_LINES {
             i.logs.pop_front();
         }
@@ -137,7 +159,11 @@ impl App {
         self.changed.notify_waiters();
         self.upstream.clear();
         let _ = std::fs::remove_file(&self.socket);
-        let argv: Vec<String> = self.command.iter().map(|a| a.replace("{socket}", sandbox::APP_SOCKET)).collect();
+        let argv: Vec<String> = self
+            .command
+            .iter()
+            .map(|a| a.replace("{socket}", sandbox::APP_SOCKET))
+            .collect();
         // Set before the process exists: a stop while it starts still ends it.
         let (kill_tx, kill_rx) = tokio::sync::oneshot::channel();
         self.lock().kill = Some(kill_tx);
@@ -146,17 +172,34 @@ impl App {
     }
 
     /// Starts the app's process (generation `generation`) and watches it.
-    async fn launch(self: Arc<Self>, generation: u64, argv: Vec<String>, kill_rx: tokio::sync::oneshot::Receiver<()>) {
-        let spec = Spec { argv: &argv, group: "app", new_session: true, extra_env: vec![] };
+    async fn launch(
+        self: Arc<Self>,
+        generation: u64,
+        argv: Vec<String>,
+        kill_rx: tokio::sync::oneshot::Receiver<()>,
+    ) {
+        let spec = Spec {
+            argv: &argv,
+            group: "app",
+            new_session: true,
+            extra_env: vec![],
+        };
         let child = match self.sandbox.jail(&spec).await {
-            Ok(jail) => jail.spawn(&self.sandbox.helper, Io::Null, Io::Piped, Io::Piped).await,
+            Ok(jail) => {
+                jail.spawn(&self.sandbox.helper, Io::Null, Io::Piped, Io::Piped)
+                    .await
+            }
             Err(e) => Err(e),
         };
         let mut child = match child {
             Ok(c) => c,
             Err(e) => {
                 self.log("system", &format!("could not start the app: {e}"));
-                self.set_state(generation, State::Crashed, Some(format!("could not start: {e}")));
+                self.set_state(
+                    generation,
+                    State::Crashed,
+                    Some(format!("could not start: {e}")),
+                );
                 return;
             }
         };
@@ -199,12 +242,20 @@ impl App {
             if stopped {
                 app.set_state(generation, State::Stopped, None);
             } else {
-                app.set_state(generation, State::Crashed, Some("the app exited; see its log".into()));
+                app.set_state(
+                    generation,
+                    State::Crashed,
+                    Some("the app exited; see its log".into()),
+                );
             }
         });
     }
 
-    fn pump(self: &Arc<Self>, out: impl tokio::io::AsyncRead + Unpin + Send + 'static, stream: &'static str) {
+    fn pump(
+        self: &Arc<Self>,
+        out: impl tokio::io::AsyncRead + Unpin + Send + 'static,
+        stream: &'static str,
+    ) {
         let app = self.clone();
         tokio::spawn(async move {
             // Line by line, but never holding more than one line's worth: the app is the
@@ -244,7 +295,11 @@ impl App {
 
     pub async fn restart(self: &Arc<Self>) {
         self.stop();
-        self.wait_until(|s| !matches!(s, State::Running | State::Starting), Duration::from_secs(5)).await;
+        self.wait_until(
+            |s| !matches!(s, State::Running | State::Starting),
+            Duration::from_secs(5),
+        )
+        .await;
         self.start();
     }
 

@@ -32,7 +32,13 @@ pub struct CodeServer {
 impl CodeServer {
     pub fn new(sandbox: Sandbox, bin: PathBuf) -> CodeServer {
         let socket = sandbox.runtime.join("code.sock");
-        CodeServer { sandbox, bin, socket, child: Mutex::new(None), start: tokio::sync::Mutex::new(()) }
+        CodeServer {
+            sandbox,
+            bin,
+            socket,
+            child: Mutex::new(None),
+            start: tokio::sync::Mutex::new(()),
+        }
     }
 
     pub fn installed(&self) -> bool {
@@ -69,8 +75,10 @@ impl CodeServer {
         let home = sandbox::HOME;
         let cs = vec![
             self.bin.display().to_string(),
-            "--socket".into(), sandbox::CODE_SERVER_SOCKET.into(),
-            "--auth".into(), "none".into(),
+            "--socket".into(),
+            sandbox::CODE_SERVER_SOCKET.into(),
+            "--auth".into(),
+            "none".into(),
             "--disable-telemetry".into(),
             "--disable-update-check".into(),
             "--disable-workspace-trust".into(),
@@ -78,18 +86,31 @@ impl CodeServer {
             // Its /proxy/<port>/ route would reach any port inside the sandbox from the browser.
             "--disable-proxy".into(),
             "--disable-file-downloads".into(),
-            "--user-data-dir".into(), format!("{home}/.code-server/data"),
-            "--extensions-dir".into(), format!("{home}/.code-server/extensions"),
+            "--user-data-dir".into(),
+            format!("{home}/.code-server/data"),
+            "--extensions-dir".into(),
+            format!("{home}/.code-server/extensions"),
             sandbox::WORKSPACE.into(),
         ];
-        let argv = sandbox::with_forwarder(&sandbox::with_vscode_settings(&cs, &format!("{home}/.code-server/data")));
+        let argv = sandbox::with_forwarder(&sandbox::with_vscode_settings(
+            &cs,
+            &format!("{home}/.code-server/data"),
+        ));
         let env = vec![
             ("XDG_CONFIG_HOME".to_string(), format!("{home}/.config")),
             ("XDG_DATA_HOME".to_string(), format!("{home}/.local/share")),
         ];
-        let spec = Spec { argv: &argv, group: "vscode", new_session: true, extra_env: env };
+        let spec = Spec {
+            argv: &argv,
+            group: "vscode",
+            new_session: true,
+            extra_env: env,
+        };
         let jail = self.sandbox.jail(&spec).await.map_err(|e| e.to_string())?;
-        let child = jail.spawn(&self.sandbox.helper, Io::Null, Io::Null, Io::Null).await.map_err(|e| format!("could not start code-server: {e}"))?;
+        let child = jail
+            .spawn(&self.sandbox.helper, Io::Null, Io::Null, Io::Null)
+            .await
+            .map_err(|e| format!("could not start code-server: {e}"))?;
         *self.child.lock().unwrap_or_else(|e| e.into_inner()) = Some(child);
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         while tokio::time::Instant::now() < deadline {

@@ -12,7 +12,12 @@ use std::path::Path;
 /// Whether `ws` is a mount point (its device differs from its parent's).
 fn mounted(ws: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
-    let (Ok(a), Some(Ok(b))) = (std::fs::symlink_metadata(ws), ws.parent().map(std::fs::symlink_metadata)) else { return false };
+    let (Ok(a), Some(Ok(b))) = (
+        std::fs::symlink_metadata(ws),
+        ws.parent().map(std::fs::symlink_metadata),
+    ) else {
+        return false;
+    };
     a.dev() != b.dev()
 }
 

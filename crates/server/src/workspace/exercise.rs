@@ -111,12 +111,17 @@ pub struct ErrorResponse {
 
 impl Default for ErrorResponse {
     fn default() -> Self {
-        ErrorResponse { headers: plain_text() }
+        ErrorResponse {
+            headers: plain_text(),
+        }
     }
 }
 
 fn plain_text() -> BTreeMap<String, String> {
-    BTreeMap::from([("content-type".to_string(), "text/plain; charset=utf-8".to_string())])
+    BTreeMap::from([(
+        "content-type".to_string(),
+        "text/plain; charset=utf-8".to_string(),
+    )])
 }
 
 impl Runtime {
@@ -135,12 +140,18 @@ impl Runtime {
 
     /// PATH entries before the system's, expanded.
     pub fn path_entries(&self, tools_dir: &Path) -> Vec<String> {
-        self.path.iter().map(|p| self.expand(p, tools_dir)).collect()
+        self.path
+            .iter()
+            .map(|p| self.expand(p, tools_dir))
+            .collect()
     }
 
     /// The environment variables, expanded.
     pub fn env_vars(&self, tools_dir: &Path) -> Vec<(String, String)> {
-        self.env.iter().map(|(k, v)| (k.clone(), self.expand(v, tools_dir))).collect()
+        self.env
+            .iter()
+            .map(|(k, v)| (k.clone(), self.expand(v, tools_dir)))
+            .collect()
     }
 
     /// The database file of an SQLite database, relative to the workspace.
@@ -156,7 +167,12 @@ impl Runtime {
         self.error_response
             .headers
             .iter()
-            .filter_map(|(k, v)| Some((axum::http::HeaderName::from_bytes(k.as_bytes()).ok()?, axum::http::HeaderValue::from_str(v).ok()?)))
+            .filter_map(|(k, v)| {
+                Some((
+                    axum::http::HeaderName::from_bytes(k.as_bytes()).ok()?,
+                    axum::http::HeaderValue::from_str(v).ok()?,
+                ))
+            })
             .collect()
     }
 }
@@ -315,7 +331,11 @@ pub struct ExerciseInfo {
 
 impl Exercise {
     pub fn info(&self) -> ExerciseInfo {
-        ExerciseInfo { id: self.id.clone(), title: self.manifest.title.clone(), open_first: self.manifest.runtime.open_first.clone() }
+        ExerciseInfo {
+            id: self.id.clone(),
+            title: self.manifest.title.clone(),
+            open_first: self.manifest.runtime.open_first.clone(),
+        }
     }
 }
 
@@ -336,15 +356,19 @@ impl Catalog {
             }
             let id = entry.file_name().to_string_lossy().to_string();
             let text = std::fs::read_to_string(&manifest_path)?;
-            let manifest: Manifest =
-                toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", manifest_path.display()))?;
-            validate(&id, &manifest).map_err(|e| anyhow::anyhow!("{}: {e}", manifest_path.display()))?;
+            let manifest: Manifest = toml::from_str(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", manifest_path.display()))?;
+            validate(&id, &manifest)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", manifest_path.display()))?;
             if !path.join("project").is_dir() {
                 anyhow::bail!("{}: the exercise has no project/ folder", path.display());
             }
             for file in &manifest.runtime.open_first {
                 if !path.join("project").join(file).is_file() {
-                    anyhow::bail!("{}: runtime.open_first: project/{file} does not exist", manifest_path.display());
+                    anyhow::bail!(
+                        "{}: runtime.open_first: project/{file} does not exist",
+                        manifest_path.display()
+                    );
                 }
             }
             let dir = std::fs::canonicalize(&path)?;
@@ -371,15 +395,25 @@ impl Catalog {
                 stack: e.manifest.stack.clone(),
                 duration_minutes: e.manifest.duration_minutes,
                 probes: e.manifest.probes.clone(),
-                scenarios: e.manifest.scenarios.iter().map(|s| s.title.clone()).collect(),
+                scenarios: e
+                    .manifest
+                    .scenarios
+                    .iter()
+                    .map(|s| s.title.clone())
+                    .collect(),
             })
             .collect()
     }
 }
 
 fn validate(id: &str, m: &Manifest) -> Result<(), String> {
-    if !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-        return Err(format!("exercise id '{id}' must be letters, digits, '-' or '_'"));
+    if !id
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(format!(
+            "exercise id '{id}' must be letters, digits, '-' or '_'"
+        ));
     }
     if m.app.command.is_empty() {
         return Err("app.command is empty".into());
@@ -392,12 +426,20 @@ fn validate(id: &str, m: &Manifest) -> Result<(), String> {
         }
         for a in &s.actions {
             match a {
-                Action::Network(f) => f.validate().map_err(|e| format!("scenario '{}': {e}", s.id))?,
+                Action::Network(f) => f
+                    .validate()
+                    .map_err(|e| format!("scenario '{}': {e}", s.id))?,
                 Action::Data { .. } if m.runtime.database.is_none() => {
-                    return Err(format!("scenario '{}' has a data action but runtime.database is not set", s.id));
+                    return Err(format!(
+                        "scenario '{}' has a data action but runtime.database is not set",
+                        s.id
+                    ));
                 }
                 Action::Traffic { path, .. } if !path.starts_with('/') => {
-                    return Err(format!("scenario '{}': traffic path must start with '/'", s.id));
+                    return Err(format!(
+                        "scenario '{}': traffic path must start with '/'",
+                        s.id
+                    ));
                 }
                 _ => {}
             }
@@ -412,10 +454,19 @@ fn validate_checks(s: &Scenario, has_database: bool) -> Result<(), String> {
     for c in &s.checks {
         let at = format!("scenario '{}', check '{}'", s.id, c.id);
         if c.id.is_empty() || !seen.insert(c.id.as_str()) {
-            return Err(format!("{at}: check ids must be non-empty and unique in their scenario"));
+            return Err(format!(
+                "{at}: check ids must be non-empty and unique in their scenario"
+            ));
         }
-        if !has_database && (c.kind == CheckKind::Sql || c.query.is_some() || c.setup.is_some() || c.cleanup.is_some()) {
-            return Err(format!("{at}: a check with SQL (query, setup, cleanup) needs runtime.database"));
+        if !has_database
+            && (c.kind == CheckKind::Sql
+                || c.query.is_some()
+                || c.setup.is_some()
+                || c.cleanup.is_some())
+        {
+            return Err(format!(
+                "{at}: a check with SQL (query, setup, cleanup) needs runtime.database"
+            ));
         }
         match c.kind {
             CheckKind::Sql => {
@@ -434,7 +485,9 @@ fn validate_checks(s: &Scenario, has_database: bool) -> Result<(), String> {
                     return Err(format!("{at}: count must be 1-100 and concurrency 1-20"));
                 }
                 for (k, v) in &c.headers {
-                    if axum::http::HeaderName::from_bytes(k.as_bytes()).is_err() || axum::http::HeaderValue::from_str(v).is_err() {
+                    if axum::http::HeaderName::from_bytes(k.as_bytes()).is_err()
+                        || axum::http::HeaderValue::from_str(v).is_err()
+                    {
                         return Err(format!("{at}: '{k}: {v}' is not a valid header"));
                     }
                 }
@@ -455,22 +508,33 @@ fn validate_checks(s: &Scenario, has_database: bool) -> Result<(), String> {
 /// A path relative to a folder that stays inside it.
 fn relative_inside(p: &str) -> bool {
     let path = Path::new(p);
-    !p.is_empty() && path.is_relative() && path.components().all(|c| matches!(c, std::path::Component::Normal(_)))
+    !p.is_empty()
+        && path.is_relative()
+        && path
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)))
 }
 
 fn validate_runtime(r: &Runtime) -> Result<(), String> {
     if let Some(e) = &r.environment {
         if !relative_inside(e) {
-            return Err(format!("runtime.environment '{e}' must be a relative path inside the tools directory"));
+            return Err(format!(
+                "runtime.environment '{e}' must be a relative path inside the tools directory"
+            ));
         }
     }
     for (k, v) in &r.env {
-        if k.is_empty() || !k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') || k.as_bytes()[0].is_ascii_digit() {
+        if k.is_empty()
+            || !k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            || k.as_bytes()[0].is_ascii_digit()
+        {
             return Err(format!("runtime.env: '{k}' is not a valid variable name"));
         }
         // The platform sets these; PATH comes from runtime.path.
         if ["PATH", "HOME", "USER", "LOGNAME", "SHELL", "APP_URL"].contains(&k.as_str()) {
-            return Err(format!("runtime.env: {k} is set by the platform (use runtime.path for PATH)"));
+            return Err(format!(
+                "runtime.env: {k} is set by the platform (use runtime.path for PATH)"
+            ));
         }
         if v.contains('\0') {
             return Err(format!("runtime.env: {k} contains a NUL character"));
@@ -481,20 +545,32 @@ fn validate_runtime(r: &Runtime) -> Result<(), String> {
     }
     for f in &r.open_first {
         if !relative_inside(f) {
-            return Err(format!("runtime.open_first: '{f}' must be a relative path inside the project"));
+            return Err(format!(
+                "runtime.open_first: '{f}' must be a relative path inside the project"
+            ));
         }
     }
     if let Some(Database::Sqlite { path }) = &r.database {
         if !relative_inside(path) {
-            return Err(format!("runtime.database.path '{path}' must be a relative path inside the workspace"));
+            return Err(format!(
+                "runtime.database.path '{path}' must be a relative path inside the workspace"
+            ));
         }
     }
     for (k, v) in &r.error_response.headers {
-        if axum::http::HeaderName::from_bytes(k.as_bytes()).is_err() || axum::http::HeaderValue::from_str(v).is_err() {
-            return Err(format!("runtime.error_response.headers: '{k}: {v}' is not a valid header"));
+        if axum::http::HeaderName::from_bytes(k.as_bytes()).is_err()
+            || axum::http::HeaderValue::from_str(v).is_err()
+        {
+            return Err(format!(
+                "runtime.error_response.headers: '{k}: {v}' is not a valid header"
+            ));
         }
-        if ["content-length", "date", "transfer-encoding", "connection"].contains(&k.to_ascii_lowercase().as_str()) {
-            return Err(format!("runtime.error_response.headers: {k} is set by the platform"));
+        if ["content-length", "date", "transfer-encoding", "connection"]
+            .contains(&k.to_ascii_lowercase().as_str())
+        {
+            return Err(format!(
+                "runtime.error_response.headers: {k} is set by the platform"
+            ));
         }
     }
     if let Some(i) = &r.install {
@@ -505,7 +581,9 @@ fn validate_runtime(r: &Runtime) -> Result<(), String> {
             return Err("runtime.install needs runtime.environment (where to install)".into());
         }
         if let Some(bad) = i.inputs.iter().find(|f| !relative_inside(f)) {
-            return Err(format!("runtime.install.inputs: '{bad}' must be a relative path inside the exercise folder"));
+            return Err(format!(
+                "runtime.install.inputs: '{bad}' must be a relative path inside the exercise folder"
+            ));
         }
     }
     Ok(())

@@ -29,12 +29,22 @@ const MAX_ENTRIES: usize = 5000;
 /// How deep a walk goes (listing, the saves scan, handing a tree to the sandbox's user).
 const MAX_DEPTH: usize = 32;
 /// Folders listed but not walked into: generated, and large.
-const NOT_WALKED: &[&str] = &["__pycache__", ".pytest_cache", ".git", "node_modules", ".venv", ".mypy_cache"];
+const NOT_WALKED: &[&str] = &[
+    "__pycache__",
+    ".pytest_cache",
+    ".git",
+    "node_modules",
+    ".venv",
+    ".mypy_cache",
+];
 /// Names the platform keeps for itself inside the workspace.
 const RESERVED_PREFIX: &str = ".iide";
 
 /// How every path beneath the workspace is resolved (see the module's comment).
-const BENEATH: ResolveFlags = ResolveFlags::BENEATH.union(ResolveFlags::NO_SYMLINKS).union(ResolveFlags::NO_MAGICLINKS).union(ResolveFlags::NO_XDEV);
+const BENEATH: ResolveFlags = ResolveFlags::BENEATH
+    .union(ResolveFlags::NO_SYMLINKS)
+    .union(ResolveFlags::NO_MAGICLINKS)
+    .union(ResolveFlags::NO_XDEV);
 
 #[derive(Debug, Serialize, Clone, PartialEq)]
 pub struct Entry {
@@ -47,7 +57,12 @@ pub struct Entry {
 
 /// Checks a client's path: relative, `/`-separated, no empty, `.` or `..` parts.
 pub fn clean(path: &str) -> Result<String, WorkspaceError> {
-    let bad = |why: &str| WorkspaceError::BadPath(format!("invalid path '{}': {why}", path.chars().take(80).collect::<String>()));
+    let bad = |why: &str| {
+        WorkspaceError::BadPath(format!(
+            "invalid path '{}': {why}",
+            path.chars().take(80).collect::<String>()
+        ))
+    };
     if path.is_empty() {
         return Err(bad("empty"));
     }
@@ -55,7 +70,9 @@ pub fn clean(path: &str) -> Result<String, WorkspaceError> {
         return Err(bad("too long"));
     }
     if path.starts_with('/') || path.contains('\\') || path.contains('\0') {
-        return Err(bad("must be relative to the workspace, with '/' separators"));
+        return Err(bad(
+            "must be relative to the workspace, with '/' separators",
+        ));
     }
     let parts: Vec<&str> = path.trim_end_matches('/').split('/').collect();
     for p in &parts {
@@ -89,7 +106,13 @@ impl Item<'_> {
     }
     /// The entry opened for reading, if it is still the same regular file.
     pub fn open_file(&self) -> Option<std::fs::File> {
-        let fd = rustix::fs::openat(self.dir, self.name, OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC, Mode::empty()).ok()?;
+        let fd = rustix::fs::openat(
+            self.dir,
+            self.name,
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .ok()?;
         regular(&fd).then(|| std::fs::File::from(fd))
     }
 }
@@ -120,10 +143,16 @@ fn open_error(rel: &str, e: rustix::io::Errno) -> WorkspaceError {
     use rustix::io::Errno;
     match e {
         Errno::NOENT => not_found(rel),
-        Errno::LOOP | Errno::XDEV => WorkspaceError::BadPath(format!("invalid path '{rel}': a symbolic link, which the platform never follows")),
-        Errno::NOTDIR => WorkspaceError::BadPath(format!("invalid path '{rel}': a part of it is not a folder")),
+        Errno::LOOP | Errno::XDEV => WorkspaceError::BadPath(format!(
+            "invalid path '{rel}': a symbolic link, which the platform never follows"
+        )),
+        Errno::NOTDIR => WorkspaceError::BadPath(format!(
+            "invalid path '{rel}': a part of it is not a folder"
+        )),
         Errno::EXIST => WorkspaceError::Conflict(format!("'{rel}' already exists")),
-        Errno::NOSPC | Errno::DQUOT => WorkspaceError::DiskFull(format!("Disk limit reached: the workspace has no room for '{rel}'")),
+        Errno::NOSPC | Errno::DQUOT => WorkspaceError::DiskFull(format!(
+            "Disk limit reached: the workspace has no room for '{rel}'"
+        )),
         other => io(std::io::Error::from(other)),
     }
 }
@@ -139,8 +168,15 @@ fn write_error(rel: &str, e: std::io::Error) -> WorkspaceError {
 impl Tree {
     /// Opens the project folder at `path` (a path of the platform's own, not the candidate's).
     pub fn open(path: &Path) -> std::io::Result<Tree> {
-        let root = rustix::fs::open(path, OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())?;
-        Ok(Tree { root, path: path.to_path_buf() })
+        let root = rustix::fs::open(
+            path,
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
+        Ok(Tree {
+            root,
+            path: path.to_path_buf(),
+        })
     }
 
     /// A folder already opened (by the sandbox helper, beneath its own handle).
@@ -155,14 +191,21 @@ impl Tree {
 
     /// Opens a clean relative path beneath the root.
     fn open_at(&self, rel: &str, flags: OFlags, mode: Mode) -> Result<OwnedFd, WorkspaceError> {
-        rustix::fs::openat2(&self.root, rel, flags | OFlags::CLOEXEC, mode, BENEATH).map_err(|e| open_error(rel, e))
+        rustix::fs::openat2(&self.root, rel, flags | OFlags::CLOEXEC, mode, BENEATH)
+            .map_err(|e| open_error(rel, e))
     }
 
     /// The folder holding `rel` and `rel`'s last part.
     fn parent<'r>(&self, rel: &'r str) -> Result<(OwnedFd, &'r str), WorkspaceError> {
         match rel.rsplit_once('/') {
-            Some((dir, name)) => Ok((self.open_at(dir, OFlags::PATH | OFlags::DIRECTORY, Mode::empty())?, name)),
-            None => Ok((rustix::io::fcntl_dupfd_cloexec(&self.root, 0).map_err(io)?, rel)),
+            Some((dir, name)) => Ok((
+                self.open_at(dir, OFlags::PATH | OFlags::DIRECTORY, Mode::empty())?,
+                name,
+            )),
+            None => Ok((
+                rustix::io::fcntl_dupfd_cloexec(&self.root, 0).map_err(io)?,
+                rel,
+            )),
         }
     }
 
@@ -180,8 +223,16 @@ impl Tree {
 
     /// A regular file, opened for reading or writing.
     fn open_file(&self, rel: &str, write: bool) -> Result<std::fs::File, WorkspaceError> {
-        let flags = if write { OFlags::WRONLY } else { OFlags::RDONLY };
-        let fd = self.open_at(rel, flags | OFlags::NONBLOCK | OFlags::NOCTTY, Mode::empty())?;
+        let flags = if write {
+            OFlags::WRONLY
+        } else {
+            OFlags::RDONLY
+        };
+        let fd = self.open_at(
+            rel,
+            flags | OFlags::NONBLOCK | OFlags::NOCTTY,
+            Mode::empty(),
+        )?;
         if !regular(&fd) {
             return Err(WorkspaceError::BadPath(format!("'{rel}' is not a file")));
         }
@@ -245,15 +296,28 @@ impl Tree {
     fn make_dir(&self, rel: &str, uid: u32) -> Result<(), WorkspaceError> {
         let (parent, name) = self.parent(rel)?;
         // Group-writable: the sandbox shares the server's group (the umask trims it otherwise).
-        rustix::fs::mkdirat(&parent, name, Mode::from_raw_mode(0o775)).map_err(|e| open_error(rel, e))?;
-        let _ = rustix::fs::chownat(&parent, name, Some(uid_of(uid)), Some(gid_of(uid)), AtFlags::SYMLINK_NOFOLLOW);
+        rustix::fs::mkdirat(&parent, name, Mode::from_raw_mode(0o775))
+            .map_err(|e| open_error(rel, e))?;
+        let _ = rustix::fs::chownat(
+            &parent,
+            name,
+            Some(uid_of(uid)),
+            Some(gid_of(uid)),
+            AtFlags::SYMLINK_NOFOLLOW,
+        );
         Ok(())
     }
 
     fn create_file(&self, rel: &str, bytes: &[u8], uid: u32) -> Result<(), WorkspaceError> {
-        let fd = self.open_at(rel, OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL, Mode::from_raw_mode(0o664))?;
+        let fd = self.open_at(
+            rel,
+            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL,
+            Mode::from_raw_mode(0o664),
+        )?;
         let _ = rustix::fs::fchown(&fd, Some(uid_of(uid)), Some(gid_of(uid)));
-        std::fs::File::from(fd).write_all(bytes).map_err(|e| write_error(rel, e))
+        std::fs::File::from(fd)
+            .write_all(bytes)
+            .map_err(|e| write_error(rel, e))
     }
 
     /// Whether a file can be a live document: small enough and text (UTF-8 without NUL bytes).
@@ -281,11 +345,21 @@ impl Tree {
         let fd = self.open_at(&path, OFlags::PATH, Mode::empty())?;
         let st = rustix::fs::fstat(&fd).map_err(io)?;
         Ok(match FileType::from_raw_mode(st.st_mode) {
-            FileType::Directory => Entry { path, kind: "dir", size: 0, editable: false },
+            FileType::Directory => Entry {
+                path,
+                kind: "dir",
+                size: 0,
+                editable: false,
+            },
             FileType::RegularFile => {
                 let size = st.st_size as u64;
                 let file = self.open_file(&path, false).ok();
-                Entry { editable: Self::editable(file, size), path, kind: "file", size }
+                Entry {
+                    editable: Self::editable(file, size),
+                    path,
+                    kind: "file",
+                    size,
+                }
             }
             _ => return Err(not_found(rel)),
         })
@@ -294,22 +368,50 @@ impl Tree {
     /// Visits every file and folder beneath the root (symlinks and special files skipped), each
     /// folder's entries before the next folder's; `visit` says whether to go into a folder.
     pub fn walk(&self, max_depth: usize, mut visit: impl FnMut(&Item) -> bool) {
-        let Ok(top) = rustix::fs::openat(&self.root, ".", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()) else { return };
+        let Ok(top) = rustix::fs::openat(
+            &self.root,
+            ".",
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        ) else {
+            return;
+        };
         let mut stack: Vec<(OwnedFd, String, usize)> = vec![(top, String::new(), 0)];
         while let Some((dir, prefix, depth)) = stack.pop() {
-            let Ok(entries) = rustix::fs::Dir::read_from(&dir) else { continue };
+            let Ok(entries) = rustix::fs::Dir::read_from(&dir) else {
+                continue;
+            };
             for entry in entries.flatten() {
-                let Some(name) = name_of(entry.file_name()) else { continue };
-                let Ok(stat) = rustix::fs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW) else { continue };
+                let Some(name) = name_of(entry.file_name()) else {
+                    continue;
+                };
+                let Ok(stat) = rustix::fs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW) else {
+                    continue;
+                };
                 let kind = FileType::from_raw_mode(stat.st_mode);
                 if kind != FileType::Directory && kind != FileType::RegularFile {
                     continue;
                 }
-                let rel = if prefix.is_empty() { name.to_string() } else { format!("{prefix}/{name}") };
-                let item = Item { rel: &rel, name, dir: dir.as_fd(), stat: &stat, depth };
+                let rel = if prefix.is_empty() {
+                    name.to_string()
+                } else {
+                    format!("{prefix}/{name}")
+                };
+                let item = Item {
+                    rel: &rel,
+                    name,
+                    dir: dir.as_fd(),
+                    stat: &stat,
+                    depth,
+                };
                 if visit(&item) && kind == FileType::Directory && depth < max_depth {
                     // One component with O_NOFOLLOW: swapped for a symlink since the stat, it fails.
-                    if let Ok(sub) = rustix::fs::openat(&dir, name, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()) {
+                    if let Ok(sub) = rustix::fs::openat(
+                        &dir,
+                        name,
+                        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                        Mode::empty(),
+                    ) {
                         stack.push((sub, rel, depth + 1));
                     }
                 }
@@ -322,16 +424,28 @@ impl Tree {
     pub fn list(&self) -> Vec<Entry> {
         let mut out = Vec::new();
         self.walk(MAX_DEPTH, |item| {
-            if out.len() >= MAX_ENTRIES || (item.depth == 0 && item.name.starts_with(RESERVED_PREFIX)) {
+            if out.len() >= MAX_ENTRIES
+                || (item.depth == 0 && item.name.starts_with(RESERVED_PREFIX))
+            {
                 return false;
             }
             if item.is_dir() {
-                out.push(Entry { path: item.rel.to_string(), kind: "dir", size: 0, editable: false });
+                out.push(Entry {
+                    path: item.rel.to_string(),
+                    kind: "dir",
+                    size: 0,
+                    editable: false,
+                });
                 !NOT_WALKED.contains(&item.name)
             } else {
                 let size = item.stat.st_size as u64;
                 let editable = size <= MAX_EDITABLE_BYTES && Self::editable(item.open_file(), size);
-                out.push(Entry { editable, path: item.rel.to_string(), kind: "file", size });
+                out.push(Entry {
+                    editable,
+                    path: item.rel.to_string(),
+                    kind: "file",
+                    size,
+                });
                 false
             }
         });
@@ -345,19 +459,33 @@ impl Tree {
     pub fn give_to(&self, uid: u32, gid: u32) {
         let shared = uid != gid;
         let give = |fd: &OwnedFd, dir: bool| {
-            let _ = rustix::fs::chownat(fd, "", Some(uid_of(uid)), Some(gid_of(gid)), AtFlags::EMPTY_PATH);
+            let _ = rustix::fs::chownat(
+                fd,
+                "",
+                Some(uid_of(uid)),
+                Some(gid_of(gid)),
+                AtFlags::EMPTY_PATH,
+            );
             if shared {
                 if let Ok(st) = rustix::fs::fstat(fd) {
                     let bits = if dir { 0o070 } else { 0o060 };
                     // An O_PATH handle takes no fchmod; its /proc link leads to exactly this inode.
-                    let _ = rustix::fs::chmod(format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(fd)).as_str(), Mode::from_raw_mode((st.st_mode & 0o7777) | bits));
+                    let _ = rustix::fs::chmod(
+                        format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(fd)).as_str(),
+                        Mode::from_raw_mode((st.st_mode & 0o7777) | bits),
+                    );
                 }
             }
         };
         give(&self.root, true);
         self.walk(MAX_DEPTH, |item| {
             // One component, never a symlink: what `walk` listed may have been swapped since.
-            if let Ok(fd) = rustix::fs::openat(item.dir, item.name, OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()) {
+            if let Ok(fd) = rustix::fs::openat(
+                item.dir,
+                item.name,
+                OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::empty(),
+            ) {
                 let kind = rustix::fs::fstat(&fd).map(|st| FileType::from_raw_mode(st.st_mode));
                 if matches!(kind, Ok(FileType::Directory | FileType::RegularFile)) {
                     give(&fd, kind == Ok(FileType::Directory));
@@ -378,7 +506,13 @@ impl Tree {
             let st = rustix::fs::fstat(&fd).map_err(io)?;
             let kind = FileType::from_raw_mode(st.st_mode);
             if st.st_uid != uid && matches!(kind, FileType::Directory | FileType::RegularFile) {
-                let _ = rustix::fs::chownat(&fd, "", Some(uid_of(uid)), Some(gid_of(gid)), AtFlags::EMPTY_PATH);
+                let _ = rustix::fs::chownat(
+                    &fd,
+                    "",
+                    Some(uid_of(uid)),
+                    Some(gid_of(gid)),
+                    AtFlags::EMPTY_PATH,
+                );
             }
             if end == rel.len() {
                 return Ok(());
@@ -387,7 +521,13 @@ impl Tree {
         }
     }
 
-    pub fn create(&self, rel: &str, dir: bool, content: Option<&str>, uid: u32) -> Result<Entry, WorkspaceError> {
+    pub fn create(
+        &self,
+        rel: &str,
+        dir: bool,
+        content: Option<&str>,
+        uid: u32,
+    ) -> Result<Entry, WorkspaceError> {
         let rel = clean(rel)?;
         if self.exists(&rel)? {
             return Err(WorkspaceError::Conflict(format!("'{rel}' already exists")));
@@ -409,20 +549,32 @@ impl Tree {
     pub fn rename(&self, from: &str, to: &str) -> Result<Entry, WorkspaceError> {
         let (from, to) = (clean(from)?, clean(to)?);
         if to == from || to.starts_with(&format!("{from}/")) {
-            return Err(WorkspaceError::BadPath("cannot move a folder into itself".into()));
+            return Err(WorkspaceError::BadPath(
+                "cannot move a folder into itself".into(),
+            ));
         }
         let (src_dir, src_name) = self.parent(&from)?;
         // A symlink is not a file to the platform: it is not moved either.
-        let st = rustix::fs::statat(&src_dir, src_name, AtFlags::SYMLINK_NOFOLLOW).map_err(|_| not_found(&from))?;
+        let st = rustix::fs::statat(&src_dir, src_name, AtFlags::SYMLINK_NOFOLLOW)
+            .map_err(|_| not_found(&from))?;
         if FileType::from_raw_mode(st.st_mode) == FileType::Symlink {
             return Err(open_error(&from, rustix::io::Errno::LOOP));
         }
         let (dst_dir, dst_name) = self.parent(&to).map_err(|e| match e {
-            WorkspaceError::NotFound(_) => WorkspaceError::NotFound(format!("no folder for '{to}'")),
+            WorkspaceError::NotFound(_) => {
+                WorkspaceError::NotFound(format!("no folder for '{to}'"))
+            }
             other => other,
         })?;
         // Never replaces what is at `to`; a symlink at `from` is moved as the link it is.
-        rustix::fs::renameat_with(&src_dir, src_name, &dst_dir, dst_name, rustix::fs::RenameFlags::NOREPLACE).map_err(|e| match e {
+        rustix::fs::renameat_with(
+            &src_dir,
+            src_name,
+            &dst_dir,
+            dst_name,
+            rustix::fs::RenameFlags::NOREPLACE,
+        )
+        .map_err(|e| match e {
             rustix::io::Errno::NOENT => not_found(&from),
             other => open_error(&to, other),
         })?;
@@ -432,7 +584,8 @@ impl Tree {
     pub fn delete(&self, rel: &str) -> Result<(), WorkspaceError> {
         let rel = clean(rel)?;
         let (dir, name) = self.parent(&rel)?;
-        let st = rustix::fs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW).map_err(|_| not_found(&rel))?;
+        let st = rustix::fs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW)
+            .map_err(|_| not_found(&rel))?;
         if FileType::from_raw_mode(st.st_mode) == FileType::Directory {
             remove_tree_at(&dir, name, 0).map_err(|e| open_error(&rel, e))
         } else {
@@ -447,10 +600,17 @@ fn remove_tree_at(dir: &OwnedFd, name: &str, depth: usize) -> rustix::io::Result
     if depth > 256 {
         return Err(rustix::io::Errno::LOOP);
     }
-    let sub = rustix::fs::openat(dir, name, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())?;
+    let sub = rustix::fs::openat(
+        dir,
+        name,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
     let names: Vec<(String, bool)> = rustix::fs::Dir::read_from(&sub)?
         .flatten()
-        .filter_map(|e| name_of(e.file_name()).map(|n| (n.to_string(), e.file_type() == FileType::Directory)))
+        .filter_map(|e| {
+            name_of(e.file_name()).map(|n| (n.to_string(), e.file_type() == FileType::Directory))
+        })
         .collect();
     for (n, is_dir) in names {
         if is_dir {
@@ -484,12 +644,22 @@ fn gid_of(gid: u32) -> rustix::fs::Gid {
 /// candidate can write): never through a symlink, never on anything but a socket.
 pub fn chmod_socket(path: &Path, mode: u32) -> std::io::Result<()> {
     use std::os::fd::AsRawFd;
-    let fd = rustix::fs::open(path, OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())?;
+    let fd = rustix::fs::open(
+        path,
+        OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
     if FileType::from_raw_mode(rustix::fs::fstat(&fd)?.st_mode) != FileType::Socket {
-        return Err(std::io::Error::other(format!("{} is no longer the socket the server made", path.display())));
+        return Err(std::io::Error::other(format!(
+            "{} is no longer the socket the server made",
+            path.display()
+        )));
     }
     // An O_PATH handle takes no fchmod; its /proc link leads to exactly this inode.
-    rustix::fs::chmod(format!("/proc/self/fd/{}", fd.as_raw_fd()).as_str(), Mode::from_raw_mode(mode))?;
+    rustix::fs::chmod(
+        format!("/proc/self/fd/{}", fd.as_raw_fd()).as_str(),
+        Mode::from_raw_mode(mode),
+    )?;
     Ok(())
 }
 
@@ -523,7 +693,17 @@ mod tests {
 
     #[test]
     fn clean_refuses_escapes() {
-        for bad in ["", "/etc/passwd", "../x", "a/../../x", "a//b", "./a", "a\\b", ".iide/x", "a/\0"] {
+        for bad in [
+            "",
+            "/etc/passwd",
+            "../x",
+            "a/../../x",
+            "a//b",
+            "./a",
+            "a\\b",
+            ".iide/x",
+            "a/\0",
+        ] {
             assert!(clean(bad).is_err(), "{bad:?} should be refused");
         }
         assert_eq!(clean("app/main.py").unwrap(), "app/main.py");
@@ -551,7 +731,10 @@ mod tests {
         assert!(t.create("out/new-file", false, Some("x"), 0).is_err());
         assert!(t.write("inlink/b.txt", b"x", 0).is_err());
         assert!(t.rename("in/a.txt", "out/a.txt").is_err());
-        assert_eq!(std::fs::read_to_string(secret.path()).unwrap(), "host secret");
+        assert_eq!(
+            std::fs::read_to_string(secret.path()).unwrap(),
+            "host secret"
+        );
         assert_eq!(t.read("in/a.txt", 100).unwrap(), b"inside");
         // Deleting a link removes the link, never what it points to.
         t.delete("pw").unwrap();
@@ -566,7 +749,8 @@ mod tests {
     #[test]
     fn a_fifo_does_not_hang_the_server() {
         let (_d, t) = tree();
-        let p = std::ffi::CString::new(t.path().join("fifo").as_os_str().as_encoded_bytes()).unwrap();
+        let p =
+            std::ffi::CString::new(t.path().join("fifo").as_os_str().as_encoded_bytes()).unwrap();
         // SAFETY: a valid path.
         assert_eq!(unsafe { libc::mkfifo(p.as_ptr(), 0o666) }, 0);
         assert!(t.read("fifo", 100).is_err());
@@ -604,8 +788,14 @@ mod tests {
         }
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         swapper.join().unwrap();
-        assert_eq!(std::fs::read_to_string(secret.path()).unwrap(), "host secret");
-        assert!(read_mine > 0, "the race ran: some reads found the regular file");
+        assert_eq!(
+            std::fs::read_to_string(secret.path()).unwrap(),
+            "host secret"
+        );
+        assert!(
+            read_mine > 0,
+            "the race ran: some reads found the regular file"
+        );
     }
 
     #[test]
@@ -622,24 +812,50 @@ mod tests {
         symlink(outside.path(), t.path().join("d/link")).unwrap();
         t.give_to(4_242_424, 4_242_424);
         for p in ["", "d", "d/f"] {
-            assert_eq!(std::fs::metadata(t.path().join(p)).unwrap().uid(), 4_242_424, "{p}");
+            assert_eq!(
+                std::fs::metadata(t.path().join(p)).unwrap().uid(),
+                4_242_424,
+                "{p}"
+            );
         }
-        assert_eq!(std::fs::metadata(outside.path()).unwrap().uid(), 0, "a link's target is never handed over");
+        assert_eq!(
+            std::fs::metadata(outside.path()).unwrap().uid(),
+            0,
+            "a link's target is never handed over"
+        );
     }
 
     #[test]
     fn a_socket_chmod_never_follows_a_link() {
         let (_d, t) = tree();
         let target = tempfile::NamedTempFile::new().unwrap();
-        std::fs::set_permissions(target.path(), std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+        std::fs::set_permissions(
+            target.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o600),
+        )
+        .unwrap();
         symlink(target.path(), t.path().join("proxy.sock")).unwrap();
         assert!(chmod_socket(&t.path().join("proxy.sock"), 0o666).is_err());
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(target.path()).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(target.path())
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777,
+            0o600
+        );
         let sock = t.path().join("real.sock");
         let _l = std::os::unix::net::UnixListener::bind(&sock).unwrap();
         chmod_socket(&sock, 0o666).unwrap();
-        assert_eq!(std::fs::symlink_metadata(&sock).unwrap().permissions().mode() & 0o777, 0o666);
+        assert_eq!(
+            std::fs::symlink_metadata(&sock)
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777,
+            0o666
+        );
     }
 
     #[test]
@@ -649,7 +865,11 @@ mod tests {
         assert!(!t.entry("b").unwrap().editable);
         std::fs::write(t.path().join("b"), "héllo").unwrap();
         assert!(t.entry("b").unwrap().editable);
-        std::fs::write(t.path().join("b"), vec![b'a'; MAX_EDITABLE_BYTES as usize + 1]).unwrap();
+        std::fs::write(
+            t.path().join("b"),
+            vec![b'a'; MAX_EDITABLE_BYTES as usize + 1],
+        )
+        .unwrap();
         assert!(!t.entry("b").unwrap().editable);
     }
 }

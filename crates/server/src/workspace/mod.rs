@@ -139,7 +139,11 @@ pub struct SandboxInfo {
 }
 
 impl Workspaces {
-    pub fn new(catalog: Catalog, settings: Settings, shutdown: CancellationToken) -> Arc<Workspaces> {
+    pub fn new(
+        catalog: Catalog,
+        settings: Settings,
+        shutdown: CancellationToken,
+    ) -> Arc<Workspaces> {
         let _ = std::fs::create_dir_all(&settings.root);
         // Sandboxed processes run as their own uid and mount their folders from here: every
         // folder on the way must let others through.
@@ -151,9 +155,16 @@ impl Workspaces {
             }
         }
         if !crate::sandbox::bwrap_available() && !catalog.ids().is_empty() {
-            tracing::warn!("bubblewrap (bwrap) is not installed: workspace sessions cannot run anything");
+            tracing::warn!(
+                "bubblewrap (bwrap) is not installed: workspace sessions cannot run anything"
+            );
         }
-        let ws = Arc::new(Workspaces { catalog, settings, open: Mutex::new(HashMap::new()), shutdown });
+        let ws = Arc::new(Workspaces {
+            catalog,
+            settings,
+            open: Mutex::new(HashMap::new()),
+            shutdown,
+        });
         ws.clone().spawn_janitor();
         ws
     }
@@ -171,9 +182,17 @@ impl Workspaces {
             runtime: dir.join("run"),
             conf: dir.join("conf"),
             tools_dir: self.settings.tools_dir.clone(),
-            path: exercise.manifest.runtime.path_entries(&self.settings.tools_dir),
+            path: exercise
+                .manifest
+                .runtime
+                .path_entries(&self.settings.tools_dir),
             env: exercise.manifest.runtime.env_vars(&self.settings.tools_dir),
-            greeting: exercise.manifest.runtime.terminal_greeting.clone().unwrap_or_else(|| sandbox::DEFAULT_GREETING.into()),
+            greeting: exercise
+                .manifest
+                .runtime
+                .terminal_greeting
+                .clone()
+                .unwrap_or_else(|| sandbox::DEFAULT_GREETING.into()),
             limits: self.settings.limits,
             forwarder: self.settings.forwarder.clone(),
             helper: self.settings.helper.clone(),
@@ -183,16 +202,26 @@ impl Workspaces {
     /// Creates a session's workspace from its exercise: copies the project, runs the setup
     /// command in the sandbox and keeps a clean copy of the app's database for resets.
     pub async fn create(&self, session_id: &str, exercise_id: &str) -> Result<(), WorkspaceError> {
-        let exercise = self.catalog.get(exercise_id).ok_or_else(|| WorkspaceError::NotFound(format!("no exercise '{exercise_id}'")))?.clone();
+        let exercise = self
+            .catalog
+            .get(exercise_id)
+            .ok_or_else(|| WorkspaceError::NotFound(format!("no exercise '{exercise_id}'")))?
+            .clone();
         if !crate::sandbox::bwrap_available() {
-            return Err(WorkspaceError::Unavailable("workspaces need bubblewrap (bwrap), which is not installed on the server".into()));
+            return Err(WorkspaceError::Unavailable(
+                "workspaces need bubblewrap (bwrap), which is not installed on the server".into(),
+            ));
         }
         let sb = self.sandbox(session_id, &exercise);
         let helper = &self.settings.helper;
-        let failed = |e: std::io::Error| WorkspaceError::Io(format!("could not create the workspace: {e}"));
+        let failed =
+            |e: std::io::Error| WorkspaceError::Io(format!("could not create the workspace: {e}"));
         std::fs::create_dir_all(&sb.workspace).map_err(failed)?;
         if self.settings.disk_bytes > 0 {
-            if let Err(e) = helper.disk_create(session_id, self.settings.disk_bytes, sb.uid).await {
+            if let Err(e) = helper
+                .disk_create(session_id, self.settings.disk_bytes, sb.uid)
+                .await
+            {
                 static SAID: std::sync::Once = std::sync::Once::new();
                 SAID.call_once(|| tracing::warn!(error = %e, "workspaces get no disk quota here (it needs root and loop devices): one candidate can fill this disk"));
             }
@@ -205,27 +234,47 @@ impl Workspaces {
         .await
         .map_err(|e| WorkspaceError::Io(e.to_string()))?
         .map_err(failed)?;
-        helper.give_to(session_id, sb.uid, true).await.map_err(failed)?;
+        helper
+            .give_to(session_id, sb.uid, true)
+            .await
+            .map_err(failed)?;
         if !exercise.manifest.app.setup.is_empty() {
-            let spec = sandbox::Spec { argv: &exercise.manifest.app.setup, group: "setup", new_session: true, extra_env: vec![] };
-            let jail = sb.jail(&spec).await.map_err(|e| WorkspaceError::Unavailable(format!("could not run the exercise's setup: {e}")))?;
-            let out = tokio::time::timeout(Duration::from_secs(60), jail.output(&sb.helper, Vec::new()))
-                .await
-                .map_err(|_| WorkspaceError::Unavailable("the exercise's setup took over 60 s".into()))?
-                .map_err(|e| WorkspaceError::Io(format!("could not run the exercise's setup: {e}")))?;
+            let spec = sandbox::Spec {
+                argv: &exercise.manifest.app.setup,
+                group: "setup",
+                new_session: true,
+                extra_env: vec![],
+            };
+            let jail = sb.jail(&spec).await.map_err(|e| {
+                WorkspaceError::Unavailable(format!("could not run the exercise's setup: {e}"))
+            })?;
+            let out =
+                tokio::time::timeout(Duration::from_secs(60), jail.output(&sb.helper, Vec::new()))
+                    .await
+                    .map_err(|_| {
+                        WorkspaceError::Unavailable("the exercise's setup took over 60 s".into())
+                    })?
+                    .map_err(|e| {
+                        WorkspaceError::Io(format!("could not run the exercise's setup: {e}"))
+                    })?;
             if !out.status.success() {
                 let err = String::from_utf8_lossy(&out.stderr);
                 tracing::error!(session = session_id, stderr = %err.chars().take(2000).collect::<String>(), "exercise setup failed");
-                return Err(WorkspaceError::Unavailable("the exercise's setup failed; see the server log".into()));
+                return Err(WorkspaceError::Unavailable(
+                    "the exercise's setup failed; see the server log".into(),
+                ));
             }
         }
         if let Some(db) = exercise.manifest.runtime.sqlite_path() {
             // Read beneath the workspace's handle like every file of the candidate's.
-            let copied = files::Tree::open(&sb.workspace).map_err(|e| WorkspaceError::Io(e.to_string())).and_then(|t| {
-                let mut from = t.open_read(db)?;
-                let mut to = std::fs::File::create(sb.conf.join(CLEAN_DB)).map_err(|e| WorkspaceError::Io(e.to_string()))?;
-                std::io::copy(&mut from, &mut to).map_err(|e| WorkspaceError::Io(e.to_string()))
-            });
+            let copied = files::Tree::open(&sb.workspace)
+                .map_err(|e| WorkspaceError::Io(e.to_string()))
+                .and_then(|t| {
+                    let mut from = t.open_read(db)?;
+                    let mut to = std::fs::File::create(sb.conf.join(CLEAN_DB))
+                        .map_err(|e| WorkspaceError::Io(e.to_string()))?;
+                    std::io::copy(&mut from, &mut to).map_err(|e| WorkspaceError::Io(e.to_string()))
+                });
             if let Err(e) = copied {
                 tracing::warn!(session = session_id, error = %e, "could not keep a clean copy of the app's database");
             }
@@ -234,20 +283,39 @@ impl Workspaces {
     }
 
     /// The live workspace of a session, opened on first use.
-    pub async fn get(&self, session: &crate::store::SessionRow) -> Result<Arc<Workspace>, WorkspaceError> {
+    pub async fn get(
+        &self,
+        session: &crate::store::SessionRow,
+    ) -> Result<Arc<Workspace>, WorkspaceError> {
         let session_id = session.id.as_str();
         let exercise_id = session.exercise.as_deref();
-        if let Some(ws) = self.open.lock().unwrap_or_else(|e| e.into_inner()).get(session_id) {
+        if let Some(ws) = self
+            .open
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(session_id)
+        {
             ws.touch();
             return Ok(ws.clone());
         }
-        let exercise_id = exercise_id.ok_or_else(|| WorkspaceError::NotFound("this session has no workspace".into()))?;
-        let exercise = self.catalog.get(exercise_id).ok_or_else(|| WorkspaceError::NotFound(format!("the exercise '{exercise_id}' is no longer installed")))?.clone();
+        let exercise_id = exercise_id
+            .ok_or_else(|| WorkspaceError::NotFound("this session has no workspace".into()))?;
+        let exercise = self
+            .catalog
+            .get(exercise_id)
+            .ok_or_else(|| {
+                WorkspaceError::NotFound(format!(
+                    "the exercise '{exercise_id}' is no longer installed"
+                ))
+            })?
+            .clone();
         let sb = self.sandbox(session_id, &exercise);
         // After a restart (or a reboot) its filesystem is mounted again first.
         let helper = &self.settings.helper;
         if let Err(e) = helper.disk_mount(session_id).await {
-            return Err(WorkspaceError::Unavailable(format!("this session's workspace could not be mounted: {e}")));
+            return Err(WorkspaceError::Unavailable(format!(
+                "this session's workspace could not be mounted: {e}"
+            )));
         }
         let tree = std::fs::canonicalize(&sb.workspace)
             .and_then(|root| files::Tree::open(&root))
@@ -256,7 +324,8 @@ impl Workspaces {
             // The files too when they are not the sandboxes' group's yet (a workspace made
             // before the server dropped root).
             use std::os::unix::fs::MetadataExt;
-            let ours = std::fs::metadata(&sb.workspace).is_ok_and(|m| m.gid() == rustix::process::getegid().as_raw());
+            let ours = std::fs::metadata(&sb.workspace)
+                .is_ok_and(|m| m.gid() == rustix::process::getegid().as_raw());
             let _ = helper.give_to(session_id, sb.uid, !ours).await;
         }
         // Workspaces made before the clean copy moved into conf/.
@@ -268,11 +337,15 @@ impl Workspaces {
         if let Some(ws) = open.get(session_id) {
             return Ok(ws.clone());
         }
-        let code_server = codeserver::CodeServer::new(sb.clone(), self.settings.code_server.clone());
+        let code_server =
+            codeserver::CodeServer::new(sb.clone(), self.settings.code_server.clone());
         let traffic = Arc::new(traffic::Traffic::new(self.settings.record_traffic));
         let ws = Arc::new(Workspace {
             session_id: session_id.to_string(),
-            app: Arc::new(app::App::new(sb.clone(), exercise.manifest.app.command.clone())),
+            app: Arc::new(app::App::new(
+                sb.clone(),
+                exercise.manifest.app.command.clone(),
+            )),
             faults: SessionFaults::new(exercise.manifest.runtime.error_headers()),
             exercise,
             sandbox: sb,
@@ -291,8 +364,18 @@ impl Workspaces {
         });
         ws.clone().serve_sandbox_proxy();
         if !ws.ended {
-            let database = ws.exercise.manifest.runtime.sqlite_path().map(str::to_string);
-            saves::watch(ws.files.clone(), database, ws.traffic.clone(), ws.stop.clone());
+            let database = ws
+                .exercise
+                .manifest
+                .runtime
+                .sqlite_path()
+                .map(str::to_string);
+            saves::watch(
+                ws.files.clone(),
+                database,
+                ws.traffic.clone(),
+                ws.stop.clone(),
+            );
         }
         open.insert(session_id.to_string(), ws.clone());
         Ok(ws)
@@ -300,7 +383,11 @@ impl Workspaces {
 
     /// Stops a session's processes (session ended, or idle).
     pub fn stop(&self, session_id: &str) {
-        let ws = self.open.lock().unwrap_or_else(|e| e.into_inner()).remove(session_id);
+        let ws = self
+            .open
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(session_id);
         if let Some(ws) = ws {
             ws.shutdown();
         }
@@ -327,7 +414,8 @@ impl Workspaces {
     /// Stops idle workspaces' processes every so often.
     fn spawn_janitor(self: Arc<Self>) {
         let stop = self.shutdown.clone();
-        let period = (self.settings.idle / 4).clamp(Duration::from_secs(1), Duration::from_secs(30));
+        let period =
+            (self.settings.idle / 4).clamp(Duration::from_secs(1), Duration::from_secs(30));
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(period);
             loop {
@@ -336,7 +424,12 @@ impl Workspaces {
                     _ = tick.tick() => self.stop_idle(),
                 }
             }
-            let all: Vec<_> = self.open.lock().unwrap_or_else(|e| e.into_inner()).drain().collect();
+            let all: Vec<_> = self
+                .open
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .drain()
+                .collect();
             for (_, ws) in all {
                 ws.shutdown();
             }
@@ -406,12 +499,39 @@ impl Workspace {
     /// planted journal), so the server never opens it with its own powers. The clean copy is
     /// at `CLEAN_DB_IN_SANDBOX` (read-only). One at a time; stdout back, or the error.
     pub async fn sqlite(&self, script: &str) -> Result<String, String> {
-        let db = self.exercise.manifest.runtime.sqlite_path().ok_or("this exercise has no database")?;
+        let db = self
+            .exercise
+            .manifest
+            .runtime
+            .sqlite_path()
+            .ok_or("this exercise has no database")?;
         let _one = self.data_lock.lock().await;
-        let argv: Vec<String> = vec!["/usr/bin/sqlite3".into(), "-bail".into(), "-batch".into(), format!("{}/{db}", sandbox::WORKSPACE)];
-        let spec = sandbox::Spec { argv: &argv, group: "data", new_session: true, extra_env: vec![] };
-        let jail = self.sandbox.jail(&spec).await.map_err(|e| format!("could not start sqlite3: {e}"))?;
-        let mut child = jail.spawn(&self.sandbox.helper, crate::sandbox::Io::Piped, crate::sandbox::Io::Piped, crate::sandbox::Io::Piped).await.map_err(|e| format!("could not start sqlite3: {e}"))?;
+        let argv: Vec<String> = vec![
+            "/usr/bin/sqlite3".into(),
+            "-bail".into(),
+            "-batch".into(),
+            format!("{}/{db}", sandbox::WORKSPACE),
+        ];
+        let spec = sandbox::Spec {
+            argv: &argv,
+            group: "data",
+            new_session: true,
+            extra_env: vec![],
+        };
+        let jail = self
+            .sandbox
+            .jail(&spec)
+            .await
+            .map_err(|e| format!("could not start sqlite3: {e}"))?;
+        let mut child = jail
+            .spawn(
+                &self.sandbox.helper,
+                crate::sandbox::Io::Piped,
+                crate::sandbox::Io::Piped,
+                crate::sandbox::Io::Piped,
+            )
+            .await
+            .map_err(|e| format!("could not start sqlite3: {e}"))?;
         if let Some(mut stdin) = child.stdin.take() {
             use tokio::io::AsyncWriteExt;
             // A lock held by the app is waited for, not an error.
@@ -442,7 +562,11 @@ impl Workspace {
             code_server: self.code_server.status(),
             sandbox: {
                 let disk = disk::usage(&self.sandbox.workspace, self.disk_bytes);
-                SandboxInfo { cgroups: self.sandbox.cgroups_enforced(), disk_used_bytes: disk.map(|d| d.0), disk_limit_bytes: disk.map(|d| d.1) }
+                SandboxInfo {
+                    cgroups: self.sandbox.cgroups_enforced(),
+                    disk_used_bytes: disk.map(|d| d.0),
+                    disk_limit_bytes: disk.map(|d| d.1),
+                }
             },
         }
     }
@@ -477,14 +601,29 @@ impl Workspace {
     /// A request for the app, from the browser or from inside the sandbox: through the session's
     /// network faults, then to the app's socket, recorded for the interviewer's live view. `Err`
     /// means: drop the connection, no answer.
-    pub async fn call_app(self: &Arc<Self>, req: Request<Body>, origin: traffic::Origin) -> Result<Response<Body>, Dropped> {
+    pub async fn call_app(
+        self: &Arc<Self>,
+        req: Request<Body>,
+        origin: traffic::Origin,
+    ) -> Result<Response<Body>, Dropped> {
         if !self.traffic.enabled() {
             return self.call_app_unrecorded(req).await;
         }
         let (at, started) = (now_ms(), std::time::Instant::now());
-        let (method, path) = (req.method().to_string(), traffic::path_template(req.uri().path()));
+        let (method, path) = (
+            req.method().to_string(),
+            traffic::path_template(req.uri().path()),
+        );
         let result = self.call_app_unrecorded(req).await;
-        let record = traffic::Record { at, method, path, status: 0, ms: started.elapsed().as_secs_f64() * 1000.0, bytes: 0, origin };
+        let record = traffic::Record {
+            at,
+            method,
+            path,
+            status: 0,
+            ms: started.elapsed().as_secs_f64() * 1000.0,
+            bytes: 0,
+            origin,
+        };
         match result {
             Ok(res) => Ok(record_answer(res, record, self.traffic.clone())),
             Err(d) => {
@@ -494,9 +633,16 @@ impl Workspace {
         }
     }
 
-    async fn call_app_unrecorded(self: &Arc<Self>, req: Request<Body>) -> Result<Response<Body>, Dropped> {
+    async fn call_app_unrecorded(
+        self: &Arc<Self>,
+        req: Request<Body>,
+    ) -> Result<Response<Body>, Dropped> {
         let _in_use = AppRequest::start(self);
-        let bytes_per_second = match self.faults.verdict(req.method().as_str(), req.uri().path()).await {
+        let bytes_per_second = match self
+            .faults
+            .verdict(req.method().as_str(), req.uri().path())
+            .await
+        {
             Verdict::Forward { bytes_per_second } => bytes_per_second,
             Verdict::Answer(res) => return Ok(res),
             Verdict::Drop => return Err(Dropped),
@@ -512,9 +658,14 @@ impl Workspace {
             Ok(r) => r,
             Err(e) => {
                 tracing::debug!(error = %e, "the app did not answer");
-                let mut r = Response::new(Body::from(r#"{"error":"the app is not answering; check its log in the App panel"}"#));
+                let mut r = Response::new(Body::from(
+                    r#"{"error":"the app is not answering; check its log in the App panel"}"#,
+                ));
                 *r.status_mut() = StatusCode::BAD_GATEWAY;
-                r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                r.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                );
                 return Ok(r);
             }
         };
@@ -551,10 +702,14 @@ impl Workspace {
                 };
                 let Some(ws) = ws.upgrade() else { break };
                 tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
-                        let ws = ws.clone();
-                        async move { ws.call_app(req.map(Body::new), traffic::Origin::Candidate).await }
-                    });
+                    let service =
+                        hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+                            let ws = ws.clone();
+                            async move {
+                                ws.call_app(req.map(Body::new), traffic::Origin::Candidate)
+                                    .await
+                            }
+                        });
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
                         .with_upgrades()
@@ -567,7 +722,11 @@ impl Workspace {
 
 /// Records an answer once its body is sent (its size known): at once when the length is known,
 /// else when the body's stream ends or is dropped.
-fn record_answer(res: Response<Body>, mut record: traffic::Record, traffic: Arc<traffic::Traffic>) -> Response<Body> {
+fn record_answer(
+    res: Response<Body>,
+    mut record: traffic::Record,
+    traffic: Arc<traffic::Traffic>,
+) -> Response<Body> {
     use axum::body::HttpBody as _;
     record.status = res.status().as_u16();
     if let Some(n) = res.body().size_hint().exact() {

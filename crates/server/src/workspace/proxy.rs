@@ -10,7 +10,16 @@ use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 
 /// Headers that belong to one hop, not to the request (RFC 9110 7.6.1).
-const HOP_BY_HOP: &[&str] = &["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "proxy-authorization", "proxy-authenticate"];
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "proxy-authorization",
+    "proxy-authenticate",
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProxyError {
@@ -54,7 +63,10 @@ const MAX_IDLE: usize = 8;
 
 impl Upstream {
     pub fn new(socket: PathBuf) -> Upstream {
-        Upstream { socket, idle: Mutex::new(Vec::new()) }
+        Upstream {
+            socket,
+            idle: Mutex::new(Vec::new()),
+        }
     }
 
     /// Sends `req` and returns the answer; upgrades go through `forward` on a fresh connection.
@@ -74,15 +86,22 @@ impl Upstream {
         let mut sender = match reused {
             Some(s) => s,
             None => {
-                let stream = tokio::net::UnixStream::connect(&self.socket).await.map_err(ProxyError::Connect)?;
-                let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(ProxyError::Upstream)?;
+                let stream = tokio::net::UnixStream::connect(&self.socket)
+                    .await
+                    .map_err(ProxyError::Connect)?;
+                let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                    .await
+                    .map_err(ProxyError::Upstream)?;
                 tokio::spawn(async move {
                     let _ = conn.await;
                 });
                 sender
             }
         };
-        let res = sender.send_request(req).await.map_err(ProxyError::Upstream)?;
+        let res = sender
+            .send_request(req)
+            .await
+            .map_err(ProxyError::Upstream)?;
         // Back in the pool: it is ready again once this answer's body is read.
         {
             let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
@@ -104,13 +123,17 @@ impl Upstream {
 /// Sends `req` to the server on `socket` over a new connection and returns its answer. A
 /// WebSocket (or other) upgrade is completed on both sides and the two connections are piped.
 pub async fn forward(socket: &Path, req: Request<Body>) -> Result<Response<Body>, ProxyError> {
-    let stream = tokio::net::UnixStream::connect(socket).await.map_err(ProxyError::Connect)?;
+    let stream = tokio::net::UnixStream::connect(socket)
+        .await
+        .map_err(ProxyError::Connect)?;
     forward_over(stream, req).await
 }
 
 /// Like `forward`, to a server at a TCP address (`host:port`): another node of the cluster.
 pub async fn forward_tcp(addr: &str, req: Request<Body>) -> Result<Response<Body>, ProxyError> {
-    let stream = tokio::net::TcpStream::connect(addr).await.map_err(ProxyError::Connect)?;
+    let stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .map_err(ProxyError::Connect)?;
     let _ = stream.set_nodelay(true);
     forward_over(stream, req).await
 }
@@ -120,22 +143,36 @@ where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let upgrade = req.headers().get(header::UPGRADE).is_some();
-    let client_upgrade = if upgrade { req.extensions_mut().remove::<hyper::upgrade::OnUpgrade>() } else { None };
+    let client_upgrade = if upgrade {
+        req.extensions_mut().remove::<hyper::upgrade::OnUpgrade>()
+    } else {
+        None
+    };
     strip_hop_by_hop(req.headers_mut(), upgrade);
     if upgrade {
-        req.headers_mut().insert(header::CONNECTION, header::HeaderValue::from_static("upgrade"));
+        req.headers_mut().insert(
+            header::CONNECTION,
+            header::HeaderValue::from_static("upgrade"),
+        );
     }
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(ProxyError::Upstream)?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(ProxyError::Upstream)?;
     tokio::spawn(async move {
         let _ = conn.with_upgrades().await;
     });
-    let mut res = sender.send_request(req).await.map_err(ProxyError::Upstream)?;
+    let mut res = sender
+        .send_request(req)
+        .await
+        .map_err(ProxyError::Upstream)?;
     if res.status() == StatusCode::SWITCHING_PROTOCOLS {
         if let Some(client) = client_upgrade {
             let upstream = hyper::upgrade::on(&mut res);
             tokio::spawn(async move {
                 if let (Ok(c), Ok(u)) = (client.await, upstream.await) {
-                    let _ = tokio::io::copy_bidirectional(&mut TokioIo::new(c), &mut TokioIo::new(u)).await;
+                    let _ =
+                        tokio::io::copy_bidirectional(&mut TokioIo::new(c), &mut TokioIo::new(u))
+                            .await;
                 }
             });
         }
@@ -191,8 +228,16 @@ pub fn strip_browser_state(headers: &mut HeaderMap) {
 
 /// A path and query without the `token` parameter.
 pub fn without_token(path: &str, query: Option<&str>) -> String {
-    let rest: Vec<&str> = query.unwrap_or("").split('&').filter(|kv| !kv.is_empty() && !kv.starts_with("token=")).collect();
-    if rest.is_empty() { path.to_string() } else { format!("{path}?{}", rest.join("&")) }
+    let rest: Vec<&str> = query
+        .unwrap_or("")
+        .split('&')
+        .filter(|kv| !kv.is_empty() && !kv.starts_with("token="))
+        .collect();
+    if rest.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path}?{}", rest.join("&"))
+    }
 }
 
 #[cfg(test)]
@@ -200,7 +245,13 @@ mod tests {
     #[test]
     fn an_answer_cannot_change_the_browsers_state_for_the_host() {
         let mut h = axum::http::HeaderMap::new();
-        for (k, v) in [("set-cookie", "iide_account=x; Path=/"), ("clear-site-data", "\"*\""), ("strict-transport-security", "max-age=1"), ("content-type", "text/html"), ("x-app", "kept")] {
+        for (k, v) in [
+            ("set-cookie", "iide_account=x; Path=/"),
+            ("clear-site-data", "\"*\""),
+            ("strict-transport-security", "max-age=1"),
+            ("content-type", "text/html"),
+            ("x-app", "kept"),
+        ] {
             h.append(k, v.parse().unwrap());
         }
         super::strip_browser_state(&mut h);

@@ -6,8 +6,8 @@
 
 use std::path::PathBuf;
 
-use crate::sandbox::{self, Jail, Rlimits};
 pub use crate::sandbox::Limits;
+use crate::sandbox::{self, Jail, Rlimits};
 
 /// Where things are inside the sandbox.
 pub const WORKSPACE: &str = "/workspace";
@@ -81,17 +81,39 @@ impl Sandbox {
         std::fs::create_dir_all(&self.conf)?;
         std::fs::create_dir_all(&self.runtime)?;
         let uid = self.uid;
-        std::fs::write(self.conf.join("passwd"), format!("root:x:0:0:root:/root:/bin/false\ncandidate:x:{uid}:{uid}:Candidate:{HOME}:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"))?;
-        std::fs::write(self.conf.join("group"), format!("root:x:0:\ncandidate:x:{uid}:\nnogroup:x:65534:\n"))?;
-        std::fs::write(self.conf.join("hosts"), "127.0.0.1 localhost app\n::1 localhost\n")?;
+        std::fs::write(
+            self.conf.join("passwd"),
+            format!(
+                "root:x:0:0:root:/root:/bin/false\ncandidate:x:{uid}:{uid}:Candidate:{HOME}:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"
+            ),
+        )?;
+        std::fs::write(
+            self.conf.join("group"),
+            format!("root:x:0:\ncandidate:x:{uid}:\nnogroup:x:65534:\n"),
+        )?;
+        std::fs::write(
+            self.conf.join("hosts"),
+            "127.0.0.1 localhost app\n::1 localhost\n",
+        )?;
         std::fs::write(self.conf.join("bashrc"), BASHRC)?;
-        std::fs::write(self.conf.join("greeting"), format!("{}\n", self.greeting.trim_end().replace("{app_url}", &app_url())))?;
+        std::fs::write(
+            self.conf.join("greeting"),
+            format!(
+                "{}\n",
+                self.greeting.trim_end().replace("{app_url}", &app_url())
+            ),
+        )?;
         std::fs::write(self.conf.join("vscode-settings.json"), VSCODE_SETTINGS)?;
         Ok(())
     }
 
     fn env(&self) -> Vec<(String, String)> {
-        let path: Vec<&str> = self.path.iter().map(String::as_str).chain(["/usr/local/bin", "/usr/bin", "/bin"]).collect();
+        let path: Vec<&str> = self
+            .path
+            .iter()
+            .map(String::as_str)
+            .chain(["/usr/local/bin", "/usr/bin", "/bin"])
+            .collect();
         let mut env: Vec<(String, String)> = vec![
             ("HOME".into(), HOME.into()),
             ("USER".into(), "candidate".into()),
@@ -120,7 +142,11 @@ impl Sandbox {
             push(&["--ro-bind", &tools, &tools]);
         }
         if self.forwarder.is_file() {
-            push(&["--ro-bind", &self.forwarder.display().to_string(), FORWARDER]);
+            push(&[
+                "--ro-bind",
+                &self.forwarder.display().to_string(),
+                FORWARDER,
+            ]);
         }
         push(&["--size", &(256u64 << 20).to_string(), "--tmpfs", "/tmp"]);
         push(&["--size", &(256u64 << 20).to_string(), "--tmpfs", "/home"]);
@@ -139,16 +165,23 @@ impl Sandbox {
 
     /// The limit group of `group` in this session: `ws-<session>-<group>`.
     fn group_name(&self, group: &str) -> String {
-        let id: String = self.session_id.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+        let id: String = self
+            .session_id
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
         format!("ws-{id}-{group}")
     }
 
     /// What starts `spec` sandboxed, in a fresh limit group of its kind.
     pub async fn jail(&self, spec: &Spec<'_>) -> std::io::Result<Jail> {
-        let group = sandbox::group(&self.helper, &self.group_name(spec.group), &self.limits).await.map_err(std::io::Error::other)?;
+        let group = sandbox::group(&self.helper, &self.group_name(spec.group), &self.limits)
+            .await
+            .map_err(std::io::Error::other)?;
         // Without a memory cgroup, an address-space limit still stops a memory hog (not for
         // code-server: V8 reserves far more address space than it uses).
-        let address_space = (group.is_none() && spec.group != "vscode").then(|| self.limits.memory_bytes.saturating_mul(2));
+        let address_space = (group.is_none() && spec.group != "vscode")
+            .then(|| self.limits.memory_bytes.saturating_mul(2));
         Ok(Jail {
             hostname: "workspace".into(),
             new_session: spec.new_session,
@@ -157,7 +190,13 @@ impl Sandbox {
             argv: spec.argv.to_vec(),
             uid: self.uid,
             group: group.map(|g| g.name().to_string()),
-            rlimits: Rlimits { processes: self.limits.processes, file_bytes: 512 << 20, open_files: 4096, cpu_seconds: None, address_space },
+            rlimits: Rlimits {
+                processes: self.limits.processes,
+                file_bytes: 512 << 20,
+                open_files: 4096,
+                cpu_seconds: None,
+                address_space,
+            },
         })
     }
 
@@ -209,7 +248,9 @@ pub fn with_vscode_settings(argv: &[String], user_data_dir: &str) -> Vec<String>
     let mut out = vec![
         "/bin/sh".to_string(),
         "-c".to_string(),
-        format!("mkdir -p {user_data_dir}/User && cp {CONF}/vscode-settings.json {user_data_dir}/User/settings.json; exec \"$@\""),
+        format!(
+            "mkdir -p {user_data_dir}/User && cp {CONF}/vscode-settings.json {user_data_dir}/User/settings.json; exec \"$@\""
+        ),
         "sh".to_string(),
     ];
     out.extend(argv.iter().cloned());
@@ -219,7 +260,12 @@ pub fn with_vscode_settings(argv: &[String], user_data_dir: &str) -> Vec<String>
 /// The argv that starts the forwarder in the background (inside the sandbox, 127.0.0.1:8000
 /// leads to the platform's proxy in front of the app), then `then`.
 pub fn with_forwarder(then: &[String]) -> Vec<String> {
-    let mut argv = vec!["/bin/sh".to_string(), "-c".to_string(), format!("{FORWARDER} {APP_PORT} {PROXY_SOCKET} >/dev/null 2>&1 & exec \"$@\""), "sh".to_string()];
+    let mut argv = vec![
+        "/bin/sh".to_string(),
+        "-c".to_string(),
+        format!("{FORWARDER} {APP_PORT} {PROXY_SOCKET} >/dev/null 2>&1 & exec \"$@\""),
+        "sh".to_string(),
+    ];
     argv.extend(then.iter().cloned());
     argv
 }

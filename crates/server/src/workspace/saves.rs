@@ -26,8 +26,20 @@ type Seen = HashMap<String, (i64, i64, u64)>;
 
 /// Scans the workspace until `stop`; `database` (the app's own SQLite file, relative to the
 /// workspace, with its journals) is left out.
-pub fn watch(files: Arc<Tree>, database: Option<String>, traffic: Arc<Traffic>, stop: CancellationToken) {
-    let ignored: Vec<String> = database.map(|db| ["", "-wal", "-shm", "-journal"].iter().map(|s| format!("{db}{s}")).collect()).unwrap_or_default();
+pub fn watch(
+    files: Arc<Tree>,
+    database: Option<String>,
+    traffic: Arc<Traffic>,
+    stop: CancellationToken,
+) {
+    let ignored: Vec<String> = database
+        .map(|db| {
+            ["", "-wal", "-shm", "-journal"]
+                .iter()
+                .map(|s| format!("{db}{s}"))
+                .collect()
+        })
+        .unwrap_or_default();
     tokio::spawn(async move {
         let mut seen: Option<Seen> = None;
         let mut tick = tokio::time::interval(SCAN_EVERY);
@@ -38,7 +50,9 @@ pub fn watch(files: Arc<Tree>, database: Option<String>, traffic: Arc<Traffic>, 
                 _ = tick.tick() => {}
             }
             let (tree, skip) = (files.clone(), ignored.clone());
-            let Ok(now) = tokio::task::spawn_blocking(move || scan(&tree, &skip)).await else { break };
+            let Ok(now) = tokio::task::spawn_blocking(move || scan(&tree, &skip)).await else {
+                break;
+            };
             if let Some(before) = &seen {
                 for rel in changed(before, &now) {
                     traffic.mark("file", format!("saved {rel}"));
@@ -51,7 +65,11 @@ pub fn watch(files: Arc<Tree>, database: Option<String>, traffic: Arc<Traffic>, 
 
 /// Files new or changed since `before`, in a stable order.
 fn changed(before: &Seen, now: &Seen) -> Vec<String> {
-    let mut out: Vec<String> = now.iter().filter(|(path, stat)| before.get(*path) != Some(*stat)).map(|(path, _)| path.clone()).collect();
+    let mut out: Vec<String> = now
+        .iter()
+        .filter(|(path, stat)| before.get(*path) != Some(*stat))
+        .map(|(path, _)| path.clone())
+        .collect();
     out.sort();
     out
 }
@@ -69,7 +87,14 @@ fn scan(files: &Tree, ignored: &[String]) -> Seen {
             return !SKIPPED_DIRS.contains(&item.name);
         }
         if !ignored.iter().any(|i| i == item.rel) {
-            seen.insert(item.rel.to_string(), (item.stat.st_mtime as i64, item.stat.st_mtime_nsec as i64, item.stat.st_size as u64));
+            seen.insert(
+                item.rel.to_string(),
+                (
+                    item.stat.st_mtime as i64,
+                    item.stat.st_mtime_nsec as i64,
+                    item.stat.st_size as u64,
+                ),
+            );
         }
         false
     });
@@ -93,13 +118,25 @@ mod tests {
         let before = scan(&tree, &ignored);
         std::fs::write(dir.join("src/app.ts"), "ab").unwrap();
         std::fs::write(dir.join("README.md"), "new").unwrap();
-        for noise in ["node_modules/x/i.js", "__pycache__/m.pyc", ".git/index", "data/app.db", "data/app.db-wal"] {
+        for noise in [
+            "node_modules/x/i.js",
+            "__pycache__/m.pyc",
+            ".git/index",
+            "data/app.db",
+            "data/app.db-wal",
+        ] {
             std::fs::write(dir.join(noise), "x").unwrap();
         }
         // A link to a host folder is never walked into.
         std::os::unix::fs::symlink("/etc", dir.join("src/etc")).unwrap();
         let after = scan(&tree, &ignored);
-        assert_eq!(changed(&before, &after), vec!["README.md".to_string(), "src/app.ts".to_string()]);
-        assert!(changed(&after, &scan(&tree, &ignored)).is_empty(), "nothing changed since");
+        assert_eq!(
+            changed(&before, &after),
+            vec!["README.md".to_string(), "src/app.ts".to_string()]
+        );
+        assert!(
+            changed(&after, &scan(&tree, &ignored)).is_empty(),
+            "nothing changed since"
+        );
     }
 }

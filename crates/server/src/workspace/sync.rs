@@ -53,7 +53,10 @@ impl Drop for SyncGuard {
 
 impl FileSyncs {
     pub fn new(traffic: Arc<super::traffic::Traffic>) -> FileSyncs {
-        FileSyncs { open: Mutex::new(HashMap::new()), traffic }
+        FileSyncs {
+            open: Mutex::new(HashMap::new()),
+            traffic,
+        }
     }
 
     /// Starts syncing the file `rel` of `files` with `room` unless it already is.
@@ -64,10 +67,19 @@ impl FileSyncs {
             None => {
                 let stop = CancellationToken::new();
                 open.insert(rel.to_string(), (1, stop.clone()));
-                tokio::spawn(run(files, rel.to_string(), room, stop, self.traffic.clone()));
+                tokio::spawn(run(
+                    files,
+                    rel.to_string(),
+                    room,
+                    stop,
+                    self.traffic.clone(),
+                ));
             }
         }
-        SyncGuard { syncs: self.clone(), path: rel.to_string() }
+        SyncGuard {
+            syncs: self.clone(),
+            path: rel.to_string(),
+        }
     }
 
     /// How many files are open (and synced) now; a workspace with open files is in use.
@@ -76,7 +88,13 @@ impl FileSyncs {
     }
 }
 
-async fn run(files: Arc<Tree>, rel: String, room: RoomHandle, stop: CancellationToken, traffic: Arc<super::traffic::Traffic>) {
+async fn run(
+    files: Arc<Tree>,
+    rel: String,
+    room: RoomHandle,
+    stop: CancellationToken,
+    traffic: Arc<super::traffic::Traffic>,
+) {
     let mut file = FileSync::new(files, rel.clone(), &room);
     let mut changes = room.subscribe();
     let mut tick = tokio::time::interval(TICK);
@@ -117,16 +135,25 @@ struct FileSync {
 impl FileSync {
     fn new(files: Arc<Tree>, rel: String, room: &RoomHandle) -> FileSync {
         let shadow = Doc::new();
-        let state = room.read(|doc| doc.transact().encode_state_as_update_v1(&yrs::StateVector::default()));
+        let state = room.read(|doc| {
+            doc.transact()
+                .encode_state_as_update_v1(&yrs::StateVector::default())
+        });
         if let Ok(u) = Update::decode_v1(&state) {
             let _ = shadow.transact_mut().apply_update(u);
         }
-        FileSync { files, rel, shadow, seen: None }
+        FileSync {
+            files,
+            rel,
+            shadow,
+            seen: None,
+        }
     }
 
     fn stat(&self) -> Option<(SystemTime, u64)> {
         let st = self.files.stat(&self.rel)?;
-        let modified = SystemTime::UNIX_EPOCH + Duration::new(st.st_mtime as u64, st.st_mtime_nsec as u32);
+        let modified =
+            SystemTime::UNIX_EPOCH + Duration::new(st.st_mtime as u64, st.st_mtime_nsec as u32);
         Some((modified, st.st_size as u64))
     }
 
@@ -153,7 +180,12 @@ impl FileSync {
         }
         // A deleted file, one that is no longer text, or no longer a file (a symlink, a FIFO) is
         // left alone (its document stays).
-        let Some(Ok(disk)) = self.files.read(&self.rel, super::files::MAX_EDITABLE_BYTES).ok().map(String::from_utf8) else {
+        let Some(Ok(disk)) = self
+            .files
+            .read(&self.rel, super::files::MAX_EDITABLE_BYTES)
+            .ok()
+            .map(String::from_utf8)
+        else {
             self.seen = stat;
             return false;
         };
@@ -215,7 +247,13 @@ pub fn apply_diff(text: &TextRef, txn: &mut TransactionMut, old: &str, new: &str
                     if ctag == DiffTag::Equal {
                         continue;
                     }
-                    splice(text, txn, start + c_starts[co.start], start + c_starts[co.end], &c_new[cn].concat());
+                    splice(
+                        text,
+                        txn,
+                        start + c_starts[co.start],
+                        start + c_starts[co.end],
+                        &c_new[cn].concat(),
+                    );
                 }
             }
             _ => splice(text, txn, start, end, &replacement),
@@ -261,7 +299,10 @@ mod tests {
         check("a\nb\nc\n", "a\nB\nc\n");
         check("a\nb\nc\n", "");
         check("héllo wörld\nzwei\n", "hello wörld!\nzwei\ndrei");
-        check("def f():\n    return 1\n", "def f(x):\n    return x\n\nprint(f(2))\n");
+        check(
+            "def f():\n    return 1\n",
+            "def f(x):\n    return x\n\nprint(f(2))\n",
+        );
         check("x = '🎉'\n", "x = '🎉🎉'\ny = 1\n");
     }
 
@@ -270,18 +311,37 @@ mod tests {
         // The editor and the disk both start from the same text.
         let room = Doc::new();
         let rt = room.get_or_insert_text(TEXT);
-        rt.insert(&mut room.transact_mut(), 0, "line one\nline two\nline three\n");
+        rt.insert(
+            &mut room.transact_mut(),
+            0,
+            "line one\nline two\nline three\n",
+        );
         let shadow = Doc::new();
-        let u = room.transact().encode_state_as_update_v1(&yrs::StateVector::default());
-        shadow.transact_mut().apply_update(Update::decode_v1(&u).unwrap()).unwrap();
+        let u = room
+            .transact()
+            .encode_state_as_update_v1(&yrs::StateVector::default());
+        shadow
+            .transact_mut()
+            .apply_update(Update::decode_v1(&u).unwrap())
+            .unwrap();
         // The editor changes the first line; the disk (e.g. sed) the last.
         rt.insert(&mut room.transact_mut(), 4, " ONE");
         let st = shadow.get_or_insert_text(TEXT);
         let old = st.get_string(&shadow.transact());
-        apply_diff(&st, &mut shadow.transact_mut(), &old, "line one\nline two\nline 3\n");
+        apply_diff(
+            &st,
+            &mut shadow.transact_mut(),
+            &old,
+            "line one\nline two\nline 3\n",
+        );
         let sv = room.transact().state_vector();
         let u = shadow.transact().encode_state_as_update_v1(&sv);
-        room.transact_mut().apply_update(Update::decode_v1(&u).unwrap()).unwrap();
-        assert_eq!(rt.get_string(&room.transact()), "line ONE one\nline two\nline 3\n");
+        room.transact_mut()
+            .apply_update(Update::decode_v1(&u).unwrap())
+            .unwrap();
+        assert_eq!(
+            rt.get_string(&room.transact()),
+            "line ONE one\nline two\nline 3\n"
+        );
     }
 }

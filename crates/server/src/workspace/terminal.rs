@@ -32,10 +32,24 @@ impl Terminal {
     /// Starts a shell in the sandbox on a new pseudo-terminal.
     pub async fn start(sandbox: &Sandbox, cols: u16, rows: u16) -> std::io::Result<Arc<Terminal>> {
         let (master, slave) = open_pty(cols, rows)?;
-        let shell = vec!["/bin/bash".to_string(), "--rcfile".to_string(), format!("{}/bashrc", sandbox::CONF), "-i".to_string()];
+        let shell = vec![
+            "/bin/bash".to_string(),
+            "--rcfile".to_string(),
+            format!("{}/bashrc", sandbox::CONF),
+            "-i".to_string(),
+        ];
         let argv = sandbox::with_forwarder(&shell);
-        let spec = Spec { argv: &argv, group: "shell", new_session: false, extra_env: vec![] };
-        let mut child = sandbox.jail(&spec).await?.spawn_on_terminal(&sandbox.helper, slave).await?;
+        let spec = Spec {
+            argv: &argv,
+            group: "shell",
+            new_session: false,
+            extra_env: vec![],
+        };
+        let mut child = sandbox
+            .jail(&spec)
+            .await?
+            .spawn_on_terminal(&sandbox.helper, slave)
+            .await?;
         let master_fd = master.as_raw_fd();
         let reader = std::fs::File::from(master.try_clone()?);
         let (bus, _) = broadcast::channel(1024);
@@ -98,7 +112,12 @@ impl Terminal {
     }
 
     pub fn resize(&self, cols: u16, rows: u16) {
-        let ws = libc::winsize { ws_row: rows.clamp(2, 500), ws_col: cols.clamp(2, 1000), ws_xpixel: 0, ws_ypixel: 0 };
+        let ws = libc::winsize {
+            ws_row: rows.clamp(2, 500),
+            ws_col: cols.clamp(2, 1000),
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
         // SAFETY: a valid fd we own and a valid winsize.
         unsafe { libc::ioctl(self.master_fd, libc::TIOCSWINSZ, &ws) };
     }
@@ -119,9 +138,22 @@ impl Drop for Terminal {
 fn open_pty(cols: u16, rows: u16) -> std::io::Result<(OwnedFd, OwnedFd)> {
     let mut master = -1;
     let mut slave = -1;
-    let ws = libc::winsize { ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 };
+    let ws = libc::winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
     // SAFETY: out-pointers to valid ints; openpty allocates the pair.
-    let r = unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), &ws) };
+    let r = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            &ws,
+        )
+    };
     if r != 0 {
         return Err(std::io::Error::last_os_error());
     }

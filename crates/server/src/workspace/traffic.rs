@@ -76,7 +76,10 @@ struct Inner {
 
 impl Traffic {
     pub fn new(enabled: bool) -> Traffic {
-        Traffic { enabled, inner: Mutex::new(Inner::default()) }
+        Traffic {
+            enabled,
+            inner: Mutex::new(Inner::default()),
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -103,13 +106,22 @@ impl Traffic {
         let label = label.into();
         let now = now_ms();
         let mut i = self.lock();
-        if i.markers.iter().rev().take(5).any(|m| m.kind == kind && m.label == label && now - m.at < MARKER_COALESCE_MS) {
+        if i.markers
+            .iter()
+            .rev()
+            .take(5)
+            .any(|m| m.kind == kind && m.label == label && now - m.at < MARKER_COALESCE_MS)
+        {
             return;
         }
         if i.markers.len() >= MAX_MARKERS {
             i.markers.pop_front();
         }
-        i.markers.push_back(Marker { at: now, kind, label });
+        i.markers.push_back(Marker {
+            at: now,
+            kind,
+            label,
+        });
     }
 
     /// The figures over the last `window_s` seconds, in steps of `step_s` seconds.
@@ -143,7 +155,11 @@ impl Traffic {
                     requests: rs.len() as u64,
                     rps: rs.len() as f64 / f64::from(step_s.max(1)),
                     errors,
-                    error_rate: if rs.is_empty() { None } else { Some(errors as f64 / rs.len() as f64) },
+                    error_rate: if rs.is_empty() {
+                        None
+                    } else {
+                        Some(errors as f64 / rs.len() as f64)
+                    },
                     p50_ms: percentile(&ms, 50.0),
                     p95_ms: percentile(&ms, 95.0),
                 }
@@ -156,7 +172,11 @@ impl Traffic {
         let totals = Totals {
             requests: in_window.len() as u64,
             errors,
-            error_rate: if in_window.is_empty() { None } else { Some(errors as f64 / in_window.len() as f64) },
+            error_rate: if in_window.is_empty() {
+                None
+            } else {
+                Some(errors as f64 / in_window.len() as f64)
+            },
             p50_ms: percentile(&ms, 50.0),
             p95_ms: percentile(&ms, 95.0),
             p99_ms: percentile(&ms, 99.0),
@@ -174,7 +194,12 @@ impl Traffic {
             totals,
             series,
             latest: i.records.iter().rev().take(latest).cloned().collect(),
-            markers: i.markers.iter().filter(|m| m.at >= start).cloned().collect(),
+            markers: i
+                .markers
+                .iter()
+                .filter(|m| m.at >= start)
+                .cloned()
+                .collect(),
         }
     }
 }
@@ -199,7 +224,9 @@ pub fn path_template(path: &str) -> String {
         }
         let is_id = !seg.is_empty()
             && (seg.bytes().all(|b| b.is_ascii_digit())
-                || (seg.len() >= 16 && seg.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-') && seg.bytes().any(|b| b.is_ascii_digit())));
+                || (seg.len() >= 16
+                    && seg.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')
+                    && seg.bytes().any(|b| b.is_ascii_digit())));
         out.push_str(if is_id { "{id}" } else { seg });
         if out.len() > MAX_PATH_CHARS {
             break;
@@ -253,7 +280,15 @@ mod tests {
     use super::*;
 
     fn rec(status: u16, ms: f64) -> Record {
-        Record { at: now_ms(), method: "GET".into(), path: "/x".into(), status, ms, bytes: 10, origin: Origin::Candidate }
+        Record {
+            at: now_ms(),
+            method: "GET".into(),
+            path: "/x".into(),
+            status,
+            ms,
+            bytes: 10,
+            origin: Origin::Candidate,
+        }
     }
 
     #[test]
@@ -261,7 +296,10 @@ mod tests {
         assert_eq!(path_template("/users/42/alerts?x=1"), "/users/{id}/alerts");
         assert_eq!(path_template("/stocks/GOOGL"), "/stocks/GOOGL");
         assert_eq!(path_template("/"), "/");
-        assert_eq!(path_template("/p/3f2a9c1e-1b2c-4d5e-8f90-123456789abc"), "/p/{id}");
+        assert_eq!(
+            path_template("/p/3f2a9c1e-1b2c-4d5e-8f90-123456789abc"),
+            "/p/{id}"
+        );
     }
 
     #[test]
@@ -286,7 +324,10 @@ mod tests {
         assert_eq!(s.totals.errors, (MAX_RECORDS / 4) as u64);
         assert_eq!(s.latest.len(), 3);
         assert_eq!(s.series.len(), 60);
-        assert_eq!(s.series.iter().map(|b| b.requests).sum::<u64>(), MAX_RECORDS as u64);
+        assert_eq!(
+            s.series.iter().map(|b| b.requests).sum::<u64>(),
+            MAX_RECORDS as u64
+        );
         let off = Traffic::new(false);
         off.record(rec(200, 1.0));
         assert_eq!(off.stats(60, 5, 10).totals.requests, 0);

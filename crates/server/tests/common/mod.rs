@@ -35,14 +35,22 @@ impl TestServer {
         let dir = tempfile::tempdir().expect("tempdir");
         let db_url = format!("sqlite://{}/test.db", dir.path().display());
         // Server-side runs happen as other uids, which must reach their folder inside this one.
-        std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(
+            dir.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
         let runs = dir.path().join("runs");
         let server = Self::start_on(&db_url, move |c| {
             c.execute.runs_dir = runs;
             tweak(c);
         })
         .await;
-        TestServer { server, db_url, _dir: Some(dir) }
+        TestServer {
+            server,
+            db_url,
+            _dir: Some(dir),
+        }
     }
 
     /// A server on an existing database (e.g. to restart on the same data). It starts with the
@@ -74,7 +82,10 @@ pub fn http() -> reqwest::Client {
     // The server's reqwest brings TLS without a built-in crypto provider; a client built before
     // any server has started in this process needs one installed (harmless if already there).
     let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap()
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
 }
 
 /// The admin account every test server starts with.
@@ -88,13 +99,22 @@ fn api_keys() -> &'static Mutex<HashMap<String, String>> {
 
 /// The admin's API key of the test server at `base` (what the helpers create sessions with).
 pub fn api_key(base: &str) -> String {
-    let key = api_keys().lock().unwrap_or_else(|e| e.into_inner()).get(base).cloned();
+    let key = api_keys()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(base)
+        .cloned();
     key.expect("a server started by TestServer, or given to authenticate_helpers")
 }
 
 /// The flags that give a server started from the binary the admin of the helpers.
 pub fn admin_args() -> [&'static str; 4] {
-    ["--admin-email", ADMIN_EMAIL, "--admin-password", ADMIN_PASSWORD]
+    [
+        "--admin-email",
+        ADMIN_EMAIL,
+        "--admin-password",
+        ADMIN_PASSWORD,
+    ]
 }
 
 /// Signs in as the admin of the server at `base` (started with `admin_args()`) and keeps an API
@@ -102,28 +122,56 @@ pub fn admin_args() -> [&'static str; 4] {
 pub async fn authenticate_helpers(base: &str) {
     let cookie = sign_in(base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let key = new_api_key(base, &cookie, "tests").await;
-    api_keys().lock().unwrap_or_else(|e| e.into_inner()).insert(base.to_string(), key);
+    api_keys()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(base.to_string(), key);
 }
 
 /// Signs in with a password; returns the sign-in cookie (`iide_account=...`).
 pub async fn sign_in(base: &str, email: &str, password: &str) -> String {
-    let res = http().post(format!("{base}/api/auth/login")).json(&json!({"email": email, "password": password})).send().await.unwrap();
+    let res = http()
+        .post(format!("{base}/api/auth/login"))
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200, "sign in as {email}");
-    let cookie = res.headers().get("set-cookie").and_then(|v| v.to_str().ok()).expect("a sign-in cookie").to_string();
+    let cookie = res
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .expect("a sign-in cookie")
+        .to_string();
     cookie.split(';').next().unwrap().to_string()
 }
 
 /// A new API key of the account signed in with `cookie`, with every scope (an admin's may reach
 /// the admin routes).
 pub async fn new_api_key(base: &str, cookie: &str, name: &str) -> String {
-    let res = http().post(format!("{base}/api/keys")).header("cookie", cookie).json(&json!({"name": name, "scopes": ["sessions:read", "sessions:write", "admin"]})).send().await.unwrap();
+    let res = http()
+        .post(format!("{base}/api/keys"))
+        .header("cookie", cookie)
+        .json(&json!({"name": name, "scopes": ["sessions:read", "sessions:write", "admin"]}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 201, "create an API key");
-    res.json::<Value>().await.unwrap()["secret"].as_str().unwrap().to_string()
+    res.json::<Value>().await.unwrap()["secret"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 /// `POST /api/sessions` as the test server's admin; the answer as it is.
 pub async fn post_session(base: &str, body: Value) -> reqwest::Response {
-    http().post(format!("{base}/api/sessions")).bearer_auth(api_key(base)).json(&body).send().await.unwrap()
+    http()
+        .post(format!("{base}/api/sessions"))
+        .bearer_auth(api_key(base))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
 }
 
 /// A created session, as `POST /api/sessions` answers.
@@ -150,8 +198,21 @@ pub async fn create_session(base: &str, body: Value) -> Session {
 
 /// A value of the server's /metrics (0 when absent).
 pub async fn metric(base: &str, name: &str) -> f64 {
-    let text = http().get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
-    text.lines().find_map(|l| l.strip_prefix(name).and_then(|v| v.strip_prefix(' ')).and_then(|v| v.trim().parse().ok())).unwrap_or(0.0)
+    let text = http()
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|l| {
+            l.strip_prefix(name)
+                .and_then(|v| v.strip_prefix(' '))
+                .and_then(|v| v.trim().parse().ok())
+        })
+        .unwrap_or(0.0)
 }
 
 pub async fn new_session(base: &str) -> Session {
@@ -178,26 +239,48 @@ pub struct Peer {
 
 impl Peer {
     pub async fn connect(ws_base: &str, session: &str, doc: &str, token: &str) -> Peer {
-        Self::try_connect(ws_base, session, doc, token).await.expect("websocket connects")
+        Self::try_connect(ws_base, session, doc, token)
+            .await
+            .expect("websocket connects")
     }
 
-    pub async fn try_connect(ws_base: &str, session: &str, doc: &str, token: &str) -> Result<Peer, u16> {
+    pub async fn try_connect(
+        ws_base: &str,
+        session: &str,
+        doc: &str,
+        token: &str,
+    ) -> Result<Peer, u16> {
         let url = format!("{ws_base}/api/sessions/{session}/docs/{doc}?token={token}");
-        Self::try_open(tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(url).unwrap()).await
+        Self::try_open(
+            tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(url)
+                .unwrap(),
+        )
+        .await
     }
 
     /// A signed-in account's connection (the sign-in cookie, `iide_account=...`).
     pub async fn connect_signed_in(ws_base: &str, session: &str, doc: &str, cookie: &str) -> Peer {
         let url = format!("{ws_base}/api/sessions/{session}/docs/{doc}");
-        let mut req = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(url).unwrap();
+        let mut req =
+            tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(url)
+                .unwrap();
         req.headers_mut().insert("cookie", cookie.parse().unwrap());
         Self::try_open(req).await.expect("websocket connects")
     }
 
-    async fn try_open(req: tokio_tungstenite::tungstenite::handshake::client::Request) -> Result<Peer, u16> {
+    async fn try_open(
+        req: tokio_tungstenite::tungstenite::handshake::client::Request,
+    ) -> Result<Peer, u16> {
         match tokio_tungstenite::connect_async(req).await {
             Ok((ws, _)) => {
-                let mut peer = Peer { ws, doc: Doc::new(), awareness: HashMap::new(), awareness_clock: 0, ended: None, text_name: "code" };
+                let mut peer = Peer {
+                    ws,
+                    doc: Doc::new(),
+                    awareness: HashMap::new(),
+                    awareness_clock: 0,
+                    ended: None,
+                    text_name: "code",
+                };
                 // Like the JS client: announce our state vector so the server sends what we lack.
                 let sv = peer.doc.transact().state_vector();
                 peer.send(Message::Sync(SyncMessage::SyncStep1(sv))).await;
@@ -209,7 +292,12 @@ impl Peer {
     }
 
     /// A workspace file's live document (`file:<path>`, text `content`).
-    pub async fn try_connect_file(ws_base: &str, session: &str, path: &str, token: &str) -> Result<Peer, u16> {
+    pub async fn try_connect_file(
+        ws_base: &str,
+        session: &str,
+        path: &str,
+        token: &str,
+    ) -> Result<Peer, u16> {
         let doc = format!("file%3A{}", path.replace('/', "%2F"));
         let mut peer = Self::try_connect(ws_base, session, &doc, token).await?;
         peer.text_name = "content";
@@ -247,14 +335,22 @@ impl Peer {
 
     pub fn meta(&self, key: &str) -> Option<String> {
         let meta = self.doc.get_or_insert_map("meta");
-        meta.get(&self.doc.transact(), key).map(|v| v.to_string(&self.doc.transact()))
+        meta.get(&self.doc.transact(), key)
+            .map(|v| v.to_string(&self.doc.transact()))
     }
 
     pub async fn set_awareness(&mut self, client_id: u64, state: &str) {
         self.awareness_clock += 1;
         let mut clients = HashMap::new();
-        clients.insert(yrs::block::ClientID::new(client_id), AwarenessUpdateEntry { clock: self.awareness_clock, json: state.into() });
-        self.send(Message::Awareness(AwarenessUpdate { clients })).await;
+        clients.insert(
+            yrs::block::ClientID::new(client_id),
+            AwarenessUpdateEntry {
+                clock: self.awareness_clock,
+                json: state.into(),
+            },
+        );
+        self.send(Message::Awareness(AwarenessUpdate { clients }))
+            .await;
     }
 
     /// Handles incoming messages for up to `wait` or until `done` holds.
@@ -299,15 +395,24 @@ impl Peer {
         match Message::decode_v1(data).expect("server sends well-formed messages") {
             Message::Sync(SyncMessage::SyncStep1(sv)) => {
                 let update = self.doc.transact().encode_state_as_update_v1(&sv);
-                self.send(Message::Sync(SyncMessage::SyncStep2(update))).await;
+                self.send(Message::Sync(SyncMessage::SyncStep2(update)))
+                    .await;
             }
-            Message::Sync(SyncMessage::SyncStep2(update)) | Message::Sync(SyncMessage::Update(update)) => {
+            Message::Sync(SyncMessage::SyncStep2(update))
+            | Message::Sync(SyncMessage::Update(update)) => {
                 let update = Update::decode_v1(&update).expect("valid update from server");
-                self.doc.transact_mut().apply_update(update).expect("update applies");
+                self.doc
+                    .transact_mut()
+                    .apply_update(update)
+                    .expect("update applies");
             }
             Message::Awareness(update) => {
                 for (id, entry) in update.clients {
-                    let state = if &*entry.json == "null" { None } else { Some(entry.json.to_string()) };
+                    let state = if &*entry.json == "null" {
+                        None
+                    } else {
+                        Some(entry.json.to_string())
+                    };
                     self.awareness.insert(id.get(), state);
                 }
             }
@@ -321,10 +426,16 @@ pub const WAIT: Duration = Duration::from_secs(5);
 /// Whether workspace sessions can run here (bubblewrap and the trading-backend exercise's venv,
 /// which `./scripts/test.sh` installs); says why not when they cannot.
 pub fn workspaces_ready(what: &str) -> bool {
-    let bwrap = std::process::Command::new("bwrap").arg("--version").output().is_ok_and(|o| o.status.success());
-    let venv = std::path::Path::new("/opt/interview-ide/venvs/trading-backend/bin/uvicorn").is_file();
+    let bwrap = std::process::Command::new("bwrap")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let venv =
+        std::path::Path::new("/opt/interview-ide/venvs/trading-backend/bin/uvicorn").is_file();
     if !bwrap || !venv {
-        eprintln!("SKIPPED: {what} need bubblewrap and /opt/interview-ide/venvs/trading-backend (./scripts/test.sh installs them)");
+        eprintln!(
+            "SKIPPED: {what} need bubblewrap and /opt/interview-ide/venvs/trading-backend (./scripts/test.sh installs them)"
+        );
     }
     bwrap && venv
 }
@@ -343,23 +454,36 @@ impl WorkspaceServer {
         let ws_root = std::fs::canonicalize(dir.path()).unwrap();
         let root = ws_root.clone();
         let server = TestServer::start_with(move |c| {
-            c.workspaces.exercises_dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../exercises");
+            c.workspaces.exercises_dir =
+                std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../exercises");
             c.workspaces.dir = root;
             c.workspaces.forwarder_bin = Some(env!("CARGO_BIN_EXE_iide-forward").into());
             tweak(c);
         })
         .await;
-        WorkspaceServer { server, ws_root, _dir: dir }
+        WorkspaceServer {
+            server,
+            ws_root,
+            _dir: dir,
+        }
     }
 }
 
 impl Drop for WorkspaceServer {
     /// Workspaces with a disk quota are mounted filesystems: unmount them before the folder goes.
     fn drop(&mut self) {
-        for entry in std::fs::read_dir(&self.ws_root).into_iter().flatten().flatten() {
+        for entry in std::fs::read_dir(&self.ws_root)
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
             let ws = entry.path().join("workspace");
             if ws.is_dir() {
-                let _ = std::process::Command::new("umount").args(["-l", "-q"]).arg(&ws).stderr(std::process::Stdio::null()).status();
+                let _ = std::process::Command::new("umount")
+                    .args(["-l", "-q"])
+                    .arg(&ws)
+                    .stderr(std::process::Stdio::null())
+                    .status();
             }
         }
     }
@@ -367,7 +491,11 @@ impl Drop for WorkspaceServer {
 
 /// A workspace session of the trading-backend exercise.
 pub async fn workspace_session(base: &str) -> Session {
-    create_session(base, json!({"kind": "workspace", "exercise": "trading-backend"})).await
+    create_session(
+        base,
+        json!({"kind": "workspace", "exercise": "trading-backend"}),
+    )
+    .await
 }
 
 /// The real binary started as root, the way `start.sh` starts it: it drops to the user
@@ -390,14 +518,41 @@ impl BinaryServer {
             return None;
         }
         let dir = tempfile::tempdir().unwrap();
-        std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        std::fs::set_permissions(
+            dir.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let base = format!("http://127.0.0.1:{port}");
         let path = |p: &str| dir.path().join(p).display().to_string();
         let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_interview-ide"))
-            .args(["--bind", &format!("127.0.0.1:{port}"), "--untrusted-bind", "127.0.0.1:0", "--user", "interview-ide"])
-            .args(["--database-url", &format!("sqlite://{}", path("db.sqlite")), "--runs-dir", &path("runs"), "--workspaces-dir", &path("workspaces")])
-            .args(["--admin-email", ADMIN_EMAIL, "--admin-password", ADMIN_PASSWORD])
+            .args([
+                "--bind",
+                &format!("127.0.0.1:{port}"),
+                "--untrusted-bind",
+                "127.0.0.1:0",
+                "--user",
+                "interview-ide",
+            ])
+            .args([
+                "--database-url",
+                &format!("sqlite://{}", path("db.sqlite")),
+                "--runs-dir",
+                &path("runs"),
+                "--workspaces-dir",
+                &path("workspaces"),
+            ])
+            .args([
+                "--admin-email",
+                ADMIN_EMAIL,
+                "--admin-password",
+                ADMIN_PASSWORD,
+            ])
             .args(extra)
             .env("RUST_LOG", "warn")
             .kill_on_drop(true)
@@ -405,12 +560,26 @@ impl BinaryServer {
             .unwrap();
         let pid = child.id().unwrap();
         let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        while http().get(format!("{base}/readyz")).send().await.map(|r| r.status() != 200).unwrap_or(true) {
-            assert!(std::time::Instant::now() < deadline, "the server did not start");
+        while http()
+            .get(format!("{base}/readyz"))
+            .send()
+            .await
+            .map(|r| r.status() != 200)
+            .unwrap_or(true)
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the server did not start"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         authenticate_helpers(&base).await;
-        Some(BinaryServer { base, pid, dir, child })
+        Some(BinaryServer {
+            base,
+            pid,
+            dir,
+            child,
+        })
     }
 
     pub fn ws_url(&self) -> String {
@@ -419,7 +588,10 @@ impl BinaryServer {
 
     /// Stops it (SIGTERM) and waits for it.
     pub async fn stop(&mut self) {
-        let _ = rustix::process::kill_process(rustix::process::Pid::from_raw(self.pid as i32).unwrap(), rustix::process::Signal::TERM);
+        let _ = rustix::process::kill_process(
+            rustix::process::Pid::from_raw(self.pid as i32).unwrap(),
+            rustix::process::Signal::TERM,
+        );
         let _ = tokio::time::timeout(Duration::from_secs(15), self.child.wait()).await;
     }
 }
@@ -427,10 +599,18 @@ impl BinaryServer {
 impl Drop for BinaryServer {
     /// Workspaces with a disk quota are mounted filesystems: unmount them before the folder goes.
     fn drop(&mut self) {
-        for entry in std::fs::read_dir(self.dir.path().join("workspaces")).into_iter().flatten().flatten() {
+        for entry in std::fs::read_dir(self.dir.path().join("workspaces"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
             let ws = entry.path().join("workspace");
             if ws.is_dir() {
-                let _ = std::process::Command::new("umount").args(["-l", "-q"]).arg(&ws).stderr(std::process::Stdio::null()).status();
+                let _ = std::process::Command::new("umount")
+                    .args(["-l", "-q"])
+                    .arg(&ws)
+                    .stderr(std::process::Stdio::null())
+                    .status();
             }
         }
     }
