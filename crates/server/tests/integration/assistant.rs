@@ -1,12 +1,11 @@
 //! The assistant end to end through the real server, against local fake providers that speak the
 //! exact Anthropic Messages streaming format and the OpenAI-compatible chat-completions format.
 
-mod common;
-
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::common::*;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
@@ -14,7 +13,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use bytes::Bytes;
-use common::*;
 use futures_util::StreamExt;
 use interview_ide::assistant::sse::{SseEvent, SseParser};
 use serde_json::{Value, json};

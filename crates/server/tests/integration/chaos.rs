@@ -2,15 +2,13 @@
 //! candidate's next request, reset restores everything, only the interviewer reaches it, and
 //! sessions are isolated. Skipped with a message without bubblewrap or the exercise's venv.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{Session, WorkspaceServer, http, workspace_session};
+use crate::common::{Session, WorkspaceServer, http, workspace_session};
 use serde_json::{Value, json};
 
 fn ready() -> bool {
-    common::workspaces_ready("chaos tests")
+    crate::common::workspaces_ready("chaos tests")
 }
 
 async fn env() -> WorkspaceServer {
@@ -182,7 +180,7 @@ async fn only_the_interviewer_reaches_chaos_on_every_route() {
     }
     assert!(body["scenarios"][0]["watch_for"].as_str().unwrap().len() > 10);
     // A pad has no chaos.
-    let pad = common::new_session(&base).await;
+    let pad = crate::common::new_session(&base).await;
     let (status, _) = chaos(&base, &pad, Some(&pad.interviewer), "GET", "/status", None).await;
     assert_eq!(status, 404);
 }

@@ -2,12 +2,10 @@
 //! TEST_DATABASE_URL and TEST_REDIS_URL (both skip with a message when unset); the Redis restart
 //! test runs its own redis-server (AOF on) so the machine's Redis is never restarted.
 
-mod common;
-
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 
 fn urls() -> Option<(String, String)> {
     match (

@@ -1,11 +1,9 @@
 //! Documents survive restarts, crashes (kill -9) and unloading of idle rooms.
 
-mod common;
-
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 
 #[tokio::test]
 async fn content_survives_a_graceful_restart() {

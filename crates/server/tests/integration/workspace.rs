@@ -2,18 +2,16 @@
 //! the exercise's venv) and real websockets. Skipped with a message when the machine lacks
 //! bubblewrap or the exercise's environment (`./scripts/test.sh` installs both).
 
-mod common;
-
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use common::{Peer, Session, WorkspaceServer, http, post_session, workspace_session};
+use crate::common::{Peer, Session, WorkspaceServer, http, post_session, workspace_session};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 fn ready() -> bool {
-    common::workspaces_ready("workspace tests")
+    crate::common::workspaces_ready("workspace tests")
 }
 
 async fn env() -> WorkspaceServer {
@@ -236,7 +234,7 @@ async fn creating_a_workspace_session_and_its_contract() {
         401
     );
     // A pad has no workspace.
-    let pad = common::new_session(&base).await;
+    let pad = crate::common::new_session(&base).await;
     assert_eq!(
         get(&base, &pad, &pad.candidate, "/files").await.status(),
         404
@@ -1060,7 +1058,7 @@ async fn a_rotated_link_ends_what_was_opened_with_it() {
         .await
         .expect("the old link's document socket ends");
     assert!(
-        matches!(ended, common::Ended::Closed(Some(4403))),
+        matches!(ended, crate::common::Ended::Closed(Some(4403))),
         "closed as withdrawn, not as a restart: {ended:?}"
     );
     let ended = tokio::time::timeout(Duration::from_secs(1), async {
@@ -1185,7 +1183,7 @@ async fn the_node_exercise_end_to_end() {
     }
     let e = env().await;
     let base = e.server.url();
-    let s = common::create_session(
+    let s = crate::common::create_session(
         &base,
         json!({"kind": "workspace", "exercise": "payments-node"}),
     )
@@ -1579,7 +1577,7 @@ async fn an_unprivileged_server_and_the_candidate_share_the_workspace_both_ways(
     }
     let exercises = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../exercises");
     let Some(mut server) =
-        common::BinaryServer::start(&["--exercises-dir", exercises.to_str().unwrap()]).await
+        crate::common::BinaryServer::start(&["--exercises-dir", exercises.to_str().unwrap()]).await
     else {
         return;
     };

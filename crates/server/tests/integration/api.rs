@@ -1,8 +1,6 @@
 //! The HTTP API contract, line by line, and the role matrix.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

@@ -4,11 +4,9 @@
 //! refused, and the server healthy afterwards. Plus the API's rules: roles and the execution
 //! switch, unknown languages, the queue, the timeline.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{TestServer, http, new_session};
+use crate::common::{TestServer, http, new_session};
 use serde_json::{Value, json};
 
 /// One run as the SSE stream told it.

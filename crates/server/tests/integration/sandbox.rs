@@ -2,11 +2,9 @@
 //! bubblewrap: what a hostile candidate tries with a server-side run. (The workspace's attacks,
 //! which need its terminal, are in `workspace.rs`.)
 
-mod common;
-
 use std::time::Duration;
 
-use common::{TestServer, new_session};
+use crate::common::{TestServer, new_session};
 use serde_json::{Value, json};
 
 fn client() -> reqwest::Client {
@@ -245,7 +243,7 @@ async fn the_server_that_reads_the_network_is_not_root() {
     if !bwrap() {
         return;
     }
-    let Some(mut server) = common::BinaryServer::start(&[]).await else {
+    let Some(mut server) = crate::common::BinaryServer::start(&[]).await else {
         return;
     };
     let account = interview_ide::privileges::lookup("interview-ide").unwrap();

@@ -2,11 +2,9 @@
 //! session fixation, CSRF, logout, disabled users, revoked keys, brute force, the team's list,
 //! the interviewer link (guest co-interviewer, rotation), invites, the audit log.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use futures_util::StreamExt;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -1228,7 +1226,7 @@ async fn writes_riding_on_the_cookie_must_be_json_or_name_themselves() {
         .await
         .unwrap();
     assert_eq!(res.status(), 201);
-    let s = common::create_session(&base, json!({})).await;
+    let s = crate::common::create_session(&base, json!({})).await;
     let res = http()
         .post(format!(
             "{base}/api/sessions/{}/end?token={}",
@@ -1264,7 +1262,7 @@ async fn a_disabled_user_is_cut_off_at_once_and_their_keys_stay_revoked() {
         .unwrap()
         .to_string();
     // The member has the team's session open: its notes, signed in.
-    let s = common::create_session(&base, json!({})).await;
+    let s = crate::common::create_session(&base, json!({})).await;
     let mut notes = Peer::connect_signed_in(&ws_base, &s.id, "notes", member_cookie).await;
     let mut other = Peer::connect(&ws_base, &s.id, "notes", &s.interviewer).await;
     other.append("before").await;

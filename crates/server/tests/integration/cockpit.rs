@@ -1,10 +1,8 @@
 //! The interviewer's cockpit: timeline, replay, ending a session, scorecard, report, admin.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 
 async fn get(url: &str, token: &str) -> reqwest::Response {

@@ -1,10 +1,8 @@
 //! Live documents over the y-websocket protocol: convergence, awareness, bad input.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use yrs::sync::{Message, SyncMessage};
 use yrs::updates::encoder::Encode;
 

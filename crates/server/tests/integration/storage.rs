@@ -1,10 +1,8 @@
 //! The storage interface, against SQLite and (when `TEST_DATABASE_URL` is set) PostgreSQL.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use interview_ide::collab::persist::PendingDoc;
 use interview_ide::collab::{PersistSettings, Persister};
 use interview_ide::docname::{DocKey, DocName};

@@ -2,11 +2,9 @@
 //! code, its description), tests run as both roles (hidden tests only for the interviewer, and
 //! never in anything the candidate can fetch), the timeline.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{TestServer, api_key, create_session, http};
+use crate::common::{TestServer, api_key, create_session, http};
 use serde_json::{Value, json};
 
 /// A solution of each library question, in Python (the server runs tests for every language).
@@ -328,9 +326,10 @@ async fn starter_follows_the_language_until_someone_types() {
     let server = server().await;
     let base = server.url();
     let s = create_session(&base, json!({"language": "python", "question": "two-sum"})).await;
-    let mut peer = common::Peer::connect(&server.ws_url(), &s.id, "main", &s.candidate).await;
+    let mut peer =
+        crate::common::Peer::connect(&server.ws_url(), &s.id, "main", &s.candidate).await;
     // The question's own starter: the input read, one function to write.
-    peer.pump_until(common::WAIT, |p| p.text().contains("def two_sum"))
+    peer.pump_until(crate::common::WAIT, |p| p.text().contains("def two_sum"))
         .await;
     assert!(peer.text().contains("def two_sum"), "{}", peer.text());
     let set = |lang: &str| {
@@ -352,7 +351,7 @@ async fn starter_follows_the_language_until_someone_types() {
     };
     assert_eq!(set("go").await, 200);
     assert!(
-        peer.pump_until(common::WAIT, |p| p.text().contains("func twoSum"))
+        peer.pump_until(crate::common::WAIT, |p| p.text().contains("func twoSum"))
             .await,
         "{}",
         peer.text()
@@ -367,7 +366,7 @@ async fn starter_follows_the_language_until_someone_types() {
         peer.text()
     );
     // A session without a question has none to show.
-    let plain = common::new_session(&base).await;
+    let plain = crate::common::new_session(&base).await;
     let res = http()
         .get(format!("{base}/api/sessions/{}/question", plain.id))
         .bearer_auth(&plain.candidate)
@@ -476,7 +475,7 @@ async fn member_of_new_team(base: &str, email: &str) -> String {
         .await
         .unwrap();
     assert_eq!(res.status(), 201);
-    common::sign_in(base, email, "a-long-enough-password").await
+    crate::common::sign_in(base, email, "a-long-enough-password").await
 }
 
 #[tokio::test]
