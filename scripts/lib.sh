@@ -19,44 +19,87 @@ ensure_npm() {
   fi
 }
 
+# Whether the web app in web/dist is older than any of its sources (or missing).
+web_stale() {
+  local stamp="$ROOT/web/dist/index.html"
+  [ ! -f "$stamp" ] || [ -n "$(find "$ROOT/web/src" "$ROOT/web/public" "$ROOT/web/index.html" "$ROOT/web/vite.config.ts" "$ROOT/web/package-lock.json" -newer "$stamp" -print -quit 2>/dev/null)" ]
+}
+
 # The web app in web/dist, rebuilt when any of its sources is newer than the last build.
 build_web() {
   ensure_npm web
-  local stamp="$ROOT/web/dist/index.html"
-  if [ ! -f "$stamp" ] || [ -n "$(find "$ROOT/web/src" "$ROOT/web/public" "$ROOT/web/index.html" "$ROOT/web/vite.config.ts" "$ROOT/web/package-lock.json" -newer "$stamp" -print -quit 2>/dev/null)" ]; then
+  if web_stale; then
     log "building the web app"
     (cd "$ROOT/web" && npm run build --silent)
   fi
 }
 
-# The server binary (it embeds web/dist, so build the web app first).
+# The server binary (it embeds web/dist, so build the web app first). The same command as the
+# test run's (`cargo test --release --workspace`) resolves the same features, so neither
+# rebuilds what the other built.
 build_server() {
   need cargo "the Rust toolchain"
   log "building the server (release)"
-  (cd "$ROOT" && cargo build --release -p interview-ide)
+  (cd "$ROOT" && cargo build --release --workspace "$@")
 }
 
-# Debian packages, installed when missing. `apt-get update` runs at most once per script run.
+# The web app and the server built at once (a fresh clone's first start spends minutes on each).
+# The server's dependencies compile while npm installs and Vite builds; the server's build
+# script (crates/server/build.rs) waits while $IIDE_WEB_BUILDING exists, so the crate that
+# embeds web/dist compiles after it is complete. web/dist's files are then dated to before
+# this cargo run began: cargo, which compares them with the moment the build script started,
+# must not take them for a change and build the server once more on its next run.
+build_web_and_server() {
+  if ! web_stale; then
+    build_server
+    return
+  fi
+  local marker="$ROOT/target/.web-building" began web_status=0 cargo_pid
+  mkdir -p "$ROOT/target"
+  began="$(date +%s)"
+  # Gone, web/dist counts as changed, so the build script runs (and waits) this time.
+  rm -rf "$ROOT/web/dist"
+  echo building >"$marker"
+  sleep 1
+  IIDE_WEB_BUILDING="$marker" build_server --jobs "$(( $(nproc) + 1 ))" &
+  cargo_pid=$!
+  build_web || web_status=$?
+  if [ "$web_status" -eq 0 ]; then
+    find "$ROOT/web/dist" -exec touch -h -d "@$((began - 1))" {} +
+    rm -f "$marker"
+  else
+    echo failed >"$marker"
+  fi
+  wait "$cargo_pid" || { rm -f "$marker"; exit 1; }
+  [ "$web_status" -eq 0 ] || { rm -f "$marker"; exit 1; }
+}
+
+# Debian packages, installed when missing. The package lists are refreshed when older than a
+# day. Another install running (start.sh's background one) is waited for, not failed on.
 # apt's first install on a fresh machine can fail with "cannot access archive" (a cache clean
 # hook); the same install then succeeds, hence the retry.
-APT_UPDATED=""
 apt_install() {
-  local sudo=""
+  local sudo="" wait=(-o DPkg::Lock::Timeout=1800)
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  if [ -z "$APT_UPDATED" ]; then
-    $sudo apt-get update -qq
-    APT_UPDATED=1
+  if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' -mmin -1440 -print -quit 2>/dev/null)" ]; then
+    $sudo apt-get "${wait[@]}" update -qq
   fi
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null \
-    || $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get "${wait[@]}" install -y -qq "$@" >/dev/null \
+    || $sudo env DEBIAN_FRONTEND=noninteractive apt-get "${wait[@]}" install -y -qq "$@" >/dev/null
+}
+
+# The Debian packages among "$@" that are not installed yet.
+missing_debs() {
+  local pkg
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || echo "$pkg"
+  done
 }
 
 # Installs the Debian packages among "$@" that are not installed yet.
 ensure_debs() {
-  local missing=() pkg
-  for pkg in "$@"; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
-  done
+  local missing
+  mapfile -t missing < <(missing_debs "$@")
   [ ${#missing[@]} -eq 0 ] && return
   log "installing ${missing[*]}"
   apt_install "${missing[@]}"
@@ -115,9 +158,11 @@ ensure_server_user() {
 # toolchain under ~ is invisible to the sandbox). python3, nodejs and esbuild (which strips
 # TypeScript's types) run a question's tests for Python, JavaScript and TypeScript, whose Run
 # happens in the browser.
+LANGUAGE_DEBS=(gcc g++ default-jdk-headless golang-go rustc ruby sqlite3 bash python3 nodejs esbuild)
 ensure_languages() {
-  ensure_debs gcc g++ default-jdk-headless golang-go rustc ruby sqlite3 bash python3 nodejs esbuild
+  ensure_debs "${LANGUAGE_DEBS[@]}"
 }
+languages_ready() { [ -z "$(missing_debs "${LANGUAGE_DEBS[@]}")" ]; }
 
 # The environment of every exercise whose exercise.toml has a [runtime.install] table (see
 # docs/EXERCISES.md), at $IIDE_TOOLS_DIR/<runtime.environment>: sandboxes bind it read-only at
@@ -132,6 +177,15 @@ ensure_exercise_envs() {
   for manifest in "$ROOT"/exercises/*/exercise.toml; do
     [ -f "$manifest" ] || continue
     ensure_exercise_env "$manifest"
+  done
+}
+
+# Whether every exercise's environment is installed and current.
+exercise_envs_ready() {
+  local manifest
+  for manifest in "$ROOT"/exercises/*/exercise.toml; do
+    [ -f "$manifest" ] || continue
+    ensure_exercise_env "$manifest" check || return 1
   done
 }
 
@@ -151,8 +205,9 @@ print("fingerprint=" + shlex.quote(inst.get("fingerprint", "")))
 PY
 }
 
+# With a second argument `check`, only answers whether it is current (installs nothing).
 ensure_exercise_env() {
-  local manifest="$1" exdir id env_rel="" fingerprint="" env key cmd f
+  local manifest="$1" mode="${2:-}" exdir id env_rel="" fingerprint="" env key cmd f
   local packages=() commands=() inputs=()
   exdir="$(cd "$(dirname "$manifest")" && pwd)"
   id="$(basename "$exdir")"
@@ -169,6 +224,7 @@ ensure_exercise_env() {
   key="$( { [ -z "$fingerprint" ] || (cd "$exdir" && eval "$fingerprint"); for f in "${inputs[@]}"; do cat "$exdir/$f"; done; } | sha256sum | cut -d' ' -f1)"
   # .requirements.sha256: the same key, as environments made before [runtime.install] stored it.
   if [ "$(cat "$env/.install.sha256" 2>/dev/null || cat "$env/.requirements.sha256" 2>/dev/null)" = "$key" ]; then return 0; fi
+  [ "$mode" != check ] || return 1
   [ ${#packages[@]} -eq 0 ] || ensure_debs "${packages[@]}"
   log "installing the environment of exercise $id ($env_rel)"
   tools_dir
@@ -192,6 +248,11 @@ ensure_exercise_env() {
 # otherwise downloads it from GitHub). It is built in a staging folder and moved in place once it
 # runs, so a half install is never used. IIDE_SKIP_CODE_SERVER=1 skips it.
 CODE_SERVER_VERSION="4.100.3"
+code_server_ready() {
+  local dir="$IIDE_TOOLS_DIR/code-server"
+  [ "${IIDE_SKIP_CODE_SERVER:-}" = "1" ] && return 0
+  [ "$(cat "$dir/.installed-version" 2>/dev/null)" = "$CODE_SERVER_VERSION" ] && [ -x "$dir/node_modules/.bin/code-server" ]
+}
 ensure_code_server() {
   if [ "${IIDE_SKIP_CODE_SERVER:-}" = "1" ]; then
     log "IIDE_SKIP_CODE_SERVER=1: not installing code-server"
@@ -199,9 +260,7 @@ ensure_code_server() {
   fi
   local dir="$IIDE_TOOLS_DIR/code-server"
   local bin="$dir/node_modules/.bin/code-server"
-  if [ "$(cat "$dir/.installed-version" 2>/dev/null)" = "$CODE_SERVER_VERSION" ] && [ -x "$bin" ]; then
-    return
-  fi
+  code_server_ready && return
   need npm "Node.js 20 with npm"
   ensure_debs libkrb5-dev ripgrep build-essential
   log "installing code-server $CODE_SERVER_VERSION (takes a minute or two)"
@@ -233,4 +292,55 @@ ensure_code_server() {
   "$bin" --version >/dev/null
   echo "$CODE_SERVER_VERSION" >"$dir/.installed-version"
   log "code-server $CODE_SERVER_VERSION installed at $bin"
+}
+
+# Installs under $IIDE_TOOLS_DIR and from Debian one script at a time: a test run started while
+# start.sh still installs in the background waits for it here. The lock is held on fd 9 until
+# `release_install_lock` (or the shell's end).
+take_install_lock() {
+  tools_dir
+  exec 9>"$IIDE_TOOLS_DIR/.install.lock"
+  if ! flock -n 9; then
+    log "waiting for another install (start.sh's, in the background) to finish"
+    flock 9
+  fi
+}
+release_install_lock() { exec 9>&-; }
+
+# The features only some sessions need, installed after the server is up: the server-side
+# languages, the exercises' environments and code-server. $IIDE_TOOLS_DIR/installing says what
+# is still being installed (`pid <installer>` first, then one feature per line, each dropped when
+# its install ends); the server reads it (crates/server/src/installing.rs) for /readyz and the
+# UI, and switches each feature on when its line goes. Output goes to $IIDE_TOOLS_DIR/install.log.
+install_in_background() {
+  local todo=() status="$IIDE_TOOLS_DIR/installing" logfile="$IIDE_TOOLS_DIR/install.log"
+  languages_ready || todo+=(languages)
+  exercise_envs_ready || todo+=(exercises)
+  code_server_ready || todo+=(code-server)
+  rm -f "$status"
+  [ ${#todo[@]} -eq 0 ] && return
+  tools_dir
+  log "installing in the background: ${todo[*]} (see $logfile; they switch on when ready)"
+  (
+    trap '' INT
+    printf 'pid %s\n' "$BASHPID" >"$status.new"
+    printf '%s\n' "${todo[@]}" >>"$status.new"
+    chmod a+r "$status.new"
+    mv "$status.new" "$status"
+    take_install_lock
+    done_with() { sed -i "/^$1\$/d" "$status"; }
+    ensure_languages || log "installing the server-side languages failed"
+    done_with languages
+    # code-server (npm) and the exercises' environments (pip, npm) install side by side.
+    ensure_code_server &
+    ensure_exercise_envs || log "installing the exercises' environments failed"
+    done_with exercises
+    wait $! || log "installing code-server failed"
+    done_with code-server
+    rm -f "$status"
+    log "background install finished"
+  ) </dev/null >>"$logfile" 2>&1 &
+  # The server reads the file from its first request on.
+  local i
+  for i in $(seq 50); do [ -f "$status" ] && break; sleep 0.1; done
 }

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Runs every test: Rust unit and integration tests, y-websocket interop tests, browser
-# end-to-end tests. Installs what they need first. PostgreSQL tests run when
-# TEST_DATABASE_URL is set (e.g. postgres://postgres@127.0.0.1:5432/test) and skip otherwise.
+# Runs every test: the format and lint gates, Rust unit and integration tests, web unit tests,
+# y-websocket interop tests, browser end-to-end tests. Installs what they need first.
+# PostgreSQL, Redis and NATS tests run when TEST_DATABASE_URL, TEST_REDIS_URL and TEST_NATS_URL
+# are set (.ci/run sets them) and skip otherwise.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
+# Waits for start.sh's background install, if one runs.
+take_install_lock
 ensure_chromium
 ensure_bubblewrap
 ensure_server_user
@@ -13,13 +16,17 @@ ensure_nginx
 ensure_languages
 ensure_exercise_envs
 ensure_code_server
-build_web
+release_install_lock
 ensure_npm tests
-build_server
+build_web_and_server
 
 if [ -z "${TEST_DATABASE_URL:-}" ]; then
   log "TEST_DATABASE_URL is unset: PostgreSQL tests will be skipped"
 fi
+
+log "gates: format"
+cargo fmt --all --check
+
 log "Rust tests"
 cargo test --release --workspace
 

@@ -1,7 +1,7 @@
 //! interview-ide: a self-hosted platform for live technical interviews.
 //!
 //! Layers, top to bottom; a module uses only modules below it (never one beside or above it,
-//! `tests/layers.rs` fails on any cycle; docs/ARCHITECTURE.md draws them):
+//! `tests/integration/layers.rs` fails on any cycle; docs/ARCHITECTURE.md draws them):
 //!
 //! 1. this file (and `main.rs`): reads the `config`, builds every part and wires them into `App`.
 //! 2. `http`: routes, auth extractors, errors, web assets; the only module that sees `App`.
@@ -34,6 +34,7 @@ pub mod docname;
 pub mod execute;
 pub mod faults;
 pub mod http;
+pub mod installing;
 pub mod lifecycle;
 pub mod metrics;
 pub mod privileges;

@@ -302,17 +302,26 @@ pub async fn update_session(
     Ok(Json(state.sessions.view(&caller).await?))
 }
 
-pub async fn languages() -> impl IntoResponse {
+pub async fn languages(State(state): State<AppState>) -> impl IntoResponse {
     // Where its code runs: in the browser's sandboxed workers, on the server's sandbox, or nowhere.
     let runs_on = |id: &str| match id {
         "python" | "javascript" | "typescript" => Some("browser"),
         _ if crate::execute::server_language(id).is_some() => Some("server"),
         _ => None,
     };
+    // The server's languages may still be installing (the first start serves pads before them).
+    let installing = crate::installing::is_pending(
+        &state.config.workspaces.tools_dir,
+        crate::installing::Feature::Languages,
+    );
     Json(
         LANGUAGES
             .iter()
-            .map(|l| serde_json::json!({"id": l.id, "name": l.name, "runs_on": runs_on(l.id)}))
+            .map(|l| {
+                let runs_on = runs_on(l.id);
+                let installing = installing && runs_on == Some("server");
+                serde_json::json!({"id": l.id, "name": l.name, "runs_on": runs_on, "installing": installing})
+            })
             .collect::<Vec<_>>(),
     )
 }

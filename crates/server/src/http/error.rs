@@ -34,6 +34,9 @@ pub enum ApiError {
     Busy { retry_after: u64 },
     #[error("storage is unavailable")]
     Unavailable,
+    /// A feature the set-up scripts are still installing (see `installing`).
+    #[error("{0}")]
+    StillInstalling(String),
     #[error("internal error")]
     Internal(String),
     /// 400 for a value outside a fixed set; the answer lists the valid ones.
@@ -63,7 +66,7 @@ impl ApiError {
             ApiError::RateLimited | ApiError::SignInThrottled | ApiError::Busy { .. } => {
                 StatusCode::TOO_MANY_REQUESTS
             }
-            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable | ApiError::StillInstalling(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::NotOneOf { .. } => StatusCode::BAD_REQUEST,
         }
@@ -81,6 +84,11 @@ impl IntoResponse for ApiError {
             _ => serde_json::json!({ "error": message }),
         };
         let mut response = (status, Json(body)).into_response();
+        if let ApiError::StillInstalling(_) = self {
+            response
+                .headers_mut()
+                .insert("retry-after", axum::http::HeaderValue::from(30));
+        }
         if status == StatusCode::TOO_MANY_REQUESTS {
             let secs = match &self {
                 ApiError::Busy { retry_after } => *retry_after,
@@ -92,6 +100,19 @@ impl IntoResponse for ApiError {
                 .insert("retry-after", axum::http::HeaderValue::from(secs));
         }
         response
+    }
+}
+
+impl ApiError {
+    /// Refuses what needs `feature` while the set-up scripts are still installing it.
+    pub fn unless_installed(
+        tools_dir: &std::path::Path,
+        feature: crate::installing::Feature,
+    ) -> Result<(), ApiError> {
+        match crate::installing::is_pending(tools_dir, feature) {
+            true => Err(ApiError::StillInstalling(feature.not_yet())),
+            false => Ok(()),
+        }
     }
 }
 

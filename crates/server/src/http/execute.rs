@@ -184,6 +184,16 @@ fn begin(
         message: format!("'{}' does not run on the server (Python, JavaScript and TypeScript run in the browser)", body.language),
         valid: server_language_ids(),
     })?;
+    if !crate::sandbox::bwrap_available() {
+        // The slim image, or a machine without bubblewrap: say so rather than fail each run.
+        return Err(ApiError::Conflict(
+            "this server has no sandbox (bubblewrap), so it runs no code itself; Python, JavaScript and TypeScript run in the browser".into(),
+        ));
+    }
+    ApiError::unless_installed(
+        &state.config.workspaces.tools_dir,
+        crate::installing::Feature::Languages,
+    )?;
     let ticket = state.executor.admit().map_err(|busy| ApiError::Busy {
         retry_after: busy.retry_after_secs,
     })?;

@@ -233,6 +233,17 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
             "ready\nsandbox limits: unavailable, so no candidate code runs on this server: {p}\n"
         ),
     };
+    let installing = crate::installing::pending(&state.config.workspaces.tools_dir);
+    let message = match installing.is_empty() {
+        true => message,
+        false => {
+            let what: Vec<&str> = installing.iter().map(|f| f.describe()).collect();
+            format!(
+                "{message}still installing (switch on when ready): {}\n",
+                what.join(", ")
+            )
+        }
+    };
     (StatusCode::OK, message)
 }
 

@@ -137,6 +137,11 @@ pub async fn run_tests(
             "code execution is turned off by the interviewer".into(),
         ));
     }
+    // Every language's tests run on the server, the browser's three included.
+    ApiError::unless_installed(
+        &state.config.workspaces.tools_dir,
+        crate::installing::Feature::Languages,
+    )?;
     let report = state
         .questions
         .run_tests(&caller, &body.language, &body.code)

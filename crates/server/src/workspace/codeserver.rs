@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::sandbox::{self, Sandbox, Spec};
+use crate::installing::{self, Feature};
 use crate::sandbox::Io;
 
 pub const INSTALL_HINT: &str = "code-server is not installed on this server. Run ./scripts/start.sh (it installs it into /opt/interview-ide/code-server), or set CODE_SERVER_BIN to its path.";
@@ -16,9 +17,11 @@ pub const INSTALL_HINT: &str = "code-server is not installed on this server. Run
 #[derive(Debug, Serialize)]
 pub struct Status {
     pub installed: bool,
+    /// The set-up scripts are installing it now (it switches on by itself).
+    pub installing: bool,
     pub state: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub install_hint: Option<&'static str>,
+    pub install_hint: Option<String>,
 }
 
 pub struct CodeServer {
@@ -57,15 +60,28 @@ impl CodeServer {
         let installed = self.installed();
         Status {
             installed,
+            installing: !installed && self.installing(),
             state: if self.running() { "running" } else { "stopped" },
-            install_hint: (!installed).then_some(INSTALL_HINT),
+            install_hint: (!installed).then(|| self.not_installed()),
+        }
+    }
+
+    fn installing(&self) -> bool {
+        installing::is_pending(&self.sandbox.tools_dir, Feature::CodeServer)
+    }
+
+    /// Why it cannot start: being installed right now, or not installed at all.
+    fn not_installed(&self) -> String {
+        match self.installing() {
+            true => Feature::CodeServer.not_yet(),
+            false => INSTALL_HINT.into(),
         }
     }
 
     /// Starts code-server unless it runs, and waits until its socket answers.
     pub async fn ensure_running(&self) -> Result<(), String> {
         if !self.installed() {
-            return Err(INSTALL_HINT.into());
+            return Err(self.not_installed());
         }
         let _one_at_a_time = self.start.lock().await;
         if self.running() && tokio::net::UnixStream::connect(&self.socket).await.is_ok() {

@@ -212,6 +212,20 @@ impl Workspaces {
                 "workspaces need bubblewrap (bwrap), which is not installed on the server".into(),
             ));
         }
+        let tools = &self.settings.tools_dir;
+        let env_ready = |env: PathBuf| env.join(".install.sha256").is_file();
+        if exercise.manifest.runtime.install.is_some()
+            && !exercise
+                .manifest
+                .runtime
+                .environment_dir(tools)
+                .is_some_and(env_ready)
+            && crate::installing::is_pending(tools, crate::installing::Feature::Exercises)
+        {
+            return Err(WorkspaceError::Unavailable(
+                crate::installing::Feature::Exercises.not_yet(),
+            ));
+        }
         let sb = self.sandbox(session_id, &exercise);
         let helper = &self.settings.helper;
         let failed =

@@ -947,3 +947,92 @@ async fn input_typed_while_a_program_runs_reaches_it() {
         200
     );
 }
+
+/// A first `./scripts/start.sh` serves pads before the server-side languages are installed (they
+/// install in the background and say so in `<tools_dir>/installing`). Meanwhile a run gets a 503
+/// that says so, the languages list marks them, /readyz names what is still installing; when the
+/// installer drops the line the same run works, and a file left by an installer that died is
+/// not believed.
+#[tokio::test]
+async fn languages_being_installed_are_refused_clearly_then_switch_on() {
+    if !bwrap_ready() || !tool_ready("c") {
+        return;
+    }
+    let tools = tempfile::tempdir().unwrap();
+    let status = tools.path().join("installing");
+    let tools_dir = tools.path().to_path_buf();
+    let server = TestServer::start_with(move |c| c.workspaces.tools_dir = tools_dir).await;
+    let base = server.url();
+    let s = new_session(&base).await;
+    let hello = "#include <stdio.h>\nint main(void) { puts(\"Hello, world!\"); return 0; }\n";
+    let langs = || async {
+        let v: Value = http()
+            .get(format!("{base}/api/languages"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let installing = |id: &str| {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .find(|l| l["id"] == id)
+                .unwrap()["installing"]
+                == true
+        };
+        (installing("c"), installing("python"))
+    };
+
+    // The installer is running (this test's own process stands in for it).
+    let me = std::process::id();
+    std::fs::write(&status, format!("pid {me}\nlanguages\ncode-server\n")).unwrap();
+    let res = execute(
+        &base,
+        &s.id,
+        &s.candidate,
+        json!({"language": "c", "code": hello}),
+    )
+    .await;
+    assert_eq!(res.status(), 503);
+    assert_eq!(res.headers()["retry-after"], "30");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(
+        body["error"],
+        "The server-side languages are still being installed on this server; this works by itself in a few minutes"
+    );
+    assert_eq!(
+        langs().await,
+        (true, false),
+        "C marked as installing, Python (browser) not"
+    );
+    let ready = http().get(format!("{base}/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200, "pads are served meanwhile");
+    let text = ready.text().await.unwrap();
+    assert!(
+        text.contains(
+            "still installing (switch on when ready): the server-side languages, VS Code (code-server)"
+        ),
+        "{text}"
+    );
+
+    // The languages are in: the same run works, with nothing restarted.
+    std::fs::write(&status, format!("pid {me}\ncode-server\n")).unwrap();
+    assert_eq!(langs().await, (false, false));
+    let run = run(&base, &s.id, &s.candidate, "c", hello, "").await;
+    assert_eq!(run.stdout, "Hello, world!\n", "{run:?}");
+
+    // An installer that died mid-way (no such process) leaves a file nobody believes.
+    std::fs::write(&status, "pid 4194305\nlanguages\n").unwrap();
+    assert_eq!(langs().await, (false, false));
+    let text = http()
+        .get(format!("{base}/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!text.contains("still installing"), "{text}");
+}
