@@ -1,11 +1,16 @@
-# interview-ide production image.
+# interview-ide production images.
 #
-#   docker build -t interview-ide .
+#   docker build -t interview-ide .                        the full image (the last stage)
+#   docker build --target slim -t interview-ide:slim .     the slim one
 #
-# Stages: `web` builds the web app (Node 20), `server` the Rust binary that embeds it, and the
-# runtime is Debian bookworm with what workspace sessions and server-side code runs need, installed
-# by the same steps as ./scripts/start.sh (scripts/lib.sh): bubblewrap, the language toolchains,
-# code-server and every exercise's environment.
+# Stages: `web` builds the web app (Node 20), `server` the Rust binary that embeds it, `base` is
+# Debian bookworm with what every deployment needs. Two images are made from them:
+#  - `slim`: pads, the in-browser languages (Python, JavaScript, TypeScript), the assistant,
+#    accounts, SSO and cluster mode. No sandbox: no server-side languages, no workspace sessions,
+#    no tests run on the server.
+#  - `full` (the default): everything, with what workspace sessions and server-side code runs
+#    need installed by the same steps as ./scripts/start.sh (scripts/lib.sh): bubblewrap, the
+#    language toolchains, code-server and every exercise's environment.
 #
 # Works with the classic builder and with BuildKit (no BuildKit-only syntax): the server's
 # dependencies are compiled in a layer of their own, keyed on Cargo.toml/Cargo.lock only, so a
@@ -64,7 +69,7 @@ RUN touch crates/server/src/main.rs crates/server/src/lib.rs crates/server/build
 FROM ${NODE_IMAGE} AS node
 
 # ---------------------------------------------------------------------------------------------
-FROM ${DEBIAN_IMAGE} AS runtime
+FROM ${DEBIAN_IMAGE} AS base
 SHELL ["/bin/bash", "-eo", "pipefail", "-c"]
 ENV DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8
 # No recommended packages (the toolchains' recommendations add hundreds of MB of docs and tools).
@@ -76,39 +81,10 @@ RUN apt-get update -qq \
  && rm -rf /var/lib/apt/lists/*
 ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt \
     PIP_CERT=/etc/ssl/certs/ca-certificates.crt
-# Node.js 20 under /usr, where the sandboxes see it (they mount /usr read-only): code-server,
-# the payments-node exercise and JavaScript question tests run on it; its headers let native
-# modules build offline.
-COPY --from=node /usr/local/bin/node /usr/bin/node
-COPY --from=node /usr/local/include/node /usr/include/node
-COPY --from=node /usr/local/lib/node_modules/npm /usr/lib/node_modules/npm
-RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/bin/npm \
- && ln -s ../lib/node_modules/npm/bin/npx-cli.js /usr/bin/npx \
- && node --version
 WORKDIR /app
-COPY scripts/lib.sh scripts/lib.sh
-# The sandbox and the server-side languages: scripts/lib.sh's ensure_bubblewrap and
-# ensure_languages, except Debian's nodejs (18), as Node.js 20 is already in /usr.
-RUN . scripts/lib.sh \
- && ensure_bubblewrap \
- && pkgs="$(declare -f ensure_languages | grep -o 'ensure_debs [^;]*' | sed 's/^ensure_debs //; s/\bnodejs\b//')" \
- && [ -n "$pkgs" ] && ensure_debs $pkgs \
- && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb /usr/share/doc/* /usr/share/man/*
-# VS Code in the browser (scripts/lib.sh's ensure_code_server).
-RUN . scripts/lib.sh \
- && ensure_code_server \
- && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb /root/.npm /root/.cache /tmp/*
-# Every exercise and its environment (scripts/lib.sh's ensure_exercise_envs).
-COPY exercises/ exercises/
-RUN . scripts/lib.sh \
- && ensure_exercise_envs \
- && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb /root/.npm /root/.cache /tmp/*
-COPY questions/ questions/
 # The user the server becomes once its sandbox helper (which keeps root) has started.
 RUN useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin interview-ide
 COPY docker/entrypoint.sh /usr/local/bin/docker-entrypoint
-COPY --from=server /usr/local/bin/interview-ide /usr/local/bin/iide-forward /usr/local/bin/
-
 # Configuration by environment only (every flag has a variable: see .env.example).
 ENV BIND_ADDR=0.0.0.0:8080 \
     DATABASE_URL=sqlite:///data/interview-ide.db \
@@ -129,3 +105,38 @@ HEALTHCHECK --interval=5s --timeout=3s --start-period=20s --retries=5 \
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["tini", "--", "docker-entrypoint"]
 CMD ["interview-ide"]
+
+# ---------------------------------------------------------------------------------------------
+FROM base AS slim
+COPY questions/ questions/
+COPY --from=server /usr/local/bin/interview-ide /usr/local/bin/iide-forward /usr/local/bin/
+
+# ---------------------------------------------------------------------------------------------
+FROM base AS full
+# Node.js 20 under /usr, where the sandboxes see it (they mount /usr read-only): code-server,
+# the payments-node exercise and JavaScript question tests run on it; its headers let native
+# modules build offline.
+COPY --from=node /usr/local/bin/node /usr/bin/node
+COPY --from=node /usr/local/include/node /usr/include/node
+COPY --from=node /usr/local/lib/node_modules/npm /usr/lib/node_modules/npm
+RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/bin/npm \
+ && ln -s ../lib/node_modules/npm/bin/npx-cli.js /usr/bin/npx \
+ && node --version
+COPY scripts/lib.sh scripts/lib.sh
+# The sandbox and the server-side languages: scripts/lib.sh's ensure_bubblewrap and
+# LANGUAGE_DEBS, except Debian's nodejs (18), as Node.js 20 is already in /usr.
+RUN . scripts/lib.sh \
+ && ensure_bubblewrap \
+ && ensure_debs ${LANGUAGE_DEBS[@]/nodejs} \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb /usr/share/doc/* /usr/share/man/*
+# VS Code in the browser (scripts/lib.sh's ensure_code_server).
+RUN . scripts/lib.sh \
+ && ensure_code_server \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb /root/.npm /root/.cache /tmp/*
+# Every exercise and its environment (scripts/lib.sh's ensure_exercise_envs).
+COPY exercises/ exercises/
+RUN . scripts/lib.sh \
+ && ensure_exercise_envs \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb /root/.npm /root/.cache /tmp/*
+COPY questions/ questions/
+COPY --from=server /usr/local/bin/interview-ide /usr/local/bin/iide-forward /usr/local/bin/

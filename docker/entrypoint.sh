@@ -34,6 +34,8 @@ if [ "$(id -u)" = 0 ]; then
   # Data folders: the sandboxes run as uids of their own and must traverse them.
   mkdir -p /data /data/workspaces /data/runs
   chmod o+x /data /data/workspaces
+  # The slim image has no sandbox: nothing to prepare, and no privileges to keep.
+  command -v bwrap >/dev/null || exec "$@"
   drop=()
   if has_cap $CAP_SYS_ADMIN; then
     mkdir -p /run/iide/proc

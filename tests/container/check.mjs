@@ -8,6 +8,9 @@
 //                                              and the document's text are still there
 //   node check.mjs tls <https-url> <state.json> through the tls profile's Caddy: HTTPS, the live
 //                                              document over wss, the workspace's terminal
+//   node check.mjs slim <url> <state.json>     the slim image: a pad session edited by both
+//                                              people, the languages it runs, and a clear answer
+//                                              for what it leaves out (server-side runs)
 //
 // Sessions need a signed-in caller: the deployment starts with ADMIN_EMAIL/ADMIN_PASSWORD, and
 // this signs in with them and makes an API key, as tests/lib/server.mjs does.
@@ -18,8 +21,8 @@ import { WebsocketProvider } from 'y-websocket';
 import WebSocket from 'ws';
 
 const [phase, url, stateFile] = process.argv.slice(2);
-if (!['before', 'after', 'tls'].includes(phase) || !url || !stateFile) {
-  console.error('usage: node check.mjs before|after|tls <url> <state.json>');
+if (!['before', 'after', 'tls', 'slim'].includes(phase) || !url || !stateFile) {
+  console.error('usage: node check.mjs before|after|tls|slim <url> <state.json>');
   process.exit(2);
 }
 const wsUrl = url.replace(/^http/, 'ws');
@@ -120,6 +123,38 @@ async function terminal(sessionId, token, command, expect) {
   } finally {
     ws.close();
   }
+}
+
+async function slim() {
+  const key = await step('sign in and make an API key', apiKey);
+  const pad = await step('create a pad session', async () =>
+    (await api('POST', '/api/sessions', { token: key, body: { language: 'python' }, expect: [201] })).json);
+  await step('both people edit the live document', async () => {
+    const interviewer = await openDoc(pad.id, pad.interviewer_token);
+    const candidate = await openDoc(pad.id, pad.candidate_token);
+    try {
+      candidate.text.insert(0, 'print("from the slim image")');
+      await waitFor(() => interviewer.text.toString().includes('slim image'), { what: "the candidate's edit at the interviewer" });
+    } finally {
+      interviewer.close();
+      candidate.close();
+    }
+  });
+  await step('the browser languages are offered', async () => {
+    const { json } = await api('GET', '/api/languages');
+    const inBrowser = json.filter((l) => l.runs_on === 'browser').map((l) => l.id).sort();
+    assert.deepEqual(inBrowser, ['javascript', 'python', 'typescript']);
+  });
+  await step('a server-side run is refused with a reason', async () => {
+    const res = await fetch(`${url}/api/sessions/${pad.id}/execute`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${pad.candidate_token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ language: 'c', code: 'int main(void) { return 0; }' }),
+    });
+    const text = await res.text();
+    assert.equal(res.status, 409, text);
+    assert.match(JSON.parse(text).error, /no sandbox/);
+  });
 }
 
 async function before() {
@@ -224,7 +259,7 @@ async function tls() {
 }
 
 try {
-  await ({ before, after, tls })[phase]();
+  await ({ before, after, tls, slim })[phase]();
   process.exit(0);
 } catch (e) {
   console.error(`FAILED: ${e.stack || e}`);

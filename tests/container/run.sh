@@ -3,7 +3,8 @@
 # docker-compose.yml (the app and PostgreSQL), waits for health, checks a pad session with a live
 # document, a server-side run, a workspace session (its app through the platform, the terminal,
 # VS Code) and the Chaos Engine (tests/container/check.mjs), then `down` and `up` again and checks
-# that the sessions and the document survived. Prints the image size, build and start times.
+# that the sessions and the document survived. Builds the slim image too and checks a pad session
+# on it (docker run, no privileges). Prints both images' sizes, build and start times.
 #
 # It sets up what it needs first: Debian's docker.io (dockerd 20.10), docker-compose and
 # debootstrap; dockerd started in the background when it is not running (no systemd needed); the
@@ -18,9 +19,11 @@ cd "$ROOT"
 
 PROJECT="${IIDE_CONTAINER_PROJECT:-iide-ctest}"
 IMAGE=interview-ide:test
+SLIM_IMAGE=interview-ide:slim-test
 PORT="${IIDE_CONTAINER_PORT:-18080}"
 URL="http://127.0.0.1:$PORT"
 TLS_PORT="${IIDE_CONTAINER_TLS_PORT:-18443}"
+SLIM_PORT=$((PORT + 4))
 TLS_HTTP_PORT="${IIDE_CONTAINER_TLS_HTTP_PORT:-18081}"
 work="$(mktemp -d)"
 t_start=$(date +%s)
@@ -55,6 +58,7 @@ cleanup() {
     dc logs --no-color --tail 80 app >&2 2>/dev/null || true
   fi
   if [ "${IIDE_CONTAINER_KEEP:-}" != "1" ]; then dc --profile tls down -v --remove-orphans >/dev/null 2>&1 || true; fi
+  docker rm -f -v "$PROJECT-slim" >/dev/null 2>&1 || true
   rm -rf "$work"
   exit $rc
 }
@@ -68,6 +72,23 @@ t0=$(date +%s)
 docker build -q -t "$IMAGE" . >/dev/null
 build_s=$(( $(date +%s) - t0 ))
 size_bytes="$(docker image inspect -f '{{.Size}}' "$IMAGE")"
+t0=$(date +%s)
+docker build -q --target slim -t "$SLIM_IMAGE" . >/dev/null
+slim_build_s=$(( $(date +%s) - t0 ))
+slim_size_bytes="$(docker image inspect -f '{{.Size}}' "$SLIM_IMAGE")"
+
+# The slim image on its own (SQLite in its volume, no privileges): a pad session works.
+log "the slim image: docker run, then a pad session"
+docker rm -f "$PROJECT-slim" >/dev/null 2>&1 || true
+docker run -d --name "$PROJECT-slim" -p "127.0.0.1:$SLIM_PORT:8080" \
+  -e ADMIN_EMAIL -e ADMIN_PASSWORD -e PUBLIC_URL="http://127.0.0.1:$SLIM_PORT" "$SLIM_IMAGE" >/dev/null
+deadline=$(( $(date +%s) + 60 ))
+until curl -fsS "http://127.0.0.1:$SLIM_PORT/readyz" >/dev/null 2>&1; do
+  [ "$(date +%s)" -lt "$deadline" ] || { docker logs "$PROJECT-slim" >&2; echo "the slim image did not become ready" >&2; exit 1; }
+  sleep 0.2
+done
+(cd tests && node container/check.mjs slim "http://127.0.0.1:$SLIM_PORT" "$work/slim.json")
+docker rm -f "$PROJECT-slim" >/dev/null
 
 # Waits until the app container reports healthy; prints the seconds since $1.
 wait_healthy() {
@@ -135,8 +156,8 @@ done
 total_s=$(( $(date +%s) - t_start ))
 log "container test passed"
 cat <<REPORT
-  image $IMAGE: $(( size_bytes / 1000000 )) MB ($builder builder)
-  image build: ${build_s} s (layers already cached are reused)
+  image $IMAGE (full): $(( size_bytes / 1000000 )) MB ($builder builder); build ${build_s} s (layers already cached are reused)
+  image $SLIM_IMAGE (slim): $(( slim_size_bytes / 1000000 )) MB; build ${slim_build_s} s
   start to healthy: ${first_healthy_s} s from \`up\` with an empty database (/readyz ${first_ready_ms} ms after the app container started),
                     ${again_healthy_s} s on the second \`up\` (/readyz ${again_ready_ms} ms)
   local stand-ins for official images: $(stand_ins || true)
