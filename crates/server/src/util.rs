@@ -1,4 +1,4 @@
-//! Small helpers shared by the layers: time, random identifiers and secrets.
+//! Small helpers shared by the layers: time, HTML escaping, random identifiers and secrets.
 
 use base64::Engine;
 use rand::{RngCore, TryRngCore};
@@ -26,6 +26,23 @@ pub fn rfc3339(ms: i64) -> String {
         .ok()
         .and_then(|t| t.format(FORMAT).ok())
         .unwrap_or_default()
+}
+
+/// Escapes text for HTML element content and attribute values (quoted with `"` or `'`): the
+/// one escaper of every page the server writes.
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 /// A short public identifier (sessions, participants): 72 random bits, URL-safe.
@@ -68,6 +85,15 @@ mod tests {
         assert_eq!(rfc3339(1_709_210_096_789), "2024-02-29T12:34:56.789Z");
         assert_eq!(rfc3339(1_700_000_000_000), "2023-11-14T22:13:20.000Z");
         assert_eq!(rfc3339(-1), "1969-12-31T23:59:59.999Z");
+    }
+
+    #[test]
+    fn html_escaping_leaves_no_markup() {
+        assert_eq!(escape_html("<>&\"'"), "&lt;&gt;&amp;&quot;&#39;");
+        assert_eq!(
+            escape_html("<script>alert('x')</script> & \"é\""),
+            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;é&quot;"
+        );
     }
 
     #[test]

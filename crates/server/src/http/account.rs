@@ -21,7 +21,7 @@ use super::error::ApiError;
 use crate::accounts::{Account, LOGIN_TTL, MIN_PASSWORD_CHARS, NewUser};
 use crate::sessions::Role;
 use crate::store::SessionFilter;
-use crate::util::rfc3339;
+use crate::util::{escape_html, rfc3339};
 
 /// The sign-in cookie for a sign-in (or, with None, clearing it).
 fn login_cookie<'a>(state: &AppState, token: Option<&'a str>) -> CookieBuilder<'a> {
@@ -137,14 +137,7 @@ fn sso_cookie(value: Option<&str>) -> CookieBuilder<'_> {
 
 /// The page a refused SSO sign-in lands on: what happened, and the way back to the sign-in page.
 fn sso_refused(state: &AppState, status: StatusCode, message: &str) -> Response {
-    let message: String = message
-        .chars()
-        .take(300)
-        .collect::<String>()
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;");
+    let message = escape_html(&message.chars().take(300).collect::<String>());
     let html = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign-in refused · interview-ide</title>\
 <style>body{{background:#1e1e1e;color:#d4d4d4;font:14px system-ui,sans-serif;display:flex;justify-content:center;padding-top:15vh}}\
