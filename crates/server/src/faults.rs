@@ -297,7 +297,7 @@ fn app_like_error(status: u16, headers: &[(HeaderName, HeaderValue)]) -> Respons
     let mut r = Response::new(Body::from(text.clone()));
     *r.status_mut() = status;
     let h = r.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&httpdate(std::time::SystemTime::now())) {
+    if let Ok(v) = HeaderValue::from_str(&httpdate::fmt_http_date(std::time::SystemTime::now())) {
         h.insert(header::DATE, v);
     }
     for (name, value) in headers {
@@ -328,41 +328,9 @@ pub fn throttle(res: Response<Body>, bps: u64) -> Response<Body> {
     Response::from_parts(parts, Body::from_stream(paced))
 }
 
-/// An HTTP date (RFC 9110 5.6.7), as servers send in `Date`.
-fn httpdate(t: std::time::SystemTime) -> String {
-    let secs = t
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0) as i64;
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (h, m, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
-    let weekday = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][days.rem_euclid(7) as usize];
-    // Civil from days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    let mon = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ][(month - 1) as usize];
-    format!("{weekday}, {d:02} {mon} {year} {h:02}:{m:02}:{s:02} GMT")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn http_dates() {
-        let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
-        assert_eq!(httpdate(t), "Tue, 14 Nov 2023 22:13:20 GMT");
-    }
 
     fn fault(json: &str) -> FaultSpec {
         serde_json::from_str::<FaultSpec>(json)

@@ -6,7 +6,7 @@ use std::fmt::Write;
 use serde::{Deserialize, Serialize};
 
 use crate::store::{EventRow, ParticipantRow, SessionRow};
-use crate::util::rfc3339;
+use crate::util::{escape_html as escape, rfc3339};
 
 /// A timeline entry as the API returns it.
 #[derive(Debug, Serialize)]
@@ -56,22 +56,6 @@ pub struct ReportData<'a> {
     pub notes: &'a str,
     pub events: &'a [EventView],
     pub scorecard: &'a Scorecard,
-}
-
-/// Escapes text for HTML element content and attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
 }
 
 const STYLE: &str = "body{font:14px/1.5 system-ui,sans-serif;background:#1e1e1e;color:#d4d4d4;margin:0;padding:24px 40px;max-width:1100px}\
@@ -221,17 +205,4 @@ pub fn render(d: &ReportData) -> String {
     }
     h.push_str("</table></body></html>\n");
     h
-}
-
-#[cfg(test)]
-mod tests {
-    use super::escape;
-
-    #[test]
-    fn escapes_markup() {
-        assert_eq!(
-            escape("<script>alert('x')</script> & \""),
-            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;"
-        );
-    }
 }

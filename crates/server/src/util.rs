@@ -1,9 +1,12 @@
-//! Small helpers shared by the layers: time, random identifiers and secrets.
+//! Small helpers shared by the layers: time, HTML escaping, random identifiers and secrets.
 
 use base64::Engine;
 use rand::{RngCore, TryRngCore};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+use time::OffsetDateTime;
+use time::format_description::BorrowedFormatItem;
+use time::macros::format_description;
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
@@ -13,33 +16,33 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// RFC 3339 UTC timestamp with millisecond precision for a Unix-milliseconds value.
+/// RFC 3339 UTC timestamp with millisecond precision for a Unix-milliseconds value, always
+/// three digits of fraction (`2024-02-29T12:34:56.789Z`), as the API has always written them.
+/// An instant past the year 9999 (none the platform stores) gives an empty string.
 pub fn rfc3339(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let millis = ms.rem_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
+    const FORMAT: &[BorrowedFormatItem<'_>] =
+        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(FORMAT).ok())
+        .unwrap_or_default()
 }
 
-// Howard Hinnant's days-to-civil algorithm: avoids a date crate for one conversion.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
+/// Escapes text for HTML element content and attribute values (quoted with `"` or `'`): the
+/// one escaper of every page the server writes.
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 /// A short public identifier (sessions, participants): 72 random bits, URL-safe.
@@ -80,6 +83,17 @@ mod tests {
     fn rfc3339_formats_known_instants() {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(rfc3339(1_709_210_096_789), "2024-02-29T12:34:56.789Z");
+        assert_eq!(rfc3339(1_700_000_000_000), "2023-11-14T22:13:20.000Z");
+        assert_eq!(rfc3339(-1), "1969-12-31T23:59:59.999Z");
+    }
+
+    #[test]
+    fn html_escaping_leaves_no_markup() {
+        assert_eq!(escape_html("<>&\"'"), "&lt;&gt;&amp;&quot;&#39;");
+        assert_eq!(
+            escape_html("<script>alert('x')</script> & \"é\""),
+            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;é&quot;"
+        );
     }
 
     #[test]

@@ -1,7 +1,6 @@
 //! The AI assistant: a chat per session where the candidate asks and the interviewer reads along.
 //!
 //! - `provider`: the provider trait, Anthropic Messages API and OpenAI-compatible implementations.
-//! - `sse`: the Server-Sent Events parser both providers read their streams with.
 //! - `prompt`: the system prompt, built here from the mode and the session, never by the client.
 //! - the mode per session and the persisted conversation (text, usage, timings) are in the
 //!   store's assistant tables (`Store::assistant()`).
@@ -13,7 +12,6 @@
 pub mod live;
 pub mod prompt;
 pub mod provider;
-pub mod sse;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};

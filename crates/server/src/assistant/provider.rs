@@ -7,12 +7,12 @@
 
 use std::time::Duration;
 
-use futures_util::StreamExt;
+use bytes::Bytes;
+use eventsource_stream::{Event, EventStreamError, Eventsource};
 use futures_util::future::BoxFuture;
-use futures_util::stream::BoxStream;
+use futures_util::stream::{self, BoxStream};
+use futures_util::{Stream, StreamExt};
 use serde_json::{Value, json};
-
-use super::sse::{SseEvent, SseParser};
 
 /// One turn of the conversation sent to a provider.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -183,12 +183,11 @@ impl Provider for Anthropic {
 
 /// Maps one Anthropic stream event to what we yield. `Ok(None)`: nothing to yield (ping, block
 /// start/stop); `Err`: the provider's `error` event or a malformed event.
-fn anthropic_event(ev: &SseEvent) -> Result<Vec<StreamEvent>, ProviderError> {
-    let data: Value = serde_json::from_str(&ev.data)
-        .map_err(|_| ProviderError::Stream("malformed event from the provider".into()))?;
-    let kind = ev
-        .event
-        .as_deref()
+fn anthropic_event(ev: &Event) -> Result<Vec<StreamEvent>, ProviderError> {
+    let data: Value = serde_json::from_str(&ev.data).map_err(|_| malformed())?;
+    // An event the stream did not name is a "message"; its data says what it is then.
+    let kind = Some(ev.event.as_str())
+        .filter(|e| *e != "message")
         .or_else(|| data["type"].as_str())
         .unwrap_or("");
     Ok(match kind {
@@ -299,12 +298,11 @@ impl Provider for OpenAi {
     }
 }
 
-fn openai_event(ev: &SseEvent) -> Result<Vec<StreamEvent>, ProviderError> {
+fn openai_event(ev: &Event) -> Result<Vec<StreamEvent>, ProviderError> {
     if ev.data.trim() == "[DONE]" {
         return Ok(vec![StreamEvent::Done]);
     }
-    let data: Value = serde_json::from_str(&ev.data)
-        .map_err(|_| ProviderError::Stream("malformed event from the provider".into()))?;
+    let data: Value = serde_json::from_str(&ev.data).map_err(|_| malformed())?;
     if let Some(err) = data.get("error").filter(|e| !e.is_null()) {
         let message = err["message"]
             .as_str()
@@ -377,66 +375,50 @@ async fn check_status(response: reqwest::Response) -> Result<reqwest::Response, 
     })
 }
 
-/// Turns a streaming HTTP body into our events through the SSE parser and a per-provider mapper.
-/// The stream ends after `Done`; a body that ends before it is `Truncated`.
+fn malformed() -> ProviderError {
+    ProviderError::Stream("malformed event from the provider".into())
+}
+
+type MapEvent = fn(&Event) -> Result<Vec<StreamEvent>, ProviderError>;
+
+/// Turns a streaming HTTP body into our events: `eventsource-stream` reads the Server-Sent
+/// Events, a per-provider mapper turns each into ours. The stream ends after `Done` or the
+/// first error; a body that ends before `Done` is `Truncated`.
 fn sse_events(
     response: reqwest::Response,
-    map: fn(&SseEvent) -> Result<Vec<StreamEvent>, ProviderError>,
-) -> impl futures_util::Stream<Item = Result<StreamEvent, ProviderError>> + Send + 'static {
-    struct St {
-        body: BoxStream<'static, reqwest::Result<bytes::Bytes>>,
-        parser: SseParser,
-        queue: std::collections::VecDeque<Result<StreamEvent, ProviderError>>,
-        finished: bool,
-    }
-    let st = St {
-        body: response.bytes_stream().boxed(),
-        parser: SseParser::new(),
-        queue: Default::default(),
-        finished: false,
-    };
-    futures_util::stream::unfold(st, move |mut st| async move {
-        loop {
-            if let Some(item) = st.queue.pop_front() {
-                if matches!(item, Ok(StreamEvent::Done) | Err(_)) {
-                    st.finished = true;
-                    st.queue.clear();
-                }
-                return Some((item, st));
-            }
-            if st.finished {
-                return None;
-            }
-            match st.body.next().await {
-                Some(Ok(chunk)) => {
-                    for ev in st.parser.feed(&chunk) {
-                        match map(&ev) {
-                            Ok(items) => st.queue.extend(items.into_iter().map(Ok)),
-                            Err(e) => st.queue.push_back(Err(e)),
-                        }
-                    }
-                }
-                Some(Err(e)) => {
-                    st.queue.push_back(Err(if e.is_timeout() {
-                        ProviderError::Network("the provider stopped sending".into())
-                    } else {
-                        ProviderError::Truncated
-                    }));
-                }
-                None => {
-                    // A final event without its blank line still counts.
-                    for ev in st.parser.feed(b"\n\n") {
-                        match map(&ev) {
-                            Ok(items) => st.queue.extend(items.into_iter().map(Ok)),
-                            Err(e) => st.queue.push_back(Err(e)),
-                        }
-                    }
-                    if !st.queue.iter().any(|i| matches!(i, Ok(StreamEvent::Done))) {
-                        st.queue.push_back(Err(ProviderError::Truncated));
-                    }
-                }
-            }
-        }
+    map: MapEvent,
+) -> impl Stream<Item = Result<StreamEvent, ProviderError>> + Send + 'static {
+    events(response.bytes_stream(), map)
+}
+
+fn events(
+    body: impl Stream<Item = reqwest::Result<Bytes>> + Send + 'static,
+    map: MapEvent,
+) -> impl Stream<Item = Result<StreamEvent, ProviderError>> + Send + 'static {
+    // A final event without its blank line still counts: the body gets one at its end.
+    let body = body.chain(stream::once(async { Ok(Bytes::from_static(b"\n\n")) }));
+    let items = body.eventsource().flat_map(move |event| {
+        let items = match event {
+            Ok(event) => match map(&event) {
+                Ok(items) => items.into_iter().map(Ok).collect(),
+                Err(e) => vec![Err(e)],
+            },
+            Err(EventStreamError::Transport(e)) if e.is_timeout() => vec![Err(
+                ProviderError::Network("the provider stopped sending".into()),
+            )],
+            Err(EventStreamError::Transport(_)) => vec![Err(ProviderError::Truncated)],
+            Err(EventStreamError::Utf8(_) | EventStreamError::Parser(_)) => vec![Err(malformed())],
+        };
+        stream::iter(items)
+    });
+    let end = stream::once(async { Err(ProviderError::Truncated) });
+    // Everything up to and including the first `Done` or error; the body is not read after it.
+    let items = Box::pin(items.chain(end));
+    stream::unfold(Some(items), |items| async move {
+        let mut items = items?;
+        let item = items.next().await?;
+        let last = matches!(item, Ok(StreamEvent::Done) | Err(_));
+        Some((item, (!last).then_some(items)))
     })
 }
 
@@ -444,12 +426,83 @@ fn sse_events(
 mod tests {
     use super::*;
 
-    fn ev(event: Option<&str>, data: &str) -> SseEvent {
-        SseEvent {
-            event: event.map(str::to_string),
+    fn ev(event: Option<&str>, data: &str) -> Event {
+        Event {
+            event: event.unwrap_or("message").to_string(),
             data: data.into(),
-            id: None,
+            ..Event::default()
         }
+    }
+
+    /// The events of a body that arrives in these chunks.
+    async fn all(
+        chunks: Vec<&'static [u8]>,
+        map: MapEvent,
+    ) -> Vec<Result<StreamEvent, ProviderError>> {
+        let body = stream::iter(chunks.into_iter().map(|c| Ok(Bytes::from_static(c))));
+        events(body, map).collect().await
+    }
+
+    const ANTHROPIC_STREAM: &[u8] = "event: message_start\r\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":3,\"output_tokens\":1}}}\r\n\r\n\
+: keep-alive\n\n\
+event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"é!\"}}\n\n\
+event: ping\rdata: {\"type\": \"ping\"}\r\r\
+event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n".as_bytes();
+
+    #[tokio::test]
+    async fn a_stream_split_anywhere_gives_the_same_events() {
+        let whole = all(vec![ANTHROPIC_STREAM], anthropic_event).await;
+        assert_eq!(
+            whole,
+            vec![
+                Ok(StreamEvent::Usage {
+                    input_tokens: Some(3),
+                    output_tokens: Some(1)
+                }),
+                Ok(StreamEvent::Text("é!".into())),
+                Ok(StreamEvent::Done),
+            ]
+        );
+        for split in 1..ANTHROPIC_STREAM.len() {
+            let (a, b) = ANTHROPIC_STREAM.split_at(split);
+            assert_eq!(
+                all(vec![a, b], anthropic_event).await,
+                whole,
+                "split at {split}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_stream_ends_at_done_errors_or_truncation() {
+        // A last event without its blank line still counts; nothing after Done is read.
+        let done = all(vec![b"data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\ndata: [DONE]\n\ndata: {}\n\n"], openai_event).await;
+        assert_eq!(
+            done,
+            vec![Ok(StreamEvent::Text("a".into())), Ok(StreamEvent::Done)]
+        );
+        let unterminated = all(vec![b"data: [DONE]"], openai_event).await;
+        assert_eq!(unterminated, vec![Ok(StreamEvent::Done)]);
+        let cut = all(
+            vec![b"data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n"],
+            openai_event,
+        )
+        .await;
+        assert_eq!(
+            cut,
+            vec![
+                Ok(StreamEvent::Text("a".into())),
+                Err(ProviderError::Truncated)
+            ]
+        );
+        let error = all(
+            vec![b"event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\nevent: message_stop\ndata: {}\n\n"],
+            anthropic_event,
+        )
+        .await;
+        assert_eq!(error, vec![Err(ProviderError::Overloaded)]);
+        let garbage = all(vec![b"data: not json\n\n"], anthropic_event).await;
+        assert_eq!(garbage, vec![Err(malformed())]);
     }
 
     #[test]

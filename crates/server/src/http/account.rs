@@ -2,39 +2,37 @@
 //! and the admin's users, teams and audit log.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use axum::Json;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use cookie::{Cookie, CookieBuilder, SameSite};
 use serde::Deserialize;
 
 use super::AppState;
 use super::api::{JsonBody, client_address};
-use super::auth::{AdminAccount, Auth, SignedIn, account_cookie, cookie, cross_origin_write};
+use super::auth::{
+    AdminAccount, Auth, SignedIn, account_cookie, cookie, cross_origin_write, max_age, set_cookie,
+};
 use super::error::ApiError;
 use crate::accounts::{Account, LOGIN_TTL, MIN_PASSWORD_CHARS, NewUser};
 use crate::sessions::Role;
 use crate::store::SessionFilter;
-use crate::util::rfc3339;
+use crate::util::{escape_html, rfc3339};
 
-/// `Set-Cookie` for a sign-in (or, with None, clearing it).
-fn login_cookie(state: &AppState, token: Option<&str>) -> HeaderValue {
-    let secure = if state.config.public_url().starts_with("https://") {
-        "; Secure"
-    } else {
-        ""
+/// The sign-in cookie for a sign-in (or, with None, clearing it).
+fn login_cookie<'a>(state: &AppState, token: Option<&'a str>) -> CookieBuilder<'a> {
+    let (value, lifetime) = match token {
+        Some(t) => (t, LOGIN_TTL),
+        None => ("", Duration::ZERO),
     };
-    let (value, age) = match token {
-        Some(t) => (t, LOGIN_TTL.as_secs()),
-        None => ("", 0),
-    };
-    let name = account_cookie(state);
-    HeaderValue::from_str(&format!(
-        "{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={age}{secure}"
-    ))
-    .unwrap_or_else(|_| HeaderValue::from_static("iide_account=; Path=/; Max-Age=0"))
+    Cookie::build((account_cookie(state), value))
+        .path("/")
+        .same_site(SameSite::Lax)
+        .max_age(max_age(lifetime))
 }
 
 /// Sign-in, setup and invite forms are refused from other origins (login CSRF).
@@ -59,9 +57,11 @@ async fn signed_in(
         let _ = state.accounts.logout(&old).await;
     }
     let mut response = (status, Json(serde_json::json!({ "user": account }))).into_response();
-    response
-        .headers_mut()
-        .append(header::SET_COOKIE, login_cookie(state, Some(&token)));
+    set_cookie(
+        state,
+        response.headers_mut(),
+        login_cookie(state, Some(&token)),
+    );
     response
 }
 
@@ -101,9 +101,7 @@ pub async fn logout(State(state): State<AppState>, parts: Parts) -> Result<Respo
         state.accounts.logout(&value).await?;
     }
     let mut response = StatusCode::NO_CONTENT.into_response();
-    response
-        .headers_mut()
-        .append(header::SET_COOKIE, login_cookie(&state, None));
+    set_cookie(&state, response.headers_mut(), login_cookie(&state, None));
     Ok(response)
 }
 
@@ -126,32 +124,20 @@ pub async fn me(
 /// Carries the state of an SSO sign-in in progress from `start` to `callback` in the one browser.
 const SSO_COOKIE: &str = "iide_sso";
 
-fn sso_cookie(state: &AppState, value: Option<&str>) -> HeaderValue {
-    let secure = if state.config.public_url().starts_with("https://") {
-        "; Secure"
-    } else {
-        ""
+fn sso_cookie(value: Option<&str>) -> CookieBuilder<'_> {
+    let (value, lifetime) = match value {
+        Some(v) => (v, crate::accounts::sso::PENDING_TTL),
+        None => ("", Duration::ZERO),
     };
-    let (value, age) = match value {
-        Some(v) => (v, crate::accounts::sso::PENDING_TTL.as_secs()),
-        None => ("", 0),
-    };
-    HeaderValue::from_str(&format!(
-        "{SSO_COOKIE}={value}; Path=/api/auth/sso; HttpOnly; SameSite=Lax; Max-Age={age}{secure}"
-    ))
-    .unwrap_or_else(|_| HeaderValue::from_static("iide_sso=; Path=/api/auth/sso; Max-Age=0"))
+    Cookie::build((SSO_COOKIE, value))
+        .path("/api/auth/sso")
+        .same_site(SameSite::Lax)
+        .max_age(max_age(lifetime))
 }
 
 /// The page a refused SSO sign-in lands on: what happened, and the way back to the sign-in page.
 fn sso_refused(state: &AppState, status: StatusCode, message: &str) -> Response {
-    let message: String = message
-        .chars()
-        .take(300)
-        .collect::<String>()
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;");
+    let message = escape_html(&message.chars().take(300).collect::<String>());
     let html = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign-in refused · interview-ide</title>\
 <style>body{{background:#1e1e1e;color:#d4d4d4;font:14px system-ui,sans-serif;display:flex;justify-content:center;padding-top:15vh}}\
@@ -167,9 +153,7 @@ main{{background:#252526;border:1px solid #3c3c3c;padding:24px 32px;max-width:48
         html,
     )
         .into_response();
-    response
-        .headers_mut()
-        .append(header::SET_COOKIE, sso_cookie(state, None));
+    set_cookie(state, response.headers_mut(), sso_cookie(None));
     response
 }
 
@@ -185,9 +169,11 @@ pub async fn sso_start(State(state): State<AppState>) -> Response {
     match sso.start().await {
         Ok((url, flow_state)) => {
             let mut response = axum::response::Redirect::to(&url).into_response();
-            response
-                .headers_mut()
-                .append(header::SET_COOKIE, sso_cookie(&state, Some(&flow_state)));
+            set_cookie(
+                &state,
+                response.headers_mut(),
+                sso_cookie(Some(&flow_state)),
+            );
             response
                 .headers_mut()
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -283,12 +269,12 @@ pub async fn sso_callback(
         let _ = state.accounts.logout(&old).await;
     }
     let mut response = axum::response::Redirect::to("/").into_response();
-    response
-        .headers_mut()
-        .append(header::SET_COOKIE, login_cookie(&state, Some(&token)));
-    response
-        .headers_mut()
-        .append(header::SET_COOKIE, sso_cookie(&state, None));
+    set_cookie(
+        &state,
+        response.headers_mut(),
+        login_cookie(&state, Some(&token)),
+    );
+    set_cookie(&state, response.headers_mut(), sso_cookie(None));
     response
 }
 

@@ -1,17 +1,19 @@
 //! JSON routes of sessions, participants and languages.
 
 use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequest, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use cookie::{Cookie, SameSite};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::AppState;
-use super::auth::{Auth, SignedIn, cookie_name};
+use super::auth::{Auth, SignedIn, cookie_name, max_age, set_cookie};
 use super::error::ApiError;
 use crate::sessions::{Activity, LANGUAGES, PolicyChange, RunReport};
 
@@ -238,20 +240,11 @@ pub async fn join(
     let mut response = (StatusCode::CREATED, Json(participant)).into_response();
     // The token is known valid: Auth just resolved it from this same request.
     if let Some(token) = super::auth::request_token(&headers, uri.query(), &caller.session.id) {
-        let secure = if state.config.public_url().starts_with("https://") {
-            "; Secure"
-        } else {
-            ""
-        };
-        let cookie = format!(
-            "{}={}; Path=/api/sessions/{}; HttpOnly; SameSite=Strict; Max-Age=2592000{secure}",
-            cookie_name(&caller.session.id),
-            token,
-            caller.session.id
-        );
-        if let Ok(value) = HeaderValue::from_str(&cookie) {
-            response.headers_mut().append(header::SET_COOKIE, value);
-        }
+        let session_cookie = Cookie::build((cookie_name(&caller.session.id), token))
+            .path(format!("/api/sessions/{}", caller.session.id))
+            .same_site(SameSite::Strict)
+            .max_age(max_age(Duration::from_secs(30 * 24 * 3600)));
+        set_cookie(&state, response.headers_mut(), session_cookie);
     }
     Ok(response)
 }

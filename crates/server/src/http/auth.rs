@@ -3,7 +3,10 @@
 
 use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, header};
+use std::time::Duration;
+
+use axum::http::{HeaderMap, HeaderValue, header};
+use cookie::{Cookie, CookieBuilder};
 
 use super::AppState;
 use super::error::ApiError;
@@ -14,11 +17,16 @@ use crate::sessions::{Caller, Role, SessionError};
 /// it is a `__Host-` cookie: the browser keeps it to exactly this host, and no other host (the
 /// untrusted origin's, say) can set one of that name beside it.
 pub fn account_cookie(state: &AppState) -> &'static str {
-    if state.config.public_url().starts_with("https://") {
+    if https(state) {
         "__Host-iide_account"
     } else {
         "iide_account"
     }
+}
+
+/// Whether the platform is served over https: its cookies are `Secure` then.
+fn https(state: &AppState) -> bool {
+    state.config.public_url().starts_with("https://")
 }
 
 /// A cookie's value by name. Two different values under one name (one planted by another
@@ -28,15 +36,29 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .filter(|(n, _)| *n == name)
-        .map(|(_, value)| value);
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .filter(|c| c.name() == name);
     let first = values.next()?;
-    if values.any(|other| other != first) {
+    if values.any(|other| other.value() != first.value()) {
         return None;
     }
-    Some(first.to_string())
+    Some(first.value().to_string())
+}
+
+/// A cookie's `Max-Age`: how long the browser keeps it (zero: it drops it now).
+pub fn max_age(lifetime: Duration) -> cookie::time::Duration {
+    cookie::time::Duration::try_from(lifetime).unwrap_or(cookie::time::Duration::ZERO)
+}
+
+/// Adds the `Set-Cookie` of one of the platform's cookies to an answer's headers: every one is
+/// HttpOnly, and Secure over https. A value a header cannot carry sets nothing (the values are
+/// tokens of our own alphabet, so it does not happen).
+pub fn set_cookie(state: &AppState, headers: &mut HeaderMap, cookie: CookieBuilder<'_>) {
+    let cookie = cookie.http_only(true).secure(https(state)).build();
+    if let Ok(value) = HeaderValue::from_str(&cookie.to_string()) {
+        headers.append(header::SET_COOKIE, value);
+    }
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -297,5 +319,33 @@ impl FromRequestParts<AppState> for Auth {
             role: Role::Interviewer,
             account: Some(account.email),
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderMap;
+
+    fn headers(cookies: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for c in cookies {
+            h.append("cookie", c.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn a_cookie_is_read_by_its_exact_name() {
+        let h = headers(&["theme=dark; iide_account=tok", "iide_account_x=other"]);
+        assert_eq!(super::cookie(&h, "iide_account").as_deref(), Some("tok"));
+        assert_eq!(super::cookie(&h, "missing"), None);
+    }
+
+    #[test]
+    fn two_values_under_one_name_are_not_believed() {
+        let h = headers(&["iide_account=a; x=1", "iide_account=b"]);
+        assert_eq!(super::cookie(&h, "iide_account"), None);
+        let same = headers(&["iide_account=a; iide_account=a"]);
+        assert_eq!(super::cookie(&same, "iide_account").as_deref(), Some("a"));
     }
 }

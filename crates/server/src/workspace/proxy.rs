@@ -192,8 +192,10 @@ pub fn strip_credentials(headers: &mut HeaderMap) {
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';').map(|c| c.trim().to_string()))
-        .filter(|c| !c.starts_with("iide_") && !c.starts_with("__Host-iide_") && !c.is_empty())
+        .flat_map(cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
+        .filter(|c| !c.name().starts_with("iide_") && !c.name().starts_with("__Host-iide_"))
+        .map(|c| c.stripped().to_string())
         .collect();
     headers.remove(header::COOKIE);
     if !kept.is_empty() {
@@ -242,6 +244,23 @@ pub fn without_token(path: &str, query: Option<&str>) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_platforms_cookies_never_reach_the_app() {
+        let mut h = axum::http::HeaderMap::new();
+        h.append(
+            "cookie",
+            "iide_account=a; theme=dark; __Host-iide_account=b"
+                .parse()
+                .unwrap(),
+        );
+        h.append("cookie", "iide_s1=t;app_session=xyz".parse().unwrap());
+        h.append("authorization", "Bearer t".parse().unwrap());
+        super::strip_credentials(&mut h);
+        assert_eq!(h.get_all("cookie").iter().count(), 1);
+        assert_eq!(h["cookie"], "theme=dark; app_session=xyz");
+        assert!(h.get("authorization").is_none());
+    }
+
     #[test]
     fn an_answer_cannot_change_the_browsers_state_for_the_host() {
         let mut h = axum::http::HeaderMap::new();

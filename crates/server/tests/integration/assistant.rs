@@ -13,8 +13,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use bytes::Bytes;
+use eventsource_stream::{Event as SseEvent, Eventsource};
 use futures_util::StreamExt;
-use interview_ide::assistant::sse::{SseEvent, SseParser};
 use serde_json::{Value, json};
 use tokio::sync::{Notify, mpsc};
 
@@ -203,13 +203,11 @@ async fn post_chat(t: &TestServer, s: &Session, token: &str, body: Value) -> req
 /// Reads an SSE response to its end.
 async fn read_events(res: reqwest::Response) -> Vec<SseEvent> {
     assert_eq!(res.headers()["content-type"], "text/event-stream");
-    let mut parser = SseParser::new();
-    let mut out = Vec::new();
-    let mut body = res.bytes_stream();
-    while let Some(chunk) = body.next().await {
-        out.extend(parser.feed(&chunk.unwrap()));
-    }
-    out
+    res.bytes_stream()
+        .eventsource()
+        .map(|e| e.unwrap())
+        .collect()
+        .await
 }
 
 fn data(ev: &SseEvent) -> Value {
@@ -219,7 +217,7 @@ fn data(ev: &SseEvent) -> Value {
 fn text_of(events: &[SseEvent]) -> String {
     events
         .iter()
-        .filter(|e| e.event.as_deref() == Some("delta"))
+        .filter(|e| e.event == "delta")
         .map(|e| data(e)["text"].as_str().unwrap().to_string())
         .collect()
 }
@@ -251,7 +249,7 @@ async fn anthropic_reply_streams_is_stored_and_shared() {
     .await;
     assert_eq!(res.status(), 200);
     let events = read_events(res).await;
-    let names: Vec<_> = events.iter().map(|e| e.event.clone().unwrap()).collect();
+    let names: Vec<_> = events.iter().map(|e| e.event.clone()).collect();
     assert_eq!(names.first().map(String::as_str), Some("start"));
     assert_eq!(names.last().map(String::as_str), Some("done"));
     assert_eq!(
@@ -402,15 +400,13 @@ async fn the_first_token_reaches_the_client_before_the_provider_sends_the_rest()
     let s = new_session(&t.url()).await;
     let res = post_chat(&t, &s, &s.candidate, json!({"message": "[gated] hello"})).await;
     assert_eq!(res.status(), 200);
-    let mut body = res.bytes_stream();
-    let mut parser = SseParser::new();
+    let mut events = res.bytes_stream().eventsource();
     let mut seen = Vec::new();
     // The provider holds back everything after its first delta until released.
     let first = tokio::time::timeout(Duration::from_secs(5), async {
         loop {
-            let chunk = body.next().await.unwrap().unwrap();
-            seen.extend(parser.feed(&chunk));
-            if let Some(d) = seen.iter().find(|e| e.event.as_deref() == Some("delta")) {
+            seen.push(events.next().await.unwrap().unwrap());
+            if let Some(d) = seen.iter().find(|e| e.event == "delta") {
                 return data(d)["text"].as_str().unwrap().to_string();
             }
         }
@@ -419,10 +415,10 @@ async fn the_first_token_reaches_the_client_before_the_provider_sends_the_rest()
     .expect("the first delta arrives while the provider is still holding the rest");
     assert_eq!(first, "Look at ");
     fake.fake.release.notify_one();
-    while let Some(chunk) = body.next().await {
-        seen.extend(parser.feed(&chunk.unwrap()));
+    while let Some(event) = events.next().await {
+        seen.push(event.unwrap());
     }
-    assert_eq!(seen.last().unwrap().event.as_deref(), Some("done"));
+    assert_eq!(seen.last().unwrap().event, "done");
     assert_eq!(
         text_of(&seen),
         "Look at the loop: é is fine; `n` is off by one."
@@ -691,7 +687,7 @@ async fn a_mid_stream_error_or_break_keeps_the_partial_answer_marked_cut_off() {
         let events = read_events(res).await;
         assert_eq!(text_of(&events), "Look at the loop: ");
         let last = events.last().unwrap();
-        assert_eq!(last.event.as_deref(), Some("error"));
+        assert_eq!(last.event, "error");
         let d = data(last);
         assert_eq!(d["cut_off"], true);
         assert!(
@@ -774,16 +770,12 @@ async fn stopping_keeps_the_partial_answer() {
         json!({"message": "[gated] long answer"}),
     )
     .await;
-    let mut body = res.bytes_stream();
-    let mut parser = SseParser::new();
+    let mut events = res.bytes_stream().eventsource();
     let mut seen = Vec::new();
-    while !seen
-        .iter()
-        .any(|e: &SseEvent| e.event.as_deref() == Some("delta"))
-    {
-        seen.extend(parser.feed(&body.next().await.unwrap().unwrap()));
+    while !seen.iter().any(|e: &SseEvent| e.event == "delta") {
+        seen.push(events.next().await.unwrap().unwrap());
     }
-    drop(body); // the browser's Stop aborts the fetch
+    drop(events); // the browser's Stop aborts the fetch
     let mut reply = Value::Null;
     for _ in 0..100 {
         tokio::time::sleep(Duration::from_millis(30)).await;
@@ -909,7 +901,7 @@ async fn the_conversation_is_stored_on_postgres_too() {
         .await
         .unwrap();
     let events = read_events(res).await;
-    assert_eq!(events.last().unwrap().event.as_deref(), Some("done"));
+    assert_eq!(events.last().unwrap().event, "done");
     let res = http()
         .patch(format!("{base}/api/sessions/{}/assistant", s.id))
         .bearer_auth(&s.interviewer)
@@ -965,20 +957,16 @@ async fn a_restart_cuts_off_replies_in_flight_and_recovers_interrupted_ones() {
         .send()
         .await
         .unwrap();
-    let mut body = res.bytes_stream();
-    let mut parser = SseParser::new();
+    let mut events = res.bytes_stream().eventsource();
     let mut seen = Vec::new();
-    while !seen
-        .iter()
-        .any(|e: &SseEvent| e.event.as_deref() == Some("delta"))
-    {
-        seen.extend(parser.feed(&body.next().await.unwrap().unwrap()));
+    while !seen.iter().any(|e: &SseEvent| e.event == "delta") {
+        seen.push(events.next().await.unwrap().unwrap());
     }
     // A graceful stop does not wait for the provider: the reply ends now, cut off, with an error event.
     let started = std::time::Instant::now();
     let stopping = tokio::spawn(server.stop());
-    while let Some(Ok(chunk)) = body.next().await {
-        seen.extend(parser.feed(&chunk));
+    while let Some(Ok(event)) = events.next().await {
+        seen.push(event);
     }
     stopping.await.unwrap().unwrap();
     assert!(
@@ -987,7 +975,7 @@ async fn a_restart_cuts_off_replies_in_flight_and_recovers_interrupted_ones() {
         started.elapsed()
     );
     let last = seen.last().unwrap();
-    assert_eq!(last.event.as_deref(), Some("error"));
+    assert_eq!(last.event, "error");
     assert!(data(last)["error"].as_str().unwrap().contains("restarting"));
 
     // A reply a crashed process left 'streaming' is marked cut off at the next start.
