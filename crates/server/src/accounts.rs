@@ -6,11 +6,12 @@ pub mod sso;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use parking_lot::Mutex;
 use rand::RngCore;
 use serde::Serialize;
 
@@ -280,7 +281,7 @@ impl Accounts {
                 .await
                 .map_err(|e| AccountError::Store(StoreError::Unavailable(format!("redis: {e}"))))?;
         }
-        *self.setup_code.lock().unwrap_or_else(|e| e.into_inner()) = Some(code.clone());
+        *self.setup_code.lock() = Some(code.clone());
         Ok(Some(code))
     }
 
@@ -296,11 +297,7 @@ impl Accounts {
                 .temporary(SETUP_CODE_KEY)
                 .await
                 .map_err(|e| AccountError::Store(StoreError::Unavailable(format!("redis: {e}"))))?,
-            None => self
-                .setup_code
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .clone(),
+            None => self.setup_code.lock().clone(),
         };
         let valid = expected
             .as_deref()
@@ -318,11 +315,7 @@ impl Accounts {
                 .take_temporary(SETUP_CODE_KEY)
                 .await
                 .map_err(|e| AccountError::Store(StoreError::Unavailable(format!("redis: {e}"))))?,
-            None => self
-                .setup_code
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .take(),
+            None => self.setup_code.lock().take(),
         };
         if taken.is_none() {
             return Err(AccountError::NotFound(
@@ -792,7 +785,7 @@ impl Accounts {
                 }
             }
         }
-        let mut attempts = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
+        let mut attempts = self.attempts.lock();
         if attempts.len() > 100_000 {
             attempts.retain(|_, (start, _)| start.elapsed() < THROTTLE_WINDOW);
         }
@@ -816,21 +809,13 @@ impl Accounts {
                 return;
             }
         }
-        if let Some(entry) = self
-            .attempts
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get_mut(key)
-        {
+        if let Some(entry) = self.attempts.lock().get_mut(key) {
             entry.1 = entry.1.saturating_sub(1);
         }
     }
 
     async fn clear_attempts(&self, key: &str) {
-        self.attempts
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(key);
+        self.attempts.lock().remove(key);
         if let Some(node) = &self.cluster {
             let _ = node.forget_events(&format!("sign-in-attempts:{key}")).await;
         }

@@ -3,9 +3,10 @@
 //! ends its own. In cluster mode the withdrawal is announced, and every node ends its part.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 
+use parking_lot::Mutex;
 use tokio_util::sync::CancellationToken;
 
 use crate::cluster::{Control, Node};
@@ -79,11 +80,7 @@ pub struct Registration {
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        let mut open = self
-            .connections
-            .open
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let mut open = self.connections.open.lock();
         if let Some(of_holder) = open.get_mut(&self.holder) {
             of_holder.remove(&self.id);
             if of_holder.is_empty() {
@@ -110,7 +107,6 @@ impl Connections {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         self.open
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
             .entry(holder.clone())
             .or_default()
             .insert(id, ended.clone());
@@ -134,12 +130,7 @@ impl Connections {
     }
 
     fn end_here(&self, holder: &Holder) -> usize {
-        let ended = self
-            .open
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(holder)
-            .unwrap_or_default();
+        let ended = self.open.lock().remove(holder).unwrap_or_default();
         for token in ended.values() {
             token.cancel();
         }

@@ -4,9 +4,10 @@
 //! its open connections) is made and unmade here, in a fixed order.
 
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
+use parking_lot::Mutex;
 use tokio_util::sync::CancellationToken;
 use yrs::{Map, WriteTxn};
 
@@ -108,12 +109,7 @@ impl Lifecycle {
         };
         let lease = workspace_lease(&session.id);
         for _ in 0..5 {
-            if self
-                .owned
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .contains(&session.id)
-            {
+            if self.owned.lock().contains(&session.id) {
                 return Ok(Placement::Here);
             }
             let holder = node.lease_holder(&lease).await.map_err(|e| {
@@ -159,12 +155,7 @@ impl Lifecycle {
             return Ok(());
         };
         let _one = self.adopting.lock().await;
-        if self
-            .owned
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .contains(&session.id)
-        {
+        if self.owned.lock().contains(&session.id) {
             return Ok(());
         }
         let id = session.id.as_str();
@@ -183,11 +174,8 @@ impl Lifecycle {
             restored = self.restore_files(session).await;
         }
         node.set_permanent(&workspace_home(id)).await;
-        self.owned
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id.to_string());
-        node.set_workspaces(self.owned.lock().unwrap_or_else(|e| e.into_inner()).len());
+        self.owned.lock().insert(id.to_string());
+        node.set_workspaces(self.owned.lock().len());
         if let Ok(ws) = self.workspaces.get(session).await {
             ws.app.start();
         }
@@ -277,26 +265,17 @@ impl Lifecycle {
                     _ = stop.cancelled() => break,
                     _ = tick.tick() => {}
                 }
-                let owned: Vec<String> = this
-                    .owned
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .iter()
-                    .cloned()
-                    .collect();
+                let owned: Vec<String> = this.owned.lock().iter().cloned().collect();
                 for id in owned {
                     if !node.lease(&workspace_lease(&id), WORKSPACE_LEASE).await
                         && node.lease_holder(&workspace_lease(&id)).await.is_ok()
                     {
                         tracing::warn!(session = %id, "another node took this workspace over; stopping the copy here");
-                        this.owned
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .remove(&id);
+                        this.owned.lock().remove(&id);
                         this.workspaces.stop(&id);
                     }
                 }
-                node.set_workspaces(this.owned.lock().unwrap_or_else(|e| e.into_inner()).len());
+                node.set_workspaces(this.owned.lock().len());
             }
         });
     }
@@ -316,10 +295,7 @@ impl Lifecycle {
                     Control::Deleted { session } => {
                         this.collab.discard_session(&session);
                         this.workspaces.remove(&session).await;
-                        this.owned
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .remove(&session);
+                        this.owned.lock().remove(&session);
                     }
                     // Connections act on these (connections.rs).
                     Control::Revoked { .. } => {}
@@ -374,10 +350,7 @@ impl Lifecycle {
                 // The workspace runs where it was made.
                 node.lease(&workspace_lease(&id), WORKSPACE_LEASE).await;
                 node.set_permanent(&workspace_home(&id)).await;
-                self.owned
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .insert(id.clone());
+                self.owned.lock().insert(id.clone());
             }
         }
         self.sessions
@@ -464,10 +437,7 @@ impl Lifecycle {
         self.docs.delete_session(id).await?;
         self.workspaces.remove(id).await;
         if let Some(node) = &self.cluster {
-            self.owned
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(id);
+            self.owned.lock().remove(id);
             node.release(&workspace_lease(id)).await;
             node.release(&workspace_home(id)).await;
         }

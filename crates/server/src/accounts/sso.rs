@@ -6,7 +6,7 @@
 //! HttpOnly cookie, so a callback finishes only in the browser that started it.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use openidconnect::core::{
@@ -16,6 +16,7 @@ use openidconnect::{
     AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse,
     PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
 };
+use parking_lot::Mutex;
 
 use super::{Account, AccountError, AccountRole, Accounts};
 use crate::cluster::Node;
@@ -177,7 +178,7 @@ impl Sso {
             .map_err(unavailable)?;
             return Ok((url.to_string(), state.secret().clone()));
         }
-        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        let mut pending = self.pending.lock();
         pending.retain(|_, p| p.started.elapsed() < PENDING_TTL);
         if pending.len() >= MAX_PENDING {
             return Err(SsoError::Busy);
@@ -217,11 +218,7 @@ impl Sso {
                     verifier: PkceCodeVerifier::new(p.verifier),
                     started: Instant::now(),
                 }),
-            None => self
-                .pending
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(state),
+            None => self.pending.lock().remove(state),
         };
         let Some(pending) = pending.filter(|p| p.started.elapsed() < PENDING_TTL) else {
             return Err(SsoError::UnknownState);

@@ -16,10 +16,11 @@ pub mod provider;
 pub mod sse;
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
+use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
@@ -266,10 +267,7 @@ struct BusyGuard {
 
 impl Drop for BusyGuard {
     fn drop(&mut self) {
-        self.set
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&self.session_id);
+        self.set.lock().remove(&self.session_id);
         if let Some(node) = self.cluster.take() {
             let lease = reply_lease(&self.session_id);
             tokio::spawn(async move { node.release(&lease).await });
@@ -466,11 +464,7 @@ impl Assistant {
                 Some(self.help.clone())
             },
             mode: self.mode(session_id).await?,
-            busy: self
-                .busy
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .contains(session_id),
+            busy: self.busy.lock().contains(session_id),
             limits: self.limits.clone(),
             tokens_used,
         })
@@ -511,11 +505,7 @@ impl Assistant {
 
     pub async fn messages(&self, session_id: &str) -> Result<Vec<MessageRow>, StoreError> {
         let mut rows = self.store.assistant().messages(session_id).await?;
-        let busy = self
-            .busy
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .contains(session_id);
+        let busy = self.busy.lock().contains(session_id);
         // A reply left 'streaming' by a server that stopped mid-way is a cut-off one.
         for row in rows.iter_mut().filter(|r| r.status == "streaming") {
             if !busy {
@@ -571,7 +561,7 @@ impl Assistant {
     fn take_rate_slot(&self, session_id: &str) -> Result<(), ChatError> {
         let per_minute = self.limits.messages_per_minute.max(1);
         let now = Instant::now();
-        let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        let mut windows = self.windows.lock();
         if windows.len() > 10_000 {
             windows.retain(|_, w| {
                 w.back()
@@ -689,7 +679,7 @@ impl Assistant {
     /// The session's turn: one reply at a time, and within the rate limit.
     async fn take_turn(&self, session_id: &str) -> Result<BusyGuard, ChatError> {
         let mut guard = {
-            let mut busy = self.busy.lock().unwrap_or_else(|e| e.into_inner());
+            let mut busy = self.busy.lock();
             if !busy.insert(session_id.to_string()) {
                 return Err(ChatError::Busy);
             }

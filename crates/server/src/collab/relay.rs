@@ -16,10 +16,11 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use futures_util::StreamExt;
+use parking_lot::Mutex;
 use redis::streams::{StreamId, StreamRangeReply, StreamReadReply};
 use tokio::sync::{Notify, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -272,23 +273,17 @@ impl Relay {
     pub fn watch(&self, room: &Arc<Room>, last_id: String) {
         let stream = stream_key(&room.key);
         let channel = awareness_channel(&room.key);
-        self.watched
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(
-                stream.clone(),
-                Watched {
-                    key: room.key.clone(),
-                    room: Arc::downgrade(room),
-                    last_id,
-                    since_compaction: 0,
-                    compact_at: self.compact_every - rand::random_range(0..=self.compact_every / 2),
-                },
-            );
-        self.channels
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(channel.clone(), stream);
+        self.watched.lock().insert(
+            stream.clone(),
+            Watched {
+                key: room.key.clone(),
+                room: Arc::downgrade(room),
+                last_id,
+                since_compaction: 0,
+                compact_at: self.compact_every - rand::random_range(0..=self.compact_every / 2),
+            },
+        );
+        self.channels.lock().insert(channel.clone(), stream);
         let _ = self.subscriptions.send((true, channel));
         self.watch_set_changed();
         // Ask the nodes that have it open to announce their clients' cursors and presence.
@@ -299,15 +294,8 @@ impl Relay {
     pub fn unwatch(self: &Arc<Self>, key: &DocKey, discard: bool) {
         let stream = stream_key(key);
         let channel = awareness_channel(key);
-        let removed = self
-            .watched
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&stream);
-        self.channels
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&channel);
+        let removed = self.watched.lock().remove(&stream);
+        self.channels.lock().remove(&channel);
         let _ = self.subscriptions.send((false, channel));
         self.watch_set_changed();
         if let Some(w) = removed {
@@ -385,12 +373,7 @@ impl Relay {
     /// Ok(false) when there was nothing to do or another node is compacting it.
     pub async fn compact(&self, key: &DocKey) -> Result<bool, StoreError> {
         let stream = stream_key(key);
-        if !self
-            .compacting
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(stream.clone())
-        {
+        if !self.compacting.lock().insert(stream.clone()) {
             return Ok(false);
         }
         let lease = format!("compact:{}:{}", key.session_id, key.doc);
@@ -410,10 +393,7 @@ impl Relay {
         {
             self.node.release(&lease).await;
         }
-        self.compacting
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&stream);
+        self.compacting.lock().remove(&stream);
         result
     }
 
@@ -467,12 +447,7 @@ impl Relay {
             tracing::warn!(stream, error = %e, "could not trim a compacted stream; the next compaction trims it");
         }
         self.metrics.cluster_compaction(entries.len());
-        if let Some(w) = self
-            .watched
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get_mut(stream)
-        {
+        if let Some(w) = self.watched.lock().get_mut(stream) {
             w.since_compaction = 0;
         }
         Ok(true)
@@ -519,7 +494,6 @@ impl Relay {
         let rooms: Vec<(DocKey, Weak<Room>)> = self
             .watched
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
             .values()
             .map(|w| (w.key.clone(), w.room.clone()))
             .collect();
@@ -532,12 +506,7 @@ impl Relay {
                 .transact()
                 .encode_state_as_update_v1(&StateVector::default());
             let _ = room.apply_remote(&update);
-            if let Some(w) = self
-                .watched
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .get_mut(&stream_key(&key))
-            {
+            if let Some(w) = self.watched.lock().get_mut(&stream_key(&key)) {
                 if id_to_seq(&w.last_id) < id_to_seq(&last_id) {
                     w.last_id = last_id;
                 }
@@ -751,7 +720,6 @@ async fn reader(relay: Weak<Relay>, stop: CancellationToken) {
             let streams: Vec<(String, String)> = r
                 .watched
                 .lock()
-                .unwrap_or_else(|e| e.into_inner())
                 .iter()
                 .map(|(k, w)| (k.clone(), w.last_id.clone()))
                 .collect();
@@ -800,7 +768,7 @@ impl Relay {
         let me = self.node.id.as_bytes();
         for stream in reply.keys {
             let (room, key, due) = {
-                let mut watched = self.watched.lock().unwrap_or_else(|e| e.into_inner());
+                let mut watched = self.watched.lock();
                 let Some(w) = watched.get_mut(&stream.key) else {
                     continue;
                 };
@@ -829,12 +797,7 @@ impl Relay {
                 }
             }
             if due {
-                if let Some(w) = self
-                    .watched
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .get_mut(&stream.key)
-                {
+                if let Some(w) = self.watched.lock().get_mut(&stream.key) {
                     w.since_compaction = 0;
                 }
                 self.spawn_compaction(key);
@@ -865,13 +828,7 @@ async fn awareness_listener(
         };
         delay = Duration::from_millis(100);
         // Subscribe to what is open now (also after a reconnect).
-        let open: Vec<String> = r
-            .channels
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .keys()
-            .cloned()
-            .collect();
+        let open: Vec<String> = r.channels.lock().keys().cloned().collect();
         drop(r);
         let mut ok = true;
         for channel in open {
@@ -906,13 +863,12 @@ impl Relay {
         }
         let (kind, data) = (rest[len], &rest[len + 1..]);
         let room = {
-            let channels = self.channels.lock().unwrap_or_else(|e| e.into_inner());
+            let channels = self.channels.lock();
             let Some(stream) = channels.get(channel) else {
                 return;
             };
             self.watched
                 .lock()
-                .unwrap_or_else(|e| e.into_inner())
                 .get(stream)
                 .and_then(|w| w.room.upgrade())
         };

@@ -9,11 +9,12 @@
 
 use std::collections::HashSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use parking_lot::{Mutex, MutexGuard};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 use yrs::sync::awareness::AwarenessUpdate;
@@ -214,9 +215,7 @@ impl Room {
     }
 
     fn lock(&self) -> MutexGuard<'_, RoomState> {
-        // Document code runs under catch_unwind, so a poisoned lock only means a panic elsewhere
-        // in the critical section; the state itself is still usable.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.state.lock()
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Broadcast> {
@@ -229,18 +228,12 @@ impl Room {
 
     pub(super) fn release(&self) {
         if self.holders.fetch_sub(1, Ordering::SeqCst) == 1 {
-            *self.idle_since.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+            *self.idle_since.lock() = Instant::now();
         }
     }
 
     pub(super) fn is_idle_for(&self, d: std::time::Duration) -> bool {
-        self.holders.load(Ordering::SeqCst) == 0
-            && self
-                .idle_since
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .elapsed()
-                >= d
+        self.holders.load(Ordering::SeqCst) == 0 && self.idle_since.lock().elapsed() >= d
     }
 
     /// What the server sends first: its state vector (so the client sends what the server lacks)

@@ -21,12 +21,13 @@ pub mod traffic;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{HeaderValue, Request, Response, StatusCode, header};
+use parking_lot::Mutex;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
@@ -289,12 +290,7 @@ impl Workspaces {
     ) -> Result<Arc<Workspace>, WorkspaceError> {
         let session_id = session.id.as_str();
         let exercise_id = session.exercise.as_deref();
-        if let Some(ws) = self
-            .open
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(session_id)
-        {
+        if let Some(ws) = self.open.lock().get(session_id) {
             ws.touch();
             return Ok(ws.clone());
         }
@@ -333,7 +329,7 @@ impl Workspaces {
         if old_clean.is_file() {
             let _ = std::fs::rename(&old_clean, sb.conf.join(CLEAN_DB));
         }
-        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let mut open = self.open.lock();
         if let Some(ws) = open.get(session_id) {
             return Ok(ws.clone());
         }
@@ -383,11 +379,7 @@ impl Workspaces {
 
     /// Stops a session's processes (session ended, or idle).
     pub fn stop(&self, session_id: &str) {
-        let ws = self
-            .open
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(session_id);
+        let ws = self.open.lock().remove(session_id);
         if let Some(ws) = ws {
             ws.shutdown();
         }
@@ -408,7 +400,7 @@ impl Workspaces {
     }
 
     pub fn open_count(&self) -> usize {
-        self.open.lock().unwrap_or_else(|e| e.into_inner()).len()
+        self.open.lock().len()
     }
 
     /// Stops idle workspaces' processes every so often.
@@ -424,12 +416,7 @@ impl Workspaces {
                     _ = tick.tick() => self.stop_idle(),
                 }
             }
-            let all: Vec<_> = self
-                .open
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .drain()
-                .collect();
+            let all: Vec<_> = self.open.lock().drain().collect();
             for (_, ws) in all {
                 ws.shutdown();
             }
@@ -441,7 +428,6 @@ impl Workspaces {
         let idle: Vec<String> = self
             .open
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
             .iter()
             .filter(|(_, ws)| ws.is_idle_for(idle_ms))
             .map(|(id, _)| id.clone())
