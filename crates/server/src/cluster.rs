@@ -22,6 +22,7 @@ use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::ClusterConfig;
+use crate::ids::SessionId;
 
 /// How long a node's heartbeat lives without renewal: a node silent for this long is dead.
 pub const NODE_TTL: Duration = Duration::from_secs(6);
@@ -33,9 +34,9 @@ const CONTROL_CHANNEL: &str = "iide:control";
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Control {
     /// The session ended: its documents freeze everywhere.
-    Ended { session: String },
+    Ended { session: SessionId },
     /// The session was deleted: every connection to it closes, its workspace goes.
-    Deleted { session: String },
+    Deleted { session: SessionId },
     /// A standing was withdrawn (a rotated link, a disabled account): its connections end.
     Revoked { holder: String },
 }

@@ -10,13 +10,14 @@ use parking_lot::Mutex;
 use tokio_util::sync::CancellationToken;
 
 use crate::cluster::{Control, Node};
+use crate::ids::SessionId;
 use crate::sessions::{Caller, Role};
 
 /// Whom a connection acts for.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Holder {
     /// A session link (its token, or a capability made from it) of one role.
-    Link { session: String, role: Role },
+    Link { session: SessionId, role: Role },
     /// A signed-in account, by email.
     Account { email: String },
 }
@@ -55,7 +56,7 @@ impl Holder {
             _ => return None,
         };
         Some(Holder::Link {
-            session: session.to_string(),
+            session: SessionId::parse(session)?,
             role,
         })
     }
@@ -165,11 +166,11 @@ mod tests {
     fn holders_cross_the_cluster_unchanged() {
         for h in [
             Holder::Link {
-                session: "a:b".into(),
+                session: SessionId::parse("a-b_c").unwrap(),
                 role: Role::Candidate,
             },
             Holder::Link {
-                session: "x".into(),
+                session: SessionId::parse("x").unwrap(),
                 role: Role::Interviewer,
             },
             Holder::Account {

@@ -34,6 +34,7 @@ pub mod docname;
 pub mod execute;
 pub mod faults;
 pub mod http;
+pub mod ids;
 pub mod lifecycle;
 pub mod metrics;
 pub mod privileges;
@@ -78,7 +79,7 @@ pub struct App {
     pub metrics: Metrics,
     pub create_limiter: PerAddressLimiter,
     /// What pages report to the timeline (runs, activity), per session and role.
-    pub timeline_limiter: ratelimit::Limiter<(String, sessions::Role)>,
+    pub timeline_limiter: ratelimit::Limiter<(ids::SessionId, sessions::Role)>,
     pub shutdown: CancellationToken,
     pub next_conn_id: AtomicU64,
     /// Open WebSockets by whom they act for (ended when that standing is withdrawn).

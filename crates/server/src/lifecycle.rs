@@ -14,6 +14,7 @@ use yrs::{Map, WriteTxn};
 use crate::cluster::{Control, Node};
 use crate::collab::{Collab, RoomKey};
 use crate::docname::{DocKey, DocName};
+use crate::ids::SessionId;
 use crate::sessions::{Caller, Created, Owner, Role, SessionError, Sessions};
 use crate::store::{DocStore, DocWrite, SessionRow, Store};
 use crate::util::now_ms;
@@ -42,7 +43,7 @@ pub struct Lifecycle {
     workspaces: Arc<Workspaces>,
     cluster: Option<Arc<Node>>,
     /// Cluster mode: the workspaces whose lease this node holds (it renews them).
-    owned: Arc<Mutex<HashSet<String>>>,
+    owned: Arc<Mutex<HashSet<SessionId>>>,
     /// One takeover at a time on this node.
     adopting: Arc<tokio::sync::Mutex<()>>,
 }
@@ -63,13 +64,13 @@ pub enum Placement {
 const WORKSPACE_LEASE: Duration = Duration::from_secs(30);
 const LEASE_RENEWAL: Duration = Duration::from_secs(5);
 
-fn workspace_lease(session_id: &str) -> String {
+fn workspace_lease(session_id: &SessionId) -> String {
     format!("workspace:{session_id}")
 }
 
 /// The node a workspace last ran on (no expiry): a node that finds itself there can reuse its
 /// copy on disk instead of rebuilding it.
-fn workspace_home(session_id: &str) -> String {
+fn workspace_home(session_id: &SessionId) -> String {
     format!("workspace-home:{session_id}")
 }
 
@@ -158,7 +159,7 @@ impl Lifecycle {
         if self.owned.lock().contains(&session.id) {
             return Ok(());
         }
-        let id = session.id.as_str();
+        let id = &session.id;
         let exercise = session
             .exercise
             .as_deref()
@@ -174,7 +175,7 @@ impl Lifecycle {
             restored = self.restore_files(session).await;
         }
         node.set_permanent(&workspace_home(id)).await;
-        self.owned.lock().insert(id.to_string());
+        self.owned.lock().insert(id.clone());
         node.set_workspaces(self.owned.lock().len());
         if let Ok(ws) = self.workspaces.get(session).await {
             ws.app.start();
@@ -182,7 +183,7 @@ impl Lifecycle {
         let moved = home.as_deref().is_some_and(|h| h != node.id);
         if moved || from.is_some() {
             let from = from.map(str::to_string).or(home);
-            tracing::warn!(session = id, node = %node.id, from = ?from, files = restored, "took over a workspace whose node stopped answering");
+            tracing::warn!(session = %id, node = %node.id, from = ?from, files = restored, "took over a workspace whose node stopped answering");
             self.sessions
                 .event(
                     id,
@@ -265,7 +266,7 @@ impl Lifecycle {
                     _ = stop.cancelled() => break,
                     _ = tick.tick() => {}
                 }
-                let owned: Vec<String> = this.owned.lock().iter().cloned().collect();
+                let owned: Vec<SessionId> = this.owned.lock().iter().cloned().collect();
                 for id in owned {
                     if !node.lease(&workspace_lease(&id), WORKSPACE_LEASE).await
                         && node.lease_holder(&workspace_lease(&id)).await.is_ok()
@@ -364,13 +365,13 @@ impl Lifecycle {
         Ok(new.created)
     }
 
-    async fn undo_create(&self, id: &str) {
+    async fn undo_create(&self, id: &SessionId) {
         self.workspaces.remove(id).await;
         if let Err(e) = self.docs.delete_session(id).await {
-            tracing::warn!(session = id, error = %e, "could not undo a half-made session's documents");
+            tracing::warn!(session = %id, error = %e, "could not undo a half-made session's documents");
         }
         if let Err(e) = self.store.delete_session(id).await {
-            tracing::warn!(session = id, error = %e, "could not undo a half-made session");
+            tracing::warn!(session = %id, error = %e, "could not undo a half-made session");
         }
     }
 
@@ -422,14 +423,14 @@ impl Lifecycle {
     /// Deletes a session and everything it owns; false if there was no such session. The row
     /// goes first, so no new request is authorized; then open connections close, and the
     /// documents and the workspace are deleted.
-    pub async fn delete(&self, id: &str) -> Result<bool, SessionError> {
+    pub async fn delete(&self, id: &SessionId) -> Result<bool, SessionError> {
         if !self.store.delete_session(id).await? {
             return Ok(false);
         }
         self.collab.discard_session(id);
         if let Some(node) = &self.cluster {
             node.announce(Control::Deleted {
-                session: id.to_string(),
+                session: id.clone(),
             })
             .await;
             node.delete_matching(&format!("iide:doc:{id}:*")).await;

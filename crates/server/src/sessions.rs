@@ -7,6 +7,7 @@ use yrs::{Doc, GetString, Map, ReadTxn, StateVector, Text, Transact, WriteTxn};
 
 use crate::collab::{Collab, RoomKey};
 use crate::docname::DocName;
+use crate::ids::SessionId;
 use crate::store::{ParticipantRow, Policy, SessionRow, Store, StoreError};
 use crate::util::{new_id, new_token, now_ms, rfc3339, token_hash, token_matches};
 
@@ -131,7 +132,7 @@ pub const MAX_NAME_CHARS: usize = 64;
 /// What creating a session hands out. The tokens are shown once and never stored in clear.
 #[derive(Debug, Serialize)]
 pub struct Created {
-    pub id: String,
+    pub id: SessionId,
     pub interviewer_token: String,
     pub candidate_token: String,
     pub interviewer_url: String,
@@ -169,7 +170,7 @@ impl From<ParticipantRow> for ParticipantView {
 
 #[derive(Debug, Serialize)]
 pub struct SessionView {
-    pub id: String,
+    pub id: SessionId,
     pub title: String,
     pub language: String,
     pub kind: String,
@@ -290,7 +291,7 @@ impl Sessions {
                 ))
             })?,
         };
-        let id = new_id();
+        let id = SessionId::random();
         let interviewer_token = new_token();
         let candidate_token = new_token();
         let row = SessionRow {
@@ -326,7 +327,7 @@ impl Sessions {
 
     /// Resolves the role of a token in a session. Unknown session: NotFound; no token, a wrong
     /// one, or one of another session: Unauthorized. Both hashes are always compared.
-    pub async fn authorize(&self, id: &str, token: Option<&str>) -> Result<Caller> {
+    pub async fn authorize(&self, id: &SessionId, token: Option<&str>) -> Result<Caller> {
         let session = self
             .store
             .get_session(id)
@@ -412,7 +413,7 @@ impl Sessions {
         let color = PALETTE[existing.len() % PALETTE.len()].to_string();
         let row = ParticipantRow {
             id: new_id(),
-            session_id: caller.session.id.clone(),
+            session_id: caller.session.id.to_string(),
             name,
             color,
             role: caller.role.as_str().to_string(),
@@ -614,7 +615,13 @@ impl Sessions {
     }
 
     /// Records a timeline event; losing one must not fail the action it describes.
-    pub async fn event(&self, session_id: &str, kind: &str, actor: Role, data: serde_json::Value) {
+    pub async fn event(
+        &self,
+        session_id: &SessionId,
+        kind: &str,
+        actor: Role,
+        data: serde_json::Value,
+    ) {
         if let Err(e) = self
             .store
             .add_event(
@@ -626,7 +633,7 @@ impl Sessions {
             )
             .await
         {
-            tracing::warn!(session = session_id, kind, error = %e, "could not record an event");
+            tracing::warn!(session = %session_id, kind, error = %e, "could not record an event");
         }
     }
 }

@@ -27,6 +27,7 @@ use tokio::sync::mpsc;
 use crate::collab::{Collab, RoomHandle, RoomKey};
 use crate::config::AssistantConfig;
 use crate::docname::DocName;
+use crate::ids::SessionId;
 use crate::sessions::{Caller, Role, Sessions, language};
 use crate::store::{MessageRow, Store, StoreError};
 use crate::util::{new_id, now_ms};
@@ -170,8 +171,8 @@ pub struct Assistant {
     store: Store,
     collab: Arc<Collab>,
     sessions: Sessions,
-    windows: Mutex<HashMap<String, VecDeque<Instant>>>,
-    busy: Arc<Mutex<HashSet<String>>>,
+    windows: Mutex<HashMap<SessionId, VecDeque<Instant>>>,
+    busy: Arc<Mutex<HashSet<SessionId>>>,
     /// Cluster mode: the turn and the rate limit are shared with the other nodes through Redis.
     cluster: Option<Arc<crate::cluster::Node>>,
     /// Server shutdown: replies in flight end (cut off) instead of holding the stop up.
@@ -260,8 +261,8 @@ pub fn provider_from_config(config: &AssistantConfig) -> anyhow::Result<Option<A
 /// Removes the session from the busy set when the reply ends, however it ends (and, in
 /// cluster mode, gives the session's turn back to the other nodes).
 struct BusyGuard {
-    set: Arc<Mutex<HashSet<String>>>,
-    session_id: String,
+    set: Arc<Mutex<HashSet<SessionId>>>,
+    session_id: SessionId,
     cluster: Option<Arc<crate::cluster::Node>>,
 }
 
@@ -276,7 +277,7 @@ impl Drop for BusyGuard {
 }
 
 /// The lease a node holds while it streams a session's reply (cluster mode).
-fn reply_lease(session_id: &str) -> String {
+fn reply_lease(session_id: &SessionId) -> String {
     format!("assistant:{session_id}")
 }
 
@@ -332,7 +333,7 @@ struct Streamed {
 
 /// The question and the reply about to stream, as stored.
 fn new_rows(
-    session_id: &str,
+    session_id: &SessionId,
     mode: Mode,
     model: &str,
     message: String,
@@ -341,7 +342,7 @@ fn new_rows(
     let created_at = now_ms();
     let user_row = MessageRow {
         id: new_id(),
-        session_id: session_id.to_string(),
+        session_id: session_id.clone(),
         role: "user".into(),
         text: message,
         context_kind: context.map(|c| c.kind.clone()),
@@ -436,7 +437,7 @@ impl Assistant {
         self.provider.is_some()
     }
 
-    pub async fn mode(&self, session_id: &str) -> Result<Mode, StoreError> {
+    pub async fn mode(&self, session_id: &SessionId) -> Result<Mode, StoreError> {
         Ok(self
             .store
             .assistant()
@@ -503,7 +504,7 @@ impl Assistant {
         Ok(())
     }
 
-    pub async fn messages(&self, session_id: &str) -> Result<Vec<MessageRow>, StoreError> {
+    pub async fn messages(&self, session_id: &SessionId) -> Result<Vec<MessageRow>, StoreError> {
         let mut rows = self.store.assistant().messages(session_id).await?;
         let busy = self.busy.lock().contains(session_id);
         // A reply left 'streaming' by a server that stopped mid-way is a cut-off one.
@@ -558,7 +559,7 @@ impl Assistant {
         Ok(())
     }
 
-    fn take_rate_slot(&self, session_id: &str) -> Result<(), ChatError> {
+    fn take_rate_slot(&self, session_id: &SessionId) -> Result<(), ChatError> {
         let per_minute = self.limits.messages_per_minute.max(1);
         let now = Instant::now();
         let mut windows = self.windows.lock();
@@ -568,7 +569,7 @@ impl Assistant {
                     .is_some_and(|t| now.duration_since(*t) < Duration::from_secs(60))
             });
         }
-        let window = windows.entry(session_id.to_string()).or_default();
+        let window = windows.entry(session_id.clone()).or_default();
         while window
             .front()
             .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(60))
@@ -653,7 +654,7 @@ impl Assistant {
     /// token budget is used up.
     async fn conversation_so_far(
         &self,
-        session_id: &str,
+        session_id: &SessionId,
     ) -> Result<(Mode, Vec<MessageRow>), ChatError> {
         // Two independent reads: side by side, they cost the first token one round trip, not two.
         let (mode, history) = tokio::try_join!(
@@ -677,15 +678,15 @@ impl Assistant {
     }
 
     /// The session's turn: one reply at a time, and within the rate limit.
-    async fn take_turn(&self, session_id: &str) -> Result<BusyGuard, ChatError> {
+    async fn take_turn(&self, session_id: &SessionId) -> Result<BusyGuard, ChatError> {
         let mut guard = {
             let mut busy = self.busy.lock();
-            if !busy.insert(session_id.to_string()) {
+            if !busy.insert(session_id.clone()) {
                 return Err(ChatError::Busy);
             }
             BusyGuard {
                 set: self.busy.clone(),
-                session_id: session_id.to_string(),
+                session_id: session_id.clone(),
                 cluster: None,
             }
         };

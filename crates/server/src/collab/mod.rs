@@ -18,6 +18,7 @@ use yrs::updates::decoder::Decode;
 use yrs::{Doc, Transact, Update};
 
 use crate::docname::DocKey;
+use crate::ids::SessionId;
 use crate::metrics::Metrics;
 use crate::store::{DocStore, StoreError, StoredDoc};
 pub use persist::{PersistSettings, Persister};
@@ -153,10 +154,10 @@ impl Collab {
     }
 
     /// Freezes the loaded documents of a session that ended (on another node, in cluster mode).
-    pub fn freeze_session(&self, session_id: &str) {
+    pub fn freeze_session(&self, session_id: &SessionId) {
         for slot in self.rooms.lock().values() {
             if let Some(room) = slot.get() {
-                if room.key.session_id == session_id && room.key.doc.freezes_when_ended() {
+                if &room.key.session_id == session_id && room.key.doc.freezes_when_ended() {
                     room.freeze();
                 }
             }
@@ -164,10 +165,10 @@ impl Collab {
     }
 
     /// Drops every room of a deleted session without saving, closing its connections.
-    pub fn discard_session(&self, session_id: &str) {
+    pub fn discard_session(&self, session_id: &SessionId) {
         let mut dropped = Vec::new();
         self.rooms.lock().retain(|key, slot| {
-            if key.session_id != session_id {
+            if &key.session_id != session_id {
                 return true;
             }
             if let Some(room) = slot.get() {

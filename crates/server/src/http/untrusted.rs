@@ -17,6 +17,7 @@ use tower_http::trace::TraceLayer;
 
 use super::AppState;
 use super::error::ApiError;
+use crate::ids::SessionId;
 use crate::sessions::Caller;
 
 /// The routes of the untrusted listener. In cluster mode a request for a workspace on another
@@ -77,11 +78,12 @@ async fn content(
             .unwrap_or_default()
     };
     let (id, capability, what) = (param("id"), param("capability"), param("what"));
+    let no_such_session = || ApiError::NotFound("no such session".into());
     let session = state
         .store
-        .get_session(&id)
+        .get_session(&SessionId::parse(&id).ok_or_else(no_such_session)?)
         .await?
-        .ok_or_else(|| ApiError::NotFound("no such session".into()))?;
+        .ok_or_else(no_such_session)?;
     let now = crate::util::now_ms() as u64 / 1000;
     // A wrong, expired or rotated capability: the holder opens the session again for a new one.
     let role =

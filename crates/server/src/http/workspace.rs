@@ -18,6 +18,7 @@ use super::AppState;
 use super::api::JsonBody;
 use super::auth::Auth;
 use super::error::ApiError;
+use crate::ids::SessionId;
 use crate::sessions::{Caller, Role};
 use crate::workspace::terminal::Output;
 use crate::workspace::{Workspace, proxy};
@@ -275,7 +276,7 @@ pub async fn delete_file(
 // --- the app ---
 
 /// The part of a path after `/sessions/{id}/{what}` (the router may or may not have stripped `/api`).
-fn after_prefix<'a>(path: &'a str, session_id: &str, what: &str) -> &'a str {
+fn after_prefix<'a>(path: &'a str, session_id: &SessionId, what: &str) -> &'a str {
     let prefix = format!("/sessions/{session_id}/{what}");
     let path = path.strip_prefix("/api").unwrap_or(path);
     path.strip_prefix(&prefix).unwrap_or("")
