@@ -21,9 +21,13 @@ pub struct SessionId(String);
 impl SessionId {
     pub const MAX_LEN: usize = 64;
 
-    /// A new random id (72 bits, URL-safe base64).
+    /// A new random id: 72 bits, URL-safe base64.
     pub fn random() -> SessionId {
-        SessionId(crate::util::new_id())
+        use base64::Engine;
+        use rand::RngCore;
+        let mut bytes = [0u8; 9];
+        rand::rng().fill_bytes(&mut bytes);
+        SessionId(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
     }
 
     /// `s` as a session id, if it has the shape of one.

@@ -16,10 +16,12 @@
 //! 5. `accounts` (teams, users, sign-in, API keys, invites, audit log);
 //!    `sessions` (sessions, roles, policies, events) over `collab` (live documents: rooms,
 //!    y-websocket, persistence queue); `report` (the HTML report, from `store`'s rows).
-//! 6. leaves, which use no other module but `docname`: `store` (SQLite/PostgreSQL, every SQL
-//!    statement of the platform; documents behind the `DocStore` trait), `docname` (the
-//!    documents of a session and their rules), `faults` (network faults and how the proxy
-//!    applies them), `config`, `metrics`, `ratelimit`, `util`.
+//! 6. leaves, which use no other module but `docname`, `ids` and `redis_keys`: `store`
+//!    (SQLite/PostgreSQL, every SQL statement of the platform; documents behind the `DocStore`
+//!    trait), `faults` (network faults and how the proxy applies them), `cluster` (this node in
+//!    Redis), `config`, `metrics`, `ratelimit`, `util`. Below them `redis_keys` (every Redis key
+//!    and channel, and what lives there), `docname` (the documents of a session and their
+//!    rules) and `ids` (`SessionId`).
 
 pub mod accounts;
 pub mod assistant;
@@ -40,6 +42,7 @@ pub mod metrics;
 pub mod privileges;
 pub mod questions;
 pub mod ratelimit;
+pub mod redis_keys;
 pub mod report;
 pub mod sandbox;
 pub mod sessions;

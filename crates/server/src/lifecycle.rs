@@ -15,6 +15,7 @@ use crate::cluster::{Control, Node};
 use crate::collab::{Collab, RoomKey};
 use crate::docname::{DocKey, DocName};
 use crate::ids::SessionId;
+use crate::redis_keys::{self, Lease};
 use crate::sessions::{Caller, Created, Owner, Role, SessionError, Sessions};
 use crate::store::{DocStore, DocWrite, SessionRow, Store};
 use crate::util::now_ms;
@@ -64,16 +65,6 @@ pub enum Placement {
 const WORKSPACE_LEASE: Duration = Duration::from_secs(30);
 const LEASE_RENEWAL: Duration = Duration::from_secs(5);
 
-fn workspace_lease(session_id: &SessionId) -> String {
-    format!("workspace:{session_id}")
-}
-
-/// The node a workspace last ran on (no expiry): a node that finds itself there can reuse its
-/// copy on disk instead of rebuilding it.
-fn workspace_home(session_id: &SessionId) -> String {
-    format!("workspace-home:{session_id}")
-}
-
 /// A session made from a question of the library.
 pub struct FromQuestion {
     pub id: String,
@@ -108,7 +99,7 @@ impl Lifecycle {
         let Some(node) = &self.cluster else {
             return Ok(Placement::Here);
         };
-        let lease = workspace_lease(&session.id);
+        let lease = Lease::workspace(&session.id);
         for _ in 0..5 {
             if self.owned.lock().contains(&session.id) {
                 return Ok(Placement::Here);
@@ -164,7 +155,11 @@ impl Lifecycle {
             .exercise
             .as_deref()
             .ok_or_else(|| WorkspaceError::NotFound("this session has no workspace".into()))?;
-        let home = node.lease_holder(&workspace_home(id)).await.ok().flatten();
+        let home = node
+            .lease_holder(&Lease::workspace_home(id))
+            .await
+            .ok()
+            .flatten();
         let reuse =
             home.as_deref() == Some(node.id.as_str()) && self.workspaces.get(session).await.is_ok();
         let mut restored = 0;
@@ -174,7 +169,7 @@ impl Lifecycle {
             self.workspaces.create(id, exercise).await?;
             restored = self.restore_files(session).await;
         }
-        node.set_permanent(&workspace_home(id)).await;
+        node.set_permanent(&Lease::workspace_home(id)).await;
         self.owned.lock().insert(id.clone());
         node.set_workspaces(self.owned.lock().len());
         if let Ok(ws) = self.workspaces.get(session).await {
@@ -209,12 +204,12 @@ impl Lifecycle {
             .unwrap_or_default()
             .into_iter()
             .collect();
-        let prefix = format!("iide:doc:{}:", session.id);
         names.extend(
-            node.keys(&format!("{prefix}file:*"))
+            node.keys(&redis_keys::file_doc_streams_of(&session.id))
                 .await
-                .into_iter()
-                .filter_map(|k| k.strip_prefix(&prefix).map(str::to_string)),
+                .iter()
+                .filter_map(|k| redis_keys::doc_of_stream(&session.id, k))
+                .map(|doc| doc.to_string()),
         );
         let mut restored = 0;
         for name in names {
@@ -268,8 +263,8 @@ impl Lifecycle {
                 }
                 let owned: Vec<SessionId> = this.owned.lock().iter().cloned().collect();
                 for id in owned {
-                    if !node.lease(&workspace_lease(&id), WORKSPACE_LEASE).await
-                        && node.lease_holder(&workspace_lease(&id)).await.is_ok()
+                    if !node.lease(&Lease::workspace(&id), WORKSPACE_LEASE).await
+                        && node.lease_holder(&Lease::workspace(&id)).await.is_ok()
                     {
                         tracing::warn!(session = %id, "another node took this workspace over; stopping the copy here");
                         this.owned.lock().remove(&id);
@@ -349,8 +344,8 @@ impl Lifecycle {
             }
             if let Some(node) = &self.cluster {
                 // The workspace runs where it was made.
-                node.lease(&workspace_lease(&id), WORKSPACE_LEASE).await;
-                node.set_permanent(&workspace_home(&id)).await;
+                node.lease(&Lease::workspace(&id), WORKSPACE_LEASE).await;
+                node.set_permanent(&Lease::workspace_home(&id)).await;
                 self.owned.lock().insert(id.clone());
             }
         }
@@ -433,14 +428,14 @@ impl Lifecycle {
                 session: id.clone(),
             })
             .await;
-            node.delete_matching(&format!("iide:doc:{id}:*")).await;
+            node.delete_matching(&redis_keys::doc_streams_of(id)).await;
         }
         self.docs.delete_session(id).await?;
         self.workspaces.remove(id).await;
         if let Some(node) = &self.cluster {
             self.owned.lock().remove(id);
-            node.release(&workspace_lease(id)).await;
-            node.release(&workspace_home(id)).await;
+            node.release(&Lease::workspace(id)).await;
+            node.release(&Lease::workspace_home(id)).await;
         }
         Ok(true)
     }

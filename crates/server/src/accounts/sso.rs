@@ -21,6 +21,7 @@ use parking_lot::Mutex;
 use super::{Account, AccountError, AccountRole, Accounts};
 use crate::cluster::Node;
 use crate::config::{OidcConfig, Secret};
+use crate::redis_keys::Temporary;
 use crate::store::StoreError;
 use crate::store::{TeamRow, UserRow};
 use crate::util::{new_id, now_ms};
@@ -168,14 +169,9 @@ impl Sso {
                 verifier: verifier.secret().clone(),
             };
             let value = serde_json::to_string(&shared).unwrap_or_default();
-            node.put_temporary(
-                &format!("sso:{}", state.secret()),
-                &value,
-                PENDING_TTL,
-                false,
-            )
-            .await
-            .map_err(unavailable)?;
+            node.put_temporary(&Temporary::sso(state.secret()), &value, PENDING_TTL, false)
+                .await
+                .map_err(unavailable)?;
             return Ok((url.to_string(), state.secret().clone()));
         }
         let mut pending = self.pending.lock();
@@ -209,7 +205,7 @@ impl Sso {
         let pending = match &self.cluster {
             // Redis expires it after PENDING_TTL; taking it makes it single use on every node.
             Some(node) => node
-                .take_temporary(&format!("sso:{state}"))
+                .take_temporary(&Temporary::sso(state))
                 .await
                 .map_err(unavailable)?
                 .and_then(|v| serde_json::from_str::<SharedPending>(&v).ok())

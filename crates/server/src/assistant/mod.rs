@@ -28,6 +28,7 @@ use crate::collab::{Collab, RoomHandle, RoomKey};
 use crate::config::AssistantConfig;
 use crate::docname::DocName;
 use crate::ids::SessionId;
+use crate::redis_keys::{Lease, Limit};
 use crate::sessions::{Caller, Role, Sessions, language};
 use crate::store::{MessageRow, Store, StoreError};
 use crate::util::{new_id, now_ms};
@@ -270,15 +271,10 @@ impl Drop for BusyGuard {
     fn drop(&mut self) {
         self.set.lock().remove(&self.session_id);
         if let Some(node) = self.cluster.take() {
-            let lease = reply_lease(&self.session_id);
+            let lease = Lease::assistant_reply(&self.session_id);
             tokio::spawn(async move { node.release(&lease).await });
         }
     }
-}
-
-/// The lease a node holds while it streams a session's reply (cluster mode).
-fn reply_lease(session_id: &SessionId) -> String {
-    format!("assistant:{session_id}")
 }
 
 /// Longest a reply holds its session's turn on another node's behalf, should its node die.
@@ -416,7 +412,11 @@ impl Assistant {
             // was left behind by a node that stopped.
             let mut orphans = Vec::new();
             for (session_id, id) in open {
-                if matches!(node.lease_holder(&reply_lease(&session_id)).await, Ok(None)) {
+                if matches!(
+                    node.lease_holder(&Lease::assistant_reply(&session_id))
+                        .await,
+                    Ok(None)
+                ) {
                     orphans.push((session_id, id));
                 }
             }
@@ -691,12 +691,15 @@ impl Assistant {
             }
         };
         if let Some(node) = &self.cluster {
-            if !node.lease(&reply_lease(session_id), REPLY_LEASE).await {
+            if !node
+                .lease(&Lease::assistant_reply(session_id), REPLY_LEASE)
+                .await
+            {
                 return Err(ChatError::Busy);
             }
             guard.cluster = Some(node.clone());
             let per_minute = self.limits.messages_per_minute.max(1);
-            match node.allow("assistant", session_id, per_minute).await {
+            match node.allow(&Limit::assistant(session_id), per_minute).await {
                 Some(true) => return Ok(guard),
                 Some(false) => {
                     return Err(ChatError::RateLimited {

@@ -32,6 +32,7 @@ use super::room::Room;
 use crate::cluster::Node;
 use crate::docname::DocKey;
 use crate::metrics::Metrics;
+use crate::redis_keys::{Lease, awareness_channel, doc_stream};
 use crate::store::{DocStore, DocWrite, StoreError, StoredDoc};
 
 /// Compacted entries are stored as update rows of at most this span (replay's granularity).
@@ -52,14 +53,6 @@ pub fn id_to_seq(id: &str) -> i64 {
 
 pub fn seq_to_id(seq: i64) -> String {
     format!("{}-{}", seq >> 20, seq & ((1 << 20) - 1))
-}
-
-fn stream_key(key: &DocKey) -> String {
-    format!("iide:doc:{}:{}", key.session_id, key.doc)
-}
-
-fn awareness_channel(key: &DocKey) -> String {
-    format!("iide:aw:{}:{}", key.session_id, key.doc)
 }
 
 enum Out {
@@ -176,7 +169,7 @@ impl Relay {
     pub fn append(&self, key: &DocKey, data: Vec<u8>) {
         self.pending_bytes.fetch_add(data.len(), Ordering::Relaxed);
         let _ = self.outbox.send(Out::Update {
-            stream: stream_key(key),
+            stream: doc_stream(key),
             data,
         });
     }
@@ -245,7 +238,7 @@ impl Relay {
         limit: usize,
     ) -> redis::RedisResult<Vec<StreamId>> {
         let mut conn = self.node.conn();
-        let stream = stream_key(key);
+        let stream = doc_stream(key);
         let mut start = format!("({from}");
         let mut all = Vec::new();
         loop {
@@ -271,7 +264,7 @@ impl Relay {
 
     /// Starts delivering the other nodes' updates and awareness to `room`, from after `last_id`.
     pub fn watch(&self, room: &Arc<Room>, last_id: String) {
-        let stream = stream_key(&room.key);
+        let stream = doc_stream(&room.key);
         let channel = awareness_channel(&room.key);
         self.watched.lock().insert(
             stream.clone(),
@@ -292,7 +285,7 @@ impl Relay {
 
     /// Stops delivering to a room that unloads; compacts what it saw unless `discard`.
     pub fn unwatch(self: &Arc<Self>, key: &DocKey, discard: bool) {
-        let stream = stream_key(key);
+        let stream = doc_stream(key);
         let channel = awareness_channel(key);
         let removed = self.watched.lock().remove(&stream);
         self.channels.lock().remove(&channel);
@@ -372,11 +365,11 @@ impl Relay {
     /// Merges the document's stream into PostgreSQL and trims what the new snapshot holds.
     /// Ok(false) when there was nothing to do or another node is compacting it.
     pub async fn compact(&self, key: &DocKey) -> Result<bool, StoreError> {
-        let stream = stream_key(key);
+        let stream = doc_stream(key);
         if !self.compacting.lock().insert(stream.clone()) {
             return Ok(false);
         }
-        let lease = format!("compact:{}:{}", key.session_id, key.doc);
+        let lease = Lease::compaction(key);
         let result = if self.node.lease(&lease, COMPACT_LEASE).await {
             self.compact_held(key, &stream).await
         } else {
@@ -460,7 +453,7 @@ impl Relay {
             match self.compact(key).await {
                 Ok(true) => continue,
                 Ok(false) => {
-                    let lease = format!("compact:{}:{}", key.session_id, key.doc);
+                    let lease = Lease::compaction(key);
                     if self
                         .node
                         .lease_holder(&lease)
@@ -481,13 +474,6 @@ impl Relay {
         }
     }
 
-    /// Forgets the streams of a deleted session.
-    pub async fn delete_session(&self, session_id: &str) {
-        self.node
-            .delete_matching(&format!("iide:doc:{session_id}:*"))
-            .await;
-    }
-
     /// Applies what a room may have missed while Redis was away (entries trimmed before this
     /// node read them): the stored document, merged into the live one.
     async fn catch_up_all(&self) {
@@ -506,7 +492,7 @@ impl Relay {
                 .transact()
                 .encode_state_as_update_v1(&StateVector::default());
             let _ = room.apply_remote(&update);
-            if let Some(w) = self.watched.lock().get_mut(&stream_key(&key)) {
+            if let Some(w) = self.watched.lock().get_mut(&doc_stream(&key)) {
                 if id_to_seq(&w.last_id) < id_to_seq(&last_id) {
                     w.last_id = last_id;
                 }

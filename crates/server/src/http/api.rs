@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 use super::AppState;
 use super::auth::{Auth, SignedIn, cookie_name};
 use super::error::ApiError;
+use crate::redis_keys::Limit;
 use crate::sessions::{Activity, LANGUAGES, PolicyChange, RunReport};
 
 /// A JSON body whose errors are JSON too: 413 above the size limit, 400 for anything malformed.
@@ -67,8 +68,7 @@ pub async fn create_session(
     let shared = match &state.cluster {
         Some(node) => {
             node.allow(
-                "create",
-                &client.to_string(),
+                &Limit::session_creation(&client),
                 state.config.server.max_sessions_per_minute,
             )
             .await
