@@ -16,7 +16,7 @@ use crate::collab::{Collab, RoomKey};
 use crate::docname::{DocKey, DocName};
 use crate::ids::SessionId;
 use crate::redis_keys::{self, Lease};
-use crate::sessions::{Caller, Created, Owner, Role, SessionError, Sessions};
+use crate::sessions::{Caller, Created, NewSession, Role, SessionError, Sessions};
 use crate::store::{DocStore, DocWrite, SessionRow, Store};
 use crate::util::now_ms;
 use crate::workspace::{WorkspaceError, Workspaces};
@@ -64,12 +64,6 @@ pub enum Placement {
 /// stops renewing, and its heartbeat (cluster::NODE_TTL) says so before the lease runs out.
 const WORKSPACE_LEASE: Duration = Duration::from_secs(30);
 const LEASE_RENEWAL: Duration = Duration::from_secs(5);
-
-/// A session made from a question of the library.
-pub struct FromQuestion {
-    pub id: String,
-    pub starter: String,
-}
 
 impl Lifecycle {
     pub fn new(
@@ -302,42 +296,29 @@ impl Lifecycle {
 
     /// Creates a session: its row, the pad's first state and, for a workspace session, the
     /// workspace. If a later step fails, the earlier ones are undone: no half-made session stays.
-    /// With `question`, the pad starts from the question's starter code and the session keeps
+    /// With a question, the pad starts from the question's starter code and the session keeps
     /// which question it came from.
-    pub async fn create(
-        &self,
-        title: Option<&str>,
-        language: Option<&str>,
-        exercise: Option<&str>,
-        owner: Option<&Owner>,
-        question: Option<FromQuestion>,
-    ) -> Result<Created, LifecycleError> {
-        let new = self.sessions.prepare(
-            title,
-            language,
-            exercise,
-            owner,
-            question.as_ref().map(|q| q.starter.as_str()),
-        )?;
-        let id = new.row.id.clone();
-        self.store.create_session(&new.row).await?;
+    pub async fn create(&self, new: NewSession) -> Result<Created, LifecycleError> {
+        let prepared = self.sessions.prepare(&new)?;
+        let id = prepared.row.id.clone();
+        self.store.create_session(&prepared.row).await?;
         let pad = DocWrite::Update {
             key: DocKey::new(id.clone(), DocName::Main),
             seq: 1,
-            at: new.row.created_at,
-            data: new.pad,
+            at: prepared.row.created_at,
+            data: prepared.pad,
         };
         if let Err(e) = self.docs.write(std::slice::from_ref(&pad)).await {
             self.undo_create(&id).await;
             return Err(e.into());
         }
-        if let Some(q) = &question {
+        if let Some(q) = &new.question {
             if let Err(e) = self.store.set_session_question(&id, &q.id).await {
                 self.undo_create(&id).await;
                 return Err(e.into());
             }
         }
-        if let Some(exercise) = exercise {
+        if let Some(exercise) = &new.exercise {
             if let Err(e) = self.workspaces.create(&id, exercise).await {
                 self.undo_create(&id).await;
                 return Err(e.into());
@@ -354,10 +335,10 @@ impl Lifecycle {
                 &id,
                 "session_created",
                 Role::Interviewer,
-                serde_json::json!({"language": new.row.language}),
+                serde_json::json!({"language": prepared.row.language}),
             )
             .await;
-        Ok(new.created)
+        Ok(prepared.created)
     }
 
     async fn undo_create(&self, id: &SessionId) {
