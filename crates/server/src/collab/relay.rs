@@ -28,7 +28,7 @@ use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
 
-use super::room::Room;
+use super::room::{ClusterLog, Room};
 use crate::cluster::Node;
 use crate::docname::DocKey;
 use crate::metrics::Metrics;
@@ -158,25 +158,6 @@ impl Relay {
 
     pub fn node_id(&self) -> &str {
         &self.node.id
-    }
-
-    /// Whether Redis is so far behind that new edits must wait.
-    pub fn is_backlogged(&self) -> bool {
-        self.pending_bytes.load(Ordering::Relaxed) >= self.max_pending_bytes
-    }
-
-    /// Appends an applied update to its document's stream (in order, without waiting).
-    pub fn append(&self, key: &DocKey, data: Vec<u8>) {
-        self.pending_bytes.fetch_add(data.len(), Ordering::Relaxed);
-        let _ = self.outbox.send(Out::Update {
-            stream: doc_stream(key),
-            data,
-        });
-    }
-
-    /// Sends an awareness update of this node's clients to the other nodes.
-    pub fn publish_awareness(&self, key: &DocKey, update: Vec<u8>) {
-        self.publish(key, b'u', &update);
     }
 
     fn publish(&self, key: &DocKey, kind: u8, data: &[u8]) {
@@ -498,6 +479,26 @@ impl Relay {
                 }
             }
         }
+    }
+}
+
+/// Rooms in cluster mode send their updates and awareness through the relay.
+impl ClusterLog for Relay {
+    /// Whether Redis is so far behind that new edits must wait.
+    fn is_backlogged(&self) -> bool {
+        self.pending_bytes.load(Ordering::Relaxed) >= self.max_pending_bytes
+    }
+
+    fn append(&self, key: &DocKey, data: Vec<u8>) {
+        self.pending_bytes.fetch_add(data.len(), Ordering::Relaxed);
+        let _ = self.outbox.send(Out::Update {
+            stream: doc_stream(key),
+            data,
+        });
+    }
+
+    fn publish_awareness(&self, key: &DocKey, update: Vec<u8>) {
+        self.publish(key, b'u', &update);
     }
 }
 

@@ -51,20 +51,6 @@ pub fn content_routes(state: AppState) -> Router<AppState> {
         ))
 }
 
-/// Where a caller's content is served: `<origin>/sessions/{id}/{capability}/` (then `vscode/`
-/// or `app/...`), with a fresh capability for their role.
-pub fn base_url(state: &AppState, caller: &Caller) -> String {
-    let expires = crate::util::now_ms() as u64 / 1000 + crate::capability::LIFETIME_SECS;
-    let capability = crate::capability::issue(&caller.session, caller.role, expires);
-    let origin = state
-        .config
-        .server
-        .untrusted_origin
-        .clone()
-        .unwrap_or_default();
-    format!("{origin}/sessions/{}/{capability}/", caller.session.id)
-}
-
 async fn content(
     State(state): State<AppState>,
     Path(params): Path<Vec<(String, String)>>,
