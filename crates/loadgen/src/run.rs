@@ -433,7 +433,7 @@ impl Monitor {
             .load(Relaxed)
             .saturating_sub(c.closed_early.load(Relaxed));
         let (p50, p99, max) = {
-            let mut h = self.sh.hists.lock().unwrap_or_else(|e| e.into_inner());
+            let mut h = self.sh.hists.lock();
             let r = if h.interval.is_empty() {
                 (0, 0, 0)
             } else {
@@ -885,7 +885,7 @@ fn build_report(
     let wall = w1.at - w0.at;
     let diverged = if a.apply() { diverged_rooms(sh) } else { 0 };
     let (latency, same_node, cross_node) = {
-        let h = sh.hists.lock().unwrap_or_else(|e| e.into_inner());
+        let h = sh.hists.lock();
         (
             Latency::of(&h.total),
             Latency::of(&h.same_node),

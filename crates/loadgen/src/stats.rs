@@ -2,9 +2,11 @@
 
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
-use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
+
+use parking_lot::Mutex;
 
 /// Latencies are recorded in microseconds, from 1 µs to 1 h, 3 significant digits.
 pub fn new_histogram() -> Histogram<u64> {
@@ -138,7 +140,7 @@ impl Shared {
 
     /// Remember an error message (grouped, so 3,000 identical failures print as one line).
     pub fn error(&self, msg: impl Into<String>) {
-        let mut log = self.errors.lock().unwrap_or_else(|e| e.into_inner());
+        let mut log = self.errors.lock();
         let msg = msg.into();
         if log.by_message.len() < 100 || log.by_message.contains_key(&msg) {
             *log.by_message.entry(msg).or_default() += 1;
@@ -146,7 +148,7 @@ impl Shared {
     }
 
     pub fn error_messages(&self) -> Vec<(String, u64)> {
-        let log = self.errors.lock().unwrap_or_else(|e| e.into_inner());
+        let log = self.errors.lock();
         log.by_message
             .iter()
             .map(|(m, n)| (m.clone(), *n))
@@ -188,7 +190,7 @@ impl Shared {
             .window
             .get()
             .is_some_and(|w| sent >= w.start_ns && sent < w.end_ns);
-        let mut h = self.hists.lock().unwrap_or_else(|e| e.into_inner());
+        let mut h = self.hists.lock();
         // Progress lines show warm-up latencies too; the report only the window's.
         h.interval.saturating_record(micros);
         if in_window {

@@ -6,15 +6,17 @@ pub mod sso;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use parking_lot::Mutex;
 use rand::RngCore;
 use serde::Serialize;
 
 use crate::cluster::Node;
+use crate::redis_keys::{Counter, Temporary};
 use crate::store::{ApiKeyRow, AuditRow, InviteRow, Store, StoreError, TeamRow, UserRow};
 use crate::util::{new_id, new_token, now_ms, rfc3339, token_hash, token_matches};
 
@@ -216,8 +218,7 @@ pub struct Accounts {
     cluster: Option<Arc<Node>>,
 }
 
-/// The setup code's name in the cluster's shared state; it lasts as long as nobody uses it.
-const SETUP_CODE_KEY: &str = "setup-code";
+/// The setup code lasts in the cluster's shared state as long as nobody uses it.
 const SETUP_CODE_TTL: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// Checked against when the email is unknown, so that answer takes as long as a wrong password.
@@ -276,11 +277,11 @@ impl Accounts {
         if let Some(node) = &self.cluster {
             // The first node to start makes the code; the others log the same one.
             code = node
-                .put_temporary(SETUP_CODE_KEY, &code, SETUP_CODE_TTL, true)
+                .put_temporary(&Temporary::setup_code(), &code, SETUP_CODE_TTL, true)
                 .await
                 .map_err(|e| AccountError::Store(StoreError::Unavailable(format!("redis: {e}"))))?;
         }
-        *self.setup_code.lock().unwrap_or_else(|e| e.into_inner()) = Some(code.clone());
+        *self.setup_code.lock() = Some(code.clone());
         Ok(Some(code))
     }
 
@@ -293,14 +294,10 @@ impl Accounts {
     pub async fn setup(&self, code: &str, new: &NewUser<'_>) -> Result<(Account, String)> {
         let expected = match &self.cluster {
             Some(node) => node
-                .temporary(SETUP_CODE_KEY)
+                .temporary(&Temporary::setup_code())
                 .await
                 .map_err(|e| AccountError::Store(StoreError::Unavailable(format!("redis: {e}"))))?,
-            None => self
-                .setup_code
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .clone(),
+            None => self.setup_code.lock().clone(),
         };
         let valid = expected
             .as_deref()
@@ -315,14 +312,10 @@ impl Accounts {
         // Taken before the insert so that two requests with the code cannot both succeed.
         let taken = match &self.cluster {
             Some(node) => node
-                .take_temporary(SETUP_CODE_KEY)
+                .take_temporary(&Temporary::setup_code())
                 .await
                 .map_err(|e| AccountError::Store(StoreError::Unavailable(format!("redis: {e}"))))?,
-            None => self
-                .setup_code
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .take(),
+            None => self.setup_code.lock().take(),
         };
         if taken.is_none() {
             return Err(AccountError::NotFound(
@@ -783,7 +776,7 @@ impl Accounts {
     async fn reserve_attempt(&self, key: &str) -> u64 {
         if let Some(node) = &self.cluster {
             match node
-                .count_event(&format!("sign-in-attempts:{key}"), THROTTLE_WINDOW)
+                .count_event(&Counter::sign_in_attempts(key), THROTTLE_WINDOW)
                 .await
             {
                 Ok(n) => return n,
@@ -792,7 +785,7 @@ impl Accounts {
                 }
             }
         }
-        let mut attempts = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
+        let mut attempts = self.attempts.lock();
         if attempts.len() > 100_000 {
             attempts.retain(|_, (start, _)| start.elapsed() < THROTTLE_WINDOW);
         }
@@ -809,30 +802,22 @@ impl Accounts {
     async fn refund_attempt(&self, key: &str) {
         if let Some(node) = &self.cluster {
             if node
-                .uncount_event(&format!("sign-in-attempts:{key}"))
+                .uncount_event(&Counter::sign_in_attempts(key))
                 .await
                 .is_ok()
             {
                 return;
             }
         }
-        if let Some(entry) = self
-            .attempts
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get_mut(key)
-        {
+        if let Some(entry) = self.attempts.lock().get_mut(key) {
             entry.1 = entry.1.saturating_sub(1);
         }
     }
 
     async fn clear_attempts(&self, key: &str) {
-        self.attempts
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(key);
+        self.attempts.lock().remove(key);
         if let Some(node) = &self.cluster {
-            let _ = node.forget_events(&format!("sign-in-attempts:{key}")).await;
+            let _ = node.forget_events(&Counter::sign_in_attempts(key)).await;
         }
     }
 }

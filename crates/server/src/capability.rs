@@ -79,7 +79,7 @@ mod tests {
 
     fn session(id: &str, interviewer: &str, candidate: &str) -> SessionRow {
         SessionRow {
-            id: id.into(),
+            id: crate::ids::SessionId::parse(id).unwrap(),
             title: "t".into(),
             language: "python".into(),
             kind: "workspace".into(),

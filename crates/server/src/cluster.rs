@@ -3,13 +3,7 @@
 //! REDIS_URL is set; then this is each node's handle on Redis and on the other nodes.
 //!
 //! Redis is used only through standard commands (streams, pub/sub, SET NX PX, INCR): no cluster
-//! protocol of our own. What each key holds:
-//! - `iide:doc:{session}:{doc}`: a stream of a live document's updates (collab::relay);
-//! - `iide:aw:{session}:{doc}`: a pub/sub channel of its awareness (cursors, presence);
-//! - `iide:control`: a pub/sub channel of session ends and deletions;
-//! - `iide:node:{id}`: a node's heartbeat (its URL and load), expiring when it stops beating;
-//! - `iide:lease:{name}`: a lease (a workspace's owner, a compaction, an assistant reply);
-//! - `iide:limit:{name}:{key}:{window}`: a rate limit's counter.
+//! protocol of our own. Every key is made in `redis_keys`, which says what each one holds.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -22,20 +16,21 @@ use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::ClusterConfig;
+use crate::ids::SessionId;
+use crate::redis_keys::{self, CONTROL_CHANNEL, Counter, Lease, Limit, Temporary};
 
 /// How long a node's heartbeat lives without renewal: a node silent for this long is dead.
 pub const NODE_TTL: Duration = Duration::from_secs(6);
 const HEARTBEAT: Duration = Duration::from_secs(2);
-const CONTROL_CHANNEL: &str = "iide:control";
 
 /// Something every node must act on.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Control {
     /// The session ended: its documents freeze everywhere.
-    Ended { session: String },
+    Ended { session: SessionId },
     /// The session was deleted: every connection to it closes, its workspace goes.
-    Deleted { session: String },
+    Deleted { session: SessionId },
     /// A standing was withdrawn (a rotated link, a disabled account): its connections end.
     Revoked { holder: String },
 }
@@ -244,7 +239,7 @@ impl Node {
         let json = serde_json::to_string(&info).unwrap_or_default();
         let res: redis::RedisResult<()> = conn
             .set_options(
-                format!("iide:node:{}", self.id),
+                redis_keys::node(&self.id),
                 json,
                 redis::SetOptions::default()
                     .with_expiration(redis::SetExpiry::PX(NODE_TTL.as_millis() as u64)),
@@ -263,13 +258,13 @@ impl Node {
         }
         // Leaving: the others stop sending work here at once instead of after NODE_TTL.
         let mut conn = self.conn();
-        let _: redis::RedisResult<()> = conn.del(format!("iide:node:{}", self.id)).await;
+        let _: redis::RedisResult<()> = conn.del(redis_keys::node(&self.id)).await;
     }
 
     /// The nodes alive now (their heartbeat has not expired), this one included.
     pub async fn nodes(&self) -> Vec<NodeInfo> {
         let mut conn = self.conn();
-        let keys: Vec<String> = scan(&mut conn, "iide:node:*").await;
+        let keys: Vec<String> = scan(&mut conn, redis_keys::NODES).await;
         if keys.is_empty() {
             return Vec::new();
         }
@@ -288,7 +283,7 @@ impl Node {
     /// A live node by id.
     pub async fn node(&self, id: &str) -> Option<NodeInfo> {
         let mut conn = self.conn();
-        let v: Option<String> = conn.get(format!("iide:node:{id}")).await.ok().flatten();
+        let v: Option<String> = conn.get(redis_keys::node(id)).await.ok().flatten();
         v.and_then(|v| serde_json::from_str(&v).ok())
     }
 
@@ -367,9 +362,9 @@ impl Node {
         }
     }
 
-    /// Takes the lease `name` for `ttl` if nobody holds it (or this node already does); true
-    /// when this node holds it now.
-    pub async fn lease(&self, name: &str, ttl: Duration) -> bool {
+    /// Takes `lease` for `ttl` if nobody holds it (or this node already does); true when this
+    /// node holds it now.
+    pub async fn lease(&self, lease: &Lease, ttl: Duration) -> bool {
         let mut conn = self.conn();
         // Take it if free; extend it if it is ours; otherwise leave it.
         let script = redis::Script::new(
@@ -378,7 +373,7 @@ impl Node {
              return 0",
         );
         let held: redis::RedisResult<i64> = script
-            .key(format!("iide:lease:{name}"))
+            .key(lease.key())
             .arg(&self.id)
             .arg(ttl.as_millis() as u64)
             .invoke_async(&mut conn)
@@ -386,9 +381,9 @@ impl Node {
         matches!(held, Ok(1))
     }
 
-    /// Takes the lease `name` from `dead` (a node whose heartbeat expired), unless someone else
-    /// took it first; true when this node holds it now.
-    pub async fn take_lease_from(&self, name: &str, dead: &str, ttl: Duration) -> bool {
+    /// Takes `lease` from `dead` (a node whose heartbeat expired), unless someone else took it
+    /// first; true when this node holds it now.
+    pub async fn take_lease_from(&self, lease: &Lease, dead: &str, ttl: Duration) -> bool {
         let mut conn = self.conn();
         let script = redis::Script::new(
             "local v = redis.call('GET', KEYS[1]) \
@@ -396,7 +391,7 @@ impl Node {
              return 0",
         );
         let held: redis::RedisResult<i64> = script
-            .key(format!("iide:lease:{name}"))
+            .key(lease.key())
             .arg(&self.id)
             .arg(ttl.as_millis() as u64)
             .arg(dead)
@@ -411,36 +406,35 @@ impl Node {
         scan(&mut conn, pattern).await
     }
 
-    /// Records this node under `name` with no expiry (e.g. where a workspace last ran).
-    pub async fn set_permanent(&self, name: &str) {
+    /// Records this node under `lease` with no expiry (e.g. where a workspace last ran).
+    pub async fn set_permanent(&self, lease: &Lease) {
         let mut conn = self.conn();
-        let _: redis::RedisResult<()> = conn.set(format!("iide:lease:{name}"), &self.id).await;
+        let _: redis::RedisResult<()> = conn.set(lease.key(), &self.id).await;
     }
 
-    /// Who holds the lease `name`, if anyone.
-    pub async fn lease_holder(&self, name: &str) -> redis::RedisResult<Option<String>> {
+    /// Who holds `lease`, if anyone.
+    pub async fn lease_holder(&self, lease: &Lease) -> redis::RedisResult<Option<String>> {
         let mut conn = self.conn();
-        conn.get(format!("iide:lease:{name}")).await
+        conn.get(lease.key()).await
     }
 
-    /// Gives the lease `name` back, if this node holds it.
-    pub async fn release(&self, name: &str) {
+    /// Gives `lease` back, if this node holds it.
+    pub async fn release(&self, lease: &Lease) {
         let mut conn = self.conn();
         let script = redis::Script::new(
             "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
         );
         let _: redis::RedisResult<i64> = script
-            .key(format!("iide:lease:{name}"))
+            .key(lease.key())
             .arg(&self.id)
             .invoke_async(&mut conn)
             .await;
     }
 
-    /// A fixed-window rate limit shared by every node: true if one more `name` event for `key`
-    /// fits in `per_minute`. None when Redis does not answer (the caller decides locally).
-    pub async fn allow(&self, name: &str, key: &str, per_minute: u32) -> Option<bool> {
-        let window = crate::util::now_ms() / 60_000;
-        let counter = format!("iide:limit:{name}:{key}:{window}");
+    /// A fixed-window rate limit shared by every node: true if one more event fits in
+    /// `per_minute`. None when Redis does not answer (the caller decides locally).
+    pub async fn allow(&self, limit: &Limit, per_minute: u32) -> Option<bool> {
+        let counter = limit.key(crate::util::now_ms() / 60_000);
         let mut conn = self.conn();
         let (count,): (u64,) = redis::pipe()
             .atomic()
@@ -457,7 +451,7 @@ impl Node {
     /// `only_if_new`, an existing value stays; either way the value now stored is returned.
     pub async fn put_temporary(
         &self,
-        key: &str,
+        key: &Temporary,
         value: &str,
         ttl: Duration,
         only_if_new: bool,
@@ -469,7 +463,7 @@ impl Node {
              return redis.call('GET', KEYS[1])",
         );
         script
-            .key(format!("iide:tmp:{key}"))
+            .key(key.key())
             .arg(value)
             .arg(ttl.as_millis() as u64)
             .arg(if only_if_new { "1" } else { "0" })
@@ -478,57 +472,57 @@ impl Node {
     }
 
     /// The value under `key`, if any and not expired.
-    pub async fn temporary(&self, key: &str) -> redis::RedisResult<Option<String>> {
+    pub async fn temporary(&self, key: &Temporary) -> redis::RedisResult<Option<String>> {
         let mut conn = self.conn();
-        conn.get(format!("iide:tmp:{key}")).await
+        conn.get(key.key()).await
     }
 
     /// Takes the value under `key` away (GETDEL): one node, once, gets it.
-    pub async fn take_temporary(&self, key: &str) -> redis::RedisResult<Option<String>> {
+    pub async fn take_temporary(&self, key: &Temporary) -> redis::RedisResult<Option<String>> {
         let mut conn = self.conn();
         redis::cmd("GETDEL")
-            .arg(format!("iide:tmp:{key}"))
+            .arg(key.key())
             .query_async(&mut conn)
             .await
     }
 
     /// Counts one more event under `key`, in a window of `window` from the first one; returns
     /// the count so far (failed sign-ins, counted for the whole cluster).
-    pub async fn count_event(&self, key: &str, window: Duration) -> redis::RedisResult<u64> {
+    pub async fn count_event(&self, key: &Counter, window: Duration) -> redis::RedisResult<u64> {
         let mut conn = self.conn();
         let script = redis::Script::new(
             "local n = redis.call('INCR', KEYS[1]) if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return n",
         );
         script
-            .key(format!("iide:count:{key}"))
+            .key(key.key())
             .arg(window.as_millis() as u64)
             .invoke_async(&mut conn)
             .await
     }
 
     /// Takes one event back from `key`'s count (an attempt that turned out not to count).
-    pub async fn uncount_event(&self, key: &str) -> redis::RedisResult<()> {
+    pub async fn uncount_event(&self, key: &Counter) -> redis::RedisResult<()> {
         let mut conn = self.conn();
         let script = redis::Script::new(
             "if redis.call('GET', KEYS[1]) and tonumber(redis.call('GET', KEYS[1])) > 0 then redis.call('DECR', KEYS[1]) end return 0",
         );
         script
-            .key(format!("iide:count:{key}"))
+            .key(key.key())
             .invoke_async::<i64>(&mut conn)
             .await
             .map(|_| ())
     }
 
     /// Events counted under `key` in its current window.
-    pub async fn event_count(&self, key: &str) -> redis::RedisResult<u64> {
+    pub async fn event_count(&self, key: &Counter) -> redis::RedisResult<u64> {
         let mut conn = self.conn();
-        let n: Option<u64> = conn.get(format!("iide:count:{key}")).await?;
+        let n: Option<u64> = conn.get(key.key()).await?;
         Ok(n.unwrap_or(0))
     }
 
-    pub async fn forget_events(&self, key: &str) -> redis::RedisResult<()> {
+    pub async fn forget_events(&self, key: &Counter) -> redis::RedisResult<()> {
         let mut conn = self.conn();
-        conn.del(format!("iide:count:{key}")).await
+        conn.del(key.key()).await
     }
 
     /// Deletes the keys matching `pattern` (e.g. every document stream of a deleted session).

@@ -9,6 +9,7 @@ use yrs::{Array, GetString, ReadTxn, StateVector, Transact};
 
 use crate::collab::{Collab, RoomKey};
 use crate::docname::{DocKey, DocName};
+use crate::ids::SessionId;
 pub use crate::report::{EventView, Rating, Scorecard};
 use crate::sessions::{Caller, SessionError};
 use crate::store::Store;
@@ -169,17 +170,20 @@ impl Cockpit {
         }))
     }
 
-    async fn current_text(&self, session_id: &str, doc: DocName) -> Result<String> {
+    async fn current_text(&self, session_id: &SessionId, doc: DocName) -> Result<String> {
         let text = doc.text_name().unwrap_or("code");
-        let room = self.collab.open(RoomKey::new(session_id, doc)).await?;
+        let room = self
+            .collab
+            .open(RoomKey::new(session_id.clone(), doc))
+            .await?;
         Ok(room.read(|d| d.get_or_insert_text(text).get_string(&d.transact())))
     }
 
     /// The shared runs (see docs/API.md, document `runs`) as JSON.
-    async fn current_runs(&self, session_id: &str) -> Result<Vec<serde_json::Value>> {
+    async fn current_runs(&self, session_id: &SessionId) -> Result<Vec<serde_json::Value>> {
         let room = self
             .collab
-            .open(RoomKey::new(session_id, DocName::Runs))
+            .open(RoomKey::new(session_id.clone(), DocName::Runs))
             .await?;
         Ok(room.read(|d| {
             let runs = d.get_or_insert_array("runs");

@@ -3,19 +3,21 @@
 //! ends its own. In cluster mode the withdrawal is announced, and every node ends its part.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 
+use parking_lot::Mutex;
 use tokio_util::sync::CancellationToken;
 
 use crate::cluster::{Control, Node};
+use crate::ids::SessionId;
 use crate::sessions::{Caller, Role};
 
 /// Whom a connection acts for.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Holder {
     /// A session link (its token, or a capability made from it) of one role.
-    Link { session: String, role: Role },
+    Link { session: SessionId, role: Role },
     /// A signed-in account, by email.
     Account { email: String },
 }
@@ -54,7 +56,7 @@ impl Holder {
             _ => return None,
         };
         Some(Holder::Link {
-            session: session.to_string(),
+            session: SessionId::parse(session)?,
             role,
         })
     }
@@ -79,11 +81,7 @@ pub struct Registration {
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        let mut open = self
-            .connections
-            .open
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let mut open = self.connections.open.lock();
         if let Some(of_holder) = open.get_mut(&self.holder) {
             of_holder.remove(&self.id);
             if of_holder.is_empty() {
@@ -110,7 +108,6 @@ impl Connections {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         self.open
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
             .entry(holder.clone())
             .or_default()
             .insert(id, ended.clone());
@@ -134,12 +131,7 @@ impl Connections {
     }
 
     fn end_here(&self, holder: &Holder) -> usize {
-        let ended = self
-            .open
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(holder)
-            .unwrap_or_default();
+        let ended = self.open.lock().remove(holder).unwrap_or_default();
         for token in ended.values() {
             token.cancel();
         }
@@ -174,11 +166,11 @@ mod tests {
     fn holders_cross_the_cluster_unchanged() {
         for h in [
             Holder::Link {
-                session: "a:b".into(),
+                session: SessionId::parse("a-b_c").unwrap(),
                 role: Role::Candidate,
             },
             Holder::Link {
-                session: "x".into(),
+                session: SessionId::parse("x").unwrap(),
                 role: Role::Interviewer,
             },
             Holder::Account {

@@ -4,6 +4,8 @@
 
 use std::fmt;
 
+use crate::ids::SessionId;
+
 /// A document of a session.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum DocName {
@@ -100,16 +102,13 @@ impl fmt::Display for DocName {
 /// A document of one session: the unit that is loaded, stored and replayed.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct DocKey {
-    pub session_id: String,
+    pub session_id: SessionId,
     pub doc: DocName,
 }
 
 impl DocKey {
-    pub fn new(session_id: impl Into<String>, doc: DocName) -> DocKey {
-        DocKey {
-            session_id: session_id.into(),
-            doc,
-        }
+    pub fn new(session_id: SessionId, doc: DocName) -> DocKey {
+        DocKey { session_id, doc }
     }
 }
 

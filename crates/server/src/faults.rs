@@ -5,13 +5,13 @@
 //! request) and `chaos` (which decides which faults are on). It knows nothing of either.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{HeaderName, HeaderValue, Response, StatusCode, header};
 use bytes::Bytes;
 use futures_util::StreamExt;
+use parking_lot::Mutex;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -251,8 +251,8 @@ impl SessionFaults {
         }
     }
 
-    pub fn lock(&self) -> std::sync::MutexGuard<'_, Active> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    pub fn lock(&self) -> parking_lot::MutexGuard<'_, Active> {
+        self.state.lock()
     }
 
     /// Held while a change that spans several steps (an activation, a reset) is made.

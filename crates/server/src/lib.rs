@@ -16,10 +16,12 @@
 //! 5. `accounts` (teams, users, sign-in, API keys, invites, audit log);
 //!    `sessions` (sessions, roles, policies, events) over `collab` (live documents: rooms,
 //!    y-websocket, persistence queue); `report` (the HTML report, from `store`'s rows).
-//! 6. leaves, which use no other module but `docname`: `store` (SQLite/PostgreSQL, every SQL
-//!    statement of the platform; documents behind the `DocStore` trait), `docname` (the
-//!    documents of a session and their rules), `faults` (network faults and how the proxy
-//!    applies them), `config`, `metrics`, `ratelimit`, `util`.
+//! 6. leaves, which use no other module but `docname`, `ids` and `redis_keys`: `store`
+//!    (SQLite/PostgreSQL, every SQL statement of the platform; documents behind the `DocStore`
+//!    trait), `faults` (network faults and how the proxy applies them), `cluster` (this node in
+//!    Redis), `config`, `metrics`, `ratelimit`, `util`. Below them `redis_keys` (every Redis key
+//!    and channel, and what lives there), `docname` (the documents of a session and their
+//!    rules) and `ids` (`SessionId`).
 
 pub mod accounts;
 pub mod assistant;
@@ -34,12 +36,14 @@ pub mod docname;
 pub mod execute;
 pub mod faults;
 pub mod http;
+pub mod ids;
 pub mod installing;
 pub mod lifecycle;
 pub mod metrics;
 pub mod privileges;
 pub mod questions;
 pub mod ratelimit;
+pub mod redis_keys;
 pub mod report;
 pub mod sandbox;
 pub mod sessions;
@@ -79,7 +83,7 @@ pub struct App {
     pub metrics: Metrics,
     pub create_limiter: PerAddressLimiter,
     /// What pages report to the timeline (runs, activity), per session and role.
-    pub timeline_limiter: ratelimit::Limiter<(String, sessions::Role)>,
+    pub timeline_limiter: ratelimit::Limiter<(ids::SessionId, sessions::Role)>,
     pub shutdown: CancellationToken,
     pub next_conn_id: AtomicU64,
     /// Open WebSockets by whom they act for (ended when that standing is withdrawn).

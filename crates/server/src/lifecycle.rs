@@ -4,16 +4,19 @@
 //! its open connections) is made and unmade here, in a fixed order.
 
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
+use parking_lot::Mutex;
 use tokio_util::sync::CancellationToken;
 use yrs::{Map, WriteTxn};
 
 use crate::cluster::{Control, Node};
 use crate::collab::{Collab, RoomKey};
 use crate::docname::{DocKey, DocName};
-use crate::sessions::{Caller, Created, Owner, Role, SessionError, Sessions};
+use crate::ids::SessionId;
+use crate::redis_keys::{self, Lease};
+use crate::sessions::{Caller, Created, NewSession, Role, SessionError, Sessions};
 use crate::store::{DocStore, DocWrite, SessionRow, Store};
 use crate::util::now_ms;
 use crate::workspace::{WorkspaceError, Workspaces};
@@ -41,7 +44,7 @@ pub struct Lifecycle {
     workspaces: Arc<Workspaces>,
     cluster: Option<Arc<Node>>,
     /// Cluster mode: the workspaces whose lease this node holds (it renews them).
-    owned: Arc<Mutex<HashSet<String>>>,
+    owned: Arc<Mutex<HashSet<SessionId>>>,
     /// One takeover at a time on this node.
     adopting: Arc<tokio::sync::Mutex<()>>,
 }
@@ -61,22 +64,6 @@ pub enum Placement {
 /// stops renewing, and its heartbeat (cluster::NODE_TTL) says so before the lease runs out.
 const WORKSPACE_LEASE: Duration = Duration::from_secs(30);
 const LEASE_RENEWAL: Duration = Duration::from_secs(5);
-
-fn workspace_lease(session_id: &str) -> String {
-    format!("workspace:{session_id}")
-}
-
-/// The node a workspace last ran on (no expiry): a node that finds itself there can reuse its
-/// copy on disk instead of rebuilding it.
-fn workspace_home(session_id: &str) -> String {
-    format!("workspace-home:{session_id}")
-}
-
-/// A session made from a question of the library.
-pub struct FromQuestion {
-    pub id: String,
-    pub starter: String,
-}
 
 impl Lifecycle {
     pub fn new(
@@ -106,14 +93,9 @@ impl Lifecycle {
         let Some(node) = &self.cluster else {
             return Ok(Placement::Here);
         };
-        let lease = workspace_lease(&session.id);
+        let lease = Lease::workspace(&session.id);
         for _ in 0..5 {
-            if self
-                .owned
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .contains(&session.id)
-            {
+            if self.owned.lock().contains(&session.id) {
                 return Ok(Placement::Here);
             }
             let holder = node.lease_holder(&lease).await.map_err(|e| {
@@ -159,20 +141,19 @@ impl Lifecycle {
             return Ok(());
         };
         let _one = self.adopting.lock().await;
-        if self
-            .owned
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .contains(&session.id)
-        {
+        if self.owned.lock().contains(&session.id) {
             return Ok(());
         }
-        let id = session.id.as_str();
+        let id = &session.id;
         let exercise = session
             .exercise
             .as_deref()
             .ok_or_else(|| WorkspaceError::NotFound("this session has no workspace".into()))?;
-        let home = node.lease_holder(&workspace_home(id)).await.ok().flatten();
+        let home = node
+            .lease_holder(&Lease::workspace_home(id))
+            .await
+            .ok()
+            .flatten();
         let reuse =
             home.as_deref() == Some(node.id.as_str()) && self.workspaces.get(session).await.is_ok();
         let mut restored = 0;
@@ -182,19 +163,16 @@ impl Lifecycle {
             self.workspaces.create(id, exercise).await?;
             restored = self.restore_files(session).await;
         }
-        node.set_permanent(&workspace_home(id)).await;
-        self.owned
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id.to_string());
-        node.set_workspaces(self.owned.lock().unwrap_or_else(|e| e.into_inner()).len());
+        node.set_permanent(&Lease::workspace_home(id)).await;
+        self.owned.lock().insert(id.clone());
+        node.set_workspaces(self.owned.lock().len());
         if let Ok(ws) = self.workspaces.get(session).await {
             ws.app.start();
         }
         let moved = home.as_deref().is_some_and(|h| h != node.id);
         if moved || from.is_some() {
             let from = from.map(str::to_string).or(home);
-            tracing::warn!(session = id, node = %node.id, from = ?from, files = restored, "took over a workspace whose node stopped answering");
+            tracing::warn!(session = %id, node = %node.id, from = ?from, files = restored, "took over a workspace whose node stopped answering");
             self.sessions
                 .event(
                     id,
@@ -220,12 +198,12 @@ impl Lifecycle {
             .unwrap_or_default()
             .into_iter()
             .collect();
-        let prefix = format!("iide:doc:{}:", session.id);
         names.extend(
-            node.keys(&format!("{prefix}file:*"))
+            node.keys(&redis_keys::file_doc_streams_of(&session.id))
                 .await
-                .into_iter()
-                .filter_map(|k| k.strip_prefix(&prefix).map(str::to_string)),
+                .iter()
+                .filter_map(|k| redis_keys::doc_of_stream(&session.id, k))
+                .map(|doc| doc.to_string()),
         );
         let mut restored = 0;
         for name in names {
@@ -277,26 +255,17 @@ impl Lifecycle {
                     _ = stop.cancelled() => break,
                     _ = tick.tick() => {}
                 }
-                let owned: Vec<String> = this
-                    .owned
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .iter()
-                    .cloned()
-                    .collect();
+                let owned: Vec<SessionId> = this.owned.lock().iter().cloned().collect();
                 for id in owned {
-                    if !node.lease(&workspace_lease(&id), WORKSPACE_LEASE).await
-                        && node.lease_holder(&workspace_lease(&id)).await.is_ok()
+                    if !node.lease(&Lease::workspace(&id), WORKSPACE_LEASE).await
+                        && node.lease_holder(&Lease::workspace(&id)).await.is_ok()
                     {
                         tracing::warn!(session = %id, "another node took this workspace over; stopping the copy here");
-                        this.owned
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .remove(&id);
+                        this.owned.lock().remove(&id);
                         this.workspaces.stop(&id);
                     }
                 }
-                node.set_workspaces(this.owned.lock().unwrap_or_else(|e| e.into_inner()).len());
+                node.set_workspaces(this.owned.lock().len());
             }
         });
     }
@@ -316,10 +285,7 @@ impl Lifecycle {
                     Control::Deleted { session } => {
                         this.collab.discard_session(&session);
                         this.workspaces.remove(&session).await;
-                        this.owned
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .remove(&session);
+                        this.owned.lock().remove(&session);
                     }
                     // Connections act on these (connections.rs).
                     Control::Revoked { .. } => {}
@@ -330,54 +296,38 @@ impl Lifecycle {
 
     /// Creates a session: its row, the pad's first state and, for a workspace session, the
     /// workspace. If a later step fails, the earlier ones are undone: no half-made session stays.
-    /// With `question`, the pad starts from the question's starter code and the session keeps
+    /// With a question, the pad starts from the question's starter code and the session keeps
     /// which question it came from.
-    pub async fn create(
-        &self,
-        title: Option<&str>,
-        language: Option<&str>,
-        exercise: Option<&str>,
-        owner: Option<&Owner>,
-        question: Option<FromQuestion>,
-    ) -> Result<Created, LifecycleError> {
-        let new = self.sessions.prepare(
-            title,
-            language,
-            exercise,
-            owner,
-            question.as_ref().map(|q| q.starter.as_str()),
-        )?;
-        let id = new.row.id.clone();
-        self.store.create_session(&new.row).await?;
+    pub async fn create(&self, new: NewSession) -> Result<Created, LifecycleError> {
+        let prepared = self.sessions.prepare(&new)?;
+        let id = prepared.row.id.clone();
+        self.store.create_session(&prepared.row).await?;
         let pad = DocWrite::Update {
             key: DocKey::new(id.clone(), DocName::Main),
             seq: 1,
-            at: new.row.created_at,
-            data: new.pad,
+            at: prepared.row.created_at,
+            data: prepared.pad,
         };
         if let Err(e) = self.docs.write(std::slice::from_ref(&pad)).await {
             self.undo_create(&id).await;
             return Err(e.into());
         }
-        if let Some(q) = &question {
+        if let Some(q) = &new.question {
             if let Err(e) = self.store.set_session_question(&id, &q.id).await {
                 self.undo_create(&id).await;
                 return Err(e.into());
             }
         }
-        if let Some(exercise) = exercise {
+        if let Some(exercise) = &new.exercise {
             if let Err(e) = self.workspaces.create(&id, exercise).await {
                 self.undo_create(&id).await;
                 return Err(e.into());
             }
             if let Some(node) = &self.cluster {
                 // The workspace runs where it was made.
-                node.lease(&workspace_lease(&id), WORKSPACE_LEASE).await;
-                node.set_permanent(&workspace_home(&id)).await;
-                self.owned
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .insert(id.clone());
+                node.lease(&Lease::workspace(&id), WORKSPACE_LEASE).await;
+                node.set_permanent(&Lease::workspace_home(&id)).await;
+                self.owned.lock().insert(id.clone());
             }
         }
         self.sessions
@@ -385,19 +335,19 @@ impl Lifecycle {
                 &id,
                 "session_created",
                 Role::Interviewer,
-                serde_json::json!({"language": new.row.language}),
+                serde_json::json!({"language": prepared.row.language}),
             )
             .await;
-        Ok(new.created)
+        Ok(prepared.created)
     }
 
-    async fn undo_create(&self, id: &str) {
+    async fn undo_create(&self, id: &SessionId) {
         self.workspaces.remove(id).await;
         if let Err(e) = self.docs.delete_session(id).await {
-            tracing::warn!(session = id, error = %e, "could not undo a half-made session's documents");
+            tracing::warn!(session = %id, error = %e, "could not undo a half-made session's documents");
         }
         if let Err(e) = self.store.delete_session(id).await {
-            tracing::warn!(session = id, error = %e, "could not undo a half-made session");
+            tracing::warn!(session = %id, error = %e, "could not undo a half-made session");
         }
     }
 
@@ -449,27 +399,24 @@ impl Lifecycle {
     /// Deletes a session and everything it owns; false if there was no such session. The row
     /// goes first, so no new request is authorized; then open connections close, and the
     /// documents and the workspace are deleted.
-    pub async fn delete(&self, id: &str) -> Result<bool, SessionError> {
+    pub async fn delete(&self, id: &SessionId) -> Result<bool, SessionError> {
         if !self.store.delete_session(id).await? {
             return Ok(false);
         }
         self.collab.discard_session(id);
         if let Some(node) = &self.cluster {
             node.announce(Control::Deleted {
-                session: id.to_string(),
+                session: id.clone(),
             })
             .await;
-            node.delete_matching(&format!("iide:doc:{id}:*")).await;
+            node.delete_matching(&redis_keys::doc_streams_of(id)).await;
         }
         self.docs.delete_session(id).await?;
         self.workspaces.remove(id).await;
         if let Some(node) = &self.cluster {
-            self.owned
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(id);
-            node.release(&workspace_lease(id)).await;
-            node.release(&workspace_home(id)).await;
+            self.owned.lock().remove(id);
+            node.release(&Lease::workspace(id)).await;
+            node.release(&Lease::workspace_home(id)).await;
         }
         Ok(true)
     }

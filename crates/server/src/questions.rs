@@ -16,6 +16,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::execute::{Executor, test_language, test_language_ids};
+use crate::ids::SessionId;
 use crate::sessions::{Caller, Role};
 use crate::store::{QuestionRow, Store, StoreError};
 use crate::util::now_ms;
@@ -355,7 +356,7 @@ impl Questions {
     /// For a session made from a question: its starters in the languages `from` and `to`.
     pub async fn starters_for(
         &self,
-        session_id: &str,
+        session_id: &SessionId,
         from: &str,
         to: &str,
     ) -> Result<Option<(String, String)>> {

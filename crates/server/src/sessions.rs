@@ -7,6 +7,7 @@ use yrs::{Doc, GetString, Map, ReadTxn, StateVector, Text, Transact, WriteTxn};
 
 use crate::collab::{Collab, RoomKey};
 use crate::docname::DocName;
+use crate::ids::SessionId;
 use crate::store::{ParticipantRow, Policy, SessionRow, Store, StoreError};
 use crate::util::{new_id, new_token, now_ms, rfc3339, token_hash, token_matches};
 
@@ -131,15 +132,37 @@ pub const MAX_NAME_CHARS: usize = 64;
 /// What creating a session hands out. The tokens are shown once and never stored in clear.
 #[derive(Debug, Serialize)]
 pub struct Created {
-    pub id: String,
+    pub id: SessionId,
     pub interviewer_token: String,
     pub candidate_token: String,
     pub interviewer_url: String,
     pub candidate_url: String,
 }
 
-/// A session made by `Sessions::prepare`, before it is stored.
+/// What a new session is made from (`Lifecycle::create`). Every part may be left out:
+/// `NewSession::default()` is a Python pad with the default title, owned by no team.
+#[derive(Debug, Clone, Default)]
 pub struct NewSession {
+    pub title: Option<String>,
+    /// A language id of `LANGUAGES`; None: the first one.
+    pub language: Option<String>,
+    /// The exercise of a workspace session (already validated); None: a pad.
+    pub exercise: Option<String>,
+    pub owner: Option<Owner>,
+    /// The question of the library the pad starts from.
+    pub question: Option<FromQuestion>,
+}
+
+/// A session made from a question of the library: the question, and its starter code in the
+/// session's language (which replaces the language's own).
+#[derive(Debug, Clone)]
+pub struct FromQuestion {
+    pub id: String,
+    pub starter: String,
+}
+
+/// A session made by `Sessions::prepare`, before it is stored.
+pub struct Prepared {
     pub row: SessionRow,
     pub created: Created,
     /// The pad's first state (starter code, language, policy) as a Yjs update.
@@ -169,7 +192,7 @@ impl From<ParticipantRow> for ParticipantView {
 
 #[derive(Debug, Serialize)]
 pub struct SessionView {
-    pub id: String,
+    pub id: SessionId,
     pub title: String,
     pub language: String,
     pub kind: String,
@@ -266,18 +289,14 @@ impl Sessions {
     }
 
     /// A new session, not yet stored: its row, the links to hand out and the pad's first state.
-    /// With `exercise` (already validated) it is a workspace session. `Lifecycle::create` stores it.
-    /// `starter` replaces the language's starter code (a question's).
-    pub fn prepare(
-        &self,
-        title: Option<&str>,
-        language_id: Option<&str>,
-        exercise: Option<&str>,
-        owner: Option<&Owner>,
-        starter: Option<&str>,
-    ) -> Result<NewSession> {
-        let title = clean_text(title.unwrap_or(DEFAULT_TITLE), MAX_TITLE_CHARS, "title")?;
-        let lang = match language_id {
+    /// With an exercise it is a workspace session. `Lifecycle::create` stores it.
+    pub fn prepare(&self, new: &NewSession) -> Result<Prepared> {
+        let title = clean_text(
+            new.title.as_deref().unwrap_or(DEFAULT_TITLE),
+            MAX_TITLE_CHARS,
+            "title",
+        )?;
+        let lang = match new.language.as_deref() {
             None => &LANGUAGES[0],
             Some(id) => language(id).ok_or_else(|| {
                 SessionError::Invalid(format!(
@@ -290,29 +309,33 @@ impl Sessions {
                 ))
             })?,
         };
-        let id = new_id();
+        let id = SessionId::random();
         let interviewer_token = new_token();
         let candidate_token = new_token();
         let row = SessionRow {
             id: id.clone(),
             title,
             language: lang.id.to_string(),
-            kind: if exercise.is_some() {
+            kind: if new.exercise.is_some() {
                 "workspace"
             } else {
                 "pad"
             }
             .into(),
-            exercise: exercise.map(str::to_string),
+            exercise: new.exercise.clone(),
             interviewer_token_hash: token_hash(&interviewer_token),
             candidate_token_hash: token_hash(&candidate_token),
             created_at: now_ms(),
             ended_at: None,
             policy: Policy::default(),
-            team_id: owner.map(|o| o.team_id.clone()),
-            created_by: owner.map(|o| o.user_id.clone()),
+            team_id: new.owner.as_ref().map(|o| o.team_id.clone()),
+            created_by: new.owner.as_ref().map(|o| o.user_id.clone()),
         };
-        let pad = initial_pad(lang, starter.unwrap_or(lang.starter), row.policy);
+        let starter = new
+            .question
+            .as_ref()
+            .map_or(lang.starter, |q| q.starter.as_str());
+        let pad = initial_pad(lang, starter, row.policy);
         let link = |token: &str| format!("{}/session/{}?token={}", self.public_url, id, token);
         let created = Created {
             interviewer_url: link(&interviewer_token),
@@ -321,12 +344,12 @@ impl Sessions {
             interviewer_token,
             candidate_token,
         };
-        Ok(NewSession { row, created, pad })
+        Ok(Prepared { row, created, pad })
     }
 
     /// Resolves the role of a token in a session. Unknown session: NotFound; no token, a wrong
     /// one, or one of another session: Unauthorized. Both hashes are always compared.
-    pub async fn authorize(&self, id: &str, token: Option<&str>) -> Result<Caller> {
+    pub async fn authorize(&self, id: &SessionId, token: Option<&str>) -> Result<Caller> {
         let session = self
             .store
             .get_session(id)
@@ -412,7 +435,7 @@ impl Sessions {
         let color = PALETTE[existing.len() % PALETTE.len()].to_string();
         let row = ParticipantRow {
             id: new_id(),
-            session_id: caller.session.id.clone(),
+            session_id: caller.session.id.to_string(),
             name,
             color,
             role: caller.role.as_str().to_string(),
@@ -614,7 +637,13 @@ impl Sessions {
     }
 
     /// Records a timeline event; losing one must not fail the action it describes.
-    pub async fn event(&self, session_id: &str, kind: &str, actor: Role, data: serde_json::Value) {
+    pub async fn event(
+        &self,
+        session_id: &SessionId,
+        kind: &str,
+        actor: Role,
+        data: serde_json::Value,
+    ) {
         if let Err(e) = self
             .store
             .add_event(
@@ -626,7 +655,7 @@ impl Sessions {
             )
             .await
         {
-            tracing::warn!(session = session_id, kind, error = %e, "could not record an event");
+            tracing::warn!(session = %session_id, kind, error = %e, "could not record an event");
         }
     }
 }
@@ -664,4 +693,102 @@ fn clean_text(value: &str, max_chars: usize, what: &str) -> Result<String> {
         )));
     }
     Ok(value.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collab::{PersistSettings, Persister};
+
+    async fn sessions(dir: &std::path::Path) -> Sessions {
+        let store = Store::connect(&format!("sqlite://{}/db.sqlite", dir.display()))
+            .await
+            .unwrap();
+        let docs: Arc<dyn crate::store::DocStore> = Arc::new(store.clone());
+        let settings = PersistSettings {
+            flush_interval: std::time::Duration::from_millis(50),
+            max_pending_bytes: 1 << 20,
+        };
+        let (persister, _) = Persister::start(
+            docs.clone(),
+            settings,
+            Default::default(),
+            Default::default(),
+        );
+        let minute = std::time::Duration::from_secs(60);
+        let collab = Collab::new(
+            docs,
+            persister,
+            None,
+            100,
+            minute,
+            minute,
+            Default::default(),
+        );
+        Sessions::new(store, collab, "http://iide.test".into())
+    }
+
+    fn pad_code(pad: &[u8]) -> String {
+        use yrs::updates::decoder::Decode;
+        let doc = Doc::new();
+        doc.transact_mut()
+            .apply_update(yrs::Update::decode_v1(pad).unwrap())
+            .unwrap();
+        let code = doc.get_or_insert_text("code");
+        code.get_string(&doc.transact())
+    }
+
+    #[tokio::test]
+    async fn a_new_session_is_made_from_what_is_given_and_defaults_for_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let sessions = sessions(dir.path()).await;
+
+        let pad = sessions.prepare(&NewSession::default()).unwrap();
+        assert_eq!(pad.row.title, DEFAULT_TITLE);
+        assert_eq!(pad.row.language, LANGUAGES[0].id);
+        assert_eq!((pad.row.kind.as_str(), pad.row.exercise), ("pad", None));
+        assert_eq!(pad.row.team_id, None);
+        assert_eq!(pad_code(&pad.pad), LANGUAGES[0].starter);
+        assert_eq!(pad.created.id, pad.row.id);
+        assert!(pad.created.candidate_url.contains(pad.row.id.as_str()));
+
+        let from_question = sessions
+            .prepare(&NewSession {
+                title: Some("Two sums".into()),
+                language: Some("go".into()),
+                exercise: None,
+                owner: Some(Owner {
+                    team_id: "team".into(),
+                    user_id: "user".into(),
+                }),
+                question: Some(FromQuestion {
+                    id: "q1".into(),
+                    starter: "package main // two sums\n".into(),
+                }),
+            })
+            .unwrap();
+        assert_eq!(from_question.row.title, "Two sums");
+        assert_eq!(from_question.row.language, "go");
+        assert_eq!(from_question.row.team_id.as_deref(), Some("team"));
+        assert_eq!(from_question.row.created_by.as_deref(), Some("user"));
+        assert_eq!(pad_code(&from_question.pad), "package main // two sums\n");
+
+        let workspace = sessions
+            .prepare(&NewSession {
+                exercise: Some("trading-backend".into()),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(workspace.row.kind, "workspace");
+        assert_eq!(workspace.row.exercise.as_deref(), Some("trading-backend"));
+
+        let unknown = NewSession {
+            language: Some("cobol".into()),
+            ..Default::default()
+        };
+        assert!(matches!(
+            sessions.prepare(&unknown),
+            Err(SessionError::Invalid(_))
+        ));
+    }
 }

@@ -6,7 +6,7 @@
 //! HttpOnly cookie, so a callback finishes only in the browser that started it.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use openidconnect::core::{
@@ -16,10 +16,12 @@ use openidconnect::{
     AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse,
     PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
 };
+use parking_lot::Mutex;
 
 use super::{Account, AccountError, AccountRole, Accounts};
 use crate::cluster::Node;
 use crate::config::{OidcConfig, Secret};
+use crate::redis_keys::Temporary;
 use crate::store::StoreError;
 use crate::store::{TeamRow, UserRow};
 use crate::util::{new_id, now_ms};
@@ -167,17 +169,12 @@ impl Sso {
                 verifier: verifier.secret().clone(),
             };
             let value = serde_json::to_string(&shared).unwrap_or_default();
-            node.put_temporary(
-                &format!("sso:{}", state.secret()),
-                &value,
-                PENDING_TTL,
-                false,
-            )
-            .await
-            .map_err(unavailable)?;
+            node.put_temporary(&Temporary::sso(state.secret()), &value, PENDING_TTL, false)
+                .await
+                .map_err(unavailable)?;
             return Ok((url.to_string(), state.secret().clone()));
         }
-        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        let mut pending = self.pending.lock();
         pending.retain(|_, p| p.started.elapsed() < PENDING_TTL);
         if pending.len() >= MAX_PENDING {
             return Err(SsoError::Busy);
@@ -208,7 +205,7 @@ impl Sso {
         let pending = match &self.cluster {
             // Redis expires it after PENDING_TTL; taking it makes it single use on every node.
             Some(node) => node
-                .take_temporary(&format!("sso:{state}"))
+                .take_temporary(&Temporary::sso(state))
                 .await
                 .map_err(unavailable)?
                 .and_then(|v| serde_json::from_str::<SharedPending>(&v).ok())
@@ -217,11 +214,7 @@ impl Sso {
                     verifier: PkceCodeVerifier::new(p.verifier),
                     started: Instant::now(),
                 }),
-            None => self
-                .pending
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(state),
+            None => self.pending.lock().remove(state),
         };
         let Some(pending) = pending.filter(|p| p.started.elapsed() < PENDING_TTL) else {
             return Err(SsoError::UnknownState);

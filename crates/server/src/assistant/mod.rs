@@ -14,16 +14,19 @@ pub mod prompt;
 pub mod provider;
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
+use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use crate::collab::{Collab, RoomHandle, RoomKey};
 use crate::config::AssistantConfig;
 use crate::docname::DocName;
+use crate::ids::SessionId;
+use crate::redis_keys::{Lease, Limit};
 use crate::sessions::{Caller, Role, Sessions, language};
 use crate::store::{MessageRow, Store, StoreError};
 use crate::util::{new_id, now_ms};
@@ -167,8 +170,8 @@ pub struct Assistant {
     store: Store,
     collab: Arc<Collab>,
     sessions: Sessions,
-    windows: Mutex<HashMap<String, VecDeque<Instant>>>,
-    busy: Arc<Mutex<HashSet<String>>>,
+    windows: Mutex<HashMap<SessionId, VecDeque<Instant>>>,
+    busy: Arc<Mutex<HashSet<SessionId>>>,
     /// Cluster mode: the turn and the rate limit are shared with the other nodes through Redis.
     cluster: Option<Arc<crate::cluster::Node>>,
     /// Server shutdown: replies in flight end (cut off) instead of holding the stop up.
@@ -257,27 +260,19 @@ pub fn provider_from_config(config: &AssistantConfig) -> anyhow::Result<Option<A
 /// Removes the session from the busy set when the reply ends, however it ends (and, in
 /// cluster mode, gives the session's turn back to the other nodes).
 struct BusyGuard {
-    set: Arc<Mutex<HashSet<String>>>,
-    session_id: String,
+    set: Arc<Mutex<HashSet<SessionId>>>,
+    session_id: SessionId,
     cluster: Option<Arc<crate::cluster::Node>>,
 }
 
 impl Drop for BusyGuard {
     fn drop(&mut self) {
-        self.set
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&self.session_id);
+        self.set.lock().remove(&self.session_id);
         if let Some(node) = self.cluster.take() {
-            let lease = reply_lease(&self.session_id);
+            let lease = Lease::assistant_reply(&self.session_id);
             tokio::spawn(async move { node.release(&lease).await });
         }
     }
-}
-
-/// The lease a node holds while it streams a session's reply (cluster mode).
-fn reply_lease(session_id: &str) -> String {
-    format!("assistant:{session_id}")
 }
 
 /// Longest a reply holds its session's turn on another node's behalf, should its node die.
@@ -332,7 +327,7 @@ struct Streamed {
 
 /// The question and the reply about to stream, as stored.
 fn new_rows(
-    session_id: &str,
+    session_id: &SessionId,
     mode: Mode,
     model: &str,
     message: String,
@@ -341,7 +336,7 @@ fn new_rows(
     let created_at = now_ms();
     let user_row = MessageRow {
         id: new_id(),
-        session_id: session_id.to_string(),
+        session_id: session_id.clone(),
         role: "user".into(),
         text: message,
         context_kind: context.map(|c| c.kind.clone()),
@@ -415,7 +410,11 @@ impl Assistant {
             // was left behind by a node that stopped.
             let mut orphans = Vec::new();
             for (session_id, id) in open {
-                if matches!(node.lease_holder(&reply_lease(&session_id)).await, Ok(None)) {
+                if matches!(
+                    node.lease_holder(&Lease::assistant_reply(&session_id))
+                        .await,
+                    Ok(None)
+                ) {
                     orphans.push((session_id, id));
                 }
             }
@@ -436,7 +435,7 @@ impl Assistant {
         self.provider.is_some()
     }
 
-    pub async fn mode(&self, session_id: &str) -> Result<Mode, StoreError> {
+    pub async fn mode(&self, session_id: &SessionId) -> Result<Mode, StoreError> {
         Ok(self
             .store
             .assistant()
@@ -464,11 +463,7 @@ impl Assistant {
                 Some(self.help.clone())
             },
             mode: self.mode(session_id).await?,
-            busy: self
-                .busy
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .contains(session_id),
+            busy: self.busy.lock().contains(session_id),
             limits: self.limits.clone(),
             tokens_used,
         })
@@ -507,13 +502,9 @@ impl Assistant {
         Ok(())
     }
 
-    pub async fn messages(&self, session_id: &str) -> Result<Vec<MessageRow>, StoreError> {
+    pub async fn messages(&self, session_id: &SessionId) -> Result<Vec<MessageRow>, StoreError> {
         let mut rows = self.store.assistant().messages(session_id).await?;
-        let busy = self
-            .busy
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .contains(session_id);
+        let busy = self.busy.lock().contains(session_id);
         // A reply left 'streaming' by a server that stopped mid-way is a cut-off one.
         for row in rows.iter_mut().filter(|r| r.status == "streaming") {
             if !busy {
@@ -566,17 +557,17 @@ impl Assistant {
         Ok(())
     }
 
-    fn take_rate_slot(&self, session_id: &str) -> Result<(), ChatError> {
+    fn take_rate_slot(&self, session_id: &SessionId) -> Result<(), ChatError> {
         let per_minute = self.limits.messages_per_minute.max(1);
         let now = Instant::now();
-        let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        let mut windows = self.windows.lock();
         if windows.len() > 10_000 {
             windows.retain(|_, w| {
                 w.back()
                     .is_some_and(|t| now.duration_since(*t) < Duration::from_secs(60))
             });
         }
-        let window = windows.entry(session_id.to_string()).or_default();
+        let window = windows.entry(session_id.clone()).or_default();
         while window
             .front()
             .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(60))
@@ -661,7 +652,7 @@ impl Assistant {
     /// token budget is used up.
     async fn conversation_so_far(
         &self,
-        session_id: &str,
+        session_id: &SessionId,
     ) -> Result<(Mode, Vec<MessageRow>), ChatError> {
         // Two independent reads: side by side, they cost the first token one round trip, not two.
         let (mode, history) = tokio::try_join!(
@@ -685,25 +676,28 @@ impl Assistant {
     }
 
     /// The session's turn: one reply at a time, and within the rate limit.
-    async fn take_turn(&self, session_id: &str) -> Result<BusyGuard, ChatError> {
+    async fn take_turn(&self, session_id: &SessionId) -> Result<BusyGuard, ChatError> {
         let mut guard = {
-            let mut busy = self.busy.lock().unwrap_or_else(|e| e.into_inner());
-            if !busy.insert(session_id.to_string()) {
+            let mut busy = self.busy.lock();
+            if !busy.insert(session_id.clone()) {
                 return Err(ChatError::Busy);
             }
             BusyGuard {
                 set: self.busy.clone(),
-                session_id: session_id.to_string(),
+                session_id: session_id.clone(),
                 cluster: None,
             }
         };
         if let Some(node) = &self.cluster {
-            if !node.lease(&reply_lease(session_id), REPLY_LEASE).await {
+            if !node
+                .lease(&Lease::assistant_reply(session_id), REPLY_LEASE)
+                .await
+            {
                 return Err(ChatError::Busy);
             }
             guard.cluster = Some(node.clone());
             let per_minute = self.limits.messages_per_minute.max(1);
-            match node.allow("assistant", session_id, per_minute).await {
+            match node.allow(&Limit::assistant(session_id), per_minute).await {
                 Some(true) => return Ok(guard),
                 Some(false) => {
                     return Err(ChatError::RateLimited {

@@ -9,14 +9,16 @@ pub mod room;
 
 use std::collections::HashMap;
 use std::ops::Deref;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
+use parking_lot::Mutex;
 use tokio::sync::OnceCell;
 use yrs::updates::decoder::Decode;
 use yrs::{Doc, Transact, Update};
 
 use crate::docname::DocKey;
+use crate::ids::SessionId;
 use crate::metrics::Metrics;
 use crate::store::{DocStore, StoreError, StoredDoc};
 pub use persist::{PersistSettings, Persister};
@@ -102,16 +104,10 @@ impl Collab {
     /// Opens (loading it if needed) a room and holds it until the handle is dropped.
     pub async fn open(self: &Arc<Self>, key: RoomKey) -> Result<RoomHandle, StoreError> {
         loop {
-            let slot = self
-                .rooms
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .entry(key.clone())
-                .or_default()
-                .clone();
+            let slot = self.rooms.lock().entry(key.clone()).or_default().clone();
             let room = slot.get_or_try_init(|| self.load(&key)).await?.clone();
             // Register as a holder only if this room was not unloaded while we waited for it.
-            let rooms = self.rooms.lock().unwrap_or_else(|e| e.into_inner());
+            let rooms = self.rooms.lock();
             if rooms.get(&key).is_some_and(|s| Arc::ptr_eq(s, &slot)) {
                 room.hold();
                 return Ok(RoomHandle { room });
@@ -129,7 +125,6 @@ impl Collab {
         let rooms: Vec<Arc<Room>> = self
             .rooms
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
             .values()
             .filter_map(|s| s.get().cloned())
             .collect();
@@ -141,16 +136,13 @@ impl Collab {
 
     fn unload_where(&self, pred: impl Fn(&Room) -> bool) -> usize {
         let mut unloaded = Vec::new();
-        self.rooms
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .retain(|_, slot| match slot.get() {
-                Some(room) if pred(room) => {
-                    unloaded.push(room.clone());
-                    false
-                }
-                _ => true,
-            });
+        self.rooms.lock().retain(|_, slot| match slot.get() {
+            Some(room) if pred(room) => {
+                unloaded.push(room.clone());
+                false
+            }
+            _ => true,
+        });
         for room in &unloaded {
             room.snapshot_if_dirty();
             if let Some(relay) = &self.relay {
@@ -162,15 +154,10 @@ impl Collab {
     }
 
     /// Freezes the loaded documents of a session that ended (on another node, in cluster mode).
-    pub fn freeze_session(&self, session_id: &str) {
-        for slot in self
-            .rooms
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-        {
+    pub fn freeze_session(&self, session_id: &SessionId) {
+        for slot in self.rooms.lock().values() {
             if let Some(room) = slot.get() {
-                if room.key.session_id == session_id && room.key.doc.freezes_when_ended() {
+                if &room.key.session_id == session_id && room.key.doc.freezes_when_ended() {
                     room.freeze();
                 }
             }
@@ -178,20 +165,17 @@ impl Collab {
     }
 
     /// Drops every room of a deleted session without saving, closing its connections.
-    pub fn discard_session(&self, session_id: &str) {
+    pub fn discard_session(&self, session_id: &SessionId) {
         let mut dropped = Vec::new();
-        self.rooms
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .retain(|key, slot| {
-                if key.session_id != session_id {
-                    return true;
-                }
-                if let Some(room) = slot.get() {
-                    dropped.push(room.clone());
-                }
-                false
-            });
+        self.rooms.lock().retain(|key, slot| {
+            if &key.session_id != session_id {
+                return true;
+            }
+            if let Some(room) = slot.get() {
+                dropped.push(room.clone());
+            }
+            false
+        });
         for room in dropped {
             room.freeze();
             room.discard_pending();
@@ -243,7 +227,6 @@ impl Collab {
     pub fn loaded_rooms(&self) -> usize {
         self.rooms
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
             .values()
             .filter(|s| s.get().is_some())
             .count()

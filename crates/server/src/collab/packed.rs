@@ -290,7 +290,7 @@ impl Packed {
         if txn.store().pending_update().is_some() || txn.store().pending_ds().is_some() {
             return None;
         }
-        let base = super::room::shrunk(txn.encode_state_as_update_v1(&StateVector::default()));
+        let base = shrunk(txn.encode_state_as_update_v1(&StateVector::default()));
         let sv = txn.state_vector();
         drop(txn);
         let scanned = scan(&base)?;
@@ -450,9 +450,22 @@ impl Packed {
         }
         let doc = self.unpack();
         let txn = doc.transact();
-        self.base = super::room::shrunk(txn.encode_state_as_update_v1(&StateVector::default()));
+        self.base = shrunk(txn.encode_state_as_update_v1(&StateVector::default()));
         self.tail = Vec::new();
         self.tail_ends = Vec::new();
+    }
+}
+
+/// yrs' encoder starts with a 1 KiB buffer, so a 30-byte edit comes back in a 1 KiB allocation.
+/// Everything the room keeps (broadcast frames, pending updates, snapshots) is copied to an
+/// allocation of its length: without it, those spare bytes were most of the server's memory
+/// under load. A copy rather than an in-place shrink, so that the 1 KiB buffer is freed whole
+/// and reused by the next encoding instead of leaving a hole beside a long-lived frame.
+pub(super) fn shrunk(encoded: Vec<u8>) -> Vec<u8> {
+    if encoded.capacity() - encoded.len() < 64 {
+        encoded
+    } else {
+        encoded.as_slice().to_vec()
     }
 }
 

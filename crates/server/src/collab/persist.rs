@@ -8,10 +8,11 @@
 //! rooms refuse clients' updates (the connection closes with 1013, "try again later"; the
 //! y-websocket client reconnects and sends its edits again) until storage catches up.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use parking_lot::Mutex;
 use tokio::sync::{Notify, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
@@ -47,8 +48,8 @@ impl PendingDoc {
         })
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, PendingState> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> parking_lot::MutexGuard<'_, PendingState> {
+        self.state.lock()
     }
 
     /// Takes what is pending as at most two writes: the updates merged into one, then the snapshot.
@@ -208,11 +209,7 @@ impl Persister {
     fn enqueue(&self, doc: &Arc<PendingDoc>, state: &mut PendingState) {
         if !state.queued {
             state.queued = true;
-            self.shared
-                .dirty
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(doc.clone());
+            self.shared.dirty.lock().push(doc.clone());
             self.shared.wake.notify_one();
         }
     }
@@ -254,7 +251,7 @@ async fn writer(
             waiters.push(done);
         }
         last_commit = tokio::time::Instant::now();
-        let docs = std::mem::take(&mut *shared.dirty.lock().unwrap_or_else(|e| e.into_inner()));
+        let docs = std::mem::take(&mut *shared.dirty.lock());
         let mut batch = Vec::with_capacity(docs.len());
         let mut bytes = 0;
         let mut discarded = 0;
@@ -291,13 +288,7 @@ async fn writer(
         for done in waiters {
             let _ = done.send(());
         }
-        if stop.is_cancelled()
-            && shared
-                .dirty
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .is_empty()
-        {
+        if stop.is_cancelled() && shared.dirty.lock().is_empty() {
             // Answer late flushes too: nothing is left to write.
             commands.close();
             while let Some(Command::Flush(done)) = commands.recv().await {

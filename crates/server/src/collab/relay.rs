@@ -16,10 +16,11 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use futures_util::StreamExt;
+use parking_lot::Mutex;
 use redis::streams::{StreamId, StreamRangeReply, StreamReadReply};
 use tokio::sync::{Notify, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -27,10 +28,11 @@ use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
 
-use super::room::Room;
+use super::room::{ClusterLog, Room};
 use crate::cluster::Node;
 use crate::docname::DocKey;
 use crate::metrics::Metrics;
+use crate::redis_keys::{Lease, awareness_channel, doc_stream};
 use crate::store::{DocStore, DocWrite, StoreError, StoredDoc};
 
 /// Compacted entries are stored as update rows of at most this span (replay's granularity).
@@ -51,14 +53,6 @@ pub fn id_to_seq(id: &str) -> i64 {
 
 pub fn seq_to_id(seq: i64) -> String {
     format!("{}-{}", seq >> 20, seq & ((1 << 20) - 1))
-}
-
-fn stream_key(key: &DocKey) -> String {
-    format!("iide:doc:{}:{}", key.session_id, key.doc)
-}
-
-fn awareness_channel(key: &DocKey) -> String {
-    format!("iide:aw:{}:{}", key.session_id, key.doc)
 }
 
 enum Out {
@@ -166,25 +160,6 @@ impl Relay {
         &self.node.id
     }
 
-    /// Whether Redis is so far behind that new edits must wait.
-    pub fn is_backlogged(&self) -> bool {
-        self.pending_bytes.load(Ordering::Relaxed) >= self.max_pending_bytes
-    }
-
-    /// Appends an applied update to its document's stream (in order, without waiting).
-    pub fn append(&self, key: &DocKey, data: Vec<u8>) {
-        self.pending_bytes.fetch_add(data.len(), Ordering::Relaxed);
-        let _ = self.outbox.send(Out::Update {
-            stream: stream_key(key),
-            data,
-        });
-    }
-
-    /// Sends an awareness update of this node's clients to the other nodes.
-    pub fn publish_awareness(&self, key: &DocKey, update: Vec<u8>) {
-        self.publish(key, b'u', &update);
-    }
-
     fn publish(&self, key: &DocKey, kind: u8, data: &[u8]) {
         let id = self.node.id.as_bytes();
         let mut payload = Vec::with_capacity(2 + id.len() + data.len());
@@ -244,7 +219,7 @@ impl Relay {
         limit: usize,
     ) -> redis::RedisResult<Vec<StreamId>> {
         let mut conn = self.node.conn();
-        let stream = stream_key(key);
+        let stream = doc_stream(key);
         let mut start = format!("({from}");
         let mut all = Vec::new();
         loop {
@@ -270,25 +245,19 @@ impl Relay {
 
     /// Starts delivering the other nodes' updates and awareness to `room`, from after `last_id`.
     pub fn watch(&self, room: &Arc<Room>, last_id: String) {
-        let stream = stream_key(&room.key);
+        let stream = doc_stream(&room.key);
         let channel = awareness_channel(&room.key);
-        self.watched
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(
-                stream.clone(),
-                Watched {
-                    key: room.key.clone(),
-                    room: Arc::downgrade(room),
-                    last_id,
-                    since_compaction: 0,
-                    compact_at: self.compact_every - rand::random_range(0..=self.compact_every / 2),
-                },
-            );
-        self.channels
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(channel.clone(), stream);
+        self.watched.lock().insert(
+            stream.clone(),
+            Watched {
+                key: room.key.clone(),
+                room: Arc::downgrade(room),
+                last_id,
+                since_compaction: 0,
+                compact_at: self.compact_every - rand::random_range(0..=self.compact_every / 2),
+            },
+        );
+        self.channels.lock().insert(channel.clone(), stream);
         let _ = self.subscriptions.send((true, channel));
         self.watch_set_changed();
         // Ask the nodes that have it open to announce their clients' cursors and presence.
@@ -297,17 +266,10 @@ impl Relay {
 
     /// Stops delivering to a room that unloads; compacts what it saw unless `discard`.
     pub fn unwatch(self: &Arc<Self>, key: &DocKey, discard: bool) {
-        let stream = stream_key(key);
+        let stream = doc_stream(key);
         let channel = awareness_channel(key);
-        let removed = self
-            .watched
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&stream);
-        self.channels
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&channel);
+        let removed = self.watched.lock().remove(&stream);
+        self.channels.lock().remove(&channel);
         let _ = self.subscriptions.send((false, channel));
         self.watch_set_changed();
         if let Some(w) = removed {
@@ -384,16 +346,11 @@ impl Relay {
     /// Merges the document's stream into PostgreSQL and trims what the new snapshot holds.
     /// Ok(false) when there was nothing to do or another node is compacting it.
     pub async fn compact(&self, key: &DocKey) -> Result<bool, StoreError> {
-        let stream = stream_key(key);
-        if !self
-            .compacting
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(stream.clone())
-        {
+        let stream = doc_stream(key);
+        if !self.compacting.lock().insert(stream.clone()) {
             return Ok(false);
         }
-        let lease = format!("compact:{}:{}", key.session_id, key.doc);
+        let lease = Lease::compaction(key);
         let result = if self.node.lease(&lease, COMPACT_LEASE).await {
             self.compact_held(key, &stream).await
         } else {
@@ -410,10 +367,7 @@ impl Relay {
         {
             self.node.release(&lease).await;
         }
-        self.compacting
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&stream);
+        self.compacting.lock().remove(&stream);
         result
     }
 
@@ -467,12 +421,7 @@ impl Relay {
             tracing::warn!(stream, error = %e, "could not trim a compacted stream; the next compaction trims it");
         }
         self.metrics.cluster_compaction(entries.len());
-        if let Some(w) = self
-            .watched
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get_mut(stream)
-        {
+        if let Some(w) = self.watched.lock().get_mut(stream) {
             w.since_compaction = 0;
         }
         Ok(true)
@@ -485,7 +434,7 @@ impl Relay {
             match self.compact(key).await {
                 Ok(true) => continue,
                 Ok(false) => {
-                    let lease = format!("compact:{}:{}", key.session_id, key.doc);
+                    let lease = Lease::compaction(key);
                     if self
                         .node
                         .lease_holder(&lease)
@@ -506,20 +455,12 @@ impl Relay {
         }
     }
 
-    /// Forgets the streams of a deleted session.
-    pub async fn delete_session(&self, session_id: &str) {
-        self.node
-            .delete_matching(&format!("iide:doc:{session_id}:*"))
-            .await;
-    }
-
     /// Applies what a room may have missed while Redis was away (entries trimmed before this
     /// node read them): the stored document, merged into the live one.
     async fn catch_up_all(&self) {
         let rooms: Vec<(DocKey, Weak<Room>)> = self
             .watched
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
             .values()
             .map(|w| (w.key.clone(), w.room.clone()))
             .collect();
@@ -532,17 +473,32 @@ impl Relay {
                 .transact()
                 .encode_state_as_update_v1(&StateVector::default());
             let _ = room.apply_remote(&update);
-            if let Some(w) = self
-                .watched
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .get_mut(&stream_key(&key))
-            {
+            if let Some(w) = self.watched.lock().get_mut(&doc_stream(&key)) {
                 if id_to_seq(&w.last_id) < id_to_seq(&last_id) {
                     w.last_id = last_id;
                 }
             }
         }
+    }
+}
+
+/// Rooms in cluster mode send their updates and awareness through the relay.
+impl ClusterLog for Relay {
+    /// Whether Redis is so far behind that new edits must wait.
+    fn is_backlogged(&self) -> bool {
+        self.pending_bytes.load(Ordering::Relaxed) >= self.max_pending_bytes
+    }
+
+    fn append(&self, key: &DocKey, data: Vec<u8>) {
+        self.pending_bytes.fetch_add(data.len(), Ordering::Relaxed);
+        let _ = self.outbox.send(Out::Update {
+            stream: doc_stream(key),
+            data,
+        });
+    }
+
+    fn publish_awareness(&self, key: &DocKey, update: Vec<u8>) {
+        self.publish(key, b'u', &update);
     }
 }
 
@@ -751,7 +707,6 @@ async fn reader(relay: Weak<Relay>, stop: CancellationToken) {
             let streams: Vec<(String, String)> = r
                 .watched
                 .lock()
-                .unwrap_or_else(|e| e.into_inner())
                 .iter()
                 .map(|(k, w)| (k.clone(), w.last_id.clone()))
                 .collect();
@@ -800,7 +755,7 @@ impl Relay {
         let me = self.node.id.as_bytes();
         for stream in reply.keys {
             let (room, key, due) = {
-                let mut watched = self.watched.lock().unwrap_or_else(|e| e.into_inner());
+                let mut watched = self.watched.lock();
                 let Some(w) = watched.get_mut(&stream.key) else {
                     continue;
                 };
@@ -829,12 +784,7 @@ impl Relay {
                 }
             }
             if due {
-                if let Some(w) = self
-                    .watched
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .get_mut(&stream.key)
-                {
+                if let Some(w) = self.watched.lock().get_mut(&stream.key) {
                     w.since_compaction = 0;
                 }
                 self.spawn_compaction(key);
@@ -865,13 +815,7 @@ async fn awareness_listener(
         };
         delay = Duration::from_millis(100);
         // Subscribe to what is open now (also after a reconnect).
-        let open: Vec<String> = r
-            .channels
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .keys()
-            .cloned()
-            .collect();
+        let open: Vec<String> = r.channels.lock().keys().cloned().collect();
         drop(r);
         let mut ok = true;
         for channel in open {
@@ -906,13 +850,12 @@ impl Relay {
         }
         let (kind, data) = (rest[len], &rest[len + 1..]);
         let room = {
-            let channels = self.channels.lock().unwrap_or_else(|e| e.into_inner());
+            let channels = self.channels.lock();
             let Some(stream) = channels.get(channel) else {
                 return;
             };
             self.watched
                 .lock()
-                .unwrap_or_else(|e| e.into_inner())
                 .get(stream)
                 .and_then(|w| w.room.upgrade())
         };

@@ -9,11 +9,12 @@
 
 use std::collections::HashSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use parking_lot::{Mutex, MutexGuard};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 use yrs::sync::awareness::AwarenessUpdate;
@@ -23,9 +24,8 @@ use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::{Doc, Map, ReadTxn, StateVector, Transact, TransactionMut, Update};
 
-use super::packed::{Appended, Packed};
+use super::packed::{Appended, Packed, shrunk};
 use super::persist::{PendingDoc, Persister};
-use super::relay::Relay;
 use crate::docname::DocKey;
 use crate::metrics::Metrics;
 
@@ -68,7 +68,19 @@ pub enum DocLog {
     /// One node: the batched writer to the database.
     Local(Persister),
     /// Cluster mode: the document's Redis stream, which the other nodes read.
-    Cluster(Arc<Relay>),
+    Cluster(Arc<dyn ClusterLog>),
+}
+
+/// What a room in cluster mode sends to the other nodes. `relay::Relay` is it; the room knows
+/// only this, so the relay, which hands the other nodes' updates to rooms, depends on the room
+/// and not the other way round.
+pub trait ClusterLog: Send + Sync {
+    /// Whether the other nodes are so far behind that new edits must wait.
+    fn is_backlogged(&self) -> bool;
+    /// Appends an applied update to its document's stream (in order, without waiting).
+    fn append(&self, key: &DocKey, update: Vec<u8>);
+    /// Sends an awareness update of this node's clients to the other nodes.
+    fn publish_awareness(&self, key: &DocKey, update: Vec<u8>);
 }
 
 impl DocLog {
@@ -214,9 +226,7 @@ impl Room {
     }
 
     fn lock(&self) -> MutexGuard<'_, RoomState> {
-        // Document code runs under catch_unwind, so a poisoned lock only means a panic elsewhere
-        // in the critical section; the state itself is still usable.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.state.lock()
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Broadcast> {
@@ -229,18 +239,12 @@ impl Room {
 
     pub(super) fn release(&self) {
         if self.holders.fetch_sub(1, Ordering::SeqCst) == 1 {
-            *self.idle_since.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+            *self.idle_since.lock() = Instant::now();
         }
     }
 
     pub(super) fn is_idle_for(&self, d: std::time::Duration) -> bool {
-        self.holders.load(Ordering::SeqCst) == 0
-            && self
-                .idle_since
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .elapsed()
-                >= d
+        self.holders.load(Ordering::SeqCst) == 0 && self.idle_since.lock().elapsed() >= d
     }
 
     /// What the server sends first: its state vector (so the client sends what the server lacks)
@@ -617,17 +621,4 @@ fn awareness_frame(awareness: &Awareness) -> Option<Bytes> {
 /// keeps its last frames): see `shrunk`.
 fn frame(message: Message) -> Bytes {
     Bytes::from(shrunk(message.encode_v1()))
-}
-
-/// yrs' encoder starts with a 1 KiB buffer, so a 30-byte edit comes back in a 1 KiB allocation.
-/// Everything the room keeps (broadcast frames, pending updates, snapshots) is copied to an
-/// allocation of its length: without it, those spare bytes were most of the server's memory
-/// under load. A copy rather than an in-place shrink, so that the 1 KiB buffer is freed whole
-/// and reused by the next encoding instead of leaving a hole beside a long-lived frame.
-pub(super) fn shrunk(encoded: Vec<u8>) -> Vec<u8> {
-    if encoded.capacity() - encoded.len() < 64 {
-        encoded
-    } else {
-        encoded.as_slice().to_vec()
-    }
 }

@@ -15,7 +15,8 @@ use serde::de::DeserializeOwned;
 use super::AppState;
 use super::auth::{Auth, SignedIn, cookie_name, max_age, set_cookie};
 use super::error::ApiError;
-use crate::sessions::{Activity, LANGUAGES, PolicyChange, RunReport};
+use crate::redis_keys::Limit;
+use crate::sessions::{Activity, LANGUAGES, NewSession, PolicyChange, RunReport};
 
 /// A JSON body whose errors are JSON too: 413 above the size limit, 400 for anything malformed.
 /// An empty body reads as `{}`, so `curl -X POST /api/sessions` works.
@@ -69,8 +70,7 @@ pub async fn create_session(
     let shared = match &state.cluster {
         Some(node) => {
             node.allow(
-                "create",
-                &client.to_string(),
+                &Limit::session_creation(&client),
                 state.config.server.max_sessions_per_minute,
             )
             .await
@@ -154,29 +154,25 @@ pub async fn create_session(
             };
             (
                 Some(title),
-                Some(crate::lifecycle::FromQuestion {
+                Some(crate::sessions::FromQuestion {
                     id: id.to_string(),
                     starter,
                 }),
             )
         }
     };
-    // A session from a question is named after it unless the interviewer named it.
-    let title = body.title.as_deref().or(question_title.as_deref());
-    let owner = crate::sessions::Owner {
-        team_id: account.team_id.clone(),
-        user_id: account.id.clone(),
+    let new = NewSession {
+        // A session from a question is named after it unless the interviewer named it.
+        title: body.title.clone().or(question_title),
+        language: body.language.clone(),
+        exercise: exercise.map(str::to_string),
+        owner: Some(crate::sessions::Owner {
+            team_id: account.team_id.clone(),
+            user_id: account.id.clone(),
+        }),
+        question,
     };
-    let created = state
-        .lifecycle
-        .create(
-            title,
-            body.language.as_deref(),
-            exercise,
-            Some(&owner),
-            question,
-        )
-        .await?;
+    let created = state.lifecycle.create(new).await?;
     state.metrics.session_created();
     state
         .accounts

@@ -11,6 +11,7 @@ use cookie::{Cookie, CookieBuilder};
 use super::AppState;
 use super::error::ApiError;
 use crate::accounts::{API_KEY_PREFIX, Account};
+use crate::ids::SessionId;
 use crate::sessions::{Caller, Role, SessionError};
 
 /// The sign-in cookie (an account, not a session): Path=/, HttpOnly, SameSite=Lax. Over https
@@ -275,6 +276,27 @@ pub fn query_param(query: Option<&str>, name: &str) -> Option<String> {
     })
 }
 
+/// Extractor: the session id of a `.../sessions/{id}/...` route, its shape checked here once.
+/// An id that cannot be one is a session that does not exist (404), like an unknown id.
+pub struct SessionPath(pub SessionId);
+
+impl<S: Send + Sync> FromRequestParts<S> for SessionPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let no_such_session = || ApiError::NotFound("no such session".into());
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| no_such_session())?;
+        params
+            .iter()
+            .find(|(k, _)| *k == "id")
+            .and_then(|(_, v)| SessionId::parse(v))
+            .map(SessionPath)
+            .ok_or_else(no_such_session)
+    }
+}
+
 /// Extractor: the caller of a `/api/sessions/{id}/...` route, with their role.
 pub struct Auth(pub Caller);
 
@@ -285,14 +307,7 @@ impl FromRequestParts<AppState> for Auth {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let params = RawPathParams::from_request_parts(parts, state)
-            .await
-            .map_err(|_| ApiError::NotFound("no such session".into()))?;
-        let id = params
-            .iter()
-            .find(|(k, _)| *k == "id")
-            .map(|(_, v)| v.to_string())
-            .ok_or_else(|| ApiError::NotFound("no such session".into()))?;
+        let SessionPath(id) = SessionPath::from_request_parts(parts, state).await?;
         // An API key in the header is an account, not a session token.
         let token = checked_token(parts, &id)?.filter(|t| !t.starts_with(API_KEY_PREFIX));
         let refused = match state.sessions.authorize(&id, token.as_deref()).await {

@@ -12,16 +12,17 @@ use axum::response::{IntoResponse, Response};
 
 use super::AppState;
 use super::error::ApiError;
+use crate::ids::SessionId;
 use crate::lifecycle::Placement;
 
 /// Set on a request one node forwards to another: the receiver serves it itself (no loops).
 const FORWARDED_BY: &str = "x-iide-forwarded-by";
 
 /// The session id in `/api/sessions/{id}/...`.
-fn session_in(path: &str) -> Option<&str> {
+fn session_in(path: &str) -> Option<SessionId> {
     let mut parts = path.split('/').skip_while(|p| *p != "sessions");
     parts.next()?;
-    parts.next().filter(|id| !id.is_empty())
+    parts.next().and_then(SessionId::parse)
 }
 
 /// Whether a `/docs/{doc}` path names a workspace file's document (`file:<path>`).
@@ -50,7 +51,7 @@ pub async fn to_workspace_owner(
     let Some(id) = session_in(&path) else {
         return next.run(req).await;
     };
-    let session = match state.store.get_session(id).await {
+    let session = match state.store.get_session(&id).await {
         Ok(Some(s)) if s.kind == "workspace" => s,
         // Not a workspace session (or none): the handler gives the right answer.
         Ok(_) => return next.run(req).await,
@@ -151,9 +152,13 @@ mod tests {
 
     #[test]
     fn finds_the_session_and_file_documents() {
-        assert_eq!(session_in("/api/sessions/abc/files"), Some("abc"));
-        assert_eq!(session_in("/sessions/abc/app/x"), Some("abc"));
+        assert_eq!(
+            session_in("/api/sessions/abc/files").as_deref(),
+            Some("abc")
+        );
+        assert_eq!(session_in("/sessions/abc/app/x").as_deref(), Some("abc"));
         assert_eq!(session_in("/api/languages"), None);
+        assert_eq!(session_in("/api/sessions/a:b/files"), None);
         assert!(is_file_doc("/api/sessions/a/docs/file%3Aapp.py"));
         assert!(is_file_doc("/api/sessions/a/docs/file:src/app.py"));
         assert!(!is_file_doc("/api/sessions/a/docs/main"));

@@ -9,9 +9,10 @@ use serde::Deserialize;
 use super::AppState;
 use super::account::actor;
 use super::api::JsonBody;
-use super::auth::{Auth, account_of};
+use super::auth::{Auth, SessionPath, account_of};
 use super::error::ApiError;
 use crate::cockpit::Scorecard;
+use crate::ids::SessionId;
 use crate::util::rfc3339;
 
 pub async fn events(
@@ -99,7 +100,7 @@ pub async fn report(
     Ok(html_download(html, &caller.session.id))
 }
 
-fn html_download(html: String, id: &str) -> Response {
+fn html_download(html: String, id: &SessionId) -> Response {
     let mut response = html.into_response();
     let headers = response.headers_mut();
     headers.insert(
@@ -179,7 +180,7 @@ pub async fn admin_sessions(
 pub async fn admin_delete(
     State(state): State<AppState>,
     Operator(by): Operator,
-    Path(id): Path<String>,
+    SessionPath(id): SessionPath,
 ) -> Result<impl IntoResponse, ApiError> {
     if !state.lifecycle.delete(&id).await? {
         return Err(ApiError::NotFound("no such session".into()));
@@ -200,7 +201,7 @@ pub async fn admin_delete(
 pub async fn admin_report(
     State(state): State<AppState>,
     Operator(by): Operator,
-    Path(id): Path<String>,
+    SessionPath(id): SessionPath,
 ) -> Result<Response, ApiError> {
     let session = state
         .store

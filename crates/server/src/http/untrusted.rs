@@ -17,6 +17,7 @@ use tower_http::trace::TraceLayer;
 
 use super::AppState;
 use super::error::ApiError;
+use crate::ids::SessionId;
 use crate::sessions::Caller;
 
 /// The routes of the untrusted listener. In cluster mode a request for a workspace on another
@@ -50,20 +51,6 @@ pub fn content_routes(state: AppState) -> Router<AppState> {
         ))
 }
 
-/// Where a caller's content is served: `<origin>/sessions/{id}/{capability}/` (then `vscode/`
-/// or `app/...`), with a fresh capability for their role.
-pub fn base_url(state: &AppState, caller: &Caller) -> String {
-    let expires = crate::util::now_ms() as u64 / 1000 + crate::capability::LIFETIME_SECS;
-    let capability = crate::capability::issue(&caller.session, caller.role, expires);
-    let origin = state
-        .config
-        .server
-        .untrusted_origin
-        .clone()
-        .unwrap_or_default();
-    format!("{origin}/sessions/{}/{capability}/", caller.session.id)
-}
-
 async fn content(
     State(state): State<AppState>,
     Path(params): Path<Vec<(String, String)>>,
@@ -77,11 +64,12 @@ async fn content(
             .unwrap_or_default()
     };
     let (id, capability, what) = (param("id"), param("capability"), param("what"));
+    let no_such_session = || ApiError::NotFound("no such session".into());
     let session = state
         .store
-        .get_session(&id)
+        .get_session(&SessionId::parse(&id).ok_or_else(no_such_session)?)
         .await?
-        .ok_or_else(|| ApiError::NotFound("no such session".into()))?;
+        .ok_or_else(no_such_session)?;
     let now = crate::util::now_ms() as u64 / 1000;
     // A wrong, expired or rotated capability: the holder opens the session again for a new one.
     let role =

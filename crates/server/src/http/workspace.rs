@@ -18,6 +18,7 @@ use super::AppState;
 use super::api::JsonBody;
 use super::auth::Auth;
 use super::error::ApiError;
+use crate::ids::SessionId;
 use crate::sessions::{Caller, Role};
 use crate::workspace::terminal::Output;
 use crate::workspace::{Workspace, proxy};
@@ -60,6 +61,21 @@ pub async fn exercise(
     })))
 }
 
+/// Where a caller's content is served on the untrusted origin (`untrusted.rs`):
+/// `<origin>/sessions/{id}/{capability}/` (then `vscode/` or `app/...`), with a fresh capability
+/// for their role.
+fn base_url(state: &AppState, caller: &Caller) -> String {
+    let expires = crate::util::now_ms() as u64 / 1000 + crate::capability::LIFETIME_SECS;
+    let capability = crate::capability::issue(&caller.session, caller.role, expires);
+    let origin = state
+        .config
+        .server
+        .untrusted_origin
+        .clone()
+        .unwrap_or_default();
+    format!("{origin}/sessions/{}/{capability}/", caller.session.id)
+}
+
 /// `GET /api/sessions/{id}/content`: where the caller opens the session's candidate-made
 /// content (VS Code, the app) on the untrusted origin, with a capability for their role.
 pub async fn content_link(
@@ -70,7 +86,7 @@ pub async fn content_link(
     if caller.session.kind != "workspace" {
         return Err(ApiError::NotFound("this session has no workspace".into()));
     }
-    let base = super::untrusted::base_url(&state, &caller);
+    let base = base_url(&state, &caller);
     Ok(Json(serde_json::json!({
         "base": base,
         "vscode": format!("{base}vscode/?folder=/workspace"),
@@ -275,7 +291,7 @@ pub async fn delete_file(
 // --- the app ---
 
 /// The part of a path after `/sessions/{id}/{what}` (the router may or may not have stripped `/api`).
-fn after_prefix<'a>(path: &'a str, session_id: &str, what: &str) -> &'a str {
+fn after_prefix<'a>(path: &'a str, session_id: &SessionId, what: &str) -> &'a str {
     let prefix = format!("/sessions/{session_id}/{what}");
     let path = path.strip_prefix("/api").unwrap_or(path);
     path.strip_prefix(&prefix).unwrap_or("")
@@ -302,10 +318,7 @@ pub async fn app_proxy(
         Some("document") => {
             // The same path and query there, without the token (the capability stands in).
             let query = proxy::without_token("", parts.uri.query());
-            let url = format!(
-                "{}app{path}{query}",
-                super::untrusted::base_url(&state, &caller)
-            );
+            let url = format!("{}app{path}{query}", base_url(&state, &caller));
             return Ok(axum::response::Redirect::to(&url).into_response());
         }
         Some(_) => {

@@ -6,8 +6,9 @@
 use std::collections::HashMap;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
+use parking_lot::Mutex;
 use rustix::fs::{Mode, OFlags, ResolveFlags};
 use tokio::io::unix::AsyncFd;
 use tokio::sync::oneshot;
@@ -217,13 +218,7 @@ impl Helper {
         // removal, say) finish first.
         requests.close();
         let _ = tokio::time::timeout(std::time::Duration::from_secs(5), requests.wait()).await;
-        let groups: Vec<cgroups::Group> = self
-            .groups
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .drain()
-            .map(|(_, g)| g)
-            .collect();
+        let groups: Vec<cgroups::Group> = self.groups.lock().drain().map(|(_, g)| g).collect();
         let _ = tokio::time::timeout(
             std::time::Duration::from_secs(5),
             futures_util::future::join_all(groups.into_iter().map(|g| g.remove())),
@@ -249,12 +244,7 @@ impl Helper {
                 .spawn(child, jail, stdio, terminal, fds)
                 .map(serde_json::Value::from),
             Op::Kill { child } => {
-                if let Some(tx) = self
-                    .children
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .remove(&child)
-                {
+                if let Some(tx) = self.children.lock().remove(&child) {
                     let _ = tx.send(());
                 }
                 Ok(serde_json::Value::Null)
@@ -264,10 +254,7 @@ impl Helper {
                 let g = cgroups::group(&name, &limits)?;
                 let made = g.is_some();
                 if let Some(g) = g {
-                    self.groups
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .insert(name, g);
+                    self.groups.lock().insert(name, g);
                 }
                 Ok(serde_json::Value::from(made))
             }
@@ -275,18 +262,13 @@ impl Helper {
                 let stats = self
                     .groups
                     .lock()
-                    .unwrap_or_else(|e| e.into_inner())
                     .get(&name)
                     .map(|g| g.stats())
                     .unwrap_or_default();
                 json(serde_json::to_value(stats))
             }
             Op::RemoveGroup { name } => {
-                let g = self
-                    .groups
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .remove(&name);
+                let g = self.groups.lock().remove(&name);
                 if let Some(g) = g {
                     g.remove().await;
                 }
@@ -294,10 +276,7 @@ impl Helper {
             }
             Op::RemoveGroups { prefix } => {
                 valid_name(&prefix)?;
-                self.groups
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .retain(|n, _| !n.starts_with(&prefix));
+                self.groups.lock().retain(|n, _| !n.starts_with(&prefix));
                 cgroups::remove_all(&prefix).await;
                 Ok(serde_json::Value::Null)
             }
@@ -376,13 +355,10 @@ impl Helper {
         if stdio.iter().filter(|s| **s).count() != fds.len() || (terminal && !stdio[0]) {
             return Err("the standard streams sent do not match the request".into());
         }
-        let group = jail.group.as_ref().map(|name| {
-            self.groups
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .get(name)
-                .map(|g| g.procs_files())
-        });
+        let group = jail
+            .group
+            .as_ref()
+            .map(|name| self.groups.lock().get(name).map(|g| g.procs_files()));
         let procs = match group {
             None => vec![],
             Some(Some(files)) => files,
@@ -410,10 +386,7 @@ impl Helper {
         drop(cmd);
         let pid = process.id().unwrap_or(0);
         let (kill_tx, kill_rx) = oneshot::channel();
-        self.children
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(child, kill_tx);
+        self.children.lock().insert(child, kill_tx);
         let me = self.clone();
         tokio::spawn(async move {
             use std::os::unix::process::ExitStatusExt;
@@ -421,10 +394,7 @@ impl Helper {
                 s = process.wait() => s,
                 _ = kill_rx => { let _ = process.start_kill(); process.wait().await }
             };
-            me.children
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(&child);
+            me.children.lock().remove(&child);
             let status = status.map(|s| s.into_raw()).unwrap_or(libc::SIGKILL);
             let bytes =
                 serde_json::to_vec(&FromHelper::Exited { child, status }).unwrap_or_default();

@@ -25,8 +25,9 @@ use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 
+use parking_lot::Mutex;
 use rustix::fs::OFlags;
 use rustix::net::{
     RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, SendAncillaryBuffer,
@@ -320,22 +321,12 @@ impl Client {
             let Some(this) = me.upgrade() else { return };
             match serde_json::from_slice::<FromHelper>(&buf[..n]) {
                 Ok(FromHelper::Reply { id, result }) => {
-                    if let Some(tx) = this
-                        .pending
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .remove(&id)
-                    {
+                    if let Some(tx) = this.pending.lock().remove(&id) {
                         let _ = tx.send(result);
                     }
                 }
                 Ok(FromHelper::Exited { child, status }) => {
-                    if let Some(tx) = this
-                        .exits
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .remove(&child)
-                    {
+                    if let Some(tx) = this.exits.lock().remove(&child) {
                         let _ = tx.send(status);
                     }
                 }
@@ -344,11 +335,8 @@ impl Client {
         }
         let Some(this) = me.upgrade() else { return };
         this.gone.store(true, Ordering::SeqCst);
-        this.pending
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
-        this.exits.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        this.pending.lock().clear();
+        this.exits.lock().clear();
         tracing::error!(
             "the sandbox helper has stopped: no sandbox can start until the server restarts"
         );
@@ -369,16 +357,10 @@ impl Client {
         }
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
-        self.pending
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id, tx);
+        self.pending.lock().insert(id, tx);
         let bytes = serde_json::to_vec(&Request { id, op }).map_err(std::io::Error::other)?;
         if let Err(e) = send(&self.sock, &bytes, fds).await {
-            self.pending
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(&id);
+            self.pending.lock().remove(&id);
             return Err(e);
         }
         let value = rx
@@ -413,10 +395,7 @@ impl Client {
         let child = self.next.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         // Registered before asking: the exit may arrive before the reply is read.
-        self.exits
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(child, tx);
+        self.exits.lock().insert(child, tx);
         let mask = [stdio[0].is_some(), stdio[1].is_some(), stdio[2].is_some()];
         let fds: Vec<BorrowedFd> = stdio.iter().flatten().map(|f| f.as_fd()).collect();
         match self
@@ -433,10 +412,7 @@ impl Client {
         {
             Ok(pid) => Ok((pid, child, rx)),
             Err(e) => {
-                self.exits
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .remove(&child);
+                self.exits.lock().remove(&child);
                 Err(e)
             }
         }

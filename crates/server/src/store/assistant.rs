@@ -24,7 +24,7 @@ impl Store {
 pub struct MessageRow {
     pub id: String,
     #[serde(skip)]
-    pub session_id: String,
+    pub session_id: crate::ids::SessionId,
     pub role: String,
     pub text: String,
     pub context_kind: Option<String>,
@@ -151,7 +151,7 @@ impl AssistantTables<'_> {
     }
 
     /// Replies left 'streaming' by a server that stopped mid-way: (session, message id).
-    pub async fn interrupted(self) -> Result<Vec<(String, String)>> {
+    pub async fn interrupted(self) -> Result<Vec<(crate::ids::SessionId, String)>> {
         let rows = sqlx::query(
             "SELECT session_id, id FROM chat_messages WHERE status = 'streaming' ORDER BY n",
         )

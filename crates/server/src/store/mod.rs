@@ -75,7 +75,7 @@ pub enum Backend {
 
 #[derive(Debug, Clone)]
 pub struct SessionRow {
-    pub id: String,
+    pub id: crate::ids::SessionId,
     pub title: String,
     pub language: String,
     pub kind: String,

@@ -3,9 +3,9 @@
 //! (the platform checks the session's cookie) and its own port proxy disabled.
 
 use std::path::PathBuf;
-use std::sync::Mutex;
 use std::time::Duration;
 
+use parking_lot::Mutex;
 use serde::Serialize;
 
 use super::sandbox::{self, Sandbox, Spec};
@@ -49,7 +49,7 @@ impl CodeServer {
     }
 
     fn running(&self) -> bool {
-        let mut child = self.child.lock().unwrap_or_else(|e| e.into_inner());
+        let mut child = self.child.lock();
         match child.as_mut() {
             Some(c) => matches!(c.try_wait(), Ok(None)),
             None => false,
@@ -127,7 +127,7 @@ impl CodeServer {
             .spawn(&self.sandbox.helper, Io::Null, Io::Null, Io::Null)
             .await
             .map_err(|e| format!("could not start code-server: {e}"))?;
-        *self.child.lock().unwrap_or_else(|e| e.into_inner()) = Some(child);
+        *self.child.lock() = Some(child);
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         while tokio::time::Instant::now() < deadline {
             if tokio::net::UnixStream::connect(&self.socket).await.is_ok() {
@@ -142,7 +142,7 @@ impl CodeServer {
     }
 
     pub fn stop(&self) {
-        if let Some(mut c) = self.child.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        if let Some(mut c) = self.child.lock().take() {
             c.start_kill();
         }
     }

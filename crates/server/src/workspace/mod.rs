@@ -21,16 +21,18 @@ pub mod traffic;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{HeaderValue, Request, Response, StatusCode, header};
+use parking_lot::Mutex;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use crate::faults::{SessionFaults, Verdict};
+use crate::ids::SessionId;
 use crate::util::now_ms;
 pub use exercise::{Catalog, Exercise};
 use sandbox::{Limits, Sandbox};
@@ -82,13 +84,13 @@ pub struct Settings {
 pub struct Workspaces {
     pub catalog: Catalog,
     pub settings: Settings,
-    open: Mutex<HashMap<String, Arc<Workspace>>>,
+    open: Mutex<HashMap<SessionId, Arc<Workspace>>>,
     shutdown: CancellationToken,
 }
 
 /// One session's live workspace.
 pub struct Workspace {
-    pub session_id: String,
+    pub session_id: SessionId,
     pub exercise: Exercise,
     pub sandbox: Sandbox,
     /// The project folder, opened once: every access to its files goes through this handle.
@@ -169,14 +171,14 @@ impl Workspaces {
         ws
     }
 
-    fn dir(&self, session_id: &str) -> PathBuf {
-        self.settings.root.join(session_id)
+    fn dir(&self, session_id: &SessionId) -> PathBuf {
+        self.settings.root.join(session_id.as_str())
     }
 
-    fn sandbox(&self, session_id: &str, exercise: &Exercise) -> Sandbox {
+    fn sandbox(&self, session_id: &SessionId, exercise: &Exercise) -> Sandbox {
         let dir = self.dir(session_id);
         Sandbox {
-            session_id: session_id.to_string(),
+            session_id: session_id.clone(),
             uid: sandbox::uid_for(session_id),
             workspace: dir.join("workspace"),
             runtime: dir.join("run"),
@@ -201,7 +203,11 @@ impl Workspaces {
 
     /// Creates a session's workspace from its exercise: copies the project, runs the setup
     /// command in the sandbox and keeps a clean copy of the app's database for resets.
-    pub async fn create(&self, session_id: &str, exercise_id: &str) -> Result<(), WorkspaceError> {
+    pub async fn create(
+        &self,
+        session_id: &SessionId,
+        exercise_id: &str,
+    ) -> Result<(), WorkspaceError> {
         let exercise = self
             .catalog
             .get(exercise_id)
@@ -273,7 +279,7 @@ impl Workspaces {
                     })?;
             if !out.status.success() {
                 let err = String::from_utf8_lossy(&out.stderr);
-                tracing::error!(session = session_id, stderr = %err.chars().take(2000).collect::<String>(), "exercise setup failed");
+                tracing::error!(session = %session_id, stderr = %err.chars().take(2000).collect::<String>(), "exercise setup failed");
                 return Err(WorkspaceError::Unavailable(
                     "the exercise's setup failed; see the server log".into(),
                 ));
@@ -290,7 +296,7 @@ impl Workspaces {
                     std::io::copy(&mut from, &mut to).map_err(|e| WorkspaceError::Io(e.to_string()))
                 });
             if let Err(e) = copied {
-                tracing::warn!(session = session_id, error = %e, "could not keep a clean copy of the app's database");
+                tracing::warn!(session = %session_id, error = %e, "could not keep a clean copy of the app's database");
             }
         }
         Ok(())
@@ -301,14 +307,9 @@ impl Workspaces {
         &self,
         session: &crate::store::SessionRow,
     ) -> Result<Arc<Workspace>, WorkspaceError> {
-        let session_id = session.id.as_str();
+        let session_id = &session.id;
         let exercise_id = session.exercise.as_deref();
-        if let Some(ws) = self
-            .open
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(session_id)
-        {
+        if let Some(ws) = self.open.lock().get(session_id) {
             ws.touch();
             return Ok(ws.clone());
         }
@@ -347,7 +348,7 @@ impl Workspaces {
         if old_clean.is_file() {
             let _ = std::fs::rename(&old_clean, sb.conf.join(CLEAN_DB));
         }
-        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let mut open = self.open.lock();
         if let Some(ws) = open.get(session_id) {
             return Ok(ws.clone());
         }
@@ -355,7 +356,7 @@ impl Workspaces {
             codeserver::CodeServer::new(sb.clone(), self.settings.code_server.clone());
         let traffic = Arc::new(traffic::Traffic::new(self.settings.record_traffic));
         let ws = Arc::new(Workspace {
-            session_id: session_id.to_string(),
+            session_id: session_id.clone(),
             app: Arc::new(app::App::new(
                 sb.clone(),
                 exercise.manifest.app.command.clone(),
@@ -391,24 +392,20 @@ impl Workspaces {
                 ws.stop.clone(),
             );
         }
-        open.insert(session_id.to_string(), ws.clone());
+        open.insert(session_id.clone(), ws.clone());
         Ok(ws)
     }
 
     /// Stops a session's processes (session ended, or idle).
-    pub fn stop(&self, session_id: &str) {
-        let ws = self
-            .open
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(session_id);
+    pub fn stop(&self, session_id: &SessionId) {
+        let ws = self.open.lock().remove(session_id);
         if let Some(ws) = ws {
             ws.shutdown();
         }
     }
 
     /// Stops everything and deletes a session's workspace from disk (session deleted).
-    pub async fn remove(&self, session_id: &str) {
+    pub async fn remove(&self, session_id: &SessionId) {
         self.stop(session_id);
         let dir = self.dir(session_id);
         if dir.starts_with(&self.settings.root) && dir != self.settings.root {
@@ -422,7 +419,7 @@ impl Workspaces {
     }
 
     pub fn open_count(&self) -> usize {
-        self.open.lock().unwrap_or_else(|e| e.into_inner()).len()
+        self.open.lock().len()
     }
 
     /// Stops idle workspaces' processes every so often.
@@ -438,12 +435,7 @@ impl Workspaces {
                     _ = tick.tick() => self.stop_idle(),
                 }
             }
-            let all: Vec<_> = self
-                .open
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .drain()
-                .collect();
+            let all: Vec<_> = self.open.lock().drain().collect();
             for (_, ws) in all {
                 ws.shutdown();
             }
@@ -452,10 +444,9 @@ impl Workspaces {
 
     fn stop_idle(&self) {
         let idle_ms = self.settings.idle.as_millis() as i64;
-        let idle: Vec<String> = self
+        let idle: Vec<SessionId> = self
             .open
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
             .iter()
             .filter(|(_, ws)| ws.is_idle_for(idle_ms))
             .map(|(id, _)| id.clone())
@@ -468,13 +459,12 @@ impl Workspaces {
 
     /// Session ids that have a workspace on disk (the retention sweep checks each); dot
     /// folders (the helper's `.disks`) are none.
-    pub fn on_disk(&self) -> Vec<String> {
+    pub fn on_disk(&self) -> Vec<SessionId> {
         std::fs::read_dir(&self.settings.root)
             .map(|rd| {
                 rd.flatten()
                     .filter(|e| e.path().is_dir())
-                    .map(|e| e.file_name().to_string_lossy().to_string())
-                    .filter(|name| !name.starts_with('.'))
+                    .filter_map(|e| SessionId::parse(e.file_name().to_str()?))
                     .collect()
             })
             .unwrap_or_default()

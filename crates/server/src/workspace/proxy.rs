@@ -2,12 +2,12 @@
 //! streaming bodies, and WebSocket upgrades piped through.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderName, Request, Response, StatusCode, header};
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
+use parking_lot::Mutex;
 
 /// Headers that belong to one hop, not to the request (RFC 9110 7.6.1).
 const HOP_BY_HOP: &[&str] = &[
@@ -78,7 +78,7 @@ impl Upstream {
         strip_hop_by_hop(&mut parts.headers, false);
         let req = Request::from_parts(parts, body);
         let reused = {
-            let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+            let mut idle = self.idle.lock();
             idle.retain(|s| !s.is_closed());
             let ready = idle.iter().position(|s| s.is_ready());
             ready.map(|i| idle.swap_remove(i))
@@ -104,7 +104,7 @@ impl Upstream {
             .map_err(ProxyError::Upstream)?;
         // Back in the pool: it is ready again once this answer's body is read.
         {
-            let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+            let mut idle = self.idle.lock();
             if idle.len() < MAX_IDLE {
                 idle.push(sender);
             }
@@ -116,7 +116,7 @@ impl Upstream {
 
     /// Drops kept-alive connections (the app restarted).
     pub fn clear(&self) {
-        self.idle.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.idle.lock().clear();
     }
 }
 

@@ -6,6 +6,7 @@
 
 use std::path::PathBuf;
 
+use crate::ids::SessionId;
 pub use crate::sandbox::Limits;
 use crate::sandbox::{self, Jail, Rlimits};
 
@@ -27,7 +28,7 @@ pub const APP_PORT: u16 = 8000;
 /// One session's sandbox: its folders on the host and its user.
 #[derive(Debug, Clone)]
 pub struct Sandbox {
-    pub session_id: String,
+    pub session_id: SessionId,
     pub uid: u32,
     /// The workspace on the host (mounted read-write at /workspace).
     pub workspace: PathBuf,
@@ -65,7 +66,7 @@ pub struct Spec<'a> {
 
 /// A stable, per-session uid (files in the workspace are owned by it across restarts): a process
 /// count limit per uid then bounds each session on its own.
-pub fn uid_for(session_id: &str) -> u32 {
+pub fn uid_for(session_id: &SessionId) -> u32 {
     // FNV-1a: small, stable across versions (std's hasher is not).
     let mut h: u64 = 0xcbf29ce484222325;
     for b in session_id.bytes() {

@@ -8,9 +8,10 @@
 //! from the editors flow into the shadow, and the merged text is written back to disk.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use parking_lot::Mutex;
 use similar::{DiffTag, TextDiff};
 use tokio_util::sync::CancellationToken;
 use yrs::updates::decoder::Decode;
@@ -40,7 +41,7 @@ pub struct SyncGuard {
 
 impl Drop for SyncGuard {
     fn drop(&mut self) {
-        let mut open = self.syncs.open.lock().unwrap_or_else(|e| e.into_inner());
+        let mut open = self.syncs.open.lock();
         if let Some((count, stop)) = open.get_mut(&self.path) {
             *count -= 1;
             if *count == 0 {
@@ -61,7 +62,7 @@ impl FileSyncs {
 
     /// Starts syncing the file `rel` of `files` with `room` unless it already is.
     pub fn attach(self: &Arc<Self>, rel: &str, files: Arc<Tree>, room: RoomHandle) -> SyncGuard {
-        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let mut open = self.open.lock();
         match open.get_mut(rel) {
             Some((count, _)) => *count += 1,
             None => {
@@ -84,7 +85,7 @@ impl FileSyncs {
 
     /// How many files are open (and synced) now; a workspace with open files is in use.
     pub fn open_count(&self) -> usize {
-        self.open.lock().unwrap_or_else(|e| e.into_inner()).len()
+        self.open.lock().len()
     }
 }
 

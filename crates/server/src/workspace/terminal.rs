@@ -4,9 +4,10 @@
 use std::collections::VecDeque;
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use bytes::Bytes;
+use parking_lot::Mutex;
 use tokio::sync::broadcast;
 
 use super::sandbox::{self, Sandbox, Spec};
@@ -88,7 +89,7 @@ impl Terminal {
 
     fn output(&self, data: &[u8]) {
         // Scrollback and broadcast under one lock, so a new watcher sees every byte exactly once.
-        let mut sb = self.scrollback.lock().unwrap_or_else(|e| e.into_inner());
+        let mut sb = self.scrollback.lock();
         sb.extend(data);
         let excess = sb.len().saturating_sub(SCROLLBACK_BYTES);
         sb.drain(..excess);
@@ -97,7 +98,7 @@ impl Terminal {
 
     /// The scrollback so far and a subscription to what follows.
     pub fn watch(&self) -> (Vec<u8>, broadcast::Receiver<Output>) {
-        let sb = self.scrollback.lock().unwrap_or_else(|e| e.into_inner());
+        let sb = self.scrollback.lock();
         let rx = self.bus.subscribe();
         (sb.iter().copied().collect(), rx)
     }
@@ -107,7 +108,7 @@ impl Terminal {
     }
 
     pub fn input(&self, data: &[u8]) {
-        let mut m = self.master.lock().unwrap_or_else(|e| e.into_inner());
+        let mut m = self.master.lock();
         let _ = m.write_all(data);
     }
 
@@ -123,7 +124,7 @@ impl Terminal {
     }
 
     pub fn stop(&self) {
-        if let Some(k) = self.kill.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        if let Some(k) = self.kill.lock().take() {
             let _ = k.send(());
         }
     }

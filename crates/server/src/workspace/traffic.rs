@@ -5,8 +5,8 @@
 //! costs one short lock and a push per request.
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
 
+use parking_lot::Mutex;
 use serde::Serialize;
 
 use crate::util::now_ms;
@@ -82,8 +82,8 @@ impl Traffic {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> parking_lot::MutexGuard<'_, Inner> {
+        self.inner.lock()
     }
 
     pub fn enabled(&self) -> bool {

@@ -6,6 +6,14 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use crate::common::*;
+use interview_ide::docname::{DocKey, DocName};
+use interview_ide::ids::SessionId;
+
+/// The Redis stream of a session's pad.
+fn main_stream(session: &str) -> String {
+    let session = SessionId::parse(session).unwrap();
+    interview_ide::redis_keys::doc_stream(&DocKey::new(session, DocName::Main))
+}
 
 fn urls() -> Option<(String, String)> {
     match (
@@ -311,7 +319,7 @@ async fn racing_compactors_keep_one_correct_history_and_a_short_stream() {
     on_b.pump(Duration::from_millis(200)).await;
     let client = redis::Client::open(redis.as_str()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    let stream = format!("iide:doc:{}:main", s.id);
+    let stream = main_stream(&s.id);
     let mut lengths = Vec::new();
     // ~4 s of typing on both nodes, 2 x 50 edits/s.
     for round in 0..200 {
@@ -698,7 +706,7 @@ async fn a_postgres_crash_keeps_open_documents_live_and_loses_nothing() {
     let client = redis::Client::open(redis.as_str()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
     let _: i64 = redis::cmd("DEL")
-        .arg(format!("iide:doc:{}:main", s.id))
+        .arg(main_stream(&s.id))
         .query_async(&mut conn)
         .await
         .unwrap();

@@ -424,8 +424,10 @@ async fn operator_lists_and_deletes_sessions_with_the_admin_token() {
         .unwrap();
     assert!(store.events(&s.id).await.unwrap().is_empty());
     use interview_ide::store::DocStore;
-    let main =
-        interview_ide::docname::DocKey::new(s.id.clone(), interview_ide::docname::DocName::Main);
+    let main = interview_ide::docname::DocKey::new(
+        interview_ide::ids::SessionId::parse(&s.id).unwrap(),
+        interview_ide::docname::DocName::Main,
+    );
     assert!(
         store.change_times(&main).await.unwrap().is_empty(),
         "the documents are deleted"

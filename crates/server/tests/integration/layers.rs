@@ -1,6 +1,8 @@
 //! The modules of `src/` import each other in one direction only: no cycles between top-level
-//! modules (docs/ARCHITECTURE.md draws the layers). This reads the sources, collects every
-//! `crate::<module>` path (in `use` lines and inline), and fails on a cycle.
+//! modules (docs/ARCHITECTURE.md draws the layers), nor between the modules inside any module
+//! (`collab::room` and `collab::relay`, say). This reads the sources, collects every path to
+//! another module (`crate::...`, `super::...`, `self::...` and a parent's own children, in `use`
+//! lines and inline), and fails on a cycle.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -225,6 +227,261 @@ fn cycles(g: &BTreeMap<String, BTreeSet<String>>) -> Vec<Vec<String>> {
         }
     }
     t.out
+}
+
+/// A module by its path below the crate (`["collab", "room"]`); the crate root is `[]`.
+type ModPath = Vec<String>;
+
+/// Every module that has a file of its own, by path, with its file: `x.rs` and `x/mod.rs` are
+/// `x`, `x/y.rs` is `x::y`. The crate roots (lib.rs, main.rs) and `bin/` are left out.
+fn file_modules() -> BTreeMap<ModPath, PathBuf> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut modules = BTreeMap::new();
+    for f in files {
+        let rel = f.strip_prefix(&src).unwrap().with_extension("");
+        let mut path: ModPath = rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().to_string())
+            .collect();
+        if path.last().is_some_and(|l| l == "mod") {
+            path.pop();
+        }
+        if path.is_empty() || path == ["lib"] || path == ["main"] || path[0] == "bin" {
+            continue;
+        }
+        modules.insert(path, f);
+    }
+    modules
+}
+
+/// The paths in `code` (of module `me`) that lead to other modules, made absolute: `crate::a::b`,
+/// `super::x` (inside an inline `mod tests { }`, `super` is first the file's own module),
+/// `self::x`, and `child::x` where `child` is a module of `me`. Groups (`use super::{a, b::c}`)
+/// give one path per item. The paths may go on past the module (`["collab", "room", "Room"]`).
+fn paths_out(code: &str, me: &[String], children: &BTreeSet<String>) -> Vec<ModPath> {
+    let b = code.as_bytes();
+    let is_ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    // Brace depths at which inline modules were opened.
+    let mut inline: Vec<usize> = Vec::new();
+    let mut depth = 0usize;
+    let mut out = Vec::new();
+    let mut i = 0;
+    let mut previous_word = String::new();
+    while i < b.len() {
+        let c = b[i];
+        if c == b'{' {
+            depth += 1;
+            i += 1;
+            continue;
+        }
+        if c == b'}' {
+            depth = depth.saturating_sub(1);
+            if inline.last() == Some(&depth) {
+                inline.pop();
+            }
+            i += 1;
+            continue;
+        }
+        let starts_word = is_ident(c) && (i == 0 || !(is_ident(b[i - 1]) || b[i - 1] == b':'));
+        if !starts_word {
+            i += 1;
+            continue;
+        }
+        // A path: words joined by `::`, maybe ending in a `{ ... }` group.
+        let mut segments = Vec::new();
+        let mut group = None;
+        loop {
+            let start = i;
+            while i < b.len() && is_ident(b[i]) {
+                i += 1;
+            }
+            segments.push(code[start..i].to_string());
+            if code[i..].starts_with("::{") {
+                let open = i + 3;
+                let mut d = 0;
+                let mut j = open;
+                while j < b.len() && !(b[j] == b'}' && d == 0) {
+                    match b[j] {
+                        b'{' => d += 1,
+                        b'}' => d -= 1,
+                        _ => {}
+                    }
+                    j += 1;
+                }
+                group = Some(code[open..j].to_string());
+                i = j + 1;
+                break;
+            }
+            if code[i..].starts_with("::") && b.get(i + 2).is_some_and(|c| is_ident(*c)) {
+                i += 2;
+                continue;
+            }
+            break;
+        }
+        if previous_word == "mod" && segments.len() == 1 && code[i..].trim_start().starts_with('{')
+        {
+            // `mod name {`: the `{` is counted when the loop reaches it.
+            inline.push(depth);
+        }
+        previous_word = segments.last().cloned().unwrap_or_default();
+        let items: Vec<Vec<String>> = match &group {
+            None => vec![segments.clone()],
+            Some(g) => {
+                let mut items = Vec::new();
+                let mut d = 0;
+                let mut item = String::new();
+                for ch in g.chars().chain(std::iter::once(',')) {
+                    match ch {
+                        '{' => d += 1,
+                        '}' => d -= 1,
+                        ',' if d == 0 => {
+                            let head: String = item.split('{').next().unwrap_or("").to_string();
+                            let mut path = segments.clone();
+                            path.extend(
+                                head.split("::")
+                                    .map(|s| s.trim().to_string())
+                                    .filter(|s| !s.is_empty()),
+                            );
+                            items.push(path);
+                            item.clear();
+                            continue;
+                        }
+                        _ => {}
+                    }
+                    if d == 0 {
+                        item.push(ch);
+                    }
+                }
+                items
+            }
+        };
+        for path in items {
+            if path.len() < 2 && group.is_none() {
+                continue;
+            }
+            let absolute: Option<ModPath> = match path[0].as_str() {
+                "crate" => Some(path[1..].to_vec()),
+                "super" => {
+                    let ups = path.iter().take_while(|s| *s == "super").count();
+                    // The first `super`s of an inline module stay in this file's module.
+                    let ups = ups.saturating_sub(inline.len());
+                    (ups <= me.len()).then(|| {
+                        [
+                            &me[..me.len() - ups],
+                            &path[path.iter().take_while(|s| *s == "super").count()..],
+                        ]
+                        .concat()
+                    })
+                }
+                "self" => Some([me, &path[1..]].concat()),
+                first if inline.is_empty() && children.contains(first) => {
+                    Some([me, &path[..]].concat())
+                }
+                _ => None,
+            };
+            out.extend(absolute);
+        }
+    }
+    out
+}
+
+/// The longest start of `path` that is a module.
+fn module_of(path: &[String], modules: &BTreeMap<ModPath, PathBuf>) -> Option<ModPath> {
+    (1..=path.len())
+        .rev()
+        .map(|n| path[..n].to_vec())
+        .find(|p| modules.contains_key(p))
+}
+
+/// Module -> the modules beside it that it uses, at every level of the tree: a use of
+/// `a::b::c` from `a::d::e` is an edge `a::d -> a::b`. A module and its own descendants are no
+/// pair: a parent's file wires its children (as lib.rs does the top-level modules), and a child
+/// may use what its parent defines or re-exports.
+fn sibling_graph() -> BTreeMap<String, BTreeSet<String>> {
+    let modules = file_modules();
+    let mut g: BTreeMap<String, BTreeSet<String>> = modules
+        .keys()
+        .map(|m| (m.join("::"), BTreeSet::new()))
+        .collect();
+    for (me, file) in &modules {
+        let children: BTreeSet<String> = modules
+            .keys()
+            .filter(|m| m.len() == me.len() + 1 && m.starts_with(me))
+            .map(|m| m.last().unwrap().clone())
+            .collect();
+        let code = code_only(&std::fs::read_to_string(file).unwrap());
+        for path in paths_out(&code, me, &children) {
+            let Some(target) = module_of(&path, &modules) else {
+                continue;
+            };
+            let common = me.iter().zip(&target).take_while(|(a, b)| a == b).count();
+            if common == me.len() || common == target.len() {
+                continue; // the same module, an ancestor or a descendant
+            }
+            g.get_mut(&me[..=common].join("::"))
+                .unwrap()
+                .insert(target[..=common].join("::"));
+        }
+    }
+    g
+}
+
+#[test]
+fn no_import_cycles_between_modules_at_any_level() {
+    let g = sibling_graph();
+    assert!(
+        g.contains_key("collab::room") && g.contains_key("accounts::sso"),
+        "could not find the modules: {:?}",
+        g.keys()
+    );
+    let found = cycles(&g);
+    let mut report = String::new();
+    for (m, deps) in g.iter().filter(|(m, _)| m.contains("::")) {
+        report.push_str(&format!(
+            "{m} -> {}\n",
+            deps.iter().cloned().collect::<Vec<_>>().join(", ")
+        ));
+    }
+    assert!(
+        found.is_empty(),
+        "modules that import each other (directly or through others): {found:?}\n{report}"
+    );
+}
+
+#[test]
+fn the_check_reads_paths_at_any_level() {
+    let me: ModPath = vec!["collab".into(), "room".into()];
+    let code = code_only(
+        "use super::packed::{Appended, Packed};\nuse super::{persist::X, relay};\nuse crate::docname::{self, DocKey};\nfn f() { super::super::util::now_ms(); self::g(); }\n#[cfg(test)]\nmod tests {\n    use super::*;\n    use super::super::connection::Y;\n}\n",
+    );
+    let strings =
+        |paths: Vec<ModPath>| -> Vec<String> { paths.into_iter().map(|p| p.join("::")).collect() };
+    assert_eq!(
+        strings(paths_out(&code, &me, &BTreeSet::new())),
+        [
+            "collab::packed::Appended",
+            "collab::packed::Packed",
+            "collab::persist::X",
+            "collab::relay",
+            "docname::self",
+            "docname::DocKey",
+            "util::now_ms",
+            "collab::room::g",
+            "collab::connection::Y",
+        ]
+    );
+    // A parent's file reaches its children by their bare names.
+    let children: BTreeSet<String> = ["room".to_string()].into();
+    assert_eq!(
+        strings(paths_out(
+            "pub use room::{Room, RoomKey};",
+            &["collab".to_string()],
+            &children
+        )),
+        ["collab::room::Room", "collab::room::RoomKey"]
+    );
 }
 
 #[test]

@@ -6,6 +6,7 @@ use crate::common::*;
 use interview_ide::collab::persist::PendingDoc;
 use interview_ide::collab::{PersistSettings, Persister};
 use interview_ide::docname::{DocKey, DocName};
+use interview_ide::ids::SessionId;
 use interview_ide::store::{DocStore, DocWrite, ParticipantRow, SessionRow, Store};
 use yrs::updates::decoder::Decode;
 use yrs::{GetString, Text, Transact};
@@ -23,7 +24,7 @@ fn postgres_url() -> Option<String> {
 }
 
 async fn exercise_store(store: &Store) {
-    let id = interview_ide::util::new_id();
+    let id = SessionId::random();
     let session = SessionRow {
         id: id.clone(),
         title: "Storage test".into(),
@@ -63,7 +64,7 @@ async fn exercise_store(store: &Store) {
         store
             .add_participant(&ParticipantRow {
                 id: format!("{id}-p{n}"),
-                session_id: id.clone(),
+                session_id: id.to_string(),
                 name: name.to_string(),
                 color: "#ffffff".into(),
                 role: "candidate".into(),
@@ -236,7 +237,7 @@ async fn exercise_accounts(store: &Store) {
     );
 
     for (i, title) in ["Alpha", "Beta"].iter().enumerate() {
-        let mut s = session_row(&format!("s{i}-{n}"));
+        let mut s = session_row(&sid(&format!("s{i}-{n}")));
         s.title = title.to_string();
         s.team_id = Some(team.id.clone());
         s.created_by = Some(if i == 0 {
@@ -309,8 +310,8 @@ async fn exercise_accounts(store: &Store) {
 }
 
 /// Loading = the newest snapshot + the updates it does not cover; replay reads as of a time.
-async fn exercise_doc_store(store: &Store, id: &str) {
-    let main = DocKey::new(id, DocName::Main);
+async fn exercise_doc_store(store: &Store, id: &SessionId) {
+    let main = DocKey::new(id.clone(), DocName::Main);
     let upd = |seq: i64, at: i64, data: Vec<u8>| DocWrite::Update {
         key: main.clone(),
         seq,
@@ -385,7 +386,7 @@ async fn exercise_doc_store(store: &Store, id: &str) {
     // Documents are per (session, name).
     assert!(
         store
-            .load(&DocKey::new(id, DocName::Notes), None)
+            .load(&DocKey::new(id.clone(), DocName::Notes), None)
             .await
             .unwrap()
             .updates
@@ -461,9 +462,13 @@ async fn unsupported_database_url_is_a_clear_error() {
     assert!(err.to_string().contains("sqlite://"), "{err}");
 }
 
-fn session_row(id: &str) -> SessionRow {
+fn sid(s: &str) -> SessionId {
+    SessionId::parse(s).unwrap()
+}
+
+fn session_row(id: &SessionId) -> SessionRow {
     SessionRow {
-        id: id.into(),
+        id: id.clone(),
         title: "t".into(),
         language: "python".into(),
         kind: "pad".into(),
@@ -508,11 +513,11 @@ async fn a_refused_write_does_not_lose_the_rest_of_its_batch() {
     let store = Store::connect(&format!("sqlite://{}/db.sqlite", dir.path().display()))
         .await
         .unwrap();
-    let id = interview_ide::util::new_id();
+    let id = SessionId::random();
     store.create_session(&session_row(&id)).await.unwrap();
     let persister = start_persister(&store, 50);
     let ours = PendingDoc::new(DocKey::new(id.clone(), DocName::Main));
-    let orphan = PendingDoc::new(DocKey::new("no-such-session", DocName::Main));
+    let orphan = PendingDoc::new(DocKey::new(sid("no-such-session"), DocName::Main));
     let typed = keystrokes("ab");
     persister.update(&ours, 1, typed[0].clone());
     persister.update(&orphan, 1, typed[0].clone());
@@ -524,7 +529,7 @@ async fn a_refused_write_does_not_lose_the_rest_of_its_batch() {
         .unwrap();
     assert_eq!(stored.last_seq, 2);
     let doc = interview_ide::collab::rebuild(
-        &DocKey::new("x", DocName::Main),
+        &DocKey::new(sid("x"), DocName::Main),
         &stored,
         &Default::default(),
     );
@@ -542,7 +547,7 @@ async fn a_documents_updates_are_merged_per_flush() {
     let store = Store::connect(&format!("sqlite://{}/db.sqlite", dir.path().display()))
         .await
         .unwrap();
-    let id = interview_ide::util::new_id();
+    let id = SessionId::random();
     store.create_session(&session_row(&id)).await.unwrap();
     let persister = start_persister(&store, 60_000);
     let key = DocKey::new(id.clone(), DocName::Main);
@@ -581,7 +586,8 @@ async fn an_unreadable_stored_update_is_counted_not_hidden() {
         last_seq: 3,
         covers_seq: 0,
     };
-    let doc = interview_ide::collab::rebuild(&DocKey::new("s", DocName::Main), &stored, &metrics);
+    let doc =
+        interview_ide::collab::rebuild(&DocKey::new(sid("s"), DocName::Main), &stored, &metrics);
     assert_eq!(
         doc.get_or_insert_text("code").get_string(&doc.transact()),
         "ok"

@@ -3,11 +3,12 @@
 #![allow(dead_code)]
 
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use interview_ide::{Config, Server};
+use parking_lot::Mutex;
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
@@ -99,11 +100,7 @@ fn api_keys() -> &'static Mutex<HashMap<String, String>> {
 
 /// The admin's API key of the test server at `base` (what the helpers create sessions with).
 pub fn api_key(base: &str) -> String {
-    let key = api_keys()
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get(base)
-        .cloned();
+    let key = api_keys().lock().get(base).cloned();
     key.expect("a server started by TestServer, or given to authenticate_helpers")
 }
 
@@ -122,10 +119,7 @@ pub fn admin_args() -> [&'static str; 4] {
 pub async fn authenticate_helpers(base: &str) {
     let cookie = sign_in(base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let key = new_api_key(base, &cookie, "tests").await;
-    api_keys()
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(base.to_string(), key);
+    api_keys().lock().insert(base.to_string(), key);
 }
 
 /// Signs in with a password; returns the sign-in cookie (`iide_account=...`).
