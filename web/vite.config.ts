@@ -6,7 +6,7 @@ import react from '@vitejs/plugin-react';
 
 const monacoEsm = fileURLToPath(new URL('./node_modules/monaco-editor/esm/vs/', import.meta.url));
 const pyodideDir = fileURLToPath(new URL('./node_modules/pyodide/', import.meta.url));
-const pyodideVersion: string = JSON.parse(readFileSync(join(pyodideDir, 'package.json'), 'utf8')).version;
+const pyodideVersion = (JSON.parse(readFileSync(join(pyodideDir, 'package.json'), 'utf8')) as { version: string }).version;
 /** Where the runtime is served; versioned, so a cached copy never mixes two releases. */
 const pyodidePath = `/pyodide/v${pyodideVersion}/`;
 

@@ -28,7 +28,7 @@ export function useLanguages(): { languages: Language[]; loading: boolean } {
   const [languages, setLanguages] = useState<Language[] | null>(null);
   useEffect(() => {
     let alive = true;
-    loadLanguages().then((list) => alive && setLanguages(list));
+    void loadLanguages().then((list) => alive && setLanguages(list));
     return () => {
       alive = false;
     };

@@ -114,7 +114,7 @@ export function SignInPage() {
         ) : (
           <p className="muted">Interviewers of your organisation sign in to create sessions. Candidates only need their link.</p>
         )}
-        <form className="account-form" onSubmit={submit} data-testid="signin-form">
+        <form className="account-form" onSubmit={(e) => void submit(e)} data-testid="signin-form">
           <div className="field">
             <label htmlFor={emailId}>Email</label>
             <input id={emailId} type="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.target.value)} autoFocus />
@@ -179,7 +179,7 @@ function NewAccountForm({ submitLabel, minChars, onSubmit }: { submitLabel: stri
   };
 
   return (
-    <form className="account-form" onSubmit={submit} data-testid="account-form">
+    <form className="account-form" onSubmit={(e) => void submit(e)} data-testid="account-form">
       <div className="field">
         <label htmlFor={ids.name}>Name</label>
         <input id={ids.name} autoComplete="name" value={name} onChange={(e) => setName(e.target.value)} autoFocus />

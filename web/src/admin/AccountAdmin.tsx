@@ -87,7 +87,10 @@ export function AccountAdmin({ me, sessions }: { me: Me; sessions: ReactNode }) 
   );
 }
 
-/** Loads with `load` (again when `reload` is called); the error as text. */
+/** Loads with `load` (again when `reload` is called, or when `load` changes: pass a stable function); the error as text. */
+/** Every API key, revoked ones included. */
+const listAllKeys = () => listKeys(true);
+
 function useLoad<T>(load: () => Promise<T>): { data: T | null; error: string | null; reload: () => void } {
   const [data, setData] = useState<T | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -101,8 +104,7 @@ function useLoad<T>(load: () => Promise<T>): { data: T | null; error: string | n
     return () => {
       alive = false;
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [n]);
+  }, [load, n]);
   return { data, error, reload: useCallback(() => setN((x) => x + 1), []) };
 }
 
@@ -255,7 +257,7 @@ const SCOPE_LABELS: Record<KeyScope, string> = {
 };
 
 function KeysPanel() {
-  const keys = useLoad(() => listKeys(true));
+  const keys = useLoad(listAllKeys);
   const [name, setName] = useState('');
   const [scopes, setScopes] = useState<KeyScope[]>(['sessions:read', 'sessions:write']);
   const [days, setDays] = useState('90');

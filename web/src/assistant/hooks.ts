@@ -93,8 +93,9 @@ export function useLastRunOutput(enabled: boolean): () => string | undefined {
     const output = last.get('output');
     const chunks = output instanceof Y.Array ? (output.toJSON() as { stream?: string; text?: string }[]) : [];
     const text = chunks.map((c) => c.text ?? '').join('');
-    const status = last.get('status');
+    const raw = last.get('status');
+    const status = typeof raw === 'string' ? raw : '';
     const tail = text.length > 8000 ? `…${text.slice(-8000)}` : text;
-    return tail || status ? `${tail}${status && status !== 'ok' ? `\n[run status: ${String(status)}]` : ''}` : undefined;
+    return tail || status ? `${tail}${status && status !== 'ok' ? `\n[run status: ${status}]` : ''}` : undefined;
   }, [doc]);
 }

@@ -182,7 +182,7 @@ function CreateForm({ onCreated }: { onCreated: (s: CreatedSession, title: strin
         You get two links: one for you (or a guest co-interviewer), one for the candidate. Your team sees the
         session in its list below; the candidate needs no account.
       </p>
-      <form className="create-form" onSubmit={submit}>
+      <form className="create-form" onSubmit={(e) => void submit(e)}>
         <KindPicker kind={kind} onChange={setKind} />
         <div className="field">
           <label htmlFor={titleId}>Title</label>

@@ -108,18 +108,19 @@ export function RunPanel({ runner, role, policy, onPolicy, fileName, languageNam
 
   const latest = runs[runs.length - 1];
   const shown = (selected && runs.find((r) => r.id === selected)) || latest;
-  const { outputOf, version } = runner;
-  // `version` changes with the runs document, which outputOf reads.
-  const all = useMemo(() => (shown ? outputOf(shown.id) : []), [outputOf, version, shown?.id]);
+  const { outputOf } = runner;
+  const shownId = shown?.id;
+  const all = useMemo(() => (shownId ? outputOf(shownId) : []), [outputOf, shownId]);
   const output = useThrottledOutput(all, shown?.status === 'running', shown?.id ?? '');
   const isMine = active !== null && shown?.id === active.id;
 
   // A new run (anyone's) is shown as it starts, and opens the panel.
-  useEffect(() => {
-    if (!latest) return;
+  const [seenLatest, setSeenLatest] = useState(latest?.id);
+  if (latest && latest.id !== seenLatest) {
+    setSeenLatest(latest.id);
     setSelected(null);
     if (latest.status === 'running') setCollapsed(false);
-  }, [latest?.id]);
+  }
 
   // The input line takes the focus when the program asks for input.
   useEffect(() => {

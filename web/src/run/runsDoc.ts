@@ -2,7 +2,7 @@
 // Y.Array of chunks. The person running the code writes it; everyone reads it.
 import * as Y from 'yjs';
 import type { WebsocketProvider } from 'y-websocket';
-import type { Participant, Role } from '../api/sessions';
+import type { Participant } from '../api/sessions';
 import { OUTPUT_LIMIT_BYTES, utf8Length, type Chunk, type FinalStatus, type RunStatus } from './protocol';
 
 /** Runs kept in the document. */
@@ -16,7 +16,8 @@ export interface RunInfo {
   id: string;
   by: string;
   color: string;
-  role: Role | string;
+  /** 'interviewer' or 'candidate'; a string, as read from a shared document anyone may write. */
+  role: string;
   participantId: string;
   language: string;
   startedAt: number;

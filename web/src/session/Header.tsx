@@ -123,7 +123,7 @@ function NewCandidateLink({ make }: { make: () => Promise<string> }) {
     <button
       type="button"
       className="btn btn-small btn-ghost"
-      onClick={replace}
+      onClick={() => void replace()}
       disabled={state === 'busy'}
       data-testid="new-candidate-link"
       title={state === 'failed' ? error : 'Replace the candidate link: the current one stops working and its holder is disconnected'}

@@ -42,7 +42,7 @@ export function JoinForm({ session, join, onJoined, onInvalid }: Props) {
 
   return (
     <main className="join-backdrop">
-      <form className="card join-card" onSubmit={submit} aria-labelledby="join-heading">
+      <form className="card join-card" onSubmit={(e) => void submit(e)} aria-labelledby="join-heading">
         <h1 id="join-heading">Join “{session.title}”</h1>
         <p className="muted">
           You are joining as the <strong>{session.role}</strong>.

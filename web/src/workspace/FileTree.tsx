@@ -254,7 +254,7 @@ export function FileTree({ entries, error, refresh, activePath, viewers, readOnl
       </div>
 
       {form && (
-        <form className="explorer-form" onSubmit={submit} data-testid="file-form">
+        <form className="explorer-form" onSubmit={(e) => void submit(e)} data-testid="file-form">
           <label htmlFor={inputId}>{formLabel}</label>
           <input
             id={inputId}

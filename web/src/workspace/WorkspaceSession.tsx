@@ -31,10 +31,11 @@ export default function WorkspaceSession({ session }: Props) {
   const [activeFile, setActiveFile] = useState<string | null>(null);
   const onActiveFile = useCallback((p: string | null) => setActiveFile(p), []);
   const type = activeFile ? fileType(activeFile) : null;
+  const fileLanguage = type?.language;
   // The interviewer replays the file on screen.
   const replayDoc = useMemo(
-    () => (activeFile && type ? { doc: `file:${activeFile}`, language: type.language, label: activeFile } : null),
-    [activeFile, type?.language],
+    () => (activeFile && fileLanguage !== undefined ? { doc: `file:${activeFile}`, language: fileLanguage, label: activeFile } : null),
+    [activeFile, fileLanguage],
   );
   const app = workspace.status?.app;
 
