@@ -17,8 +17,7 @@ const common = {
 };
 
 export default defineConfig([
-  // test/*.mjs: the node --test unit tests and their loader, replaced by Vitest next.
-  globalIgnores(['dist/', 'node_modules/', 'test/*.mjs']),
+  globalIgnores(['dist/', 'node_modules/']),
   {
     files: ['**/*.{ts,tsx,js,mjs}'],
     extends: [js.configs.recommended, tseslint.configs.recommendedTypeChecked],
@@ -68,7 +67,7 @@ export default defineConfig([
     },
   },
   {
-    files: ['*.config.{ts,js}', 'test/**'],
+    files: ['*.config.{ts,js}'],
     languageOptions: { globals: globals.node },
   },
 ]);

@@ -1,3 +1,4 @@
+/// <reference types="vitest/config" />
 import { copyFileSync, createReadStream, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -76,6 +77,11 @@ export default defineConfig({
     target: 'es2022',
     // Monaco's core is one large chunk by nature; it is cached and loaded only on session pages.
     chunkSizeWarningLimit: 4096,
+  },
+  // Unit tests (npm test): the app's logic modules, with this file's aliases and defines.
+  test: {
+    include: ['test/**/*.test.ts'],
+    environment: 'node',
   },
   server: {
     // Cross-origin isolation, as the server sends it: SharedArrayBuffer (Python interrupts, stdin).

@@ -181,11 +181,11 @@ export class RunWriter {
     if (this.pending.length === 0 || this.timer !== undefined) return;
     const wait = BATCH_MS - (performance.now() - this.lastWrite);
     if (wait <= 0) this.flush();
-    else this.timer = window.setTimeout(() => this.flush(), wait);
+    else this.timer = setTimeout(() => this.flush(), wait);
   }
 
   flush(): void {
-    window.clearTimeout(this.timer);
+    clearTimeout(this.timer);
     this.timer = undefined;
     if (this.pending.length === 0) return;
     const chunks = this.pending;
