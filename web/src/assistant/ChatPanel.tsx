@@ -4,7 +4,7 @@ import type * as Y from 'yjs';
 import type { ChatContext, ChatMessage } from '../api/assistant';
 import { ApiError } from '../api/client';
 import { monaco } from '../editor/monaco';
-import { useSession } from '../session/SessionContext';
+import { useSession } from '../core/SessionContext';
 import { MessageList, type ShownMessage } from './MessageList';
 import { useAssistantStatus, useLastRunOutput, useLiveMode } from './hooks';
 import { StatusLine } from './StatusLine';

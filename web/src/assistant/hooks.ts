@@ -1,8 +1,8 @@
 import { useCallback, useEffect, useState } from 'react';
 import * as Y from 'yjs';
 import type { AssistantMode, AssistantStatus } from '../api/assistant';
-import { useSession } from '../session/SessionContext';
-import { connectDoc } from '../session/useCollab';
+import { useSession } from '../core/SessionContext';
+import { connectDoc } from '../core/useCollab';
 import type { ShownMessage } from './MessageList';
 
 /** The assistant's status (configured, mode, limits, usage for the interviewer), refreshable. */

@@ -3,9 +3,9 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import type { AppStats } from '../api/chaos';
 import { ApiError } from '../api/client';
-import { useSession } from '../session/SessionContext';
-import { usePolling } from '../workspace/usePolling';
-import { wallClock } from '../cockpit/time';
+import { useSession } from '../core/SessionContext';
+import { usePolling } from '../ui/usePolling';
+import { wallClock } from '../ui/time';
 
 const WINDOW_S = 120;
 const STEP_S = 2;

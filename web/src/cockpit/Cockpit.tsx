@@ -1,15 +1,15 @@
 import { memo, useCallback, useState, type ReactNode } from 'react';
 import { ApiError } from '../api/client';
 import type { Language } from '../api/sessions';
-import { languageName as nameOf } from '../languages';
-import { useSession } from '../session/SessionContext';
+import { languageName as nameOf } from '../core/languages';
+import { useSession } from '../core/SessionContext';
 import { Spinner } from '../ui/Spinner';
-import { ConfirmDialog } from './ConfirmDialog';
+import { ConfirmDialog } from '../ui/ConfirmDialog';
 import { useEvents } from './events';
 import { Notes } from './Notes';
 import { Replay } from './Replay';
 import { Scorecard } from './Scorecard';
-import { saveBlob, wallClock } from './time';
+import { saveBlob, wallClock } from '../ui/time';
 import { Timeline } from './Timeline';
 import './cockpit.css';
 

@@ -2,10 +2,10 @@ import { useEffect, useRef, useState } from 'react';
 import { MonacoBinding } from 'y-monaco';
 import { monaco } from '../editor/monaco';
 import 'monaco-editor/editor/contrib/placeholderText/browser/placeholderText.contribution';
-import { useSession } from '../session/SessionContext';
-import { connectDoc } from '../session/useCollab';
+import { useSession } from '../core/SessionContext';
+import { connectDoc } from '../core/useCollab';
 import { Spinner } from '../ui/Spinner';
-import { sessionClock } from './time';
+import { sessionClock } from '../ui/time';
 
 interface Props {
   startMs: number;

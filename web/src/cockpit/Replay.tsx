@@ -1,11 +1,11 @@
 import { useEffect, useId, useMemo, useRef, useState } from 'react';
 import { ApiError } from '../api/client';
 import type { TimelineEvent } from '../api/cockpit';
-import { useSession } from '../session/SessionContext';
+import { useSession } from '../core/SessionContext';
 import { languageInfo, monaco } from '../editor/monaco';
 import { Spinner } from '../ui/Spinner';
 import { describeEvent, toneOf } from './events';
-import { sessionClock, wallClock } from './time';
+import { sessionClock, wallClock } from '../ui/time';
 
 interface Props {
   language: string;

@@ -5,8 +5,8 @@ import { useEffect, useState } from 'react';
 import type * as Y from 'yjs';
 import type { Question, TestReport } from '../api/questions';
 import type { Role } from '../api/sessions';
-import { Markdown } from '../assistant/markdown';
-import { useSession } from '../session/SessionContext';
+import { Markdown } from '../editor/markdown';
+import { useSession } from '../core/SessionContext';
 import { Spinner } from '../ui/Spinner';
 import './questions.css';
 

@@ -117,7 +117,7 @@ export function addRun(rd: RunsDoc, run: NewRun): RunMap {
  */
 export class RunWriter {
   private pending: Chunk[] = [];
-  private timer: number | undefined;
+  private timer: ReturnType<typeof setTimeout> | undefined;
   private lastWrite = 0;
   private bytes = 0;
   truncated = false;

@@ -2,7 +2,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type * as Y from 'yjs';
 import type { Policy } from '../api/sessions';
-import { useSession } from '../session/SessionContext';
+import { useSession } from '../core/SessionContext';
 import type { Execution, Phase } from './engines';
 import type { Chunk } from './protocol';
 import { cannotRunReason, engineFor } from './registry';

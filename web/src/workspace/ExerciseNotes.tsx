@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react';
 import type { ExerciseNotes as Notes } from '../api/workspace';
-import { useSession } from '../session/SessionContext';
-import { Markdown } from '../assistant/markdown';
+import { useSession } from '../core/SessionContext';
+import { Markdown } from '../editor/markdown';
 import { Spinner } from '../ui/Spinner';
 
 /** The exercise's notes for the interviewer: what to look for, the planted weaknesses, questions. */

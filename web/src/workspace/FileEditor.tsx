@@ -1,8 +1,8 @@
 import { useEffect, useState } from 'react';
 import type { FileContent } from '../api/workspace';
 import { CodeEditor, type CursorInfo } from '../editor/CodeEditor';
-import { useSession } from '../session/SessionContext';
-import { openLiveDoc, type Collab } from '../session/useCollab';
+import { useSession } from '../core/SessionContext';
+import { openLiveDoc, type Collab } from '../core/useCollab';
 import { shortcut } from '../ui/shortcuts';
 import { Spinner } from '../ui/Spinner';
 import { fileType, formatBytes } from './fileTypes';

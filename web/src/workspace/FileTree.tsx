@@ -1,7 +1,7 @@
 import { useEffect, useId, useMemo, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
 import type { FileEntry } from '../api/workspace';
-import { useSession } from '../session/SessionContext';
-import { ConfirmDialog } from '../cockpit/ConfirmDialog';
+import { useSession } from '../core/SessionContext';
+import { ConfirmDialog } from '../ui/ConfirmDialog';
 import { Spinner } from '../ui/Spinner';
 import { baseName, dirName, fileType, formatBytes, isWithin, pathProblem } from './fileTypes';
 import { buildTree, isNoisy, visibleRows, type TreeRow } from './tree';

@@ -1,6 +1,6 @@
 import { useId, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
 import type { AppResponse } from '../api/workspace';
-import { useSession } from '../session/SessionContext';
+import { useSession } from '../core/SessionContext';
 import { Spinner } from '../ui/Spinner';
 import { modKey } from '../ui/shortcuts';
 

@@ -2,7 +2,7 @@ import { useEffect, useImperativeHandle, useRef, useState, type Ref } from 'reac
 import { Terminal } from '@xterm/xterm';
 import { FitAddon } from '@xterm/addon-fit';
 import '@xterm/xterm/css/xterm.css';
-import { useSession } from '../session/SessionContext';
+import { useSession } from '../core/SessionContext';
 import { Spinner } from '../ui/Spinner';
 
 export interface TerminalHandle {

@@ -1,15 +1,15 @@
 import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
-import { ApiError } from '../api/client';
-import { listQuestions, type QuestionSummary } from '../api/questions';
-import { createSession, type CreatedSession, type SessionKind } from '../api/sessions';
-import { listExercises, type Exercise } from '../api/workspace';
-import { useLanguages } from '../languages';
-import { CopyField } from '../ui/CopyField';
-import { Spinner } from '../ui/Spinner';
+import { ApiError } from '../../api/client';
+import { listQuestions, type QuestionSummary } from '../../api/questions';
+import { createSession, type CreatedSession, type SessionKind } from '../../api/sessions';
+import { listExercises, type Exercise } from '../../api/workspace';
+import { useLanguages } from '../../core/languages';
+import { CopyField } from '../../ui/CopyField';
+import { Spinner } from '../../ui/Spinner';
 import { SignInPage, signOut, useMe } from '../account/AccountPages';
-import type { Me } from '../api/accounts';
-import { ErrorScreen } from '../ui/ErrorScreen';
-import { PageLoading } from '../ui/Spinner';
+import type { Me } from '../../api/accounts';
+import { ErrorScreen } from '../../ui/ErrorScreen';
+import { PageLoading } from '../../ui/Spinner';
 import { addRecent } from './recentSessions';
 import { TeamSessions } from './TeamSessions';
 

@@ -1,4 +1,4 @@
-import type { CollabStatus } from './useCollab';
+import type { CollabStatus } from '../../core/useCollab';
 
 const TEXT = { connected: 'Connected', connecting: 'Connecting…', offline: 'Offline' } as const;
 const HELP = {

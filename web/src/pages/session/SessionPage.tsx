@@ -1,16 +1,16 @@
 import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from 'react';
-import { ApiError } from '../api/client';
-import { sessionApi } from '../api/sessionApi';
-import type { Participant, Session } from '../api/sessions';
-import { ErrorScreen } from '../ui/ErrorScreen';
-import { PageLoading } from '../ui/Spinner';
+import { ApiError } from '../../api/client';
+import { sessionApi } from '../../api/sessionApi';
+import type { Participant, Session } from '../../api/sessions';
+import { ErrorScreen } from '../../ui/ErrorScreen';
+import { PageLoading } from '../../ui/Spinner';
 import { JoinForm } from './JoinForm';
-import { SessionProvider } from './SessionContext';
+import { SessionProvider } from '../../core/SessionContext';
 import { PadSession } from './PadSession';
-import { forgetParticipant, forgetToken, storedParticipant, storeParticipant, takeToken } from './token';
+import { forgetParticipant, forgetToken, storedParticipant, storeParticipant, takeToken } from '../../core/token';
 
 // Workspaces bring the terminal and the project views; pads never load them.
-const WorkspaceSession = lazy(() => import('../workspace/WorkspaceSession'));
+const WorkspaceSession = lazy(() => import('./WorkspaceSession'));
 
 type State =
   | { kind: 'loading' }

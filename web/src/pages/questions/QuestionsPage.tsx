@@ -4,8 +4,8 @@
 // hidden (hidden tests only ever run for the interviewer).
 import { useCallback, useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import { SignInPage, useMe } from '../account/AccountPages';
-import type { Me } from '../api/accounts';
-import { ApiError } from '../api/client';
+import type { Me } from '../../api/accounts';
+import { ApiError } from '../../api/client';
 import {
   createQuestion,
   deleteQuestion,
@@ -16,13 +16,13 @@ import {
   type QuestionInput,
   type QuestionSummary,
   type QuestionTest,
-} from '../api/questions';
-import { Markdown } from '../assistant/markdown';
+} from '../../api/questions';
+import { Markdown } from '../../editor/markdown';
 import { AccountBar, Logo } from '../home/HomePage';
-import { languageName, useLanguages } from '../languages';
-import { ErrorScreen } from '../ui/ErrorScreen';
-import { PageLoading, Spinner } from '../ui/Spinner';
-import './questions.css';
+import { languageName, useLanguages } from '../../core/languages';
+import { ErrorScreen } from '../../ui/ErrorScreen';
+import { PageLoading, Spinner } from '../../ui/Spinner';
+import '../../questions/questions.css';
 
 /** `id`: null for the list, 'new' for a new question, else the question to edit or read. */
 export default function QuestionsPage({ id }: { id: string | null }) {

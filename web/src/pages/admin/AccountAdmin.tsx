@@ -17,10 +17,10 @@ import {
   type KeyScope,
   type Me,
   type Team,
-} from '../api/accounts';
-import { CopyField } from '../ui/CopyField';
-import { formatDate } from '../ui/formatDate';
-import { Spinner } from '../ui/Spinner';
+} from '../../api/accounts';
+import { CopyField } from '../../ui/CopyField';
+import { formatDate } from '../../ui/formatDate';
+import { Spinner } from '../../ui/Spinner';
 import './admin.css';
 
 type Tab = 'users' | 'keys' | 'audit' | 'sessions';

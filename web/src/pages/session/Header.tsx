@@ -1,11 +1,11 @@
 import { useId, useState } from 'react';
-import type { Language, Role } from '../api/sessions';
-import { copyText } from '../ui/clipboard';
-import { CopyButton } from '../ui/CopyButton';
-import { shortcut } from '../ui/shortcuts';
+import type { Language, Role } from '../../api/sessions';
+import { copyText } from '../../ui/clipboard';
+import { CopyButton } from '../../ui/CopyButton';
+import { shortcut } from '../../ui/shortcuts';
 import { ConnectionBadge } from './ConnectionBadge';
 import { ParticipantsList } from './ParticipantsList';
-import type { CollabStatus } from './useCollab';
+import type { CollabStatus } from '../../core/useCollab';
 import type { ParticipantView } from './useParticipants';
 
 export interface HeaderProps {

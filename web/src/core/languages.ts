@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { listLanguages, type Language } from './api/sessions';
+import { listLanguages, type Language } from '../api/sessions';
 
 /** Used when GET /api/languages fails, so the forms stay usable. */
 export const FALLBACK_LANGUAGES: Language[] = [

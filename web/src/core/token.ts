@@ -1,5 +1,5 @@
 import type { Participant } from '../api/sessions';
-import { keys, readJson, readString, remove, writeJson, writeString } from '../storage';
+import { keys, readJson, readString, remove, writeJson, writeString } from './storage';
 
 // Also kept in memory, for browsers where sessionStorage is unavailable.
 const memory = new Map<string, string>();

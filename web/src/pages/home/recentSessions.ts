@@ -1,4 +1,4 @@
-import { keys, readJson, writeJson } from '../storage';
+import { keys, readJson, writeJson } from '../../core/storage';
 
 /** A session this browser created; kept in localStorage so the interviewer view can offer its
  * candidate link again (the server keeps only its hash). The list of sessions comes from the server. */

@@ -1,8 +1,8 @@
 import { useId, useState, type FormEvent } from 'react';
-import { ApiError } from '../api/client';
-import type { Participant, Session } from '../api/sessions';
-import { keys, readString, writeString } from '../storage';
-import { Spinner } from '../ui/Spinner';
+import { ApiError } from '../../api/client';
+import type { Participant, Session } from '../../api/sessions';
+import { keys, readString, writeString } from '../../core/storage';
+import { Spinner } from '../../ui/Spinner';
 
 interface Props {
   session: Session;

@@ -1,9 +1,9 @@
 import { useEffect, useRef, useState } from 'react';
 import type { Awareness } from 'y-protocols/awareness';
-import type { Participant } from '../api/sessions';
-import { safeColor } from '../ui/color';
-import { useSession } from './SessionContext';
-import type { AwarenessUser } from './useCollab';
+import type { Participant } from '../../api/sessions';
+import { safeColor } from '../../ui/color';
+import { useSession } from '../../core/SessionContext';
+import type { AwarenessUser } from '../../core/useCollab';
 
 export interface ParticipantView {
   id: string;

@@ -1,5 +1,5 @@
 import { useEffect } from 'react';
-import { useSession } from './SessionContext';
+import { useSession } from '../../core/SessionContext';
 
 /** Pastes at least this long show on the interviewer's timeline. */
 const LARGE_PASTE_CHARS = 200;

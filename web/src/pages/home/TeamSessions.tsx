@@ -1,11 +1,11 @@
 import { useEffect, useId, useState } from 'react';
-import { rotateInterviewerLink, teamSessions, type TeamSession } from '../api/accounts';
-import { CopyField } from '../ui/CopyField';
-import { formatDate } from '../ui/formatDate';
-import { Spinner } from '../ui/Spinner';
+import { rotateInterviewerLink, teamSessions, type TeamSession } from '../../api/accounts';
+import { CopyField } from '../../ui/CopyField';
+import { formatDate } from '../../ui/formatDate';
+import { Spinner } from '../../ui/Spinner';
 import '../account/account.css';
 // The status pills.
-import '../cockpit/cockpit.css';
+import '../../cockpit/cockpit.css';
 
 const PAGE = 20;
 

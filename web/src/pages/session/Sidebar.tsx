@@ -1,8 +1,8 @@
 import { useRef, useState, type KeyboardEvent, type ReactNode } from 'react';
 import type * as Y from 'yjs';
-import { AssistantCockpit } from '../assistant/AssistantCockpit';
-import { ChatPanel } from '../assistant/ChatPanel';
-import { useSession } from './SessionContext';
+import { AssistantCockpit } from '../../assistant/AssistantCockpit';
+import { ChatPanel } from '../../assistant/ChatPanel';
+import { useSession } from '../../core/SessionContext';
 
 type Tab = 'assistant' | 'interviewer';
 

@@ -5,16 +5,16 @@
 import { useState, type ReactNode } from 'react';
 import type { Awareness } from 'y-protocols/awareness';
 import type * as Y from 'yjs';
-import type { Language, Session, SessionWithEnd } from '../api/sessions';
-import { Cockpit, EndedBanner, useSessionEnded, type CockpitProps } from '../cockpit';
+import type { Language, Session, SessionWithEnd } from '../../api/sessions';
+import { Cockpit, EndedBanner, useSessionEnded, type CockpitProps } from '../../cockpit';
 import { addRecent, findRecent } from '../home/recentSessions';
-import { useLanguages } from '../languages';
+import { useLanguages } from '../../core/languages';
 import { Header, type HeaderProps } from './Header';
-import { useSession } from './SessionContext';
+import { useSession } from '../../core/SessionContext';
 import { Sidebar } from './Sidebar';
 import { StatusBar, type StatusBarProps } from './StatusBar';
 import { useActivityReport } from './useActivityReport';
-import { useCollab, type CollabStatus } from './useCollab';
+import { useCollab, type CollabStatus } from '../../core/useCollab';
 import { useParticipants } from './useParticipants';
 import { useDocumentTitle, useSidebarToggle } from './useSessionChrome';
 

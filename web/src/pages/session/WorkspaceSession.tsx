@@ -1,17 +1,17 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
-import type { Session } from '../api/sessions';
-import { listExercises } from '../api/workspace';
-import { AppLive } from '../chaos/AppLive';
-import { ChaosPanel } from '../chaos/ChaosPanel';
-import type { CursorInfo } from '../editor/CodeEditor';
-import { SessionShell, useLiveSession } from '../session/SessionShell';
-import { AppStateBadge } from './AppPanel';
-import { diskNotice } from './diskNotice';
-import { ExerciseNotes } from './ExerciseNotes';
-import { fileType } from './fileTypes';
-import { useFiles } from './useFiles';
-import { useWorkspace } from './useWorkspace';
-import { WorkspaceView } from './WorkspaceView';
+import type { Session } from '../../api/sessions';
+import { listExercises } from '../../api/workspace';
+import { AppLive } from '../../chaos/AppLive';
+import { ChaosPanel } from '../../chaos/ChaosPanel';
+import type { CursorInfo } from '../../editor/CodeEditor';
+import { SessionShell, useLiveSession } from './SessionShell';
+import { AppStateBadge } from '../../workspace/AppPanel';
+import { diskNotice } from '../../workspace/diskNotice';
+import { ExerciseNotes } from '../../workspace/ExerciseNotes';
+import { fileType } from '../../workspace/fileTypes';
+import { useFiles } from '../../workspace/useFiles';
+import { useWorkspace } from '../../workspace/useWorkspace';
+import { WorkspaceView } from '../../workspace/WorkspaceView';
 
 interface Props {
   session: Session;

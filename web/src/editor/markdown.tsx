@@ -3,7 +3,7 @@
 import { useEffect, useRef } from 'react';
 import { Marked } from 'marked';
 import DOMPurify from 'dompurify';
-import { languageInfo, monaco } from '../editor/monaco';
+import { languageInfo, monaco } from './monaco';
 
 const marked = new Marked({ gfm: true, breaks: false, async: false });
 

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useState } from 'react';
 import type * as Y from 'yjs';
-import { useSession } from './SessionContext';
+import { useSession } from '../../core/SessionContext';
 
 /**
  * The session language, read live from the `meta` map of the `main` doc (the server writes it on

@@ -1,5 +1,5 @@
 import { useEffect, useId, useRef, type ReactNode } from 'react';
-import { Spinner } from '../ui/Spinner';
+import { Spinner } from './Spinner';
 
 interface Props {
   open: boolean;

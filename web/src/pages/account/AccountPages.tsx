@@ -9,9 +9,9 @@ import {
   setup,
   type AuthConfig,
   type Me,
-} from '../api/accounts';
-import { ApiError } from '../api/client';
-import { Spinner } from '../ui/Spinner';
+} from '../../api/accounts';
+import { ApiError } from '../../api/client';
+import { Spinner } from '../../ui/Spinner';
 import './account.css';
 
 export type MeState = { kind: 'loading' } | { kind: 'signed-out' } | { kind: 'signed-in'; me: Me } | { kind: 'error'; message: string };

@@ -1,7 +1,7 @@
 import type { ReactNode } from 'react';
-import type { CursorInfo } from '../editor/CodeEditor';
-import { shortcut } from '../ui/shortcuts';
-import type { CollabStatus } from './useCollab';
+import type { CursorInfo } from '../../editor/CodeEditor';
+import { shortcut } from '../../ui/shortcuts';
+import type { CollabStatus } from '../../core/useCollab';
 
 export interface StatusBarProps {
   status: CollabStatus;
