@@ -80,7 +80,7 @@ export default defineConfig({
   },
   // Unit tests (npm test): the app's logic modules, with this file's aliases and defines.
   test: {
-    include: ['test/**/*.test.ts'],
+    include: ['test/**/*.test.{ts,tsx}'],
     environment: 'node',
   },
   server: {

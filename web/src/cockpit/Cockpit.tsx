@@ -1,3 +1,4 @@
+import type { ReplayableDoc } from '../api/docNames';
 import { memo, useCallback, useState, type ReactNode } from 'react';
 import { ApiError } from '../api/client';
 import type { Language } from '../api/sessions';
@@ -28,7 +29,7 @@ export interface CockpitProps {
   /** The replay rebuilds the pad's code; a workspace has no pad. */
   showReplay?: boolean;
   /** Replay this document instead of the pad (a workspace's active file), in this language. */
-  replayDoc?: { doc: string; language: string; label: string } | null;
+  replayDoc?: { doc: ReplayableDoc; language: string; label: string } | null;
 }
 
 /** The interviewer's panel: end and export, private notes, timeline, replay and scorecard. */

@@ -1,3 +1,4 @@
+import { NOTES_TEXT } from '../api/docNames';
 import { useEffect, useRef, useState } from 'react';
 import { MonacoBinding } from 'y-monaco';
 import { monaco } from '../editor/monaco';
@@ -48,7 +49,7 @@ export function Notes({ startMs }: Props) {
       fixedOverflowWidgets: true,
     });
     editorRef.current = editor;
-    const binding = new MonacoBinding(doc.getText('notes'), model, new Set([editor]), provider.awareness);
+    const binding = new MonacoBinding(doc.getText(NOTES_TEXT), model, new Set([editor]), provider.awareness);
 
     let everSynced = false;
     const offlineTimer = window.setTimeout(() => !everSynced && setState('offline'), 6000);

@@ -1,3 +1,4 @@
+import type { ReplayableDoc } from '../api/docNames';
 import { useEffect, useId, useMemo, useRef, useState } from 'react';
 import { ApiError } from '../api/client';
 import type { TimelineEvent } from '../api/cockpit';
@@ -15,7 +16,7 @@ interface Props {
   /** A moment to show (from the timeline); `seq` changes on every request, even for the same moment. */
   jump: { at: number; seq: number } | null;
   /** The document to replay: the pad (`main`, default) or a workspace file (`file:<path>`). */
-  doc?: string;
+  doc?: ReplayableDoc;
 }
 
 interface Info {

@@ -1,5 +1,5 @@
-import { useEffect, useState } from 'react';
 import { listLanguages, type Language } from '../api/sessions';
+import { useLoad } from '../ui/useLoad';
 
 /** Used when GET /api/languages fails, so the forms stay usable. */
 export const FALLBACK_LANGUAGES: Language[] = [
@@ -25,15 +25,9 @@ export function loadLanguages(): Promise<Language[]> {
 }
 
 export function useLanguages(): { languages: Language[]; loading: boolean } {
-  const [languages, setLanguages] = useState<Language[] | null>(null);
-  useEffect(() => {
-    let alive = true;
-    void loadLanguages().then((list) => alive && setLanguages(list));
-    return () => {
-      alive = false;
-    };
-  }, []);
-  return { languages: languages ?? FALLBACK_LANGUAGES, loading: languages === null };
+  // loadLanguages never fails (it falls back), and asks the server once per page load.
+  const { data } = useLoad('languages', () => loadLanguages());
+  return { languages: data ?? FALLBACK_LANGUAGES, loading: data === null };
 }
 
 /** A display name for a language id, even one the list does not know. */

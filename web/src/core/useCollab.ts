@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
+import { roomOf, type DocName } from '../api/docNames';
 import { useSession, type CurrentSession } from './SessionContext';
 
 export type ConnectionState = 'connecting' | 'connected' | 'offline';
@@ -39,11 +40,11 @@ const CLOSE_REASONS: Record<number, string> = {
  * Connects one of the session's live documents (`room` as the server names it) with this tab's
  * token. `params` adds query parameters (e.g. `participant`).
  */
-export function connectDoc(session: CurrentSession, room: string, params: Record<string, string> = {}): Collab {
+export function connectDoc(session: CurrentSession, name: DocName, params: Record<string, string> = {}): Collab {
   const doc = new Y.Doc();
   const query = { ...params };
   if (session.token) query.token = session.token;
-  const provider = new WebsocketProvider(session.api.session.docsUrl(), room, doc, {
+  const provider = new WebsocketProvider(session.api.session.docsUrl(), roomOf(name), doc, {
     params: query,
     maxBackoffTime: 5000,
     // Tabs of one browser may hold different roles: everything goes through the server.
@@ -53,9 +54,9 @@ export function connectDoc(session: CurrentSession, room: string, params: Record
 }
 
 /** Connects a live document that others edit with us, and announces who we are on it. */
-export function openLiveDoc(session: CurrentSession, room: string): Collab {
+export function openLiveDoc(session: CurrentSession, name: DocName): Collab {
   const { participant } = session;
-  const live = connectDoc(session, room, { participant: participant.id });
+  const live = connectDoc(session, name, { participant: participant.id });
   live.provider.awareness.setLocalStateField('user', {
     name: participant.name,
     color: participant.color,

@@ -12,36 +12,26 @@ import {
 } from '../../api/accounts';
 import { ApiError } from '../../api/client';
 import { Spinner } from '../../ui/Spinner';
+import { useLoad } from '../../ui/useLoad';
 import './account.css';
 
 export type MeState = { kind: 'loading' } | { kind: 'signed-out' } | { kind: 'signed-in'; me: Me } | { kind: 'error'; message: string };
 
 /** Who is signed in in this browser (the HttpOnly cookie is not readable: the server says). */
 export function useMe(): MeState {
-  const [state, setState] = useState<MeState>({ kind: 'loading' });
-  useEffect(() => {
-    let alive = true;
-    fetchMe().then(
-      (me) => alive && setState({ kind: 'signed-in', me }),
-      (err: unknown) => {
-        if (!alive) return;
-        if (err instanceof ApiError && err.status === 401) setState({ kind: 'signed-out' });
-        else setState({ kind: 'error', message: (err as Error).message });
-      },
-    );
-    return () => {
-      alive = false;
-    };
-  }, []);
-  return state;
+  const me = useLoad('me', () => fetchMe());
+  if (me.data !== null) return { kind: 'signed-in', me: me.data };
+  if (me.cause instanceof ApiError && me.cause.status === 401) return { kind: 'signed-out' };
+  if (me.error !== null) return { kind: 'error', message: me.error };
+  return { kind: 'loading' };
 }
 
+/** Used when the sign-in settings cannot be read, so the forms stay usable. */
+const DEFAULT_AUTH_CONFIG: AuthConfig = { setup_needed: false, sso: null, min_password_chars: 10 };
+
 function useAuthConfig(): AuthConfig | null {
-  const [config, setConfig] = useState<AuthConfig | null>(null);
-  useEffect(() => {
-    authConfig().then(setConfig, () => setConfig({ setup_needed: false, sso: null, min_password_chars: 10 }));
-  }, []);
-  return config;
+  const config = useLoad('auth-config', () => authConfig());
+  return config.data ?? (config.error !== null ? DEFAULT_AUTH_CONFIG : null);
 }
 
 export async function signOut() {
@@ -248,10 +238,8 @@ export function SetupPage() {
 export function InvitePage() {
   const code = new URL(window.location.href).searchParams.get('code') ?? '';
   const config = useAuthConfig();
-  const [info, setInfo] = useState<{ team: string; role: string } | 'invalid' | null>(null);
-  useEffect(() => {
-    inviteInfo(code).then(setInfo, () => setInfo('invalid'));
-  }, [code]);
+  const invite = useLoad(`invite:${code}`, () => inviteInfo(code));
+  const info = invite.data ?? (invite.error !== null ? 'invalid' : null);
   return (
     <AccountShell title="Join">
       <section className="card account-card" aria-labelledby="invite-heading">

@@ -21,6 +21,7 @@ import {
 import { CopyField } from '../../ui/CopyField';
 import { formatDate } from '../../ui/formatDate';
 import { Spinner } from '../../ui/Spinner';
+import { useLoad } from '../../ui/useLoad';
 import './admin.css';
 
 type Tab = 'users' | 'keys' | 'audit' | 'sessions';
@@ -87,30 +88,9 @@ export function AccountAdmin({ me, sessions }: { me: Me; sessions: ReactNode }) 
   );
 }
 
-/** Loads with `load` (again when `reload` is called, or when `load` changes: pass a stable function); the error as text. */
-/** Every API key, revoked ones included. */
-const listAllKeys = () => listKeys(true);
-
-function useLoad<T>(load: () => Promise<T>): { data: T | null; error: string | null; reload: () => void } {
-  const [data, setData] = useState<T | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [n, setN] = useState(0);
-  useEffect(() => {
-    let alive = true;
-    load().then(
-      (d) => alive && (setData(d), setError(null)),
-      (e: Error) => alive && setError(e.message),
-    );
-    return () => {
-      alive = false;
-    };
-  }, [load, n]);
-  return { data, error, reload: useCallback(() => setN((x) => x + 1), []) };
-}
-
 function UsersPanel({ me }: { me: Me }) {
-  const users = useLoad(listUsers);
-  const teams = useLoad(listTeams);
+  const users = useLoad('users', () => listUsers());
+  const teams = useLoad('teams', () => listTeams());
   const [error, setError] = useState<string | null>(null);
   const teamName = (id: string) => teams.data?.find((t) => t.id === id)?.name ?? id;
 
@@ -257,7 +237,7 @@ const SCOPE_LABELS: Record<KeyScope, string> = {
 };
 
 function KeysPanel() {
-  const keys = useLoad(listAllKeys);
+  const keys = useLoad('keys', () => listKeys(true));
   const [name, setName] = useState('');
   const [scopes, setScopes] = useState<KeyScope[]>(['sessions:read', 'sessions:write']);
   const [days, setDays] = useState('90');

@@ -7,17 +7,20 @@ import { saveBlob } from '../../ui/time';
 import { readString, remove, writeString } from '../../core/storage';
 import { PageLoading, Spinner } from '../../ui/Spinner';
 import { ErrorScreen } from '../../ui/ErrorScreen';
+import { messageOf, useLoad } from '../../ui/useLoad';
 import { useMe } from '../account/AccountPages';
 import { AccountAdmin } from './AccountAdmin';
 import './admin.css';
 
 const TOKEN_KEY = 'iide:admin-token';
 
-type List =
-  | { kind: 'idle' }
-  | { kind: 'loading' }
-  | { kind: 'ready'; sessions: AdminSession[] }
-  | { kind: 'error'; message: string; badToken?: boolean };
+/** What a failed list shows. */
+function listError(err: unknown): string {
+  if (err instanceof ApiError && err.status === 401) return 'The server refused this admin token.';
+  if (err instanceof ApiError && err.status === 404) return 'The admin API is off on this server: start it with ADMIN_TOKEN set.';
+  if (err instanceof ApiError && err.status === 0) return 'The server could not be reached.';
+  return messageOf(err);
+}
 
 /** /admin: a signed-in admin's pages; otherwise the operator's view with the ADMIN_TOKEN. */
 export default function AdminPage() {
@@ -36,8 +39,8 @@ export default function AdminPage() {
  */
 function OperatorPage({ viaAccount = false }: { viaAccount?: boolean }) {
   const [token, setToken] = useState<string | null>(() => (viaAccount ? '' : readString('session', TOKEN_KEY)));
-  const [list, setList] = useState<List>({ kind: 'idle' });
-  const [attempt, setAttempt] = useState(0);
+  const list = useLoad(token === null ? null : `sessions:${token}`, () => adminApi(token ?? '').sessions(), { errorText: listError });
+  const badToken = list.cause instanceof ApiError && list.cause.status === 401;
   const [toDelete, setToDelete] = useState<AdminSession | null>(null);
   const [deleting, setDeleting] = useState(false);
   const [deleteError, setDeleteError] = useState<string | null>(null);
@@ -47,35 +50,11 @@ function OperatorPage({ viaAccount = false }: { viaAccount?: boolean }) {
     if (!viaAccount) document.title = 'Sessions · interview-ide admin';
   }, [viaAccount]);
 
-  useEffect(() => {
-    if (token === null) {
-      setList({ kind: 'idle' });
-      return;
-    }
-    let alive = true;
-    setList((l) => (l.kind === 'ready' ? l : { kind: 'loading' }));
-    adminApi(token).sessions().then(
-      (sessions) => alive && setList({ kind: 'ready', sessions }),
-      (err: unknown) => {
-        if (!alive) return;
-        if (err instanceof ApiError && err.status === 401) {
-          setList({ kind: 'error', message: 'The server refused this admin token.', badToken: true });
-        } else if (err instanceof ApiError && err.status === 404) {
-          setList({ kind: 'error', message: 'The admin API is off on this server: start it with ADMIN_TOKEN set.' });
-        } else if (err instanceof ApiError && err.status === 0) {
-          setList({ kind: 'error', message: 'The server could not be reached.' });
-        } else setList({ kind: 'error', message: (err as Error).message });
-      },
-    );
-    return () => {
-      alive = false;
-    };
-  }, [token, attempt]);
-
   const signIn = (value: string) => {
     writeString('session', TOKEN_KEY, value);
     setToken(value);
-    setAttempt((a) => a + 1);
+    // The same token again: ask again.
+    if (value === token) list.reload();
   };
   const signOut = () => {
     remove('session', TOKEN_KEY);
@@ -92,7 +71,7 @@ function OperatorPage({ viaAccount = false }: { viaAccount?: boolean }) {
         setDeleting(false);
         setToDelete(null);
         setNotice(`“${target.title}” was deleted.`);
-        setList((l) => (l.kind === 'ready' ? { kind: 'ready', sessions: l.sessions.filter((s) => s.id !== target.id) } : l));
+        list.update((sessions) => sessions.filter((s) => s.id !== target.id));
       },
       (err: Error) => {
         setDeleting(false);
@@ -103,13 +82,13 @@ function OperatorPage({ viaAccount = false }: { viaAccount?: boolean }) {
 
   const body = (
     <>
-        {token === null || (list.kind === 'error' && list.badToken) ? (
-          <TokenForm onSubmit={signIn} error={list.kind === 'error' && list.badToken ? list.message : null} />
+        {token === null || badToken ? (
+          <TokenForm onSubmit={signIn} error={badToken ? list.error : null} />
         ) : (
           <section aria-labelledby="admin-heading">
             <div className="admin-title">
               <h1 id="admin-heading">All sessions</h1>
-              <button type="button" className="btn btn-small" onClick={() => setAttempt((a) => a + 1)} disabled={list.kind === 'loading'}>
+              <button type="button" className="btn btn-small" onClick={list.reload} disabled={list.loading}>
                 Refresh
               </button>
             </div>
@@ -118,23 +97,24 @@ function OperatorPage({ viaAccount = false }: { viaAccount?: boolean }) {
                 {notice}
               </p>
             )}
-            {list.kind === 'loading' && (
+            {list.loading && list.data === null && (
               <p className="cockpit-empty">
                 <Spinner size={14} /> Loading sessions…
               </p>
             )}
-            {list.kind === 'error' && (
+            {list.error !== null && (
               <p className="form-error" role="alert">
-                {list.message}
+                {list.error}
               </p>
             )}
-            {list.kind === 'ready' &&
-              (list.sessions.length === 0 ? (
+            {list.error === null &&
+              list.data !== null &&
+              (list.data.length === 0 ? (
                 <p className="muted" data-testid="admin-sessions">
                   There are no sessions on this server.
                 </p>
               ) : (
-                <SessionsTable sessions={list.sessions} token={token} onDelete={(s) => { setDeleteError(null); setToDelete(s); }} />
+                <SessionsTable sessions={list.data} token={token} onDelete={(s) => { setDeleteError(null); setToDelete(s); }} />
               ))}
           </section>
         )}

@@ -6,6 +6,7 @@ import { listExercises, type Exercise } from '../../api/workspace';
 import { useLanguages } from '../../core/languages';
 import { CopyField } from '../../ui/CopyField';
 import { Spinner } from '../../ui/Spinner';
+import { messageOf, useLoad } from '../../ui/useLoad';
 import { SignInPage, signOut, useMe } from '../account/AccountPages';
 import type { Me } from '../../api/accounts';
 import { ErrorScreen } from '../../ui/ErrorScreen';
@@ -102,19 +103,12 @@ export function Logo() {
 }
 
 /** The server's question library, for the create form (empty until it arrives, or on failure). */
+const NO_QUESTIONS: QuestionSummary[] = [];
+
+/** The question bank for the form's picker; without it (not signed in, an error) the picker is empty. */
 function useQuestionList(): QuestionSummary[] {
-  const [list, setList] = useState<QuestionSummary[]>([]);
-  useEffect(() => {
-    let alive = true;
-    listQuestions().then(
-      (l) => alive && Array.isArray(l) && setList(l),
-      () => {},
-    );
-    return () => {
-      alive = false;
-    };
-  }, []);
-  return list;
+  const { data } = useLoad('questions', () => listQuestions());
+  return Array.isArray(data) ? data : NO_QUESTIONS;
 }
 
 function CreateForm({ onCreated }: { onCreated: (s: CreatedSession, title: string) => void }) {
@@ -361,38 +355,18 @@ function KindPicker({ kind, onChange }: { kind: SessionKind; onChange: (k: Sessi
   );
 }
 
-/** The server's exercises, fetched the first time a workspace is chosen. */
+/** The server's exercises, fetched the first time a workspace is chosen (and kept after). */
 function useExercises(wanted: boolean): { list: Exercise[] | null; loading: boolean; error: string | null; retry: () => void } {
-  const [list, setList] = useState<Exercise[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [loading, setLoading] = useState(false);
-  const [attempt, setAttempt] = useState(0);
-  useEffect(() => {
-    if (!wanted || list !== null) return;
-    let alive = true;
-    setLoading(true);
-    setError(null);
-    listExercises().then(
-      (l) => {
-        if (!alive) return;
-        setList(Array.isArray(l) ? l : []);
-        setLoading(false);
-      },
-      (err: unknown) => {
-        if (!alive) return;
-        setLoading(false);
-        setError(
-          err instanceof ApiError && err.status === 0
-            ? 'The exercises could not be loaded: the server could not be reached.'
-            : `The exercises could not be loaded: ${(err as Error).message}`,
-        );
-      },
-    );
-    return () => {
-      alive = false;
-    };
-  }, [wanted, list, attempt]);
-  return { list, loading, error, retry: () => setAttempt((a) => a + 1) };
+  const [asked, setAsked] = useState(wanted);
+  if (wanted && !asked) setAsked(true);
+  const exercises = useLoad(asked ? 'exercises' : null, () => listExercises(), {
+    errorText: (err) =>
+      err instanceof ApiError && err.status === 0
+        ? 'The exercises could not be loaded: the server could not be reached.'
+        : `The exercises could not be loaded: ${messageOf(err)}`,
+  });
+  const list = exercises.data === null ? null : Array.isArray(exercises.data) ? exercises.data : [];
+  return { list, loading: exercises.loading, error: exercises.error, retry: exercises.reload };
 }
 
 function createErrorMessage(err: unknown): string {

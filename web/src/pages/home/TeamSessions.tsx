@@ -1,6 +1,7 @@
 import { useEffect, useId, useState } from 'react';
 import { rotateInterviewerLink, teamSessions, type TeamSession } from '../../api/accounts';
 import { CopyField } from '../../ui/CopyField';
+import { useLoad } from '../../ui/useLoad';
 import { formatDate } from '../../ui/formatDate';
 import { Spinner } from '../../ui/Spinner';
 import '../account/account.css';
@@ -9,8 +10,6 @@ import '../../cockpit/cockpit.css';
 
 const PAGE = 20;
 
-type List = { kind: 'loading' } | { kind: 'ready'; sessions: TeamSession[]; total: number } | { kind: 'error'; message: string };
-
 /** The team's sessions, from the server: search by title, filter open/ended/mine, paged. */
 export function TeamSessions({ teamName, refresh }: { teamName: string | null; refresh: number }) {
   const [q, setQ] = useState('');
@@ -18,7 +17,9 @@ export function TeamSessions({ teamName, refresh }: { teamName: string | null; r
   const [status, setStatus] = useState<'' | 'open' | 'ended'>('');
   const [mine, setMine] = useState(false);
   const [offset, setOffset] = useState(0);
-  const [list, setList] = useState<List>({ kind: 'loading' });
+  const filter = { q: query, status, mine, limit: PAGE, offset };
+  // The page on screen stays while the next one loads.
+  const list = useLoad(`${JSON.stringify(filter)}:${refresh}`, () => teamSessions(filter), { keepPrevious: true });
   const ids = { q: useId(), status: useId(), mine: useId() };
 
   // Typing settles before the server is asked.
@@ -30,16 +31,6 @@ export function TeamSessions({ teamName, refresh }: { teamName: string | null; r
     return () => window.clearTimeout(t);
   }, [q]);
 
-  useEffect(() => {
-    let alive = true;
-    teamSessions({ q: query, status, mine, limit: PAGE, offset }).then(
-      (r) => alive && setList({ kind: 'ready', sessions: r.sessions, total: r.total }),
-      (err: Error) => alive && setList({ kind: 'error', message: err.message }),
-    );
-    return () => {
-      alive = false;
-    };
-  }, [query, status, mine, offset, refresh]);
 
   return (
     <section className="recent" aria-labelledby="team-heading" data-testid="sessions-list">
@@ -79,20 +70,20 @@ export function TeamSessions({ teamName, refresh }: { teamName: string | null; r
           Only mine
         </label>
       </div>
-      {list.kind === 'loading' ? (
-        <Spinner size={14} />
-      ) : list.kind === 'error' ? (
+      {list.error !== null ? (
         <p className="form-error" role="alert">
-          The sessions could not be loaded: {list.message}
+          The sessions could not be loaded: {list.error}
         </p>
-      ) : list.sessions.length === 0 ? (
+      ) : list.data === null ? (
+        <Spinner size={14} />
+      ) : list.data.sessions.length === 0 ? (
         <p className="muted" data-testid="sessions-empty">
           No sessions{query || status || mine ? ' match' : ' yet'}.
         </p>
       ) : (
         <>
           <ul className="recent-list">
-            {list.sessions.map((s) => (
+            {list.data.sessions.map((s) => (
               <li key={s.id} data-testid="session-row" data-session-id={s.id} data-status={s.status}>
                 <div className="recent-info">
                   <a href={`/session/${encodeURIComponent(s.id)}`} className="recent-title" title="Open as the interviewer">
@@ -111,12 +102,12 @@ export function TeamSessions({ teamName, refresh }: { teamName: string | null; r
           </ul>
           <nav className="team-pager" aria-label="Pages of sessions">
             <span className="muted">
-              {offset + 1}–{offset + list.sessions.length} of {list.total}
+              {offset + 1}–{offset + list.data.sessions.length} of {list.data.total}
             </span>
             <button type="button" className="btn btn-small" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE))}>
               Previous
             </button>
-            <button type="button" className="btn btn-small" disabled={offset + PAGE >= list.total} onClick={() => setOffset(offset + PAGE)}>
+            <button type="button" className="btn btn-small" disabled={offset + PAGE >= list.data.total} onClick={() => setOffset(offset + PAGE)}>
               Next
             </button>
           </nav>

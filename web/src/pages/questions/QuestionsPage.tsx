@@ -22,6 +22,7 @@ import { AccountBar, Logo } from '../home/HomePage';
 import { languageName, useLanguages } from '../../core/languages';
 import { ErrorScreen } from '../../ui/ErrorScreen';
 import { PageLoading, Spinner } from '../../ui/Spinner';
+import { useLoad } from '../../ui/useLoad';
 import '../../questions/questions.css';
 
 /** `id`: null for the list, 'new' for a new question, else the question to edit or read. */
@@ -50,28 +51,26 @@ export default function QuestionsPage({ id }: { id: string | null }) {
 const message = (e: unknown) => (e instanceof ApiError ? e.message : 'Something went wrong.');
 
 function QuestionList({ me }: { me: Me }) {
-  const [list, setList] = useState<QuestionSummary[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const questions = useLoad('questions', () => listQuestions(), { errorText: message });
+  const [actionError, setActionError] = useState<string | null>(null);
   const [confirming, setConfirming] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
+  const list = questions.data;
+  const error = questions.error ?? actionError;
 
-  const load = useCallback(() => {
-    setError(null);
-    listQuestions().then(setList, (e) => setError(message(e)));
-  }, []);
   useEffect(() => {
     document.title = 'Questions · interview-ide';
-    load();
-  }, [load]);
+  }, []);
 
   const remove = async (q: QuestionSummary) => {
+    setActionError(null);
     try {
       await deleteQuestion(q.id);
       setNotice(`Deleted "${q.title}". Sessions made from it keep it.`);
       setConfirming(null);
-      load();
+      questions.reload();
     } catch (e) {
-      setError(message(e));
+      setActionError(message(e));
     }
   };
 
@@ -92,7 +91,14 @@ function QuestionList({ me }: { me: Me }) {
       {error && (
         <p className="form-error" role="alert">
           {error}{' '}
-          <button type="button" className="link-button" onClick={load}>
+          <button
+            type="button"
+            className="link-button"
+            onClick={() => {
+              setActionError(null);
+              questions.reload();
+            }}
+          >
             Try again
           </button>
         </p>

@@ -1,3 +1,4 @@
+import { PAD_TEXT } from '../../api/docNames';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { Session } from '../../api/sessions';
 import { CodeEditor, type CursorInfo, type EditorHandle } from '../../editor/CodeEditor';
@@ -42,7 +43,7 @@ export function PadSession({ session }: Props) {
   const [undoState, setUndoState] = useState<UndoState>({ canUndo: false, canRedo: false });
   const editorRef = useRef<EditorHandle>(null);
 
-  const ytext = useMemo(() => doc?.getText('code') ?? null, [doc]);
+  const ytext = useMemo(() => doc?.getText(PAD_TEXT) ?? null, [doc]);
   const langName = languageName(languages, lang.language);
   const tabSize = ['javascript', 'typescript', 'ruby', 'scala'].includes(info.monacoId) ? 2 : 4;
 

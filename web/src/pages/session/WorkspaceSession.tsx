@@ -1,3 +1,4 @@
+import { fileDoc } from '../../api/docNames';
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import type { Session } from '../../api/sessions';
 import { listExercises } from '../../api/workspace';
@@ -34,7 +35,7 @@ export default function WorkspaceSession({ session }: Props) {
   const fileLanguage = type?.language;
   // The interviewer replays the file on screen.
   const replayDoc = useMemo(
-    () => (activeFile && fileLanguage !== undefined ? { doc: `file:${activeFile}`, language: fileLanguage, label: activeFile } : null),
+    () => (activeFile && fileLanguage !== undefined ? { doc: fileDoc(activeFile), language: fileLanguage, label: activeFile } : null),
     [activeFile, fileLanguage],
   );
   const app = workspace.status?.app;
