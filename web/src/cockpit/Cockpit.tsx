@@ -35,7 +35,8 @@ export interface CockpitProps {
 /** The interviewer's panel: end and export, private notes, timeline, replay and scorecard. */
 export const Cockpit = memo(function Cockpit({ createdAt, endedAt, language, languages, appLive, chaos, exerciseNotes, showReplay = true, replayDoc = null }: CockpitProps) {
   const languageName = useCallback((id: string) => nameOf(languages, id), [languages]);
-  const startMs = Date.parse(createdAt) || Date.now();
+  const [openedAt] = useState(() => Date.now());
+  const startMs = Date.parse(createdAt) || openedAt;
   const { events, error: eventsError, refresh } = useEvents();
   const [jump, setJump] = useState<{ at: number; seq: number } | null>(null);
   const select = useCallback((at: number) => setJump((j) => ({ at, seq: (j?.seq ?? 0) + 1 })), []);

@@ -331,30 +331,27 @@ const THROTTLE_MS = 250;
  * panel shows the new text a few times per second instead of every frame.
  */
 function useThrottledOutput(chunks: Chunk[], running: boolean, runId: string): Chunk[] {
-  const displayed = useRef({ chunks, at: 0, runId });
-  const [, redraw] = useState(0);
-  const timer = useRef<number | undefined>(undefined);
+  /** What is on screen, and of which run. */
+  const [shown, setShown] = useState({ chunks, runId });
+  /** The newest output, for the timer to pick up. */
   const latest = useRef(chunks);
-  latest.current = chunks;
-  useEffect(() => () => window.clearTimeout(timer.current), []);
+  useLayoutEffect(() => {
+    latest.current = chunks;
+  });
 
   const size = chunks.reduce((n, c) => n + c.text.length, 0);
-  const throttle = running && size > THROTTLE_ABOVE && displayed.current.runId === runId;
-  if (!throttle) {
-    window.clearTimeout(timer.current);
-    timer.current = undefined;
-    displayed.current = { chunks, at: performance.now(), runId };
-    return chunks;
-  }
-  if (timer.current === undefined) {
-    const wait = Math.max(0, THROTTLE_MS - (performance.now() - displayed.current.at));
-    timer.current = window.setTimeout(() => {
-      timer.current = undefined;
-      displayed.current = { chunks: latest.current, at: performance.now(), runId };
-      redraw((n) => n + 1);
-    }, wait);
-  }
-  return displayed.current.chunks;
+  const throttle = running && size > THROTTLE_ABOVE && shown.runId === runId;
+  // Unthrottled, the screen follows the output as it comes.
+  if (!throttle && (shown.chunks !== chunks || shown.runId !== runId)) setShown({ chunks, runId });
+
+  // Throttled, it catches up every THROTTLE_MS (however often the output grows meanwhile).
+  useEffect(() => {
+    if (!throttle) return;
+    const t = window.setInterval(() => setShown({ chunks: latest.current, runId }), THROTTLE_MS);
+    return () => window.clearInterval(t);
+  }, [throttle, runId]);
+
+  return throttle ? shown.chunks : chunks;
 }
 
 const Output = memo(function Output({

@@ -1,5 +1,5 @@
 // Runs the pad's code in this browser and shares the run live through the `runs` document.
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import type * as Y from 'yjs';
 import type { Policy } from '../api/sessions';
 import { useSession } from '../core/SessionContext';
@@ -107,8 +107,11 @@ export function useRunner({ language, languageName, code, policy, runsDoc, synce
       : (cannotRunReason(language, languageName) ?? (!runsDoc ? 'Connecting…' : null));
   const canRun = blocked === null && active === null;
 
+  // What run() reads when pressed: the values of the last render (run keeps one identity).
   const state = useRef({ canRun, language, code, policy, runsDoc, participant, api, stdin });
-  state.current = { canRun, language, code, policy, runsDoc, participant, api, stdin };
+  useLayoutEffect(() => {
+    state.current = { canRun, language, code, policy, runsDoc, participant, api, stdin };
+  });
 
   const run = useCallback(() => {
     const s = state.current;

@@ -1,4 +1,4 @@
-import { useEffect, useRef } from 'react';
+import { useEffect, useLayoutEffect, useRef } from 'react';
 
 /**
  * Calls `tick` now and then every `ms` while `enabled`, one call at a time (a slow answer delays the
@@ -6,8 +6,11 @@ import { useEffect, useRef } from 'react';
  * shows again. Returns nothing: callers keep their own state.
  */
 export function usePolling(tick: () => Promise<unknown>, ms: number, enabled = true): void {
+  // The latest tick, so a new function on each render does not restart the polling.
   const cb = useRef(tick);
-  cb.current = tick;
+  useLayoutEffect(() => {
+    cb.current = tick;
+  });
 
   useEffect(() => {
     if (!enabled) return;

@@ -238,6 +238,8 @@ const SCOPE_LABELS: Record<KeyScope, string> = {
 
 function KeysPanel() {
   const keys = useLoad('keys', () => listKeys(true));
+  // Keys past their expiry show as expired from the moment the page opened.
+  const [now] = useState(() => Date.now());
   const [name, setName] = useState('');
   const [scopes, setScopes] = useState<KeyScope[]>(['sessions:read', 'sessions:write']);
   const [days, setDays] = useState('90');
@@ -345,7 +347,7 @@ function KeysPanel() {
                   <td>
                     {k.revoked_at ? (
                       <span className="status-pill ended">Revoked</span>
-                    ) : k.expires_at && Date.parse(k.expires_at) < Date.now() ? (
+                    ) : k.expires_at && Date.parse(k.expires_at) < now ? (
                       <span className="status-pill ended">Expired</span>
                     ) : (
                       <span className="status-pill open">Active</span>
