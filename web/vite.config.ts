@@ -1,3 +1,4 @@
+/// <reference types="vitest/config" />
 import { copyFileSync, createReadStream, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -6,7 +7,7 @@ import react from '@vitejs/plugin-react';
 
 const monacoEsm = fileURLToPath(new URL('./node_modules/monaco-editor/esm/vs/', import.meta.url));
 const pyodideDir = fileURLToPath(new URL('./node_modules/pyodide/', import.meta.url));
-const pyodideVersion: string = JSON.parse(readFileSync(join(pyodideDir, 'package.json'), 'utf8')).version;
+const pyodideVersion = (JSON.parse(readFileSync(join(pyodideDir, 'package.json'), 'utf8')) as { version: string }).version;
 /** Where the runtime is served; versioned, so a cached copy never mixes two releases. */
 const pyodidePath = `/pyodide/v${pyodideVersion}/`;
 
@@ -76,6 +77,11 @@ export default defineConfig({
     target: 'es2022',
     // Monaco's core is one large chunk by nature; it is cached and loaded only on session pages.
     chunkSizeWarningLimit: 4096,
+  },
+  // Unit tests (npm test): the app's logic modules, with this file's aliases and defines.
+  test: {
+    include: ['test/**/*.test.{ts,tsx}'],
+    environment: 'node',
   },
   server: {
     // Cross-origin isolation, as the server sends it: SharedArrayBuffer (Python interrupts, stdin).

@@ -4,7 +4,7 @@
 //   candidate's print to it showing in the interviewer's run panel.
 // Usage: cd tests && node bench/run-code.mjs [iterations]   (default 10; cold runs: iterations / 2)
 import { startServer, createSession, waitFor } from '../lib/server.mjs';
-import { launchBrowser, newPage, joinSession, byTestId, editorText } from '../e2e/browser.mjs';
+import { launchBrowser, joinSession, byTestId, editorText } from '../e2e/browser.mjs';
 
 const N = Number(process.argv[2] || 10);
 const server = await startServer(process.env.TEST_WEB_DIR ? ['--web-dir', process.env.TEST_WEB_DIR] : []);
@@ -25,7 +25,7 @@ function timedRun(page, marker, timeoutMs = 60_000) {
     ({ marker, timeoutMs }) =>
       new Promise((resolve, reject) => {
         const t0 = performance.now();
-        document.querySelector('[data-testid="run-button"]').click();
+        /** @type {HTMLElement} */ (document.querySelector('[data-testid="run-button"]')).click();
         const check = () => {
           const out = document.querySelector('[data-testid="run-output"]')?.textContent ?? '';
           if (out.includes(marker)) resolve(performance.now() - t0);

@@ -52,7 +52,14 @@ const step = async (what, fn) => {
   return v;
 };
 
+/**
+ * One API call; throws unless the status is one of `expect`.
+ * @param {string} method
+ * @param {string} path
+ * @param {{ token?: string, cookie?: string, body?: unknown, expect?: number[] }} [options]
+ */
 async function api(method, path, { token, cookie, body, expect = [200, 201] } = {}) {
+  /** @type {Record<string, string>} */
   const headers = {};
   if (token) headers.authorization = `Bearer ${token}`;
   if (cookie) headers.cookie = cookie;
@@ -84,7 +91,8 @@ async function openDoc(sessionId, token, doc = 'main') {
   const ydoc = new Y.Doc();
   const provider = new WebsocketProvider(`${wsUrl}/api/sessions/${sessionId}/docs`, doc, ydoc, {
     params: { token },
-    WebSocketPolyfill: WebSocket,
+    // ws implements what the provider uses of the DOM WebSocket, though its declared types differ.
+    WebSocketPolyfill: /** @type {typeof globalThis.WebSocket} */ (/** @type {unknown} */ (WebSocket)),
     disableBc: true,
   });
   await waitFor(() => provider.synced, { what: `sync of ${doc}` });

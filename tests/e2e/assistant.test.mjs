@@ -129,7 +129,7 @@ test('the candidate asks, the answer streams in, the interviewer reads along and
   for (const href of await third.locator('a').evaluateAll((as) => as.map((a) => a.getAttribute('href')))) {
     assert.ok(!href || !href.startsWith('javascript:'), `no javascript: link (${href})`);
   }
-  assert.equal(await candidate.evaluate(() => window.__xss), undefined);
+  assert.equal(await candidate.evaluate(() => /** @type {any} */ (window).__xss), undefined);
 
   // History survives a reload (GET /chat).
   await candidate.reload();

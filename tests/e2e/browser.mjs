@@ -86,7 +86,7 @@ export async function waitLive(page) {
  */
 export function editorText(page) {
   return page.evaluate(() => {
-    const lines = [...document.querySelectorAll('[data-testid="editor"] .view-lines .view-line')];
+    const lines = [.../** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll('[data-testid="editor"] .view-lines .view-line'))];
     return lines
       .map((el) => ({ top: parseFloat(el.style.top) || 0, text: el.textContent.replace(/\u00a0/g, ' ') }))
       .sort((a, b) => a.top - b.top)
@@ -134,7 +134,7 @@ export function remoteCursors(page) {
 /** The participant chips in the header, as { name, online, self, id }. */
 export function participants(page) {
   return page.evaluate(() =>
-    [...document.querySelectorAll('[data-testid="participants"] [data-testid="participant"]')].map((li) => ({
+    [.../** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll('[data-testid="participants"] [data-testid="participant"]'))].map((li) => ({
       name: li.querySelector('.participant-name').firstChild.textContent.trim(),
       online: li.dataset.online === 'true',
       self: li.querySelector('.participant-name').textContent.includes('(you)'),
@@ -176,7 +176,7 @@ const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 export async function runAxe(page) {
   await page.evaluate(axeSource);
   return page.evaluate(async () => {
-    const result = await window.axe.run(document, { resultTypes: ['violations'] });
+    const result = await /** @type {any} */ (window).axe.run(document, { resultTypes: ['violations'] });
     return {
       passes: result.passes.length,
       violations: result.violations.map((v) => ({

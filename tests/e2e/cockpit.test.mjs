@@ -59,7 +59,7 @@ function assertNoPageErrors(...pages) {
 /** The text of a Monaco editor inside the element with `testId`, in line order. */
 function monacoText(page, testId) {
   return page.evaluate((id) => {
-    const lines = [...document.querySelectorAll(`[data-testid="${id}"] .view-lines .view-line`)];
+    const lines = [.../** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll(`[data-testid="${id}"] .view-lines .view-line`))];
     return lines
       .map((el) => ({ top: parseFloat(el.style.top) || 0, text: el.textContent.replace(/\u00a0/g, ' ') }))
       .sort((a, b) => a.top - b.top)

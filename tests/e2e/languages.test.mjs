@@ -3,7 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, createSession, waitFor } from '../lib/server.mjs';
-import { launchBrowser, newPage, joinSession, byTestId, editorText, runAxe, formatViolations, CLIPBOARD, setCode, runStatus, runOutput, runCount } from './browser.mjs';
+import { launchBrowser, newPage, joinSession, byTestId, runAxe, formatViolations, CLIPBOARD, setCode, runStatus, runOutput, runCount } from './browser.mjs';
 
 let server;
 let browser;

@@ -3,7 +3,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, createSession, waitFor } from '../lib/server.mjs';
-import { launchBrowser, newPage, joinSession, byTestId, editorText, CLIPBOARD, setCode, runStatus, runOutput, runCount } from './browser.mjs';
+import { launchBrowser, newPage, joinSession, byTestId, CLIPBOARD, setCode, runStatus, runOutput, runCount } from './browser.mjs';
 
 let server;
 let browser;

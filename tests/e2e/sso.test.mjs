@@ -252,6 +252,7 @@ test('cluster mode: a sign-in started on one node finishes on another, once', { 
   const b = await startServer([...flags, '--node-id', `sso-b-${run}`], { databaseUrl: DB, port: portB });
   try {
     const email = `sso-${run}@example.com`;
+    /** @type {string | undefined} */
     let callback;
     let stateCookies;
     const cookies = jar();
@@ -268,6 +269,7 @@ test('cluster mode: a sign-in started on one node finishes on another, once', { 
       assert.equal(who.body.user.email, email);
     }
     // The state is single use across the cluster: replayed on A, it is refused.
+    assert.ok(callback, 'the provider sent the browser back to the callback');
     const replay = await fetch(callback.replace(b.url, a.url), { redirect: 'manual', headers: { cookie: stateCookies } });
     assert.equal(replay.status, 400, 'a used state is refused by the other node too');
   } finally {

@@ -9,6 +9,8 @@ import { createServer } from 'node:http';
  * - `intervalMs` spaces the pieces.
  * - `holdAfter`: after that many pieces, wait until `release()` is called (to observe streaming).
  * - `onSent(requestNo, index, hrtimeNs)` is called as each piece is written (benchmark timing).
+ * @param {{ reply?: (request: any) => string[], intervalMs?: number, holdAfter?: number | null,
+ *   onSent?: ((requestNo: number, index: number, hrtimeNs: bigint) => void) | null }} [options]
  */
 export async function startFakeAnthropic({ reply, intervalMs = 0, holdAfter = null, onSent = null } = {}) {
   const requests = [];
@@ -23,7 +25,7 @@ export async function startFakeAnthropic({ reply, intervalMs = 0, holdAfter = nu
     let body = '';
     req.setEncoding('utf8');
     req.on('data', (d) => (body += d));
-    req.on('end', async () => {
+    const answer = async () => {
       const json = JSON.parse(body);
       const requestNo = requests.length;
       requests.push({ headers: req.headers, body: json });
@@ -57,10 +59,13 @@ export async function startFakeAnthropic({ reply, intervalMs = 0, holdAfter = nu
       send('message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: pieces.length } });
       send('message_stop', { type: 'message_stop' });
       res.end();
-    });
+    };
+    // A fault in the fake (a bad request body, a throwing `reply`) breaks the connection, which the
+    // client under test sees, rather than going unnoticed.
+    req.on('end', () => void answer().catch((err) => res.destroy(err)));
   });
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address();
+  await new Promise((r) => server.listen(0, '127.0.0.1', () => r(null)));
+  const { port } = /** @type {import('node:net').AddressInfo} */ (server.address());
   return {
     url: `http://127.0.0.1:${port}`,
     requests,

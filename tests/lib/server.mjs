@@ -11,11 +11,12 @@ export const binary = process.env.INTERVIEW_IDE_BIN || join(root, 'target', 'rel
 /** The exercises workspace sessions are created from. */
 export const EXERCISES_DIR = join(root, 'exercises');
 
+/** @returns {Promise<number>} a TCP port on 127.0.0.1 that was free a moment ago */
 export async function freePort() {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
+      const { port } = /** @type {import('node:net').AddressInfo} */ (srv.address());
       srv.close(() => resolve(port));
     });
     srv.on('error', reject);
@@ -57,6 +58,8 @@ export async function signIn(url, email, password) {
  * ADMIN_EMAIL/ADMIN_PASSWORD (whose API key `createSession` uses) unless `withAdmin` is false
  * (then it has no account and logs its first-run setup link: `log()`). `port`: listen there;
  * `databaseUrl`: a database of its own choosing instead of a fresh SQLite file.
+ * @param {string[]} [extraArgs]
+ * @param {{ withAdmin?: boolean, port?: number, databaseUrl?: string, logLevel?: string }} [options]
  */
 export async function startServer(extraArgs = [], { withAdmin = true, port: chosenPort, databaseUrl, logLevel = 'warn' } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'iide-test-'));
@@ -139,7 +142,12 @@ function unmountWorkspaces(workspacesDir) {
   }
 }
 
-/** Creates a session as the server's admin (with its API key). */
+/**
+ * Creates a session as the server's admin (with its API key). The server fills in what the body
+ * leaves out (title, language, kind).
+ * @param {string} url
+ * @param {{ title?: string, language?: string, kind?: 'pad' | 'workspace', exercise?: string, question?: string }} [body]
+ */
 export async function createSession(url, body = { title: 'Test', language: 'python' }) {
   const res = await fetch(`${url}/api/sessions`, {
     method: 'POST',

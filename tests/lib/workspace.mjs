@@ -52,7 +52,7 @@ export async function openFile(page, path) {
 /** The lines the editor of `path` shows, top to bottom (Monaco renders only those in view). */
 export function editorLines(page, path) {
   return page.evaluate((sel) => {
-    const lines = [...document.querySelectorAll(`${sel} .view-lines .view-line`)];
+    const lines = [.../** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll(`${sel} .view-lines .view-line`))];
     return lines
       .map((el) => ({ top: parseFloat(el.style.top) || 0, text: el.textContent.replace(/\u00a0/g, ' ') }))
       .sort((a, b) => a.top - b.top)

@@ -1,14 +1,14 @@
 import { lazy, Suspense } from 'react';
-import { InvitePage, SetupPage, SignInPage } from './account/AccountPages';
-import AdminPage from './admin/AdminPage';
-import { HomePage } from './home/HomePage';
-import { takeToken } from './session/token';
+import { InvitePage, SetupPage, SignInPage } from './pages/account/AccountPages';
+import AdminPage from './pages/admin/AdminPage';
+import { HomePage } from './pages/home/HomePage';
+import { takeToken } from './core/token';
 import { ErrorScreen } from './ui/ErrorScreen';
 import { PageLoading } from './ui/Spinner';
 
 // The session page pulls in Monaco (the bulk of the bundle); the home page does not need it.
-const SessionPage = lazy(() => import('./session/SessionPage'));
-const QuestionsPage = lazy(() => import('./questions/QuestionsPage'));
+const SessionPage = lazy(() => import('./pages/session/SessionPage'));
+const QuestionsPage = lazy(() => import('./pages/questions/QuestionsPage'));
 
 /** A few routes only, so a path match is enough; the server answers every non-/api path with index.html. */
 export function App() {

@@ -44,7 +44,7 @@ export async function send(method: string, path: string, opts: SendOptions = {})
   }
 
   const ctrl = opts.signal ? null : new AbortController();
-  const timer = ctrl && opts.timeoutMs ? window.setTimeout(() => ctrl.abort(), opts.timeoutMs) : undefined;
+  const timer = ctrl && opts.timeoutMs ? setTimeout(() => ctrl.abort(), opts.timeoutMs) : undefined;
   try {
     return await fetch(path, {
       method,
@@ -58,7 +58,7 @@ export async function send(method: string, path: string, opts: SendOptions = {})
     if (opts.signal?.aborted) throw new ApiError(0, 'The request was cancelled.');
     throw new ApiError(0, 'The server could not be reached.');
   } finally {
-    window.clearTimeout(timer);
+    clearTimeout(timer);
   }
 }
 

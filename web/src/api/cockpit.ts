@@ -1,4 +1,5 @@
 // The interviewer's cockpit (docs/API.md, "Cockpit"): timeline, end, replay, scorecard, report.
+import type { ReplayableDoc } from './docNames';
 import { download, type SessionClient } from './client';
 import type { SessionWithEnd } from './sessions';
 
@@ -39,7 +40,7 @@ export function cockpitApi(c: SessionClient) {
 
     end: () => c.request<SessionWithEnd>('POST', '/end'),
 
-    replay: (doc: string, at?: number) =>
+    replay: (doc: ReplayableDoc, at?: number) =>
       c.request<ReplayState>('GET', `/replay/${encodeURIComponent(doc)}${at === undefined ? '' : `?at=${Math.round(at)}`}`),
 
     scorecard: () => c.request<Scorecard>('GET', '/scorecard'),

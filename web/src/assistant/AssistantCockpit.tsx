@@ -3,7 +3,7 @@
 import { useEffect, useMemo, useState } from 'react';
 import type * as Y from 'yjs';
 import type { AssistantMode } from '../api/assistant';
-import { useSession } from '../session/SessionContext';
+import { useSession } from '../core/SessionContext';
 import { MessageList } from './MessageList';
 import { useAssistantStatus, useLiveChat, useLiveMode } from './hooks';
 import { MODE_LABELS, StatusLine } from './StatusLine';

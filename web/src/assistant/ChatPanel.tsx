@@ -1,10 +1,11 @@
 // The candidate's assistant chat: history from GET /chat, the reply streamed from POST /chat.
+import { PAD_TEXT } from '../api/docNames';
 import { useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
 import type * as Y from 'yjs';
 import type { ChatContext, ChatMessage } from '../api/assistant';
 import { ApiError } from '../api/client';
 import { monaco } from '../editor/monaco';
-import { useSession } from '../session/SessionContext';
+import { useSession } from '../core/SessionContext';
 import { MessageList, type ShownMessage } from './MessageList';
 import { useAssistantStatus, useLastRunOutput, useLiveMode } from './hooks';
 import { StatusLine } from './StatusLine';
@@ -106,7 +107,7 @@ export function ChatPanel({ doc }: Props) {
 
   function askAboutFile() {
     // The file on screen: the pad, or the workspace's active tab.
-    const code = visibleEditor()?.getModel()?.getValue() ?? doc?.getText('code').toString();
+    const code = visibleEditor()?.getModel()?.getValue() ?? doc?.getText(PAD_TEXT).toString();
     if (code === undefined) return;
     const output = lastRunOutput();
     void send(input.trim() || 'Can you look at my code? What should I look at first?', { kind: 'file', code, ...(output ? { output } : {}) });

@@ -1,5 +1,5 @@
 import { useEffect, useRef } from 'react';
-import { Markdown } from './markdown';
+import { Markdown } from '../editor/markdown';
 
 /** A message as both the candidate's chat and the interviewer's transcript show it. */
 export interface ShownMessage {

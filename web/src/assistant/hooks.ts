@@ -1,24 +1,17 @@
 import { useCallback, useEffect, useState } from 'react';
 import * as Y from 'yjs';
 import type { AssistantMode, AssistantStatus } from '../api/assistant';
-import { useSession } from '../session/SessionContext';
-import { connectDoc } from '../session/useCollab';
+import { useSession } from '../core/SessionContext';
+import { connectDoc } from '../core/useCollab';
+import { useLoad } from '../ui/useLoad';
 import type { ShownMessage } from './MessageList';
 
 /** The assistant's status (configured, mode, limits, usage for the interviewer), refreshable. */
 export function useAssistantStatus() {
   const { api } = useSession();
-  const [status, setStatus] = useState<AssistantStatus | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const refresh = useCallback(() => {
-    api.assistant.status()
-      .then((s) => {
-        setStatus(s);
-        setError(null);
-      })
-      .catch((e: Error) => setError(e.message));
-  }, [api]);
-  useEffect(refresh, [refresh]);
+  const { data: status, error, reload: refresh, update } = useLoad('assistant-status', () => api.assistant.status());
+  /** The status the server answered to a change (of the mode). */
+  const setStatus = useCallback((next: AssistantStatus) => update(() => next), [update]);
   return { status, setStatus, error, refresh };
 }
 
@@ -40,7 +33,7 @@ export function useLiveMode(doc: Y.Doc | null, fallback: AssistantMode | undefin
 }
 
 /** Opens a read-only live document of the session (e.g. `chat`, `runs`) for as long as mounted. */
-function useLiveDoc(name: string, enabled = true): Y.Doc | null {
+function useLiveDoc(name: 'chat' | 'runs', enabled = true): Y.Doc | null {
   const session = useSession();
   const [doc, setDoc] = useState<Y.Doc | null>(null);
   useEffect(() => {
@@ -93,8 +86,9 @@ export function useLastRunOutput(enabled: boolean): () => string | undefined {
     const output = last.get('output');
     const chunks = output instanceof Y.Array ? (output.toJSON() as { stream?: string; text?: string }[]) : [];
     const text = chunks.map((c) => c.text ?? '').join('');
-    const status = last.get('status');
+    const raw = last.get('status');
+    const status = typeof raw === 'string' ? raw : '';
     const tail = text.length > 8000 ? `…${text.slice(-8000)}` : text;
-    return tail || status ? `${tail}${status && status !== 'ok' ? `\n[run status: ${String(status)}]` : ''}` : undefined;
+    return tail || status ? `${tail}${status && status !== 'ok' ? `\n[run status: ${status}]` : ''}` : undefined;
   }, [doc]);
 }

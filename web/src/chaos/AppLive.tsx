@@ -3,9 +3,9 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import type { AppStats } from '../api/chaos';
 import { ApiError } from '../api/client';
-import { useSession } from '../session/SessionContext';
-import { usePolling } from '../workspace/usePolling';
-import { wallClock } from '../cockpit/time';
+import { useSession } from '../core/SessionContext';
+import { usePolling } from '../ui/usePolling';
+import { wallClock } from '../ui/time';
 
 const WINDOW_S = 120;
 const STEP_S = 2;
@@ -42,25 +42,48 @@ function markersPlugin(markers: () => AppStats['markers']): uPlot.Plugin {
   };
 }
 
-interface ChartProps {
-  label: string;
-  testId: string;
-  stats: AppStats;
+/** What a chart draws and how; one constant per chart, so the chart is built once. */
+interface ChartSpec {
   series: { label: string; color: string; values: (s: AppStats['series'][number]) => number | null }[];
   yRange?: [number, number];
   format: (v: number) => string;
 }
 
+const RPS_CHART: ChartSpec = {
+  format: (v) => (v >= 10 ? v.toFixed(0) : v.toFixed(1)),
+  series: [{ label: 'req/s', color: '#4fc1ff', values: (s) => s.rps }],
+};
+const ERRORS_CHART: ChartSpec = {
+  yRange: [0, 1],
+  format: (v) => `${Math.round(v * 100)}%`,
+  series: [{ label: 'errors', color: '#f48771', values: (s) => s.error_rate }],
+};
+const LATENCY_CHART: ChartSpec = {
+  format: (v) => (v >= 1000 ? `${(v / 1000).toFixed(1)}s` : `${Math.round(v)}ms`),
+  series: [
+    { label: 'p50', color: '#89d185', values: (s) => s.p50_ms },
+    { label: 'p95', color: '#cca700', values: (s) => s.p95_ms },
+  ],
+};
+
+interface ChartProps {
+  label: string;
+  testId: string;
+  stats: AppStats;
+  spec: ChartSpec;
+}
+
 /** One small time-series chart (uPlot on a canvas), updated in place on every poll. */
-function Chart({ label, testId, stats, series, yRange, format }: ChartProps) {
+function Chart({ label, testId, stats, spec }: ChartProps) {
+  const { series } = spec;
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
-  const markers = useRef(stats.markers);
-  markers.current = stats.markers;
+  /** Read by the markers plugin as the chart draws; set with each new set of data. */
+  const markers = useRef<AppStats['markers']>([]);
 
-  const data = [stats.series.map((s) => s.t / 1000), ...series.map((x) => stats.series.map((s) => x.values(s)))] as uPlot.AlignedData;
-
+  // Built once per spec (empty); the data flows in below.
   useEffect(() => {
+    const { series, yRange, format } = spec;
     if (!box.current) return;
     const opts: uPlot.Options = {
       width: CHART_W,
@@ -77,18 +100,19 @@ function Chart({ label, testId, stats, series, yRange, format }: ChartProps) {
       ],
       series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 1.5, spanGaps: false, points: { show: false } }))],
     };
-    plot.current = new uPlot(opts, data, box.current);
+    const empty = [[], ...series.map(() => [])] as uPlot.AlignedData;
+    plot.current = new uPlot(opts, empty, box.current);
     return () => {
       plot.current?.destroy();
       plot.current = null;
     };
-    // Built once; data flows in below.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, []);
+  }, [spec]);
 
   useEffect(() => {
+    markers.current = stats.markers;
+    const data = [stats.series.map((s) => s.t / 1000), ...series.map((x) => stats.series.map((s) => x.values(s)))] as uPlot.AlignedData;
     plot.current?.setData(data);
-  });
+  }, [stats, series]);
 
   return (
     <figure className="live-chart" data-testid={testId}>
@@ -156,25 +180,9 @@ export function AppLive() {
         </div>
       </dl>
       <p className="live-caption">Last {WINDOW_S / 60} minutes, {STEP_S} s steps · 5xx and dropped connections count as errors</p>
-      <Chart label="Requests/s" testId="live-chart-rps" stats={stats} format={(v) => (v >= 10 ? v.toFixed(0) : v.toFixed(1))} series={[{ label: 'req/s', color: '#4fc1ff', values: (s) => s.rps }]} />
-      <Chart
-        label="Error rate"
-        testId="live-chart-errors"
-        stats={stats}
-        yRange={[0, 1]}
-        format={(v) => `${Math.round(v * 100)}%`}
-        series={[{ label: 'errors', color: '#f48771', values: (s) => s.error_rate }]}
-      />
-      <Chart
-        label="Latency"
-        testId="live-chart-latency"
-        stats={stats}
-        format={(v) => (v >= 1000 ? `${(v / 1000).toFixed(1)}s` : `${Math.round(v)}ms`)}
-        series={[
-          { label: 'p50', color: '#89d185', values: (s) => s.p50_ms },
-          { label: 'p95', color: '#cca700', values: (s) => s.p95_ms },
-        ]}
-      />
+      <Chart label="Requests/s" testId="live-chart-rps" stats={stats} spec={RPS_CHART} />
+      <Chart label="Error rate" testId="live-chart-errors" stats={stats} spec={ERRORS_CHART} />
+      <Chart label="Latency" testId="live-chart-latency" stats={stats} spec={LATENCY_CHART} />
       {stats.markers.length > 0 && (
         <ul className="live-markers" aria-label="Markers" data-testid="live-markers">
           {stats.markers

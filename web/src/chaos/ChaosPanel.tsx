@@ -1,13 +1,13 @@
 import { useEffect, useState } from 'react';
 import type { ChaosScenario, ChaosStatus } from '../api/chaos';
-import { ApiError, timeMs } from '../api/client';
+import { timeMs } from '../api/client';
 import type { ProcessState } from '../api/workspace';
-import { ConfirmDialog } from '../cockpit/ConfirmDialog';
-import { useSession } from '../session/SessionContext';
+import { ConfirmDialog } from '../ui/ConfirmDialog';
+import { useSession } from '../core/SessionContext';
 import { Spinner } from '../ui/Spinner';
 import { Checks } from './Checks';
 import { CustomFault } from './CustomFault';
-import { describeFault, elapsed, statusLine } from './format';
+import { describeFault, elapsed, errorText, statusLine } from './format';
 import { useChaos } from './useChaos';
 import './chaos.css';
 
@@ -19,15 +19,6 @@ interface Props {
 type Pending = { kind: 'activate'; scenario: ChaosScenario } | { kind: 'reset' };
 /** Where an error is shown: a scenario card, a fault, the reset button or the custom form. */
 type ActionError = { where: string; message: string };
-
-export function errorText(err: unknown): string {
-  if (err instanceof ApiError) {
-    if (err.status === 409) return `${err.message || 'Conflict.'} (Is the app running? Start or restart it from the App panel.)`;
-    if (err.status === 0) return 'The server could not be reached.';
-    return err.message;
-  }
-  return (err as Error).message || 'Something went wrong.';
-}
 
 /**
  * The interviewer's Chaos Engine: realistic failure scenarios for the workspace's app (activated

@@ -1,8 +1,8 @@
 import { useState } from 'react';
 import type { ChaosScenario, CheckResult } from '../api/chaos';
-import { useSession } from '../session/SessionContext';
+import { useSession } from '../core/SessionContext';
 import { Spinner } from '../ui/Spinner';
-import { errorText } from './ChaosPanel';
+import { errorText } from './format';
 
 interface Props {
   scenarios: ChaosScenario[];

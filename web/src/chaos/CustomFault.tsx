@@ -74,7 +74,7 @@ export function CustomFault({ disabled, busy, error, onAdd }: Props) {
           Custom fault
         </button>
       </h3>
-      <form id={f('form')} className="chaos-form" onSubmit={submit} hidden={!open}>
+      <form id={f('form')} className="chaos-form" onSubmit={(e) => void submit(e)} hidden={!open}>
         <div className="chaos-field">
           <label htmlFor={f('kind')}>Kind</label>
           <select id={f('kind')} value={kind} onChange={(e) => setKind(e.target.value as FaultKind)} data-testid="chaos-custom-kind">

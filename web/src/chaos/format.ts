@@ -1,4 +1,5 @@
 import type { ChaosFault, ChaosStatus } from '../api/chaos';
+import { ApiError } from '../api/client';
 
 /** "mm:ss" (or "h:mm:ss") of a duration in ms. */
 export function elapsed(ms: number): string {
@@ -47,4 +48,14 @@ export function describeFault(f: ChaosFault): string {
   const methods = f.methods && f.methods.length ? f.methods.join(',') : 'any method';
   const p = typeof f.probability === 'number' && f.probability < 1 ? `, ${Math.round(f.probability * 100)}% of requests` : '';
   return `${what} on ${methods} ${f.path || '*'}${p}`;
+}
+
+/** What a failed chaos action shows: the server's message, with a hint where one helps. */
+export function errorText(err: unknown): string {
+  if (err instanceof ApiError) {
+    if (err.status === 409) return `${err.message || 'Conflict.'} (Is the app running? Start or restart it from the App panel.)`;
+    if (err.status === 0) return 'The server could not be reached.';
+    return err.message;
+  }
+  return (err as Error).message || 'Something went wrong.';
 }

@@ -1,8 +1,8 @@
 import { useCallback, useRef, useState } from 'react';
 import type { ChaosStatus } from '../api/chaos';
 import { ApiError } from '../api/client';
-import { useSession } from '../session/SessionContext';
-import { usePolling } from '../workspace/usePolling';
+import { useSession } from '../core/SessionContext';
+import { usePolling } from '../ui/usePolling';
 
 export interface ChaosState {
   status: ChaosStatus | null;

@@ -1,15 +1,16 @@
+import type { ReplayableDoc } from '../api/docNames';
 import { memo, useCallback, useState, type ReactNode } from 'react';
 import { ApiError } from '../api/client';
 import type { Language } from '../api/sessions';
-import { languageName as nameOf } from '../languages';
-import { useSession } from '../session/SessionContext';
+import { languageName as nameOf } from '../core/languages';
+import { useSession } from '../core/SessionContext';
 import { Spinner } from '../ui/Spinner';
-import { ConfirmDialog } from './ConfirmDialog';
+import { ConfirmDialog } from '../ui/ConfirmDialog';
 import { useEvents } from './events';
 import { Notes } from './Notes';
 import { Replay } from './Replay';
 import { Scorecard } from './Scorecard';
-import { saveBlob, wallClock } from './time';
+import { saveBlob, wallClock } from '../ui/time';
 import { Timeline } from './Timeline';
 import './cockpit.css';
 
@@ -28,13 +29,14 @@ export interface CockpitProps {
   /** The replay rebuilds the pad's code; a workspace has no pad. */
   showReplay?: boolean;
   /** Replay this document instead of the pad (a workspace's active file), in this language. */
-  replayDoc?: { doc: string; language: string; label: string } | null;
+  replayDoc?: { doc: ReplayableDoc; language: string; label: string } | null;
 }
 
 /** The interviewer's panel: end and export, private notes, timeline, replay and scorecard. */
 export const Cockpit = memo(function Cockpit({ createdAt, endedAt, language, languages, appLive, chaos, exerciseNotes, showReplay = true, replayDoc = null }: CockpitProps) {
   const languageName = useCallback((id: string) => nameOf(languages, id), [languages]);
-  const startMs = Date.parse(createdAt) || Date.now();
+  const [openedAt] = useState(() => Date.now());
+  const startMs = Date.parse(createdAt) || openedAt;
   const { events, error: eventsError, refresh } = useEvents();
   const [jump, setJump] = useState<{ at: number; seq: number } | null>(null);
   const select = useCallback((at: number) => setJump((j) => ({ at, seq: (j?.seq ?? 0) + 1 })), []);

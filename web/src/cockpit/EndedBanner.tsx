@@ -1,4 +1,4 @@
-import { wallClock } from './time';
+import { wallClock } from '../ui/time';
 
 /** Shown to everyone once the session has ended. */
 export function EndedBanner({ endedAt }: { endedAt: number }) {

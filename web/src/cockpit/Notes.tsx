@@ -1,11 +1,12 @@
+import { NOTES_TEXT } from '../api/docNames';
 import { useEffect, useRef, useState } from 'react';
 import { MonacoBinding } from 'y-monaco';
 import { monaco } from '../editor/monaco';
 import 'monaco-editor/editor/contrib/placeholderText/browser/placeholderText.contribution';
-import { useSession } from '../session/SessionContext';
-import { connectDoc } from '../session/useCollab';
+import { useSession } from '../core/SessionContext';
+import { connectDoc } from '../core/useCollab';
 import { Spinner } from '../ui/Spinner';
-import { sessionClock } from './time';
+import { sessionClock } from '../ui/time';
 
 interface Props {
   startMs: number;
@@ -48,7 +49,7 @@ export function Notes({ startMs }: Props) {
       fixedOverflowWidgets: true,
     });
     editorRef.current = editor;
-    const binding = new MonacoBinding(doc.getText('notes'), model, new Set([editor]), provider.awareness);
+    const binding = new MonacoBinding(doc.getText(NOTES_TEXT), model, new Set([editor]), provider.awareness);
 
     let everSynced = false;
     const offlineTimer = window.setTimeout(() => !everSynced && setState('offline'), 6000);

@@ -1,11 +1,12 @@
+import type { ReplayableDoc } from '../api/docNames';
 import { useEffect, useId, useMemo, useRef, useState } from 'react';
 import { ApiError } from '../api/client';
 import type { TimelineEvent } from '../api/cockpit';
-import { useSession } from '../session/SessionContext';
+import { useSession } from '../core/SessionContext';
 import { languageInfo, monaco } from '../editor/monaco';
 import { Spinner } from '../ui/Spinner';
 import { describeEvent, toneOf } from './events';
-import { sessionClock, wallClock } from './time';
+import { sessionClock, wallClock } from '../ui/time';
 
 interface Props {
   language: string;
@@ -15,7 +16,7 @@ interface Props {
   /** A moment to show (from the timeline); `seq` changes on every request, even for the same moment. */
   jump: { at: number; seq: number } | null;
   /** The document to replay: the pad (`main`, default) or a workspace file (`file:<path>`). */
-  doc?: string;
+  doc?: ReplayableDoc;
 }
 
 interface Info {
@@ -111,7 +112,7 @@ export function Replay({ language, endedAt, events, languageName, jump, doc = 'm
 
   const min = info?.created ?? 0;
   const max = Math.max(min + 1000, ended ?? now);
-  const changes = info?.changes ?? [];
+  const changes = useMemo(() => info?.changes ?? [], [info]);
 
   useEffect(() => {
     if (jump) {
@@ -129,14 +130,12 @@ export function Replay({ language, endedAt, events, languageName, jump, doc = 'm
     return null; // after the last change: the current state
   }, [pos, info, changes]);
 
+  // Following the end (or after the last change), the state is the current one: no request.
+  const live = info && fetchAt === null ? { at: pos ?? max, text: info.text } : null;
+  const view = live ?? shown;
+
   useEffect(() => {
-    if (!info) return;
-    if (fetchAt === null) {
-      setShown({ at: pos ?? max, text: info.text });
-      setViewError(null);
-      setLoading(false);
-      return;
-    }
+    if (fetchAt === null) return;
     const cached = cache.current.get(fetchAt);
     if (cached !== undefined) {
       setShown({ at: fetchAt, text: cached });
@@ -165,9 +164,7 @@ export function Replay({ language, endedAt, events, languageName, jump, doc = 'm
       alive = false;
       window.clearTimeout(timer);
     };
-    // `pos` and `max` only matter when following the end (fetchAt null).
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [fetchAt, info, api, playing, doc]);
+  }, [fetchAt, api, playing, doc]);
 
   // Playing: time moves at `speed`, long quiet stretches are skipped.
   useEffect(() => {
@@ -201,11 +198,12 @@ export function Replay({ language, endedAt, events, languageName, jump, doc = 'm
   // Colour the code the way the editor does.
   const monacoId = languageInfo(language).monacoId;
   const [html, setHtml] = useState<string | null>(null);
+  const viewText = view?.text;
   useEffect(() => {
     let alive = true;
     setHtml(null);
-    if (!shown) return;
-    monaco.editor.colorize(shown.text, monacoId, { tabSize: 4 }).then(
+    if (viewText === undefined) return;
+    monaco.editor.colorize(viewText, monacoId, { tabSize: 4 }).then(
       // Real spaces, so that code copied from the view pastes as code.
       (h) => alive && setHtml(h.replace(/&nbsp;|\u00a0/g, ' ')),
       () => undefined,
@@ -213,7 +211,7 @@ export function Replay({ language, endedAt, events, languageName, jump, doc = 'm
     return () => {
       alive = false;
     };
-  }, [shown, monacoId]);
+  }, [viewText, monacoId]);
 
   const marks = useMemo(() => {
     if (!info || changes.length === 0) return [];
@@ -328,9 +326,9 @@ export function Replay({ language, endedAt, events, languageName, jump, doc = 'm
             {ended ? 'Final' : 'Live'} ⇥
           </button>
         )}
-        {loading && <Spinner size={12} />}
+        {loading && !live && <Spinner size={12} />}
       </div>
-      {viewError && (
+      {viewError && !live && (
         <p className="cockpit-error" role="alert">
           {viewError}
         </p>
@@ -338,10 +336,10 @@ export function Replay({ language, endedAt, events, languageName, jump, doc = 'm
       <pre
         className="replay-view"
         data-testid="replay-view"
-        data-at={shown?.at ?? ''}
+        data-at={view?.at ?? ''}
         tabIndex={0}
         aria-label={`Code at ${sessionClock(value, min)} (${wallClock(value, true)}), read-only`}
-        {...(html !== null ? { dangerouslySetInnerHTML: { __html: html } } : { children: shown?.text ?? '' })}
+        {...(html !== null ? { dangerouslySetInnerHTML: { __html: html } } : { children: view?.text ?? '' })}
       />
       {changes.length === 0 && <p className="cockpit-empty">No changes to the code yet.</p>}
     </div>

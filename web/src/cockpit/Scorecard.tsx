@@ -1,6 +1,6 @@
 import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import type { Scorecard as Card } from '../api/cockpit';
-import { useSession } from '../session/SessionContext';
+import { useSession } from '../core/SessionContext';
 import { Spinner } from '../ui/Spinner';
 
 const DEFAULT_SKILLS = ['Problem solving', 'Code quality', 'Communication', 'Debugging'];

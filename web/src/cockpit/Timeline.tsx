@@ -2,7 +2,7 @@ import { useEffect, useId, useMemo, useRef, useState } from 'react';
 import type { TimelineEvent } from '../api/cockpit';
 import { Spinner } from '../ui/Spinner';
 import { CATEGORIES, categoryOf, describeEvent, toneOf, type Category } from './events';
-import { sessionClock, wallClock } from './time';
+import { sessionClock, wallClock } from '../ui/time';
 
 interface Props {
   events: TimelineEvent[] | null;

@@ -1,8 +1,8 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { ApiError } from '../api/client';
 import type { TimelineEvent } from '../api/cockpit';
-import { useSession } from '../session/SessionContext';
-import { formatMs } from './time';
+import { useSession } from '../core/SessionContext';
+import { formatMs } from '../ui/time';
 
 export type Category = 'people' | 'code' | 'settings' | 'session' | 'other';
 

@@ -1,4 +1,4 @@
-import { useEffect, useImperativeHandle, useRef, type Ref } from 'react';
+import { useEffect, useImperativeHandle, useLayoutEffect, useRef, type Ref } from 'react';
 import type { Awareness } from 'y-protocols/awareness';
 import * as Y from 'yjs';
 import { MonacoBinding } from 'y-monaco';
@@ -38,7 +38,9 @@ export function CodeEditor({ ytext, awareness, language, readOnly, ariaLabel, ha
   const undoRef = useRef<PerUserUndo | null>(null);
   // Callbacks change identity on every render; the editor is created once per document.
   const cb = useRef({ onCursor, onUndoState });
-  cb.current = { onCursor, onUndoState };
+  useLayoutEffect(() => {
+    cb.current = { onCursor, onUndoState };
+  });
   const initial = useRef({ language, readOnly, ariaLabel });
 
   useRemoteCursorStyles(awareness);

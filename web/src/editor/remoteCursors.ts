@@ -7,7 +7,7 @@ const LABEL_MS = 3000;
 
 /** Escapes a display name for use inside a CSS string literal. */
 function cssString(s: string): string {
-  const clean = s.replace(/[\u0000-\u001f\u007f]/g, ' ').slice(0, 40);
+  const clean = s.replace(/\p{Cc}/gu, ' ').slice(0, 40);
   return `"${clean.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 

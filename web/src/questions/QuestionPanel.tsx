@@ -5,8 +5,8 @@ import { useEffect, useState } from 'react';
 import type * as Y from 'yjs';
 import type { Question, TestReport } from '../api/questions';
 import type { Role } from '../api/sessions';
-import { Markdown } from '../assistant/markdown';
-import { useSession } from '../session/SessionContext';
+import { Markdown } from '../editor/markdown';
+import { useSession } from '../core/SessionContext';
 import { Spinner } from '../ui/Spinner';
 import './questions.css';
 
@@ -67,7 +67,7 @@ export function QuestionPanel({ question, role, language, code, blocked }: Props
       <section className="question-tests" aria-label="Tests">
         <div className="question-tests-header">
           <h3>Tests</h3>
-          <button type="button" className="run-btn" data-testid="run-tests" onClick={runTests} disabled={running || blocked !== null || !code} title={blocked ?? 'Run the tests on the server with the code in the editor'}>
+          <button type="button" className="run-btn" data-testid="run-tests" onClick={() => void runTests()} disabled={running || blocked !== null || !code} title={blocked ?? 'Run the tests on the server with the code in the editor'}>
             {running ? <Spinner size={12} /> : null}
             Run tests
           </button>

@@ -108,18 +108,19 @@ export function RunPanel({ runner, role, policy, onPolicy, fileName, languageNam
 
   const latest = runs[runs.length - 1];
   const shown = (selected && runs.find((r) => r.id === selected)) || latest;
-  const { outputOf, version } = runner;
-  // `version` changes with the runs document, which outputOf reads.
-  const all = useMemo(() => (shown ? outputOf(shown.id) : []), [outputOf, version, shown?.id]);
+  const { outputOf } = runner;
+  const shownId = shown?.id;
+  const all = useMemo(() => (shownId ? outputOf(shownId) : []), [outputOf, shownId]);
   const output = useThrottledOutput(all, shown?.status === 'running', shown?.id ?? '');
   const isMine = active !== null && shown?.id === active.id;
 
   // A new run (anyone's) is shown as it starts, and opens the panel.
-  useEffect(() => {
-    if (!latest) return;
+  const [seenLatest, setSeenLatest] = useState(latest?.id);
+  if (latest && latest.id !== seenLatest) {
+    setSeenLatest(latest.id);
     setSelected(null);
     if (latest.status === 'running') setCollapsed(false);
-  }, [latest?.id]);
+  }
 
   // The input line takes the focus when the program asks for input.
   useEffect(() => {
@@ -330,30 +331,27 @@ const THROTTLE_MS = 250;
  * panel shows the new text a few times per second instead of every frame.
  */
 function useThrottledOutput(chunks: Chunk[], running: boolean, runId: string): Chunk[] {
-  const displayed = useRef({ chunks, at: 0, runId });
-  const [, redraw] = useState(0);
-  const timer = useRef<number | undefined>(undefined);
+  /** What is on screen, and of which run. */
+  const [shown, setShown] = useState({ chunks, runId });
+  /** The newest output, for the timer to pick up. */
   const latest = useRef(chunks);
-  latest.current = chunks;
-  useEffect(() => () => window.clearTimeout(timer.current), []);
+  useLayoutEffect(() => {
+    latest.current = chunks;
+  });
 
   const size = chunks.reduce((n, c) => n + c.text.length, 0);
-  const throttle = running && size > THROTTLE_ABOVE && displayed.current.runId === runId;
-  if (!throttle) {
-    window.clearTimeout(timer.current);
-    timer.current = undefined;
-    displayed.current = { chunks, at: performance.now(), runId };
-    return chunks;
-  }
-  if (timer.current === undefined) {
-    const wait = Math.max(0, THROTTLE_MS - (performance.now() - displayed.current.at));
-    timer.current = window.setTimeout(() => {
-      timer.current = undefined;
-      displayed.current = { chunks: latest.current, at: performance.now(), runId };
-      redraw((n) => n + 1);
-    }, wait);
-  }
-  return displayed.current.chunks;
+  const throttle = running && size > THROTTLE_ABOVE && shown.runId === runId;
+  // Unthrottled, the screen follows the output as it comes.
+  if (!throttle && (shown.chunks !== chunks || shown.runId !== runId)) setShown({ chunks, runId });
+
+  // Throttled, it catches up every THROTTLE_MS (however often the output grows meanwhile).
+  useEffect(() => {
+    if (!throttle) return;
+    const t = window.setInterval(() => setShown({ chunks: latest.current, runId }), THROTTLE_MS);
+    return () => window.clearInterval(t);
+  }, [throttle, runId]);
+
+  return throttle ? shown.chunks : chunks;
 }
 
 const Output = memo(function Output({

@@ -251,6 +251,10 @@ export class JsEngine implements RunEngine {
           kill();
           state.finish({ status: msg.outcome === 'ok' ? 'ok' : 'error', durationMs: msg.durationMs });
           break;
+        case 'ready':
+        case 'fatal':
+          // Loading messages: handled while the worker starts, never sent during a run.
+          break;
       }
     };
     worker.onerror = (event) => {

@@ -80,7 +80,8 @@ function formatNumber(n: number): string {
 function quote(s: string): string {
   if (s.length > MAX_STRING) s = `${s.slice(0, MAX_STRING)}... ${s.length - MAX_STRING} more characters`;
   const q = !s.includes("'") ? "'" : !s.includes('"') ? '"' : !s.includes('`') && !s.includes('${') ? '`' : "'";
-  const escaped = s.replace(/[\\\n\r\t\b\f\v\0]|[\x01-\x1f\x7f]/g, (c) => {
+  // Backslashes and control characters (C0, DEL and C1, as Node escapes them).
+  const escaped = s.replace(/[\\\p{Cc}]/gu, (c) => {
     switch (c) {
       case '\\':
         return '\\\\';
@@ -119,8 +120,10 @@ function formatPrimitive(v: unknown, nested: boolean): string {
       return 'undefined';
     case 'boolean':
       return String(v);
-    default:
-      return v === null ? 'null' : String(v);
+    case 'object':
+      return 'null'; // the only object that reaches here
+    case 'function':
+      return '[Function]'; // functions are labelled before this is reached
   }
 }
 
@@ -131,7 +134,10 @@ function formatKey(key: string | symbol): string {
   return IDENT.test(key) ? key : quote(key);
 }
 
-function functionLabel(fn: Function): string {
+/** Any function a program may log: only its name, source text and constructor are read. */
+type AnyFunction = (...args: never[]) => unknown;
+
+function functionLabel(fn: AnyFunction): string {
   let src = '';
   try {
     src = Function.prototype.toString.call(fn);
@@ -140,7 +146,7 @@ function functionLabel(fn: Function): string {
   }
   const name = fn.name;
   if (src.startsWith('class')) {
-    const parent = Object.getPrototypeOf(fn) as Function | null;
+    const parent = Object.getPrototypeOf(fn) as AnyFunction | null;
     const ext = parent && parent !== Function.prototype && parent.name ? ` extends ${parent.name}` : '';
     return `[class ${name || '(anonymous)'}${ext}]`;
   }
@@ -151,10 +157,10 @@ function functionLabel(fn: Function): string {
 
 /** The constructor name shown before an object, or null for a plain object. */
 function constructorName(obj: object): string | null {
-  const proto = Object.getPrototypeOf(obj);
+  const proto = Object.getPrototypeOf(obj) as object | null;
   if (proto === null) return '[Object: null prototype]';
   if (proto === Object.prototype) return null;
-  const ctor = Object.getOwnPropertyDescriptor(proto, 'constructor')?.value as Function | undefined;
+  const ctor: unknown = Object.getOwnPropertyDescriptor(proto, 'constructor')?.value;
   if (typeof ctor === 'function' && ctor.name) return ctor.name;
   return constructorName(proto) ?? 'Object';
 }
@@ -180,10 +186,10 @@ function formatError(err: Error, ctx: Ctx, level: number): string {
 }
 
 function formatValue(ctx: Ctx, value: unknown, level: number): string {
-  if (typeof value === 'function') return functionLabel(value);
+  if (typeof value === 'function') return functionLabel(value as AnyFunction);
   if (typeof value !== 'object' || value === null) return formatPrimitive(value, level > 0);
 
-  const obj = value as object;
+  const obj = value;
   if (ctx.seen.includes(obj)) {
     let ref = ctx.refs.get(obj);
     if (ref === undefined) {
@@ -204,10 +210,10 @@ function formatValue(ctx: Ctx, value: unknown, level: number): string {
   if (obj instanceof WeakSet) return 'WeakSet { <items unknown> }';
 
   const name = constructorName(obj);
-  let prefix = '';
+  let prefix: string;
   let open = '{';
   let close = '}';
-  let entries: string[] = [];
+  const entries: string[] = [];
   let isArrayLike = false;
   let keys: (string | symbol)[] = Reflect.ownKeys(obj).filter((k) => Object.getOwnPropertyDescriptor(obj, k)?.enumerable);
 

@@ -2,7 +2,7 @@
 // Y.Array of chunks. The person running the code writes it; everyone reads it.
 import * as Y from 'yjs';
 import type { WebsocketProvider } from 'y-websocket';
-import type { Participant, Role } from '../api/sessions';
+import type { Participant } from '../api/sessions';
 import { OUTPUT_LIMIT_BYTES, utf8Length, type Chunk, type FinalStatus, type RunStatus } from './protocol';
 
 /** Runs kept in the document. */
@@ -16,7 +16,8 @@ export interface RunInfo {
   id: string;
   by: string;
   color: string;
-  role: Role | string;
+  /** 'interviewer' or 'candidate'; a string, as read from a shared document anyone may write. */
+  role: string;
   participantId: string;
   language: string;
   startedAt: number;
@@ -116,7 +117,7 @@ export function addRun(rd: RunsDoc, run: NewRun): RunMap {
  */
 export class RunWriter {
   private pending: Chunk[] = [];
-  private timer: number | undefined;
+  private timer: ReturnType<typeof setTimeout> | undefined;
   private lastWrite = 0;
   private bytes = 0;
   truncated = false;
@@ -180,11 +181,11 @@ export class RunWriter {
     if (this.pending.length === 0 || this.timer !== undefined) return;
     const wait = BATCH_MS - (performance.now() - this.lastWrite);
     if (wait <= 0) this.flush();
-    else this.timer = window.setTimeout(() => this.flush(), wait);
+    else this.timer = setTimeout(() => this.flush(), wait);
   }
 
   flush(): void {
-    window.clearTimeout(this.timer);
+    clearTimeout(this.timer);
     this.timer = undefined;
     if (this.pending.length === 0) return;
     const chunks = this.pending;

@@ -170,7 +170,8 @@ async function run(id: string, source: string, typescript: boolean): Promise<voi
 /** How many lines the Function constructor puts before the body (2 in V8). */
 function functionLineOffset(): number {
   try {
-    const stack = String(new Function('return new Error().stack\n//# sourceURL=__probe.js')());
+    const probe = new Function('return new Error().stack\n//# sourceURL=__probe.js') as () => unknown;
+    const stack = String(probe());
     const m = /__probe\.js:(\d+):\d+/.exec(stack);
     if (m) return Number(m[1]) - 1;
   } catch {
@@ -282,7 +283,7 @@ function formatMs(ms: number): string {
 /** console.table as Node draws it. */
 function table(data: unknown): string {
   if (typeof data !== 'object' || data === null) return format([data]);
-  const rows = data instanceof Map ? [...data.entries()] : Object.entries(data as object);
+  const rows: [unknown, unknown][] = data instanceof Map ? [...(data as Map<unknown, unknown>).entries()] : Object.entries(data);
   const columns: string[] = [];
   let hasValues = false;
   for (const [, row] of rows) {

@@ -25,7 +25,7 @@ const REMOVED = [
 
 /** Deletes `name` from the object and everything on its prototype chain. */
 function remove(target: object, name: string): void {
-  for (let o: object | null = target; o; o = Object.getPrototypeOf(o)) {
+  for (let o: object | null = target; o; o = Object.getPrototypeOf(o) as object | null) {
     const desc = Object.getOwnPropertyDescriptor(o, name);
     if (!desc) continue;
     if (desc.configurable) {

@@ -22,7 +22,8 @@ export class ServerEngine implements RunEngine {
     };
     const elapsed = () => performance.now() - startedAt;
 
-    const onEvent = (e: ExecuteEvent) => {
+    // A refusal ('error') is handled where messages arrive: it may or may not end the run.
+    const onEvent = (e: Exclude<ExecuteEvent, { type: 'error' }>) => {
       switch (e.type) {
         case 'queued':
           hooks.onPhase('loading');

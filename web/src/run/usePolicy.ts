@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import type * as Y from 'yjs';
 import { DEFAULT_POLICY, type Policy } from '../api/sessions';
-import { useSession } from '../session/SessionContext';
+import { useSession } from '../core/SessionContext';
 
 export const MIN_TIME_LIMIT = 1;
 export const MAX_TIME_LIMIT = 120;

@@ -1,12 +1,14 @@
 // Runs the pad's code in this browser and shares the run live through the `runs` document.
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import type * as Y from 'yjs';
 import type { Policy } from '../api/sessions';
-import { useSession } from '../session/SessionContext';
+import { useSession } from '../core/SessionContext';
 import type { Execution, Phase } from './engines';
 import type { Chunk } from './protocol';
 import { cannotRunReason, engineFor } from './registry';
-import { addRun, closeOrphanRuns, readOutput, readRun, RunWriter, type RunInfo, type RunsDoc } from './runsDoc';
+import { addRun, closeOrphanRuns, readOutput, readRun, RunWriter, type RunInfo, type RunMap, type RunsDoc } from './runsDoc';
+
+const NO_RUNS: RunMap[] = [];
 
 export interface ActiveRun {
   id: string;
@@ -15,10 +17,8 @@ export interface ActiveRun {
 
 export interface Runner {
   runs: RunInfo[];
-  /** Output of a run by id, chunk by chunk as written. */
+  /** Output of a run by id, chunk by chunk as written; a new function whenever the runs change. */
   outputOf: (id: string) => Chunk[];
-  /** Bumped whenever the runs document changes. */
-  version: number;
   /** This browser's run in progress. */
   active: ActiveRun | null;
   canRun: boolean;
@@ -52,7 +52,8 @@ function newRunId(): string {
 
 export function useRunner({ language, languageName, code, policy, runsDoc, synced, ended }: Options): Runner {
   const { api, participant } = useSession();
-  const [version, setVersion] = useState(0);
+  /** The runs as of the last change of the document (a new array on every change). */
+  const [snapshot, setSnapshot] = useState<RunMap[]>([]);
   const [active, setActive] = useState<ActiveRun | null>(null);
   const [stdin, setStdin] = useState('');
   const exec = useRef<Execution | null>(null);
@@ -67,7 +68,7 @@ export function useRunner({ language, languageName, code, policy, runsDoc, synce
       if (frame) return;
       frame = requestAnimationFrame(() => {
         frame = 0;
-        setVersion((v) => v + 1);
+        setSnapshot(runsDoc.runs.toArray());
       });
     };
     runsDoc.runs.observeDeep(bump);
@@ -87,14 +88,15 @@ export function useRunner({ language, languageName, code, policy, runsDoc, synce
     engineFor(language)?.warm?.();
   }, [language]);
 
-  const runs = runsDoc ? runsDoc.runs.toArray().map(readRun) : [];
+  const current = runsDoc ? snapshot : NO_RUNS;
+  const runs = current.map(readRun);
+  // A new function whenever the document changes, so that what it returned may be memoized.
   const outputOf = useCallback(
     (id: string) => {
-      const m = runsDoc?.runs.toArray().find((r) => r.get('id') === id);
+      const m = current.find((r) => r.get('id') === id);
       return m ? readOutput(m, false) : [];
     },
-    // `version` changes with the document's content, which this reads.
-    [runsDoc, version],
+    [current],
   );
 
   const executionOff = participant.role === 'candidate' && !policy.execution_enabled;
@@ -105,8 +107,11 @@ export function useRunner({ language, languageName, code, policy, runsDoc, synce
       : (cannotRunReason(language, languageName) ?? (!runsDoc ? 'Connecting…' : null));
   const canRun = blocked === null && active === null;
 
+  // What run() reads when pressed: the values of the last render (run keeps one identity).
   const state = useRef({ canRun, language, code, policy, runsDoc, participant, api, stdin });
-  state.current = { canRun, language, code, policy, runsDoc, participant, api, stdin };
+  useLayoutEffect(() => {
+    state.current = { canRun, language, code, policy, runsDoc, participant, api, stdin };
+  });
 
   const run = useCallback(() => {
     const s = state.current;
@@ -220,5 +225,5 @@ export function useRunner({ language, languageName, code, policy, runsDoc, synce
   }, []);
 
   const stdinUpfront = engineFor(language)?.wantsStdinUpfront === true;
-  return { runs, outputOf, version, active, canRun, blocked, run, stop, input, endInput, stdinUpfront, stdin, setStdin };
+  return { runs, outputOf, active, canRun, blocked, run, stop, input, endInput, stdinUpfront, stdin, setStdin };
 }

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
-import { useSession } from '../session/SessionContext';
-import { connectDoc } from '../session/useCollab';
+import { useSession } from '../core/SessionContext';
+import { connectDoc } from '../core/useCollab';
 import type { RunMap, RunsDoc } from './runsDoc';
 
 /** A live connection to the session's `runs` document. */

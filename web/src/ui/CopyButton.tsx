@@ -14,7 +14,7 @@ export function CopyButton({ value, label, title }: { value: string; label: stri
   };
 
   return (
-    <button type="button" className="btn btn-small" onClick={copy} title={title}>
+    <button type="button" className="btn btn-small" onClick={() => void copy()} title={title}>
       <span aria-live="polite">{state === 'copied' ? '✓ Copied' : state === 'failed' ? 'Copy failed' : label}</span>
     </button>
   );

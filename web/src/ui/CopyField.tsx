@@ -42,7 +42,7 @@ export function CopyField({ label, value, testId, hint }: Props) {
           onFocus={(e) => e.currentTarget.select()}
           spellCheck={false}
         />
-        <button type="button" className="btn" onClick={copy}>
+        <button type="button" className="btn" onClick={() => void copy()}>
           {state === 'copied' ? '✓ Copied' : 'Copy'}
           <span className="sr-only"> {label.toLowerCase()}</span>
         </button>

@@ -1,10 +1,10 @@
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { ApiError, timeMs } from '../api/client';
 import type { LogLine, ProcessState, WorkspaceStatus } from '../api/workspace';
-import { useSession } from '../session/SessionContext';
+import { useSession } from '../core/SessionContext';
 import { Spinner } from '../ui/Spinner';
 import { RequestConsole } from './RequestConsole';
-import { usePolling } from './usePolling';
+import { usePolling } from '../ui/usePolling';
 
 interface Props {
   status: WorkspaceStatus | null;

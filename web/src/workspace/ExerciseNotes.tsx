@@ -1,24 +1,14 @@
-import { useEffect, useState } from 'react';
-import type { ExerciseNotes as Notes } from '../api/workspace';
-import { useSession } from '../session/SessionContext';
-import { Markdown } from '../assistant/markdown';
+import { useSession } from '../core/SessionContext';
+import { Markdown } from '../editor/markdown';
 import { Spinner } from '../ui/Spinner';
+import { useLoad } from '../ui/useLoad';
 
 /** The exercise's notes for the interviewer: what to look for, the planted weaknesses, questions. */
 export function ExerciseNotes() {
   const { api } = useSession();
-  const [notes, setNotes] = useState<Notes | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
-    let cancelled = false;
-    api.workspace.exercise().then(
-      (n) => !cancelled && setNotes(n),
-      (e: Error) => !cancelled && setError(e.message || 'Could not load the exercise notes.'),
-    );
-    return () => {
-      cancelled = true;
-    };
-  }, [api]);
+  const { data: notes, error } = useLoad('exercise', () => api.workspace.exercise(), {
+    errorText: (e) => (e instanceof Error && e.message) || 'Could not load the exercise notes.',
+  });
   if (error) return <p className="muted" role="alert">{error}</p>;
   if (!notes)
     return (

@@ -1,8 +1,9 @@
 import { useEffect, useState } from 'react';
 import type { FileContent } from '../api/workspace';
 import { CodeEditor, type CursorInfo } from '../editor/CodeEditor';
-import { useSession } from '../session/SessionContext';
-import { openLiveDoc, type Collab } from '../session/useCollab';
+import { useSession } from '../core/SessionContext';
+import { FILE_TEXT, fileDoc } from '../api/docNames';
+import { openLiveDoc, type Collab } from '../core/useCollab';
 import { shortcut } from '../ui/shortcuts';
 import { Spinner } from '../ui/Spinner';
 import { fileType, formatBytes } from './fileTypes';
@@ -27,18 +28,13 @@ export function FileEditor(props: Props) {
 
 type DocState = { synced: boolean; failures: number; gone: boolean };
 
-/** The y-websocket room of a file: `file:<path>`, percent-encoded as one path segment. */
-export function fileRoom(path: string): string {
-  return encodeURIComponent(`file:${path}`);
-}
-
 function LiveFile({ path, active, readOnly, onCursor }: Props) {
   const session = useSession();
   const [live, setLive] = useState<Collab | null>(null);
   const [state, setState] = useState<DocState>({ synced: false, failures: 0, gone: false });
 
   useEffect(() => {
-    const { doc, provider } = openLiveDoc(session, fileRoom(path));
+    const { doc, provider } = openLiveDoc(session, fileDoc(path));
     let everSynced = false;
     const onSync = (synced: boolean) => {
       if (synced) everSynced = true;
@@ -81,7 +77,7 @@ function LiveFile({ path, active, readOnly, onCursor }: Props) {
     <div className="editor-host">
       {live && (
         <CodeEditor
-          ytext={live.doc.getText('content')}
+          ytext={live.doc.getText(FILE_TEXT)}
           awareness={live.provider.awareness}
           language={type.language}
           readOnly={readOnly || !state.synced || state.gone}

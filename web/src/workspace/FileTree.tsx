@@ -1,7 +1,7 @@
 import { useEffect, useId, useMemo, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
 import type { FileEntry } from '../api/workspace';
-import { useSession } from '../session/SessionContext';
-import { ConfirmDialog } from '../cockpit/ConfirmDialog';
+import { useSession } from '../core/SessionContext';
+import { ConfirmDialog } from '../ui/ConfirmDialog';
 import { Spinner } from '../ui/Spinner';
 import { baseName, dirName, fileType, formatBytes, isWithin, pathProblem } from './fileTypes';
 import { buildTree, isNoisy, visibleRows, type TreeRow } from './tree';
@@ -254,7 +254,7 @@ export function FileTree({ entries, error, refresh, activePath, viewers, readOnl
       </div>
 
       {form && (
-        <form className="explorer-form" onSubmit={submit} data-testid="file-form">
+        <form className="explorer-form" onSubmit={(e) => void submit(e)} data-testid="file-form">
           <label htmlFor={inputId}>{formLabel}</label>
           <input
             id={inputId}

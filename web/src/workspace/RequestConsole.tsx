@@ -1,6 +1,6 @@
 import { useId, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
 import type { AppResponse } from '../api/workspace';
-import { useSession } from '../session/SessionContext';
+import { useSession } from '../core/SessionContext';
 import { Spinner } from '../ui/Spinner';
 import { modKey } from '../ui/shortcuts';
 
@@ -56,7 +56,7 @@ export function RequestConsole() {
 
   return (
     <section className="request-console" aria-label="Request console" data-testid="request-console" onKeyDown={onKeyDown}>
-      <form className="request-line" onSubmit={send}>
+      <form className="request-line" onSubmit={(e) => void send(e)}>
         <label htmlFor={ids.method} className="sr-only">
           Method
         </label>

@@ -1,8 +1,8 @@
-import { useEffect, useImperativeHandle, useRef, useState, type Ref } from 'react';
+import { useEffect, useImperativeHandle, useLayoutEffect, useRef, useState, type Ref } from 'react';
 import { Terminal } from '@xterm/xterm';
 import { FitAddon } from '@xterm/addon-fit';
 import '@xterm/xterm/css/xterm.css';
-import { useSession } from '../session/SessionContext';
+import { useSession } from '../core/SessionContext';
 import { Spinner } from '../ui/Spinner';
 
 export interface TerminalHandle {
@@ -66,7 +66,9 @@ export function TerminalView({ watchOnly, ended, visible, handleRef }: Props) {
   const [now, setNow] = useState(() => Date.now());
   const inputAllowed = !watchOnly && !ended;
   const allowed = useRef(inputAllowed);
-  allowed.current = inputAllowed;
+  useLayoutEffect(() => {
+    allowed.current = inputAllowed;
+  });
   const sendRef = useRef<(msg: object) => void>(() => {});
   const fitRef = useRef<() => void>(() => {});
 

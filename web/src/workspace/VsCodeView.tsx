@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
 import type { WorkspaceStatus } from '../api/workspace';
-import { useSession } from '../session/SessionContext';
+import { useSession } from '../core/SessionContext';
 import { Spinner } from '../ui/Spinner';
 
 /**

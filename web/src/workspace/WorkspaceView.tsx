@@ -2,8 +2,8 @@ import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent }
 import type { Awareness } from 'y-protocols/awareness';
 import type { WorkspaceStatus } from '../api/workspace';
 import type { CursorInfo } from '../editor/CodeEditor';
-import { useSession } from '../session/SessionContext';
-import { readJson, writeJson } from '../storage';
+import { useSession } from '../core/SessionContext';
+import { readJson, writeJson } from '../core/storage';
 import { modKey } from '../ui/shortcuts';
 import { AppPanel, AppStateBadge } from './AppPanel';
 import { BottomPanel, clampHeight, type PanelTab } from './BottomPanel';

@@ -1,8 +1,8 @@
 import { useCallback, useRef, useState } from 'react';
 import { ApiError } from '../api/client';
 import type { FileEntry } from '../api/workspace';
-import { useSession } from '../session/SessionContext';
-import { usePolling } from './usePolling';
+import { useSession } from '../core/SessionContext';
+import { usePolling } from '../ui/usePolling';
 
 export interface FilesState {
   /** Null until the first answer. */

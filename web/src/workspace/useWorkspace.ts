@@ -1,8 +1,8 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { ApiError } from '../api/client';
 import type { WorkspaceStatus } from '../api/workspace';
-import { useSession } from '../session/SessionContext';
-import { usePolling } from './usePolling';
+import { useSession } from '../core/SessionContext';
+import { usePolling } from '../ui/usePolling';
 
 /** Sessions whose workspace this page has already asked to start (once per page load). */
 const started = new Set<string>();
