@@ -24,8 +24,11 @@ if [ -z "${TEST_DATABASE_URL:-}" ]; then
   log "TEST_DATABASE_URL is unset: PostgreSQL tests will be skipped"
 fi
 
-log "gates: format"
+# Gates: the code is formatted, lint-free and type-checks (Rust, the web app and tests/).
+log "gates: format, lint, types"
 cargo fmt --all --check
+cargo clippy --release --workspace --all-targets --quiet -- -D warnings
+(cd web && npm run lint --silent)
 
 log "Rust tests"
 cargo test --release --workspace
