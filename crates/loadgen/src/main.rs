@@ -22,6 +22,10 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "parsed once per process; boxing the arguments buys nothing"
+)]
 enum Cmd {
     /// Run a load test and print propagation latency, throughput and errors.
     Run(run::RunArgs),

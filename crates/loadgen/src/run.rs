@@ -513,12 +513,12 @@ async fn execute(a: RunArgs, threads: usize) -> Result<Report, String> {
     let t0 = Instant::now();
     let ramp_start = t0 + Duration::from_millis(50);
     let mut tasks = Vec::with_capacity(n);
-    for i in 0..n {
+    for (i, url) in urls.iter().enumerate().take(n) {
         let room = i / a.clients;
         let spec = ClientSpec {
             idx: i,
             room,
-            url: urls[i].clone(),
+            url: url.clone(),
             connect_at: ramp_start + Duration::from_secs_f64(i as f64 / a.connect_rate),
             connect_timeout: Duration::from_secs_f64(a.connect_timeout),
             read_buffer: a.read_buffer,

@@ -800,14 +800,13 @@ impl Accounts {
     }
 
     async fn refund_attempt(&self, key: &str) {
-        if let Some(node) = &self.cluster {
-            if node
+        if let Some(node) = &self.cluster
+            && node
                 .uncount_event(&Counter::sign_in_attempts(key))
                 .await
                 .is_ok()
-            {
-                return;
-            }
+        {
+            return;
         }
         if let Some(entry) = self.attempts.lock().get_mut(key) {
             entry.1 = entry.1.saturating_sub(1);

@@ -148,10 +148,10 @@ impl Connections {
     pub fn follow(self: &Arc<Self>, node: &Arc<Node>, stop: CancellationToken) {
         let this = self.clone();
         node.follow_controls(stop, move |control| {
-            if let Control::Revoked { holder } = control {
-                if let Some(holder) = Holder::from_key(&holder) {
-                    this.end_here(&holder);
-                }
+            if let Control::Revoked { holder } = control
+                && let Some(holder) = Holder::from_key(&holder)
+            {
+                this.end_here(&holder);
             }
             std::future::ready(())
         });

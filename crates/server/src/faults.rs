@@ -94,10 +94,10 @@ impl FaultSpec {
                 }
             }
             FaultKind::Error => {
-                if let Some(s) = self.status {
-                    if !(400..=599).contains(&s) {
-                        return Err("status must be an error status (400-599)".into());
-                    }
+                if let Some(s) = self.status
+                    && !(400..=599).contains(&s)
+                {
+                    return Err("status must be an error status (400-599)".into());
                 }
             }
             FaultKind::Reset => {}

@@ -312,11 +312,11 @@ impl Lifecycle {
             self.undo_create(&id).await;
             return Err(e.into());
         }
-        if let Some(q) = &new.question {
-            if let Err(e) = self.store.set_session_question(&id, &q.id).await {
-                self.undo_create(&id).await;
-                return Err(e.into());
-            }
+        if let Some(q) = &new.question
+            && let Err(e) = self.store.set_session_question(&id, &q.id).await
+        {
+            self.undo_create(&id).await;
+            return Err(e.into());
         }
         if let Some(exercise) = &new.exercise {
             if let Err(e) = self.workspaces.create(&id, exercise).await {

@@ -270,7 +270,7 @@ impl Sso {
             .rsplit_once('@')
             .map(|(_, d)| d.to_lowercase())
             .unwrap_or_default();
-        self.allowed_domains.is_empty() || self.allowed_domains.iter().any(|d| *d == domain)
+        self.allowed_domains.is_empty() || self.allowed_domains.contains(&domain)
     }
 
     async fn client(
@@ -450,6 +450,12 @@ impl Accounts {
     }
 }
 
+fn unavailable(e: redis::RedisError) -> SsoError {
+    SsoError::Account(AccountError::Store(StoreError::Unavailable(format!(
+        "redis: {e}"
+    ))))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -469,10 +475,4 @@ mod tests {
             Err(SsoError::UnverifiedEmail)
         ));
     }
-}
-
-fn unavailable(e: redis::RedisError) -> SsoError {
-    SsoError::Account(AccountError::Store(StoreError::Unavailable(format!(
-        "redis: {e}"
-    ))))
 }

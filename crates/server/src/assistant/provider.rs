@@ -311,13 +311,12 @@ fn openai_event(ev: &Event) -> Result<Vec<StreamEvent>, ProviderError> {
         return Err(ProviderError::Stream(message.to_string()));
     }
     let mut out = Vec::new();
-    if let Some(choice) = data["choices"].get(0) {
-        if let Some(t) = choice["delta"]["content"]
+    if let Some(choice) = data["choices"].get(0)
+        && let Some(t) = choice["delta"]["content"]
             .as_str()
             .filter(|t| !t.is_empty())
-        {
-            out.push(StreamEvent::Text(t.to_string()));
-        }
+    {
+        out.push(StreamEvent::Text(t.to_string()));
     }
     let usage = &data["usage"];
     if usage.is_object() {

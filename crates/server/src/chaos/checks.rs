@@ -66,11 +66,11 @@ pub async fn run(
 /// One check: its setup, the probe or query, the invariant after a probe, and its cleanup
 /// (always, so a failed check leaves no more behind than a passed one).
 async fn run_one(ws: &Arc<Workspace>, c: &Check) -> (bool, String) {
-    if let Some(sql) = &c.setup {
-        if let Err(e) = super::run_sql(ws, sql).await {
-            cleanup(ws, c).await;
-            return (false, format!("the check's setup failed: {e}"));
-        }
+    if let Some(sql) = &c.setup
+        && let Err(e) = super::run_sql(ws, sql).await
+    {
+        cleanup(ws, c).await;
+        return (false, format!("the check's setup failed: {e}"));
     }
     let (mut passed, mut seen) = match c.kind {
         CheckKind::Http => http_check(ws, c).await,
@@ -86,10 +86,10 @@ async fn run_one(ws: &Arc<Workspace>, c: &Check) -> (bool, String) {
 }
 
 async fn cleanup(ws: &Workspace, c: &Check) {
-    if let Some(sql) = &c.cleanup {
-        if let Err(e) = super::run_sql(ws, sql).await {
-            tracing::warn!(session = %ws.session_id, check = %c.id, "a recovery check's cleanup failed: {e}");
-        }
+    if let Some(sql) = &c.cleanup
+        && let Err(e) = super::run_sql(ws, sql).await
+    {
+        tracing::warn!(session = %ws.session_id, check = %c.id, "a recovery check's cleanup failed: {e}");
     }
 }
 
@@ -186,10 +186,10 @@ fn judge(c: &Check, a: &Answer) -> Option<String> {
             body.trim().chars().take(120).collect::<String>()
         ));
     }
-    if let Some(max) = c.max_ms {
-        if a.ms > max as f64 {
-            return Some(format!("{} in {:.0} ms (limit {max} ms)", a.status, a.ms));
-        }
+    if let Some(max) = c.max_ms
+        && a.ms > max as f64
+    {
+        return Some(format!("{} in {:.0} ms (limit {max} ms)", a.status, a.ms));
     }
     let json: Option<serde_json::Value> = serde_json::from_slice(&a.body).ok();
     for e in &c.expect {

@@ -156,10 +156,11 @@ impl Collab {
     /// Freezes the loaded documents of a session that ended (on another node, in cluster mode).
     pub fn freeze_session(&self, session_id: &SessionId) {
         for slot in self.rooms.lock().values() {
-            if let Some(room) = slot.get() {
-                if &room.key.session_id == session_id && room.key.doc.freezes_when_ended() {
-                    room.freeze();
-                }
+            if let Some(room) = slot.get()
+                && &room.key.session_id == session_id
+                && room.key.doc.freezes_when_ended()
+            {
+                room.freeze();
             }
         }
     }

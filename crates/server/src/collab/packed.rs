@@ -394,13 +394,11 @@ impl Packed {
                 right,
                 parent,
             } = &s.kind
-            {
-                if matches!(parent, Parent::Nested(_))
+                && (matches!(parent, Parent::Nested(_))
                     || origin.as_ref().is_some_and(|id| !holds(id))
-                    || right.as_ref().is_some_and(|id| !holds(id))
-                {
-                    return Appended::NeedsDoc;
-                }
+                    || right.as_ref().is_some_and(|id| !holds(id)))
+            {
+                return Appended::NeedsDoc;
             }
         }
         if scanned
@@ -410,15 +408,14 @@ impl Packed {
         {
             return Appended::NeedsDoc;
         }
-        if let Some(name) = self.guard {
-            if !items_of_map(&scanned, name, &self.guarded).is_empty()
+        if let Some(name) = self.guard
+            && (!items_of_map(&scanned, name, &self.guarded).is_empty()
                 || scanned
                     .deletes
                     .ranges()
-                    .any(|(client, r)| self.guarded.intersects(client, r.clone()))
-            {
-                return Appended::NeedsDoc;
-            }
+                    .any(|(client, r)| self.guarded.intersects(client, r.clone())))
+        {
+            return Appended::NeedsDoc;
         }
         let deletes_new = scanned
             .deletes

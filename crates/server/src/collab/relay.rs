@@ -272,10 +272,11 @@ impl Relay {
         self.channels.lock().remove(&channel);
         let _ = self.subscriptions.send((false, channel));
         self.watch_set_changed();
-        if let Some(w) = removed {
-            if !discard && w.since_compaction > 0 {
-                self.spawn_compaction(w.key);
-            }
+        if let Some(w) = removed
+            && !discard
+            && w.since_compaction > 0
+        {
+            self.spawn_compaction(w.key);
         }
     }
 
@@ -473,10 +474,10 @@ impl Relay {
                 .transact()
                 .encode_state_as_update_v1(&StateVector::default());
             let _ = room.apply_remote(&update);
-            if let Some(w) = self.watched.lock().get_mut(&doc_stream(&key)) {
-                if id_to_seq(&w.last_id) < id_to_seq(&last_id) {
-                    w.last_id = last_id;
-                }
+            if let Some(w) = self.watched.lock().get_mut(&doc_stream(&key))
+                && id_to_seq(&w.last_id) < id_to_seq(&last_id)
+            {
+                w.last_id = last_id;
             }
         }
     }

@@ -124,6 +124,10 @@ struct RoomState {
 }
 
 /// The document, packed or live.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one per open document, switched in place; a box would add an allocation per pack"
+)]
 enum Body {
     Packed(Packed),
     Live(Doc),
@@ -390,10 +394,10 @@ impl Room {
             let mut txn = doc.transact_mut();
             let before = guarded_meta.as_ref().map(|meta| meta.to_json(&txn));
             change(&mut txn)?;
-            if let (Some(meta), Some(before)) = (&guarded_meta, before) {
-                if meta.to_json(&txn) != before {
-                    restore_map(meta, &mut txn, &before);
-                }
+            if let (Some(meta), Some(before)) = (&guarded_meta, before)
+                && meta.to_json(&txn) != before
+            {
+                restore_map(meta, &mut txn, &before);
             }
             Ok::<_, ApplyError>(shrunk(txn.encode_update_v1()))
         }))

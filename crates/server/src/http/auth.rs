@@ -160,13 +160,11 @@ pub fn request_token(headers: &HeaderMap, query: Option<&str>, session_id: &str)
     if let Some(value) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-    {
-        if let Some(token) = value
+        && let Some(token) = value
             .strip_prefix("Bearer ")
             .or_else(|| value.strip_prefix("bearer "))
-        {
-            return Some(token.trim().to_string());
-        }
+    {
+        return Some(token.trim().to_string());
     }
     if let Some(query) = query {
         let token = form_urlencoded_pairs(query)

@@ -59,10 +59,10 @@ impl IntoResponse for ChatError {
             Json(serde_json::json!({ "error": self.to_string() })),
         )
             .into_response();
-        if let Some(secs) = retry_after {
-            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
-                response.headers_mut().insert("retry-after", v);
-            }
+        if let Some(secs) = retry_after
+            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+        {
+            response.headers_mut().insert("retry-after", v);
         }
         response
     }

@@ -222,11 +222,11 @@ fn begin(
                     _ = watch_done.cancelled() => return,
                     _ = tokio::time::sleep(Duration::from_millis(500)) => {}
                 }
-                if let Ok(now) = sessions.reload(&watched).await {
-                    if !now.session.policy.execution_enabled || now.session.ended_at.is_some() {
-                        cancel.cancel();
-                        return;
-                    }
+                if let Ok(now) = sessions.reload(&watched).await
+                    && (!now.session.policy.execution_enabled || now.session.ended_at.is_some())
+                {
+                    cancel.cancel();
+                    return;
                 }
             }
         });

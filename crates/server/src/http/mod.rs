@@ -213,13 +213,13 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
             "storage unreachable".to_string(),
         );
     }
-    if let Some(node) = &state.cluster {
-        if !node.ready().await {
-            return (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "redis unreachable".to_string(),
-            );
-        }
+    if let Some(node) = &state.cluster
+        && !node.ready().await
+    {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "redis unreachable".to_string(),
+        );
     }
     // Ready to serve pads either way; whether candidate code can run on the server is said
     // here too, so an operator sees a host without usable cgroups at once.

@@ -89,16 +89,14 @@ async fn asset(web_dir: Option<&Path>, path: &str) -> Option<Response> {
     } else {
         "no-cache"
     };
-    Some(
-        Response::builder()
-            .header(
-                header::CONTENT_TYPE,
-                HeaderValue::from_str(mime.as_ref()).ok()?,
-            )
-            .header(header::CACHE_CONTROL, cache)
-            .body(Body::from(bytes))
-            .ok()?,
-    )
+    Response::builder()
+        .header(
+            header::CONTENT_TYPE,
+            HeaderValue::from_str(mime.as_ref()).ok()?,
+        )
+        .header(header::CACHE_CONTROL, cache)
+        .body(Body::from(bytes))
+        .ok()
 }
 
 /// Joins a request path under the web folder, refusing anything that could escape it.

@@ -70,7 +70,7 @@ fn valid_name(name: &str) -> Result<(), String> {
 }
 
 fn valid_uid(uid: u32) -> Result<(), String> {
-    if uid >= FIRST_SANDBOX_UID && uid < u32::MAX / 2 {
+    if (FIRST_SANDBOX_UID..u32::MAX / 2).contains(&uid) {
         Ok(())
     } else {
         Err(format!("{uid} is not a sandbox uid"))

@@ -450,10 +450,10 @@ fn sqlite_url(rest: &str) -> Result<String> {
     if path.is_empty() || path == ":memory:" {
         return Ok("sqlite::memory:".to_string());
     }
-    if let Some(parent) = Path::new(path).parent() {
-        if !parent.as_os_str().is_empty() {
-            std::fs::create_dir_all(parent)?;
-        }
+    if let Some(parent) = Path::new(path).parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent)?;
     }
     let query = if query.contains("mode=") {
         query.to_string()

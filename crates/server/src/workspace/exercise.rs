@@ -516,12 +516,12 @@ fn relative_inside(p: &str) -> bool {
 }
 
 fn validate_runtime(r: &Runtime) -> Result<(), String> {
-    if let Some(e) = &r.environment {
-        if !relative_inside(e) {
-            return Err(format!(
-                "runtime.environment '{e}' must be a relative path inside the tools directory"
-            ));
-        }
+    if let Some(e) = &r.environment
+        && !relative_inside(e)
+    {
+        return Err(format!(
+            "runtime.environment '{e}' must be a relative path inside the tools directory"
+        ));
     }
     for (k, v) in &r.env {
         if k.is_empty()
@@ -550,12 +550,12 @@ fn validate_runtime(r: &Runtime) -> Result<(), String> {
             ));
         }
     }
-    if let Some(Database::Sqlite { path }) = &r.database {
-        if !relative_inside(path) {
-            return Err(format!(
-                "runtime.database.path '{path}' must be a relative path inside the workspace"
-            ));
-        }
+    if let Some(Database::Sqlite { path }) = &r.database
+        && !relative_inside(path)
+    {
+        return Err(format!(
+            "runtime.database.path '{path}' must be a relative path inside the workspace"
+        ));
     }
     for (k, v) in &r.error_response.headers {
         if axum::http::HeaderName::from_bytes(k.as_bytes()).is_err()

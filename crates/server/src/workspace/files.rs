@@ -466,15 +466,13 @@ impl Tree {
                 Some(gid_of(gid)),
                 AtFlags::EMPTY_PATH,
             );
-            if shared {
-                if let Ok(st) = rustix::fs::fstat(fd) {
-                    let bits = if dir { 0o070 } else { 0o060 };
-                    // An O_PATH handle takes no fchmod; its /proc link leads to exactly this inode.
-                    let _ = rustix::fs::chmod(
-                        format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(fd)).as_str(),
-                        Mode::from_raw_mode((st.st_mode & 0o7777) | bits),
-                    );
-                }
+            if shared && let Ok(st) = rustix::fs::fstat(fd) {
+                let bits = if dir { 0o070 } else { 0o060 };
+                // An O_PATH handle takes no fchmod; its /proc link leads to exactly this inode.
+                let _ = rustix::fs::chmod(
+                    format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(fd)).as_str(),
+                    Mode::from_raw_mode((st.st_mode & 0o7777) | bits),
+                );
             }
         };
         give(&self.root, true);

@@ -237,14 +237,13 @@ impl Workspaces {
         let failed =
             |e: std::io::Error| WorkspaceError::Io(format!("could not create the workspace: {e}"));
         std::fs::create_dir_all(&sb.workspace).map_err(failed)?;
-        if self.settings.disk_bytes > 0 {
-            if let Err(e) = helper
+        if self.settings.disk_bytes > 0
+            && let Err(e) = helper
                 .disk_create(session_id, self.settings.disk_bytes, sb.uid)
                 .await
-            {
-                static SAID: std::sync::Once = std::sync::Once::new();
-                SAID.call_once(|| tracing::warn!(error = %e, "workspaces get no disk quota here (it needs root and loop devices): one candidate can fill this disk"));
-            }
+        {
+            static SAID: std::sync::Once = std::sync::Once::new();
+            SAID.call_once(|| tracing::warn!(error = %e, "workspaces get no disk quota here (it needs root and loop devices): one candidate can fill this disk"));
         }
         let (project, sb2) = (exercise.project_dir(), sb.clone());
         tokio::task::spawn_blocking(move || {
@@ -578,10 +577,10 @@ impl Workspace {
     /// The shared terminal, started if it is not running.
     pub async fn terminal(&self) -> std::io::Result<Arc<terminal::Terminal>> {
         let mut slot = self.terminal.lock().await;
-        if let Some(t) = &*slot {
-            if t.is_alive() {
-                return Ok(t.clone());
-            }
+        if let Some(t) = &*slot
+            && t.is_alive()
+        {
+            return Ok(t.clone());
         }
         let t = terminal::Terminal::start(&self.sandbox, 100, 30).await?;
         *slot = Some(t.clone());
@@ -592,10 +591,10 @@ impl Workspace {
         self.stop.cancel();
         self.app.stop();
         self.code_server.stop();
-        if let Ok(mut t) = self.terminal.try_lock() {
-            if let Some(t) = t.take() {
-                t.stop();
-            }
+        if let Ok(mut t) = self.terminal.try_lock()
+            && let Some(t) = t.take()
+        {
+            t.stop();
         }
         let sb = self.sandbox.clone();
         // Whatever is left in the session's cgroups goes once the processes are gone.

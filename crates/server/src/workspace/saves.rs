@@ -90,7 +90,7 @@ fn scan(files: &Tree, ignored: &[String]) -> Seen {
             seen.insert(
                 item.rel.to_string(),
                 (
-                    item.stat.st_mtime as i64,
+                    item.stat.st_mtime,
                     item.stat.st_mtime_nsec as i64,
                     item.stat.st_size as u64,
                 ),

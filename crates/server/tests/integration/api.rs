@@ -737,7 +737,7 @@ async fn sandbox_workers_get_a_policy_without_network() {
         .send()
         .await
         .unwrap();
-    assert_ne!(res.text().await.unwrap().contains("root:"), true);
+    assert!(!res.text().await.unwrap().contains("root:"));
 }
 
 /// `/metrics` tells an outsider how busy the server is and what it runs: it answers a direct

@@ -109,10 +109,10 @@ impl Node {
 
     async fn wait_ready(&self) {
         for _ in 0..200 {
-            if let Ok(res) = http().get(format!("{}/readyz", self.base())).send().await {
-                if res.status() == 200 {
-                    return;
-                }
+            if let Ok(res) = http().get(format!("{}/readyz", self.base())).send().await
+                && res.status() == 200
+            {
+                return;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

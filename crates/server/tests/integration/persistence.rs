@@ -142,10 +142,10 @@ fn free_port() -> u16 {
 
 async fn wait_ready(base: &str) {
     for _ in 0..100 {
-        if let Ok(res) = http().get(format!("{base}/readyz")).send().await {
-            if res.status() == 200 {
-                return;
-            }
+        if let Ok(res) = http().get(format!("{base}/readyz")).send().await
+            && res.status() == 200
+        {
+            return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
