@@ -2,6 +2,9 @@
 // stdin box feeds the program; a compile error shows its line; Stop ends a running program.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startServer, createSession, waitFor } from '../lib/server.mjs';
 import { launchBrowser, newPage, joinSession, byTestId, runAxe, formatViolations, CLIPBOARD, setCode, runStatus, runOutput, runCount } from './browser.mjs';
 
@@ -147,4 +150,42 @@ test('input typed while a server-side program runs reaches it, and the other per
   await byTestId(candidate, 'stdin-box').waitFor({ timeout: 10_000 });
   await interviewer.context().close();
   await candidate.context().close();
+});
+
+// A first ./scripts/start.sh serves pads while the server-side languages still install in the
+// background (<tools dir>/installing names them, with the installer's pid: here this test's own).
+// The picker says which are still installing, a run says why it did not start, and once the
+// install is done the same Run works without reloading.
+test('languages still being installed say so, and run once they are in', async () => {
+  const tools = mkdtempSync(join(tmpdir(), 'iide-tools-'));
+  // Readable by the unprivileged user the server becomes, as start.sh leaves /opt/interview-ide.
+  chmodSync(tools, 0o755);
+  const status = join(tools, 'installing');
+  writeFileSync(status, `pid ${process.pid}\nlanguages\n`, { mode: 0o644 });
+  const installing = await startServer(['--tools-dir', tools]);
+  try {
+    const session = await createSession(installing.url, { title: 'First start', language: 'c' });
+    const candidate = await newPage(browser, CLIPBOARD);
+    await joinSession(candidate, session.candidate_url, 'Grace');
+    const picker = byTestId(candidate, 'language-picker');
+    await waitFor(async () => (await picker.locator('option[value="c"]').innerText()).trim() === 'C (installing…)', { what: 'C marked as installing' });
+    assert.equal((await picker.locator('option[value="python"]').innerText()).trim(), 'Python');
+
+    await setCode(candidate, '#include <stdio.h>\nint main(void) { puts("Hello, world!"); return 0; }\n');
+    await startRun(candidate);
+    const refused = await waitDone(candidate);
+    assert.equal(refused.status, 'error');
+    assert.match(refused.output, /server-side languages are still being installed on this server/);
+
+    // The install is done: the same page runs it.
+    rmSync(status);
+    await startRun(candidate);
+    const ran = await waitDone(candidate);
+    assert.equal(ran.status, 'ok', ran.output);
+    assert.match(ran.output, /Hello, world!/);
+    await candidate.context().close();
+  } finally {
+    await installing.stop();
+    rmSync(tools, { recursive: true, force: true });
+  }
 });

@@ -8,6 +8,8 @@ export interface Language {
   name: string;
   /** Where its code runs; null when it cannot run. */
   runs_on?: 'browser' | 'server' | null;
+  /** Its tools are still being installed on the server (a first start installs them after serving). */
+  installing?: boolean;
 }
 
 /** Events of a server-side run (`/execute/ws` messages, or `POST .../execute` Server-Sent Events; docs/API.md). */

@@ -27,7 +27,7 @@ export type ProcessState = 'stopped' | 'starting' | 'running' | 'crashed';
 export interface WorkspaceStatus {
   app: { state: ProcessState; since?: number | string | null; error?: string | null };
   terminal: { state: ProcessState };
-  code_server: { installed: boolean; state: ProcessState; install_hint?: string | null };
+  code_server: { installed: boolean; installing?: boolean; state: ProcessState; install_hint?: string | null };
   /** Whether cgroups bound the workspace, and its disk quota's use (absent without a quota). */
   sandbox?: { cgroups: boolean; disk_used_bytes?: number | null; disk_limit_bytes?: number | null };
 }

@@ -30,6 +30,11 @@ export function useLanguages(): { languages: Language[]; loading: boolean } {
   return { languages: data ?? FALLBACK_LANGUAGES, loading: data === null };
 }
 
+/** A language as the pickers show it: its name, and whether the server is still installing it. */
+export function languageLabel(l: Language): string {
+  return l.installing ? `${l.name} (installing…)` : l.name;
+}
+
 /** A display name for a language id, even one the list does not know. */
 export function languageName(languages: Language[], id: string): string {
   return languages.find((l) => l.id === id)?.name ?? id;

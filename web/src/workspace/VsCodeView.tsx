@@ -39,6 +39,16 @@ export function VsCodeView({ status, visible }: { status: WorkspaceStatus | null
         <Spinner size={18} /> Checking VS Code…
       </div>
     );
+  } else if (!cs.installed && cs.installing) {
+    body = (
+      <div className="vscode-message" role="status" data-testid="vscode-installing">
+        <h2>
+          <Spinner size={18} /> VS Code is being installed on this server
+        </h2>
+        <p>It opens here by itself when it is ready, in a few minutes.</p>
+        <p className="muted">The editor, terminal and app panels work meanwhile.</p>
+      </div>
+    );
   } else if (!cs.installed) {
     body = (
       <div className="vscode-message" data-testid="vscode-install-hint">

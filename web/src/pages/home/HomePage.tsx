@@ -3,7 +3,7 @@ import { ApiError } from '../../api/client';
 import { listQuestions, type QuestionSummary } from '../../api/questions';
 import { createSession, type CreatedSession, type SessionKind } from '../../api/sessions';
 import { listExercises, type Exercise } from '../../api/workspace';
-import { useLanguages } from '../../core/languages';
+import { languageLabel, useLanguages } from '../../core/languages';
 import { CopyField } from '../../ui/CopyField';
 import { Spinner } from '../../ui/Spinner';
 import { messageOf, useLoad } from '../../ui/useLoad';
@@ -202,7 +202,7 @@ function CreateForm({ onCreated }: { onCreated: (s: CreatedSession, title: strin
             >
               {languages.map((l) => (
                 <option key={l.id} value={l.id}>
-                  {l.name}
+                  {languageLabel(l)}
                 </option>
               ))}
             </select>

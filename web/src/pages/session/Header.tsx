@@ -7,6 +7,7 @@ import { ConnectionBadge } from './ConnectionBadge';
 import { ParticipantsList } from './ParticipantsList';
 import type { CollabStatus } from '../../core/useCollab';
 import type { ParticipantView } from './useParticipants';
+import { languageLabel } from '../../core/languages';
 
 export interface HeaderProps {
   title: string;
@@ -70,7 +71,7 @@ export function Header(props: HeaderProps) {
             >
               {options.map((l) => (
                 <option key={l.id} value={l.id}>
-                  {l.name}
+                  {languageLabel(l)}
                 </option>
               ))}
             </select>
