@@ -6,8 +6,9 @@
 //! updates applied since (`tail`). A client's update is appended to it without a `Doc` when the
 //! update shows that a `Doc` would take it whole and as it is:
 //! - every struct in it is new and follows what the document holds (no gap, no overlap, no skip);
-//! - every item it refers to (left and right origin) is held or comes with it, and no item names
-//!   another item as its parent (only a `Doc` can tell whether that item is a type);
+//! - every item it refers to (left and right origin) is held or is an earlier item of the same
+//!   client in the update, and no item names another item as its parent (only a `Doc` can tell
+//!   whether that item is a type);
 //! - it deletes only items that are held;
 //! - nothing in it touches the server-owned map: no item of that map or next to one of its items,
 //!   no deletion of one.
@@ -283,8 +284,8 @@ pub struct Packed {
 }
 
 impl Packed {
-    /// Packs a document. None when it holds structs waiting for missing ones (they are not part
-    /// of its encoded state), or an item this module cannot read.
+    /// Packs a document. None when it holds structs waiting for missing ones (pending, or kept
+    /// past a gap), or an item this module cannot read.
     pub fn pack(doc: &Doc, guard: Option<&'static str>) -> Option<Packed> {
         let txn = doc.transact();
         if txn.store().pending_update().is_some() || txn.store().pending_ds().is_some() {
@@ -294,6 +295,12 @@ impl Packed {
         let sv = txn.state_vector();
         drop(txn);
         let scanned = scan(&base)?;
+        if scanned.structs.iter().any(|s| matches!(s.kind, Kind::Skip)) {
+            // yrs keeps structs that arrive before the ones they follow in its block store, past
+            // a skipped range, and encodes them so. Its state vector stops at the gap, so ours
+            // would too, and would stay behind the structs held past the gap once it is filled.
+            return None;
+        }
         let mut guarded = Ids::default();
         if let Some(name) = guard {
             guarded = items_of_map(&scanned, name, &Ids::default());
@@ -387,18 +394,27 @@ impl Packed {
                 .copied()
                 .unwrap_or_else(|| self.sv.get(client))
         };
-        let holds = |id: &ID| id.clock < held_until(&id.client);
         for s in &scanned.structs {
             if let Kind::Item {
                 origin,
                 right,
                 parent,
             } = &s.kind
-                && (matches!(parent, Parent::Nested(_))
-                    || origin.as_ref().is_some_and(|id| !holds(id))
-                    || right.as_ref().is_some_and(|id| !holds(id)))
             {
-                return Appended::NeedsDoc;
+                // What an item is placed next to exists before it: held already, or an earlier
+                // item of its own client in this update. A Doc waits forever for a neighbour
+                // that comes later (or is the item itself), and only a Doc sorts out items of
+                // several clients that refer to each other within one update.
+                let before = |id: &ID| {
+                    id.clock < self.sv.get(&id.client)
+                        || (id.client == s.client && id.clock < s.clock.start)
+                };
+                if matches!(parent, Parent::Nested(_))
+                    || origin.as_ref().is_some_and(|id| !before(id))
+                    || right.as_ref().is_some_and(|id| !before(id))
+                {
+                    return Appended::NeedsDoc;
+                }
             }
         }
         if scanned
@@ -408,14 +424,15 @@ impl Packed {
         {
             return Appended::NeedsDoc;
         }
-        if let Some(name) = self.guard
-            && (!items_of_map(&scanned, name, &self.guarded).is_empty()
+        if let Some(name) = self.guard {
+            if !items_of_map(&scanned, name, &self.guarded).is_empty()
                 || scanned
                     .deletes
                     .ranges()
-                    .any(|(client, r)| self.guarded.intersects(client, r.clone())))
-        {
-            return Appended::NeedsDoc;
+                    .any(|(client, r)| self.guarded.intersects(client, r.clone()))
+            {
+                return Appended::NeedsDoc;
+            }
         }
         let deletes_new = scanned
             .deletes
@@ -802,5 +819,285 @@ mod tests {
             assert_eq!(packed.append(&update), Appended::Applied);
         }
         assert_eq!(text(&packed.unpack(), "code"), text(&a.0, "code"));
+    }
+
+    /// The server's copy of a document, as the room keeps it: packed, or a live `Doc` while an
+    /// update needs one (packed again as soon as it can be).
+    enum Body {
+        Packed(Box<Packed>),
+        Live(Doc),
+    }
+
+    /// Everything a client can see of a document, to compare two of them.
+    fn content(doc: &Doc) -> (String, yrs::Any, yrs::Any, yrs::Any) {
+        use yrs::types::ToJson;
+        let code = doc.get_or_insert_text("code");
+        let meta = doc.get_or_insert_map("meta");
+        let data = doc.get_or_insert_map("data");
+        let list = doc.get_or_insert_array("list");
+        let txn = doc.transact();
+        (
+            code.get_string(&txn),
+            meta.to_json(&txn),
+            data.to_json(&txn),
+            list.to_json(&txn),
+        )
+    }
+
+    fn apply(doc: &Doc, update: &[u8]) {
+        doc.transact_mut()
+            .apply_update(Update::decode_v1(update).unwrap())
+            .unwrap();
+    }
+
+    fn whole(doc: &Doc) -> Vec<u8> {
+        doc.transact()
+            .encode_state_as_update_v1(&StateVector::default())
+    }
+
+    /// One to three random changes by one client, as the update it sends: text typed (some of
+    /// it outside the BMP, which counts twice in the lengths of encoded items) or deleted, keys of a map set or
+    /// removed (now and then of the server-owned `meta`), array items pushed, inserted, removed,
+    /// and maps nested in the array written to.
+    fn random_change(client: &Doc, rng: &mut rand::rngs::StdRng) -> Vec<u8> {
+        use rand::Rng;
+        use yrs::{Array, ArrayRef, MapPrelim, MapRef};
+        let code = client.get_or_insert_text("code");
+        let meta = client.get_or_insert_map("meta");
+        let data = client.get_or_insert_map("data");
+        let list = client.get_or_insert_array("list");
+        let mut txn = client.transact_mut();
+        for _ in 0..rng.random_range(1..=3) {
+            // Offsets given to a text count UTF-8 bytes (yrs' default `OffsetKind`): only
+            // those between characters.
+            let mut bounds = vec![0u32];
+            for c in code.get_string(&txn).chars() {
+                bounds.push(bounds.last().unwrap() + c.len_utf8() as u32);
+            }
+            match rng.random_range(0..100) {
+                0..40 => {
+                    let words = ["x", "abc", " ", "é", "😀", "\n", "zz😀é"];
+                    let at = bounds[rng.random_range(0..bounds.len())];
+                    code.insert(&mut txn, at, words[rng.random_range(0..words.len())]);
+                }
+                40..60 if bounds.len() > 1 => {
+                    let from = rng.random_range(0..bounds.len() - 1);
+                    let to = rng.random_range(from + 1..bounds.len().min(from + 6));
+                    code.remove_range(&mut txn, bounds[from], bounds[to] - bounds[from]);
+                }
+                60..75 => {
+                    let key = ["a", "b", "c", "d"][rng.random_range(0..4)];
+                    if rng.random_bool(0.3) {
+                        data.remove(&mut txn, key);
+                    } else {
+                        data.insert(&mut txn, key, rng.random_range(0..1000) as i64);
+                    }
+                }
+                75..80 => {
+                    meta.insert(&mut txn, "language", ["go", "rust"][rng.random_range(0..2)]);
+                }
+                80..92 => {
+                    let n = list.len(&txn);
+                    if n > 0 && rng.random_bool(0.3) {
+                        list.remove(&mut txn, rng.random_range(0..n));
+                    } else {
+                        list.insert(
+                            &mut txn,
+                            rng.random_range(0..=n),
+                            rng.random_range(0..9) as i64,
+                        );
+                    }
+                }
+                _ => {
+                    let n = list.len(&txn);
+                    let nested: Option<MapRef> = (0..n)
+                        .filter_map(|i| list.get(&txn, i)?.cast::<MapRef>().ok())
+                        .next();
+                    match nested {
+                        Some(map) if rng.random_bool(0.5) => {
+                            map.insert(&mut txn, "status", rng.random_range(0..9) as i64);
+                        }
+                        _ => {
+                            ArrayRef::push_back(&list, &mut txn, MapPrelim::default());
+                        }
+                    }
+                }
+            }
+        }
+        txn.encode_update_v1()
+    }
+
+    /// Random editing from three clients that lag behind one another, with and without garbage
+    /// collection, and now and then an update that reaches the server late (after later ones of
+    /// its client). The server takes each update as the room does (appended when `append`
+    /// allows, else through a `Doc`), and a yrs `Doc` takes the same updates in the same order.
+    /// After every step: `Applied` means that Doc took the update whole (nothing left pending)
+    /// and `Nothing` that it changed nothing; every few steps and at the end, the packed document
+    /// has the Doc's state vector and content, and so does a newcomer syncing from it; at the
+    /// end every client syncing from it has what the Doc has. A failure names its seed.
+    #[test]
+    fn random_updates_through_packed_match_a_doc() {
+        for seed in 0..48 {
+            random_run(seed);
+        }
+    }
+
+    fn random_run(seed: u64) {
+        use rand::{Rng, SeedableRng};
+        let rng = &mut rand::rngs::StdRng::seed_from_u64(seed);
+        let gc = rng.random_bool(0.5);
+        let doc = |id: u64| {
+            Doc::with_options(yrs::Options {
+                skip_gc: !gc,
+                ..yrs::Options::with_client_id(ClientID::new(id))
+            })
+        };
+        let server = server_doc();
+        let reference = doc(2);
+        apply(&reference, &whole(&server));
+        let mut body = Body::Packed(Box::new(Packed::pack(&server, Some("meta")).unwrap()));
+        let clients: Vec<Doc> = (0..3).map(|i| doc(100 + i)).collect();
+        for c in &clients {
+            apply(c, &whole(&server));
+        }
+        // What each client has not received yet, and what the server receives late.
+        let mut inbox: Vec<Vec<Vec<u8>>> = vec![Vec::new(); clients.len()];
+        let mut late: Vec<Vec<u8>> = Vec::new();
+        let deliver = |body: &mut Body, update: &[u8], rng: &mut rand::rngs::StdRng, at: &str| {
+            // (One transaction at a time: `content` takes its own.)
+            let sv = reference.transact().state_vector();
+            let before = content(&reference);
+            apply(&reference, update);
+            match body {
+                Body::Packed(packed) => match packed.append(update) {
+                    Appended::Applied => {
+                        let txn = reference.transact();
+                        assert!(
+                            txn.store().pending_update().is_none()
+                                && txn.store().pending_ds().is_none(),
+                            "seed {seed} {at}: appended, but a Doc holds part of it back"
+                        );
+                        assert_eq!(
+                            packed.state_vector(),
+                            &txn.state_vector(),
+                            "seed {seed} {at}"
+                        );
+                    }
+                    Appended::Nothing => {
+                        assert_eq!(reference.transact().state_vector(), sv, "seed {seed} {at}");
+                        assert_eq!(content(&reference), before, "seed {seed} {at}");
+                    }
+                    Appended::NeedsDoc => {
+                        let live = packed.unpack();
+                        apply(&live, update);
+                        *body = Body::Live(live);
+                    }
+                },
+                Body::Live(live) => apply(live, update),
+            }
+            // The room packs its document again once it has not needed it for a while.
+            if let Body::Live(live) = body {
+                if rng.random_bool(0.5) {
+                    if let Some(packed) = Packed::pack(live, Some("meta")) {
+                        *body = Body::Packed(Box::new(packed));
+                    }
+                }
+            }
+        };
+        let check = |body: &mut Body, at: &str| {
+            let expected = content(&reference);
+            match body {
+                Body::Live(live) => assert_eq!(content(live), expected, "seed {seed} {at}"),
+                Body::Packed(packed) => {
+                    assert_eq!(
+                        packed.state_vector(),
+                        &reference.transact().state_vector(),
+                        "seed {seed} {at}"
+                    );
+                    assert_eq!(content(&packed.unpack()), expected, "seed {seed} {at}");
+                    let newcomer = Doc::new();
+                    apply(&newcomer, &packed.diff(&StateVector::default()));
+                    assert_eq!(content(&newcomer), expected, "seed {seed} {at}: a newcomer");
+                }
+            }
+        };
+        for step in 0..150 {
+            let at = format!("step {step}");
+            let who = rng.random_range(0..clients.len());
+            if rng.random_bool(0.3) {
+                for update in inbox[who].drain(..) {
+                    apply(&clients[who], &update);
+                }
+            }
+            let update = random_change(&clients[who], rng);
+            for (i, inbox) in inbox.iter_mut().enumerate() {
+                if i != who {
+                    inbox.push(update.clone());
+                }
+            }
+            if rng.random_bool(0.05) {
+                late.push(update);
+            } else {
+                deliver(&mut body, &update, rng, &at);
+                if rng.random_bool(0.2) {
+                    for update in std::mem::take(&mut late) {
+                        deliver(&mut body, &update, rng, &at);
+                    }
+                }
+            }
+            if step % 10 == 9 {
+                check(&mut body, &at);
+            }
+        }
+        for update in std::mem::take(&mut late) {
+            deliver(&mut body, &update, rng, "the end");
+        }
+        if let Body::Live(live) = &body {
+            // Nothing is missing now: it packs.
+            body = Body::Packed(Box::new(
+                Packed::pack(live, Some("meta")).expect("packs once complete"),
+            ));
+        }
+        check(&mut body, "the end");
+        let Body::Packed(packed) = &mut body else {
+            unreachable!()
+        };
+        for (c, inbox) in clients.iter().zip(&inbox) {
+            // A client catching up from the server, whatever it still lacks.
+            let sv = c.transact().state_vector();
+            apply(c, &packed.diff(&sv));
+            assert_eq!(
+                content(c),
+                content(&reference),
+                "seed {seed}: a client catching up"
+            );
+            for update in inbox {
+                apply(c, update);
+            }
+            assert_eq!(
+                content(c),
+                content(&reference),
+                "seed {seed}: a client caught up"
+            );
+        }
+    }
+
+    /// An item placed next to itself (or next to a later item of its own client) is one a Doc
+    /// waits for forever. Any client can send one; it is never appended.
+    #[test]
+    fn an_item_next_to_itself_needs_a_doc() {
+        let server = server_doc();
+        let mut packed = Packed::pack(&server, None).unwrap();
+        // Client 100's first struct: the string "x", whose right origin is its own id 100#0.
+        let string = 4;
+        let update = [1, 1, 100, 0, HAS_RIGHT_ORIGIN | string, 100, 0, 1, b'x', 0];
+        let doc = Doc::new();
+        apply(&doc, &whole(&server));
+        apply(&doc, &update);
+        assert!(doc.transact().store().pending_update().is_some());
+        assert_eq!(packed.append(&update), Appended::NeedsDoc);
+        // Its left origin instead: the same.
+        let update = [1, 1, 100, 0, HAS_ORIGIN | string, 100, 0, 1, b'x', 0];
+        assert_eq!(packed.append(&update), Appended::NeedsDoc);
     }
 }
