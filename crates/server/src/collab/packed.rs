@@ -424,15 +424,14 @@ impl Packed {
         {
             return Appended::NeedsDoc;
         }
-        if let Some(name) = self.guard {
-            if !items_of_map(&scanned, name, &self.guarded).is_empty()
+        if let Some(name) = self.guard
+            && (!items_of_map(&scanned, name, &self.guarded).is_empty()
                 || scanned
                     .deletes
                     .ranges()
-                    .any(|(client, r)| self.guarded.intersects(client, r.clone()))
-            {
-                return Appended::NeedsDoc;
-            }
+                    .any(|(client, r)| self.guarded.intersects(client, r.clone())))
+        {
+            return Appended::NeedsDoc;
         }
         let deletes_new = scanned
             .deletes
@@ -996,12 +995,11 @@ mod tests {
                 Body::Live(live) => apply(live, update),
             }
             // The room packs its document again once it has not needed it for a while.
-            if let Body::Live(live) = body {
-                if rng.random_bool(0.5) {
-                    if let Some(packed) = Packed::pack(live, Some("meta")) {
-                        *body = Body::Packed(Box::new(packed));
-                    }
-                }
+            if let Body::Live(live) = body
+                && rng.random_bool(0.5)
+                && let Some(packed) = Packed::pack(live, Some("meta"))
+            {
+                *body = Body::Packed(Box::new(packed));
             }
         };
         let check = |body: &mut Body, at: &str| {

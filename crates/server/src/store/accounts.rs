@@ -1,19 +1,18 @@
 //! Accounts: teams, users, sign-ins, API keys, invites, the audit log, and the team's list of
 //! sessions. Secrets arrive here already hashed.
 
-use sqlx::Row;
-use sqlx::any::AnyRow;
+use sqlx::FromRow;
 
-use super::{Result, SessionRow, Store, session_from_row};
+use super::{Result, SessionRow, Store};
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromRow)]
 pub struct TeamRow {
     pub id: String,
     pub name: String,
     pub created_at: i64,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromRow)]
 pub struct UserRow {
     pub id: String,
     pub email: String,
@@ -27,7 +26,7 @@ pub struct UserRow {
     pub disabled_at: Option<i64>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromRow)]
 pub struct ApiKeyRow {
     pub id: String,
     pub user_id: String,
@@ -43,7 +42,7 @@ pub struct ApiKeyRow {
     pub last_used_at: Option<i64>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromRow)]
 pub struct InviteRow {
     pub code_hash: String,
     pub team_id: String,
@@ -53,7 +52,7 @@ pub struct InviteRow {
     pub expires_at: i64,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromRow)]
 pub struct AuditRow {
     pub id: i64,
     pub at: i64,
@@ -89,25 +88,11 @@ pub struct ListedSession {
 const USER_COLUMNS: &str =
     "u.id, u.email, u.name, u.password_hash, u.role, u.team_id, u.created_at, u.disabled_at";
 
-fn user_from_row(r: &AnyRow) -> Result<UserRow> {
-    Ok(UserRow {
-        id: r.try_get("id")?,
-        email: r.try_get("email")?,
-        name: r.try_get("name")?,
-        password_hash: r.try_get("password_hash")?,
-        role: r.try_get("role")?,
-        team_id: r.try_get("team_id")?,
-        created_at: r.try_get("created_at")?,
-        disabled_at: r.try_get("disabled_at")?,
-    })
-}
-
 impl Store {
     pub async fn count_users(&self) -> Result<i64> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM users")
+        Ok(sqlx::query_scalar("SELECT COUNT(*) AS n FROM users")
             .fetch_one(self.pool())
-            .await?;
-        Ok(row.try_get("n")?)
+            .await?)
     }
 
     pub async fn create_team(&self, t: &TeamRow) -> Result<()> {
@@ -121,18 +106,11 @@ impl Store {
     }
 
     pub async fn teams(&self) -> Result<Vec<TeamRow>> {
-        let rows = sqlx::query("SELECT id, name, created_at FROM teams ORDER BY created_at, id")
-            .fetch_all(self.pool())
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(TeamRow {
-                    id: r.try_get("id")?,
-                    name: r.try_get("name")?,
-                    created_at: r.try_get("created_at")?,
-                })
-            })
-            .collect()
+        Ok(
+            sqlx::query_as("SELECT id, name, created_at FROM teams ORDER BY created_at, id")
+                .fetch_all(self.pool())
+                .await?,
+        )
     }
 
     pub async fn create_user(&self, u: &UserRow) -> Result<()> {
@@ -154,32 +132,29 @@ impl Store {
     }
 
     pub async fn user_by_email(&self, email: &str) -> Result<Option<UserRow>> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {USER_COLUMNS} FROM users u WHERE u.email = $1"
         )))
         .bind(email)
         .fetch_optional(self.pool())
-        .await?;
-        row.map(|r| user_from_row(&r)).transpose()
+        .await?)
     }
 
     pub async fn user_by_id(&self, id: &str) -> Result<Option<UserRow>> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1"
         )))
         .bind(id)
         .fetch_optional(self.pool())
-        .await?;
-        row.map(|r| user_from_row(&r)).transpose()
+        .await?)
     }
 
     pub async fn users(&self) -> Result<Vec<UserRow>> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {USER_COLUMNS} FROM users u ORDER BY u.created_at, u.id"
         )))
         .fetch_all(self.pool())
-        .await?;
-        rows.iter().map(user_from_row).collect()
+        .await?)
     }
 
     /// Disables (Some(at)) or enables (None) a user; a disabled user's sign-ins are deleted and
@@ -228,15 +203,14 @@ impl Store {
 
     /// The enabled user of an unexpired sign-in.
     pub async fn login_user(&self, token_hash: &str, now: i64) -> Result<Option<UserRow>> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {USER_COLUMNS} FROM logins l JOIN users u ON u.id = l.user_id \
              WHERE l.token_hash = $1 AND l.expires_at > $2 AND u.disabled_at IS NULL"
         )))
         .bind(token_hash)
         .bind(now)
         .fetch_optional(self.pool())
-        .await?;
-        row.map(|r| user_from_row(&r)).transpose()
+        .await?)
     }
 
     pub async fn delete_login(&self, token_hash: &str) -> Result<()> {
@@ -274,7 +248,15 @@ impl Store {
         key_hash: &str,
         now: i64,
     ) -> Result<Option<(UserRow, String)>> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        #[derive(FromRow)]
+        struct KeyUser {
+            #[sqlx(flatten)]
+            user: UserRow,
+            key_id: String,
+            key_scopes: String,
+            key_last_used: Option<i64>,
+        }
+        let row: Option<KeyUser> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {USER_COLUMNS}, k.id AS key_id, k.scopes AS key_scopes, k.last_used_at AS key_last_used FROM api_keys k JOIN users u ON u.id = k.user_id \
              WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > $2) AND u.disabled_at IS NULL"
         )))
@@ -283,43 +265,25 @@ impl Store {
         .fetch_optional(self.pool())
         .await?;
         let Some(r) = row else { return Ok(None) };
-        let last: Option<i64> = r.try_get("key_last_used")?;
-        if last.is_none_or(|t| now - t > 60_000) {
-            let id: String = r.try_get("key_id")?;
+        if r.key_last_used.is_none_or(|t| now - t > 60_000) {
             sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
                 .bind(now)
-                .bind(id)
+                .bind(r.key_id)
                 .execute(self.pool())
                 .await?;
         }
-        Ok(Some((user_from_row(&r)?, r.try_get("key_scopes")?)))
+        Ok(Some((r.user, r.key_scopes)))
     }
 
     /// Keys, newest first: one user's, or everyone's.
     pub async fn api_keys(&self, user_id: Option<&str>) -> Result<Vec<ApiKeyRow>> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT id, user_id, name, key_hash, prefix, created_at, revoked_at, scopes, expires_at, last_used_at FROM api_keys \
              WHERE ($1 IS NULL OR user_id = $1) ORDER BY created_at DESC, id",
         )
         .bind(user_id.map(str::to_string))
         .fetch_all(self.pool())
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(ApiKeyRow {
-                    id: r.try_get("id")?,
-                    user_id: r.try_get("user_id")?,
-                    name: r.try_get("name")?,
-                    key_hash: r.try_get("key_hash")?,
-                    prefix: r.try_get("prefix")?,
-                    created_at: r.try_get("created_at")?,
-                    revoked_at: r.try_get("revoked_at")?,
-                    scopes: r.try_get("scopes")?,
-                    expires_at: r.try_get("expires_at")?,
-                    last_used_at: r.try_get("last_used_at")?,
-                })
-            })
-            .collect()
+        .await?)
     }
 
     /// Revokes a key (once); `owner` limits it to that user's keys.
@@ -350,25 +314,14 @@ impl Store {
 
     /// An unused, unexpired invite.
     pub async fn invite(&self, code_hash: &str, now: i64) -> Result<Option<InviteRow>> {
-        let row = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT code_hash, team_id, role, created_by, created_at, expires_at FROM invites \
              WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2",
         )
         .bind(code_hash)
         .bind(now)
         .fetch_optional(self.pool())
-        .await?;
-        row.map(|r| {
-            Ok(InviteRow {
-                code_hash: r.try_get("code_hash")?,
-                team_id: r.try_get("team_id")?,
-                role: r.try_get("role")?,
-                created_by: r.try_get("created_by")?,
-                created_at: r.try_get("created_at")?,
-                expires_at: r.try_get("expires_at")?,
-            })
-        })
-        .transpose()
+        .await?)
     }
 
     /// Uses an invite to create its user, once: false if it was used meanwhile.
@@ -424,23 +377,11 @@ impl Store {
 
     /// The audit log, newest first, entries before id `before` (all when None).
     pub async fn audit(&self, limit: i64, before: Option<i64>) -> Result<Vec<AuditRow>> {
-        let rows = sqlx::query("SELECT id, at, actor, action, target, detail FROM audit_log WHERE id < $1 ORDER BY id DESC LIMIT $2")
+        Ok(sqlx::query_as("SELECT id, at, actor, action, target, detail FROM audit_log WHERE id < $1 ORDER BY id DESC LIMIT $2")
             .bind(before.unwrap_or(i64::MAX))
             .bind(limit)
             .fetch_all(self.pool())
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(AuditRow {
-                    id: r.try_get("id")?,
-                    at: r.try_get("at")?,
-                    actor: r.try_get("actor")?,
-                    action: r.try_get("action")?,
-                    target: r.try_get("target")?,
-                    detail: r.try_get("detail")?,
-                })
-            })
-            .collect()
+            .await?)
     }
 
     /// A page of sessions, newest first, and how many match in all.
@@ -454,7 +395,7 @@ impl Store {
         let filter = "($1 IS NULL OR s.team_id = $1) AND ($2 IS NULL OR s.created_by = $2) \
              AND ($3 IS NULL OR LOWER(s.title) LIKE $3) \
              AND ($4 IS NULL OR ($4 = 1 AND s.ended_at IS NULL) OR ($4 = 0 AND s.ended_at IS NOT NULL))";
-        let count = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "SELECT COUNT(*) AS n FROM sessions s WHERE {filter}"
         )))
         .bind(f.team_id.clone())
@@ -462,9 +403,14 @@ impl Store {
         .bind(search.clone())
         .bind(open)
         .fetch_one(self.pool())
-        .await?
-        .try_get::<i64, _>("n")?;
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        .await?;
+        #[derive(FromRow)]
+        struct WithCreator {
+            #[sqlx(flatten)]
+            session: SessionRow,
+            creator_email: Option<String>,
+        }
+        let rows: Vec<WithCreator> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT s.id, s.title, s.language, s.kind, s.interviewer_token_hash, s.candidate_token_hash, s.created_at, \
              s.ended_at, s.execution_enabled, s.time_limit_seconds, s.exercise, s.team_id, s.created_by, u.email AS creator_email \
              FROM sessions s LEFT JOIN users u ON u.id = s.created_by WHERE {filter} \
@@ -479,17 +425,16 @@ impl Store {
         .fetch_all(self.pool())
         .await?;
         let mut out = Vec::with_capacity(rows.len());
-        for r in &rows {
-            let session = session_from_row(r)?;
+        for r in rows {
             let participants = self
-                .participants(&session.id)
+                .participants(&r.session.id)
                 .await?
                 .into_iter()
                 .map(|p| (p.name, p.role))
                 .collect();
             out.push(ListedSession {
-                session,
-                creator_email: r.try_get("creator_email")?,
+                session: r.session,
+                creator_email: r.creator_email,
                 participants,
             });
         }

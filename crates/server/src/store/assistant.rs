@@ -2,9 +2,9 @@
 //! hands out `AssistantTables`; the SQL stays here, in the store.
 
 use serde::Serialize;
-use sqlx::Row;
+use sqlx::FromRow;
 
-use super::{Result, Store};
+use super::{Flag, Result, Store};
 
 /// The assistant's tables of one store.
 #[derive(Clone, Copy)]
@@ -20,7 +20,7 @@ impl Store {
 }
 
 /// One message of a session's assistant conversation: a question or a reply.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, FromRow)]
 pub struct MessageRow {
     pub id: String,
     #[serde(skip)]
@@ -30,6 +30,7 @@ pub struct MessageRow {
     pub context_kind: Option<String>,
     pub context: Option<String>,
     pub status: String,
+    #[sqlx(try_from = "Flag")]
     pub cut_off: bool,
     pub error: Option<String>,
     pub model: Option<String>,
@@ -43,11 +44,12 @@ pub struct MessageRow {
 
 impl AssistantTables<'_> {
     pub async fn mode(self, session_id: &str) -> Result<Option<String>> {
-        let row = sqlx::query("SELECT mode FROM assistant_settings WHERE session_id = $1")
-            .bind(session_id)
-            .fetch_optional(self.store.pool())
-            .await?;
-        Ok(row.map(|r| r.try_get("mode")).transpose()?)
+        Ok(
+            sqlx::query_scalar("SELECT mode FROM assistant_settings WHERE session_id = $1")
+                .bind(session_id)
+                .fetch_optional(self.store.pool())
+                .await?,
+        )
     }
 
     pub async fn set_mode(self, session_id: &str, mode: &str) -> Result<()> {
@@ -110,56 +112,30 @@ impl AssistantTables<'_> {
     }
 
     pub async fn messages(self, session_id: &str) -> Result<Vec<MessageRow>> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT id, session_id, role, text, context_kind, context, status, cut_off, error, model, mode, input_tokens, \
              output_tokens, created_at, first_token_ms, duration_ms FROM chat_messages WHERE session_id = $1 ORDER BY n",
         )
         .bind(session_id)
         .fetch_all(self.store.pool())
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(MessageRow {
-                    id: r.try_get("id")?,
-                    session_id: r.try_get("session_id")?,
-                    role: r.try_get("role")?,
-                    text: r.try_get("text")?,
-                    context_kind: r.try_get("context_kind")?,
-                    context: r.try_get("context")?,
-                    status: r.try_get("status")?,
-                    cut_off: r.try_get::<i64, _>("cut_off")? != 0,
-                    error: r.try_get("error")?,
-                    model: r.try_get("model")?,
-                    mode: r.try_get("mode")?,
-                    input_tokens: r.try_get("input_tokens")?,
-                    output_tokens: r.try_get("output_tokens")?,
-                    created_at: r.try_get("created_at")?,
-                    first_token_ms: r.try_get("first_token_ms")?,
-                    duration_ms: r.try_get("duration_ms")?,
-                })
-            })
-            .collect()
+        .await?)
     }
 
     /// Tokens the session has used so far (input and output of every reply).
     pub async fn tokens_used(self, session_id: &str) -> Result<i64> {
-        let row = sqlx::query("SELECT CAST(COALESCE(SUM(input_tokens + output_tokens), 0) AS BIGINT) AS used FROM chat_messages WHERE session_id = $1")
+        Ok(sqlx::query_scalar("SELECT CAST(COALESCE(SUM(input_tokens + output_tokens), 0) AS BIGINT) AS used FROM chat_messages WHERE session_id = $1")
             .bind(session_id)
             .fetch_one(self.store.pool())
-            .await?;
-        Ok(row.try_get::<i64, _>("used")?)
+            .await?)
     }
 
     /// Replies left 'streaming' by a server that stopped mid-way: (session, message id).
     pub async fn interrupted(self) -> Result<Vec<(crate::ids::SessionId, String)>> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT session_id, id FROM chat_messages WHERE status = 'streaming' ORDER BY n",
         )
         .fetch_all(self.store.pool())
-        .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get("session_id")?, r.try_get("id")?)))
-            .collect()
+        .await?)
     }
 
     /// Marks a reply that was interrupted as cut off, keeping its text.

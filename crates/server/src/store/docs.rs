@@ -12,7 +12,6 @@
 //! part of it is newer than the snapshot (applying a known update again changes nothing).
 
 use async_trait::async_trait;
-use sqlx::Row;
 
 use super::{Result, Store};
 use crate::docname::DocKey;
@@ -99,7 +98,7 @@ impl DocStore for Store {
     async fn load(&self, key: &DocKey, until: Option<i64>) -> Result<StoredDoc> {
         let until = until.unwrap_or(i64::MAX);
         let doc = key.doc.to_string();
-        let snapshot = sqlx::query(
+        let snapshot: Option<(i64, Vec<u8>)> = sqlx::query_as(
             "SELECT covers_seq, state FROM doc_snapshots WHERE session_id = $1 AND doc = $2 AND at <= $3 \
              ORDER BY covers_seq DESC LIMIT 1",
         )
@@ -109,13 +108,10 @@ impl DocStore for Store {
         .fetch_optional(&self.pool)
         .await?;
         let (covers, snapshot) = match snapshot {
-            Some(r) => (
-                r.try_get::<i64, _>("covers_seq")?,
-                Some(r.try_get::<Vec<u8>, _>("state")?),
-            ),
+            Some((covers, state)) => (covers, Some(state)),
             None => (0, None),
         };
-        let rows = sqlx::query(
+        let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(
             "SELECT seq, data FROM doc_updates WHERE session_id = $1 AND doc = $2 AND seq > $3 AND at <= $4 ORDER BY seq",
         )
         .bind(&key.session_id)
@@ -126,9 +122,9 @@ impl DocStore for Store {
         .await?;
         let mut last_seq = covers;
         let mut updates = Vec::with_capacity(rows.len());
-        for r in &rows {
-            last_seq = last_seq.max(r.try_get::<i64, _>("seq")?);
-            updates.push(r.try_get::<Vec<u8>, _>("data")?);
+        for (seq, data) in rows {
+            last_seq = last_seq.max(seq);
+            updates.push(data);
         }
         Ok(StoredDoc {
             snapshot,
@@ -148,20 +144,19 @@ impl DocStore for Store {
     }
 
     async fn doc_names(&self, session_id: &str) -> Result<Vec<String>> {
-        let rows = sqlx::query("SELECT DISTINCT doc FROM doc_updates WHERE session_id = $1 UNION SELECT DISTINCT doc FROM doc_snapshots WHERE session_id = $1")
+        Ok(sqlx::query_scalar("SELECT DISTINCT doc FROM doc_updates WHERE session_id = $1 UNION SELECT DISTINCT doc FROM doc_snapshots WHERE session_id = $1")
             .bind(session_id)
             .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(|r| Ok(r.try_get("doc")?)).collect()
+            .await?)
     }
 
     async fn latest_snapshot_seq(&self, key: &DocKey) -> Result<i64> {
-        let row = sqlx::query("SELECT MAX(covers_seq) AS covers FROM doc_snapshots WHERE session_id = $1 AND doc = $2")
+        let covers: Option<i64> = sqlx::query_scalar("SELECT MAX(covers_seq) AS covers FROM doc_snapshots WHERE session_id = $1 AND doc = $2")
             .bind(&key.session_id)
             .bind(key.doc.to_string())
             .fetch_one(&self.pool)
             .await?;
-        Ok(row.try_get::<Option<i64>, _>("covers")?.unwrap_or(0))
+        Ok(covers.unwrap_or(0))
     }
 
     async fn write_if_unchanged(
@@ -178,7 +173,7 @@ impl DocStore for Store {
                 .fetch_one(&mut *tx)
                 .await?;
         }
-        let row = sqlx::query(
+        let (updates, snapshots): (Option<i64>, Option<i64>) = sqlx::query_as(
             "SELECT (SELECT MAX(seq) FROM doc_updates WHERE session_id = $1 AND doc = $2) AS updates, \
                     (SELECT MAX(covers_seq) FROM doc_snapshots WHERE session_id = $1 AND doc = $2) AS snapshots",
         )
@@ -186,10 +181,7 @@ impl DocStore for Store {
         .bind(key.doc.to_string())
         .fetch_one(&mut *tx)
         .await?;
-        let last = row
-            .try_get::<Option<i64>, _>("updates")?
-            .unwrap_or(0)
-            .max(row.try_get::<Option<i64>, _>("snapshots")?.unwrap_or(0));
+        let last = updates.unwrap_or(0).max(snapshots.unwrap_or(0));
         if last > seen_last_seq {
             return Ok(false);
         }
@@ -199,14 +191,13 @@ impl DocStore for Store {
     }
 
     async fn change_times(&self, key: &DocKey) -> Result<Vec<i64>> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_scalar(
             "SELECT at FROM doc_updates WHERE session_id = $1 AND doc = $2 ORDER BY seq",
         )
         .bind(&key.session_id)
         .bind(key.doc.to_string())
         .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(|r| Ok(r.try_get("at")?)).collect()
+        .await?)
     }
 
     async fn delete_session(&self, session_id: &str) -> Result<()> {

@@ -2,7 +2,9 @@
 //!
 //! Both backends go through sqlx's `Any` driver with plain SQL that both dialects accept
 //! (`$n` placeholders, BIGINT milliseconds, text and bytes), and each has its own migrations
-//! folder for the few DDL differences (AUTOINCREMENT vs BIGSERIAL, BLOB vs BYTEA).
+//! folder for the few DDL differences (AUTOINCREMENT vs BIGSERIAL, BLOB vs BYTEA). Rows are
+//! read into `#[derive(FromRow)]` structs by column name (flags, stored as integers, through
+//! `Flag`); one or two columns with `query_scalar` or into a tuple.
 //! Documents have their own interface, `DocStore` (docs.rs).
 
 mod docs;
@@ -15,8 +17,8 @@ mod accounts;
 mod assistant;
 mod questions;
 
-use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::{AnyPool, Executor, Row};
+use sqlx::any::{AnyPoolOptions, AnyTypeInfo, AnyValueRef};
+use sqlx::{Any, AnyPool, Executor, FromRow};
 
 pub use accounts::{
     ApiKeyRow, AuditRow, InviteRow, ListedSession, SessionFilter, TeamRow, UserRow,
@@ -73,7 +75,7 @@ pub enum Backend {
     Postgres,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromRow)]
 pub struct SessionRow {
     pub id: crate::ids::SessionId,
     pub title: String,
@@ -85,6 +87,7 @@ pub struct SessionRow {
     pub candidate_token_hash: String,
     pub created_at: i64,
     pub ended_at: Option<i64>,
+    #[sqlx(flatten)]
     pub policy: Policy,
     /// The team that owns the session (None: made before accounts; only admins see it).
     pub team_id: Option<String>,
@@ -93,8 +96,9 @@ pub struct SessionRow {
 }
 
 /// What the candidate may use in a session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, FromRow)]
 pub struct Policy {
+    #[sqlx(try_from = "Flag")]
     pub execution_enabled: bool,
     pub time_limit_seconds: i64,
 }
@@ -108,7 +112,7 @@ impl Default for Policy {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromRow)]
 pub struct ParticipantRow {
     pub id: String,
     pub session_id: String,
@@ -118,13 +122,39 @@ pub struct ParticipantRow {
     pub joined_at: i64,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromRow)]
 pub struct EventRow {
     pub id: i64,
     pub at: i64,
     pub kind: String,
     pub actor: Option<String>,
     pub data: String,
+}
+
+/// A yes/no column, read into a `bool`: an integer on both backends (SQLite has no boolean
+/// type), zero for no.
+struct Flag(bool);
+
+impl sqlx::Type<Any> for Flag {
+    fn type_info() -> AnyTypeInfo {
+        <i64 as sqlx::Type<Any>>::type_info()
+    }
+
+    fn compatible(ty: &AnyTypeInfo) -> bool {
+        <i64 as sqlx::Type<Any>>::compatible(ty)
+    }
+}
+
+impl<'r> sqlx::Decode<'r, Any> for Flag {
+    fn decode(value: AnyValueRef<'r>) -> std::result::Result<Self, sqlx::error::BoxDynError> {
+        Ok(Flag(<i64 as sqlx::Decode<Any>>::decode(value)? != 0))
+    }
+}
+
+impl From<Flag> for bool {
+    fn from(flag: Flag) -> bool {
+        flag.0
+    }
 }
 
 #[derive(Clone)]
@@ -238,14 +268,13 @@ impl Store {
     }
 
     pub async fn get_session(&self, id: &str) -> Result<Option<SessionRow>> {
-        let row = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT id, title, language, kind, interviewer_token_hash, candidate_token_hash, created_at, ended_at, \
              execution_enabled, time_limit_seconds, exercise, team_id, created_by FROM sessions WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&self.pool)
-        .await?;
-        row.map(|r| session_from_row(&r)).transpose()
+        .await?)
     }
 
     pub async fn set_language(&self, id: &str, language: &str) -> Result<()> {
@@ -294,25 +323,13 @@ impl Store {
     }
 
     pub async fn participants(&self, session_id: &str) -> Result<Vec<ParticipantRow>> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT id, session_id, name, color, role, joined_at FROM participants \
              WHERE session_id = $1 ORDER BY joined_at, id",
         )
         .bind(session_id)
         .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(ParticipantRow {
-                    id: r.try_get("id")?,
-                    session_id: r.try_get("session_id")?,
-                    name: r.try_get("name")?,
-                    color: r.try_get("color")?,
-                    role: r.try_get("role")?,
-                    joined_at: r.try_get("joined_at")?,
-                })
-            })
-            .collect()
+        .await?)
     }
 
     pub async fn add_event(
@@ -338,23 +355,12 @@ impl Store {
 
     /// The session's timeline, oldest first.
     pub async fn events(&self, session_id: &str) -> Result<Vec<EventRow>> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT id, at, kind, actor, data FROM events WHERE session_id = $1 ORDER BY id",
         )
         .bind(session_id)
         .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(EventRow {
-                    id: r.try_get("id")?,
-                    at: r.try_get("at")?,
-                    kind: r.try_get("kind")?,
-                    actor: r.try_get("actor")?,
-                    data: r.try_get("data")?,
-                })
-            })
-            .collect()
+        .await?)
     }
 
     /// Marks a session ended (once); false if it had already ended.
@@ -391,7 +397,13 @@ impl Store {
 
     /// All sessions, newest first, with how many people joined each (the operator's list).
     pub async fn list_sessions(&self, limit: i64) -> Result<Vec<(SessionRow, i64)>> {
-        let rows = sqlx::query(
+        #[derive(FromRow)]
+        struct Counted {
+            #[sqlx(flatten)]
+            session: SessionRow,
+            participants: i64,
+        }
+        let rows: Vec<Counted> = sqlx::query_as(
             "SELECT s.id, s.title, s.language, s.kind, s.interviewer_token_hash, s.candidate_token_hash, s.created_at, \
              s.ended_at, s.execution_enabled, s.time_limit_seconds, s.exercise, s.team_id, s.created_by, \
              (SELECT COUNT(*) FROM participants p WHERE p.session_id = s.id) AS participants \
@@ -400,17 +412,19 @@ impl Store {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| Ok((session_from_row(r)?, r.try_get::<i64, _>("participants")?)))
-            .collect()
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.session, r.participants))
+            .collect())
     }
 
     pub async fn scorecard(&self, id: &str) -> Result<Option<String>> {
-        let row = sqlx::query("SELECT scorecard FROM sessions WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.and_then(|r| r.try_get::<Option<String>, _>("scorecard").ok().flatten()))
+        let scorecard: Option<Option<String>> =
+            sqlx::query_scalar("SELECT scorecard FROM sessions WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(scorecard.flatten())
     }
 
     pub async fn set_scorecard(&self, id: &str, json: &str) -> Result<()> {
@@ -421,26 +435,6 @@ impl Store {
             .await?;
         Ok(())
     }
-}
-
-pub(super) fn session_from_row(r: &AnyRow) -> Result<SessionRow> {
-    Ok(SessionRow {
-        id: r.try_get("id")?,
-        title: r.try_get("title")?,
-        language: r.try_get("language")?,
-        kind: r.try_get("kind")?,
-        exercise: r.try_get("exercise")?,
-        interviewer_token_hash: r.try_get("interviewer_token_hash")?,
-        candidate_token_hash: r.try_get("candidate_token_hash")?,
-        created_at: r.try_get("created_at")?,
-        ended_at: r.try_get("ended_at")?,
-        policy: Policy {
-            execution_enabled: r.try_get::<i64, _>("execution_enabled")? != 0,
-            time_limit_seconds: r.try_get("time_limit_seconds")?,
-        },
-        team_id: r.try_get("team_id")?,
-        created_by: r.try_get("created_by")?,
-    })
 }
 
 /// `sqlite://data/x.db` -> a URL that creates the file, after creating its folder.

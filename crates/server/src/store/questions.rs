@@ -1,11 +1,11 @@
 //! The question library's tables: questions, and which question a session was created from.
 
-use sqlx::Row;
+use sqlx::FromRow;
 
 use super::{Result, Store};
 
 /// A stored question. `starters` and `tests` are JSON, read by the `questions` module.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromRow)]
 pub struct QuestionRow {
     pub id: String,
     pub title: String,
@@ -23,21 +23,6 @@ pub struct QuestionRow {
 }
 
 const COLUMNS: &str = "id, title, description, starters, tests, owner_team_id, created_by, created_at, updated_at, deleted_at";
-
-fn read(r: &sqlx::any::AnyRow) -> Result<QuestionRow> {
-    Ok(QuestionRow {
-        id: r.try_get("id")?,
-        title: r.try_get("title")?,
-        description: r.try_get("description")?,
-        starters: r.try_get("starters")?,
-        tests: r.try_get("tests")?,
-        owner_team_id: r.try_get("owner_team_id")?,
-        created_by: r.try_get("created_by")?,
-        created_at: r.try_get("created_at")?,
-        updated_at: r.try_get("updated_at")?,
-        deleted_at: r.try_get("deleted_at")?,
-    })
-}
 
 impl Store {
     /// Inserts the question, or replaces its content when it exists (the library's files are the
@@ -85,13 +70,12 @@ impl Store {
 
     /// The questions a team may use: the server's library and its own.
     pub async fn list_questions(&self, team_id: &str) -> Result<Vec<QuestionRow>> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM questions WHERE deleted_at IS NULL AND (owner_team_id IS NULL OR owner_team_id = $1) ORDER BY title, id"
         )))
         .bind(team_id)
         .fetch_all(self.pool())
-        .await?;
-        rows.iter().map(read).collect()
+        .await?)
     }
 
     /// Replaces the content of `team_id`'s question `id`; false when the team has no such question.
@@ -124,13 +108,12 @@ impl Store {
     }
 
     pub async fn question(&self, id: &str) -> Result<Option<QuestionRow>> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM questions WHERE id = $1"
         )))
         .bind(id)
         .fetch_optional(self.pool())
-        .await?;
-        row.as_ref().map(read).transpose()
+        .await?)
     }
 
     pub async fn set_session_question(&self, session_id: &str, question_id: &str) -> Result<()> {
@@ -144,13 +127,12 @@ impl Store {
 
     /// The question a session was created from, if any.
     pub async fn session_question(&self, session_id: &str) -> Result<Option<QuestionRow>> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {} FROM questions q JOIN session_questions s ON s.question_id = q.id WHERE s.session_id = $1",
             COLUMNS.split(", ").map(|c| format!("q.{c}")).collect::<Vec<_>>().join(", ")
         )))
         .bind(session_id)
         .fetch_optional(self.pool())
-        .await?;
-        row.as_ref().map(read).transpose()
+        .await?)
     }
 }
