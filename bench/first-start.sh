@@ -23,6 +23,8 @@ for a in "$@"; do
 done
 
 work="$(mktemp -d /tmp/iide-first-start.XXXXXX)"
+# As a clone anywhere a user keeps it: the server, once unprivileged, must reach ./data.
+chmod 755 "$work"
 # The rustup toolchain stays (it is part of "a machine with Rust"); the crate registry is new.
 export CARGO_HOME="$work/cargo-home" npm_config_cache="$work/npm-cache" PIP_NO_CACHE_DIR=1
 mkdir -p "$CARGO_HOME"
