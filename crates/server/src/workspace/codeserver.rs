@@ -58,11 +58,13 @@ impl CodeServer {
 
     pub fn status(&self) -> Status {
         let installed = self.installed();
+        // The installer's file is read only when code-server is missing.
+        let installing = !installed && self.installing();
         Status {
             installed,
-            installing: !installed && self.installing(),
+            installing,
             state: if self.running() { "running" } else { "stopped" },
-            install_hint: (!installed).then(|| self.not_installed()),
+            install_hint: (!installed).then(|| not_installed(installing)),
         }
     }
 
@@ -70,18 +72,10 @@ impl CodeServer {
         installing::is_pending(&self.sandbox.tools_dir, Feature::CodeServer)
     }
 
-    /// Why it cannot start: being installed right now, or not installed at all.
-    fn not_installed(&self) -> String {
-        match self.installing() {
-            true => Feature::CodeServer.not_yet(),
-            false => INSTALL_HINT.into(),
-        }
-    }
-
     /// Starts code-server unless it runs, and waits until its socket answers.
     pub async fn ensure_running(&self) -> Result<(), String> {
         if !self.installed() {
-            return Err(self.not_installed());
+            return Err(not_installed(self.installing()));
         }
         let _one_at_a_time = self.start.lock().await;
         if self.running() && tokio::net::UnixStream::connect(&self.socket).await.is_ok() {
@@ -145,5 +139,13 @@ impl CodeServer {
         if let Some(mut c) = self.child.lock().take() {
             c.start_kill();
         }
+    }
+}
+
+/// Why code-server cannot start: being installed right now, or not installed at all.
+fn not_installed(installing: bool) -> String {
+    match installing {
+        true => Feature::CodeServer.not_yet(),
+        false => INSTALL_HINT.into(),
     }
 }
